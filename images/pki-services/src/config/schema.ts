@@ -1,0 +1,154 @@
+/**
+ * The contract between the IaC (environments/, synthesized into a ConfigMap) and the signing
+ * services. The environment definitions import these schemas, and every service validates the
+ * ConfigMap it is given with them at start: the profile the deployment declares is the profile
+ * the CA enforces.
+ */
+import { z } from "zod";
+
+/** Key algorithms allowed anywhere in this CA (BR 6.1.5: RSA ≥ 2048 and a multiple of 8;
+ *  ECDSA on P-256, P-384 or P-521 only). CA keys are further limited by policy (RSA ≥ 3072). */
+export const KEY_ALGORITHMS = [
+  "RSA_2048",
+  "RSA_3072",
+  "RSA_4096",
+  "ECDSA_P256",
+  "ECDSA_P384",
+  "ECDSA_P521",
+] as const;
+export const KeyAlgorithm = z.enum(KEY_ALGORITHMS);
+export type KeyAlgorithm = z.infer<typeof KeyAlgorithm>;
+
+/** The kinds of certificate profile the CP/CPS defines. */
+export const PROFILE_KINDS = [
+  "ex-officio-signing", // government positions: officials sign internal approvals, e-Office documents
+  "organisation-signing", // companies licensed by a ministry
+  "tls-server",
+  "smime",
+  "operator-client", // trusted-role operators' mTLS client certificates
+  "ocsp-signing", // delegated OCSP responder (RFC 6960 4.2.2.2)
+] as const;
+export const ProfileKind = z.enum(PROFILE_KINDS);
+export type ProfileKind = z.infer<typeof ProfileKind>;
+
+export const KEY_USAGES = [
+  "digitalSignature",
+  "nonRepudiation", // a.k.a. contentCommitment
+  "keyEncipherment",
+  "dataEncipherment",
+  "keyAgreement",
+] as const;
+export const KeyUsage = z.enum(KEY_USAGES);
+export type KeyUsage = z.infer<typeof KeyUsage>;
+
+/** Extended key usages by name; the OIDs are in {@link EKU_OIDS}. */
+export const EKU_OIDS = {
+  serverAuth: "1.3.6.1.5.5.7.3.1",
+  clientAuth: "1.3.6.1.5.5.7.3.2",
+  emailProtection: "1.3.6.1.5.5.7.3.4",
+  ocspSigning: "1.3.6.1.5.5.7.3.9",
+  documentSigning: "1.3.6.1.4.1.311.10.3.12", // Microsoft Document Signing (e-Office clients)
+} as const;
+export const ExtendedKeyUsage = z.enum(
+  Object.keys(EKU_OIDS) as [keyof typeof EKU_OIDS, ...(keyof typeof EKU_OIDS)[]],
+);
+export type ExtendedKeyUsage = z.infer<typeof ExtendedKeyUsage>;
+
+/** Subject attributes a profile may allow, by short name. */
+export const SUBJECT_ATTRIBUTES = [
+  "CN",
+  "O",
+  "OU",
+  "C",
+  "L",
+  "ST",
+  "serialNumber",
+  "title", // the government position for ex-officio certificates
+  "organizationIdentifier", // business licence number for organisation certificates
+  "E",
+] as const;
+export const SubjectAttribute = z.enum(SUBJECT_ATTRIBUTES);
+export type SubjectAttribute = z.infer<typeof SubjectAttribute>;
+
+const Oid = z.string().regex(/^[0-2](\.(0|[1-9][0-9]*))+$/, "an OID in dotted form, e.g. 2.23.140.1.2.2");
+
+/** A certificate profile: everything a certificate issued under it may contain. Deny by
+ *  default: what is not listed here is refused by the pre-issuance lint. */
+export const Profile = z.strictObject({
+  kind: ProfileKind,
+  description: z.string().min(1),
+  /** Maximum validity in days (CP/CPS 6.3.2). No default: the CP decides. */
+  maxValidityDays: z.number().int().positive(),
+  /** Subject key algorithms accepted in a CSR under this profile (BR 6.1.5). */
+  allowedKeyAlgorithms: z.array(KeyAlgorithm).min(1),
+  keyUsage: z.array(KeyUsage).min(1),
+  extendedKeyUsage: z.array(ExtendedKeyUsage).min(1),
+  /** Certificate policy OIDs (RFC 5280 4.2.1.4), first the CP/CPS's own. */
+  policyOids: z.array(Oid).min(1),
+  subject: z.strictObject({
+    /** Attributes that must be present. */
+    required: z.array(SubjectAttribute),
+    /** Attributes that may be present (the required ones are implied). Anything else is refused. */
+    optional: z.array(SubjectAttribute),
+    /** Country codes allowed in C (ISO 3166-1 alpha-2), e.g. ["LA"]. Empty: any. */
+    countries: z.array(z.string().regex(/^[A-Z]{2}$/)).default([]),
+  }),
+  /** Subject alternative names allowed (RFC 5280 4.2.1.6). */
+  subjectAltNames: z.strictObject({
+    dns: z.boolean(),
+    email: z.boolean(),
+    /** Required at least one SAN entry (TLS: BR 7.1.2.7.12). */
+    required: z.boolean(),
+  }),
+  /** Adds id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1); only for ocsp-signing. */
+  ocspNoCheck: z.boolean().default(false),
+});
+export type Profile = z.infer<typeof Profile>;
+
+/** What a signing service needs to find its key in the HSM. The PIN is never here: it comes
+ *  from the environment variable named by `pinEnv`, filled from a Kubernetes Secret. */
+export const HsmBinding = z.strictObject({
+  /** Path of the PKCS#11 library (vendor library in production, SoftHSM2 in dev and tests). */
+  library: z.string().min(1),
+  /** Token label of the partition that holds the key. */
+  tokenLabel: z.string().min(1),
+  /** Label of the key pair (CKA_LABEL) in that token. */
+  keyLabel: z.string().min(1),
+  /** Name of the environment variable that holds the partition's user PIN. */
+  pinEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/),
+});
+export type HsmBinding = z.infer<typeof HsmBinding>;
+
+/** The runtime configuration of one issuing CA, written by synth into a ConfigMap
+ *  (`ca-config.json`) and read by `pki-services issuing-ca|crl-publisher|ocsp-responder`. */
+export const IssuingCaServiceConfig = z.strictObject({
+  /** The issuing CA's name in the environment, e.g. "lao-gov-issuing-ca-1". */
+  name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/),
+  environment: z.string().min(1),
+  keyAlgorithm: KeyAlgorithm,
+  hsm: HsmBinding,
+  /** Public URLs placed in issued certificates (RFC 5280 4.2.2.1, 4.2.1.13). */
+  urls: z.strictObject({
+    caIssuers: z.url(),
+    crl: z.url(),
+    ocsp: z.url().optional(),
+  }),
+  crl: z.strictObject({
+    /** How often a full CRL is published (BR 4.9.7: at least every 7 days). */
+    intervalHours: z.number().positive(),
+    /** nextUpdate − thisUpdate (BR 4.9.7: at most 10 days). */
+    nextUpdateHours: z.number().positive(),
+  }),
+  ocsp: z.strictObject({
+    enabled: z.boolean(),
+    /** Response validity (BR 4.9.9: 8 hours to 10 days). */
+    responseValidityHours: z.number().positive(),
+    /** Responses are re-signed after this long (BR 4.9.9: before half the validity). */
+    refreshHours: z.number().positive(),
+  }),
+  /** Profiles this CA issues under, by name. */
+  profiles: z.record(z.string().regex(/^[a-z0-9-]+$/), Profile),
+  /** Subject CN of the RA's mTLS client certificate: the only caller allowed to issue/revoke. */
+  raClientSubject: z.string().min(1),
+});
+export type IssuingCaServiceConfig = z.infer<typeof IssuingCaServiceConfig>;
