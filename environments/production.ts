@@ -1,0 +1,123 @@
+/**
+ * Production: the Lao PDR's own root ("master plan"), two issuing CAs, LANIC primary site in
+ * Vientiane and a backup site in a second Lao data center.
+ */
+import { CP_POLICY_OID, CP_PROFILES, CP_VERSION } from "./cp.js";
+import { BACKUP_LOCATION, LANIC_LOCATION, kube, trustedRoleGroups, workloadSizes } from "./common.js";
+import type { EnvironmentInput } from "./schema.js";
+
+const PKI_IMAGE = "registry.lanic.gov.la/lanic-ca/pki-services@sha256:4f6c1b0d2a9e8c7b6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa99";
+const COLLECTOR_IMAGE = "registry.lanic.gov.la/mirror/fluent-bit@sha256:9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b";
+
+export default {
+  name: "production",
+  tier: "production",
+  description: "Lao Government CA: own offline root, issuing CAs in LANIC with a backup site",
+  cpCps: { version: CP_VERSION, policyOid: CP_POLICY_OID, url: "https://repository.ca.gov.la/cps/1.0" },
+  sites: [
+    { name: "lanic", role: "primary", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-prod-vte", "10.100.0.0/16") },
+    { name: "backup", role: "backup", location: BACKUP_LOCATION, kubernetes: kube("lanic-ca-prod-lpq", "10.140.0.0/16") },
+  ],
+  images: { pkiServices: PKI_IMAGE, auditCollector: COLLECTOR_IMAGE },
+  hsm: {
+    type: "network",
+    vendor: "Thales",
+    model: "Luna Network HSM 7 (A790)",
+    certification: { scheme: "FIPS 140-3", level: 3, certificate: "CMVP certificate number recorded at acceptance" },
+    pkcs11Library: "/opt/hsm/lib/libCryptoki2_64.so",
+    clientCertificateSecret: "hsm-client-cert",
+    members: [
+      { name: "lanic-hsm-1", site: "lanic", address: "10.20.10.11", port: 1792 },
+      { name: "lanic-hsm-2", site: "lanic", address: "10.20.10.12", port: 1792 },
+      { name: "backup-hsm-1", site: "backup", address: "10.40.10.11", port: 1792 },
+    ],
+    partitions: [
+      {
+        name: "issuing",
+        tokenLabel: "lanic-ca-issuing",
+        pinSecret: "hsm-pin-issuing",
+        keys: [
+          { label: "lao-gov-signing-ca-1-2026", purpose: "issuing-ca", ca: "lao-gov-signing-ca-1", algorithm: "RSA_3072" },
+          { label: "lao-gov-tls-ca-1-2026", purpose: "issuing-ca", ca: "lao-gov-tls-ca-1", algorithm: "ECDSA_P384" },
+        ],
+      },
+      {
+        name: "ocsp",
+        tokenLabel: "lanic-ca-ocsp",
+        pinSecret: "hsm-pin-ocsp",
+        keys: [
+          { label: "lao-gov-signing-ca-1-ocsp", purpose: "ocsp-signing", ca: "lao-gov-signing-ca-1", algorithm: "ECDSA_P256" },
+          { label: "lao-gov-tls-ca-1-ocsp", purpose: "ocsp-signing", ca: "lao-gov-tls-ca-1", algorithm: "ECDSA_P256" },
+        ],
+      },
+    ],
+  },
+  rootOfTrust: {
+    type: "offline",
+    name: "lao-gov-root-ca",
+    subject: { CN: "Lao Government Root CA 2026", O: "Ministry of Technology and Communications", C: "LA" },
+    keyAlgorithm: "ECDSA_P384",
+    keyLabel: "lao-gov-root-ca-2026",
+    validityDays: 5479, // 15 years (BR 7.1.2.1.1 allows ≤ 25; MRSP 7.4 removes roots after 15 years of key age)
+    intermediateValidityDays: 1826, // 5 years
+    caCrlNextUpdateDays: 365,
+    hsm: {
+      vendor: "Thales",
+      model: "Luna PCIe HSM 7 (offline, air-gapped)",
+      certification: { scheme: "FIPS 140-3", level: 3, certificate: "CMVP certificate number recorded at acceptance" },
+    },
+    custodians: {
+      quorum: 3,
+      members: [
+        { id: "custodian-1", name: "Key custodian 1 (MTC)" },
+        { id: "custodian-2", name: "Key custodian 2 (MTC)" },
+        { id: "custodian-3", name: "Key custodian 3 (LANIC)" },
+        { id: "custodian-4", name: "Key custodian 4 (LANIC)" },
+        { id: "custodian-5", name: "Key custodian 5 (Ministry of Public Security)" },
+      ],
+    },
+    site: "lanic",
+  },
+  issuingCas: [
+    {
+      name: "lao-gov-signing-ca-1",
+      subject: { CN: "Lao Government Signing CA 1", O: "Ministry of Technology and Communications", C: "LA" },
+      keyAlgorithm: "RSA_3072",
+      partition: "issuing",
+      keyLabel: "lao-gov-signing-ca-1-2026",
+      profiles: ["ex-officio-signing", "organisation-signing", "smime", "operator-client", "ocsp-signing"],
+      maxValidityDays: 365,
+      crl: { intervalHours: 24, nextUpdateHours: 168 },
+      ocsp: { enabled: true, responseValidityHours: 96, refreshHours: 24, partition: "ocsp", keyLabel: "lao-gov-signing-ca-1-ocsp" },
+    },
+    {
+      name: "lao-gov-tls-ca-1",
+      subject: { CN: "Lao Government TLS CA 1", O: "Ministry of Technology and Communications", C: "LA" },
+      keyAlgorithm: "ECDSA_P384",
+      partition: "issuing",
+      keyLabel: "lao-gov-tls-ca-1-2026",
+      profiles: ["tls-server", "ocsp-signing"],
+      maxValidityDays: 100,
+      crl: { intervalHours: 24, nextUpdateHours: 168 },
+      ocsp: { enabled: true, responseValidityHours: 96, refreshHours: 24, partition: "ocsp", keyLabel: "lao-gov-tls-ca-1-ocsp" },
+    },
+  ],
+  profiles: CP_PROFILES,
+  ra: { url: "https://ra.ca.gov.la", governmentNetworks: ["10.60.0.0/14"], bulkUploadMaxRows: 10000 },
+  va: { url: "http://ocsp.ca.gov.la" },
+  repository: { baseUrl: "http://repository.ca.gov.la" },
+  database: {
+    instances: 3,
+    storageSize: "100Gi",
+    storageClass: "lanic-ssd-encrypted",
+    image: "ghcr.io/cloudnative-pg/postgresql@sha256:1b0c9e3f5a7d2c4e6f8a0b1c3d5e7f9a2b4c6d8e0f1a3b5c7d9e2f4a6b8c0d1e",
+  },
+  auditLog: {
+    sink: { type: "syslog-tls", address: "10.20.30.40", port: 6514 },
+    retentionDays: 2557, // 7 years by our CP (BR 5.4.3 minimum is 2)
+    integrityCheckIntervalDays: 1,
+  },
+  roles: trustedRoleGroups("production"),
+  workloads: workloadSizes(2, "large"),
+  continuity: { rpoMinutes: 5, rtoHours: 4 },
+} satisfies EnvironmentInput;

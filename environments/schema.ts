@@ -1,0 +1,378 @@
+/**
+ * The typed, strictly validated definition of one CA environment. Everything the topology,
+ * the policy checks, the ceremonies and the signing services know about an environment comes
+ * from one object of this shape (environments/<env>.ts).
+ *
+ * Strict: unknown keys are rejected at every level, and cross-field references (a profile, a
+ * partition, a site, a key named somewhere) must resolve. Control limits (key sizes, validity,
+ * quorum sizes, CRL intervals...) are NOT enforced here but by the CP/CPS policy checks in
+ * policy/, so that a violating environment still synthesizes into a model the checks can judge.
+ */
+import { z } from "zod";
+import { KeyAlgorithm, Profile } from "@lanic-ca/pki-services/config/schema";
+
+export { KeyAlgorithm, Profile };
+
+const Name = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a lower-case DNS label (a-z, 0-9, '-')")
+  .max(40);
+const Cidr = z
+  .string()
+  .regex(/^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/, "an IPv4 CIDR, e.g. 10.20.0.0/24");
+const Ipv4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, "an IPv4 address");
+const Port = z.number().int().min(1).max(65535);
+const Quantity = z.string().regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti)?$/, "a Kubernetes quantity, e.g. 500m or 512Mi");
+const Oid = z.string().regex(/^[0-2](\.(0|[1-9][0-9]*))+$/, "an OID in dotted form");
+/** An image reference. Outside dev the policy requires a digest (`@sha256:`). */
+const Image = z.string().regex(/^[a-z0-9.\-/:]+(@sha256:[a-f0-9]{64})?$/, "an image reference, e.g. registry/name@sha256:<64 hex>");
+
+export const TIERS = ["dev", "staging", "production"] as const;
+export const Tier = z.enum(TIERS);
+export type Tier = z.infer<typeof Tier>;
+
+/** A distinguished name for a CA certificate (RFC 5280 4.1.2.4; BR 7.1.4.3). */
+export const CaSubject = z.strictObject({
+  CN: z.string().min(1).max(64),
+  O: z.string().min(1).max(64),
+  C: z.string().regex(/^[A-Z]{2}$/, "an ISO 3166-1 alpha-2 code, e.g. LA"),
+  OU: z.string().min(1).max(64).optional(),
+});
+export type CaSubject = z.infer<typeof CaSubject>;
+
+export const Site = z.strictObject({
+  name: Name,
+  role: z.enum(["primary", "backup"]),
+  location: z.strictObject({
+    facility: z.string().min(1),
+    city: z.string().min(1),
+    /** ISO 3166-1 alpha-2. Data residency: production sites must be in LA. */
+    country: z.string().regex(/^[A-Z]{2}$/),
+    latitude: z.number().min(-90).max(90),
+    longitude: z.number().min(-180).max(180),
+  }),
+  kubernetes: z.strictObject({
+    /** kubeconfig context Terraform uses for this site. */
+    context: z.string().min(1),
+    /** kubeconfig path on the operator's machine. @default "~/.kube/config" */
+    configPath: z.string().min(1).default("~/.kube/config"),
+    /** Pod network of this site's cluster (the backup site's replication source, firewall rows). */
+    podCidr: Cidr,
+  }),
+});
+export type Site = z.infer<typeof Site>;
+
+export const HsmCertification = z.discriminatedUnion("scheme", [
+  z.strictObject({ scheme: z.literal("FIPS 140-2"), level: z.number().int().min(1).max(4), certificate: z.string().min(1) }),
+  z.strictObject({ scheme: z.literal("FIPS 140-3"), level: z.number().int().min(1).max(4), certificate: z.string().min(1) }),
+  z.strictObject({
+    scheme: z.literal("Common Criteria"),
+    /** Evaluation assurance level, e.g. "EAL4+". */
+    level: z.string().regex(/^EAL[1-7]\+?$/),
+    certificate: z.string().min(1),
+  }),
+  /** SoftHSM2: a software token, for dev only (the policy refuses it elsewhere). */
+  z.strictObject({ scheme: z.literal("none") }),
+]);
+export type HsmCertification = z.infer<typeof HsmCertification>;
+
+export const KeyPurpose = z.enum(["issuing-ca", "ocsp-signing"]);
+export const HsmKey = z.strictObject({
+  /** CKA_LABEL of the key pair in the partition. */
+  label: z.string().min(1).max(64),
+  purpose: KeyPurpose,
+  /** Name of the issuing CA the key belongs to. */
+  ca: Name,
+  algorithm: KeyAlgorithm,
+});
+export type HsmKey = z.infer<typeof HsmKey>;
+
+export const HsmPartition = z.strictObject({
+  name: Name,
+  /** PKCS#11 token label of the partition. */
+  tokenLabel: z.string().min(1).max(32),
+  /** Name of the Kubernetes Secret (created out of band) holding the partition PIN in key `pin`. */
+  pinSecret: Name,
+  keys: z.array(HsmKey),
+});
+
+export const HsmCluster = z.strictObject({
+  type: z.enum(["network", "softhsm"]),
+  vendor: z.string().min(1),
+  model: z.string().min(1),
+  certification: HsmCertification,
+  /** Path of the vendor PKCS#11 library inside the signing containers (mounted at run time). */
+  pkcs11Library: z.string().startsWith("/"),
+  /** Secret (created out of band) with the HSM client certificate and key (NTLS/mTLS to the appliances). */
+  clientCertificateSecret: Name,
+  members: z
+    .array(
+      z.strictObject({
+        name: Name,
+        site: Name,
+        address: Ipv4,
+        port: Port,
+      }),
+    ),
+  partitions: z.array(HsmPartition).min(1),
+});
+export type HsmCluster = z.infer<typeof HsmCluster>;
+
+export const Custodian = z.strictObject({
+  id: Name,
+  name: z.string().min(1),
+});
+
+export const OfflineRoot = z.strictObject({
+  type: z.literal("offline"),
+  name: Name,
+  subject: CaSubject,
+  keyAlgorithm: KeyAlgorithm,
+  keyLabel: z.string().min(1),
+  /** Validity of the self-signed root certificate in days (BR 7.1.2.1.1 / MRSP 7.2 limits). */
+  validityDays: z.number().int().positive(),
+  /** Validity given to intermediate (issuing CA) certificates the root signs, in days. */
+  intermediateValidityDays: z.number().int().positive(),
+  /** nextUpdate of the root's CRL of CA certificates, in days (BR 4.9.7: ≤ 12 months). */
+  caCrlNextUpdateDays: z.number().int().positive(),
+  /** The offline HSM (air-gapped, in the enclave). */
+  hsm: z.strictObject({
+    vendor: z.string().min(1),
+    model: z.string().min(1),
+    certification: HsmCertification,
+  }),
+  /** Multi-person control (BR 5.2.2, 6.2.2): M of N custodians open the offline HSM. */
+  custodians: z.strictObject({
+    quorum: z.number().int().positive(),
+    members: z.array(Custodian).min(1),
+  }),
+  /** Where the enclave is, by site name (it is in a site's building, never on its network). */
+  site: Name,
+});
+export type OfflineRoot = z.infer<typeof OfflineRoot>;
+
+export const ExternalRoot = z.strictObject({
+  type: z.literal("external"),
+  name: Name,
+  /** The external, already-trusted root's subject and its certificate's SHA-256 fingerprint. */
+  subject: CaSubject,
+  certificateSha256: z.string().regex(/^[a-f0-9]{64}$/, "64 lower-case hex digits"),
+  /** Organisation that operates the external root (the pilot's commercial CA). */
+  operator: z.string().min(1),
+});
+export type ExternalRoot = z.infer<typeof ExternalRoot>;
+
+export const RootOfTrust = z.discriminatedUnion("type", [OfflineRoot, ExternalRoot]);
+export type RootOfTrust = z.infer<typeof RootOfTrust>;
+
+export const IssuingCa = z.strictObject({
+  name: Name,
+  subject: CaSubject,
+  keyAlgorithm: KeyAlgorithm,
+  /** Partition and label of the CA key (must be a key of purpose issuing-ca for this CA). */
+  partition: Name,
+  keyLabel: z.string().min(1),
+  /** Profiles this CA issues under (names in `profiles`). */
+  profiles: z.array(Name).min(1),
+  /** Maximum validity of any certificate this CA issues, in days (CP/CPS 6.3.2). */
+  maxValidityDays: z.number().int().positive(),
+  crl: z.strictObject({
+    /** How often a full CRL is published, in hours (BR 4.9.7: ≤ 7 days). */
+    intervalHours: z.number().positive(),
+    /** nextUpdate − thisUpdate, in hours (BR 4.9.7: ≤ 10 days). */
+    nextUpdateHours: z.number().positive(),
+  }),
+  ocsp: z.strictObject({
+    enabled: z.boolean(),
+    /** Response validity in hours (BR 4.9.9: 8 h to 10 days). */
+    responseValidityHours: z.number().positive(),
+    /** Re-sign responses after this many hours (BR 4.9.9: before half their validity). */
+    refreshHours: z.number().positive(),
+    /** Partition and label of the delegated OCSP signing key (RFC 6960 4.2.2.2). */
+    partition: Name,
+    keyLabel: z.string().min(1),
+  }),
+});
+export type IssuingCa = z.infer<typeof IssuingCa>;
+
+export const Resources = z.strictObject({
+  cpu: Quantity,
+  memory: Quantity,
+  cpuLimit: Quantity,
+  memoryLimit: Quantity,
+});
+export type Resources = z.infer<typeof Resources>;
+
+export const WorkloadSize = z.strictObject({
+  replicas: z.number().int().min(0),
+  resources: Resources,
+});
+export type WorkloadSize = z.infer<typeof WorkloadSize>;
+
+export const WORKLOAD_KINDS = [
+  "repository",
+  "ocsp-responder",
+  "ocsp-signer",
+  "ra-frontend",
+  "ra",
+  "issuing-ca",
+  "crl-publisher",
+  "audit-collector",
+] as const;
+export const WorkloadKind = z.enum(WORKLOAD_KINDS);
+export type WorkloadKind = z.infer<typeof WorkloadKind>;
+
+/** The trusted roles of the source documents (CP/CPS 5.2.1). */
+export const TRUSTED_ROLES = [
+  "ca-chief-officer",
+  "ca-system-administrator",
+  "key-custodian",
+  "ia-operator",
+  "ra-operator",
+  "va-operator",
+  "audit-log-inspector",
+  "repository-operator",
+  "infrastructure-engineer",
+  "system-auditor",
+  "vetting-officer",
+  "vetting-approver",
+  "vetting-manager",
+  "security-officer",
+] as const;
+export const TrustedRole = z.enum(TRUSTED_ROLES);
+export type TrustedRole = z.infer<typeof TrustedRole>;
+
+const Group = z.string().regex(/^[a-z0-9][-a-z0-9:.]*$/, "an identity-provider group name");
+
+export const Environment = z.strictObject({
+  name: Name,
+  tier: Tier,
+  description: z.string().min(1),
+  /** The CP/CPS this environment implements (policy OIDs in certificates point at it). */
+  cpCps: z.strictObject({
+    version: z.string().regex(/^\d+\.\d+(\.\d+)?$/),
+    policyOid: Oid,
+    url: z.url(),
+  }),
+  sites: z.array(Site).min(1),
+  images: z.strictObject({
+    /** The signing services image (images/pki-services). */
+    pkiServices: Image,
+    /** The audit log collector (e.g. Fluent Bit). */
+    auditCollector: Image,
+  }),
+  hsm: HsmCluster,
+  rootOfTrust: RootOfTrust,
+  issuingCas: z.array(IssuingCa).min(1),
+  profiles: z.record(Name, Profile),
+  ra: z.strictObject({
+    /** URL of the RA web form on the government network. */
+    url: z.url(),
+    /** Government networks allowed to reach the RA front end (firewall matrix rows). */
+    governmentNetworks: z.array(Cidr).min(1),
+    /** Maximum rows in one bulk CSV upload. */
+    bulkUploadMaxRows: z.number().int().positive(),
+  }),
+  va: z.strictObject({
+    /** OCSP URL placed in certificates' AIA (RFC 5280 4.2.2.1). */
+    url: z.url(),
+  }),
+  repository: z.strictObject({
+    /** Base URL: CA certificates at <base>/certs/<ca>.der, CRLs at <base>/crl/<ca>.crl. */
+    baseUrl: z.url(),
+  }),
+  database: z.strictObject({
+    /** PostgreSQL instances per site (CloudNativePG). */
+    instances: z.number().int().min(1),
+    storageSize: Quantity,
+    storageClass: z.string().min(1),
+    /** CloudNativePG operand image, pinned. */
+    image: Image,
+  }),
+  auditLog: z.strictObject({
+    sink: z.strictObject({
+      type: z.enum(["syslog-tls"]),
+      address: Ipv4,
+      port: Port,
+    }),
+    /** Retention of audit records in days (BR 5.4.3: ≥ 2 years; our CP: ≥ 7 years in production). */
+    retentionDays: z.number().int().positive(),
+    /** How often the hash chain is verified, in days (NCSSR 3.1.2: at least every 31 days). */
+    integrityCheckIntervalDays: z.number().int().positive(),
+  }),
+  /** Trusted roles → identity-provider groups (CP/CPS 5.2). */
+  roles: z.partialRecord(TrustedRole, z.array(Group).min(1)),
+  workloads: z.record(WorkloadKind, WorkloadSize),
+  /** Business continuity (BR 5.7.1.1): recovery point and time objectives. */
+  continuity: z.strictObject({
+    rpoMinutes: z.number().int().positive(),
+    rtoHours: z.number().positive(),
+  }),
+});
+export type Environment = z.infer<typeof Environment>;
+export type EnvironmentInput = z.input<typeof Environment>;
+
+/** Cross-field references that a flat schema cannot express. */
+export function referenceProblems(env: Environment): { path: (string | number)[]; message: string }[] {
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const siteNames = env.sites.map((s) => s.name);
+  const dup = <T>(items: T[]) => items.filter((x, i) => items.indexOf(x) !== i);
+  for (const d of dup(siteNames)) out.push({ path: ["sites"], message: `site '${d}' is defined twice` });
+  if (env.sites.filter((s) => s.role === "primary").length !== 1)
+    out.push({ path: ["sites"], message: `exactly one site must have role 'primary' (found ${env.sites.filter((s) => s.role === "primary").length})` });
+  if (env.hsm.type === "network" && env.hsm.members.length === 0)
+    out.push({ path: ["hsm", "members"], message: "a network HSM cluster needs at least one member (name, site, address, port)" });
+  if (env.hsm.type === "softhsm" && env.hsm.members.length > 0)
+    out.push({ path: ["hsm", "members"], message: "a SoftHSM token lives inside the signing pods: no network members allowed" });
+  env.hsm.members.forEach((m, i) => {
+    if (!siteNames.includes(m.site))
+      out.push({ path: ["hsm", "members", i, "site"], message: `unknown site '${m.site}'; defined: ${siteNames.join(", ")}` });
+  });
+  const partitions = new Map(env.hsm.partitions.map((p) => [p.name, p]));
+  for (const d of dup(env.hsm.partitions.map((p) => p.name)))
+    out.push({ path: ["hsm", "partitions"], message: `partition '${d}' is defined twice` });
+  const caNames = env.issuingCas.map((c) => c.name);
+  for (const d of dup(caNames)) out.push({ path: ["issuingCas"], message: `issuing CA '${d}' is defined twice` });
+  env.hsm.partitions.forEach((p, i) =>
+    p.keys.forEach((k, j) => {
+      if (!caNames.includes(k.ca))
+        out.push({ path: ["hsm", "partitions", i, "keys", j, "ca"], message: `unknown issuing CA '${k.ca}'; defined: ${caNames.join(", ")}` });
+    }),
+  );
+  const checkKey = (path: (string | number)[], partition: string, label: string, purpose: string, ca: string) => {
+    const p = partitions.get(partition);
+    if (!p) {
+      out.push({ path: [...path, "partition"], message: `unknown HSM partition '${partition}'; defined: ${[...partitions.keys()].join(", ")}` });
+      return;
+    }
+    const key = p.keys.find((k) => k.label === label);
+    if (!key) out.push({ path: [...path, "keyLabel"], message: `no key '${label}' in partition '${partition}'` });
+    else if (key.purpose !== purpose || key.ca !== ca)
+      out.push({ path: [...path, "keyLabel"], message: `key '${label}' in partition '${partition}' is declared for ${key.purpose} of '${key.ca}', not ${purpose} of '${ca}'` });
+  };
+  env.issuingCas.forEach((ca, i) => {
+    checkKey(["issuingCas", i], ca.partition, ca.keyLabel, "issuing-ca", ca.name);
+    if (ca.ocsp.enabled) checkKey(["issuingCas", i, "ocsp"], ca.ocsp.partition, ca.ocsp.keyLabel, "ocsp-signing", ca.name);
+    const key = partitions.get(ca.partition)?.keys.find((k) => k.label === ca.keyLabel);
+    if (key && key.algorithm !== ca.keyAlgorithm)
+      out.push({ path: ["issuingCas", i, "keyAlgorithm"], message: `${ca.keyAlgorithm} differs from the HSM key '${ca.keyLabel}' (${key.algorithm})` });
+    ca.profiles.forEach((p, j) => {
+      if (!env.profiles[p])
+        out.push({ path: ["issuingCas", i, "profiles", j], message: `unknown profile '${p}'; defined: ${Object.keys(env.profiles).join(", ")}` });
+    });
+  });
+  if (env.rootOfTrust.type === "offline") {
+    const r = env.rootOfTrust;
+    if (!siteNames.includes(r.site))
+      out.push({ path: ["rootOfTrust", "site"], message: `unknown site '${r.site}'; defined: ${siteNames.join(", ")}` });
+    if (r.custodians.quorum > r.custodians.members.length)
+      out.push({ path: ["rootOfTrust", "custodians", "quorum"], message: `quorum ${r.custodians.quorum} is larger than the ${r.custodians.members.length} custodians` });
+    for (const d of dup(r.custodians.members.map((m) => m.id)))
+      out.push({ path: ["rootOfTrust", "custodians", "members"], message: `custodian '${d}' is listed twice` });
+  }
+  const needed: z.infer<typeof WorkloadKind>[] = ["repository", "ra-frontend", "ra", "issuing-ca", "crl-publisher", "audit-collector"];
+  if (env.issuingCas.some((c) => c.ocsp.enabled)) needed.push("ocsp-responder", "ocsp-signer");
+  for (const k of needed)
+    if (!env.workloads[k]) out.push({ path: ["workloads", k], message: `missing: the size of the '${k}' workload (replicas and resources)` });
+  return out;
+}
