@@ -150,5 +150,10 @@ export const IssuingCaServiceConfig = z.strictObject({
   profiles: z.record(z.string().regex(/^[a-z0-9-]+$/), Profile),
   /** Subject CN of the RA's mTLS client certificate: the only caller allowed to issue/revoke. */
   raClientSubject: z.string().min(1),
+  /** Path of the issuing CA's own certificate (PEM), mounted from the ceremony's output: the
+   *  issuer name and authorityKeyIdentifier of every certificate come from it (RFC 5280
+   *  4.1.2.4, 4.2.1.1). Optional in the contract; `pki-services issuing-ca` requires it (or
+   *  `--ca-cert`). Added by the pki-services issue. */
+  caCertificatePath: z.string().min(1).optional(),
 });
 export type IssuingCaServiceConfig = z.infer<typeof IssuingCaServiceConfig>;

@@ -1,0 +1,198 @@
+/**
+ * PKCS#10 (RFC 2986) reading: the subject, the public key, the requested extensions, and the
+ * proof of possession (the CSR's own signature).
+ */
+import { createPublicKey, verify } from "node:crypto";
+import type { KeyAlgorithm } from "../config/schema.js";
+import { children, content, DerError, expectTag, oidToString, raw, readTlv, TAG, type Tlv } from "./der.js";
+import { ATTRIBUTE_BY_OID } from "./names.js";
+
+export class CsrError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CsrError";
+  }
+}
+
+export interface CsrAttribute {
+  readonly oid: string;
+  /** Short name when it is one this CA knows (SUBJECT_ATTRIBUTES), else undefined. */
+  readonly type: string | undefined;
+  readonly tag: number;
+  readonly value: string;
+  /** Number of attributes in the RDN this one came from (multi-valued RDNs are refused). */
+  readonly rdnSize: number;
+}
+
+export interface CsrExtension {
+  readonly oid: string;
+  readonly critical: boolean;
+  readonly value: Buffer;
+}
+
+export interface ParsedCsr {
+  readonly der: Buffer;
+  readonly subject: readonly CsrAttribute[];
+  /** DER SubjectPublicKeyInfo, copied into the certificate as is. */
+  readonly spki: Buffer;
+  /** subjectPublicKey BIT STRING contents without the unused-bits octet (for the SKI). */
+  readonly publicKeyBits: Buffer;
+  /** The key as one of this CA's KeyAlgorithm names, if it is one. */
+  readonly keyAlgorithm: KeyAlgorithm | undefined;
+  /** Human description, e.g. "RSA 1024", "EC secp256k1 (1.3.132.0.10)". */
+  readonly keyDescription: string;
+  readonly extensions: readonly CsrExtension[];
+  readonly san: { readonly dns: string[]; readonly email: string[]; readonly other: string[] };
+  readonly signatureAlgorithmOid: string;
+}
+
+const STRING_TAGS = new Set<number>([TAG.UTF8String, TAG.PrintableString, TAG.IA5String, TAG.TeletexString, TAG.BMPString, TAG.UniversalString]);
+const CURVES: Record<string, { alg: KeyAlgorithm; name: string }> = {
+  "1.2.840.10045.3.1.7": { alg: "ECDSA_P256", name: "P-256" },
+  "1.3.132.0.34": { alg: "ECDSA_P384", name: "P-384" },
+  "1.3.132.0.35": { alg: "ECDSA_P521", name: "P-521" },
+};
+const CURVE_NAMES: Record<string, string> = { "1.3.132.0.10": "secp256k1", "1.2.840.10045.3.1.1": "P-192", "1.3.132.0.33": "P-224", "1.3.36.3.3.2.8.1.1.7": "brainpoolP256r1" };
+const SIG_ALGS: Record<string, string> = {
+  "1.2.840.10045.4.3.2": "sha256", "1.2.840.10045.4.3.3": "sha384", "1.2.840.10045.4.3.4": "sha512",
+  "1.2.840.113549.1.1.11": "sha256", "1.2.840.113549.1.1.12": "sha384", "1.2.840.113549.1.1.13": "sha512",
+};
+const OID_EXTENSION_REQUEST = "1.2.840.113549.1.9.14"; // PKCS#9
+const OID_SAN = "2.5.29.17";
+
+function decodeString(buf: Buffer, t: Tlv): string {
+  const c = content(buf, t);
+  switch (t.tag) {
+    case TAG.UTF8String: {
+      const s = c.toString("utf8");
+      if (!Buffer.from(s, "utf8").equals(c)) throw new CsrError("CSR subject holds an invalid UTF8String");
+      return s;
+    }
+    case TAG.BMPString: return c.swap16().toString("utf16le");
+    case TAG.UniversalString: {
+      let s = "";
+      for (let i = 0; i < c.length; i += 4) s += String.fromCodePoint(c.readUInt32BE(i));
+      return s;
+    }
+    default: return c.toString("latin1");
+  }
+}
+
+/** Accepts PEM ("CERTIFICATE REQUEST" / "NEW CERTIFICATE REQUEST") or DER. */
+export function csrToDer(input: string | Uint8Array): Buffer {
+  if (typeof input !== "string") return Buffer.from(input);
+  const m = /-----BEGIN (NEW )?CERTIFICATE REQUEST-----([\s\S]*?)-----END (NEW )?CERTIFICATE REQUEST-----/.exec(input);
+  if (!m) throw new CsrError("CSR is not PEM with the label CERTIFICATE REQUEST");
+  const b64 = m[2].replace(/\s+/g, "");
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) throw new CsrError("CSR PEM body is not base64");
+  return Buffer.from(b64, "base64");
+}
+
+/** Parses and checks the CSR's signature (proof of possession, RFC 2986 3 / BR 3.2.1). */
+export function parseCsr(input: string | Uint8Array): ParsedCsr {
+  const der = csrToDer(input);
+  try {
+    return parse(der);
+  } catch (err) {
+    if (err instanceof DerError) throw new CsrError(`CSR is not valid DER: ${err.message}`);
+    throw err;
+  }
+}
+
+function parse(der: Buffer): ParsedCsr {
+  const top = expectTag(readTlv(der, 0), TAG.SEQUENCE, "CertificationRequest");
+  if (top.end !== der.length) throw new CsrError("CSR is not valid DER: trailing bytes after the CertificationRequest");
+  const [criT, sigAlgT, sigT, ...extra] = children(der, top);
+  if (!criT || !sigAlgT || !sigT || extra.length) throw new CsrError("CSR is not valid DER: CertificationRequest must have 3 fields");
+  expectTag(criT, TAG.SEQUENCE, "certificationRequestInfo");
+  const [verT, nameT, spkiT, attrsT] = children(der, criT);
+  if (!verT || !nameT || !spkiT) throw new CsrError("CSR is not valid DER: certificationRequestInfo is incomplete");
+  expectTag(verT, TAG.INTEGER, "version");
+  if (content(der, verT).length !== 1 || der[verT.contentStart] !== 0) throw new CsrError("CSR version must be 0 (v1)");
+
+  // subject
+  const subject: CsrAttribute[] = [];
+  for (const rdn of children(der, expectTag(nameT, TAG.SEQUENCE, "subject"))) {
+    const atvs = children(der, expectTag(rdn, TAG.SET, "RelativeDistinguishedName"));
+    for (const atv of atvs) {
+      const [typeT, valueT] = children(der, expectTag(atv, TAG.SEQUENCE, "AttributeTypeAndValue"));
+      const o = oidToString(content(der, expectTag(typeT, TAG.OID, "attribute type")));
+      if (!valueT || !STRING_TAGS.has(valueT.tag)) throw new CsrError(`CSR subject attribute ${o} is not a string`);
+      subject.push({ oid: o, type: ATTRIBUTE_BY_OID.get(o), tag: valueT.tag, value: decodeString(der, valueT), rdnSize: atvs.length });
+    }
+  }
+
+  // public key
+  const spki = raw(der, expectTag(spkiT, TAG.SEQUENCE, "subjectPKInfo"));
+  const [algT, keyT] = children(der, spkiT);
+  const [algOidT, paramsT] = children(der, expectTag(algT, TAG.SEQUENCE, "AlgorithmIdentifier"));
+  const keyOid = oidToString(content(der, expectTag(algOidT, TAG.OID, "key algorithm")));
+  const publicKeyBits = content(der, expectTag(keyT, TAG.BIT_STRING, "subjectPublicKey")).subarray(1);
+  let keyAlgorithm: KeyAlgorithm | undefined;
+  let keyDescription: string;
+  if (keyOid === "1.2.840.113549.1.1.1") {
+    let bits: number;
+    try {
+      bits = createPublicKey({ key: spki, format: "der", type: "spki" }).asymmetricKeyDetails?.modulusLength ?? 0;
+    } catch {
+      throw new CsrError("CSR public key is not a valid RSA key");
+    }
+    keyDescription = `RSA ${bits}`;
+    keyAlgorithm = ({ 2048: "RSA_2048", 3072: "RSA_3072", 4096: "RSA_4096" } as Record<number, KeyAlgorithm>)[bits];
+  } else if (keyOid === "1.2.840.10045.2.1") {
+    const curveOid = paramsT?.tag === TAG.OID ? oidToString(content(der, paramsT)) : "(no named curve)";
+    const c = CURVES[curveOid];
+    keyAlgorithm = c?.alg;
+    keyDescription = c ? `EC ${c.name}` : `EC ${CURVE_NAMES[curveOid] ?? "curve"} (${curveOid})`;
+  } else {
+    keyDescription = `key algorithm ${keyOid}`;
+  }
+
+  // requested extensions
+  const extensions: CsrExtension[] = [];
+  const san = { dns: [] as string[], email: [] as string[], other: [] as string[] };
+  if (attrsT) {
+    if (attrsT.tag !== 0xa0) throw new CsrError("CSR is not valid DER: attributes must be [0]");
+    for (const attr of children(der, attrsT)) {
+      const [aOidT, valuesT] = children(der, expectTag(attr, TAG.SEQUENCE, "Attribute"));
+      const aOid = oidToString(content(der, expectTag(aOidT, TAG.OID, "attribute type")));
+      if (aOid !== OID_EXTENSION_REQUEST) throw new CsrError(`CSR attribute ${aOid} is not allowed (only extensionRequest)`);
+      for (const exts of children(der, expectTag(valuesT, TAG.SET, "attribute values"))) {
+        for (const ext of children(der, expectTag(exts, TAG.SEQUENCE, "Extensions"))) {
+          const parts = children(der, expectTag(ext, TAG.SEQUENCE, "Extension"));
+          const eOid = oidToString(content(der, expectTag(parts[0], TAG.OID, "extnID")));
+          const critical = parts.length === 3 && parts[1].tag === TAG.BOOLEAN && der[parts[1].contentStart] !== 0;
+          const value = content(der, expectTag(parts[parts.length - 1], TAG.OCTET_STRING, "extnValue"));
+          if (extensions.some((e) => e.oid === eOid)) throw new CsrError(`CSR requests extension ${eOid} twice`);
+          extensions.push({ oid: eOid, critical, value });
+          if (eOid === OID_SAN) {
+            const names = readTlv(value, 0);
+            for (const gn of children(value, expectTag(names, TAG.SEQUENCE, "GeneralNames"))) {
+              const v = content(value, gn).toString("latin1");
+              if (gn.tag === 0x82) san.dns.push(v);
+              else if (gn.tag === 0x81) san.email.push(v);
+              else san.other.push(`[${gn.tag & 0x1f}]`);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // proof of possession
+  const [sigOidT] = children(der, expectTag(sigAlgT, TAG.SEQUENCE, "signatureAlgorithm"));
+  const signatureAlgorithmOid = oidToString(content(der, expectTag(sigOidT, TAG.OID, "signature algorithm")));
+  const hash = SIG_ALGS[signatureAlgorithmOid];
+  if (keyAlgorithm && !hash) throw new CsrError(`CSR signature algorithm ${signatureAlgorithmOid} is not supported (ECDSA or RSA PKCS#1 v1.5 with SHA-256/384/512)`);
+  if (keyAlgorithm) {
+    const sig = content(der, expectTag(sigT, TAG.BIT_STRING, "signature")).subarray(1);
+    let ok = false;
+    try {
+      ok = verify(hash, raw(der, criT), createPublicKey({ key: spki, format: "der", type: "spki" }), sig);
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new CsrError("CSR signature does not verify with its public key (RFC 2986: proof of possession)");
+  }
+  return { der, subject, spki, publicKeyBits, keyAlgorithm, keyDescription, extensions, san, signatureAlgorithmOid };
+}
