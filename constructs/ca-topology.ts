@@ -1,0 +1,124 @@
+import { Construct } from "constructs";
+import type { Environment, Site } from "../environments/schema.js";
+import { SiteStack } from "../stacks/site-stack.js";
+import { AuditLog } from "./audit-log.js";
+import { BackupSite } from "./backup-site.js";
+import { Database } from "./database.js";
+import { HsmCluster } from "./hsm-cluster.js";
+import { IssuingCa } from "./issuing-ca.js";
+import { TopologyModel, ZONE_KINDS, type ZoneKind } from "./model.js";
+import { OfflineRootEnclave } from "./offline-root-enclave.js";
+import { RegistrationAuthority } from "./registration-authority.js";
+import { Repository } from "./repository.js";
+import { pkiWorkload, type SiteContext } from "./site-context.js";
+import { TrustedRoles } from "./trusted-roles.js";
+import { ValidationAuthority } from "./validation-authority.js";
+import { Zone } from "./zone.js";
+
+export interface CaTopologyProps {
+  /** A validated environment definition (environments/). */
+  readonly environment: Environment;
+}
+
+/**
+ * The root of the model: builds every component of one environment, one SiteStack per site,
+ * and collects the facts (zones, flows, keys, HSMs, grants, roles, schedules) that the policy
+ * checks and `lanic-ca diff` read.
+ */
+export class CaTopology extends Construct {
+  readonly model = new TopologyModel();
+  readonly env: Environment;
+  readonly stacks: SiteStack[] = [];
+  readonly offlineRoot?: OfflineRootEnclave;
+
+  constructor(scope: Construct, id: string, props: CaTopologyProps) {
+    super(scope, id);
+    const env = (this.env = props.environment);
+    const model = this.model;
+    model.environment = {
+      name: env.name,
+      tier: env.tier,
+      rootOfTrust: env.rootOfTrust.type,
+      cpCpsVersion: env.cpCps.version,
+      sites: env.sites.map((s) => ({ name: s.name, role: s.role, country: s.location.country, city: s.location.city, latitude: s.location.latitude, longitude: s.location.longitude })),
+      continuity: { ...env.continuity },
+      auditLog: {
+        sink: `${env.auditLog.sink.type}://${env.auditLog.sink.address}:${env.auditLog.sink.port}`,
+        retentionDays: env.auditLog.retentionDays,
+        integrityCheckIntervalDays: env.auditLog.integrityCheckIntervalDays,
+      },
+      cas: [
+        ...(env.rootOfTrust.type === "offline"
+          ? [{
+              name: env.rootOfTrust.name,
+              type: "root" as const,
+              keyAlgorithm: env.rootOfTrust.keyAlgorithm,
+              validityDays: env.rootOfTrust.validityDays,
+              custodians: { quorum: env.rootOfTrust.custodians.quorum, total: env.rootOfTrust.custodians.members.length },
+              profiles: [],
+            }]
+          : []),
+        ...env.issuingCas.map((ca) => ({
+          name: ca.name,
+          type: "issuing" as const,
+          keyAlgorithm: ca.keyAlgorithm,
+          maxValidityDays: ca.maxValidityDays,
+          ocsp: ca.ocsp.enabled,
+          profiles: ca.profiles.map((p) => ({ name: p, kind: env.profiles[p].kind, maxValidityDays: env.profiles[p].maxValidityDays })),
+        })),
+      ],
+    };
+
+    const hsm = new HsmCluster(this, "hsm", { model, definition: env.hsm });
+    if (env.rootOfTrust.type === "offline")
+      this.offlineRoot = new OfflineRootEnclave(this, "offline-root", { model, env, root: env.rootOfTrust });
+
+    const primary = env.sites.find((s) => s.role === "primary")!;
+    const backups = env.sites.filter((s) => s.role === "backup");
+    for (const site of [primary, ...backups]) this.buildSite(site, primary, hsm, backups);
+  }
+
+  private buildSite(site: Site, primary: Site, hsm: HsmCluster, backups: Site[]): void {
+    const env = this.env;
+    const model = this.model;
+    const stack = new SiteStack(this, env, site);
+    this.stacks.push(stack);
+    const zones = Object.fromEntries(
+      ZONE_KINDS.map((z) => [z, new Zone(stack, `zone-${z}`, { zone: z, site: site.name, model })]),
+    ) as Record<ZoneKind, Zone>;
+    hsm.addSite(stack, zones.hsm, zones.issuing);
+    const standby = site.role === "backup";
+    const database = standby
+      ? new BackupSite(stack, "backup-site", { model, env, site, primary, databaseZone: zones.database }).database
+      : new Database(stack, "database", {
+          model,
+          zone: zones.database,
+          podCidr: site.kubernetes.podCidr,
+          settings: env.database,
+          mode: { type: "primary", replicaSiteCidr: backups[0]?.kubernetes.podCidr },
+        });
+    const audit = new AuditLog(stack, "audit-log", { model, zone: zones.audit, podCidr: site.kubernetes.podCidr, env });
+    const ctx: SiteContext = { env, model, site, stack, zones, hsm, database, audit, standby };
+
+    const repository = new Repository(stack, "repository", ctx);
+    const va = new ValidationAuthority(stack, "validation-authority", ctx);
+    const ra = new RegistrationAuthority(stack, "registration-authority", ctx);
+    for (const ca of env.issuingCas) new IssuingCa(stack, `issuing-ca-${ca.name}`, ctx, { ca, ra, repository, va });
+
+    if (!standby) {
+      // NCSSR 3.1.2 / BR 5.4.8: the audit hash chain is verified on a schedule.
+      const days = env.auditLog.integrityCheckIntervalDays;
+      const check = pkiWorkload(stack, "audit-integrity-check", ctx, {
+        kind: "audit-integrity-check",
+        sizeOf: "audit-collector",
+        name: "audit-integrity-check",
+        zone: "audit",
+        args: ["audit", "verify"],
+        schedule: days <= 1 ? "17 3 * * *" : `17 3 */${days} * *`,
+      });
+      database.grantRead(check);
+      model.schedules.push({ kind: "audit-integrity", intervalHours: days * 24, path: check.node.path });
+    }
+    new TrustedRoles(stack, "trusted-roles", { model, env, site: site.name, zones });
+  }
+}

@@ -1,0 +1,130 @@
+import { Construct } from "constructs";
+import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest/index.js";
+import type { Environment } from "../environments/schema.js";
+import { Connections, ExternalPeer, type IConnectable } from "./connections.js";
+import type { HardenedWorkload } from "./hardened-workload.js";
+import type { TopologyModel } from "./model.js";
+import type { Zone } from "./zone.js";
+
+export interface DatabaseProps {
+  readonly model: TopologyModel;
+  readonly zone: Zone;
+  readonly podCidr: string;
+  readonly settings: Environment["database"];
+  /** Primary: the read-write cluster. Replica: a CloudNativePG replica cluster streaming from
+   *  the primary site (BR 5.7.1.1 continuity; promoted by the failover runbook). */
+  readonly mode: { type: "primary"; replicaSiteCidr?: string } | { type: "replica"; primaryAddress: string; primarySite: string };
+}
+
+export const DATABASE_NAME = "lanic-ca-db";
+const PORT = 5432;
+
+/**
+ * The CA database: a PostgreSQL cluster run by the CloudNativePG operator (a `Cluster` custom
+ * resource through the provider's Manifest resource), TLS only, no superuser access. The
+ * credentials live in the operator-generated Secret `<cluster>-app`; the IaC only names it.
+ */
+export class Database extends Construct implements IConnectable {
+  readonly connections: Connections;
+  readonly componentId: string;
+
+  constructor(scope: Construct, id: string, private readonly props: DatabaseProps) {
+    super(scope, id);
+    const site = props.zone.site;
+    this.componentId = `${site}/${DATABASE_NAME}`;
+    const labels = { "cnpg.io/cluster": DATABASE_NAME };
+    this.connections = new Connections(this, {
+      model: props.model,
+      componentId: this.componentId,
+      name: DATABASE_NAME,
+      zone: props.zone,
+      podLabels: labels,
+      podCidr: props.podCidr,
+    });
+    const s = props.settings;
+    const mode = props.mode;
+    const source = `${DATABASE_NAME}-primary`;
+    const spec: Record<string, unknown> = {
+      instances: s.instances,
+      imageName: s.image,
+      enableSuperuserAccess: false,
+      storage: { size: s.storageSize, storageClass: s.storageClass },
+      postgresql: {
+        parameters: { ssl_min_protocol_version: "TLSv1.3", log_connections: "on", log_disconnections: "on", password_encryption: "scram-sha-256" },
+      },
+      affinity: { enablePodAntiAffinity: true, podAntiAffinityType: "required", topologyKey: "kubernetes.io/hostname" },
+      ...(mode.type === "primary"
+        ? { bootstrap: { initdb: { database: "lanic_ca", owner: "lanic_ca" } } }
+        : {
+            bootstrap: { pg_basebackup: { source } },
+            replica: { enabled: true, source },
+            externalClusters: [
+              {
+                name: source,
+                connectionParameters: { host: mode.primaryAddress, user: "streaming_replica", sslmode: "verify-full", dbname: "postgres" },
+                sslKey: { name: "lanic-ca-db-replication", key: "tls.key" },
+                sslCert: { name: "lanic-ca-db-replication", key: "tls.crt" },
+                sslRootCert: { name: "lanic-ca-db-replication", key: "ca.crt" },
+              },
+            ],
+          }),
+    };
+    new Manifest(this, "cluster", {
+      manifest: {
+        apiVersion: "postgresql.cnpg.io/v1",
+        kind: "Cluster",
+        metadata: { name: DATABASE_NAME, namespace: props.zone.namespace, labels: { "app.kubernetes.io/part-of": "lanic-ca" } },
+        spec,
+      },
+    });
+    props.model.components.push({
+      id: this.componentId,
+      kind: "database",
+      name: DATABASE_NAME,
+      site,
+      zone: props.zone.zone,
+      path: this.node.path,
+      runsAs: "CloudNativePG Cluster",
+      image: s.image,
+      replicas: s.instances,
+      standby: mode.type === "replica",
+      online: true,
+      signing: false,
+      pdb: s.instances >= 2, // the operator keeps a PDB for the primary and the replicas
+      spread: s.instances >= 2,
+    });
+    this.connections.allowDns();
+    if (mode.type === "replica")
+      this.connections.allowTo(new ExternalPeer(`${mode.primarySite}-database`, "replication", [`${mode.primaryAddress}/32`]), PORT, {
+        purpose: `PostgreSQL streaming replication from the ${mode.primarySite} site`,
+        mtls: true,
+      });
+    else if (mode.replicaSiteCidr)
+      this.connections.allowFrom(new ExternalPeer("backup-site-database", "replication", [mode.replicaSiteCidr]), PORT, {
+        purpose: "PostgreSQL streaming replication to the backup site",
+        mtls: true,
+      });
+  }
+
+  /** Lets `workload` read the CA database only (the `audit_reader` role; its Secret is created
+   *  out of band with the role's password). */
+  grantRead(workload: HardenedWorkload): void {
+    workload.addEnv("DATABASE_URL", { secret: `${DATABASE_NAME}-audit-reader`, key: "uri" });
+    workload.addEnv("PGSSLMODE", { value: "verify-full" });
+    workload.connections.allowTo(this, PORT, { purpose: "CA database, read only (PostgreSQL over TLS)", mtls: true });
+    this.props.model.grants.push({ kind: "database-read", resource: `database/${DATABASE_NAME}`, grantee: workload.componentId, path: workload.node.path });
+  }
+
+  /** Lets `workload` read and write the CA database (TLS, credentials from the operator's Secret). */
+  grantReadWrite(workload: HardenedWorkload): void {
+    workload.addEnv("DATABASE_URL", { secret: `${DATABASE_NAME}-app`, key: "uri" });
+    workload.addEnv("PGSSLMODE", { value: "verify-full" });
+    workload.connections.allowTo(this, PORT, { purpose: "CA database (PostgreSQL over TLS)", mtls: true });
+    this.props.model.grants.push({
+      kind: "database-read-write",
+      resource: `database/${DATABASE_NAME}`,
+      grantee: workload.componentId,
+      path: workload.node.path,
+    });
+  }
+}

@@ -1,0 +1,112 @@
+import { Construct } from "constructs";
+import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1/index.js";
+import type { IssuingCaServiceConfig } from "@lanic-ca/pki-services/config/schema";
+import type { IssuingCa as IssuingCaDef } from "../environments/schema.js";
+import { CrlPublisher } from "./crl-publisher.js";
+import type { HardenedWorkload } from "./hardened-workload.js";
+import { pinEnvName } from "./hsm-cluster.js";
+import { stableStringify } from "./model.js";
+import type { RegistrationAuthority } from "./registration-authority.js";
+import type { Repository } from "./repository.js";
+import { CONFIG_DIR, pkiWorkload, type SiteContext } from "./site-context.js";
+import type { ValidationAuthority } from "./validation-authority.js";
+
+export const ISSUING_PORT = 8443;
+
+export interface IssuingCaProps {
+  readonly ca: IssuingCaDef;
+  readonly ra: RegistrationAuthority;
+  readonly repository: Repository;
+  readonly va: ValidationAuthority;
+}
+
+/** The URLs a CA's certificates carry (RFC 5280 4.2.2.1 AIA, 4.2.1.13 CDP). */
+export function caUrls(ctx: Pick<SiteContext, "env">, ca: string) {
+  const base = ctx.env.repository.baseUrl.replace(/\/$/, "");
+  return { caIssuers: `${base}/certs/${ca}.der`, crl: `${base}/crl/${ca}.crl` };
+}
+
+/** The runtime configuration of an issuing CA's services (the ConfigMap `ca-config-<ca>`). */
+export function issuingCaServiceConfig(ctx: Pick<SiteContext, "env">, ca: IssuingCaDef): IssuingCaServiceConfig {
+  const env = ctx.env;
+  const partition = env.hsm.partitions.find((p) => p.name === ca.partition)!;
+  return {
+    name: ca.name,
+    environment: env.name,
+    keyAlgorithm: ca.keyAlgorithm,
+    hsm: { library: env.hsm.pkcs11Library, tokenLabel: partition.tokenLabel, keyLabel: ca.keyLabel, pinEnv: pinEnvName(ca.partition) },
+    urls: { ...caUrls(ctx, ca.name), ...(ca.ocsp.enabled ? { ocsp: env.va.url } : {}) },
+    crl: { ...ca.crl },
+    ocsp: { enabled: ca.ocsp.enabled, responseValidityHours: ca.ocsp.responseValidityHours, refreshHours: ca.ocsp.refreshHours },
+    profiles: Object.fromEntries(ca.profiles.map((p) => [p, env.profiles[p]])),
+    raClientSubject: `lanic-ca-ra.${env.name}`,
+  };
+}
+
+/**
+ * One issuing (intermediate) CA: the `issuing-ca` service in the issuing zone, reachable only
+ * from the RA (mTLS), signing in the HSM; its CRL publisher; and, when OCSP is on, its OCSP
+ * signer with the delegated responder key. All three read the same ConfigMap, generated from
+ * the environment definition, so the profile the IaC declares is the profile the CA enforces.
+ */
+export class IssuingCa extends Construct {
+  readonly service: HardenedWorkload;
+  readonly crlPublisher: CrlPublisher;
+  readonly ocspSigner?: HardenedWorkload;
+
+  constructor(scope: Construct, id: string, ctx: SiteContext, props: IssuingCaProps) {
+    super(scope, id);
+    const ca = props.ca;
+    const configMap = `ca-config-${ca.name}`;
+    const config = issuingCaServiceConfig(ctx, ca);
+    new ConfigMapV1(this, "config", {
+      metadata: { name: configMap, namespace: ctx.zones.issuing.namespace, labels: { "app.kubernetes.io/part-of": "lanic-ca" } },
+      data: { "ca-config.json": stableStringify(config) },
+    });
+    const configArg = `--config=${CONFIG_DIR}/ca-config.json`;
+    const mountConfig = (w: HardenedWorkload) => w.addVolume("ca-config", CONFIG_DIR, { configMap });
+
+    this.service = pkiWorkload(this, "service", ctx, {
+      kind: "issuing-ca",
+      name: `issuing-ca-${ca.name}`,
+      zone: "issuing",
+      args: ["issuing-ca", configArg],
+      ports: [{ name: "https", port: ISSUING_PORT }],
+      signing: true,
+      ca: ca.name,
+    });
+    mountConfig(this.service);
+    this.service.addVolume("tls", "/etc/lanic-ca/tls", { secret: `issuing-ca-${ca.name}-tls` });
+    ctx.hsm.partition(ca.partition).grantSign(this.service, ca.keyLabel);
+    ctx.database.grantReadWrite(this.service);
+    props.repository.grantPublish(this.service);
+    props.ra.service.connections.allowTo(this.service, ISSUING_PORT, { purpose: `issue and revoke under ${ca.name}`, mtls: true });
+
+    this.crlPublisher = new CrlPublisher(this, "crl", ctx, { ca, configArg });
+    mountConfig(this.crlPublisher.workload);
+    props.repository.grantPublish(this.crlPublisher.workload);
+
+    if (ca.ocsp.enabled) {
+      this.ocspSigner = pkiWorkload(this, "ocsp-signer", ctx, {
+        kind: "ocsp-signer",
+        name: `ocsp-signer-${ca.name}`,
+        zone: "issuing",
+        args: ["ocsp-responder", "--sign-only", configArg],
+        signing: true,
+        ca: ca.name,
+      });
+      mountConfig(this.ocspSigner);
+      ctx.hsm.partition(ca.ocsp.partition).grantSign(this.ocspSigner, ca.ocsp.keyLabel);
+      ctx.database.grantReadWrite(this.ocspSigner);
+      props.va.grantPublish(this.ocspSigner);
+      if (!ctx.standby)
+        ctx.model.schedules.push({
+        kind: "ocsp",
+        ca: ca.name,
+        intervalHours: ca.ocsp.refreshHours,
+        validityHours: ca.ocsp.responseValidityHours,
+        path: this.ocspSigner.node.path,
+      });
+    }
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * The normalised topology model: the facts every construct records about itself (zones, flows,
+ * keys, HSMs, grants, roles, schedules). Policy checks and `lanic-ca diff` read this model, not
+ * resource names. `toJSON()` is stable: sorted, no construct-order dependence, so two synths of
+ * the same input give byte-identical `topology/<env>.json`.
+ */
+import type { HsmCertification, KeyAlgorithm, Tier, TrustedRole, WorkloadKind } from "../environments/schema.js";
+
+export const ZONE_KINDS = ["public", "government", "ra", "issuing", "hsm", "database", "audit", "management"] as const;
+export type ZoneKind = (typeof ZONE_KINDS)[number];
+
+export type ComponentKind = WorkloadKind | "database" | "audit-integrity-check" | "hsm" | "offline-root";
+
+export interface HardeningFact {
+  runAsNonRoot: boolean;
+  readOnlyRootFilesystem: boolean;
+  allowPrivilegeEscalation: boolean;
+  capabilitiesDropAll: boolean;
+  seccompRuntimeDefault: boolean;
+  automountServiceAccountToken: boolean;
+  resourcesSet: boolean;
+  imageByDigest: boolean;
+  /** Explicit opt-outs, each with its reason (they show in a diff). */
+  optOuts: { prop: string; reason: string }[];
+}
+
+export interface ComponentFact {
+  /** `<site>/<name>`, unique in an environment. */
+  id: string;
+  kind: ComponentKind;
+  name: string;
+  site: string;
+  zone: ZoneKind | "offline";
+  /** Construct path (evidence in reports). */
+  path: string;
+  /** Kubernetes resource kind that runs it. */
+  runsAs: "Deployment" | "CronJob" | "CloudNativePG Cluster" | "external" | "none";
+  image?: string;
+  /** pki-services role argument, when the image is pki-services. */
+  role?: string;
+  replicas: number;
+  /** A warm standby at the backup site (scaled up by the failover runbook). */
+  standby: boolean;
+  /** Serves requests continuously (as opposed to a scheduled job). */
+  online: boolean;
+  /** Uses a CA or OCSP key. */
+  signing: boolean;
+  pdb: boolean;
+  spread: boolean;
+  hardening?: HardeningFact;
+  /** Issuing CA this component serves, if any. */
+  ca?: string;
+  schedule?: string;
+}
+
+export interface ZoneFact {
+  id: string; // <site>/<zone>
+  zone: ZoneKind;
+  site: string;
+  namespace: string;
+  defaultDeny: boolean;
+  path: string;
+}
+
+export type Endpoint =
+  | { type: "component"; id: string }
+  | {
+      type: "external";
+      /** What is out there: a network HSM, the internet, the government network, the audit sink,
+       *  the other site's replication endpoint, the cluster DNS. */
+      name: string;
+      kind: "hsm" | "internet" | "government-network" | "audit-sink" | "replication" | "cluster-dns";
+      cidrs: string[];
+    };
+
+export interface FlowFact {
+  from: Endpoint;
+  to: Endpoint;
+  port: number;
+  protocol: "TCP" | "UDP";
+  mtls: boolean;
+  purpose: string;
+  site: string;
+  /** Construct path of the NetworkPolicies it produced. */
+  path: string;
+}
+
+export interface KeyFact {
+  label: string;
+  purpose: "root" | "issuing-ca" | "ocsp-signing";
+  ca: string;
+  algorithm: KeyAlgorithm;
+  location: { type: "hsm-partition"; hsm: string; partition: string; tokenLabel: string } | { type: "offline-enclave"; hsm: string };
+}
+
+export interface HsmFact {
+  name: string;
+  type: "network" | "softhsm" | "offline";
+  vendor: string;
+  model: string;
+  certification: HsmCertification;
+  members: { name: string; site: string; address: string; port: number }[];
+  partitions: { name: string; tokenLabel: string; pinSecret: string; keys: string[] }[];
+  path: string;
+}
+
+export interface GrantFact {
+  kind: "hsm-sign" | "database-read-write" | "database-read";
+  /** `partition/<name>` + key label, or `database/<cluster>`. */
+  resource: string;
+  key?: string;
+  grantee: string;
+  path: string;
+}
+
+export interface RbacRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+export interface RoleFact {
+  role: TrustedRole;
+  groups: string[];
+  bindings: { site: string; zone: ZoneKind; namespace: string; rules: RbacRule[] }[];
+}
+
+export interface ScheduleFact {
+  kind: "crl" | "ocsp" | "audit-integrity" | "ca-crl";
+  ca?: string;
+  /** How often the job runs / responses are refreshed. */
+  intervalHours: number;
+  /** Validity of what it produces (CRL nextUpdate, OCSP response validity). */
+  validityHours?: number;
+  path: string;
+}
+
+export interface FirewallRow {
+  site: string;
+  direction: "inbound" | "outbound";
+  source: string;
+  destination: string;
+  port: number;
+  protocol: "TCP" | "UDP";
+  purpose: string;
+}
+
+export interface EnvironmentFact {
+  name: string;
+  tier: Tier;
+  rootOfTrust: "offline" | "external";
+  cpCpsVersion: string;
+  sites: { name: string; role: "primary" | "backup"; country: string; city: string; latitude: number; longitude: number }[];
+  continuity: { rpoMinutes: number; rtoHours: number };
+  auditLog: { sink: string; retentionDays: number; integrityCheckIntervalDays: number };
+  cas: {
+    name: string;
+    type: "root" | "issuing";
+    keyAlgorithm: KeyAlgorithm;
+    validityDays?: number;
+    maxValidityDays?: number;
+    custodians?: { quorum: number; total: number };
+    profiles: { name: string; kind: string; maxValidityDays: number }[];
+    ocsp?: boolean;
+  }[];
+}
+
+export interface TopologyJson {
+  environment: EnvironmentFact;
+  zones: ZoneFact[];
+  components: ComponentFact[];
+  flows: FlowFact[];
+  hsms: HsmFact[];
+  keys: KeyFact[];
+  grants: GrantFact[];
+  roles: RoleFact[];
+  schedules: ScheduleFact[];
+  firewall: FirewallRow[];
+}
+
+const endpointKey = (e: Endpoint) => (e.type === "component" ? `c:${e.id}` : `x:${e.kind}:${e.name}`);
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const by = <T>(key: (x: T) => string) => (a: T, b: T) => cmp(key(a), key(b));
+
+/** Collects facts during construction; one per environment (held by CaTopology). */
+export class TopologyModel {
+  environment!: EnvironmentFact;
+  readonly zones: ZoneFact[] = [];
+  readonly components: ComponentFact[] = [];
+  readonly flows: FlowFact[] = [];
+  readonly hsms: HsmFact[] = [];
+  readonly keys: KeyFact[] = [];
+  readonly grants: GrantFact[] = [];
+  readonly roles: RoleFact[] = [];
+  readonly schedules: ScheduleFact[] = [];
+  readonly firewall: FirewallRow[] = [];
+
+  component(id: string): ComponentFact | undefined {
+    return this.components.find((c) => c.id === id);
+  }
+
+  /** The stable, sorted form written to `topology/<env>.json`. */
+  toJSON(): TopologyJson {
+    const roles = this.roles.map((r) => ({
+      ...r,
+      groups: [...r.groups].sort(),
+      bindings: [...r.bindings].sort(by((b) => `${b.site}/${b.zone}`)),
+    }));
+    return {
+      environment: this.environment,
+      zones: [...this.zones].sort(by((z) => z.id)),
+      components: [...this.components].sort(by((c) => c.id)),
+      flows: [...this.flows].sort(by((f) => `${f.site} ${endpointKey(f.from)} ${endpointKey(f.to)} ${f.protocol}${String(f.port).padStart(5, "0")}`)),
+      hsms: [...this.hsms].sort(by((h) => h.name)),
+      keys: [...this.keys].sort(by((k) => `${k.purpose} ${k.label}`)),
+      grants: [...this.grants].sort(by((g) => `${g.kind} ${g.resource} ${g.key ?? ""} ${g.grantee}`)),
+      roles: roles.sort(by((r) => r.role)),
+      schedules: [...this.schedules].sort(by((s) => `${s.kind} ${s.ca ?? ""} ${s.path}`)),
+      firewall: [...this.firewall].sort(by((r) => `${r.site} ${r.direction} ${r.source} ${r.destination} ${r.port}`)),
+    };
+  }
+}
+
+/** Stable JSON text: object keys sorted recursively, two-space indent, trailing newline. */
+export function stableStringify(value: unknown): string {
+  const sortKeys = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sortKeys);
+    if (v && typeof v === "object") {
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v as object).sort()) {
+        const x = (v as Record<string, unknown>)[k];
+        if (x !== undefined) out[k] = sortKeys(x);
+      }
+      return out;
+    }
+    return v;
+  };
+  return JSON.stringify(sortKeys(value), null, 2) + "\n";
+}

@@ -1,0 +1,98 @@
+import { Construct } from "constructs";
+import type { Environment, OfflineRoot } from "../environments/schema.js";
+import { caUrls } from "./issuing-ca.js";
+import type { TopologyModel } from "./model.js";
+
+export interface OfflineRootEnclaveProps {
+  readonly model: TopologyModel;
+  readonly env: Environment;
+  readonly root: OfflineRoot;
+}
+
+/** What the root ceremonies need, derived from the environment (written to
+ *  `cdktf.out/ceremonies/<env>/ceremony-inputs.json`). */
+export interface CeremonyInputs {
+  environment: string;
+  cpCps: Environment["cpCps"];
+  root: {
+    name: string;
+    subject: OfflineRoot["subject"];
+    keyAlgorithm: OfflineRoot["keyAlgorithm"];
+    keyLabel: string;
+    validityDays: number;
+    caCrlNextUpdateDays: number;
+    crlUrl: string;
+    caIssuersUrl: string;
+    hsm: OfflineRoot["hsm"];
+    custodians: OfflineRoot["custodians"];
+  };
+  intermediates: { name: string; subject: Environment["issuingCas"][number]["subject"]; keyAlgorithm: string; validityDays: number; pathLen: number; crlUrl: string; caIssuersUrl: string; policyOids: string[] }[];
+}
+
+/**
+ * The offline root CA: an air-gapped machine with its own HSM, opened only by a quorum of key
+ * custodians (BR 5.2.2, 6.2.2). It has no network at all, so it creates no Kubernetes resource:
+ * it records the root key and HSM in the model (where the policy proves nothing reaches them)
+ * and emits the inputs of the root ceremonies.
+ */
+export class OfflineRootEnclave extends Construct {
+  readonly ceremonyInputs: CeremonyInputs;
+
+  constructor(scope: Construct, id: string, props: OfflineRootEnclaveProps) {
+    super(scope, id);
+    const { model, env, root } = props;
+    model.hsms.push({
+      name: "offline-root",
+      type: "offline",
+      vendor: root.hsm.vendor,
+      model: root.hsm.model,
+      certification: root.hsm.certification,
+      members: [],
+      partitions: [],
+      path: this.node.path,
+    });
+    model.keys.push({ label: root.keyLabel, purpose: "root", ca: root.name, algorithm: root.keyAlgorithm, location: { type: "offline-enclave", hsm: "offline-root" } });
+    model.components.push({
+      id: `${root.site}/${root.name}`,
+      kind: "offline-root",
+      name: root.name,
+      site: root.site,
+      zone: "offline",
+      path: this.node.path,
+      runsAs: "none",
+      replicas: 0,
+      standby: false,
+      online: false,
+      signing: true,
+      pdb: false,
+      spread: false,
+    });
+    const rootUrls = caUrls({ env }, root.name);
+    this.ceremonyInputs = {
+      environment: env.name,
+      cpCps: env.cpCps,
+      root: {
+        name: root.name,
+        subject: root.subject,
+        keyAlgorithm: root.keyAlgorithm,
+        keyLabel: root.keyLabel,
+        validityDays: root.validityDays,
+        caCrlNextUpdateDays: root.caCrlNextUpdateDays,
+        crlUrl: rootUrls.crl,
+        caIssuersUrl: rootUrls.caIssuers,
+        hsm: root.hsm,
+        custodians: root.custodians,
+      },
+      intermediates: env.issuingCas.map((ca) => ({
+        name: ca.name,
+        subject: ca.subject,
+        keyAlgorithm: ca.keyAlgorithm,
+        validityDays: root.intermediateValidityDays,
+        pathLen: 0,
+        crlUrl: rootUrls.crl,
+        caIssuersUrl: rootUrls.caIssuers,
+        policyOids: [env.cpCps.policyOid],
+      })),
+    };
+  }
+}
