@@ -1,0 +1,133 @@
+/**
+ * The audit log: every security event (BR 5.4.1, NCSSR 3.x: issuance, revocation, key use,
+ * login, configuration change, start/stop) as a record that holds the hash of the one before.
+ * Editing, deleting or reordering any record breaks the chain at that record.
+ */
+import { createHash } from "node:crypto";
+import type { Database, Queryable } from "../storage/db.js";
+
+export type AuditEvent =
+  | "service.start" | "service.stop" | "config.loaded" | "hsm.login" | "hsm.unavailable" | "hsm.recovered"
+  | "key.use" | "cert.intent" | "cert.issue" | "cert.issue.failed" | "cert.request.rejected" | "cert.revoke" | "cert.revoke.rejected"
+  | "cert.reconciled" | "access.denied";
+
+export interface AuditRecord {
+  readonly seq: number;
+  readonly at: string;
+  readonly event: string;
+  readonly actor: string;
+  readonly details: Record<string, unknown>;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+export const GENESIS_HASH = "0".repeat(64);
+
+/** JSON with sorted keys: the bytes hashed do not depend on jsonb's key order. */
+export function canonicalJson(v: unknown): string {
+  if (v === null || typeof v !== "object") return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(",")}}`;
+}
+
+export function recordHash(r: Omit<AuditRecord, "hash">): string {
+  return createHash("sha256")
+    .update(canonicalJson({ seq: r.seq, at: r.at, event: r.event, actor: r.actor, details: r.details, prevHash: r.prevHash }))
+    .digest("hex");
+}
+
+/** Appends one record inside `tx` (locks the chain head: appends from every process serialise). */
+export async function appendAudit(tx: Queryable, event: AuditEvent, actor: string, details: Record<string, unknown>, at = new Date()): Promise<AuditRecord> {
+  const [head] = await tx.query<{ seq: string | number; hash: string }>("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE");
+  const seq = Number(head.seq) + 1;
+  const rec = { seq, at: at.toISOString(), event, actor, details: JSON.parse(canonicalJson(details)) as Record<string, unknown>, prevHash: head.hash };
+  const hash = recordHash(rec);
+  await tx.query("INSERT INTO audit_log (seq, at, event, actor, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)", [
+    seq, rec.at, event, actor, JSON.stringify(rec.details), rec.prevHash, hash,
+  ]);
+  await tx.query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", [seq, hash]);
+  return { ...rec, hash };
+}
+
+export class AuditLog {
+  constructor(private readonly db: Database) {}
+  append(event: AuditEvent, actor: string, details: Record<string, unknown>): Promise<AuditRecord> {
+    return this.db.transaction((tx) => appendAudit(tx, event, actor, details));
+  }
+}
+
+export interface AuditProblem {
+  readonly seq: number;
+  readonly problem: "edited" | "deleted" | "reordered" | "truncated";
+  readonly message: string;
+}
+
+export interface AuditVerification {
+  readonly ok: boolean;
+  readonly records: number;
+  readonly problems: readonly AuditProblem[];
+}
+
+/**
+ * Walks the chain in seq order. Names each broken record: edited (its content no longer hashes
+ * to its hash), deleted (a gap in seq / a prev_hash pointing at a record that is gone),
+ * reordered (prev_hash is the hash of another record than the one before it), truncated (the
+ * head says more records existed).
+ */
+export async function verifyAudit(db: Queryable): Promise<AuditVerification> {
+  const rows = await db.query<{ seq: string | number; at: string; event: string; actor: string; details: Record<string, unknown>; prev_hash: string; hash: string }>(
+    "SELECT seq, at, event, actor, details, prev_hash, hash FROM audit_log ORDER BY seq",
+  );
+  const problems: AuditProblem[] = [];
+  const bySeqHash = new Map<string, number>();
+  const byPrev = new Map<string, number>();
+  for (const r of rows) {
+    bySeqHash.set(r.hash, Number(r.seq));
+    byPrev.set(r.prev_hash, Number(r.seq));
+  }
+  // A record moved to another position still hashes correctly with the seq it was written
+  // with: try its chain neighbours' positions first, then nearby positions.
+  const originalSeq = (seq: number, hash: string, prev: string, matches: (k: number) => boolean): number | undefined => {
+    const candidates = new Set<number>();
+    const next = byPrev.get(hash);
+    if (next !== undefined) candidates.add(next - 1);
+    const before = prev === GENESIS_HASH ? 0 : bySeqHash.get(prev);
+    if (before !== undefined) candidates.add(before + 1);
+    for (let d = 1; d <= 64; d++) candidates.add(seq - d).add(seq + d);
+    for (const k of candidates) if (k > 0 && k !== seq && matches(k)) return k;
+    return undefined;
+  };
+  let prevHash = GENESIS_HASH;
+  let prevSeq = 0;
+  let prevFlagged = false; // the link after a moved record is already explained
+  for (const r of rows) {
+    const seq = Number(r.seq);
+    const details = typeof r.details === "string" ? (JSON.parse(r.details) as Record<string, unknown>) : r.details;
+    const computed = recordHash({ seq, at: r.at, event: r.event, actor: r.actor, details, prevHash: r.prev_hash });
+    // A record moved to another position: its content hashes correctly with the seq it had,
+    // which its neighbours in the chain still point at.
+    const original = computed !== r.hash ? originalSeq(seq, r.hash, r.prev_hash, (k) => recordHash({ seq: k, at: r.at, event: r.event, actor: r.actor, details, prevHash: r.prev_hash }) === r.hash) : undefined;
+    if (original !== undefined) {
+      problems.push({ seq, problem: "reordered", message: `record ${seq} (${r.event} at ${r.at}) was reordered: it was written as record ${original}` });
+    } else if (computed !== r.hash) {
+      problems.push({ seq, problem: "edited", message: `record ${seq} (${r.event} at ${r.at}) was edited: its content does not match its hash` });
+    } else if (seq !== prevSeq + 1 && r.prev_hash !== prevHash && !bySeqHash.has(r.prev_hash)) {
+      problems.push({ seq, problem: "deleted", message: `record(s) ${prevSeq + 1}..${seq - 1} before record ${seq} were deleted` });
+    } else if (r.prev_hash !== prevHash && !prevFlagged) {
+      const other = bySeqHash.get(r.prev_hash);
+      if (other !== undefined) problems.push({ seq, problem: "reordered", message: `record ${seq} (${r.event}) was reordered: it follows record ${other}, not record ${prevSeq}` });
+      else problems.push({ seq, problem: "deleted", message: `the record before record ${seq} (${r.event}) was deleted or replaced` });
+    }
+    prevFlagged = problems.at(-1)?.seq === seq && problems.at(-1)?.problem === "reordered";
+    prevHash = r.hash;
+    prevSeq = seq;
+  }
+  const [head] = await db.query<{ seq: string | number; hash: string }>("SELECT seq, hash FROM audit_head WHERE id = 1");
+  if (head && Number(head.seq) > prevSeq) {
+    problems.push({ seq: prevSeq + 1, problem: "truncated", message: `records ${prevSeq + 1}..${head.seq} at the end of the log were deleted (the chain head says ${head.seq})` });
+  } else if (head && Number(head.seq) === prevSeq && head.hash !== prevHash && !problems.length) {
+    problems.push({ seq: prevSeq, problem: "edited", message: `record ${prevSeq} does not match the chain head` });
+  }
+  return { ok: problems.length === 0, records: rows.length, problems };
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+/**
+ * pki-services <role>: one program, many roles (issuing-ca now; ra, ocsp-responder,
+ * crl-publisher, repository next), plus `audit verify` and lab helpers.
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { verifyAudit } from "./audit/log.js";
+import { KEY_ALGORITHMS, type KeyAlgorithm } from "./config/schema.js";
+import { createSoftHsmToken, Pkcs11Token } from "./pkcs11/index.js";
+import { IssuingCa, loadConfig, serveIssuingCa, type IdentityMode } from "./roles/issuing-ca.js";
+import { openDatabase } from "./storage/db.js";
+
+const USAGE = `usage:
+  pki-services issuing-ca --config ca-config.json [--ca-cert issuing-ca.pem] [--db URL|DIR]
+                          [--listen HOST:PORT] (--tls-key F --tls-cert F --client-ca F | --insecure-test-identity-header)
+  pki-services audit verify [--db URL|DIR]
+  pki-services init-token --dir DIR --label LABEL          (lab: SoftHSM2 token; prints SOFTHSM2_CONF)
+  pki-services keygen --library LIB --token LABEL --label KEY --algorithm ALG   (PIN from PKCS11_PIN)
+The database is DATABASE_URL (postgres://…) or a PGlite directory (--db, default /var/lib/pki-services/db).`;
+
+function dbUrl(flag: string | undefined): string {
+  return flag ?? process.env.DATABASE_URL ?? "/var/lib/pki-services/db";
+}
+
+function pemToDer(pem: string): Buffer {
+  const m = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(pem);
+  if (!m) throw new Error("not a PEM certificate");
+  return Buffer.from(m[1].replace(/\s+/g, ""), "base64");
+}
+
+async function issuingCa(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: "string" }, "ca-cert": { type: "string" }, db: { type: "string" }, listen: { type: "string", default: "0.0.0.0:8443" },
+      "tls-key": { type: "string" }, "tls-cert": { type: "string" }, "client-ca": { type: "string" },
+      "insecure-test-identity-header": { type: "boolean", default: false }, "pool-size": { type: "string" },
+    },
+    strict: true,
+  });
+  if (!values.config) throw new Error("--config is required");
+  const config = loadConfig(values.config);
+  const caCertPath = values["ca-cert"] ?? config.caCertificatePath;
+  if (!caCertPath) throw new Error(`'caCertificatePath' is required by issuing-ca (in ${values.config} or --ca-cert)`);
+  const pin = process.env[config.hsm.pinEnv];
+  if (!pin) throw new Error(`the HSM PIN is read from the environment variable ${config.hsm.pinEnv}, which is not set`);
+  delete process.env[config.hsm.pinEnv]; // not inherited by anything we spawn
+  const [host, portText] = values.listen!.split(/:(?=\d+$)/);
+  let identity: IdentityMode;
+  if (values["insecure-test-identity-header"]) identity = { kind: "insecure-test-header" };
+  else {
+    if (!values["tls-key"] || !values["tls-cert"] || !values["client-ca"]) throw new Error("mTLS needs --tls-key, --tls-cert and --client-ca");
+    identity = { kind: "mtls", key: readFileSync(values["tls-key"]), cert: readFileSync(values["tls-cert"]), clientCa: readFileSync(values["client-ca"]) };
+  }
+  const db = await openDatabase({ url: dbUrl(values.db) });
+  const ca = await IssuingCa.start({ config, db, pin, caCertificate: pemToDer(readFileSync(caCertPath, "utf8")), poolSize: values["pool-size"] ? Number(values["pool-size"]) : undefined });
+  const srv = await serveIssuingCa(ca, { host, port: Number(portText), identity });
+  console.log(JSON.stringify({ event: "listening", role: "issuing-ca", host, port: srv.port, reconciled: ca.reconciledAtStart.length }));
+  // The HSM health is probed in the background so the service notices (and recovers) by itself.
+  const probe = setInterval(() => void ca.health().catch(() => undefined), 5000);
+  probe.unref();
+  const stop = async () => {
+    clearInterval(probe);
+    await srv.close();
+    await ca.stop();
+    await db.close();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop());
+  process.once("SIGINT", () => void stop());
+}
+
+async function auditVerify(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { db: { type: "string" } }, strict: true });
+  const db = await openDatabase({ url: dbUrl(values.db) });
+  try {
+    const r = await verifyAudit(db);
+    for (const p of r.problems) console.log(`TAMPERED ${p.problem}: ${p.message}`);
+    console.log(r.ok ? `audit log OK: ${r.records} records, chain intact` : `audit log BROKEN: ${r.problems.length} problem(s) in ${r.records} records`);
+    return r.ok ? 0 : 1;
+  } finally {
+    await db.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case "issuing-ca":
+      await issuingCa(rest);
+      return -1; // keep running
+    case "audit":
+      if (rest[0] !== "verify") break;
+      return auditVerify(rest.slice(1));
+    case "init-token": {
+      const { values } = parseArgs({ args: rest, options: { dir: { type: "string" }, label: { type: "string" } }, strict: true });
+      if (!values.dir || !values.label) throw new Error("--dir and --label are required");
+      const pin = process.env.PKCS11_PIN;
+      const soPin = process.env.PKCS11_SO_PIN;
+      if (!pin || !soPin) throw new Error("set PKCS11_PIN and PKCS11_SO_PIN");
+      const t = createSoftHsmToken({ dir: values.dir, tokenLabel: values.label, pin, soPin, setEnv: false });
+      console.log(`export SOFTHSM2_CONF=${t.conf}  # token "${t.tokenLabel}", library ${t.library}`);
+      return 0;
+    }
+    case "keygen": {
+      const { values } = parseArgs({ args: rest, options: { library: { type: "string" }, token: { type: "string" }, label: { type: "string" }, algorithm: { type: "string" } }, strict: true });
+      if (!values.library || !values.token || !values.label || !values.algorithm) throw new Error("--library, --token, --label and --algorithm are required");
+      if (!(KEY_ALGORITHMS as readonly string[]).includes(values.algorithm)) throw new Error(`'algorithm' (${values.algorithm}) must be one of ${KEY_ALGORITHMS.join(", ")}`);
+      const pin = process.env.PKCS11_PIN;
+      if (!pin) throw new Error("set PKCS11_PIN");
+      const token = await Pkcs11Token.open({ library: values.library, tokenLabel: values.token, pin, poolSize: 1 });
+      try {
+        const { spki } = await token.generateKeyPair(values.label, values.algorithm as KeyAlgorithm);
+        console.log(`-----BEGIN PUBLIC KEY-----\n${spki.toString("base64").replace(/.{64}/g, "$&\n")}\n-----END PUBLIC KEY-----`.replace("\n\n", "\n"));
+      } finally {
+        token.close();
+      }
+      return 0;
+    }
+  }
+  console.error(USAGE);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: Error) => {
+    console.error(`pki-services: ${err.message}`);
+    process.exit(1);
+  },
+);

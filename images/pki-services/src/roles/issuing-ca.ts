@@ -1,0 +1,332 @@
+/**
+ * The issuing-ca role: issues and revokes end-entity certificates on the RA's approved requests
+ * (style 7: split by privilege — only the RA's client identity may call issue/revoke).
+ *
+ * HTTP + JSON. Production: mTLS, the caller is the subject CN of its verified client
+ * certificate. Tests: plain HTTP on loopback, the caller named by a header, only in an
+ * explicit test-only mode that refuses a non-loopback address.
+ */
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import type { TLSSocket } from "node:tls";
+import type { KeyObject } from "node:crypto";
+import { AuditLog } from "../audit/log.js";
+import { IssuingCaServiceConfig } from "../config/schema.js";
+import { HsmUnavailableError, Pkcs11Token, type Pkcs11Signer } from "../pkcs11/index.js";
+import { compileProfile, CsrError, issuerFromCertificate, issuerPublicKey, LintError, parseCsr, prepareCertificate, randomSerial, SignatureCheckError, signCertificate, toPem, type CompiledProfile } from "../pki/index.js";
+import type { Database } from "../storage/db.js";
+import { CertificateStore, REVOCATION_REASONS, SerialCollisionError, type RevocationReason } from "../storage/store.js";
+
+/** Largest request body accepted (a CSR with a 4096-bit key is under 2 KiB). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, readonly problems: readonly string[]) {
+    super(problems.join("; "));
+  }
+}
+
+export interface IssueRequest {
+  readonly profile: string;
+  readonly csr: string;
+  readonly validityDays?: number;
+}
+
+export interface IssuingCaOptions {
+  readonly config: IssuingCaServiceConfig;
+  readonly db: Database;
+  /** The user PIN (read by the caller from process.env[config.hsm.pinEnv]). */
+  readonly pin: string;
+  /** DER of this CA's certificate. */
+  readonly caCertificate: Buffer;
+  /** Session pool size. @default 8 */
+  readonly poolSize?: number;
+}
+
+/** The issuing CA without its HTTP shell. */
+export class IssuingCa {
+  static async start(o: IssuingCaOptions): Promise<IssuingCa> {
+    const config = IssuingCaServiceConfig.parse(o.config);
+    const audit = new AuditLog(o.db);
+    const token = await Pkcs11Token.open({ library: config.hsm.library, tokenLabel: config.hsm.tokenLabel, pin: o.pin, poolSize: o.poolSize });
+    try {
+      const signer = await token.signer(config.hsm.keyLabel, config.keyAlgorithm);
+      const issuer = issuerFromCertificate(o.caCertificate, config.keyAlgorithm, config.urls);
+      if (!issuer.spki.equals(signer.spki)) {
+        throw new Error(`the CA certificate's public key is not the key "${config.hsm.keyLabel}" in token "${config.hsm.tokenLabel}"`);
+      }
+      const profiles = new Map(Object.entries(config.profiles).map(([n, p]) => [n, compileProfile(n, p, issuer)]));
+      const ca = new IssuingCa(config, o.db, token, signer, profiles, issuerPublicKey(issuer.spki), audit);
+      await audit.append("service.start", "system", { role: "issuing-ca", ca: config.name, environment: config.environment, profiles: [...profiles.keys()] });
+      await audit.append("hsm.login", "system", { token: config.hsm.tokenLabel, key: config.hsm.keyLabel });
+      const reconciled = await ca.store.reconcile("system");
+      if (reconciled.length) ca.reconciledAtStart = reconciled;
+      return ca;
+    } catch (err) {
+      token.close();
+      throw err;
+    }
+  }
+
+  readonly store: CertificateStore;
+  reconciledAtStart: string[] = [];
+  private hsmWasDown = false;
+
+  private constructor(
+    readonly config: IssuingCaServiceConfig,
+    readonly db: Database,
+    readonly token: Pkcs11Token,
+    readonly signer: Pkcs11Signer,
+    readonly profiles: ReadonlyMap<string, CompiledProfile>,
+    private readonly issuerKey: KeyObject,
+    readonly audit: AuditLog,
+  ) {
+    this.store = new CertificateStore(db, config.name);
+  }
+
+  private async reject(actor: string, requestId: string, err: ApiError, details: Record<string, unknown>): Promise<never> {
+    await this.audit.append("cert.request.rejected", actor, { ca: this.config.name, requestId, status: err.status, code: err.code, problems: err.problems, ...details });
+    throw err;
+  }
+
+  /** Lint → reserve (serial + intent) → sign in the HSM → verify → store. */
+  async issue(req: IssueRequest, actor: string, requestId = randomUUID()): Promise<{ serial: string; certificate: string }> {
+    this.authorize(actor, "issue");
+    const profile = this.profiles.get(req.profile);
+    if (!profile) {
+      return this.reject(actor, requestId, new ApiError(422, "unknown_profile", [`profile "${req.profile}" does not exist (known: ${[...this.profiles.keys()].join(", ")})`]), { profile: req.profile });
+    }
+    let prepared;
+    try {
+      const csr = parseCsr(req.csr);
+      prepared = prepareCertificate(profile, csr, { serial: randomSerial(), validityDays: req.validityDays });
+    } catch (err) {
+      if (err instanceof CsrError) return this.reject(actor, requestId, new ApiError(400, "bad_csr", [err.message]), { profile: req.profile });
+      if (err instanceof LintError) return this.reject(actor, requestId, new ApiError(422, "lint_failed", err.problems), { profile: req.profile });
+      throw err;
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.store.reserve(prepared, actor, requestId);
+        break;
+      } catch (err) {
+        // 126 random bits: a collision is astronomically unlikely, but never reuse a serial.
+        if (!(err instanceof SerialCollisionError) || attempt > 2) throw err;
+        prepared = prepareCertificate(profile, parseCsr(req.csr), { serial: randomSerial(), validityDays: req.validityDays });
+      }
+    }
+    let der: Buffer;
+    try {
+      der = await signCertificate(profile, prepared, this.signer, this.issuerKey);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      await this.store.fail(prepared.serial, reason, actor);
+      if (err instanceof HsmUnavailableError) {
+        if (!this.hsmWasDown) {
+          this.hsmWasDown = true;
+          await this.audit.append("hsm.unavailable", "system", { token: this.config.hsm.tokenLabel, reason });
+        }
+        throw new ApiError(503, "hsm_unavailable", [reason]);
+      }
+      if (err instanceof SignatureCheckError) throw new ApiError(500, "signature_check_failed", [reason]);
+      throw err;
+    }
+    await this.store.complete(prepared.serial, der, actor, { profile: profile.name, requestId, key: this.config.hsm.keyLabel });
+    if (this.hsmWasDown) {
+      this.hsmWasDown = false;
+      await this.audit.append("hsm.recovered", "system", { token: this.config.hsm.tokenLabel });
+    }
+    return { serial: prepared.serial.toString("hex"), certificate: toPem(der) };
+  }
+
+  async revoke(serial: string, reason: string, actor: string): Promise<void> {
+    this.authorize(actor, "revoke");
+    if (!Object.hasOwn(REVOCATION_REASONS, reason)) {
+      const err = new ApiError(400, "bad_reason", [`reason "${reason}" is not an RFC 5280 CRLReason (${Object.keys(REVOCATION_REASONS).join(", ")})`]);
+      await this.audit.append("cert.revoke.rejected", actor, { serial, reason, problems: err.problems });
+      throw err;
+    }
+    if (!/^[0-9a-f]{2,40}$/.test(serial)) throw new ApiError(400, "bad_serial", [`serial "${serial}" is not lower-case hex`]);
+    const r = await this.store.revoke(serial, reason as RevocationReason, actor);
+    if (r === "not-found") throw new ApiError(404, "not_found", [`no issued certificate with serial ${serial}`]);
+    if (r === "already-revoked") throw new ApiError(409, "already_revoked", [`certificate ${serial} is already revoked`]);
+  }
+
+  /** Only the RA may issue and revoke (NCSSR 2.2, style 7). Refusals are audited by the caller. */
+  private authorize(actor: string, action: string): void {
+    if (actor !== this.config.raClientSubject) {
+      throw new ApiError(403, "forbidden", [`client "${actor}" may not ${action}: only the RA (${this.config.raClientSubject}) may`]);
+    }
+  }
+
+  async health(): Promise<{ ok: boolean; hsm: { ok: boolean; reason?: string }; db: { ok: boolean; reason?: string } }> {
+    const h = await this.token.health();
+    let db: { ok: boolean; reason?: string } = { ok: true };
+    try {
+      await this.db.query("SELECT 1");
+    } catch (err) {
+      db = { ok: false, reason: (err as Error).message };
+    }
+    if (h.ok && this.hsmWasDown) {
+      this.hsmWasDown = false;
+      await this.audit.append("hsm.recovered", "system", { token: this.config.hsm.tokenLabel }).catch(() => undefined);
+    }
+    return { ok: h.ok && db.ok, hsm: { ok: h.ok, ...(h.reason ? { reason: h.reason } : {}) }, db };
+  }
+
+  async stop(): Promise<void> {
+    await this.audit.append("service.stop", "system", { role: "issuing-ca", ca: this.config.name }).catch(() => undefined);
+    this.token.close();
+  }
+}
+
+// ------------------------------------------------------------------ HTTP shell
+export type IdentityMode =
+  | { readonly kind: "mtls"; readonly key: Buffer; readonly cert: Buffer; readonly clientCa: Buffer }
+  /** TEST ONLY: plain HTTP on loopback, the caller named by the `x-test-client-identity` header. */
+  | { readonly kind: "insecure-test-header" };
+
+export interface ServeOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly identity: IdentityMode;
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const json = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(json), "cache-control": "no-store" });
+  res.end(json);
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      reject(new ApiError(413, "too_large", [`request body of ${declared} bytes exceeds the limit of ${MAX_BODY_BYTES} bytes`]));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let n = 0;
+    req.on("data", (c: Buffer) => {
+      n += c.length;
+      if (n > MAX_BODY_BYTES) {
+        reject(new ApiError(413, "too_large", [`request body exceeds the limit of ${MAX_BODY_BYTES} bytes`]));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function parseJson(body: Buffer): Record<string, unknown> {
+  try {
+    const v = JSON.parse(body.toString("utf8")) as unknown;
+    if (v && typeof v === "object" && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    /* below */
+  }
+  throw new ApiError(400, "bad_json", ["request body must be a JSON object"]);
+}
+
+export async function serveIssuingCa(ca: IssuingCa, o: ServeOptions): Promise<{ server: http.Server; port: number; close(): Promise<void> }> {
+  const identityOf = (req: http.IncomingMessage): string | undefined => {
+    if (o.identity.kind === "mtls") {
+      const sock = req.socket as TLSSocket;
+      if (!sock.authorized) return undefined;
+      const cn = sock.getPeerCertificate()?.subject?.CN;
+      return Array.isArray(cn) ? undefined : cn;
+    }
+    const h = req.headers["x-test-client-identity"];
+    return typeof h === "string" ? h : undefined;
+  };
+
+  const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const requestId = randomUUID();
+    const url = new URL(req.url ?? "/", "http://x");
+    const actor = identityOf(req);
+    try {
+      if (req.method === "GET" && url.pathname === "/healthz") {
+        const h = await ca.health();
+        return send(res, h.ok ? 200 : 503, h);
+      }
+      if (!actor) throw new ApiError(401, "unauthenticated", ["a client certificate is required"]);
+      let m: RegExpExecArray | null;
+      if (req.method === "POST" && url.pathname === "/v1/certificates") {
+        let body: Record<string, unknown>;
+        try {
+          body = parseJson(await readBody(req));
+          if (typeof body.profile !== "string" || typeof body.csr !== "string") throw new ApiError(400, "bad_request", [`"profile" and "csr" (PEM) are required strings`]);
+          if (body.validityDays !== undefined && typeof body.validityDays !== "number") throw new ApiError(400, "bad_request", [`"validityDays" must be a number`]);
+          const extra = Object.keys(body).filter((k) => !["profile", "csr", "validityDays"].includes(k));
+          if (extra.length) throw new ApiError(400, "bad_request", [`unknown field(s): ${extra.join(", ")}`]);
+        } catch (err) {
+          if (err instanceof ApiError) {
+            await ca.audit.append("cert.request.rejected", actor, { ca: ca.config.name, requestId, status: err.status, code: err.code, problems: err.problems });
+          }
+          throw err;
+        }
+        const r = await ca.issue({ profile: body.profile as string, csr: body.csr as string, validityDays: body.validityDays as number | undefined }, actor, requestId);
+        return send(res, 201, r);
+      }
+      if (req.method === "POST" && (m = /^\/v1\/certificates\/([^/]+)\/revoke$/.exec(url.pathname))) {
+        const body = parseJson(await readBody(req));
+        await ca.revoke(m[1], String(body.reason ?? ""), actor);
+        return send(res, 200, { serial: m[1], status: "revoked", reason: body.reason });
+      }
+      if (req.method === "GET" && (m = /^\/v1\/certificates\/([0-9a-f]{2,40})$/.exec(url.pathname))) {
+        const rec = await ca.store.get(m[1]);
+        if (!rec || rec.status === "intent" || rec.status === "failed") throw new ApiError(404, "not_found", [`no certificate with serial ${m[1]}`]);
+        return send(res, 200, {
+          serial: rec.serial, status: rec.status, profile: rec.profile, subject: rec.subject, notBefore: rec.notBefore, notAfter: rec.notAfter,
+          certificate: rec.der ? toPem(rec.der) : null, revokedAt: rec.revokedAt, revocationReason: rec.revocationReason, reconciled: rec.reconciled,
+        });
+      }
+      throw new ApiError(404, "not_found", [`no route ${req.method} ${url.pathname}`]);
+    } catch (err) {
+      if (err instanceof ApiError) {
+        if (err.status === 403) await ca.audit.append("access.denied", actor ?? "anonymous", { path: url.pathname, problems: err.problems }).catch(() => undefined);
+        return send(res, err.status, { error: err.code, messages: err.problems, requestId });
+      }
+      if (err instanceof HsmUnavailableError) return send(res, 503, { error: "hsm_unavailable", messages: [err.message], requestId });
+      console.error(`[${requestId}]`, err);
+      return send(res, 500, { error: "internal", messages: ["internal error"], requestId });
+    }
+  };
+
+  let server: http.Server;
+  if (o.identity.kind === "mtls") {
+    server = https.createServer(
+      { key: o.identity.key, cert: o.identity.cert, ca: o.identity.clientCa, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.2" },
+      (req, res) => void handler(req, res),
+    );
+  } else {
+    if (!["127.0.0.1", "::1", "localhost"].includes(o.host)) {
+      throw new Error(`the insecure test identity mode listens on loopback only, not on ${o.host}`);
+    }
+    server = http.createServer((req, res) => void handler(req, res));
+  }
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(o.port, o.host, resolve));
+  const port = (server.address() as AddressInfo).port;
+  return { server, port, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+export function loadConfig(path: string): IssuingCaServiceConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new Error(`${path}: ${(err as Error).message}`);
+  }
+  const r = IssuingCaServiceConfig.safeParse(raw);
+  if (!r.success) throw new Error(`${path}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+  return r.data;
+}
+

@@ -1,0 +1,52 @@
+/**
+ * The one set of SQL migrations, run unchanged on PostgreSQL (production, `pg`) and PGlite
+ * (embedded default). Append only: a released migration is never edited.
+ */
+export const MIGRATIONS: readonly { readonly version: number; readonly name: string; readonly sql: string }[] = [
+  {
+    version: 1,
+    name: "certificates and audit log",
+    sql: `
+CREATE TABLE certificates (
+  serial            text PRIMARY KEY,          -- hex; the primary key makes reuse impossible (BR 7.1)
+  ca_name           text NOT NULL,
+  profile           text NOT NULL,
+  -- intent: serial reserved and TBS linted, signature not yet stored (crash window)
+  -- issued: certificate stored; revoked: revoked (also intents reconciled after a crash)
+  -- failed: the signature was never obtained (HSM error), serial burnt
+  status            text NOT NULL CHECK (status IN ('intent', 'issued', 'revoked', 'failed')),
+  subject           text NOT NULL,
+  tbs               bytea NOT NULL,            -- exactly what was (or may have been) signed
+  not_before        timestamptz NOT NULL,
+  not_after         timestamptz NOT NULL,
+  der               bytea,
+  created_at        timestamptz NOT NULL DEFAULT now(),
+  issued_at         timestamptz,
+  revoked_at        timestamptz,
+  revocation_reason integer CHECK (revocation_reason IS NULL OR revocation_reason IN (0,1,2,3,4,5,6,8,9,10)),
+  reconciled        boolean NOT NULL DEFAULT false,
+  failure           text,
+  CHECK ((status IN ('issued') AND der IS NOT NULL) OR status <> 'issued'),
+  CHECK ((status = 'revoked') = (revoked_at IS NOT NULL))
+);
+CREATE INDEX certificates_status ON certificates (ca_name, status);
+
+CREATE TABLE audit_log (
+  seq        bigint PRIMARY KEY,
+  at         text NOT NULL,                    -- ISO 8601, hashed as written
+  event      text NOT NULL,
+  actor      text NOT NULL,
+  details    jsonb NOT NULL,
+  prev_hash  text NOT NULL,
+  hash       text NOT NULL
+);
+-- One row: the chain head, locked by each append so writers from any process serialise.
+CREATE TABLE audit_head (
+  id    integer PRIMARY KEY CHECK (id = 1),
+  seq   bigint NOT NULL,
+  hash  text NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '${"0".repeat(64)}');
+`,
+  },
+];

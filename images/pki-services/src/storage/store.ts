@@ -1,0 +1,118 @@
+/**
+ * Certificate records with crash-safe issuance (BR 5.4.1, RFC 3647 4.4.x):
+ *   1. reserve: the serial and the linted TBS are stored as an *intent* (and audited) before
+ *      the HSM is asked to sign — a serial can never be reused, even after a crash;
+ *   2. complete: the certificate is stored after signing;
+ *   3. reconcile on start: an intent without a certificate may have been signed by the HSM
+ *      just before the crash, so it is treated as possibly issued: recorded and revoked.
+ */
+import type { PreparedCertificate } from "../pki/issue.js";
+import { appendAudit } from "../audit/log.js";
+import { toBuffer, type Database } from "./db.js";
+
+/** RFC 5280 5.3.1 CRLReason (7 is unused). */
+export const REVOCATION_REASONS = {
+  unspecified: 0, keyCompromise: 1, cACompromise: 2, affiliationChanged: 3, superseded: 4,
+  cessationOfOperation: 5, certificateHold: 6, removeFromCRL: 8, privilegeWithdrawn: 9, aACompromise: 10,
+} as const;
+export type RevocationReason = keyof typeof REVOCATION_REASONS;
+
+export interface CertificateRecord {
+  readonly serial: string;
+  readonly caName: string;
+  readonly profile: string;
+  readonly status: "intent" | "issued" | "revoked" | "failed";
+  readonly subject: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly der: Buffer | null;
+  readonly tbs: Buffer;
+  readonly revokedAt: Date | null;
+  readonly revocationReason: number | null;
+  readonly reconciled: boolean;
+}
+
+export class SerialCollisionError extends Error {}
+
+export class CertificateStore {
+  constructor(readonly db: Database, readonly caName: string) {}
+
+  /** Step 1: stores serial + intent + audit record in one transaction. */
+  async reserve(p: PreparedCertificate, actor: string, requestId: string): Promise<void> {
+    const serial = p.serial.toString("hex");
+    const subject = p.subject.map((s) => `${s.type}=${s.value}`).join(", ");
+    try {
+      await this.db.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO certificates (serial, ca_name, profile, status, subject, tbs, not_before, not_after) VALUES ($1, $2, $3, 'intent', $4, $5, $6, $7)`,
+          [serial, this.caName, p.profile, subject, p.tbs, p.notBefore.toISOString(), p.notAfter.toISOString()],
+        );
+        await appendAudit(tx, "cert.intent", actor, { ca: this.caName, serial, profile: p.profile, subject, requestId });
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === "23505") throw new SerialCollisionError(`serial ${serial} already exists`);
+      throw err;
+    }
+  }
+
+  /** Step 2: stores the certificate. */
+  async complete(serial: Buffer, der: Buffer, actor: string, details: Record<string, unknown>): Promise<void> {
+    const hex = serial.toString("hex");
+    await this.db.transaction(async (tx) => {
+      const rows = await tx.query(`UPDATE certificates SET status = 'issued', der = $2, issued_at = now() WHERE serial = $1 AND status = 'intent' RETURNING serial`, [hex, der]);
+      if (rows.length !== 1) throw new Error(`no pending intent for serial ${hex}`);
+      await appendAudit(tx, "cert.issue", actor, { ca: this.caName, serial: hex, ...details });
+    });
+  }
+
+  /** The HSM refused or was unavailable: the serial is burnt, nothing is issued. */
+  async fail(serial: Buffer, reason: string, actor: string): Promise<void> {
+    const hex = serial.toString("hex");
+    await this.db.transaction(async (tx) => {
+      await tx.query(`UPDATE certificates SET status = 'failed', failure = $2 WHERE serial = $1 AND status = 'intent'`, [hex, reason]);
+      await appendAudit(tx, "cert.issue.failed", actor, { ca: this.caName, serial: hex, reason });
+    });
+  }
+
+  /** Revokes an issued certificate (RFC 5280 5.3.1 reason). Returns false when not found/issued. */
+  async revoke(serial: string, reason: RevocationReason, actor: string): Promise<"revoked" | "not-found" | "already-revoked"> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<{ status: string }>(`SELECT status FROM certificates WHERE serial = $1 AND ca_name = $2 FOR UPDATE`, [serial, this.caName]);
+      if (!row || row.status === "intent" || row.status === "failed") return "not-found";
+      if (row.status === "revoked") return "already-revoked";
+      await tx.query(`UPDATE certificates SET status = 'revoked', revoked_at = now(), revocation_reason = $2 WHERE serial = $1`, [serial, REVOCATION_REASONS[reason]]);
+      await appendAudit(tx, "cert.revoke", actor, { ca: this.caName, serial, reason });
+      return "revoked";
+    });
+  }
+
+  /** Step 3, at start: every intent left by a crash becomes a revoked record. */
+  async reconcile(actor: string): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query<{ serial: string }>(
+        `UPDATE certificates SET status = 'revoked', revoked_at = now(), revocation_reason = 0, reconciled = true
+         WHERE ca_name = $1 AND status = 'intent' RETURNING serial`,
+        [this.caName],
+      );
+      const serials = rows.map((r) => r.serial).sort();
+      if (serials.length) await appendAudit(tx, "cert.reconciled", actor, { ca: this.caName, count: serials.length, serials, treatedAs: "possibly issued; revoked" });
+      return serials;
+    });
+  }
+
+  async get(serial: string): Promise<CertificateRecord | undefined> {
+    const [r] = await this.db.query<Record<string, unknown>>(`SELECT * FROM certificates WHERE serial = $1 AND ca_name = $2`, [serial, this.caName]);
+    if (!r) return undefined;
+    return {
+      serial: r.serial as string, caName: r.ca_name as string, profile: r.profile as string, status: r.status as CertificateRecord["status"],
+      subject: r.subject as string, notBefore: new Date(r.not_before as string), notAfter: new Date(r.not_after as string),
+      der: r.der == null ? null : toBuffer(r.der), tbs: toBuffer(r.tbs), revokedAt: r.revoked_at ? new Date(r.revoked_at as string) : null,
+      revocationReason: (r.revocation_reason as number | null) ?? null, reconciled: r.reconciled as boolean,
+    };
+  }
+
+  async counts(): Promise<Record<string, number>> {
+    const rows = await this.db.query<{ status: string; n: string | number }>(`SELECT status, count(*) AS n FROM certificates WHERE ca_name = $1 GROUP BY status`, [this.caName]);
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * A throwaway PostgreSQL 15 server for tests: initdb + pg_ctl on a temp dir and a free loopback
+ * port. initdb refuses to run as root, so as root the server runs as the `postgres` user
+ * (created by the Debian postgresql-15 package) through runuser.
+ */
+import { execFileSync } from "node:child_process";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface PgServer {
+  readonly url: string;
+  stop(): void;
+}
+
+export async function startPostgres(): Promise<PgServer> {
+  if (!existsSync(join(PG_BIN, "initdb"))) throw new Error(`PostgreSQL 15 binaries not found in ${PG_BIN}: apt-get install -y postgresql-15 (or set PG_BIN)`);
+  const root = process.getuid?.() === 0;
+  const dir = mkdtempSync(join(tmpdir(), "pki-pg-"));
+  const data = join(dir, "data");
+  const sock = join(dir, "sock");
+  mkdirSync(sock);
+  let uid = 0;
+  let gid = 0;
+  if (root) {
+    uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
+    gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
+    chownSync(dir, uid, gid);
+    chownSync(sock, uid, gid);
+  }
+  const run = (bin: string, args: string[]) =>
+    root ? execFileSync("runuser", ["-u", "postgres", "--", join(PG_BIN, bin), ...args], { stdio: "pipe" }) : execFileSync(join(PG_BIN, bin), args, { stdio: "pipe" });
+  run("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
+  const port = await freePort();
+  const opts = `-p ${port} -k ${sock} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50`;
+  run("pg_ctl", ["-D", data, "-o", opts, "-l", join(dir, "log"), "-w", "-t", "60", "start"]);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    stop: () => {
+      try {
+        run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
+      } catch {
+        /* already stopped */
+      }
+      rmSync(dir, { recursive: true, force: true });
+      void gid;
+    },
+  };
+}
