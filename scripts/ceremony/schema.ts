@@ -1,0 +1,434 @@
+/**
+ * One declarative YAML file per ceremony (after Boulder's cmd/ceremony), parsed strictly: an
+ * unknown key, a missing field or a bad value, and every limit below, stop the ceremony before
+ * anything touches an HSM, with an error naming the file and the field path.
+ *
+ * Limits are enforced here, on the file, with the section they serve; the linter (lint.ts)
+ * enforces them again on the bytes about to be signed.
+ */
+import { readFileSync } from "node:fs";
+import { parseDocument } from "yaml";
+import { z } from "zod";
+import { KeyAlgorithm } from "@lanic-ca/pki-services/config/schema";
+import { formatPath } from "../../environments/load.js";
+
+// ---------------------------------------------------------------- limits (with their sources)
+export const LIMITS = {
+  /** BR 7.1.2.1.1: a root certificate's validity is 2922 to 9132 days. */
+  rootValidityDays: { min: 2922, max: 9132 },
+  /** CP/CPS 6.3.2: subordinate (issuing) CA certificates at most 10 years. */
+  subordinateValidityDays: { max: 3653 },
+  /** BR 4.9.7: a CA that issues CA certificates publishes a CRL at least every 12 months. */
+  caCrlNextUpdateDays: { max: 365 },
+  /** CP/CPS 4.9.9: a delegated OCSP responder certificate (id-pkix-ocsp-nocheck) is short-lived. */
+  ocspSignerValidityDays: { max: 365 },
+  /** CP/CPS 6.1.5 (within BR 6.1.5 and MRSP 5.1): root keys. */
+  rootKeyAlgorithms: ["ECDSA_P384", "RSA_4096"] as const,
+  /** CP/CPS 6.1.5 (within BR 6.1.5 and MRSP 5.1): subordinate CA keys (RSA ≥ 3072). */
+  subordinateKeyAlgorithms: ["ECDSA_P256", "ECDSA_P384", "RSA_3072", "RSA_4096"] as const,
+  /** CP/CPS 7.1.2: issuing CAs certify end entities only. */
+  issuingCaPathLength: 0,
+  /** BR 5.2.2 / 6.2.2: multi-person (at least dual) control of CA private keys. */
+  minQuorum: 2,
+} as const;
+
+/** BR 7.1.2.10.6: key purposes a CA certificate that asserts serverAuth MUST NOT carry. */
+export const EKU_FORBIDDEN_WITH_SERVER_AUTH = ["codeSigning", "emailProtection", "timeStamping", "ocspSigning"] as const;
+
+// ---------------------------------------------------------------- building blocks
+const Name = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a lower-case DNS label (a-z, 0-9, '-')").max(40);
+/** A file path, relative to the ceremony file's directory. */
+const FilePath = z.string().min(1).regex(/^[^\0]+$/, "a file path");
+const HttpUrl = z.url().regex(/^http:\/\//, "an http:// URL (BR 7.1.2.10.3, RFC 5280 4.2.1.13: no TLS loop)");
+const Oid = z.string().regex(/^[0-2](\.(0|[1-9][0-9]*))+$/, "an OID in dotted form");
+const NotBefore = z.union([z.literal("signing-time"), z.iso.datetime()]);
+const Days = z.number().int().positive();
+
+export const Subject = z.strictObject({
+  CN: z.string().min(1).max(64),
+  O: z.string().min(1).max(64),
+  C: z.string().regex(/^[A-Z]{2}$/, "an ISO 3166-1 alpha-2 code, e.g. LA"),
+  OU: z.string().min(1).max(64).optional(),
+});
+export type Subject = z.infer<typeof Subject>;
+
+export const Hsm = z.strictObject({
+  /** Path of the PKCS#11 library. */
+  library: z.string().startsWith("/", "an absolute path"),
+  /** CKA token label of the slot holding the key. */
+  tokenLabel: z.string().min(1).max(32),
+});
+export type Hsm = z.infer<typeof Hsm>;
+
+export const KeyRef = z.strictObject({
+  /** CKA_LABEL of the key pair. */
+  label: z.string().min(1).max(64),
+  algorithm: KeyAlgorithm,
+});
+export type KeyRef = z.infer<typeof KeyRef>;
+
+export const Custodian = z.strictObject({ id: Name, name: z.string().min(1) });
+export type Custodian = z.infer<typeof Custodian>;
+
+export const Quorum = z.strictObject({
+  /** M: shares needed to open the offline HSM. */
+  threshold: z.number().int(),
+  /** N: the custodians holding one share each. */
+  custodians: z.array(Custodian).min(1),
+  /** Share register (public: fingerprints only) written by `ceremony split`. */
+  register: FilePath,
+});
+export type Quorum = z.infer<typeof Quorum>;
+
+const EkuName = z.enum(["serverAuth", "clientAuth", "emailProtection", "documentSigning", "codeSigning", "timeStamping", "ocspSigning"]);
+
+const base = {
+  /** The environment this ceremony belongs to (environments/<name>.ts). */
+  environment: Name,
+  description: z.string().min(1),
+  hsm: Hsm,
+};
+const transcript = { transcript: FilePath };
+
+// ---------------------------------------------------------------- ceremony types
+export const QuorumSplit = z.strictObject({
+  type: z.literal("quorum-split"),
+  ...base,
+  quorum: Quorum,
+  /** initialise: generate a new activation secret and set it as the token's user PIN (SO login).
+   *  reshare: rebuild the current secret from M shares and split it for a new set of custodians;
+   *  the PIN and the keys are unchanged. */
+  mode: z.enum(["initialise", "reshare"]),
+  /** The current share register (reshare only). */
+  previousRegister: FilePath.optional(),
+  outputs: z.strictObject({ ...transcript }),
+});
+
+export const RootKey = z.strictObject({
+  type: z.literal("root-key"),
+  ...base,
+  quorum: Quorum,
+  key: KeyRef,
+  outputs: z.strictObject({ publicKey: FilePath, ...transcript }),
+});
+
+export const RootCertificate = z.strictObject({
+  type: z.literal("root-certificate"),
+  ...base,
+  quorum: Quorum,
+  key: KeyRef,
+  inputs: z.strictObject({
+    /** The public key output by the root-key ceremony: the HSM key must be this one. */
+    publicKey: FilePath,
+  }),
+  certificate: z.strictObject({
+    subject: Subject,
+    notBefore: NotBefore,
+    validityDays: Days,
+  }),
+  outputs: z.strictObject({ certificate: FilePath, ...transcript }),
+});
+
+const SubjectKeyInput = z.strictObject({
+  issuerCertificate: FilePath,
+  /** A CSR (its self-signature is checked) or a bare public key, made in the online HSM. */
+  csr: FilePath.optional(),
+  publicKey: FilePath.optional(),
+});
+
+export const Intermediate = z.strictObject({
+  type: z.literal("intermediate"),
+  ...base,
+  quorum: Quorum,
+  issuerKey: KeyRef,
+  inputs: SubjectKeyInput,
+  certificate: z.strictObject({
+    subject: Subject,
+    /** The subject key's algorithm, checked against the CSR / public key. */
+    keyAlgorithm: KeyAlgorithm,
+    notBefore: NotBefore,
+    validityDays: Days,
+    pathLength: z.number().int().min(0),
+    extendedKeyUsage: z.array(EkuName),
+    policies: z.array(Oid).min(1),
+    crlUrl: HttpUrl,
+    issuerUrl: HttpUrl,
+    ocspUrl: HttpUrl.optional(),
+  }),
+  outputs: z.strictObject({ certificate: FilePath, ...transcript }),
+});
+
+export const CrossCertificate = z.strictObject({
+  type: z.literal("cross-certificate"),
+  ...base,
+  quorum: Quorum,
+  issuerKey: KeyRef,
+  inputs: z.strictObject({
+    issuerCertificate: FilePath,
+    /** The existing CA certificate whose subject and key are cross-certified (BR 7.1.2.2). */
+    subjectCertificate: FilePath,
+  }),
+  certificate: z.strictObject({
+    notBefore: NotBefore,
+    validityDays: Days,
+    /** Omit for a root being cross-certified (BR 7.1.2.1.4: not recommended on roots). */
+    pathLength: z.number().int().min(0).optional(),
+    extendedKeyUsage: z.array(EkuName),
+    policies: z.array(Oid).min(1),
+    crlUrl: HttpUrl,
+    issuerUrl: HttpUrl,
+  }),
+  outputs: z.strictObject({ certificate: FilePath, ...transcript }),
+});
+
+export const CaCrl = z.strictObject({
+  type: z.literal("ca-crl"),
+  ...base,
+  quorum: Quorum,
+  issuerKey: KeyRef,
+  inputs: z.strictObject({ issuerCertificate: FilePath }),
+  crl: z.strictObject({
+    /** cRLNumber (RFC 5280 5.2.3): strictly greater than the last one published. */
+    number: z.number().int().positive(),
+    thisUpdate: NotBefore,
+    nextUpdateDays: Days,
+    revoked: z
+      .array(
+        z.strictObject({
+          serial: z.string().regex(/^[0-9a-f]+$/, "the serial in lower-case hex"),
+          revocationDate: z.iso.datetime(),
+          reason: z.enum(["unspecified", "keyCompromise", "cACompromise", "affiliationChanged", "superseded", "cessationOfOperation"]),
+        }),
+      )
+      .default([]),
+  }),
+  outputs: z.strictObject({ crl: FilePath, ...transcript }),
+});
+
+export const OcspSigner = z.strictObject({
+  type: z.literal("ocsp-signer"),
+  ...base,
+  quorum: Quorum,
+  issuerKey: KeyRef,
+  inputs: SubjectKeyInput,
+  certificate: z.strictObject({
+    subject: Subject,
+    keyAlgorithm: KeyAlgorithm,
+    notBefore: NotBefore,
+    validityDays: Days,
+    issuerUrl: HttpUrl.optional(),
+  }),
+  outputs: z.strictObject({ certificate: FilePath, ...transcript }),
+});
+
+const OnlineKeyCsr = {
+  ...base,
+  /** The key, in the online HSM partition. `generate: true` makes it (refusing an existing label). */
+  key: z.strictObject({ label: z.string().min(1).max(64), algorithm: KeyAlgorithm, generate: z.boolean() }),
+  csr: z.strictObject({ subject: Subject }),
+  outputs: z.strictObject({ publicKey: FilePath, csr: FilePath, ...transcript }),
+};
+
+/** The issuing CA's key pair and CSR, in the online HSM (input of `intermediate`). */
+export const IssuingCaKey = z.strictObject({ type: z.literal("issuing-ca-key"), ...OnlineKeyCsr });
+/** Pilot: the issuing CA's key pair and CSR for an external root. */
+export const ExternalCsr = z.strictObject({ type: z.literal("external-csr"), ...OnlineKeyCsr });
+
+/** Pilot: import of the certificate the external root returned, checked against our HSM key
+ *  and our profile. */
+export const ExternalCertificateImport = z.strictObject({
+  type: z.literal("external-certificate-import"),
+  ...base,
+  key: KeyRef,
+  externalRoot: z.strictObject({
+    subject: Subject,
+    certificateSha256: z.string().regex(/^[a-f0-9]{64}$/, "64 lower-case hex digits"),
+  }),
+  inputs: z.strictObject({
+    certificate: FilePath,
+    /** The external issuer's certificate (the root, or the external intermediate above us). */
+    issuerCertificate: FilePath,
+  }),
+  expect: z.strictObject({
+    subject: Subject,
+    maxValidityDays: Days,
+    pathLength: z.number().int().min(0),
+    /** Policy OIDs the certificate must carry (our CP/CPS's). */
+    policies: z.array(Oid).min(1),
+  }),
+  outputs: z.strictObject({ certificate: FilePath, ...transcript }),
+});
+
+export const CeremonyFile = z.discriminatedUnion("type", [
+  QuorumSplit,
+  RootKey,
+  RootCertificate,
+  Intermediate,
+  CrossCertificate,
+  CaCrl,
+  OcspSigner,
+  IssuingCaKey,
+  ExternalCsr,
+  ExternalCertificateImport,
+]);
+export type CeremonyFile = z.infer<typeof CeremonyFile>;
+export type CeremonyType = CeremonyFile["type"];
+export const CEREMONY_TYPES = CeremonyFile.options.map((o) => o.shape.type.value);
+
+/** Ceremonies that open the offline HSM, and so need the custodians' quorum. */
+export type OfflineCeremony = Extract<CeremonyFile, { quorum: Quorum }>;
+export const isOffline = (c: CeremonyFile): c is OfflineCeremony => "quorum" in c;
+
+// ---------------------------------------------------------------- limits
+type Problem = { path: (string | number)[]; message: string };
+
+export function limitProblems(c: CeremonyFile): Problem[] {
+  const out: Problem[] = [];
+  const oneOf = (path: (string | number)[], value: string, allowed: readonly string[], what: string, cite: string) => {
+    if (!allowed.includes(value)) out.push({ path, message: `${value} is not allowed for ${what}; allowed: ${allowed.join(", ")} (${cite})` });
+  };
+  if (isOffline(c)) {
+    const q = c.quorum;
+    if (q.threshold < LIMITS.minQuorum)
+      out.push({ path: ["quorum", "threshold"], message: `${q.threshold} is below ${LIMITS.minQuorum}: the offline HSM needs multi-person control (BR 5.2.2, 6.2.2)` });
+    if (q.threshold > q.custodians.length)
+      out.push({ path: ["quorum", "threshold"], message: `${q.threshold} is more than the ${q.custodians.length} custodians` });
+    const ids = q.custodians.map((m) => m.id);
+    ids.forEach((id, i) => {
+      if (ids.indexOf(id) !== i) out.push({ path: ["quorum", "custodians", i, "id"], message: `custodian '${id}' is listed twice` });
+    });
+  }
+  const rootKeyCite = "CP/CPS 6.1.5, BR 6.1.5, MRSP 5.1";
+  switch (c.type) {
+    case "quorum-split":
+      if (c.mode === "reshare" && !c.previousRegister)
+        out.push({ path: ["previousRegister"], message: "required when mode is 'reshare' (the current share register)" });
+      if (c.mode === "initialise" && c.previousRegister)
+        out.push({ path: ["previousRegister"], message: "only allowed when mode is 'reshare'" });
+      break;
+    case "root-key":
+      oneOf(["key", "algorithm"], c.key.algorithm, LIMITS.rootKeyAlgorithms, "a root key", rootKeyCite);
+      break;
+    case "root-certificate": {
+      oneOf(["key", "algorithm"], c.key.algorithm, LIMITS.rootKeyAlgorithms, "a root key", rootKeyCite);
+      const d = c.certificate.validityDays;
+      const { min, max } = LIMITS.rootValidityDays;
+      if (d > max) out.push({ path: ["certificate", "validityDays"], message: `${d} days is more than ${max}, the maximum for a root certificate (BR 7.1.2.1.1)` });
+      if (d < min) out.push({ path: ["certificate", "validityDays"], message: `${d} days is less than ${min}, the minimum for a root certificate (BR 7.1.2.1.1)` });
+      break;
+    }
+    case "intermediate":
+    case "cross-certificate":
+    case "ca-crl":
+    case "ocsp-signer":
+      oneOf(["issuerKey", "algorithm"], c.issuerKey.algorithm, LIMITS.rootKeyAlgorithms, "the offline root's key", rootKeyCite);
+      break;
+  }
+  if (c.type === "intermediate" || c.type === "ocsp-signer") {
+    const n = [c.inputs.csr, c.inputs.publicKey].filter(Boolean).length;
+    if (n !== 1) out.push({ path: ["inputs"], message: `exactly one of 'csr' or 'publicKey' is required (found ${n})` });
+  }
+  if (c.type === "intermediate" || c.type === "cross-certificate") {
+    const d = c.certificate.validityDays;
+    if (d > LIMITS.subordinateValidityDays.max)
+      out.push({ path: ["certificate", "validityDays"], message: `${d} days is more than ${LIMITS.subordinateValidityDays.max}, the maximum for a subordinate CA certificate (CP/CPS 6.3.2)` });
+    const ekus = c.certificate.extendedKeyUsage;
+    ekus.forEach((e, i) => {
+      if (e === "ocspSigning")
+        out.push({ path: ["certificate", "extendedKeyUsage", i], message: "ocspSigning must not be asserted in a CA certificate (BR 7.1.2.10.6)" });
+      else if (ekus.includes("serverAuth") && (EKU_FORBIDDEN_WITH_SERVER_AUTH as readonly string[]).includes(e))
+        out.push({ path: ["certificate", "extendedKeyUsage", i], message: `${e} must not be combined with serverAuth in a CA certificate (BR 7.1.2.10.6)` });
+    });
+  }
+  if (c.type === "intermediate") {
+    oneOf(["certificate", "keyAlgorithm"], c.certificate.keyAlgorithm, LIMITS.subordinateKeyAlgorithms, "a subordinate CA key", "CP/CPS 6.1.5, BR 6.1.5, MRSP 5.1");
+    if (c.certificate.pathLength !== LIMITS.issuingCaPathLength)
+      out.push({ path: ["certificate", "pathLength"], message: `${c.certificate.pathLength} is not allowed: an issuing CA certifies end entities only, pathLength must be 0 (CP/CPS 7.1.2)` });
+  }
+  if (c.type === "ca-crl" && c.crl.nextUpdateDays > LIMITS.caCrlNextUpdateDays.max)
+    out.push({ path: ["crl", "nextUpdateDays"], message: `${c.crl.nextUpdateDays} days is more than ${LIMITS.caCrlNextUpdateDays.max}: a CRL of CA certificates is re-issued at least every 12 months (BR 4.9.7)` });
+  if (c.type === "ocsp-signer" && c.certificate.validityDays > LIMITS.ocspSignerValidityDays.max)
+    out.push({ path: ["certificate", "validityDays"], message: `${c.certificate.validityDays} days is more than ${LIMITS.ocspSignerValidityDays.max}, the maximum for a delegated OCSP responder certificate (CP/CPS 4.9.9)` });
+  if (c.type === "issuing-ca-key" || c.type === "external-csr")
+    oneOf(["key", "algorithm"], c.key.algorithm, LIMITS.subordinateKeyAlgorithms, "a subordinate CA key", "CP/CPS 6.1.5, BR 6.1.5, MRSP 5.1");
+  return out;
+}
+
+// ---------------------------------------------------------------- parsing
+export class CeremonyFileError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: { path: string; message: string }[],
+  ) {
+    super(
+      `${source}: invalid ceremony file (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  - ${source}: ${p.path}: ${p.message}`).join("\n"),
+    );
+    this.name = "CeremonyFileError";
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")} (not allowed here)`;
+    case "invalid_value":
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "invalid_union":
+      if ((issue as { note?: string }).note === "No matching discriminator")
+        return `must be one of ${CEREMONY_TYPES.map((t) => JSON.stringify(t)).join(", ")}`;
+      return issue.message;
+    default:
+      return issue.message;
+  }
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = raw;
+  for (const k of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+/** Validates an already-parsed YAML document. */
+export function parseCeremony(raw: unknown, source: string): CeremonyFile {
+  const result = CeremonyFile.safeParse(raw);
+  if (!result.success) {
+    throw new CeremonyFileError(
+      source,
+      result.error.issues.map((issue) => {
+        const path = issue.code === "unrecognized_keys" && issue.keys.length === 1 ? [...issue.path, issue.keys[0]] : issue.path;
+        const found = valueAt(raw, issue.path);
+        const got = issue.code !== "unrecognized_keys" && found !== undefined && typeof found !== "object" ? ` (got ${JSON.stringify(found)})` : "";
+        return { path: formatPath(path), message: describeIssue(issue) + got };
+      }),
+    );
+  }
+  const limits = limitProblems(result.data);
+  if (limits.length > 0) throw new CeremonyFileError(source, limits.map((p) => ({ path: formatPath(p.path), message: p.message })));
+  return result.data;
+}
+
+/** Parses YAML text strictly: syntax errors and duplicate keys are refused too. */
+export function parseCeremonyText(text: string, source: string): CeremonyFile {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new CeremonyFileError(
+      source,
+      doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? "?"}`, message: e.message.split("\n")[0] })),
+    );
+  }
+  return parseCeremony(doc.toJS(), source);
+}
+
+export function loadCeremonyFile(path: string): CeremonyFile {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new CeremonyFileError(path, [{ path: "(file)", message: `cannot read: ${(err as Error).message}` }]);
+  }
+  return parseCeremonyText(text, path);
+}
