@@ -1,0 +1,122 @@
+import { renameSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IssuingCa, serveIssuingCa } from "../src/roles/issuing-ca.js";
+import { openDatabase, type Database } from "../src/storage/db.js";
+import { verifyAudit } from "../src/audit/log.js";
+import { createTestCa, opensslCsr, type TestCa } from "./fixtures.js";
+import { tempDir } from "./helpers.js";
+
+let tmp: ReturnType<typeof tempDir>;
+let ca: TestCa;
+let db: Database;
+let service: IssuingCa;
+let base: string;
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  tmp = tempDir("api");
+  ca = await createTestCa(tmp.dir);
+  db = await openDatabase({ url: "memory://" });
+  service = await IssuingCa.start({ config: ca.config, db, pin: ca.hsm.pin, caCertificate: Buffer.from(ca.caCert.rawData), poolSize: 4 });
+  const srv = await serveIssuingCa(service, { host: "127.0.0.1", port: 0, identity: { kind: "insecure-test-header" } });
+  base = `http://127.0.0.1:${srv.port}`;
+  close = srv.close;
+});
+afterAll(async () => {
+  await close?.();
+  await service?.stop();
+  await db?.close();
+  ca?.token.close();
+  tmp?.cleanup();
+});
+
+async function call(method: string, path: string, body?: unknown, identity = "lanic-ra") {
+  const res = await fetch(base + path, {
+    method,
+    headers: { "content-type": "application/json", "x-test-client-identity": identity },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+const count = async () => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM certificates"))[0].n);
+const lastAudit = async () => (await db.query<{ event: string; actor: string; details: Record<string, unknown> }>("SELECT event, actor, details FROM audit_log ORDER BY seq DESC LIMIT 1"))[0];
+
+describe("issuing-ca HTTP API", () => {
+  it("issues from an openssl CSR, returns it by serial, revokes it with an RFC 5280 reason", async () => {
+    const csr = opensslCsr(tmp.dir, "ec:P-256", "/C=LA/O=ກະຊວງເຕັກໂນໂລຊີ ແລະ ການສື່ສານ/title=ຫົວໜ້າກົມ/CN=ທ້າວ ສົມພອນ");
+    const r = await call("POST", "/v1/certificates", { profile: "ex-officio", csr });
+    expect(r.status).toBe(201);
+    const serial = r.body.serial as string;
+    expect(serial).toMatch(/^[0-9a-f]{32}$/);
+    const got = await call("GET", `/v1/certificates/${serial}`, undefined, "anyone-authenticated");
+    expect(got).toMatchObject({ status: 200, body: { status: "issued", certificate: r.body.certificate, subject: "C=LA, O=ກະຊວງເຕັກໂນໂລຊີ ແລະ ການສື່ສານ, title=ຫົວໜ້າກົມ, CN=ທ້າວ ສົມພອນ" } });
+    expect(await call("POST", `/v1/certificates/${serial}/revoke`, { reason: "keyCompromise" })).toMatchObject({ status: 200 });
+    expect((await call("GET", `/v1/certificates/${serial}`)).body).toMatchObject({ status: "revoked", revocationReason: 1 });
+    expect(await call("POST", `/v1/certificates/${serial}/revoke`, { reason: "keyCompromise" })).toMatchObject({ status: 409, body: { messages: [`certificate ${serial} is already revoked`] } });
+    expect(await call("POST", `/v1/certificates/${serial}/revoke`, { reason: "becauseISaidSo" })).toMatchObject({
+      status: 400, body: { error: "bad_reason" },
+    });
+    expect((await call("GET", "/healthz")).body).toMatchObject({ ok: true, hsm: { ok: true }, db: { ok: true } });
+  });
+
+  const good = () => opensslCsr(tmp.dir, "ec:P-256", "/C=LA/O=LANIC/CN=op-1");
+  const badSig = () => {
+    const pem = good();
+    const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+    der[30] ^= 1;
+    return `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString("base64")}\n-----END CERTIFICATE REQUEST-----\n`;
+  };
+  const cases: [string, () => unknown, number, string, string[] | RegExp, string?][] = [
+    ["malformed CSR", () => ({ profile: "operator", csr: "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----" }), 400, "bad_csr", ["CSR is not valid DER: CertificationRequest: expected tag 0x30, found 0x0"]],
+    ["bad CSR signature", () => ({ profile: "operator", csr: badSig() }), 400, "bad_csr", ["CSR signature does not verify with its public key (RFC 2986: proof of possession)"]],
+    ["RSA-1024", () => ({ profile: "organisation", csr: opensslCsr(tmp.dir, "rsa:1024", "/C=LA/O=X/organizationIdentifier=L-1/CN=X") }), 422, "lint_failed", [`key RSA 1024 is not allowed by profile "organisation" (allowed: ECDSA_P256, RSA_2048, RSA_3072) (BR 6.1.5)`]],
+    ["curve not allowed", () => ({ profile: "operator", csr: opensslCsr(tmp.dir, "ec:secp256k1", "/C=LA/O=X/CN=X") }), 422, "lint_failed", [`key EC secp256k1 (1.3.132.0.10) is not allowed by profile "operator" (allowed: ECDSA_P256, ECDSA_P384) (BR 6.1.5)`]],
+    ["name the profile forbids", () => ({ profile: "operator", csr: opensslCsr(tmp.dir, "ec:P-256", "/C=LA/O=X/L=Vientiane/CN=X") }), 422, "lint_failed", [`subject attribute L is not allowed by profile "operator" (allowed: CN, O, C, OU)`]],
+    ["profile that does not exist", () => ({ profile: "root-ca", csr: good() }), 422, "unknown_profile", [`profile "root-ca" does not exist (known: ex-officio, organisation, tls-server, smime, operator, ocsp)`]],
+    ["oversized request", () => JSON.stringify({ profile: "operator", csr: "A".repeat(70_000) }), 413, "too_large", ["request body of 70031 bytes exceeds the limit of 65536 bytes"]],
+    ["not JSON", () => "{nope", 400, "bad_json", ["request body must be a JSON object"]],
+    ["unknown field", () => ({ profile: "operator", csr: good(), isCa: true }), 400, "bad_request", ["unknown field(s): isCa"]],
+    ["caller is not the RA", () => ({ profile: "operator", csr: good() }), 403, "forbidden", [`client "ocsp-responder" may not issue: only the RA (lanic-ra) may`], "ocsp-responder"],
+  ];
+  it.each(cases)("refuses %s with a precise 4xx, audits it, stores nothing", async (_n, body, status, code, messages, identity) => {
+    const before = await count();
+    const r = await call("POST", "/v1/certificates", body(), identity);
+    expect(r.status).toBe(status);
+    expect(r.body.error).toBe(code);
+    expect(r.body.messages).toEqual(messages);
+    expect(await count()).toBe(before);
+    const a = await lastAudit();
+    expect(a.event).toBe(status === 403 ? "access.denied" : "cert.request.rejected");
+    expect(a.details.problems).toEqual(messages);
+  });
+
+  it("answers 503 with the reason while the HSM is away, reports unhealthy, and recovers by itself", async () => {
+    const tokens = join(ca.hsm.dir, "tokens");
+    const csr = good();
+    renameSync(tokens, `${tokens}.away`);
+    let down;
+    try {
+      down = await call("POST", "/v1/certificates", { profile: "operator", csr });
+      const h = await call("GET", "/healthz");
+      expect(h.status).toBe(503);
+      expect(h.body).toMatchObject({ ok: false, hsm: { ok: false } });
+      expect(String((h.body.hsm as { reason: string }).reason)).toMatch(/CKR_/);
+    } finally {
+      renameSync(`${tokens}.away`, tokens);
+    }
+    expect(down.status).toBe(503);
+    expect(down.body.error).toBe("hsm_unavailable");
+    expect((down.body.messages as string[])[0]).toMatch(/^HSM unavailable: CKR_/);
+    // Nothing half-written: the reserved serial is recorded as failed, never as issued.
+    expect(await db.query("SELECT status FROM certificates WHERE status = 'intent'")).toEqual([]);
+    expect((await db.query<{ n: string }>("SELECT count(*) AS n FROM certificates WHERE status = 'failed'"))[0].n).toBe(1);
+    expect((await call("GET", "/healthz")).status).toBe(200);
+    expect((await call("POST", "/v1/certificates", { profile: "operator", csr })).status).toBe(201);
+    const events = (await db.query<{ event: string }>("SELECT event FROM audit_log ORDER BY seq")).map((e) => e.event);
+    expect(events).toContain("hsm.unavailable");
+    expect(events).toContain("hsm.recovered");
+    expect((await verifyAudit(db)).ok).toBe(true);
+  });
+});
