@@ -305,7 +305,7 @@ export const Environment = z.strictObject({
   }),
   /** Trusted roles → identity-provider groups (CP/CPS 5.2). */
   roles: z.partialRecord(TrustedRole, z.array(Group).min(1)),
-  workloads: z.record(WorkloadKind, WorkloadSize),
+  workloads: z.partialRecord(WorkloadKind, WorkloadSize),
   /** Business continuity (BR 5.7.1.1): recovery point and time objectives. */
   continuity: z.strictObject({
     rpoMinutes: z.number().int().positive(),

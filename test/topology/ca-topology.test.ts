@@ -1,0 +1,161 @@
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { Testing } from "cdktf";
+import { beforeAll, describe, expect, it } from "vitest";
+import { IssuingCaServiceConfig } from "@lanic-ca/pki-services/config/schema";
+import { ENVIRONMENT_NAMES, loadEnvironment } from "../../environments/index.js";
+import { synthesize } from "../../stacks/synth.js";
+import { fixture, resources, synthStack, tempDir, topology } from "./helpers.js";
+
+describe.each(ENVIRONMENT_NAMES)("CaTopology(%s)", (name) => {
+  const t = topology(loadEnvironment(name));
+  const stacks = t.stacks.map((s) => ({ id: s.node.id, ...synthStack(s) }));
+
+  it("matches the snapshot of each stack", () => {
+    for (const s of stacks) expect(s.tf).toMatchSnapshot(s.id);
+  });
+
+  it("gives every workload NetworkPolicies on its pods and the hardened defaults", () => {
+    const model = t.model.toJSON();
+    const workloads = model.components.filter((c) => c.runsAs === "Deployment" || c.runsAs === "CronJob");
+    expect(workloads.length).toBeGreaterThan(5);
+    for (const s of stacks) {
+      const policies = resources(s.tf, "kubernetes_network_policy_v1").map(([, r]) => r);
+      const pods = [
+        ...resources(s.tf, "kubernetes_deployment_v1").map(([, r]) => ({ meta: r.metadata, pod: r.spec.template.spec, labels: r.spec.template.metadata.labels })),
+        ...resources(s.tf, "kubernetes_cron_job_v1").map(([, r]) => ({ meta: r.metadata, pod: r.spec.job_template.spec.template.spec, labels: r.spec.job_template.spec.template.metadata.labels })),
+      ];
+      expect(pods.length).toBeGreaterThan(0);
+      for (const { meta, pod, labels } of pods) {
+        const selecting = policies.filter(
+          (p) => p.metadata.namespace === meta.namespace &&
+            (Object.keys(p.spec.pod_selector ?? {}).length === 0 ||
+              Object.entries(p.spec.pod_selector.match_labels ?? {}).every(([k, v]) => labels[k] === v)),
+        );
+        expect(selecting.some((p) => p.metadata.name === "default-deny"), `${meta.namespace}/${meta.name} default-deny`).toBe(true);
+        expect(selecting.some((p) => p.spec.policy_types.includes("Egress") && p.metadata.name !== "default-deny"), `${meta.name} has an egress allow`).toBe(true);
+        expect(pod.automount_service_account_token, meta.name).toBe(false);
+        for (const c of pod.container) {
+          expect(c.security_context, `${meta.name}`).toMatchObject({ allow_privilege_escalation: false, read_only_root_filesystem: true, run_as_non_root: true, capabilities: { drop: ["ALL"] } });
+          expect(c.resources.limits.memory, meta.name).toBeTruthy();
+        }
+      }
+      // Workloads that serve have an ingress allow too.
+      for (const [, svc] of resources(s.tf, "kubernetes_service_v1").filter(([, r]) => r.spec.selector)) {
+        const ns = svc.metadata.namespace;
+        expect(policies.some((p) => p.metadata.namespace === ns && p.spec.policy_types.includes("Ingress") && p.metadata.name !== "default-deny"), `${ns}/${svc.metadata.name} ingress`).toBe(true);
+      }
+    }
+  });
+
+  it("writes a CA ConfigMap that the signing services accept", () => {
+    const maps = stacks.flatMap((s) => resources(s.tf, "kubernetes_config_map_v1").map(([, r]) => r)).filter((m) => m.data["ca-config.json"]);
+    expect(maps.length).toBeGreaterThan(0);
+    for (const m of maps) {
+      const config = IssuingCaServiceConfig.parse(JSON.parse(m.data["ca-config.json"]));
+      expect(config.environment).toBe(name);
+      expect(Object.keys(config.profiles).length).toBeGreaterThan(0);
+    }
+  });
+
+  it("creates no Secret and writes no credential", () => {
+    for (const s of stacks) {
+      expect(Testing.toHaveResource(s.json, "kubernetes_secret_v1")).toBe(false);
+      expect(Testing.toHaveResource(s.json, "kubernetes_secret")).toBe(false);
+    }
+  });
+});
+
+describe("topology shape", () => {
+  it("production: backup site holds standby signing services, a replica database, and active public services", () => {
+    const m = topology(loadEnvironment("production")).model.toJSON();
+    const backup = m.components.filter((c) => c.site === "backup");
+    for (const c of backup.filter((c) => c.signing)) expect(c, c.id).toMatchObject({ standby: true, replicas: 0 });
+    expect(backup.find((c) => c.kind === "database")).toMatchObject({ standby: true, runsAs: "CloudNativePG Cluster" });
+    expect(backup.find((c) => c.kind === "repository")).toMatchObject({ standby: false, replicas: 2 });
+    expect(backup.find((c) => c.kind === "ocsp-responder")).toMatchObject({ standby: false, replicas: 2 });
+    expect(m.keys.filter((k) => k.purpose === "root")).toEqual([
+      { label: "lao-gov-root-ca-2026", purpose: "root", ca: "lao-gov-root-ca", algorithm: "ECDSA_P384", location: { type: "offline-enclave", hsm: "offline-root" } },
+    ]);
+    // The offline root has no network at all.
+    expect(m.flows.filter((f) => JSON.stringify(f).includes("lao-gov-root-ca"))).toEqual([]);
+  });
+
+  it("pilot: no offline root, no ceremony inputs", () => {
+    const t = topology(loadEnvironment("pilot"));
+    expect(t.offlineRoot).toBeUndefined();
+    expect(t.model.toJSON().keys.some((k) => k.purpose === "root")).toBe(false);
+  });
+
+  it("the RA is the only caller of the issuing CA", () => {
+    const m = topology(loadEnvironment("production")).model.toJSON();
+    const kindOf = (id: string) => m.components.find((c) => c.id === id)?.kind;
+    const into = m.flows.filter((f) => f.to.type === "component" && kindOf(f.to.id) === "issuing-ca");
+    expect(new Set(into.map((f) => (f.from as { id: string }).id))).toEqual(new Set(["lanic/ra", "backup/ra"]));
+    expect(into.every((f) => f.mtls && f.port === 8443)).toBe(true);
+  });
+
+  it("trusted roles: nobody may exec into a signing zone or read a Secret", () => {
+    const m = topology(loadEnvironment("production")).model.toJSON();
+    for (const r of m.roles)
+      for (const b of r.bindings)
+        for (const rule of b.rules) {
+          if (rule.resources.includes("secrets")) expect(rule.verbs, `${r.role} ${b.zone}`).not.toContain("get");
+          if (["issuing", "hsm", "database", "ra"].includes(b.zone)) expect(rule.resources, `${r.role} ${b.zone}`).not.toContain("pods/exec");
+        }
+  });
+
+  it("dev: SoftHSM token in the pods instead of network HSM members", () => {
+    const m = topology(loadEnvironment("dev")).model.toJSON();
+    expect(m.hsms.find((h) => h.name === "online")).toMatchObject({ type: "softhsm", members: [] });
+    expect(m.flows.some((f) => f.to.type === "external" && f.to.kind === "hsm")).toBe(false);
+  });
+});
+
+describe("synth output", () => {
+  let first: string;
+  let second: string;
+  beforeAll(async () => {
+    first = tempDir();
+    second = tempDir();
+    const envs = ENVIRONMENT_NAMES.map(loadEnvironment);
+    await synthesize(envs, { outdir: first });
+    await synthesize(envs, { outdir: second });
+  });
+
+  const files = (dir: string): string[] =>
+    readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)).map((x) => join(f, x)) : [f])).sort();
+
+  it("is byte-identical across two synths of the same input", () => {
+    const a = files(first);
+    expect(a).toEqual(files(second));
+    expect(a).toContain("stacks/production-backup/cdk.tf.json");
+    expect(a).toContain("topology/production.json");
+    expect(a).toContain("firewall/production.csv");
+    expect(a).toContain("ceremonies/production/ceremony-inputs.json");
+    for (const f of a) expect(readFileSync(join(second, f)), f).toEqual(readFileSync(join(first, f)));
+  });
+
+  it("holds no secret value in any file", () => {
+    // A PIN, a password or a private key would appear as one of these; references by Secret name are fine.
+    const forbidden = [
+      /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+      /"(pin|password|passwd|secret_key|private_key|token)"\s*:\s*"[^"]+"/i,
+      /postgres(ql)?:\/\/[^:"\s]+:[^@"\s]+@/i,
+      /"data"\s*:\s*\{[^}]*"(pin|password|tls\.key)"/i,
+    ];
+    for (const f of files(first)) {
+      const text = readFileSync(join(first, f), "utf8");
+      for (const re of forbidden) expect(re.test(text), `${f} matches ${re}`).toBe(false);
+    }
+  });
+
+  it("the no-secret scan catches a PIN written into a ConfigMap", () => {
+    // The scan itself must be able to fail: a topology that leaks a PIN is caught.
+    const leaky = fixture("dev", (e) => (e.images.auditCollector = "registry.lanic.gov.la/mirror/fluent-bit:3.2"));
+    const t = topology(leaky);
+    const { json } = synthStack(t.stacks[0]);
+    const poisoned = json.replace('"name": "softhsm-conf"', '"name": "softhsm-conf", "pin": "1234"');
+    expect(/"(pin|password|passwd|secret_key|private_key|token)"\s*:\s*"[^"]+"/i.test(poisoned)).toBe(true);
+  });
+});
