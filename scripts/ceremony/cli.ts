@@ -1,0 +1,72 @@
+/**
+ * `lanic-ca ceremony …`: the key-ceremony commands, registered on a commander program (the
+ * lanic-ca CLI, or the stand-alone scripts/ceremony/main.ts carried into the offline enclave).
+ */
+import { existsSync } from "node:fs";
+import type { Command } from "commander";
+import pc from "picocolors";
+import { runCeremony } from "./run.js";
+import { CEREMONY_TYPES } from "./schema.js";
+import { verifyTranscript } from "./transcript.js";
+
+function collect(value: string, previous: { role: string; name: string }[]): { role: string; name: string }[] {
+  const i = value.indexOf(":");
+  if (i <= 0 || i === value.length - 1) throw new Error(`--participant '${value}': expected <role>:<name>, e.g. ia-operator:Somchai`);
+  return [...previous, { role: value.slice(0, i), name: value.slice(i + 1) }];
+}
+
+function fail(err: unknown): void {
+  process.stderr.write(`${pc.red("error:")} ${(err as Error).message}\n`);
+  process.exitCode = 1;
+}
+
+export function registerCeremonyCommands(program: Command): void {
+  const ceremony = program
+    .command("ceremony")
+    .description(
+      `run a key ceremony described by a YAML file (types: ${CEREMONY_TYPES.join(", ")}); ` +
+        "shares and PINs are typed at the prompt, never passed as arguments",
+    )
+    .argument("<file>", "ceremony file (e.g. cdktf.out/ceremonies/production/02-root-key.yaml)")
+    .option("--participant <role:name>", "someone present besides the custodians, recorded in the transcript (repeatable)", collect, [])
+    .option("--json", "print the result (outputs, transcript, last hash) as JSON on stdout")
+    .action(async (file: string, opts: { participant: { role: string; name: string }[]; json?: boolean }) => {
+      try {
+        const r = await runCeremony({ file, participants: opts.participant });
+        if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      } catch (err) {
+        fail(err);
+      }
+    });
+
+  ceremony
+    .command("split")
+    .description("split the offline HSM's activation secret among the custodians (mode initialise), or re-share it to a new set of custodians without changing the PIN or the keys (mode reshare)")
+    .argument("<file>", "a quorum-split ceremony file")
+    .option("--participant <role:name>", "someone present besides the custodians (repeatable)", collect, [])
+    .option("--json", "print the result as JSON on stdout")
+    .action(async (file: string, opts: { participant: { role: string; name: string }[]; json?: boolean }) => {
+      try {
+        const r = await runCeremony({ file, participants: opts.participant, expectType: "quorum-split" });
+        if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      } catch (err) {
+        fail(err);
+      }
+    });
+
+  ceremony
+    .command("verify-transcript")
+    .description("check a ceremony transcript's hash chain (and its Markdown rendering): any edit is reported")
+    .argument("<transcript.json>", "the JSON transcript")
+    .option("--markdown <file>", "the Markdown transcript (default: the .md next to the JSON, if present)")
+    .option("--head <sha256>", "the last hash written in the paper ceremony log")
+    .option("--json", "print the result as JSON on stdout")
+    .action((json: string, opts: { markdown?: string; head?: string; json?: boolean }) => {
+      const md = opts.markdown ?? (json.endsWith(".json") && existsSync(json.replace(/\.json$/, ".md")) ? json.replace(/\.json$/, ".md") : undefined);
+      const r = verifyTranscript(json, { markdownPath: md, head: opts.head });
+      if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      else if (r.ok) process.stdout.write(`${pc.green("ok")}: ${r.entries} entries, result ${r.status}, last hash ${r.head}\n`);
+      else process.stdout.write(`${pc.red("TAMPERED or incomplete")}:\n${r.problems.map((p) => `  - ${p}`).join("\n")}\n`);
+      if (!r.ok) process.exitCode = 1;
+    });
+}
