@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { Lazy } from "cdktf";
+import { Token, type IResolvable } from "cdktf";
 import { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1/index.js";
 import { CronJobV1 } from "@cdktf/provider-kubernetes/lib/cron-job-v1/index.js";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1/index.js";
@@ -56,6 +56,23 @@ type Volume = {
 };
 
 const USER_ID = 10001;
+
+/**
+ * A value produced at synthesis. cdktf's `Lazy.anyValue` records a full stack trace per value,
+ * which made synth several times slower than the cdktf import floor; this is the same token
+ * without the trace (bench/synth.ts measures it).
+ */
+class Produced implements IResolvable {
+  readonly creationStack: string[] = [];
+  constructor(private readonly produce: () => unknown) {}
+  resolve(): unknown {
+    return this.produce();
+  }
+  toString(): string {
+    return Token.asString(this);
+  }
+}
+const lazy = (produce: () => unknown) => new Produced(produce);
 const DIGEST = /@sha256:[a-f0-9]{64}$/;
 
 /**
@@ -199,17 +216,17 @@ export class HardenedWorkload extends Construct implements IConnectable {
   // provider's Terraform (snake_case) form, when the stack is synthesized.
   private podSpec(replicated: boolean) {
     const props = this.props;
-    const env = Lazy.anyValue({
-      produce: () =>
+    const env = lazy(
+      () =>
         [...this.env]
           .sort((a, b) => (a.name < b.name ? -1 : 1))
           .map((e) => (e.secret ? { name: e.name, value_from: [{ secret_key_ref: [{ name: e.secret.name, key: e.secret.key }] }] } : { name: e.name, value: e.value })),
-    });
-    const volumeMount = Lazy.anyValue({
-      produce: () => this.volumes.map((v) => ({ name: v.name, mount_path: v.mountPath, read_only: v.readOnly })),
-    });
-    const volume = Lazy.anyValue({
-      produce: () =>
+    );
+    const volumeMount = lazy(
+      () => this.volumes.map((v) => ({ name: v.name, mount_path: v.mountPath, read_only: v.readOnly })),
+    );
+    const volume = lazy(
+      () =>
         this.volumes.map((v) => {
           const s = v.source;
           if ("secret" in s) return { name: v.name, secret: [{ secret_name: s.secret, default_mode: "0440" }] };
@@ -217,7 +234,7 @@ export class HardenedWorkload extends Construct implements IConnectable {
           if ("pvc" in s) return { name: v.name, persistent_volume_claim: [{ claim_name: s.pvc, read_only: v.readOnly }] };
           return { name: v.name, empty_dir: [{ size_limit: s.emptyDir }] };
         }),
-    });
+    );
     const ports = props.ports ?? [];
     const health = ports[0]
       ? { httpGet: { path: "/health", port: String(ports[0].port) }, periodSeconds: 10, timeoutSeconds: 2 }

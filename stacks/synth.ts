@@ -5,6 +5,7 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import "./fast-tokens.js";
 import { App } from "cdktf";
 import { CaTopology } from "../constructs/ca-topology.js";
 import { stableStringify, type TopologyJson } from "../constructs/model.js";
