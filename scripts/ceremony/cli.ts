@@ -45,7 +45,9 @@ export function registerCeremonyCommands(program: Command): void {
     .argument("<file>", "a quorum-split ceremony file")
     .option("--participant <role:name>", "someone present besides the custodians (repeatable)", collect, [])
     .option("--json", "print the result as JSON on stdout")
-    .action(async (file: string, opts: { participant: { role: string; name: string }[]; json?: boolean }) => {
+    .action(async (file: string, _o: unknown, cmd: Command) => {
+      // The parent `ceremony` has the same options: commander may file them there.
+      const opts = cmd.optsWithGlobals() as { participant: { role: string; name: string }[]; json?: boolean };
       try {
         const r = await runCeremony({ file, participants: opts.participant, expectType: "quorum-split" });
         if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
@@ -61,7 +63,8 @@ export function registerCeremonyCommands(program: Command): void {
     .option("--markdown <file>", "the Markdown transcript (default: the .md next to the JSON, if present)")
     .option("--head <sha256>", "the last hash written in the paper ceremony log")
     .option("--json", "print the result as JSON on stdout")
-    .action((json: string, opts: { markdown?: string; head?: string; json?: boolean }) => {
+    .action((json: string, _o: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals() as { markdown?: string; head?: string; json?: boolean };
       const md = opts.markdown ?? (json.endsWith(".json") && existsSync(json.replace(/\.json$/, ".md")) ? json.replace(/\.json$/, ".md") : undefined);
       const r = verifyTranscript(json, { markdownPath: md, head: opts.head });
       if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);

@@ -306,6 +306,7 @@ export async function runCeremony(options: RunOptions): Promise<RunResult> {
           ({ secret } = await t.step(`Collecting ${old.threshold} current custodians' shares`, () => collectShares(prompter, old, prev, t)));
         }
         // The secret opens the token: proves it before anyone walks away with shares of it.
+        pin = secretToPin(secret);
         const tok = await openHsm();
         tok.close();
         token = undefined;

@@ -7,7 +7,7 @@
  * enforces them again on the bytes about to be signed.
  */
 import { readFileSync } from "node:fs";
-import { parseDocument } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { KeyAlgorithm } from "@lanic-ca/pki-services/config/schema";
 import { formatPath } from "../../environments/load.js";
@@ -413,11 +413,12 @@ export function parseCeremony(raw: unknown, source: string): CeremonyFile {
 
 /** Parses YAML text strictly: syntax errors and duplicate keys are refused too. */
 export function parseCeremonyText(text: string, source: string): CeremonyFile {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
   if (doc.errors.length > 0) {
     throw new CeremonyFileError(
       source,
-      doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? "?"}`, message: e.message.split("\n")[0] })),
+      doc.errors.map((e) => ({ path: `line ${lineCounter.linePos(e.pos[0]).line}`, message: e.message.split("\n")[0] })),
     );
   }
   return parseCeremony(doc.toJS(), source);
