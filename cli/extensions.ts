@@ -10,3 +10,15 @@ export const COMMANDS: ((program: Command) => void)[] = [];
 
 /** Run by every `lanic-ca synth`, in order. */
 export const SYNTH_EXTENSIONS: SynthExtension[] = [];
+
+import { diagramExtension, registerReviewCommands } from "../review/cli.js";
+SYNTH_EXTENSIONS.push(diagramExtension); // diagrams/<env>.svg (issue 6)
+COMMANDS.push(registerReviewCommands); // lanic-ca diff, lanic-ca diagram (issue 6)
+
+import { registerCeremonyCommands } from "../scripts/ceremony/cli.js";
+import { renderCeremonyFiles } from "../scripts/ceremony/render.js";
+COMMANDS.push(registerCeremonyCommands); // lanic-ca ceremony <file> | split | verify-transcript (issue 5)
+SYNTH_EXTENSIONS.push({
+  name: "ceremonies", // cdktf.out/ceremonies/<env>/*.yaml from the same environment (issue 5)
+  files: (t) => renderCeremonyFiles(t.env).map((f) => ({ path: `ceremonies/${t.env.name}/${f.path}`, content: f.content })),
+});
