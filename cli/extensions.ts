@@ -22,3 +22,7 @@ SYNTH_EXTENSIONS.push({
   name: "ceremonies", // cdktf.out/ceremonies/<env>/*.yaml from the same environment (issue 5)
   files: (t) => renderCeremonyFiles(t.env).map((f) => ({ path: `ceremonies/${t.env.name}/${f.path}`, content: f.content })),
 });
+
+import { POLICY_SYNTH_EXTENSION, registerPolicyCommands } from "../policy/extension.js";
+SYNTH_EXTENSIONS.unshift(POLICY_SYNTH_EXTENSION); // the CP/CPS gate runs first: refuses before anything is written (issue 4)
+COMMANDS.push(registerPolicyCommands); // lanic-ca check [env…] (issue 4)

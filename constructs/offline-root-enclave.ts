@@ -67,6 +67,9 @@ export class OfflineRootEnclave extends Construct {
       pdb: false,
       spread: false,
     });
+    // BR 4.9.7 / 7.2: the root's CRL of CA certificates, re-issued at ceremonies (policy fact).
+    const caCrlHours = root.caCrlNextUpdateDays * 24;
+    model.schedules.push({ kind: "ca-crl", ca: root.name, intervalHours: caCrlHours, validityHours: caCrlHours, path: this.node.path });
     const rootUrls = caUrls({ env }, root.name);
     this.ceremonyInputs = {
       environment: env.name,

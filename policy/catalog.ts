@@ -1,0 +1,47 @@
+/**
+ * The CP/CPS control catalog: every control the synth gate and `lanic-ca check` evaluate, in
+ * report order. One file per control family under controls/.
+ */
+import { AUDIT_CONTROLS } from "./controls/audit.js";
+import { CONTINUITY_CONTROLS } from "./controls/continuity.js";
+import { CUSTODY_CONTROLS } from "./controls/custody.js";
+import { DUTY_CONTROLS } from "./controls/duties.js";
+import { HSM_CONTROLS } from "./controls/hsm.js";
+import { KEY_CONTROLS } from "./controls/keys.js";
+import { NETWORK_CONTROLS } from "./controls/network.js";
+import { REVOCATION_CONTROLS } from "./controls/revocation.js";
+import { SECRET_CONTROLS } from "./controls/secrets.js";
+import { VALIDITY_CONTROLS } from "./controls/validity.js";
+import { WORKLOAD_CONTROLS } from "./controls/workloads.js";
+import type { Control } from "./types.js";
+
+/** Problems with a per-environment exceptions file are findings of this control. */
+export const EXCEPTIONS_CONTROL: Control = {
+  id: "LCA-EXC-01",
+  title: "Policy exceptions are current, approved and used",
+  rfc3647: "1.5.4",
+  references: ["NCSSR 1.3", "CP 1.5.4"],
+  severity: "error",
+  tiers: ["dev", "staging", "production"],
+  rationale: "A deviation from a control is accepted only with a reason, a trusted-role approver, a ticket and an expiry at most 180 days ahead; an expired or unused exception is an error, so none outlives its need.",
+  check: () => [], // evaluated by run.ts from policy/exceptions/<env>.yaml
+};
+
+export const CATALOG: Control[] = [
+  ...KEY_CONTROLS,
+  ...HSM_CONTROLS,
+  ...CUSTODY_CONTROLS,
+  ...VALIDITY_CONTROLS,
+  ...REVOCATION_CONTROLS,
+  ...NETWORK_CONTROLS,
+  ...WORKLOAD_CONTROLS,
+  ...DUTY_CONTROLS,
+  ...AUDIT_CONTROLS,
+  ...CONTINUITY_CONTROLS,
+  ...SECRET_CONTROLS,
+  EXCEPTIONS_CONTROL,
+];
+
+const ids = CATALOG.map((c) => c.id);
+const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+if (dup) throw new Error(`policy/catalog.ts: control id ${dup} is defined twice`);

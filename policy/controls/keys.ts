@@ -1,0 +1,125 @@
+/** Key controls: where the root key lives, algorithms and sizes, root validity. */
+import type { TopologyJson } from "../../constructs/model.js";
+import { CP_LIMITS } from "../cp-limits.js";
+import type { Control, FindingInput } from "../types.js";
+
+/** BR 6.1.5 / MRSP 5.1: RSA ≥ 2048 bits and a multiple of 8; ECDSA on P-256, P-384, P-521. */
+export function keyAlgorithmProblem(algorithm: string): string | undefined {
+  const rsa = /^RSA_(\d+)$/.exec(algorithm);
+  if (rsa) {
+    const bits = Number(rsa[1]);
+    if (bits < 2048) return `RSA modulus ${bits} bits is below 2048`;
+    if (bits % 8 !== 0) return `RSA modulus ${bits} bits is not a multiple of 8`;
+    return undefined;
+  }
+  if (["ECDSA_P256", "ECDSA_P384", "ECDSA_P521"].includes(algorithm)) return undefined;
+  return `${algorithm} is not an RSA or NIST P-256/P-384/P-521 ECDSA key`;
+}
+
+const rootPath = (m: TopologyJson) => m.components.find((c) => c.kind === "offline-root")?.path ?? m.hsms.find((h) => h.type === "offline")?.path ?? m.environment.name;
+
+export const KEY_CONTROLS: Control[] = [
+  {
+    id: "LCA-KEY-01",
+    title: "Root CA key only in the offline enclave",
+    rfc3647: "6.2.1",
+    references: ["NCSSR 1.2.1", "BR 6.1.1.1", "BR 6.2.7"],
+    severity: "error",
+    tiers: ["dev", "staging", "production"],
+    rootOfTrust: ["offline"],
+    rationale:
+      "Root CA systems must be on networks physically separate from all other CA infrastructure (NCSSR 1.2.1): the root key is in the air-gapped enclave only, and nothing online can reach or name it.",
+    check(m, ctx) {
+      const out: FindingInput[] = [];
+      const rootKeys = m.keys.filter((k) => k.purpose === "root");
+      const root = m.components.find((c) => c.kind === "offline-root");
+      if (rootKeys.length === 0)
+        out.push({ key: "no-root-key", path: rootPath(m), found: "no root key in the model", required: "the root key recorded in the offline enclave", fix: "declare rootOfTrust.type 'offline' with its key label" });
+      for (const k of rootKeys) {
+        if (k.location.type !== "offline-enclave")
+          out.push({
+            key: `key:${k.label}`,
+            path: m.hsms.find((h) => h.name === k.location.hsm)?.path ?? rootPath(m),
+            found: `root key '${k.label}' in online HSM '${k.location.hsm}' partition '${k.location.type === "hsm-partition" ? k.location.partition : ""}'`,
+            required: "root keys only in the offline enclave HSM",
+            fix: "remove the root key from the online HSM partitions; generate it in the offline root ceremony",
+          });
+        for (const g of m.grants.filter((g) => g.key === k.label))
+          out.push({ key: `grant:${g.grantee}`, path: g.path, found: `${g.grantee} is granted use of root key '${k.label}'`, required: "no online workload holds a grant on a root key", fix: "remove the grant; sign intermediates at the offline ceremony" });
+      }
+      // No flow reaches or leaves the enclave (NCSSR 1.2.1: physically separate network).
+      if (root)
+        for (const f of m.flows)
+          if ((f.from.type === "component" && f.from.id === root.id) || (f.to.type === "component" && f.to.id === root.id))
+            out.push({ key: `flow:${f.site}:${f.port}:${f.from.type === "component" ? f.from.id : f.from.name}`, path: f.path, found: `a network flow (${f.purpose}, port ${f.port}) touches the offline root`, required: "no network flow to or from the offline root", fix: "remove the flow: the root enclave is air-gapped" });
+      // No synthesized Service, Secret, ConfigMap or workload names the root key or the offline HSM.
+      const labels = rootKeys.map((k) => k.label);
+      for (const r of ctx.resources.all) {
+        if (!/service|secret|config_map|deployment|cron_job|endpoints|manifest/.test(r.type)) continue;
+        const text = JSON.stringify(r.body);
+        for (const l of labels)
+          if (text.includes(`"${l}"`) || text.includes(`=${l}`))
+            out.push({ key: `resource:${r.stack}:${r.type}:${r.name}`, path: r.path, found: `${r.type} in stack ${r.stack} refers to root key '${l}'`, required: "no online resource refers to the root key", fix: "remove the reference: the root key is used only at offline ceremonies" });
+      }
+      return out;
+    },
+  },
+  {
+    id: "LCA-KEY-02",
+    title: "Key algorithms and sizes",
+    rfc3647: "6.1.5",
+    references: ["BR 6.1.5", "MRSP 5.1"],
+    severity: "error",
+    tiers: ["dev", "staging", "production"],
+    rationale: "Only RSA keys of at least 2048 bits (a multiple of 8) and ECDSA keys on P-256, P-384 or P-521 are permitted (BR 6.1.5).",
+    check(m) {
+      const out: FindingInput[] = [];
+      for (const k of m.keys) {
+        const p = keyAlgorithmProblem(k.algorithm);
+        if (p) out.push({ key: `key:${k.label}`, path: m.hsms.find((h) => h.name === k.location.hsm)?.path ?? m.environment.name, found: `${k.purpose} key '${k.label}': ${p}`, required: "RSA ≥ 2048 bits, multiple of 8; or ECDSA P-256/P-384/P-521", fix: "generate the key with an allowed algorithm (environments/<env>.ts hsm.partitions[].keys[].algorithm)" });
+      }
+      for (const ca of m.environment.cas) {
+        const p = keyAlgorithmProblem(ca.keyAlgorithm);
+        if (p) out.push({ key: `ca:${ca.name}`, path: m.environment.name, found: `CA '${ca.name}': ${p}`, required: "RSA ≥ 2048 bits, multiple of 8; or ECDSA P-256/P-384/P-521", fix: "set the CA's keyAlgorithm to an allowed algorithm" });
+      }
+      return out;
+    },
+  },
+  {
+    id: "LCA-KEY-03",
+    title: "CA keys: RSA at least 3072 bits",
+    rfc3647: "6.1.5",
+    references: ["CP 6.1.5", "BR 6.1.5"],
+    severity: "error",
+    tiers: ["dev", "staging", "production"],
+    rationale: "Root and issuing CA keys outlive subscriber keys by years; our CP requires RSA ≥ 3072 bits (or ECDSA) for them, above the BR 6.1.5 floor of 2048.",
+    check(m) {
+      const out: FindingInput[] = [];
+      for (const k of m.keys) {
+        if (k.purpose === "ocsp-signing") continue;
+        const rsa = /^RSA_(\d+)$/.exec(k.algorithm);
+        if (rsa && Number(rsa[1]) < CP_LIMITS.caRsaMinBits)
+          out.push({ key: `key:${k.label}`, path: m.hsms.find((h) => h.name === k.location.hsm)?.path ?? m.environment.name, found: `${k.purpose} key '${k.label}' of CA '${k.ca}' is ${k.algorithm}`, required: `RSA ≥ ${CP_LIMITS.caRsaMinBits} bits or ECDSA for CA keys (CP 6.1.5)`, fix: `use RSA_3072, RSA_4096 or ECDSA_P384 for '${k.ca}'` });
+      }
+      return out;
+    },
+  },
+  {
+    id: "LCA-KEY-04",
+    title: "Root certificate validity within BR limits",
+    rfc3647: "6.3.2",
+    references: ["BR 7.1.2.1.1", "MRSP 7.4"],
+    severity: "error",
+    tiers: ["dev", "staging", "production"],
+    rootOfTrust: ["offline"],
+    rationale: "A root certificate's validity must be between 2922 and 9132 days (BR 7.1.2.1.1).",
+    check(m) {
+      const out: FindingInput[] = [];
+      const { min, max } = CP_LIMITS.rootValidityDays;
+      for (const ca of m.environment.cas.filter((c) => c.type === "root"))
+        if (ca.validityDays === undefined || ca.validityDays < min || ca.validityDays > max)
+          out.push({ key: `ca:${ca.name}`, path: rootPath(m), found: `root '${ca.name}' validity ${ca.validityDays ?? "unset"} days`, required: `${min} ≤ validity ≤ ${max} days (BR 7.1.2.1.1)`, fix: "set rootOfTrust.validityDays within the limits (e.g. 5479, 15 years)" });
+      return out;
+    },
+  },
+];

@@ -1,0 +1,169 @@
+/** Network controls (NCSSR 1.1, 1.2): default deny, only declared flows, reachability. */
+import type { TopologyJson } from "../../constructs/model.js";
+import { FlowGraph, type Node } from "../graph.js";
+import type { TfResource } from "../resources.js";
+import type { Control, FindingInput } from "../types.js";
+
+const PROTECTED_ZONES = new Set(["issuing", "hsm", "database"]);
+const PUBLIC_ZONES = new Set(["public", "government"]);
+const isProtected = (n: Node) => (n.component ? PROTECTED_ZONES.has(n.component.zone) || n.component.zone === "offline" : n.external?.kind === "hsm");
+const isPublicSource = (n: Node) => (n.component ? PUBLIC_ZONES.has(n.component.zone) : n.external?.kind === "internet" || n.external?.kind === "government-network");
+
+type Policy = { pod_selector?: { match_labels?: Record<string, string> }; policy_types?: string[]; ingress?: Rule[]; egress?: Rule[] };
+type Rule = { ports?: { port?: string; protocol?: string }[]; from?: Peer[]; to?: Peer[] };
+type Peer = { ip_block?: { cidr?: string } };
+const spec = (r: TfResource) => (r.body.spec ?? {}) as Policy;
+const isDefaultDeny = (p: Policy) =>
+  Object.keys(p.pod_selector?.match_labels ?? {}).length === 0 && !p.ingress?.length && !p.egress?.length && ["Ingress", "Egress"].every((t) => p.policy_types?.includes(t));
+
+export const NETWORK_CONTROLS: Control[] = [
+  {
+    id: "LCA-NET-01",
+    title: "Every namespace denies by default",
+    rfc3647: "6.7",
+    references: ["NCSSR 1.1.1", "NCSSR 1.2.2"],
+    severity: "error",
+    tiers: ["dev", "staging", "production"],
+    rationale: "Every zone starts isolated: a NetworkPolicy selecting all pods for ingress and egress with no rule, so only declared flows open it (NCSSR 1.2.2).",
+    check(m, ctx) {
+      const out: FindingInput[] = [];
+      for (const z of m.zones)
+        if (!z.defaultDeny) out.push({ key: `zone:${z.id}`, path: z.path, found: `zone ${z.id} is not default-deny`, required: "a default-deny NetworkPolicy in every zone", fix: "create zones with the Zone construct" });
+      const denyByStackNs = new Set(ctx.resources.ofType("kubernetes_network_policy_v1").filter((r) => isDefaultDeny(spec(r))).map((r) => `${r.stack} ${(r.body.metadata as { namespace?: string })?.namespace}`));
+      for (const ns of ctx.resources.ofType("kubernetes_namespace_v1")) {
+        const name = (ns.body.metadata as { name?: string })?.name;
+        if (!denyByStackNs.has(`${ns.stack} ${name}`))
+          out.push({ key: `namespace:${ns.stack}:${name}`, path: ns.path, found: `namespace '${name}' (stack ${ns.stack}) has no default-deny NetworkPolicy`, required: "policyTypes [Ingress, Egress] with an empty pod selector and no rules", fix: "create the namespace through the Zone construct" });
+      }
+      return out;
+    },
+  },
+  {
+    id: "LCA-NET-02",
+    title: "Only declared flows are open",
+    rfc3647: "6.7",
+    references: ["NCSSR 1.2.2"],
+    severity: "error",
+    tiers: ["dev", "staging", "production"],
+    rationale: "Every allow rule in the synthesized NetworkPolicies corresponds to a flow declared through the connections API (and so to a reviewed row of the model and firewall matrix); nothing else is open.",
+    check(m, ctx) {
+      const out: FindingInput[] = [];
+      const compPath = new Map(m.components.map((c) => [c.id, c.path]));
+      const declared = new Set<string>();
+      const cidrs = new Map<string, Set<string>>();
+      for (const f of m.flows) {
+        const add = (owner: string | undefined, dir: string, ext?: string[]) => {
+          if (!owner) return;
+          const k = `${owner}|${dir}|${f.protocol}|${f.port}`;
+          declared.add(k);
+          if (ext) cidrs.set(k, new Set([...(cidrs.get(k) ?? []), ...ext]));
+        };
+        if (f.from.type === "component") add(f.path, "Egress", f.to.type === "external" ? f.to.cidrs : undefined);
+        if (f.to.type === "component") add(f.from.type === "component" ? compPath.get(f.to.id) : f.path, "Ingress", f.from.type === "external" ? f.from.cidrs : undefined);
+      }
+      for (const r of ctx.resources.ofType("kubernetes_network_policy_v1")) {
+        const p = spec(r);
+        if (isDefaultDeny(p)) continue;
+        const owner = r.path.slice(0, r.path.lastIndexOf("/"));
+        for (const dir of ["Ingress", "Egress"] as const) {
+          const rules = (dir === "Ingress" ? p.ingress : p.egress) ?? [];
+          for (const rule of rules) {
+            const ports = rule.ports?.length ? rule.ports : [{ port: "*", protocol: "TCP" }];
+            for (const port of ports) {
+              const k = `${owner}|${dir}|${port.protocol ?? "TCP"}|${port.port}`;
+              const peers = (dir === "Ingress" ? rule.from : rule.to) ?? [];
+              const blocks = peers.map((x) => x.ip_block?.cidr).filter((c): c is string => !!c);
+              const allowed = cidrs.get(k);
+              if (!declared.has(k) || blocks.some((b) => !allowed?.has(b)) || peers.length === 0)
+                out.push({
+                  key: `policy:${r.stack}:${r.name}:${dir}:${port.port}`,
+                  path: r.path,
+                  found: `NetworkPolicy '${(r.body.metadata as { name?: string })?.name}' allows ${dir.toLowerCase()} ${port.protocol ?? "TCP"}/${port.port}${blocks.length ? ` ${dir === "Ingress" ? "from" : "to"} ${blocks.join(", ")}` : peers.length === 0 ? " from/to anywhere" : ""} with no declared flow`,
+                  required: "every allow rule matches a flow declared with connections.allowTo/allowFrom",
+                  fix: "declare the flow through the connections API (or remove the policy)",
+                });
+            }
+          }
+        }
+      }
+      return out;
+    },
+  },
+  {
+    id: "LCA-NET-03",
+    title: "No path from public or government zones into issuing, HSM or database zones except RA → issuing CA over mTLS",
+    rfc3647: "6.7",
+    references: ["NCSSR 1.1.1", "NCSSR 1.2.2"],
+    severity: "error",
+    tiers: ["dev", "staging", "production"],
+    rationale: "Proven by reachability over the flow graph from the internet, the government network and the public and government zones: the only way into the signing, HSM and database zones is the RA calling the issuing CA over mutually authenticated TLS.",
+    check(m) {
+      const g = new FlowGraph(m);
+      const sources = [...g.nodes.values()].filter(isPublicSource);
+      const reached = g.reach(sources, isProtected);
+      const out: FindingInput[] = [];
+      for (const key of reached.keys()) {
+        const n = g.nodes.get(key)!;
+        if (isProtected(n)) continue;
+        for (const e of g.out.get(key) ?? []) {
+          if (!isProtected(e.to)) continue;
+          const allowed = e.from.component?.kind === "ra" && e.to.component?.kind === "issuing-ca" && e.flow.mtls;
+          if (allowed) continue;
+          out.push({
+            key: `edge:${e.from.key}->${e.to.key}:${e.flow.port}`,
+            path: e.flow.path,
+            found: `${g.pathTo(reached, key)} → ${e.to.label} (${g.zoneOf(e.to)} zone, port ${e.flow.port}${e.flow.mtls ? ", mTLS" : ""}: ${e.flow.purpose})`,
+            required: "into issuing/HSM/database zones from anything reachable from public or government networks: only RA → issuing CA over mTLS",
+            fix: "remove the flow, or route it through the issuing CA's mTLS API",
+          });
+        }
+      }
+      return out;
+    },
+  },
+  {
+    id: "LCA-NET-04",
+    title: "HSM reachable only from signing workloads",
+    rfc3647: "6.2.1",
+    references: ["NCSSR 1.2.2", "BR 6.2.7"],
+    severity: "error",
+    tiers: ["dev", "staging", "production"],
+    rationale: "Only the services that sign with a CA or OCSP key (issuing CA, CRL publisher, OCSP signer) may open a connection to the HSM or hold a signing grant (least privilege, NCSSR 1.2.2).",
+    check(m) {
+      const out: FindingInput[] = [];
+      const comp = new Map(m.components.map((c) => [c.id, c]));
+      for (const f of m.flows) {
+        const toHsm = f.to.type === "external" ? f.to.kind === "hsm" : comp.get(f.to.id)?.zone === "hsm";
+        if (!toHsm) continue;
+        const src = f.from.type === "component" ? comp.get(f.from.id) : undefined;
+        if (!src?.signing)
+          out.push({ key: `flow:${f.site}:${f.from.type === "component" ? f.from.id : f.from.name}:${f.port}`, path: f.path, found: `${f.from.type === "component" ? f.from.id : f.from.name} (${src ? `${src.kind}, not signing` : "external"}) can reach the HSM on port ${f.port}`, required: "only signing workloads reach the HSM", fix: "remove the flow; grant HSM access only through partition.grantSign to a signing workload" });
+      }
+      for (const gr of m.grants.filter((x) => x.kind === "hsm-sign"))
+        if (!comp.get(gr.grantee)?.signing)
+          out.push({ key: `grant:${gr.grantee}:${gr.key}`, path: gr.path, found: `${gr.grantee} holds a signing grant on '${gr.key}' but is not a signing workload`, required: "HSM grants only to signing workloads", fix: "remove the grant" });
+      return out;
+    },
+  },
+  {
+    id: "LCA-NET-05",
+    title: "Connections inside the CA infrastructure are mutually authenticated",
+    rfc3647: "6.7",
+    references: ["NCSSR 1.2.2"],
+    severity: "error",
+    tiers: ["dev", "staging", "production"],
+    rationale: "Connections to and within the CA infrastructure are authenticated and encrypted (NCSSR 1.2.2); only the public HTTP of OCSP and CRLs (RFC 6960, RFC 5280) and the RA's web front end are not mutual TLS.",
+    check(m) {
+      const out: FindingInput[] = [];
+      for (const f of m.flows) {
+        const internal = f.from.type === "component" && (f.to.type === "component" || ["hsm", "audit-sink", "replication"].includes(f.to.kind));
+        const replicationIn = f.from.type === "external" && f.from.kind === "replication";
+        if ((internal || replicationIn) && !f.mtls)
+          out.push({ key: `flow:${f.site}:${f.from.type === "component" ? f.from.id : f.from.name}->${f.to.type === "component" ? f.to.id : f.to.name}:${f.port}`, path: f.path, found: `flow ${f.purpose} (port ${f.port}) is not mutual TLS`, required: "mTLS between CA components, to the HSM, audit sink and replica", fix: "declare the flow with { mtls: true } and configure client certificates" });
+      }
+      return out;
+    },
+  },
+];
+
+export type { TopologyJson };
