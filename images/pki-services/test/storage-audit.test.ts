@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendAudit, verifyAudit } from "../src/audit/log.js";
 import { parseCsr, prepareCertificate, randomSerial } from "../src/pki/index.js";
-import { openDatabase, type Database } from "../src/storage/db.js";
+import { migrate, openDatabase, type Database } from "../src/storage/db.js";
+import { MIGRATIONS } from "../src/storage/migrations.js";
 import { CertificateStore } from "../src/storage/store.js";
 import { createTestCa, opensslCsr, type TestCa } from "./fixtures.js";
 import { tempDir } from "./helpers.js";
@@ -44,10 +45,12 @@ describe.each(backends)("storage and audit on %s", (_name, url) => {
   });
 
   it("applies the migrations once (re-opening applies nothing)", async () => {
+    await db.close(); // PGlite: one process at a time on a data directory
     const again = await openDatabase({ url: dbUrl });
-    const rows = await again.query<{ version: number }>("SELECT version FROM schema_migrations");
-    expect(rows.map((r) => Number(r.version))).toEqual([1]);
-    await again.close();
+    const rows = await again.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version");
+    expect(rows.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(await migrate(again)).toEqual([]);
+    db = again;
   });
 
   it("stores intent before signing and the certificate after; reconciles a leftover intent as revoked", async () => {

@@ -23,18 +23,32 @@ export const TAG = {
   SET: 0x31,
 } as const;
 
-function lengthBytes(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  if (n < 0x100) return Buffer.from([0x81, n]);
-  if (n < 0x10000) return Buffer.from([0x82, n >> 8, n & 0xff]);
-  if (n < 0x1000000) return Buffer.from([0x83, n >> 16, (n >> 8) & 0xff, n & 0xff]);
+function headerLength(n: number): number {
+  if (n < 0x80) return 2;
+  if (n < 0x100) return 3;
+  if (n < 0x10000) return 4;
+  if (n < 0x1000000) return 5;
   throw new Error(`DER length ${n} too large`);
 }
 
-/** tag || length || contents */
+/** tag || length || contents, written into one allocation (this is the hot path). */
 export function tlv(tag: number, ...contents: Uint8Array[]): Buffer {
-  const body = contents.length === 1 ? contents[0] : Buffer.concat(contents);
-  return Buffer.concat([Buffer.from([tag]), lengthBytes(body.length), body]);
+  let n = 0;
+  for (const c of contents) n += c.length;
+  const h = headerLength(n);
+  const out = Buffer.allocUnsafe(h + n);
+  out[0] = tag;
+  if (h === 2) out[1] = n;
+  else {
+    out[1] = 0x80 | (h - 2);
+    for (let i = h - 1, v = n; i >= 2; i--, v >>= 8) out[i] = v & 0xff;
+  }
+  let p = h;
+  for (const c of contents) {
+    out.set(c, p);
+    p += c.length;
+  }
+  return out;
 }
 
 export const seq = (...c: Uint8Array[]): Buffer => tlv(TAG.SEQUENCE, ...c);
@@ -51,7 +65,7 @@ export function uint(magnitude: Uint8Array): Buffer {
   let i = 0;
   while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
   const m = magnitude.subarray(i);
-  return m[0] & 0x80 ? tlv(TAG.INTEGER, Buffer.from([0]), m) : tlv(TAG.INTEGER, m);
+  return m[0] & 0x80 ? tlv(TAG.INTEGER, ZERO, m) : tlv(TAG.INTEGER, m);
 }
 
 export function smallInt(n: number): Buffer {
@@ -94,7 +108,8 @@ export function oidToString(contents: Uint8Array): string {
 }
 
 /** BIT STRING with no unused bits. */
-export const bitString = (b: Uint8Array): Buffer => tlv(TAG.BIT_STRING, Buffer.from([0]), b);
+export const bitString = (b: Uint8Array): Buffer => tlv(TAG.BIT_STRING, ZERO, b);
+const ZERO = Buffer.from([0]);
 
 /** NamedBitList BIT STRING (X.690 11.2.2: trailing zero bits removed). `bits` are bit numbers. */
 export function namedBits(bits: number[]): Buffer {

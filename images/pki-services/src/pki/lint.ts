@@ -6,7 +6,7 @@
 import { domainToASCII } from "node:url";
 import type { SubjectAttribute } from "../config/schema.js";
 import type { ParsedCsr } from "./csr.js";
-import { children, content, oidToString, readTlv, TAG, type Tlv } from "./der.js";
+import { children, oid, oidToString, readTlv, TAG, time } from "./der.js";
 import { ATTRIBUTE_MAX_LENGTH, isPrintable, type SubjectValue } from "./names.js";
 import { EXT, type CompiledProfile } from "./profile.js";
 
@@ -154,32 +154,33 @@ export function lintTbs(p: CompiledProfile, tbs: Buffer, expect: { serial: Buffe
   const top = readTlv(tbs, 0);
   if (top.tag !== TAG.SEQUENCE || top.end !== tbs.length) throw new LintError(["TBSCertificate is not one DER SEQUENCE"]);
   const f = children(tbs, top);
-  if (f.length !== 8) problems.push(`TBSCertificate has ${f.length} fields, expected 8 (v3 with extensions)`);
+  if (f.length !== 8) throw new LintError([`TBSCertificate has ${f.length} fields, expected 8 (v3 with extensions)`]);
   const [ver, serial, sigAlg, issuer, validity, , , exts] = f;
-  if (!content(tbs, ver).equals(Buffer.from([TAG.INTEGER, 1, 2]))) problems.push("version must be v3");
-  const s = content(tbs, serial);
+  if (ver.tag !== 0xa0 || tbs[ver.contentStart] !== TAG.INTEGER || tbs[ver.contentStart + 2] !== 2) problems.push("version must be v3");
+  const s = tbs.subarray(serial.contentStart, serial.end);
   if (!s.equals(expect.serial) || s[0] & 0x80 || s.length < 9 || s.length > 20) problems.push("serialNumber is not the positive 9..20-octet serial reserved for this request (BR 7.1.2.7)");
   if (!tbs.subarray(sigAlg.start, issuer.end).equals(p.sigAlgAndIssuer)) problems.push("signature algorithm or issuer differs from the CA's");
-  const [nb, na] = children(tbs, validity);
-  const ms = parseTime(tbs, na).getTime() - parseTime(tbs, nb).getTime() + 1000; // RFC 5280 4.1.2.5: inclusive
-  if (parseTime(tbs, nb).getTime() !== Math.floor(expect.notBefore.getTime() / 1000) * 1000) problems.push("notBefore differs from the request");
+  // The validity bytes must be exactly the encoding of the checked dates (RFC 5280 4.1.2.5).
+  if (!tbs.subarray(validity.contentStart, validity.end).equals(Buffer.concat([time(expect.notBefore), time(expect.notAfter)]))) problems.push("validity differs from the request");
+  const ms = expect.notAfter.getTime() - expect.notBefore.getTime() + 1000; // inclusive
   if (ms > p.profile.maxValidityDays * DAY_MS) problems.push(`validity exceeds ${p.profile.maxValidityDays} days (CP/CPS 6.3.2)`);
-  if (exts?.tag !== 0xa3) problems.push("extensions missing");
+  if (exts.tag !== 0xa3) problems.push("extensions missing");
   else {
     const ids = new Set<string>();
-    for (const e of children(tbs, children(tbs, exts)[0])) {
-      const id = oidToString(content(tbs, children(tbs, e)[0]));
-      if (ids.has(id)) problems.push(`extension ${id} appears twice (RFC 5280 4.2)`);
+    for (const e of children(tbs, readTlv(tbs, exts.contentStart, exts.end))) {
+      const o = readTlv(tbs, e.contentStart, e.end);
+      const id = tbs.toString("latin1", o.contentStart, o.end); // OID contents as a map key
+      if (ids.has(id)) problems.push(`extension ${oidToString(Buffer.from(id, "latin1"))} appears twice (RFC 5280 4.2)`);
       ids.add(id);
-      if (!p.allowedExtensions.has(id)) problems.push(`extension ${id} is not in profile "${p.name}"`);
+      if (!p.allowedExtensionKeys.has(id)) problems.push(`extension ${oidToString(Buffer.from(id, "latin1"))} is not in profile "${p.name}"`);
     }
-    if (!ids.has(EXT.basicConstraints) || !ids.has(EXT.keyUsage)) problems.push("basicConstraints and keyUsage must be present");
+    if (!ids.has(BASIC_CONSTRAINTS_KEY) || !ids.has(KEY_USAGE_KEY)) problems.push("basicConstraints and keyUsage must be present");
   }
   if (problems.length) throw new LintError(problems);
 }
 
-function parseTime(buf: Buffer, t: Tlv): Date {
-  const s = content(buf, t).toString("latin1");
-  const full = t.tag === TAG.UTCTime ? (Number(s.slice(0, 2)) < 50 ? "20" : "19") + s : s;
-  return new Date(`${full.slice(0, 4)}-${full.slice(4, 6)}-${full.slice(6, 8)}T${full.slice(8, 10)}:${full.slice(10, 12)}:${full.slice(12, 14)}Z`);
-}
+const oidKey = (dotted: string): string => oid(dotted).subarray(2).toString("latin1");
+const BASIC_CONSTRAINTS_KEY = oidKey(EXT.basicConstraints);
+const KEY_USAGE_KEY = oidKey(EXT.keyUsage);
+export { oidKey };
+

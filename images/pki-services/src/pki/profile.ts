@@ -82,6 +82,8 @@ export interface CompiledProfile {
   readonly constantExtensions: Buffer;
   /** Extension OIDs a certificate under this profile may carry (for the TBS lint). */
   readonly allowedExtensions: ReadonlySet<string>;
+  /** The same as DER OID contents in latin1 (compared without decoding). */
+  readonly allowedExtensionKeys: ReadonlySet<string>;
   /** BR 7.1.2.7.6: SKI NOT RECOMMENDED in TLS subscriber certificates; RFC 5280 4.2.1.2 SHOULD elsewhere. */
   readonly includeSubjectKeyIdentifier: boolean;
 }
@@ -125,6 +127,7 @@ export function compileProfile(name: string, profile: Profile, issuer: IssuerInf
     signatureAlgorithm,
     constantExtensions: Buffer.concat(exts),
     allowedExtensions: allowed,
+    allowedExtensionKeys: new Set([...allowed].map((a) => oid(a).subarray(2).toString("latin1"))),
     includeSubjectKeyIdentifier: includeSki,
   };
 }

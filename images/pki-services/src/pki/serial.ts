@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 
 /** Bytes of CSPRNG output in a serial number. */
 export const SERIAL_BYTES = 16;
@@ -10,9 +10,18 @@ export const SERIAL_BYTES = 16;
  * Uniqueness is enforced by the database (primary key), never assumed.
  */
 export function randomSerial(): Buffer {
-  const b = randomBytes(SERIAL_BYTES);
+  // CSPRNG output drawn in blocks (one randomFillSync per 256 serials); each serial is a copy.
+  if (poolOffset + SERIAL_BYTES > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const b = Buffer.from(pool.subarray(poolOffset, poolOffset + SERIAL_BYTES));
+  pool.fill(0, poolOffset, poolOffset + SERIAL_BYTES); // never hand out the same bytes twice
+  poolOffset += SERIAL_BYTES;
   b[0] = (b[0] & 0x3f) | 0x40;
   return b;
 }
+const pool = Buffer.alloc(SERIAL_BYTES * 256);
+let poolOffset = pool.length;
 
 export const serialHex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
