@@ -49,4 +49,34 @@ CREATE TABLE audit_head (
 INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '${"0".repeat(64)}');
 `,
   },
+  {
+    version: 2,
+    name: "CRL numbers, invalidity dates, status-change index (crl-publisher, ocsp-responder)",
+    sql: `
+-- RFC 5280 5.3.2: invalidityDate of a CRL entry (when the key is known or suspected compromised).
+ALTER TABLE certificates ADD COLUMN invalidity_date timestamptz;
+-- The CRL publisher streams the revoked entries of one CA in serial order (RFC 5280 5.1.2.6).
+CREATE INDEX certificates_revoked_serial ON certificates (ca_name, serial) WHERE status = 'revoked';
+-- Revocations since a watermark (CRL within a minute, OCSP re-sign within a minute).
+CREATE INDEX certificates_revoked_at ON certificates (ca_name, revoked_at) WHERE revoked_at IS NOT NULL;
+CREATE INDEX certificates_issued_at ON certificates (ca_name, issued_at) WHERE issued_at IS NOT NULL;
+-- RFC 5280 5.2.3 cRLNumber: one row per CA, bumped in a transaction before each CRL is signed,
+-- so a number is never reused (also when signing fails: the number is burnt).
+CREATE TABLE crl_state (
+  ca_name      text PRIMARY KEY,
+  last_number  numeric(48,0) NOT NULL
+);
+-- Every CRL produced (metadata; the DER goes to the repository).
+CREATE TABLE crls (
+  ca_name      text NOT NULL,
+  crl_number   numeric(48,0) NOT NULL,
+  this_update  timestamptz NOT NULL,
+  next_update  timestamptz NOT NULL,
+  entries      bigint NOT NULL,
+  sha256       text NOT NULL,
+  size         bigint NOT NULL,
+  PRIMARY KEY (ca_name, crl_number)
+);
+`,
+  },
 ];
