@@ -1,6 +1,8 @@
+import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v1/index.js";
 import type { Endpoint, TopologyModel } from "./model.js";
+import { produced } from "./produced.js";
 import type { Zone } from "./zone.js";
 
 /** Something with a network identity inside the cluster: a workload or a database. */
@@ -46,12 +48,21 @@ export interface ConnectionsProps {
 
 const DNS = new ExternalPeer("cluster-dns", "cluster-dns", ["kube-system/kube-dns"]);
 
+/** A NetworkPolicy peer or port list entry, in the provider's Terraform (snake_case) form. */
+type TfPeer = Record<string, unknown>;
+type TfRule = { peers: TfPeer[]; port: number; protocol: "TCP" | "UDP" };
+
 /**
  * Intent-level network API (cdk8s-plus PodConnections, aws-cdk Connections): `a.connections
- * .allowTo(b, port)` writes the egress policy on a's side and the ingress policy on b's side,
- * and records the flow in the topology model, where the policy checks prove reachability.
+ * .allowTo(b, port)` adds an egress rule to a's policy and an ingress rule to b's policy, and
+ * records the flow in the topology model, where the policy checks prove reachability. Each
+ * component gets one NetworkPolicy, `<name>-allow`, holding all its rules (on top of its zone's
+ * default-deny), so an operator reads one object per workload.
  */
 export class Connections {
+  private policy?: { egress: TfRule[]; ingress: TfRule[] };
+  private readonly declared = new Set<string>();
+
   constructor(
     private readonly owner: Construct,
     readonly props: ConnectionsProps,
@@ -61,16 +72,34 @@ export class Connections {
     return this.props.zone.site;
   }
 
-  private selector() {
+  private selector(): TfPeer {
     return {
-      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": this.props.zone.namespace } },
-      podSelector: { matchLabels: this.props.podLabels },
+      namespace_selector: { match_labels: { "kubernetes.io/metadata.name": this.props.zone.namespace } },
+      pod_selector: { match_labels: this.props.podLabels },
     };
   }
 
-  private unique(scope: Construct, id: string, what: string): void {
-    if (scope.node.tryFindChild(id))
-      throw new Error(`${scope.node.path}: flow ${what} is declared twice`);
+  /** This component's NetworkPolicy, created with its first rule. */
+  private rules(): { egress: TfRule[]; ingress: TfRule[] } {
+    if (this.policy) return this.policy;
+    const policy = (this.policy = { egress: [] as TfRule[], ingress: [] as TfRule[] });
+    const render = (rules: TfRule[], side: "to" | "from") =>
+      rules.map((r) => ({ [side]: r.peers, ports: [{ port: String(r.port), protocol: r.protocol }] }));
+    new NetworkPolicyV1(this.owner, "allow", {
+      metadata: { name: `${this.props.name}-allow`, namespace: this.props.zone.namespace, labels: { "app.kubernetes.io/part-of": "lanic-ca" } },
+      spec: {
+        podSelector: { matchLabels: this.props.podLabels },
+        policyTypes: Token.asList(produced(() => [...(policy.ingress.length ? ["Ingress"] : []), ...(policy.egress.length ? ["Egress"] : [])])),
+        egress: produced(() => render(policy.egress, "to")) as never,
+        ingress: produced(() => render(policy.ingress, "from")) as never,
+      },
+    });
+    return policy;
+  }
+
+  private declare(what: string): void {
+    if (this.declared.has(what)) throw new Error(`${this.owner.node.path}: flow ${what} is declared twice`);
+    this.declared.add(what);
   }
 
   /** Allows this component to open connections to `target` on `port`. */
@@ -78,21 +107,13 @@ export class Connections {
     const protocol = options.protocol ?? "TCP";
     const from: Endpoint = { type: "component", id: this.props.componentId };
     if (target instanceof ExternalPeer) {
-      const id = `egress-${target.name}-${protocol.toLowerCase()}${port}`;
-      this.unique(this.owner, id, `${this.props.componentId} → ${target.name}:${port}`);
-      const to =
+      this.declare(`${this.props.componentId} → ${target.name}:${port}${protocol === "UDP" ? "/udp" : ""}`);
+      const peers =
         target.kind === "cluster-dns"
-          ? [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }]
-          : target.cidrs.map((cidr) => ({ ipBlock: { cidr } }));
-      new NetworkPolicyV1(this.owner, id, {
-        metadata: { name: `${this.props.name}-to-${target.name}-${protocol.toLowerCase()}${port}`, namespace: this.props.zone.namespace },
-        spec: {
-          podSelector: { matchLabels: this.props.podLabels },
-          policyTypes: ["Egress"],
-          egress: [{ to, ports: [{ port: String(port), protocol }] }],
-        },
-      });
-      this.record(from, target.endpoint(), port, protocol, options, this.owner.node.path);
+          ? [{ namespace_selector: { match_labels: { "kubernetes.io/metadata.name": "kube-system" } }, pod_selector: { match_labels: { "k8s-app": "kube-dns" } } }]
+          : target.cidrs.map((cidr) => ({ ip_block: { cidr } }));
+      this.rules().egress.push({ peers, port, protocol });
+      this.record(from, target.endpoint(), port, protocol, options);
       if (target.kind !== "cluster-dns")
         for (const cidr of target.cidrs)
           this.props.model.firewall.push({
@@ -111,41 +132,18 @@ export class Connections {
       throw new Error(
         `${this.owner.node.path}: flow to ${peer.props.componentId} crosses sites (${this.site} → ${peer.site}); declare it to an ExternalPeer (the other site's address)`,
       );
-    const egressId = `egress-${peer.props.name}-${protocol.toLowerCase()}${port}`;
-    this.unique(this.owner, egressId, `${this.props.componentId} → ${peer.props.componentId}:${port}`);
-    new NetworkPolicyV1(this.owner, egressId, {
-      metadata: { name: `${this.props.name}-to-${peer.props.name}-${port}`, namespace: this.props.zone.namespace },
-      spec: {
-        podSelector: { matchLabels: this.props.podLabels },
-        policyTypes: ["Egress"],
-        egress: [{ to: [peer.selector()], ports: [{ port: String(port), protocol }] }],
-      },
-    });
-    new NetworkPolicyV1(peer.owner, `ingress-${this.props.name}-${protocol.toLowerCase()}${port}`, {
-      metadata: { name: `${peer.props.name}-from-${this.props.name}-${port}`, namespace: peer.props.zone.namespace },
-      spec: {
-        podSelector: { matchLabels: peer.props.podLabels },
-        policyTypes: ["Ingress"],
-        ingress: [{ from: [this.selector()], ports: [{ port: String(port), protocol }] }],
-      },
-    });
-    this.record(from, { type: "component", id: peer.props.componentId }, port, protocol, options, this.owner.node.path);
+    this.declare(`${this.props.componentId} → ${peer.props.componentId}:${port}`);
+    this.rules().egress.push({ peers: [peer.selector()], port, protocol });
+    peer.rules().ingress.push({ peers: [this.selector()], port, protocol });
+    this.record(from, { type: "component", id: peer.props.componentId }, port, protocol, options);
   }
 
   /** Admits connections from a peer outside the cluster on `port`. */
   allowFrom(source: ExternalPeer, port: number, options: FlowOptions): void {
     const protocol = options.protocol ?? "TCP";
-    const id = `ingress-${source.name}-${protocol.toLowerCase()}${port}`;
-    this.unique(this.owner, id, `${source.name} → ${this.props.componentId}:${port}`);
-    new NetworkPolicyV1(this.owner, id, {
-      metadata: { name: `${this.props.name}-from-${source.name}-${port}`, namespace: this.props.zone.namespace },
-      spec: {
-        podSelector: { matchLabels: this.props.podLabels },
-        policyTypes: ["Ingress"],
-        ingress: [{ from: source.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ port: String(port), protocol }] }],
-      },
-    });
-    this.record(source.endpoint(), { type: "component", id: this.props.componentId }, port, protocol, options, this.owner.node.path);
+    this.declare(`${source.name} → ${this.props.componentId}:${port}`);
+    this.rules().ingress.push({ peers: source.cidrs.map((cidr) => ({ ip_block: { cidr } })), port, protocol });
+    this.record(source.endpoint(), { type: "component", id: this.props.componentId }, port, protocol, options);
     for (const cidr of source.cidrs)
       this.props.model.firewall.push({
         site: this.site,
@@ -164,7 +162,14 @@ export class Connections {
     this.allowTo(DNS, 53, { purpose: "DNS", protocol: "TCP" });
   }
 
-  private record(from: Endpoint, to: Endpoint, port: number, protocol: "TCP" | "UDP", options: FlowOptions, path: string) {
-    this.props.model.flows.push({ from, to, port, protocol, mtls: options.mtls ?? false, purpose: options.purpose, site: this.site, path });
+  /** Whether a flow to `target` on `port` is already declared. */
+  allows(target: IConnectable | ExternalPeer, port: number): boolean {
+    const name = target instanceof ExternalPeer ? target.name : target.connections.props.componentId;
+    return this.declared.has(`${this.props.componentId} → ${name}:${port}`);
+  }
+
+  private record(from: Endpoint, to: Endpoint, port: number, protocol: "TCP" | "UDP", options: FlowOptions) {
+    // The policy that carries the rule: `<owner>/allow` (evidence for the policy checks).
+    this.props.model.flows.push({ from, to, port, protocol, mtls: options.mtls ?? false, purpose: options.purpose, site: this.site, path: this.owner.node.path });
   }
 }

@@ -1,11 +1,11 @@
 import { Construct } from "constructs";
-import { Token, type IResolvable } from "cdktf";
 import { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1/index.js";
 import { CronJobV1 } from "@cdktf/provider-kubernetes/lib/cron-job-v1/index.js";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1/index.js";
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1/index.js";
 import type { Resources } from "../environments/schema.js";
 import { Connections, type IConnectable } from "./connections.js";
+import { produced as lazy } from "./produced.js";
 import type { ComponentKind, HardeningFact, TopologyModel } from "./model.js";
 import type { Zone } from "./zone.js";
 
@@ -57,22 +57,6 @@ type Volume = {
 
 const USER_ID = 10001;
 
-/**
- * A value produced at synthesis. cdktf's `Lazy.anyValue` records a full stack trace per value,
- * which made synth several times slower than the cdktf import floor; this is the same token
- * without the trace (bench/synth.ts measures it).
- */
-class Produced implements IResolvable {
-  readonly creationStack: string[] = [];
-  constructor(private readonly produce: () => unknown) {}
-  resolve(): unknown {
-    return this.produce();
-  }
-  toString(): string {
-    return Token.asString(this);
-  }
-}
-const lazy = (produce: () => unknown) => new Produced(produce);
 const DIGEST = /@sha256:[a-f0-9]{64}$/;
 
 /**

@@ -129,7 +129,7 @@ export class HsmPartition {
       const peer = this.cluster.membersAt(workload.connections.site);
       if (!peer)
         throw new Error(`${workload.node.path}: no HSM member at site '${workload.connections.site}' to reach partition '${this.name}'`);
-      if (!workload.node.tryFindChild(`egress-hsm-tcp${d.members[0].port}`))
+      if (!workload.connections.allows(peer, d.members[0].port))
         workload.connections.allowTo(peer, d.members[0].port, { purpose: `PKCS#11 (NTLS) to the HSM appliances`, mtls: true });
     }
     this.model.grants.push({

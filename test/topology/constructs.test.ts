@@ -61,19 +61,24 @@ describe("Zone", () => {
 });
 
 describe("Connections", () => {
-  it("GIVEN two workloads WHEN a.allowTo(b) THEN egress on a's side and ingress on b's side, and one flow fact", () => {
+  it("GIVEN two workloads WHEN a.allowTo(b) THEN an egress rule in a's policy, an ingress rule in b's, and one flow fact", () => {
     const { stack, model, zone } = setup();
     const a = workload(stack, model, zone("ra"), { name: "ra" });
     const b = workload(stack, model, zone("issuing"), { name: "issuing-ca", kind: "issuing-ca" });
     a.connections.allowTo(b, 8443, { purpose: "issue", mtls: true });
     const { tf } = synthStack(stack);
     const policies = resources(tf, NetworkPolicyV1.tfResourceType).map(([, r]) => r);
-    const egress = policies.find((p) => p.metadata.name === "ra-to-issuing-ca-8443");
-    const ingress = policies.find((p) => p.metadata.name === "issuing-ca-from-ra-8443");
+    const egress = policies.find((p) => p.metadata.name === "ra-allow");
+    const ingress = policies.find((p) => p.metadata.name === "issuing-ca-allow");
     expect(egress.metadata.namespace).toBe("lanic-ca-ra");
-    expect(egress.spec.egress[0].to[0].namespace_selector.match_labels).toEqual({ "kubernetes.io/metadata.name": "lanic-ca-issuing" });
-    expect(egress.spec.egress[0].to[0].pod_selector.match_labels["app.kubernetes.io/name"]).toBe("issuing-ca");
+    const toIssuing = egress.spec.egress.find((r: any) => r.ports[0].port === "8443");
+    expect(toIssuing.to[0].namespace_selector.match_labels).toEqual({ "kubernetes.io/metadata.name": "lanic-ca-issuing" });
+    expect(toIssuing.to[0].pod_selector.match_labels["app.kubernetes.io/name"]).toBe("issuing-ca");
+    expect(egress.spec.ingress).toEqual([]);
+    expect(egress.spec.policy_types).toEqual(["Egress"]);
     expect(ingress.metadata.namespace).toBe("lanic-ca-issuing");
+    expect(ingress.spec.policy_types).toEqual(["Ingress", "Egress"]);
+    expect(ingress.spec.ingress).toHaveLength(1);
     expect(ingress.spec.ingress[0].from[0].pod_selector.match_labels["app.kubernetes.io/name"]).toBe("ra");
     expect(ingress.spec.ingress[0].ports).toEqual([{ port: "8443", protocol: "TCP" }]);
     expect(model.flows.filter((f) => f.to.type === "component")).toEqual([
@@ -86,8 +91,8 @@ describe("Connections", () => {
     const a = workload(stack, model, zone("issuing"), { name: "issuing-ca" });
     a.connections.allowTo(new ExternalPeer("hsm", "hsm", ["10.20.10.11/32"]), 1792, { purpose: "PKCS#11", mtls: true });
     const { tf } = synthStack(stack);
-    const p = resources(tf, NetworkPolicyV1.tfResourceType).map(([, r]) => r).find((r) => r.metadata.name === "issuing-ca-to-hsm-tcp1792");
-    expect(p.spec.egress[0].to).toEqual([{ ip_block: { cidr: "10.20.10.11/32" } }]);
+    const p = resources(tf, NetworkPolicyV1.tfResourceType).map(([, r]) => r).find((r) => r.metadata.name === "issuing-ca-allow");
+    expect(p.spec.egress.find((r: any) => r.ports[0].port === "1792").to).toEqual([{ ip_block: { cidr: "10.20.10.11/32" } }]);
     expect(model.firewall).toEqual([
       { site: "lanic", direction: "outbound", source: "10.100.0.0/16 (lanic/issuing-ca)", destination: "10.20.10.11/32 (hsm)", port: 1792, protocol: "TCP", purpose: "PKCS#11" },
     ]);
