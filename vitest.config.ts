@@ -8,5 +8,6 @@ export default defineConfig({
     pool: "forks",
     // Two cores: e2e tests start SoftHSM sessions and PostgreSQL servers.
     maxWorkers: 2,
+    reporters: ["default", "./test/summary-reporter.ts"],
   },
 });

@@ -1,0 +1,48 @@
+/**
+ * Synth speed (issue: "The CA topology as cdktf constructs").
+ * 1. `lanic-ca synth` of all four environments as a fresh process, against the floor: a fresh
+ *    node process that only imports cdktf and the provider modules the stacks use. Target ≤ 2×.
+ * 2. Growth: a generated topology ten times larger (30 issuing CAs, 10 sites) against
+ *    production, both fresh processes. Target ≤ 4×.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { interleaved, report, timeProcess } from "./harness.js";
+
+const root = resolve(import.meta.dirname, "../..");
+const cli = join(root, "dist/cli/main.js");
+const one = join(root, "dist/bench/synth-one.js");
+const work = mkdtempSync(join(tmpdir(), "lanic-bench-synth-"));
+const runs = Number(process.env.BENCH_RUNS ?? 5);
+
+try {
+  // The provider modules actually used, read from a synthesized output.
+  timeProcess("node", [cli, "synth", "--out", join(work, "probe")]);
+  const types = new Set<string>();
+  for (const d of readdirSync(join(work, "probe/stacks"))) {
+    const tf = JSON.parse(readFileSync(join(work, "probe/stacks", d, "cdk.tf.json"), "utf8"));
+    for (const t of Object.keys(tf.resource ?? {})) types.add(t.replace(/^kubernetes_/, "").replace(/_/g, "-"));
+  }
+  const floorScript = join(root, "dist/bench/.floor.mjs");
+  writeFileSync(
+    floorScript,
+    `await import("cdktf");\n` +
+      [...types, "provider"].sort().map((m) => `await import("@cdktf/provider-kubernetes/lib/${m}/index.js");`).join("\n") + "\n",
+  );
+  console.log(`floor imports cdktf + ${types.size + 1} provider modules: ${[...types].sort().join(", ")}, provider`);
+
+  const t = interleaved(runs, {
+    floor: () => timeProcess("node", [floorScript]),
+    synthAll: () => timeProcess("node", [cli, "synth", "--out", join(work, "all")]),
+    production: () => timeProcess("node", [one, "production", join(work, "prod")]),
+    tenfold: () => timeProcess("node", [one, "gen:10:30", join(work, "gen")]),
+  });
+  rmSync(floorScript, { force: true });
+  const ms = (x: number) => `${x.toFixed(0)} ms`;
+  console.log(`medians of ${runs} interleaved runs: floor ${ms(t.floor)}, synth all ${ms(t.synthAll)}, production ${ms(t.production)}, 10× ${ms(t.tenfold)}`);
+  report("synth (4 environments) vs cdktf import floor", t.synthAll / t.floor, `${ms(t.synthAll)} vs ${ms(t.floor)}`, { max: 2 });
+  report("10× topology vs production", t.tenfold / t.production, `${ms(t.tenfold)} vs ${ms(t.production)} (work beyond the floor: ${((t.tenfold - t.floor) / (t.production - t.floor)).toFixed(2)}×)`, { max: 4 });
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

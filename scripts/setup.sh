@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the system tools the tests and the lab need, when they are missing:
+#   softhsm2 (a real PKCS#11 token), gnutls-bin (certtool, an independent verifier), openssl,
+#   postgresql-15 (a real server for the storage tests), curl.
+# As root it installs them with apt-get; otherwise it says exactly what to run. Idempotent.
+set -euo pipefail
+
+need=()
+[ -e /usr/lib/softhsm/libsofthsm2.so ] || command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
+command -v certtool >/dev/null 2>&1 || need+=(gnutls-bin)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "setup: system tools present (softhsm2, certtool, openssl, curl, postgresql-15)"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: missing: ${need[*]}" >&2
+  echo "setup: run as root: apt-get update && apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
+
+echo "setup: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# The Debian package starts a cluster we do not use; tests start their own servers.
+if printf '%s\n' "${need[@]}" | grep -qx postgresql-15; then
+  (pg_ctlcluster 15 main stop >/dev/null 2>&1 || true)
+fi
+echo "setup: done"
