@@ -209,7 +209,7 @@ function classifyFlows(b: TopologyJson, a: TopologyJson, col: Collector) {
         lostMtls ? "mTLS turned off" : "",
       ].filter(Boolean).join("; ");
       col.add({
-        class: PROTECTED_ZONES.has(toZone) ? "flow-into-protected-zone" : "flow-new-zone-crossing",
+        class: PROTECTED_ZONES.has(toZone) ? "flow-into-protected-zone" : "flow-widened",
         severity: PROTECTED_ZONES.has(toZone) ? "high" : "medium",
         direction: "widening",
         subject: flowLabel(f),
@@ -220,7 +220,7 @@ function classifyFlows(b: TopologyJson, a: TopologyJson, col: Collector) {
       }, [`${key}|from.cidrs`, `${key}|to.cidrs`, `${key}|mtls`]);
     } else if (gainedMtls || narrowedCidrs) {
       col.add({
-        class: PROTECTED_ZONES.has(toZone) ? "flow-into-protected-zone" : "flow-new-zone-crossing",
+        class: PROTECTED_ZONES.has(toZone) ? "flow-into-protected-zone" : "flow-widened",
         severity: "low",
         direction: "narrowing",
         subject: flowLabel(f),
@@ -550,7 +550,8 @@ export function diffEnvironment(base: EnvironmentSnapshot | null, head: Environm
   classifyRoles(b, a, col);
   classifyComponents(b, a, col);
   classifyEnvironmentFacts(b, a, col);
-  classifyPolicy(name, base.policy, head.policy, col, notes);
+  const policyNotes: Note[] = [];
+  classifyPolicy(name, base.policy, head.policy, col, policyNotes);
   const other = otherChanges(b, a, col);
 
   // Honest notes: what the model cannot see.
@@ -560,6 +561,7 @@ export function diffEnvironment(base: EnvironmentSnapshot | null, head: Environm
   if (!col.security.length && !other.length && stacks.length)
     notes.push({ environment: name, message: "the Terraform stacks changed while the topology model did not: these changes are not classified; review the stack changes below" });
 
+  if (col.security.length || other.length || stacks.length) notes.push(...policyNotes);
   const order = (x: SecurityChange) => `${2 - SEVERITY_ORDER[x.severity]} ${x.class} ${x.subject}`;
   const security = col.security.sort((x, y) => (order(x) < order(y) ? -1 : order(x) > order(y) ? 1 : 0));
   return { name, status: security.length || other.length || stacks.length ? "changed" : "unchanged", security, other, stacks };

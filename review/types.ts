@@ -8,6 +8,7 @@
 export const CHANGE_CLASSES = [
   "flow-into-protected-zone",
   "flow-new-zone-crossing",
+  "flow-widened",
   "hsm-grant",
   "key-or-hsm",
   "trusted-role-binding",

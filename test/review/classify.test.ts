@@ -1,0 +1,246 @@
+/**
+ * GIVEN production, WHEN one change is applied to a copy of it, THEN the diff classifies it as
+ * expected (class, severity, direction) and asks for the right approval.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import type { FlowFact, TopologyJson } from "../../constructs/model.js";
+import { buildReport } from "../../review/diff.js";
+import type { PolicySnapshot } from "../../review/policy-facts.js";
+import type { ApprovalLevel, ChangeClass, Direction, Severity } from "../../review/types.js";
+import { productionModel, snapshot, type Mutable } from "./helpers.js";
+import type { EnvironmentInput } from "../../environments/index.js";
+
+type Env = Mutable<EnvironmentInput>;
+const SIGNING_CA = "lao-gov-signing-ca-1";
+const NEW_DIGEST = "registry.lanic.gov.la/lanic-ca/pki-services@sha256:" + "ab".repeat(32);
+
+const isFlow = (from: string, to: string, port: number) => (f: FlowFact) =>
+  f.site === "lanic" && f.from.type === "component" && f.from.id === from && f.to.type === "component" && f.to.id === to && f.port === port;
+
+interface Case {
+  name: string;
+  env?: (e: Env) => void;
+  model?: (m: TopologyJson) => void;
+  policy?: [PolicySnapshot, PolicySnapshot];
+  expect: { class: ChangeClass; severity: Severity; direction: Direction }[];
+  approval: ApprovalLevel;
+}
+
+const exceptions = (expires: string | null, controls?: { id: string; enabled: boolean; severity?: string }[]): PolicySnapshot => ({
+  exceptions: expires ? [{ control: "NET-001", finding: "production/production-lanic/ra", expires, reason: "migration window for the RA", approvedBy: "security-officer", ticket: "SEC-42" }] : [],
+  controls: controls ?? null,
+  sources: ["policy/exceptions/production.yaml"],
+});
+
+const CASES: Case[] = [
+  {
+    name: "new flow from the public zone into the issuing zone",
+    model: (m) => {
+      const f = m.flows.find(isFlow("lanic/ra", `lanic/issuing-ca-${SIGNING_CA}`, 8443))!;
+      m.flows.push({ ...structuredClone(f), from: { type: "component", id: "lanic/repository" }, purpose: "shortcut" });
+    },
+    expect: [
+      { class: "flow-into-protected-zone", severity: "high", direction: "widening" },
+      { class: "flow-new-zone-crossing", severity: "high", direction: "widening" },
+    ],
+    approval: "two-person",
+  },
+  {
+    name: "mTLS turned off on RA → issuing CA (widened)",
+    model: (m) => { m.flows.find(isFlow("lanic/ra", `lanic/issuing-ca-${SIGNING_CA}`, 8443))!.mtls = false; },
+    expect: [{ class: "flow-into-protected-zone", severity: "high", direction: "widening" }],
+    approval: "two-person",
+  },
+  {
+    name: "government networks widened (RA front end reachable from more addresses)",
+    env: (e) => { e.ra.governmentNetworks = ["10.0.0.0/8"]; },
+    expect: [{ class: "flow-widened", severity: "medium", direction: "widening" }],
+    approval: "security-officer",
+  },
+  {
+    name: "government networks narrowed",
+    env: (e) => { e.ra.governmentNetworks = ["10.60.0.0/16"]; },
+    expect: [{ class: "flow-widened", severity: "low", direction: "narrowing" }],
+    approval: "standard",
+  },
+  {
+    name: "flow RA → issuing CA removed (narrowing)",
+    model: (m) => { m.flows = m.flows.filter((f) => !isFlow("lanic/ra", `lanic/issuing-ca-${SIGNING_CA}`, 8443)(f)); },
+    expect: [{ class: "flow-into-protected-zone", severity: "low", direction: "narrowing" }],
+    approval: "standard",
+  },
+  {
+    name: "new HSM signing grant",
+    model: (m) => { m.grants.push({ kind: "hsm-sign", resource: "partition/issuing", key: `${SIGNING_CA}-2026`, grantee: "lanic/repository", path: "production/production-lanic/repository" }); },
+    expect: [{ class: "hsm-grant", severity: "high", direction: "widening" }],
+    approval: "two-person",
+  },
+  {
+    name: "HSM signing grant removed",
+    model: (m) => { m.grants = m.grants.filter((g) => !(g.kind === "hsm-sign" && g.grantee === `lanic/crl-publisher-${SIGNING_CA}`)); },
+    expect: [{ class: "hsm-grant", severity: "low", direction: "narrowing" }],
+    approval: "standard",
+  },
+  {
+    name: "issuing CA key algorithm RSA_3072 → RSA_4096",
+    env: (e) => {
+      e.issuingCas[0].keyAlgorithm = "RSA_4096";
+      e.hsm.partitions[0].keys[0].algorithm = "RSA_4096";
+    },
+    expect: [{ class: "key-or-hsm", severity: "high", direction: "change" }],
+    approval: "two-person",
+  },
+  {
+    name: "HSM FIPS level 3 → 2",
+    env: (e) => { (e.hsm.certification as { level: number }).level = 2; },
+    expect: [{ class: "key-or-hsm", severity: "high", direction: "widening" }],
+    approval: "two-person",
+  },
+  {
+    name: "CA key moved to another partition",
+    model: (m) => { const k = m.keys.find((k) => k.purpose === "issuing-ca" && k.ca === SIGNING_CA)!; if (k.location.type === "hsm-partition") k.location.partition = "ocsp"; },
+    expect: [{ class: "key-or-hsm", severity: "high", direction: "change" }],
+    approval: "two-person",
+  },
+  {
+    name: "a second group bound to the RA operator role",
+    env: (e) => { e.roles["ra-operator"] = ["lanic-ca-production:ra-operator", "contractors"]; },
+    expect: [{ class: "trusted-role-binding", severity: "high", direction: "widening" }],
+    approval: "two-person",
+  },
+  {
+    name: "a group removed from a role (narrowing)",
+    env: (e) => { delete e.roles["va-operator"]; },
+    expect: [{ class: "trusted-role-binding", severity: "low", direction: "narrowing" }],
+    approval: "standard",
+  },
+  {
+    name: "signing image digest changed",
+    env: (e) => { e.images.pkiServices = NEW_DIGEST; },
+    expect: [{ class: "signing-image", severity: "high", direction: "change" }],
+    approval: "two-person",
+  },
+  {
+    name: "fewer RA replicas",
+    env: (e) => { e.workloads.ra!.replicas = 1; },
+    expect: [{ class: "availability", severity: "medium", direction: "widening" }],
+    approval: "security-officer",
+  },
+  {
+    name: "PDB removed from the OCSP responder",
+    model: (m) => { m.components.find((c) => c.id === "lanic/ocsp-responder")!.pdb = false; },
+    expect: [{ class: "availability", severity: "medium", direction: "widening" }],
+    approval: "security-officer",
+  },
+  {
+    name: "more replicas (narrowing)",
+    env: (e) => { e.workloads.repository!.replicas = 3; },
+    expect: [{ class: "availability", severity: "low", direction: "narrowing" }],
+    approval: "standard",
+  },
+  {
+    name: "hardening opt-out on a signing workload",
+    model: (m) => {
+      const c = m.components.find((c) => c.id === `lanic/issuing-ca-${SIGNING_CA}`)!;
+      c.hardening!.readOnlyRootFilesystem = false;
+      c.hardening!.optOuts.push({ prop: "writableRootFilesystem", reason: "vendor PKCS#11 library writes a cache" });
+    },
+    expect: [{ class: "workload-hardening", severity: "high", direction: "widening" }],
+    approval: "two-person",
+  },
+  {
+    name: "audit log sink changed",
+    env: (e) => { e.auditLog.sink.address = "10.20.30.99"; },
+    expect: [{ class: "audit-log", severity: "high", direction: "change" }],
+    approval: "two-person",
+  },
+  {
+    name: "audit retention shortened",
+    env: (e) => { e.auditLog.retentionDays = 730; },
+    expect: [{ class: "audit-log", severity: "high", direction: "widening" }],
+    approval: "two-person",
+  },
+  {
+    name: "audit retention lengthened (narrowing)",
+    env: (e) => { e.auditLog.retentionDays = 3650; },
+    expect: [{ class: "audit-log", severity: "low", direction: "narrowing" }],
+    approval: "standard",
+  },
+  {
+    name: "CRL published less often",
+    env: (e) => { e.issuingCas[0].crl.intervalHours = 48; },
+    expect: [{ class: "revocation-schedule", severity: "medium", direction: "widening" }],
+    approval: "security-officer",
+  },
+  {
+    name: "OCSP responses refreshed more often (narrowing)",
+    env: (e) => { e.issuingCas[1].ocsp.refreshHours = 12; },
+    expect: [{ class: "revocation-schedule", severity: "low", direction: "narrowing" }],
+    approval: "standard",
+  },
+  {
+    name: "policy exception added",
+    policy: [exceptions(null), exceptions("2026-03-01")],
+    expect: [{ class: "policy-exception", severity: "high", direction: "widening" }],
+    approval: "two-person",
+  },
+  {
+    name: "policy exception extended",
+    policy: [exceptions("2026-03-01"), exceptions("2026-06-01")],
+    expect: [{ class: "policy-exception", severity: "high", direction: "widening" }],
+    approval: "two-person",
+  },
+  {
+    name: "policy exception removed (narrowing)",
+    policy: [exceptions("2026-03-01"), exceptions(null)],
+    expect: [{ class: "policy-exception", severity: "low", direction: "narrowing" }],
+    approval: "standard",
+  },
+  {
+    name: "policy control turned off",
+    policy: [exceptions(null, [{ id: "NET-001", enabled: true, severity: "error" }]), exceptions(null, [{ id: "NET-001", enabled: false, severity: "error" }])],
+    expect: [{ class: "policy-control", severity: "high", direction: "widening" }],
+    approval: "two-person",
+  },
+];
+
+describe("classification of changes to production", () => {
+  let base: TopologyJson;
+  beforeAll(() => {
+    base = productionModel();
+  });
+
+  it.each(CASES)("$name", (c) => {
+    const head = c.env || c.model ? productionModel(c.env, c.model) : base;
+    const report = buildReport("production", "changed", [{ base: snapshot(base, c.policy?.[0]), head: snapshot(head, c.policy?.[1]) }]);
+    const got = report.environments[0].security.map((s) => ({ class: s.class, severity: s.severity, direction: s.direction }));
+    for (const e of c.expect) expect(got).toContainEqual(e);
+    // Nothing more severe than expected sneaks in.
+    const worst = Math.max(...c.expect.map((e) => ({ low: 0, medium: 1, high: 2 })[e.severity]));
+    for (const g of got) expect({ low: 0, medium: 1, high: 2 }[g.severity], JSON.stringify(g)).toBeLessThanOrEqual(worst);
+    expect(report.requiredApproval.level).toBe(c.approval);
+    if (c.approval === "two-person") expect(report.requiredApproval).toMatchObject({ roles: ["security-officer", "ca-system-administrator"], approvers: 2 });
+  });
+
+  it("covers every change class in the table", async () => {
+    const { CHANGE_CLASSES } = await import("../../review/types.js");
+    const covered = new Set(CASES.flatMap((c) => c.expect.map((e) => e.class)));
+    expect([...CHANGE_CLASSES].filter((k) => !covered.has(k))).toEqual([]);
+  });
+
+  it("identical inputs give an empty diff", () => {
+    const report = buildReport("a", "b", [{ base: snapshot(base), head: snapshot(productionModel()) }]);
+    expect(report.environments[0]).toMatchObject({ status: "unchanged", security: [], other: [], stacks: [] });
+    expect(report.summary).toEqual({ high: 0, medium: 0, low: 0, narrowing: 0, other: 0, stackResources: 0 });
+    expect(report.requiredApproval.level).toBe("standard");
+    expect(report.notes).toEqual([]);
+  });
+
+  it("puts non-security changes under their component with before → after", () => {
+    const head = productionModel(undefined, (m) => { m.components.find((c) => c.id === "lanic/repository")!.path = "production/production-lanic/repo-v2"; });
+    const report = buildReport("a", "b", [{ base: snapshot(base), head: snapshot(head) }]);
+    const e = report.environments[0];
+    expect(e.security).toEqual([]);
+    expect(e.other).toContainEqual(expect.objectContaining({ group: "lanic/repository", kind: "changed", fields: [{ path: "path", before: "production/production-lanic/repository/repository", after: "production/production-lanic/repo-v2" }] }));
+  });
+});
