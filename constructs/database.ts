@@ -4,6 +4,7 @@ import type { Environment } from "../environments/schema.js";
 import { Connections, ExternalPeer, type IConnectable } from "./connections.js";
 import type { HardenedWorkload } from "./hardened-workload.js";
 import type { TopologyModel } from "./model.js";
+import { produced } from "./produced.js";
 import type { Zone } from "./zone.js";
 
 export interface DatabaseProps {
@@ -21,12 +22,14 @@ const PORT = 5432;
 
 /**
  * The CA database: a PostgreSQL cluster run by the CloudNativePG operator (a `Cluster` custom
- * resource through the provider's Manifest resource), TLS only, no superuser access. The
- * credentials live in the operator-generated Secret `<cluster>-app`; the IaC only names it.
+ * resource through the provider's Manifest resource), TLS only, no superuser access, one login
+ * role per grantee zone. Credentials live in Secrets created out of band; the IaC only names them.
  */
 export class Database extends Construct implements IConnectable {
   readonly connections: Connections;
   readonly componentId: string;
+  /** Login roles granted, `<zone>_rw` / `<zone>_ro`: one per grantee zone (least privilege). */
+  private readonly roles = new Map<string, "rw" | "ro">();
 
   constructor(scope: Construct, id: string, private readonly props: DatabaseProps) {
     super(scope, id);
@@ -54,7 +57,22 @@ export class Database extends Construct implements IConnectable {
       },
       affinity: { enablePodAntiAffinity: true, podAntiAffinityType: "required", topologyKey: "kubernetes.io/hostname" },
       ...(mode.type === "primary"
-        ? { bootstrap: { initdb: { database: "lanic_ca", owner: "lanic_ca" } } }
+        ? {
+            bootstrap: { initdb: { database: "lanic_ca", owner: "lanic_ca" } },
+            // One login role per grantee zone; its password Secret is created out of band in the
+            // database zone, its connection URI in the grantee's zone (docs/runbooks/secrets.md).
+            managed: {
+              roles: produced(() =>
+                [...this.roles].sort().map(([role, access]) => ({
+                  name: role,
+                  ensure: "present",
+                  login: true,
+                  passwordSecret: { name: `${DATABASE_NAME}-role-${role.replace(/_/g, "-")}` },
+                  inRoles: access === "rw" ? ["pg_read_all_data", "pg_write_all_data"] : ["pg_read_all_data"],
+                })),
+              ),
+            },
+          }
         : {
             bootstrap: { pg_basebackup: { source } },
             replica: { enabled: true, source },
@@ -106,10 +124,17 @@ export class Database extends Construct implements IConnectable {
       });
   }
 
-  /** Lets `workload` read the CA database only (the `audit_reader` role; its Secret is created
-   *  out of band with the role's password). */
+  /** The Secret (in the grantee's namespace: a pod can only reference its own namespace's
+   *  Secrets) holding the connection URI of the grantee zone's role. */
+  private credentials(workload: HardenedWorkload, access: "rw" | "ro"): string {
+    const zone = workload.props.zone.zone;
+    this.roles.set(`${zone}_${access}`, access);
+    return `${DATABASE_NAME}-${zone}-${access}`;
+  }
+
+  /** Lets `workload` read the CA database only. */
   grantRead(workload: HardenedWorkload): void {
-    workload.addEnv("DATABASE_URL", { secret: `${DATABASE_NAME}-audit-reader`, key: "uri" });
+    workload.addEnv("DATABASE_URL", { secret: this.credentials(workload, "ro"), key: "uri" });
     workload.addEnv("PGSSLMODE", { value: "verify-full" });
     workload.connections.allowTo(this, PORT, { purpose: "CA database, read only (PostgreSQL over TLS)", mtls: true });
     this.props.model.grants.push({ kind: "database-read", resource: `database/${DATABASE_NAME}`, grantee: workload.componentId, path: workload.node.path });
@@ -117,7 +142,7 @@ export class Database extends Construct implements IConnectable {
 
   /** Lets `workload` read and write the CA database (TLS, credentials from the operator's Secret). */
   grantReadWrite(workload: HardenedWorkload): void {
-    workload.addEnv("DATABASE_URL", { secret: `${DATABASE_NAME}-app`, key: "uri" });
+    workload.addEnv("DATABASE_URL", { secret: this.credentials(workload, "rw"), key: "uri" });
     workload.addEnv("PGSSLMODE", { value: "verify-full" });
     workload.connections.allowTo(this, PORT, { purpose: "CA database (PostgreSQL over TLS)", mtls: true });
     this.props.model.grants.push({
