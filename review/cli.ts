@@ -145,8 +145,13 @@ export function registerReviewCommands(program: Command): void {
           if (!headDir) {
             const { buildApp } = await import("../stacks/synth.js");
             const { selectEnvironments } = await import("../cli/main.js");
-            const { topologies } = buildApp(selectEnvironments(report.environments.map((e) => e.name).filter((n) => n !== undefined)), mkdtempSync(join(tmpdir(), "lanic-ca-app-")));
-            headRead = (env) => topologies.find((t) => t.env.name === env)?.model.toJSON() ?? null;
+            const appDir = mkdtempSync(join(tmpdir(), "lanic-ca-app-"));
+            try {
+              const models = buildApp(selectEnvironments(report.environments.filter((e) => e.status !== "removed").map((e) => e.name)), appDir).topologies.map((t) => t.model.toJSON());
+              headRead = (env) => models.find((m) => m.environment.name === env) ?? null;
+            } finally {
+              rmSync(appDir, { recursive: true, force: true });
+            }
           }
           for (const f of await writeDiffDiagrams(report, read(keepBase ?? opts.base), headRead, opts.diagrams)) process.stderr.write(`lanic-ca diff: wrote ${f}\n`);
         }
