@@ -1,0 +1,234 @@
+/**
+ * Every control: a passing fixture (a shipped environment) and a violating fixture, asserting
+ * the exact control id, finding id and what was found.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CATALOG } from "../../policy/index.js";
+import { keyAlgorithmProblem } from "../../policy/controls/keys.js";
+import { brTlsMaxValidityDays } from "../../policy/cp-limits.js";
+import { build, check, cleanup, findingsOf, resourceAt, resourcesOf, statusOf, type Built, type EnvName } from "./fixtures.js";
+
+const shipped: Partial<Record<EnvName, Built>> = {};
+beforeAll(() => {
+  for (const n of ["dev", "staging", "production", "pilot"] as EnvName[]) shipped[n] = build(n);
+});
+afterAll(cleanup);
+const copy = (n: EnvName): Built => structuredClone(shipped[n]!);
+
+interface Case {
+  id: string;
+  /** The environment that passes (and whose copy is mutated when `model` is given). */
+  pass: EnvName;
+  /** Violation through the environment definition… */
+  env?: (d: any) => void;
+  /** …or through the built model / synthesized stacks (what the schema cannot express). */
+  model?: (b: Built) => void;
+  now?: Date;
+  /** Makes the passing fixture (default: the shipped environment as it is). */
+  passModel?: (b: Built) => void;
+  finding: string;
+  found: string | RegExp;
+}
+
+const CASES: Case[] = [
+  { id: "LCA-KEY-01", pass: "production", model: (b) => { const k = b.model.keys.find((k) => k.purpose === "root")!; k.location = { type: "hsm-partition", hsm: "online", partition: "issuing", tokenLabel: "lanic-ca-issuing" }; }, finding: "LCA-KEY-01:key:lao-gov-root-ca-2026", found: "root key 'lao-gov-root-ca-2026' in online HSM 'online' partition 'issuing'" },
+  { id: "LCA-KEY-02", pass: "production", model: (b) => { b.model.keys.find((k) => k.label === "lao-gov-signing-ca-1-ocsp")!.algorithm = "RSA_1024" as never; }, finding: "LCA-KEY-02:key:lao-gov-signing-ca-1-ocsp", found: "ocsp-signing key 'lao-gov-signing-ca-1-ocsp': RSA modulus 1024 bits is below 2048" },
+  { id: "LCA-KEY-03", pass: "production", env: (d) => { d.issuingCas[0].keyAlgorithm = "RSA_2048"; d.hsm.partitions[0].keys[0].algorithm = "RSA_2048"; }, finding: "LCA-KEY-03:key:lao-gov-signing-ca-1-2026", found: "issuing-ca key 'lao-gov-signing-ca-1-2026' of CA 'lao-gov-signing-ca-1' is RSA_2048" },
+  { id: "LCA-KEY-04", pass: "production", env: (d) => { d.rootOfTrust.validityDays = 9133; }, finding: "LCA-KEY-04:ca:lao-gov-root-ca", found: "root 'lao-gov-root-ca' validity 9133 days" },
+  { id: "LCA-HSM-01", pass: "production", env: (d) => { d.hsm.certification = { scheme: "FIPS 140-2", level: 2, certificate: "#1234" }; }, finding: "LCA-HSM-01:hsm:online", found: /FIPS 140-2 level 2$/ },
+  { id: "LCA-HSM-02", pass: "staging", env: (d) => { d.hsm.type = "softhsm"; d.hsm.members = []; d.hsm.certification = { scheme: "none" }; }, finding: "LCA-HSM-02:hsm:online", found: "HSM 'online' is SoftHSM (software token) in tier staging" },
+  { id: "LCA-MPC-01", pass: "production", env: (d) => { d.rootOfTrust.custodians.quorum = 5; }, finding: "LCA-MPC-01:ca:lao-gov-root-ca", found: "quorum 5 of 5 custodians" },
+  { id: "LCA-MPC-02", pass: "production", env: (d) => { d.roles["key-custodian"] = d.roles["ca-system-administrator"]; }, finding: "LCA-MPC-02:group:lanic-ca-production:ca-system-administrator", found: "group 'lanic-ca-production:ca-system-administrator' is both key-custodian and ca-system-administrator" },
+  { id: "LCA-VAL-01", pass: "production", env: (d) => { d.profiles["ex-officio-signing"].maxValidityDays = 730; }, finding: "LCA-VAL-01:profile:lao-gov-signing-ca-1:ex-officio-signing", found: "profile 'ex-officio-signing' of CA 'lao-gov-signing-ca-1' allows 730 days" },
+  { id: "LCA-VAL-02", pass: "production", now: new Date("2029-03-15T00:00:00Z"), model: () => {}, finding: "LCA-VAL-02:profile:lao-gov-tls-ca-1:tls-server", found: "TLS profile 'tls-server' of CA 'lao-gov-tls-ca-1' allows 100 days on 2029-03-15" },
+  { id: "LCA-CRL-01", pass: "production", env: (d) => { d.issuingCas[1].crl.intervalHours = 169; }, finding: "LCA-CRL-01:interval:lao-gov-tls-ca-1", found: "CRL of 'lao-gov-tls-ca-1' published every 169 h" },
+  { id: "LCA-CRL-02", pass: "production", env: (d) => { d.rootOfTrust.caCrlNextUpdateDays = 366; }, finding: "LCA-CRL-02:ca:lao-gov-root-ca", found: "root CRL nextUpdate 366 days" },
+  { id: "LCA-OCSP-01", pass: "production", env: (d) => { d.issuingCas[0].ocsp.responseValidityHours = 7; d.issuingCas[0].ocsp.refreshHours = 3; }, finding: "LCA-OCSP-01:validity:lao-gov-signing-ca-1", found: "OCSP responses of 'lao-gov-signing-ca-1' valid 7 h" },
+  {
+    id: "LCA-NET-01", pass: "production",
+    model: (b) => { const ps = resourcesOf(b, "production-lanic", "kubernetes_network_policy_v1"); for (const [k, v] of Object.entries(ps)) if (v["//"].metadata.path === "production/production-lanic/zone-hsm/default-deny") delete ps[k]; },
+    finding: "LCA-NET-01:namespace:production-lanic:lanic-ca-hsm", found: "namespace 'lanic-ca-hsm' (stack production-lanic) has no default-deny NetworkPolicy",
+  },
+  {
+    id: "LCA-NET-02", pass: "production",
+    model: (b) => {
+      resourcesOf(b, "production-lanic", "kubernetes_network_policy_v1")["ssh"] = {
+        "//": { metadata: { path: "production/production-lanic/issuing-ca-lao-gov-tls-ca-1/service/ingress-ssh" } },
+        metadata: { name: "issuing-ca-ssh", namespace: "lanic-ca-issuing" },
+        spec: { pod_selector: { match_labels: { "app.kubernetes.io/name": "issuing-ca-lao-gov-tls-ca-1" } }, policy_types: ["Ingress"], ingress: [{ from: [{ ip_block: { cidr: "0.0.0.0/0" } }], ports: [{ port: "22", protocol: "TCP" }] }] },
+      };
+    },
+    finding: "LCA-NET-02:policy:production-lanic:ssh:Ingress:22", found: "NetworkPolicy 'issuing-ca-ssh' allows ingress TCP/22 from 0.0.0.0/0 with no declared flow",
+  },
+  {
+    id: "LCA-NET-03", pass: "production",
+    // The shipped RA → CA database flow is an excepted finding (policy/exceptions/): without it, the topology passes.
+    passModel: (b) => { b.model.flows = b.model.flows.filter((f) => !(f.from.type === "component" && f.from.id.endsWith("/ra") && f.to.type === "component" && f.to.id.endsWith("/lanic-ca-db"))); },
+    model: (b) => { b.model.flows.push({ from: { type: "component", id: "lanic/ra-frontend" }, to: { type: "component", id: "lanic/issuing-ca-lao-gov-tls-ca-1" }, port: 8443, protocol: "TCP", mtls: true, purpose: "shortcut", site: "lanic", path: "production/production-lanic/registration-authority/frontend" }); },
+    finding: "LCA-NET-03:edge:lanic/ra-frontend->lanic/issuing-ca-lao-gov-tls-ca-1:8443", found: "lanic/ra-frontend → lanic/issuing-ca-lao-gov-tls-ca-1 (issuing zone, port 8443, mTLS: shortcut)",
+  },
+  {
+    id: "LCA-NET-04", pass: "production",
+    model: (b) => { b.model.flows.push({ from: { type: "component", id: "lanic/audit-collector" }, to: { type: "external", name: "hsm", kind: "hsm", cidrs: ["10.20.10.11/32"] }, port: 1792, protocol: "TCP", mtls: true, purpose: "x", site: "lanic", path: "production/production-lanic/audit-log/collector" }); },
+    finding: "LCA-NET-04:flow:lanic:lanic/audit-collector:1792", found: "lanic/audit-collector (audit-collector, not signing) can reach the HSM on port 1792",
+  },
+  {
+    id: "LCA-NET-05", pass: "production",
+    model: (b) => { b.model.flows.find((f) => f.site === "lanic" && f.from.type === "component" && f.from.id === "lanic/ra-frontend" && f.to.type === "component" && f.to.id === "lanic/ra")!.mtls = false; },
+    finding: "LCA-NET-05:flow:lanic:lanic/ra-frontend->lanic/ra:8443", found: "flow applications to the RA (port 8443) is not mutual TLS",
+  },
+  {
+    id: "LCA-WKL-01", pass: "production",
+    model: (b) => { resourceAt(b, "production/production-lanic/issuing-ca-lao-gov-tls-ca-1/service/deployment").spec.template.spec.container[0].security_context.read_only_root_filesystem = false; },
+    finding: "LCA-WKL-01:component:lanic/issuing-ca-lao-gov-tls-ca-1", found: "lanic/issuing-ca-lao-gov-tls-ca-1: writable root filesystem",
+  },
+  { id: "LCA-WKL-02", pass: "staging", env: (d) => { d.images.pkiServices = "registry.lanic.gov.la/lanic-ca/pki-services:1.0"; }, finding: "LCA-WKL-02:component:lanic/issuing-ca-stg-signing-ca-1", found: "lanic/issuing-ca-stg-signing-ca-1 runs registry.lanic.gov.la/lanic-ca/pki-services:1.0" },
+  { id: "LCA-WKL-03", pass: "production", env: (d) => { d.workloads.repository.replicas = 1; }, finding: "LCA-WKL-03:component:lanic/repository", found: "lanic/repository: 1 replica(s), no PodDisruptionBudget, no spread over nodes" },
+  { id: "LCA-SOD-01", pass: "production", env: (d) => { d.roles["ra-operator"] = d.roles["ia-operator"]; }, finding: "LCA-SOD-01:group:lanic-ca-production:ia-operator:ra-operator+ia-operator", found: "group 'lanic-ca-production:ia-operator' holds both ra-operator and ia-operator" },
+  { id: "LCA-AUD-01", pass: "production", model: (b) => { b.model.flows = b.model.flows.filter((f) => !(f.from.type === "component" && f.from.id === "lanic/ra" && f.to.type === "component" && f.to.id === "lanic/audit-collector")); }, finding: "LCA-AUD-01:component:lanic/ra", found: "lanic/ra ships no log to an audit collector" },
+  { id: "LCA-AUD-02", pass: "production", env: (d) => { d.auditLog.retentionDays = 730; }, finding: "LCA-AUD-02:retention", found: "retention 730 days (tier production)" },
+  { id: "LCA-AUD-03", pass: "production", env: (d) => { d.auditLog.integrityCheckIntervalDays = 32; }, finding: "LCA-AUD-03:interval", found: "integrity check every 32 days" },
+  { id: "LCA-BCP-01", pass: "production", env: (d) => { d.sites[1].location = { ...d.sites[1].location, city: "Thangon", latitude: 18.1, longitude: 102.63 }; }, finding: "LCA-BCP-01:distance:backup", found: "backup site 'backup' (Thangon) is 14 km from 'lanic' (Vientiane)" },
+  { id: "LCA-BCP-02", pass: "production", env: (d) => { d.continuity.rpoMinutes = 240; }, finding: "LCA-BCP-02:rpo", found: "RPO 240 minutes" },
+  { id: "LCA-RES-01", pass: "production", env: (d) => { d.sites[1].location = { ...d.sites[1].location, city: "Udon Thani", country: "TH" }; }, finding: "LCA-RES-01:site:backup", found: "site 'backup' is in Udon Thani, TH" },
+  {
+    id: "LCA-SEC-01", pass: "production",
+    model: (b) => { resourceAt(b, "production/production-lanic/issuing-ca-lao-gov-tls-ca-1/service/deployment").spec.template.spec.container[0].env.push({ name: "HSM_PIN_ISSUING", value: "1234" }); },
+    finding: "LCA-SEC-01:env:production-lanic:issuing-ca-lao-gov-tls-ca-1_service_deployment_", found: "environment variable HSM_PIN_ISSUING set to a literal value in kubernetes_deployment_v1",
+  },
+];
+
+describe("control catalog", () => {
+  it("has one passing and one violating case per control (except LCA-EXC-01, tested in exceptions.test.ts)", () => {
+    expect(CASES.map((c) => c.id).sort()).toEqual(CATALOG.map((c) => c.id).filter((id) => id !== "LCA-EXC-01").sort());
+  });
+  it("every control cites an RFC 3647 section and references", () => {
+    for (const c of CATALOG) {
+      expect(c.id).toMatch(/^LCA-[A-Z]+-\d{2}$/);
+      expect(c.rfc3647).toMatch(/^\d+(\.\d+)+$/);
+      expect(c.references.length).toBeGreaterThan(0);
+      expect(c.rationale.length).toBeGreaterThan(40);
+    }
+  });
+});
+
+describe.each(CASES)("$id", (c) => {
+  it(`passes on the shipped ${c.pass} environment`, () => {
+    const b = copy(c.pass);
+    c.passModel?.(b);
+    const r = check(b, { now: c.id === "LCA-VAL-02" ? undefined : c.now });
+    expect(findingsOf(r, c.id)).toEqual([]);
+    expect(statusOf(r, c.id)).toBe("pass");
+  });
+  it("fails on the violating fixture with the exact finding", () => {
+    let b: Built;
+    if (c.env) b = build(c.pass, c.env);
+    else {
+      b = copy(c.pass);
+      c.model!(b);
+    }
+    const r = check(b, { now: c.now });
+    const f = findingsOf(r, c.id);
+    const hit = f.find((x) => (c.finding.endsWith("_") ? x.id.startsWith(c.finding) : x.id === c.finding));
+    expect(hit, `${c.id} findings: ${JSON.stringify(f.map((x) => x.id))}`).toBeDefined();
+    expect(hit!.controlId).toBe(c.id);
+    if (typeof c.found === "string") expect(hit!.found).toBe(c.found);
+    else expect(hit!.found).toMatch(c.found);
+    expect(hit!.required.length).toBeGreaterThan(0);
+    expect(hit!.fix.length).toBeGreaterThan(0);
+    expect(hit!.path.length).toBeGreaterThan(0);
+    expect(statusOf(r, c.id)).toBe("fail");
+  });
+});
+
+describe("key algorithms (BR 6.1.5)", () => {
+  it.each([
+    ["RSA_2048", undefined],
+    ["RSA_4096", undefined],
+    ["ECDSA_P521", undefined],
+    ["RSA_2049", "RSA modulus 2049 bits is not a multiple of 8"],
+    ["RSA_1024", "RSA modulus 1024 bits is below 2048"],
+    ["ECDSA_P224", "ECDSA_P224 is not an RSA or NIST P-256/P-384/P-521 ECDSA key"],
+    ["ED25519", "ED25519 is not an RSA or NIST P-256/P-384/P-521 ECDSA key"],
+  ])("%s", (alg, problem) => expect(keyAlgorithmProblem(alg)).toBe(problem));
+});
+
+describe("TLS validity dates (BR 6.3.2)", () => {
+  it.each([
+    ["2026-03-14", 398],
+    ["2026-03-15", 200],
+    ["2027-03-14", 200],
+    ["2027-03-15", 100],
+    ["2029-03-14", 100],
+    ["2029-03-15", 47],
+  ])("%s → %i days", (d, days) => expect(brTlsMaxValidityDays(new Date(`${d}T12:00:00Z`))).toBe(days));
+  it("a 200-day TLS profile passes today (2026-11-22) and fails from 2027-03-15", () => {
+    const b = build("production", (d) => { d.profiles["tls-server"].maxValidityDays = 200; d.issuingCas[1].maxValidityDays = 200; });
+    expect(findingsOf(check(b), "LCA-VAL-02")).toEqual([]);
+    expect(findingsOf(check(b, { now: new Date("2027-03-15T00:00:00Z") }), "LCA-VAL-02").map((f) => f.required)).toEqual(["≤ 100 days for TLS certificates issued on 2027-03-15 (BR 6.3.2)"]);
+  });
+});
+
+describe("further violations", () => {
+  it("LCA-KEY-01: an online resource naming the root key", () => {
+    const b = copy("production");
+    resourcesOf(b, "production-lanic", "kubernetes_config_map_v1")["leak"] = { "//": { metadata: { path: "production/production-lanic/leak" } }, metadata: { name: "leak" }, data: { key: "lao-gov-root-ca-2026" } };
+    expect(findingsOf(check(b), "LCA-KEY-01").map((f) => f.id)).toEqual(["LCA-KEY-01:resource:production-lanic:kubernetes_config_map_v1:leak"]);
+  });
+  it("LCA-NET-03: RA → issuing CA without mTLS is refused; the shipped RA → database flow is a finding", () => {
+    const b = copy("production");
+    b.model.flows.find((f) => f.site === "lanic" && f.from.type === "component" && f.from.id === "lanic/ra" && f.to.type === "component" && f.to.id === "lanic/issuing-ca-lao-gov-tls-ca-1")!.mtls = false;
+    const ids = findingsOf(check(b), "LCA-NET-03").map((f) => f.id).sort();
+    expect(ids).toEqual([
+      "LCA-NET-03:edge:backup/ra->backup/lanic-ca-db:5432",
+      "LCA-NET-03:edge:lanic/ra->lanic/issuing-ca-lao-gov-tls-ca-1:8443",
+      "LCA-NET-03:edge:lanic/ra->lanic/lanic-ca-db:5432",
+    ]);
+  });
+  it("LCA-BCP-01: no backup site", () => {
+    const b = build("staging");
+    b.model.environment.tier = "production";
+    expect(findingsOf(check(b), "LCA-BCP-01").map((f) => f.id)).toEqual(["LCA-BCP-01:backup-site"]);
+  });
+  it("LCA-BCP-01: no HSM member at the backup site", () => {
+    const b = copy("production");
+    b.model.hsms.find((h) => h.name === "online")!.members = b.model.hsms.find((h) => h.name === "online")!.members.filter((m) => m.site !== "backup");
+    expect(findingsOf(check(b), "LCA-BCP-01").map((f) => f.id)).toEqual(["LCA-BCP-01:hsm:backup"]);
+  });
+  it("LCA-SEC-01: a Secret with data and a private key in a ConfigMap", () => {
+    const b = copy("production");
+    b.stacks["production-lanic"].resource!["kubernetes_secret_v1"] = { pin: { "//": { metadata: { path: "production/production-lanic/pin" } }, metadata: { name: "hsm-pin" }, data: { pin: "1234" } } };
+    resourcesOf(b, "production-lanic", "kubernetes_config_map_v1")["key"] = { "//": { metadata: { path: "production/production-lanic/key" } }, metadata: { name: "k" }, data: { "k.pem": "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n" } };
+    expect(findingsOf(check(b), "LCA-SEC-01").map((f) => f.id).sort()).toEqual(["LCA-SEC-01:pem:production-lanic:key:data.k.pem", "LCA-SEC-01:secret:production-lanic:pin"]);
+  });
+  it("LCA-WKL-01: an opt-out recorded in the model", () => {
+    const b = copy("production");
+    b.model.components.find((c) => c.id === "lanic/ocsp-signer-lao-gov-tls-ca-1")!.hardening!.optOuts.push({ prop: "serviceAccountToken", reason: "needs the API for leader election" });
+    expect(findingsOf(check(b), "LCA-WKL-01").map((f) => f.found)).toEqual(["lanic/ocsp-signer-lao-gov-tls-ca-1: opt-out serviceAccountToken (needs the API for leader election)"]);
+  });
+  it("LCA-SOD-01: the audit log inspector sharing a group with a role that writes", () => {
+    const b = build("production", (d) => { d.roles["audit-log-inspector"] = d.roles["repository-operator"]; });
+    expect(findingsOf(check(b), "LCA-SOD-01").map((f) => f.id)).toEqual(["LCA-SOD-01:group:lanic-ca-production:repository-operator:audit-log-inspector+repository-operator"]);
+  });
+});
+
+describe("shipped environments", () => {
+  it.each(["dev", "staging", "production", "pilot"] as EnvName[])("%s passes every error-level control (with its exceptions file)", (n) => {
+    const r = check(copy(n), { shippedExceptions: true });
+    const open = r.results.flatMap((x) => x.findings).filter((f) => f.severity === "error");
+    expect(open).toEqual([]);
+    expect(r.exceptionErrors).toEqual([]);
+  });
+  it("the pilot (external root) is not charged with the offline-root controls, and is charged with the rest", () => {
+    const r = check(copy("pilot"), { shippedExceptions: true });
+    const na = r.results.filter((x) => x.status === "not-applicable").map((x) => x.control.id).sort();
+    expect(na).toEqual(["LCA-CRL-02", "LCA-KEY-01", "LCA-KEY-04", "LCA-MPC-01"]);
+    for (const id of ["LCA-HSM-01", "LCA-BCP-01", "LCA-RES-01", "LCA-WKL-03", "LCA-NET-03"]) expect(statusOf(r, id)).not.toBe("not-applicable");
+  });
+  it("dev is not charged with HSM certification, digests, availability or continuity", () => {
+    const r = check(copy("dev"), { shippedExceptions: true });
+    expect(r.results.filter((x) => x.status === "not-applicable").map((x) => x.control.id).sort()).toEqual(
+      ["LCA-AUD-02", "LCA-BCP-01", "LCA-BCP-02", "LCA-HSM-01", "LCA-HSM-02", "LCA-RES-01", "LCA-WKL-02", "LCA-WKL-03"],
+    );
+  });
+});
