@@ -140,6 +140,10 @@ export const OfflineRoot = z.strictObject({
     vendor: z.string().min(1),
     model: z.string().min(1),
     certification: HsmCertification,
+    /** Path of the PKCS#11 library on the enclave's ceremony machine. */
+    pkcs11Library: z.string().startsWith("/"),
+    /** Token label of the root partition. */
+    tokenLabel: z.string().min(1).max(32),
   }),
   /** Multi-person control (BR 5.2.2, 6.2.2): M of N custodians open the offline HSM. */
   custodians: z.strictObject({

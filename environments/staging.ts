@@ -49,6 +49,8 @@ export default {
       vendor: "Thales",
       model: "Luna PCIe HSM 7 (offline)",
       certification: { scheme: "FIPS 140-3", level: 3, certificate: "CMVP certificate number recorded at acceptance" },
+      pkcs11Library: "/opt/hsm/lib/libCryptoki2_64.so",
+      tokenLabel: "stg-root",
     },
     custodians: {
       quorum: 2,

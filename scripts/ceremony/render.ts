@@ -48,7 +48,7 @@ function file(env: Environment, path: string, what: string, c: CeremonyFile, not
 }
 
 function offline(env: Environment, root: OfflineRoot): RenderedFile[] {
-  const hsm = { library: env.hsm.pkcs11Library, tokenLabel: root.name.slice(0, 32) };
+  const hsm = { library: root.hsm.pkcs11Library, tokenLabel: root.hsm.tokenLabel };
   const quorum = { threshold: root.custodians.quorum, custodians: root.custodians.members, register: "quorum-register.json" };
   const base = { environment: env.name, hsm, quorum };
   const rootKey = { label: root.keyLabel, algorithm: root.keyAlgorithm };
