@@ -1,0 +1,83 @@
+/** The synth gate and `lanic-ca check`: refusal prints the report first and writes no stack. */
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { buildProgram } from "../../cli/main.js";
+import { loadEnvironment, parseEnvironment } from "../../environments/index.js";
+import { PolicyRefusal, policyExtension } from "../../policy/extension.js";
+import { synthesize } from "../../stacks/synth.js";
+import { definition, NOW } from "./fixtures.js";
+
+const dirs: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), "lanic-policy-gate-"));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+const EXCEPTIONS = join(import.meta.dirname, "../../policy/exceptions");
+
+describe("synth gate", () => {
+  it("refuses an error-level violation: prints the report, writes the policy reports, writes no stack", async () => {
+    const def = definition("production");
+    def.auditLog.retentionDays = 700;
+    const env = parseEnvironment(def, "fixture");
+    const out = tmp();
+    let printed = "";
+    const gate = policyExtension({ now: NOW, exceptionsDir: EXCEPTIONS, print: (t) => (printed += t) });
+    const run = synthesize([env], { outdir: out, extensions: [gate] });
+    await expect(run).rejects.toThrow(PolicyRefusal);
+    await expect(run).rejects.toThrow("lanic-ca synth: refused by the CP/CPS policy: production (1 error)");
+    expect(printed).toContain("✖ production (production, offline root)");
+    expect(printed).toContain("error LCA-AUD-02 Audit log retention (7 years in production)");
+    expect(printed).toContain("fix      set auditLog.retentionDays ≥ 2557");
+    // cdktf's App creates the empty stacks/ folder; no stack is synthesized into it.
+    expect(existsSync(join(out, "stacks")) ? readdirSync(join(out, "stacks")) : []).toEqual([]);
+    expect(readdirSync(join(out, "policy")).sort()).toEqual(["production.json", "production.junit.xml", "production.md", "production.sarif"]);
+  });
+
+  it("passes the shipped environments, writes every report, and the stacks are byte-identical to a synth without the gate", async () => {
+    const envs = ["production", "pilot"].map(loadEnvironment);
+    const withGate = tmp();
+    const without = tmp();
+    let printed = "";
+    const r = await synthesize(envs, { outdir: withGate, extensions: [policyExtension({ now: NOW, exceptionsDir: EXCEPTIONS, print: (t) => (printed += t) })] });
+    await synthesize(envs, { outdir: without });
+    expect(printed).toContain("✔ production (production, offline root)");
+    expect(r.environments.flatMap((e) => e.files).filter((f) => f.includes("/policy/")).map((f) => f.slice(f.indexOf("policy/"))).sort()).toEqual([
+      "policy/pilot.json", "policy/pilot.junit.xml", "policy/pilot.md", "policy/pilot.sarif",
+      "policy/production.json", "policy/production.junit.xml", "policy/production.md", "policy/production.sarif", "policy/traceability.md",
+    ]);
+    for (const id of ["production-lanic", "production-backup", "pilot-lanic", "pilot-backup"])
+      expect(readFileSync(join(withGate, "stacks", id, "cdk.tf.json"), "utf8")).toBe(readFileSync(join(without, "stacks", id, "cdk.tf.json"), "utf8"));
+  });
+});
+
+describe("lanic-ca check", () => {
+  const run = async (args: string[]) => {
+    let out = "";
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
+    try {
+      await buildProgram().parseAsync(args, { from: "user" });
+      return { out, error: undefined as Error | undefined };
+    } catch (e) {
+      return { out, error: e as Error };
+    } finally {
+      spy.mockRestore();
+    }
+  };
+  it("checks the named environments and succeeds when they pass", async () => {
+    const r = await run(["check", "pilot", "--now", "2026-11-22", "--exceptions", EXCEPTIONS]);
+    expect(r.error).toBeUndefined();
+    expect(r.out).toContain("✔ pilot (production, external root): 25 passed, 0 failed, 1 excepted, 4 not applicable — 0 error(s), 0 warning(s)");
+  });
+  it("fails (exit 1) when an exception has expired, in the requested format", async () => {
+    const r = await run(["check", "dev", "--now", "2027-05-02", "--exceptions", EXCEPTIONS, "--format", "json"]);
+    expect(r.error?.message).toBe("lanic-ca check: dev: 2 error(s)");
+    const j = JSON.parse(r.out);
+    expect(j.controls.find((c: { id: string }) => c.id === "LCA-EXC-01").findings.map((f: { id: string }) => f.id)).toEqual(["LCA-EXC-01:0:expired"]);
+  });
+});
