@@ -62,7 +62,15 @@ export async function runDiff(o: DiffOptions): Promise<DiffReport> {
       const tmp = mkdtempSync(join(tmpdir(), "lanic-ca-head-"));
       cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
       o.log?.("work tree: synthesizing");
-      await synthesize(selectEnvironments(o.envs), { outdir: tmp, extensions: SYNTH_EXTENSIONS.filter((x) => x.name !== "diagrams") });
+      const envs = selectEnvironments(o.envs);
+      try {
+        await synthesize(envs, { outdir: tmp, extensions: SYNTH_EXTENSIONS.filter((x) => x.name !== "diagrams") });
+      } catch (e) {
+        // A refused synth (the policy gate) still deserves a review: diff it without the gate,
+        // and say so. CI fails at its own synth step anyway.
+        await synthesize(envs, { outdir: tmp, extensions: SYNTH_EXTENSIONS.filter((x) => x.name !== "diagrams" && x.name !== "policy") });
+        notes.push({ environment: null, message: `the work tree's synth was refused (${(e as Error).message.split("\n")[0]}); diffed without the policy gate, so head-side control results are missing` });
+      }
       headDir = tmp;
       headRoot = repo;
       headLabel = "work tree";
