@@ -21,6 +21,14 @@ export interface EvaluateOptions {
 
 const DAY = 86_400_000;
 
+// An exception names a finding id or a construct path; `*` stands for any text without a `/`:
+// one decision covering the same finding at every site, e.g. LCA-NET-03:edge:*/ra->*/lanic-ca-db:5432
+export function matcher(pattern: string): (f: Finding) => boolean {
+  if (!pattern.includes("*")) return (f) => f.id === pattern || f.path === pattern;
+  const re = new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*")}$`);
+  return (f) => re.test(f.id) || re.test(f.path);
+}
+
 function applies(c: Control, m: TopologyJson): string | undefined {
   if (!c.tiers.includes(m.environment.tier)) return `not charged in tier ${m.environment.tier} (applies to ${c.tiers.join(", ")})`;
   if (c.rootOfTrust && !c.rootOfTrust.includes(m.environment.rootOfTrust)) return `not charged: the root of trust is ${m.environment.rootOfTrust}`;
@@ -101,7 +109,7 @@ export function evaluate(model: TopologyJson, options: EvaluateOptions): PolicyR
     else if (expires - now.getTime() > CP_LIMITS.exceptionMaxDays * DAY)
       exceptionErrors.push(err(`${i}:too-far`, `exception ${label} expires ${ex.expires}, more than ${CP_LIMITS.exceptionMaxDays} days after ${today}`, `expiry ≤ ${CP_LIMITS.exceptionMaxDays} days ahead`, "set an earlier expiry"));
     const result = results.find((r) => r.control.id === ex.control);
-    const covers = result?.findings.filter((f) => f.id === ex.finding || f.path === ex.finding) ?? [];
+    const covers = result?.findings.filter(matcher(ex.finding)) ?? [];
     if (!result) exceptionErrors.push(err(`${i}:unknown-control`, `exception ${label}: no control ${ex.control}`, "a control id from the catalog", "fix the control id"));
     else if (covers.length === 0) exceptionErrors.push(err(`${i}:unmatched`, `exception ${label} matches no finding`, "every exception covers a current finding", "remove the exception (the finding is gone) or fix its finding id"));
     const valid = !exceptionErrors.some((e) => e.key.startsWith(`${i}:`) && !e.key.endsWith("unmatched"));

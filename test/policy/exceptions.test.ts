@@ -34,6 +34,14 @@ describe("exceptions", () => {
     const r = check(violating, { exceptions: [{ ...base, finding: "production/production-lanic/repository/repository" }] });
     expect(statusOf(r, "LCA-WKL-03")).toBe("excepted");
   });
+  it("a '*' pattern covers the same finding at every site, and does not cross '/'", () => {
+    const b = build("production");
+    const all = check(b, { exceptions: [{ ...base, control: "LCA-NET-03", finding: "LCA-NET-03:edge:*/ra->*/lanic-ca-db:5432" }] });
+    expect(all.exceptions[0].covers.sort()).toEqual(["LCA-NET-03:edge:backup/ra->backup/lanic-ca-db:5432", "LCA-NET-03:edge:lanic/ra->lanic/lanic-ca-db:5432"]);
+    expect(statusOf(all, "LCA-NET-03")).toBe("excepted");
+    const none = check(b, { exceptions: [{ ...base, control: "LCA-NET-03", finding: "LCA-NET-03:edge:*->*" }] });
+    expect(findingsOf(none, "LCA-EXC-01").map((f) => f.id)).toEqual(["LCA-EXC-01:0:unmatched"]);
+  });
   it("violating: an expired exception is an error and does not cover its finding", () => {
     const r = check(violating, { exceptions: [{ ...base, expires: "2026-11-21" }] });
     expect(findingsOf(r, "LCA-EXC-01").map((f) => [f.id, f.found])).toEqual([
