@@ -13,7 +13,7 @@ import { openDatabase } from "./storage/db.js";
 
 const USAGE = `usage:
   pki-services issuing-ca --config ca-config.json [--ca-cert issuing-ca.pem] [--db URL|DIR]
-                          [--listen HOST:PORT] (--tls-key F --tls-cert F --client-ca F | --insecure-test-identity-header)
+                          [--listen HOST:PORT] [--reconcile-grace-seconds N (default 120)] (--tls-key F --tls-cert F --client-ca F | --insecure-test-identity-header)
   pki-services audit verify [--db URL|DIR]
   pki-services init-token --dir DIR --label LABEL          (lab: SoftHSM2 token; prints SOFTHSM2_CONF)
   pki-services keygen --library LIB --token LABEL --label KEY --algorithm ALG   (PIN from PKCS11_PIN)
@@ -36,6 +36,7 @@ async function issuingCa(args: string[]): Promise<void> {
       config: { type: "string" }, "ca-cert": { type: "string" }, db: { type: "string" }, listen: { type: "string", default: "0.0.0.0:8443" },
       "tls-key": { type: "string" }, "tls-cert": { type: "string" }, "client-ca": { type: "string" },
       "insecure-test-identity-header": { type: "boolean", default: false }, "pool-size": { type: "string" },
+      "reconcile-grace-seconds": { type: "string", default: "120" },
     },
     strict: true,
   });
@@ -54,14 +55,18 @@ async function issuingCa(args: string[]): Promise<void> {
     identity = { kind: "mtls", key: readFileSync(values["tls-key"]), cert: readFileSync(values["tls-cert"]), clientCa: readFileSync(values["client-ca"]) };
   }
   const db = await openDatabase({ url: dbUrl(values.db) });
-  const ca = await IssuingCa.start({ config, db, pin, caCertificate: pemToDer(readFileSync(caCertPath, "utf8")), poolSize: values["pool-size"] ? Number(values["pool-size"]) : undefined });
+  const ca = await IssuingCa.start({ config, db, pin, caCertificate: pemToDer(readFileSync(caCertPath, "utf8")), poolSize: values["pool-size"] ? Number(values["pool-size"]) : undefined, reconcileGraceSeconds: Number(values["reconcile-grace-seconds"]) });
   const srv = await serveIssuingCa(ca, { host, port: Number(portText), identity });
   console.log(JSON.stringify({ event: "listening", role: "issuing-ca", host, port: srv.port, reconciled: ca.reconciledAtStart.length }));
   // The HSM health is probed in the background so the service notices (and recovers) by itself.
   const probe = setInterval(() => void ca.health().catch(() => undefined), 5000);
   probe.unref();
+  // Intents orphaned by a crashed replica are reconciled without waiting for a restart.
+  const sweep = setInterval(() => void ca.store.reconcile("system", ca.reconcileGraceSeconds).catch(() => undefined), 60_000);
+  sweep.unref();
   const stop = async () => {
     clearInterval(probe);
+    clearInterval(sweep);
     await srv.close();
     await ca.stop();
     await db.close();

@@ -36,8 +36,9 @@ afterAll(() => {
   tmp?.cleanup();
 });
 
+// One instance: nothing else is in flight, so every intent it left is reconciled at restart.
 function startService(): Promise<{ proc: ChildProcess; port: number; reconciled: number }> {
-  const proc = spawn(process.execPath, [MAIN, "issuing-ca", "--config", configFile, "--db", pg.url, "--listen", "127.0.0.1:0", "--insecure-test-identity-header", "--pool-size", "8"], {
+  const proc = spawn(process.execPath, [MAIN, "issuing-ca", "--config", configFile, "--db", pg.url, "--listen", "127.0.0.1:0", "--insecure-test-identity-header", "--pool-size", "8", "--reconcile-grace-seconds", "0"], {
     env: { ...process.env, ...ca.hsm.env, TEST_HSM_PIN: ca.hsm.pin },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -44,6 +44,9 @@ export interface IssuingCaOptions {
   readonly caCertificate: Buffer;
   /** Session pool size. @default 8 */
   readonly poolSize?: number;
+  /** Intents younger than this are another replica's in-flight issuances and are not
+   *  reconciled (storage/store.ts). @default 120 */
+  readonly reconcileGraceSeconds?: number;
 }
 
 /** The issuing CA without its HTTP shell. */
@@ -62,7 +65,8 @@ export class IssuingCa {
       const ca = new IssuingCa(config, o.db, token, signer, profiles, issuerPublicKey(issuer.spki), audit);
       await audit.append("service.start", "system", { role: "issuing-ca", ca: config.name, environment: config.environment, profiles: [...profiles.keys()] });
       await audit.append("hsm.login", "system", { token: config.hsm.tokenLabel, key: config.hsm.keyLabel });
-      const reconciled = await ca.store.reconcile("system");
+      ca.reconcileGraceSeconds = o.reconcileGraceSeconds ?? 120;
+      const reconciled = await ca.store.reconcile("system", ca.reconcileGraceSeconds);
       if (reconciled.length) ca.reconciledAtStart = reconciled;
       return ca;
     } catch (err) {
@@ -73,6 +77,7 @@ export class IssuingCa {
 
   readonly store: CertificateStore;
   reconciledAtStart: string[] = [];
+  reconcileGraceSeconds = 120;
   private hsmWasDown = false;
 
   private constructor(

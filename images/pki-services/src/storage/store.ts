@@ -86,13 +86,18 @@ export class CertificateStore {
     });
   }
 
-  /** Step 3, at start: every intent left by a crash becomes a revoked record. */
-  async reconcile(actor: string): Promise<string[]> {
+  /**
+   * Step 3: every intent left by a crash becomes a revoked record. With several replicas of the
+   * issuing CA sharing the database, a live replica's in-flight intents must be left alone: only
+   * intents older than `graceSeconds` (longer than any issuance can take) are reconciled. A
+   * single instance restarting may use 0.
+   */
+  async reconcile(actor: string, graceSeconds = 0): Promise<string[]> {
     return this.db.transaction(async (tx) => {
       const rows = await tx.query<{ serial: string }>(
         `UPDATE certificates SET status = 'revoked', revoked_at = now(), revocation_reason = 0, reconciled = true
-         WHERE ca_name = $1 AND status = 'intent' RETURNING serial`,
-        [this.caName],
+         WHERE ca_name = $1 AND status = 'intent' AND created_at <= now() - make_interval(secs => $2) RETURNING serial`,
+        [this.caName, graceSeconds],
       );
       const serials = rows.map((r) => r.serial).sort();
       if (serials.length) await appendAudit(tx, "cert.reconciled", actor, { ca: this.caName, count: serials.length, serials, treatedAs: "possibly issued; revoked" });
