@@ -38,6 +38,24 @@ export class SynthesizedResources {
         }
   }
 
+  private readonly strings = new WeakMap<TfResource, string[]>();
+
+  /** Every string value in a resource (computed once, shared by the checks that scan text). */
+  stringsOf(r: TfResource): string[] {
+    let out = this.strings.get(r);
+    if (!out) {
+      const acc: string[] = [];
+      const walk = (v: unknown): void => {
+        if (typeof v === "string") acc.push(v);
+        else if (Array.isArray(v)) for (const x of v) walk(x);
+        else if (v && typeof v === "object") for (const k in v as object) walk((v as Record<string, unknown>)[k]);
+      };
+      walk(r.body);
+      this.strings.set(r, (out = acc));
+    }
+    return out;
+  }
+
   ofType(type: string): TfResource[] {
     return this.byType.get(type) ?? [];
   }
@@ -48,25 +66,25 @@ export class SynthesizedResources {
 
   /**
    * The stacks of a topology, synthesized in memory (`TerraformStack.toTerraform()`).
-   * With `shareWithSynth`, the JSON is computed once for the gate and for `app.synth()`: each
-   * stack's `toTerraform` returns it again while the construct tree is unchanged (ADR 0031), so
-   * the gate does not resolve every token a second time.
+   *
+   * With `shareWithSynth` (the synth gate), the stacks are prepared (`prepareStack()`: backend,
+   * cross-stack references) and their JSON is computed once, for the gate and for the following
+   * `app.synth()`: each stack's `prepareStack` and `toTerraform` then return at once while the
+   * construct tree is unchanged, and fall back to cdktf's own when anything was added since
+   * (ADR 0031). The written cdk.tf.json is byte-identical (test/policy/gate.test.ts).
    */
   static fromTopology(topology: CaTopology, options: { shareWithSynth?: boolean } = {}): SynthesizedResources {
     const stacks: Record<string, StackJson> = {};
     for (const s of topology.stacks) {
+      if (options.shareWithSynth) s.prepareStack();
       const tf = s.toTerraform() as StackJson;
       stacks[s.node.id] = tf;
       if (options.shareWithSynth) {
         const size = s.node.findAll().length;
-        const original = Object.getPrototypeOf(s).toTerraform as () => unknown;
-        Object.defineProperty(s, "toTerraform", {
-          configurable: true,
-          writable: true,
-          value: function (this: typeof s) {
-            return this.node.findAll().length === size ? tf : original.call(this);
-          },
-        });
+        const proto = Object.getPrototypeOf(s) as { prepareStack: () => void; toTerraform: () => unknown };
+        const unchanged = () => s.node.findAll().length === size;
+        Object.defineProperty(s, "prepareStack", { configurable: true, writable: true, value: () => (unchanged() ? undefined : proto.prepareStack.call(s)) });
+        Object.defineProperty(s, "toTerraform", { configurable: true, writable: true, value: () => (unchanged() ? tf : proto.toTerraform.call(s)) });
       }
     }
     return new SynthesizedResources(stacks);

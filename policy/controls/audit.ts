@@ -19,13 +19,20 @@ export const AUDIT_CONTROLS: Control[] = [
       const comp = new Map(m.components.map((c) => [c.id, c]));
       const collectorsBySite = new Map<string, string[]>();
       for (const c of m.components.filter((c) => c.kind === "audit-collector")) collectorsBySite.set(c.site, [...(collectorsBySite.get(c.site) ?? []), c.id]);
+      // One pass over the flows: who ships to a collector, which collectors forward to the sink.
+      const shipping = new Set<string>();
+      const forwarding = new Set<string>();
+      for (const f of m.flows) {
+        if (f.from.type !== "component" || !f.mtls) continue;
+        if (f.to.type === "component" && comp.get(f.to.id)?.kind === "audit-collector") shipping.add(f.from.id);
+        if (f.to.type === "external" && f.to.kind === "audit-sink") forwarding.add(f.from.id);
+      }
       for (const c of m.components.filter((c) => AUDITED_KINDS.has(c.kind))) {
-        const ships = m.flows.some((f) => f.from.type === "component" && f.from.id === c.id && f.to.type === "component" && comp.get(f.to.id)?.kind === "audit-collector" && f.mtls);
-        if (!ships) out.push({ key: `component:${c.id}`, path: c.path, found: `${c.id} ships no log to an audit collector`, required: "a mTLS flow to the site's audit collector", fix: "ship the workload's log (ctx.audit.ship(workload))" });
+        if (!shipping.has(c.id)) out.push({ key: `component:${c.id}`, path: c.path, found: `${c.id} ships no log to an audit collector`, required: "a mTLS flow to the site's audit collector", fix: "ship the workload's log (ctx.audit.ship(workload))" });
       }
       for (const [site, ids] of collectorsBySite)
         for (const id of ids)
-          if (!m.flows.some((f) => f.from.type === "component" && f.from.id === id && f.to.type === "external" && f.to.kind === "audit-sink" && f.mtls))
+          if (!forwarding.has(id))
             out.push({ key: `collector:${id}`, path: comp.get(id)!.path, found: `audit collector ${id} (site ${site}) forwards to no audit sink`, required: "every collector forwards to the audit sink over mTLS", fix: "declare the flow to the audit sink" });
       for (const site of m.environment.sites)
         if (m.components.some((c) => c.site === site.name && AUDITED_KINDS.has(c.kind)) && !collectorsBySite.has(site.name))

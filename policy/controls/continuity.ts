@@ -27,6 +27,8 @@ export const CONTINUITY_CONTROLS: Control[] = [
         return [{ key: "backup-site", path: m.environment.name, found: `no backup site (sites: ${sites.map((s) => s.name).join(", ")})`, required: "a backup site in a different location", fix: "add a site with role 'backup' in environments/<env>.ts" }];
       const online = m.hsms.find((h) => h.name === "online");
       const onlineKeys = m.keys.filter((k) => k.location.type === "hsm-partition");
+      const replicatingSites = new Set(m.flows.filter((f) => f.to.type === "external" && f.to.kind === "replication").map((f) => f.site));
+      const signers = new Set(m.grants.filter((g) => g.kind === "hsm-sign").map((g) => g.grantee));
       for (const b of backups) {
         const km = distanceKm(primary, b);
         if (km < CP_LIMITS.backupSiteMinDistanceKm)
@@ -34,14 +36,14 @@ export const CONTINUITY_CONTROLS: Control[] = [
         const here = m.components.filter((c) => c.site === b.name);
         if (onlineKeys.length > 0 && !online?.members.some((x) => x.site === b.name))
           out.push({ key: `hsm:${b.name}`, path: online?.path ?? m.environment.name, found: `no HSM member at backup site '${b.name}' (keys ${onlineKeys.map((k) => k.label).join(", ")} would be lost with the primary)`, required: "an HSM cluster member at the backup site holding every online CA key", fix: "add an hsm.members entry with site: the backup site" });
-        if (!here.some((c) => c.kind === "database" && c.standby) || !m.flows.some((f) => f.site === b.name && f.to.type === "external" && f.to.kind === "replication"))
+        if (!here.some((c) => c.kind === "database" && c.standby) || !replicatingSites.has(b.name))
           out.push({ key: `database:${b.name}`, path: m.environment.name, found: `no database replica streaming to backup site '${b.name}'`, required: "a replica cluster at the backup site", fix: "build the site with the BackupSite construct" });
         for (const kind of ["repository", ...(m.environment.cas.some((c) => c.ocsp) ? ["ocsp-responder"] : [])])
           if (!here.some((c) => c.kind === kind && c.replicas >= 1))
             out.push({ key: `${kind}:${b.name}`, path: m.environment.name, found: `no active ${kind} at backup site '${b.name}'`, required: `${kind} running at the backup site`, fix: `run the ${kind} at every site` });
         for (const ca of m.environment.cas.filter((c) => c.type === "issuing")) {
           const standby = here.find((c) => c.kind === "issuing-ca" && c.ca === ca.name);
-          if (!standby || !m.grants.some((g) => g.kind === "hsm-sign" && g.grantee === standby.id))
+          if (!standby || !signers.has(standby.id))
             out.push({ key: `issuing-ca:${b.name}:${ca.name}`, path: standby?.path ?? m.environment.name, found: `no standby issuing CA '${ca.name}' able to sign at '${b.name}'`, required: "a standby issuing CA per CA at the backup site", fix: "build the issuing tier at the backup site" });
         }
       }

@@ -16,6 +16,9 @@ export function keyAlgorithmProblem(algorithm: string): string | undefined {
   return `${algorithm} is not an RSA or NIST P-256/P-384/P-521 ECDSA key`;
 }
 
+/** Resource types that could carry or expose a key reference (not NetworkPolicies or RBAC). */
+const SCANNED = new Set(["kubernetes_service_v1", "kubernetes_secret_v1", "kubernetes_config_map_v1", "kubernetes_deployment_v1", "kubernetes_cron_job_v1", "kubernetes_endpoints_v1", "kubernetes_manifest", "kubernetes_stateful_set_v1", "kubernetes_job_v1", "kubernetes_pod_v1"]);
+
 const rootPath = (m: TopologyJson) => m.components.find((c) => c.kind === "offline-root")?.path ?? m.hsms.find((h) => h.type === "offline")?.path ?? m.environment.name;
 
 export const KEY_CONTROLS: Control[] = [
@@ -54,11 +57,12 @@ export const KEY_CONTROLS: Control[] = [
             out.push({ key: `flow:${f.site}:${f.port}:${f.from.type === "component" ? f.from.id : f.from.name}`, path: f.path, found: `a network flow (${f.purpose}, port ${f.port}) touches the offline root`, required: "no network flow to or from the offline root", fix: "remove the flow: the root enclave is air-gapped" });
       // No synthesized Service, Secret, ConfigMap or workload names the root key or the offline HSM.
       const labels = rootKeys.map((k) => k.label);
+      if (labels.length === 0) return out;
       for (const r of ctx.resources.all) {
-        if (!/service|secret|config_map|deployment|cron_job|endpoints|manifest/.test(r.type)) continue;
-        const text = JSON.stringify(r.body);
+        if (!SCANNED.has(r.type)) continue;
+        const strings = ctx.resources.stringsOf(r);
         for (const l of labels)
-          if (text.includes(`"${l}"`) || text.includes(`=${l}`))
+          if (strings.some((x) => x === l || x.includes(`=${l}`) || x.includes(`"${l}"`)))
             out.push({ key: `resource:${r.stack}:${r.type}:${r.name}`, path: r.path, found: `${r.type} in stack ${r.stack} refers to root key '${l}'`, required: "no online resource refers to the root key", fix: "remove the reference: the root key is used only at offline ceremonies" });
       }
       return out;
