@@ -12,6 +12,9 @@ import { CONFIG_DIR, pkiWorkload, type SiteContext } from "./site-context.js";
 import type { ValidationAuthority } from "./validation-authority.js";
 
 export const ISSUING_PORT = 8443;
+/** Where the CA's own certificate is mounted (ConfigMap `issuing-ca-<ca>-certificate`, created
+ *  by the IA operator from the intermediate ceremony's output; docs/runbooks/secrets.md). */
+export const CA_CERT_DIR = "/etc/lanic-ca/ca-cert";
 
 export interface IssuingCaProps {
   readonly ca: IssuingCaDef;
@@ -40,6 +43,7 @@ export function issuingCaServiceConfig(ctx: Pick<SiteContext, "env">, ca: Issuin
     ocsp: { enabled: ca.ocsp.enabled, responseValidityHours: ca.ocsp.responseValidityHours, refreshHours: ca.ocsp.refreshHours },
     profiles: Object.fromEntries(ca.profiles.map((p) => [p, env.profiles[p]])),
     raClientSubject: `lanic-ca-ra.${env.name}`,
+    caCertificatePath: `${CA_CERT_DIR}/ca.pem`,
   };
 }
 
@@ -64,7 +68,10 @@ export class IssuingCa extends Construct {
       data: { "ca-config.json": stableStringify(config) },
     });
     const configArg = `--config=${CONFIG_DIR}/ca-config.json`;
-    const mountConfig = (w: HardenedWorkload) => w.addVolume("ca-config", CONFIG_DIR, { configMap });
+    const mountConfig = (w: HardenedWorkload) => {
+      w.addVolume("ca-config", CONFIG_DIR, { configMap });
+      w.addVolume("ca-cert", CA_CERT_DIR, { configMap: `issuing-ca-${ca.name}-certificate` });
+    };
 
     this.service = pkiWorkload(this, "service", ctx, {
       kind: "issuing-ca",
