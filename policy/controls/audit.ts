@@ -58,8 +58,8 @@ export const AUDIT_CONTROLS: Control[] = [
   {
     id: "LCA-AUD-03",
     title: "Audit log integrity checked at least every 31 days",
-    rfc3647: "5.4.8",
-    references: ["NCSSR 3.1.2"],
+    rfc3647: "5.4.4",
+    references: ["NCSSR 3.1.2", "BR 5.4.4"],
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "The integrity of the audit log is verified by an automated job at least every 31 days (NCSSR 3.1.2), reading the CA database (hash chain) read-only.",

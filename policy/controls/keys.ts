@@ -25,7 +25,7 @@ export const KEY_CONTROLS: Control[] = [
   {
     id: "LCA-KEY-01",
     title: "Root CA key only in the offline enclave",
-    rfc3647: "6.2.1",
+    rfc3647: "6.2.7",
     references: ["NCSSR 1.2.1", "BR 6.1.1.1", "BR 6.2.7"],
     severity: "error",
     tiers: ["dev", "staging", "production"],

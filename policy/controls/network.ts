@@ -124,7 +124,7 @@ export const NETWORK_CONTROLS: Control[] = [
   {
     id: "LCA-NET-04",
     title: "HSM reachable only from signing workloads",
-    rfc3647: "6.2.1",
+    rfc3647: "6.7",
     references: ["NCSSR 1.2.2", "BR 6.2.7"],
     severity: "error",
     tiers: ["dev", "staging", "production"],

@@ -97,7 +97,7 @@ describe("Markdown, JSON, terminal, traceability", () => {
     const m = traceabilityMatrix([passing, pilot]);
     expect(m).toContain("| RFC 3647 | Control | References | production | pilot | Evidence |");
     expect(m).toMatch(/\| 6\.1\.5 \| LCA-KEY-02 Key algorithms and sizes \| BR 6\.1\.5, MRSP 5\.1 \| ✅ pass \| ✅ pass \| production: `production\/offline-root`, `production\/hsm`/);
-    expect(m).toMatch(/\| 6\.2\.1 \| LCA-KEY-01 .* \| ✅ pass \| ➖ n\/a \|/);
+    expect(m).toMatch(/\| 6\.2\.7 \| LCA-KEY-01 .* \| ✅ pass \| ➖ n\/a \|/);
     expect(m).toContain("stacks/production-lanic/cdk.tf.json");
   });
 });
