@@ -37,6 +37,12 @@ export const CP_LIMITS = {
   exceptionMinReason: 20,
 } as const;
 
+/** The dates from which BR 6.3.2 lowers the TLS maximum validity. */
+export const BR_TLS_REDUCTIONS = ["2026-03-15", "2027-03-15", "2029-03-15"] as const;
+
+/** How long before a BR 6.3.2 reduction the policy warns (LCA-VAL-03). */
+export const TLS_REDUCTION_NOTICE_DAYS = 90;
+
 /** BR 6.3.2: maximum validity of a TLS subscriber certificate issued on `date`. */
 export function brTlsMaxValidityDays(date: Date): number {
   const t = date.toISOString().slice(0, 10);

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
-import { ENVIRONMENT_NAMES, loadEnvironment } from "../environments/index.js";
+import { ENVIRONMENT_NAMES } from "../environments/index.js";
 import type { CaTopology } from "../constructs/ca-topology.js";
 import { buildApp, type SynthExtension } from "../stacks/synth.js";
 import { checkTopology, type CheckOptions } from "./index.js";
@@ -94,9 +94,10 @@ export function registerPolicyCommands(program: Command): void {
     .option("-o, --output <file>", "write the report to a file instead of stdout")
     .option("--exceptions <dir>", "folder of <env>.yaml exception files", "policy/exceptions")
     .option("--now <date>", "evaluate as of this date (YYYY-MM-DD; BR 6.3.2 dates, exception expiry)")
-    .action((names: string[], opts: { format: string; output?: string; exceptions: string; now?: string }) => {
-      const chosen = names.length ? names : ENVIRONMENT_NAMES;
-      const envs = chosen.map((n) => loadEnvironment(n));
+    .action(async (names: string[], opts: { format: string; output?: string; exceptions: string; now?: string }) => {
+      // Imported when run: cli/main.ts imports this module through cli/extensions.ts.
+      const { selectEnvironments } = await import("../cli/main.js");
+      const envs = selectEnvironments(names);
       const now = opts.now ? new Date(`${opts.now}T12:00:00Z`) : new Date();
       if (Number.isNaN(now.getTime())) throw new PolicyRefusal(`--now: '${opts.now}' is not a date (YYYY-MM-DD)`);
       const { topologies } = buildApp(envs, join(process.cwd(), "cdktf.out"));

@@ -41,6 +41,7 @@ const CASES: Case[] = [
   { id: "LCA-MPC-02", pass: "production", env: (d) => { d.roles["key-custodian"] = d.roles["ca-system-administrator"]; }, finding: "LCA-MPC-02:group:lanic-ca-production:ca-system-administrator", found: "group 'lanic-ca-production:ca-system-administrator' is both key-custodian and ca-system-administrator" },
   { id: "LCA-VAL-01", pass: "production", env: (d) => { d.profiles["ex-officio-signing"].maxValidityDays = 730; }, finding: "LCA-VAL-01:profile:lao-gov-signing-ca-1:ex-officio-signing", found: "profile 'ex-officio-signing' of CA 'lao-gov-signing-ca-1' allows 730 days" },
   { id: "LCA-VAL-02", pass: "production", now: new Date("2029-03-15T00:00:00Z"), model: () => {}, finding: "LCA-VAL-02:profile:lao-gov-tls-ca-1:tls-server", found: "TLS profile 'tls-server' of CA 'lao-gov-tls-ca-1' allows 100 days on 2029-03-15" },
+  { id: "LCA-VAL-03", pass: "production", now: new Date("2029-01-01T00:00:00Z"), model: () => {}, finding: "LCA-VAL-03:profile:lao-gov-tls-ca-1:tls-server", found: "TLS profile 'tls-server' of CA 'lao-gov-tls-ca-1' allows 100 days; from 2029-03-15 (in 73 days) BR 6.3.2 allows 47" },
   { id: "LCA-CRL-01", pass: "production", env: (d) => { d.issuingCas[1].crl.intervalHours = 169; }, finding: "LCA-CRL-01:interval:lao-gov-tls-ca-1", found: "CRL of 'lao-gov-tls-ca-1' published every 169 h" },
   { id: "LCA-CRL-02", pass: "production", env: (d) => { d.rootOfTrust.caCrlNextUpdateDays = 366; }, finding: "LCA-CRL-02:ca:lao-gov-root-ca", found: "root CRL nextUpdate 366 days" },
   { id: "LCA-OCSP-01", pass: "production", env: (d) => { d.issuingCas[0].ocsp.responseValidityHours = 7; d.issuingCas[0].ocsp.refreshHours = 3; }, finding: "LCA-OCSP-01:validity:lao-gov-signing-ca-1", found: "OCSP responses of 'lao-gov-signing-ca-1' valid 7 h" },
@@ -116,7 +117,7 @@ describe.each(CASES)("$id", (c) => {
   it(`passes on the shipped ${c.pass} environment`, () => {
     const b = copy(c.pass);
     c.passModel?.(b);
-    const r = check(b, { now: c.id === "LCA-VAL-02" ? undefined : c.now });
+    const r = check(b, { now: c.id === "LCA-VAL-02" || c.id === "LCA-VAL-03" ? undefined : c.now });
     expect(findingsOf(r, c.id)).toEqual([]);
     expect(statusOf(r, c.id)).toBe("pass");
   });
@@ -138,6 +139,16 @@ describe.each(CASES)("$id", (c) => {
     expect(hit!.fix.length).toBeGreaterThan(0);
     expect(hit!.path.length).toBeGreaterThan(0);
     expect(statusOf(r, c.id)).toBe("fail");
+    expect(hit!.severity).toBe(CATALOG.find((x) => x.id === c.id)!.severity);
+  });
+});
+
+describe("warnings do not refuse", () => {
+  it("LCA-VAL-03 is a warning: counted, reported, but no error", () => {
+    const r = check(copy("production"), { now: new Date("2029-01-01T00:00:00Z"), shippedExceptions: false });
+    expect(findingsOf(r, "LCA-VAL-03").map((f) => f.severity)).toEqual(["warning"]);
+    expect(r.counts.warnings).toBe(1);
+    expect(r.results.flatMap((x) => x.findings).filter((f) => f.severity === "error").map((f) => f.controlId)).not.toContain("LCA-VAL-03");
   });
 });
 

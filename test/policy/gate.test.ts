@@ -72,7 +72,7 @@ describe("lanic-ca check", () => {
   it("checks the named environments and succeeds when they pass", async () => {
     const r = await run(["check", "pilot", "--now", "2026-11-22", "--exceptions", EXCEPTIONS]);
     expect(r.error).toBeUndefined();
-    expect(r.out).toContain("✔ pilot (production, external root): 25 passed, 0 failed, 1 excepted, 4 not applicable — 0 error(s), 0 warning(s)");
+    expect(r.out).toContain("✔ pilot (production, external root): 26 passed, 0 failed, 1 excepted, 4 not applicable — 0 error(s), 0 warning(s)");
   });
   it("fails (exit 1) when an exception has expired, in the requested format", async () => {
     const r = await run(["check", "dev", "--now", "2027-05-02", "--exceptions", EXCEPTIONS, "--format", "json"]);
