@@ -50,6 +50,11 @@ export const KEY_CONTROLS: Control[] = [
         for (const g of m.grants.filter((g) => g.key === k.label))
           out.push({ key: `grant:${g.grantee}`, path: g.path, found: `${g.grantee} is granted use of root key '${k.label}'`, required: "no online workload holds a grant on a root key", fix: "remove the grant; sign intermediates at the offline ceremony" });
       }
+      // No online partition holds a key under the root key's label (a copy or an import).
+      for (const h of m.hsms.filter((h) => h.type !== "offline"))
+        for (const p of h.partitions)
+          for (const l of p.keys.filter((l) => rootKeys.some((k) => k.label === l)))
+            out.push({ key: `partition:${h.name}:${p.name}:${l}`, path: h.path, found: `online HSM '${h.name}' partition '${p.name}' holds a key labelled '${l}', the root key's label`, required: "no online partition holds the root key", fix: "remove the key from the online partition" });
       // No flow reaches or leaves the enclave (NCSSR 1.2.1: physically separate network).
       if (root)
         for (const f of m.flows)

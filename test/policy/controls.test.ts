@@ -186,6 +186,10 @@ describe("further violations", () => {
     resourcesOf(b, "production-lanic", "kubernetes_config_map_v1")["leak"] = { "//": { metadata: { path: "production/production-lanic/leak" } }, metadata: { name: "leak" }, data: { key: "lao-gov-root-ca-2026" } };
     expect(findingsOf(check(b), "LCA-KEY-01").map((f) => f.id)).toEqual(["LCA-KEY-01:resource:production-lanic:kubernetes_config_map_v1:leak"]);
   });
+  it("LCA-KEY-01: an online partition holding a key under the root key's label", () => {
+    const b = build("production", (d) => { d.hsm.partitions[0].keys.push({ label: "lao-gov-root-ca-2026", purpose: "issuing-ca", ca: "lao-gov-signing-ca-1", algorithm: "ECDSA_P384" }); });
+    expect(findingsOf(check(b), "LCA-KEY-01").map((f) => f.id)).toEqual(["LCA-KEY-01:partition:online:issuing:lao-gov-root-ca-2026"]);
+  });
   it("LCA-NET-03: RA → issuing CA without mTLS is refused; the shipped RA → database flow is a finding", () => {
     const b = copy("production");
     b.model.flows.find((f) => f.site === "lanic" && f.from.type === "component" && f.from.id === "lanic/ra" && f.to.type === "component" && f.to.id === "lanic/issuing-ca-lao-gov-tls-ca-1")!.mtls = false;
