@@ -1,0 +1,243 @@
+/**
+ * OCSP: signer (SoftHSM + PGlite) → mTLS push → public responder (no HSM, no DB), queried with
+ * `openssl ocsp` and curl.
+ */
+import { execFile, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hsmDigestSigner } from "../src/crl/digest-signer.js";
+import { checkOcspTimes, OcspSigner } from "../src/ocsp/signer.js";
+import { ocspHandler, ResponseCache, serveOcsp, serveOcspPublish, type Listening } from "../src/ocsp/server.js";
+import { HASH_ALG_DER, OID, parseRequest } from "../src/ocsp/protocol.js";
+import { responderCsr } from "../src/ocsp/responder-cert.js";
+import { pushOcspResponses } from "../src/repository/client.js";
+import { createLabTls } from "../src/repository/lab-tls.js";
+import { ctxCons, octets, oid, seq, uint } from "../src/pki/der.js";
+import { IssuingCa } from "../src/roles/issuing-ca.js";
+import { openDatabase, type Database } from "../src/storage/db.js";
+import { createTestCa, opensslCsr, type TestCa } from "./fixtures.js";
+import { tempDir } from "./helpers.js";
+
+let tmp: ReturnType<typeof tempDir>;
+let ca: TestCa;
+let db: Database;
+let issuing: IssuingCa;
+let signer: OcspSigner;
+let cache: ResponseCache;
+let pub: Listening;
+let srv: Listening;
+let url: string;
+let responderFile: string;
+const certs: Record<string, { serial: string; file: string }> = {};
+
+async function issue(name: string): Promise<{ serial: string; file: string }> {
+  const csr = opensslCsr(tmp.dir, "ec:P-256", `/C=LA/O=MTC/title=Director/CN=${name}`);
+  const r = await issuing.issue({ profile: "ex-officio", csr }, "lanic-ra");
+  const file = join(tmp.dir, `${name}.pem`);
+  writeFileSync(file, r.certificate);
+  return { serial: r.serial, file };
+}
+
+/** Async: the responder runs in this process, so a blocking spawnSync would deadlock it. */
+function run(cmd: string, args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: "utf8", timeout: 20_000 }, (err, stdout, stderr) => resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+}
+const ocsp = (args: string[]) => run("openssl", ["ocsp", "-timeout", "10", "-url", url, "-issuer", ca.caFile, "-CAfile", ca.rootFile, "-verify_other", ca.caFile, ...args]);
+
+beforeAll(async () => {
+  tmp = tempDir("ocsp");
+  ca = await createTestCa(tmp.dir);
+  db = await openDatabase({ url: "memory://" });
+  issuing = await IssuingCa.start({ config: ca.config, db, pin: ca.hsm.pin, caCertificate: Buffer.from(ca.caCert.rawData), poolSize: 2 });
+  // the delegated responder: key generated in the HSM, certificate issued by the CA (profile "ocsp")
+  await ca.token.generateKeyPair("ocsp-issuing-ca-1", "ECDSA_P256");
+  const rSigner = await ca.token.signer("ocsp-issuing-ca-1", "ECDSA_P256");
+  const r = await issuing.issue({ profile: "ocsp", csr: await responderCsr(rSigner, "CN=LANIC OCSP issuing-ca-1,O=MTC,C=LA"), validityDays: 30 }, "lanic-ra");
+  responderFile = join(tmp.dir, "responder.pem");
+  writeFileSync(responderFile, r.certificate);
+  const responderDer = Buffer.from(r.certificate.replace(/-----[^-]+-----|\s/g, ""), "base64");
+  certs.good = await issue("good");
+  certs.revoked = await issue("revoked");
+  certs.later = await issue("later");
+  expect(await issuing.store.revoke(certs.revoked.serial, "keyCompromise", "lanic-ra")).toBe("revoked");
+
+  // the public responder (serve) with its publish port, and the signer pushing over mTLS
+  const tls = createLabTls(tmp.dir);
+  cache = new ResponseCache();
+  pub = await serveOcspPublish(cache, { host: "127.0.0.1", port: 0, key: tls.server.key, cert: tls.server.cert, clientCa: tls.ca, allowedClients: ["ocsp-signer-issuing-ca-1"] });
+  srv = await serveOcsp(cache, { host: "127.0.0.1", port: 0 });
+  url = `http://127.0.0.1:${srv.port}`;
+  const client = tls.client("ocsp-signer-issuing-ca-1");
+  signer = new OcspSigner({
+    config: ca.config, db, signer: hsmDigestSigner(rSigner), responderCertificate: responderDer, caCertificate: Buffer.from(ca.caCert.rawData),
+    push: (resps) => pushOcspResponses(`https://127.0.0.1:${pub.port}`, client, resps),
+  });
+  await signer.checkResponderCertificate();
+  const pass = await signer.syncOnce();
+  expect(pass.signed).toBe(4); // responder, good, revoked, later
+  expect(cache.size).toBe(8); // SHA-1 and SHA-256 CertIDs
+});
+afterAll(async () => {
+  await srv?.close();
+  await pub?.close();
+  await issuing?.stop();
+  await db?.close().catch(() => undefined);
+  ca?.token.close();
+  tmp?.cleanup();
+});
+
+describe("ocsp-responder with openssl ocsp", () => {
+  it("good, with the delegated responder certificate verified", async () => {
+    const r = await ocsp(["-cert", certs.good.file]);
+    expect(r.stdout).toContain(`${certs.good.file}: good`);
+    expect(r.stderr).toContain("Response verify OK");
+    expect(r.stdout).toMatch(/This Update: .*\n\s+Next Update: /);
+  });
+
+  it("revoked, with its reason", async () => {
+    const r = await ocsp(["-cert", certs.revoked.file]);
+    expect(r.stdout).toContain(`${certs.revoked.file}: revoked`);
+    expect(r.stdout).toContain("Reason: keyCompromise");
+    expect(r.stderr).toContain("Response verify OK");
+  });
+
+  it("a serial never issued is never good: unauthorized (RFC 6960 2.3, BR 4.9.9)", async () => {
+    const r = await ocsp(["-serial", "0x4242424242424242424242424242"]);
+    expect(r.stdout + r.stderr).toContain("Responder Error: unauthorized (6)");
+    expect(r.stdout).not.toContain(": good");
+  });
+
+  it("SHA-256 CertIDs, and a nonce in the request (RFC 8954) are answered", async () => {
+    const r2 = await ocsp(["-sha256", "-cert", certs.good.file]);
+    expect(r2.stdout).toContain(`${certs.good.file}: good`);
+    expect(r2.stderr).toContain("Response verify OK");
+    expect(r2.stderr).toContain("WARNING: no nonce in response"); // pre-signed: not echoed, by design
+  });
+
+  it("a revocation is reflected after the next signer pass (≤ 30 s)", async () => {
+    expect(await issuing.store.revoke(certs.later.serial, "superseded", "lanic-ra")).toBe("revoked");
+    await signer.syncOnce();
+    const r = await ocsp(["-cert", certs.later.file]);
+    expect(r.stdout).toContain(`${certs.later.file}: revoked`);
+    expect(r.stdout).toContain("Reason: superseded");
+  });
+});
+
+describe("ocsp-responder HTTP", () => {
+  const reqFile = () => join(tmp.dir, "req.der");
+  it("GET (RFC 6960 A.1) returns the same response as POST, with RFC 5019 cache headers and an ETag", async () => {
+    spawnSync("openssl", ["ocsp", "-issuer", ca.caFile, "-cert", certs.good.file, "-no_nonce", "-reqout", reqFile()]);
+    const der = (await import("node:fs")).readFileSync(reqFile());
+    const post = await fetch(url, { method: "POST", headers: { "content-type": "application/ocsp-request" }, body: der });
+    const get = await fetch(`${url}/${encodeURIComponent(der.toString("base64"))}`);
+    expect(post.status).toBe(200);
+    expect(get.status).toBe(200);
+    expect(get.headers.get("content-type")).toBe("application/ocsp-response");
+    expect(Buffer.from(await get.arrayBuffer())).toEqual(Buffer.from(await post.arrayBuffer()));
+    expect(get.headers.get("cache-control")).toMatch(/^max-age=\d+, public, no-transform, must-revalidate$/);
+    const maxAge = Number(/max-age=(\d+)/.exec(get.headers.get("cache-control")!)![1]);
+    expect(maxAge).toBeGreaterThan(23 * 3600);
+    expect(new Date(get.headers.get("expires")!).getTime()).toBeGreaterThan(Date.now());
+    const etag = get.headers.get("etag")!;
+    const again = await fetch(`${url}/${encodeURIComponent(der.toString("base64"))}`, { headers: { "if-none-match": etag } });
+    expect(again.status).toBe(304);
+    const curl = await run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code} %{content_type}", "--data-binary", `@${reqFile()}`, "-H", "Content-Type: application/ocsp-request", url]);
+    expect(curl.stdout).toBe("200 application/ocsp-response");
+  });
+
+  const malformed = "30030a0101";
+  const cases: [string, () => Promise<Response>][] = [
+    ["garbage POST", () => fetch(url, { method: "POST", body: "hello" })],
+    ["empty POST", () => fetch(url, { method: "POST", body: "" })],
+    ["oversized POST", () => fetch(url, { method: "POST", body: Buffer.alloc(5000, 0x30) })],
+    ["bad base64 GET", () => fetch(`${url}/%%%`)],
+    ["GET of garbage", () => fetch(`${url}/aGVsbG8=`)],
+    ["GET /", () => fetch(`${url}/`)],
+    ["truncated DER", () => fetch(url, { method: "POST", body: Buffer.from("3082ffff30", "hex") })],
+    ["unsupported hash (MD5)", () => fetch(url, { method: "POST", body: request({ alg: seq(oid("1.2.840.113549.2.5"), Buffer.from([5, 0])), hashLen: 16 }) })],
+    ["two requests", () => fetch(url, { method: "POST", body: request({ twice: true }) })],
+    ["nonce of 33 octets (RFC 8954 2.1)", () => fetch(url, { method: "POST", body: request({ nonce: Buffer.alloc(33, 7) }) })],
+    ["nonce of 0 octets", () => fetch(url, { method: "POST", body: request({ nonce: Buffer.alloc(0) }) })],
+    ["unknown critical extension", () => fetch(url, { method: "POST", body: request({ critical: true }) })],
+  ];
+  for (const [name, send] of cases) {
+    it(`malformedRequest + HTTP 400: ${name}`, async () => {
+      const r = await send();
+      expect(r.status).toBe(400);
+      expect(Buffer.from(await r.arrayBuffer()).toString("hex")).toBe(malformed);
+    });
+  }
+
+  it("a nonce of 1..32 octets is accepted and parsed", () => {
+    const p = parseRequest(request({ nonce: Buffer.alloc(32, 1) }));
+    expect(p.nonce?.length).toBe(32);
+    expect(p.serial).toBe("0102");
+  });
+
+  it("PUT and other methods: 405; the server is still up after all of the above", async () => {
+    expect((await fetch(url, { method: "PUT", body: "x" })).status).toBe(405);
+    const r = await ocsp(["-cert", certs.good.file]);
+    expect(r.stdout).toContain(": good");
+  });
+
+  it("the publish port refuses a client without an allowed certificate", async () => {
+    const other = createLabTlsOther();
+    await expect(pushOcspResponses(`https://127.0.0.1:${pub.port}`, other, [])).rejects.toThrow(/HTTP 403|certificate|socket|ECONNRESET/);
+  });
+
+  it("a response past its nextUpdate is never served: tryLater", async () => {
+    const old = new OcspSigner({ ...signer.o, push: undefined, now: () => new Date(Date.now() - 25 * 3600_000) });
+    await old.syncOnce();
+    const c = new ResponseCache();
+    for (const d of old.all()) c.put(d, 0);
+    const handler = ocspHandler(c);
+    const s = (await import("node:http")).createServer(handler);
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+    const port = (s.address() as { port: number }).port;
+    spawnSync("openssl", ["ocsp", "-issuer", ca.caFile, "-cert", certs.good.file, "-no_nonce", "-reqout", reqFile()]);
+    const r = await fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: (await import("node:fs")).readFileSync(reqFile()) });
+    expect(Buffer.from(await r.arrayBuffer()).toString("hex")).toBe("30030a0103");
+    s.close();
+  });
+
+  it("keeps answering from its cache while the database (and so the signer) is down", async () => {
+    await db.close();
+    await expect(signer.syncOnce()).rejects.toThrow();
+    const r = await ocsp(["-cert", certs.good.file]);
+    expect(r.stdout).toContain(`${certs.good.file}: good`);
+    expect(r.stderr).toContain("Response verify OK");
+  });
+});
+
+describe("configuration limits (BR 4.9.9)", () => {
+  it.each([
+    [{ enabled: true, responseValidityHours: 4, refreshHours: 1 }, "'ocsp.responseValidityHours' (4) must be between 8 and 240 (BR 4.9.9: 8 hours to 10 days)"],
+    [{ enabled: true, responseValidityHours: 24, refreshHours: 20 }, "'ocsp.refreshHours' (20) must be at most 16 for 24-hour responses (BR 4.9.9: 8 hours before nextUpdate and within 4 days of thisUpdate)"],
+    [{ enabled: true, responseValidityHours: 12, refreshHours: 7 }, "'ocsp.refreshHours' (7) must be at most 6 for 12-hour responses (BR 4.9.9: before half the validity)"],
+  ])("%o", (c, message) => {
+    expect(() => checkOcspTimes(c)).toThrow(message);
+  });
+});
+
+function createLabTlsOther() {
+  const d = join(tmp.dir, "other");
+  (require_mkdir())(d);
+  return createLabTls(d).client("ocsp-signer-issuing-ca-1");
+}
+function require_mkdir() {
+  return (d: string) => spawnSync("mkdir", ["-p", d]);
+}
+
+/** Hand-built OCSPRequests for the malformed cases. */
+function request(o: { alg?: Buffer; hashLen?: number; twice?: boolean; nonce?: Buffer; critical?: boolean }): Buffer {
+  const n = o.hashLen ?? 20;
+  const certId = seq(o.alg ?? HASH_ALG_DER.sha1, octets(Buffer.alloc(n, 1)), octets(Buffer.alloc(n, 2)), uint(Buffer.from([1, 2])));
+  const reqs = o.twice ? seq(seq(certId), seq(certId)) : seq(seq(certId));
+  const exts: Buffer[] = [];
+  if (o.nonce) exts.push(seq(oid(OID.nonce), octets(octets(o.nonce))));
+  if (o.critical) exts.push(seq(oid("1.2.3.4"), Buffer.from([1, 1, 0xff]), octets(Buffer.from([5, 0]))));
+  return seq(seq(reqs, ...(exts.length ? [ctxCons(2, seq(...exts))] : [])));
+}
