@@ -14,6 +14,10 @@ import { openDatabase } from "./storage/db.js";
 const USAGE = `usage:
   pki-services issuing-ca --config ca-config.json [--ca-cert issuing-ca.pem] [--db URL|DIR]
                           [--listen HOST:PORT] [--reconcile-grace-seconds N (default 120)] (--tls-key F --tls-cert F --client-ca F | --insecure-test-identity-header)
+  pki-services crl-publisher --config ca-config.json [--once] [--out DIR] [--db URL|DIR] [--poll-seconds N]
+  pki-services ocsp-responder --sign-only --config ca-config.json [--db URL|DIR]
+  pki-services ocsp-responder --serve [--listen H:P] [--publish-listen H:P] --tls-key F --tls-cert F --client-ca F --allowed-clients CN,...
+  pki-services repository --base-url URL [--root DIR] [--listen H:P] [--publish-listen H:P] (--tls-key F --tls-cert F --client-ca F --allowed-clients CN,... | --no-publish)
   pki-services audit verify [--db URL|DIR]
   pki-services init-token --dir DIR --label LABEL          (lab: SoftHSM2 token; prints SOFTHSM2_CONF)
   pki-services keygen --library LIB --token LABEL --label KEY --algorithm ALG   (PIN from PKCS11_PIN)
@@ -95,6 +99,13 @@ async function main(argv: string[]): Promise<number> {
     case "issuing-ca":
       await issuingCa(rest);
       return -1; // keep running
+    // issue 7 roles (loaded on demand)
+    case "crl-publisher":
+      return (await import("./roles/crl-publisher.js")).crlPublisherMain(rest);
+    case "ocsp-responder":
+      return (await import("./roles/ocsp-responder.js")).ocspResponderMain(rest);
+    case "repository":
+      return (await import("./roles/repository.js")).repositoryMain(rest);
     case "audit":
       if (rest[0] !== "verify") break;
       return auditVerify(rest.slice(1));

@@ -145,7 +145,25 @@ export const IssuingCaServiceConfig = z.strictObject({
     responseValidityHours: z.number().positive(),
     /** Responses are re-signed after this long (BR 4.9.9: before half the validity). */
     refreshHours: z.number().positive(),
+    /** Label of the delegated responder's key pair in the same token (RFC 6960 4.2.2.2).
+     *  Required by `ocsp-responder --sign-only`. Added by issue 7. */
+    responderKeyLabel: z.string().min(1).optional(),
+    /** Path of the delegated responder certificate (PEM), issued by this CA under its
+     *  ocsp-signing profile. Required by `ocsp-responder --sign-only`. Added by issue 7. */
+    responderCertificatePath: z.string().min(1).optional(),
   }),
+  /** Where the signers push what they sign (publish port 8443, mTLS). Optional: without it the
+   *  CRL publisher only writes files. Added by issue 7. */
+  publish: z
+    .strictObject({
+      /** e.g. https://repository.lanic-public.svc:8443 */
+      repositoryUrl: z.url().optional(),
+      /** e.g. https://ocsp.lanic-public.svc:8443 */
+      ocspResponderUrl: z.url().optional(),
+      /** Directory of the mounted client identity: tls.key, tls.crt and ca.crt (server CA). */
+      clientTlsDir: z.string().min(1),
+    })
+    .optional(),
   /** Profiles this CA issues under, by name. */
   profiles: z.record(z.string().regex(/^[a-z0-9-]+$/), Profile),
   /** Subject CN of the RA's mTLS client certificate: the only caller allowed to issue/revoke. */

@@ -4,7 +4,7 @@
  * production these come from the operator-client profile of the CA itself.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface LabTls {
@@ -14,6 +14,7 @@ export interface LabTls {
 }
 
 export function createLabTls(dir: string): LabTls {
+  mkdirSync(dir, { recursive: true });
   const env = { ...process.env, OPENSSL_CONF: "/dev/null" };
   const run = (args: string[]) => execFileSync("openssl", args, { env, stdio: "pipe" });
   const f = (n: string) => join(dir, n);

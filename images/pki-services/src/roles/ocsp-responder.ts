@@ -1,0 +1,84 @@
+/**
+ * `pki-services ocsp-responder --sign-only --config=…`: the OCSP signer in the issuing zone (HSM +
+ * database), pushes pre-signed responses to the responder's publish port (8443, mTLS).
+ * `pki-services ocsp-responder --serve`: the public responder (HTTP 8080) with its publish port;
+ * no HSM, no database. Without either flag (lab, tests) one process does both, pushing in memory.
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { hsmDigestSigner } from "../crl/digest-signer.js";
+import { OcspSigner } from "../ocsp/signer.js";
+import { ResponseCache, serveOcsp, serveOcspPublish } from "../ocsp/server.js";
+import { pushOcspResponses } from "../repository/client.js";
+import { openDatabase } from "../storage/db.js";
+import { loadConfig } from "./issuing-ca.js";
+import { clientTls, hostPort, log, onStop, openSigner, readCertificate } from "./common.js";
+
+export async function ocspResponderMain(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      "sign-only": { type: "boolean", default: false }, serve: { type: "boolean", default: false },
+      config: { type: "string" }, "ca-cert": { type: "string" }, db: { type: "string" }, "poll-seconds": { type: "string", default: "10" },
+      listen: { type: "string", default: "0.0.0.0:8080" }, "publish-listen": { type: "string", default: "0.0.0.0:8443" },
+      "tls-key": { type: "string" }, "tls-cert": { type: "string" }, "client-ca": { type: "string" }, "allowed-clients": { type: "string" },
+    },
+    strict: true,
+  });
+  if (values["sign-only"] && values.serve) throw new Error("--sign-only and --serve are exclusive (omit both to run both in one process)");
+  const sign = !values.serve;
+  const serve = !values["sign-only"];
+  const cache = new ResponseCache();
+  const stops: (() => Promise<void>)[] = [];
+  if (serve) {
+    const l = hostPort(values.listen!);
+    const s = await serveOcsp(cache, l);
+    stops.push(s.close);
+    log({ event: "listening", role: "ocsp-responder", mode: "serve", port: s.port });
+    if (values.serve) {
+      if (!values["tls-key"] || !values["tls-cert"] || !values["client-ca"] || !values["allowed-clients"]) {
+        throw new Error("--serve needs --tls-key, --tls-cert, --client-ca and --allowed-clients for its publish port (mTLS)");
+      }
+      const p = await serveOcspPublish(cache, {
+        ...hostPort(values["publish-listen"]!), key: readFileSync(values["tls-key"]), cert: readFileSync(values["tls-cert"]),
+        clientCa: readFileSync(values["client-ca"]), allowedClients: values["allowed-clients"].split(","),
+      });
+      stops.push(p.close);
+      log({ event: "listening", role: "ocsp-responder", mode: "publish", port: p.port });
+    }
+  }
+  if (sign) {
+    if (!values.config) throw new Error("--config is required to sign");
+    const config = loadConfig(values.config);
+    const caCertPath = values["ca-cert"] ?? config.caCertificatePath;
+    const { responderKeyLabel, responderCertificatePath } = config.ocsp;
+    if (!caCertPath || !responderKeyLabel || !responderCertificatePath) {
+      throw new Error(`the OCSP signer needs 'caCertificatePath', 'ocsp.responderKeyLabel' and 'ocsp.responderCertificatePath' in ${values.config}`);
+    }
+    const db = await openDatabase({ url: values.db ?? process.env.DATABASE_URL ?? "/var/lib/pki-services/db" });
+    const { token, signer } = await openSigner(config, responderKeyLabel, config.keyAlgorithm, 8);
+    const url = config.publish?.ocspResponderUrl;
+    if (values["sign-only"] && !url) throw new Error(`--sign-only needs 'publish.ocspResponderUrl' in ${values.config}`);
+    const tls = url ? clientTls(config.publish!.clientTlsDir) : undefined;
+    const s = new OcspSigner({
+      config, db, signer: hsmDigestSigner(signer), responderCertificate: readCertificate(responderCertificatePath), caCertificate: readCertificate(caCertPath),
+      push: url ? (r) => pushOcspResponses(url, tls!, r) : async (r) => { for (const d of r) cache.put(d); return { instance: cache.instance }; },
+    });
+    await s.checkResponderCertificate();
+    const ac = new AbortController();
+    const running = s.run({
+      pollSeconds: Number(values["poll-seconds"]), signal: ac.signal,
+      onPass: (r) => { if (r.signed) log({ event: "ocsp.signed", ca: config.name, ...r }); },
+      onError: (e) => log({ event: "ocsp.sign.failed", ca: config.name, error: e instanceof Error ? e.message : String(e) }),
+    });
+    stops.push(async () => {
+      ac.abort();
+      await running;
+      token.close();
+      await db.close();
+    });
+    log({ event: "started", role: "ocsp-responder", mode: "sign", ca: config.name, push: url ?? "in-process" });
+  }
+  onStop(async () => { for (const s of stops) await s(); });
+  return -1;
+}
