@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import type { Environment, Site } from "../environments/schema.js";
-import { Database } from "./database.js";
+import { DATABASE_NAME, Database, RA_DATABASE_NAME } from "./database.js";
 import type { TopologyModel } from "./model.js";
 import type { Zone } from "./zone.js";
 
@@ -10,28 +10,35 @@ export interface BackupSiteProps {
   readonly site: Site;
   readonly primary: Site;
   readonly databaseZone: Zone;
+  /** Where the RA's store lives (the RA zone). */
+  readonly raZone: Zone;
 }
 
 /**
  * The backup site (BR 5.7.1.1 business continuity): a second Lao data center holding an HSM
- * member with every online CA key (replicated by the HSM cluster), a CloudNativePG replica
- * cluster streaming from the primary, the public repository and OCSP responder (active), and the
+ * member with every online CA key (replicated by the HSM cluster), CloudNativePG replica
+ * clusters of the CA database and the RA store streaming from the primary, the public repository and OCSP responder (active), and the
  * signing services as warm standbys (replicas 0, CRL CronJobs suspended) that the failover
  * runbook starts. RPO and RTO come from the environment's continuity settings.
  */
 export class BackupSite extends Construct {
   readonly database: Database;
+  readonly raDatabase: Database;
 
   constructor(scope: Construct, id: string, props: BackupSiteProps) {
     super(scope, id);
-    const primaryAddress = props.env.database.replicationAddress;
-    if (!primaryAddress) throw new Error(`${this.node.path}: database.replicationAddress is required with a backup site`);
-    this.database = new Database(this, "database-replica", {
-      model: props.model,
-      zone: props.databaseZone,
-      podCidr: props.site.kubernetes.podCidr,
-      settings: props.env.database,
-      mode: { type: "replica", primaryAddress, primarySite: props.primary.name },
-    });
+    const addresses = props.env.database.replicationAddresses;
+    if (!addresses) throw new Error(`${this.node.path}: database.replicationAddresses is required with a backup site`);
+    const replica = (cid: string, name: string, zone: Zone, primaryAddress: string) =>
+      new Database(this, cid, {
+        name,
+        model: props.model,
+        zone,
+        podCidr: props.site.kubernetes.podCidr,
+        settings: props.env.database,
+        mode: { type: "replica", primaryAddress, primarySite: props.primary.name },
+      });
+    this.database = replica("database-replica", DATABASE_NAME, props.databaseZone, addresses.ca);
+    this.raDatabase = replica("ra-database-replica", RA_DATABASE_NAME, props.raZone, addresses.ra);
   }
 }

@@ -3,7 +3,7 @@ import type { Environment, Site } from "../environments/schema.js";
 import { SiteStack } from "../stacks/site-stack.js";
 import { AuditLog } from "./audit-log.js";
 import { BackupSite } from "./backup-site.js";
-import { Database } from "./database.js";
+import { DATABASE_NAME, Database, RA_DATABASE_NAME } from "./database.js";
 import { HsmCluster } from "./hsm-cluster.js";
 import { IssuingCa } from "./issuing-ca.js";
 import { TopologyModel, ZONE_KINDS, type ZoneKind } from "./model.js";
@@ -88,21 +88,26 @@ export class CaTopology extends Construct {
     ) as Record<ZoneKind, Zone>;
     hsm.addSite(stack, zones.hsm, zones.issuing);
     const standby = site.role === "backup";
-    const database = standby
-      ? new BackupSite(stack, "backup-site", { model, env, site, primary, databaseZone: zones.database }).database
-      : new Database(stack, "database", {
-          model,
-          zone: zones.database,
-          podCidr: site.kubernetes.podCidr,
-          settings: env.database,
-          mode: { type: "primary", replicaSiteCidr: backups[0]?.kubernetes.podCidr },
-        });
+    const primaryDb = (cid: string, name: string, zone: Zone) =>
+      new Database(stack, cid, {
+        name,
+        model,
+        zone,
+        podCidr: site.kubernetes.podCidr,
+        settings: env.database,
+        mode: { type: "primary", replicaSiteCidr: backups[0]?.kubernetes.podCidr },
+      });
+    const backupSite = standby ? new BackupSite(stack, "backup-site", { model, env, site, primary, databaseZone: zones.database, raZone: zones.ra }) : undefined;
+    const database = backupSite?.database ?? primaryDb("database", DATABASE_NAME, zones.database);
+    // The RA keeps applications in its own store in the RA zone: nothing reachable from the
+    // government network connects to the CA database (NCSSR 1.1.1; policy LCA-NET-03).
+    const raDatabase = backupSite?.raDatabase ?? primaryDb("ra-database", RA_DATABASE_NAME, zones.ra);
     const audit = new AuditLog(stack, "audit-log", { model, zone: zones.audit, podCidr: site.kubernetes.podCidr, env });
     const ctx: SiteContext = { env, model, site, stack, zones, hsm, database, audit, standby };
 
     const repository = new Repository(stack, "repository", ctx);
     const va = new ValidationAuthority(stack, "validation-authority", ctx);
-    const ra = new RegistrationAuthority(stack, "registration-authority", ctx);
+    const ra = new RegistrationAuthority(stack, "registration-authority", ctx, { store: raDatabase });
     for (const ca of env.issuingCas) new IssuingCa(stack, `issuing-ca-${ca.name}`, ctx, { ca, ra, repository, va });
 
     if (!standby) {

@@ -8,6 +8,8 @@ import { produced } from "./produced.js";
 import type { Zone } from "./zone.js";
 
 export interface DatabaseProps {
+  /** Cluster name. @default "lanic-ca-db" (the CA database) */
+  readonly name?: string;
   readonly model: TopologyModel;
   readonly zone: Zone;
   readonly podCidr: string;
@@ -18,6 +20,8 @@ export interface DatabaseProps {
 }
 
 export const DATABASE_NAME = "lanic-ca-db";
+/** The RA's own store (applications, vetting records), apart from the CA database. */
+export const RA_DATABASE_NAME = "lanic-ca-ra-db";
 const PORT = 5432;
 
 /**
@@ -28,25 +32,27 @@ const PORT = 5432;
 export class Database extends Construct implements IConnectable {
   readonly connections: Connections;
   readonly componentId: string;
+  readonly name: string;
   /** Login roles granted, `<zone>_rw` / `<zone>_ro`: one per grantee zone (least privilege). */
   private readonly roles = new Map<string, "rw" | "ro">();
 
   constructor(scope: Construct, id: string, private readonly props: DatabaseProps) {
     super(scope, id);
     const site = props.zone.site;
-    this.componentId = `${site}/${DATABASE_NAME}`;
-    const labels = { "cnpg.io/cluster": DATABASE_NAME };
+    const name = (this.name = props.name ?? DATABASE_NAME);
+    this.componentId = `${site}/${name}`;
+    const labels = { "cnpg.io/cluster": name };
     this.connections = new Connections(this, {
       model: props.model,
       componentId: this.componentId,
-      name: DATABASE_NAME,
+      name,
       zone: props.zone,
       podLabels: labels,
       podCidr: props.podCidr,
     });
     const s = props.settings;
     const mode = props.mode;
-    const source = `${DATABASE_NAME}-primary`;
+    const source = `${name}-primary`;
     const spec: Record<string, unknown> = {
       instances: s.instances,
       imageName: s.image,
@@ -67,7 +73,7 @@ export class Database extends Construct implements IConnectable {
                   name: role,
                   ensure: "present",
                   login: true,
-                  passwordSecret: { name: `${DATABASE_NAME}-role-${role.replace(/_/g, "-")}` },
+                  passwordSecret: { name: `${name}-role-${role.replace(/_/g, "-")}` },
                   inRoles: access === "rw" ? ["pg_read_all_data", "pg_write_all_data"] : ["pg_read_all_data"],
                 })),
               ),
@@ -80,9 +86,9 @@ export class Database extends Construct implements IConnectable {
               {
                 name: source,
                 connectionParameters: { host: mode.primaryAddress, user: "streaming_replica", sslmode: "verify-full", dbname: "postgres" },
-                sslKey: { name: "lanic-ca-db-replication", key: "tls.key" },
-                sslCert: { name: "lanic-ca-db-replication", key: "tls.crt" },
-                sslRootCert: { name: "lanic-ca-db-replication", key: "ca.crt" },
+                sslKey: { name: `${name}-replication`, key: "tls.key" },
+                sslCert: { name: `${name}-replication`, key: "tls.crt" },
+                sslRootCert: { name: `${name}-replication`, key: "ca.crt" },
               },
             ],
           }),
@@ -91,14 +97,14 @@ export class Database extends Construct implements IConnectable {
       manifest: {
         apiVersion: "postgresql.cnpg.io/v1",
         kind: "Cluster",
-        metadata: { name: DATABASE_NAME, namespace: props.zone.namespace, labels: { "app.kubernetes.io/part-of": "lanic-ca" } },
+        metadata: { name, namespace: props.zone.namespace, labels: { "app.kubernetes.io/part-of": "lanic-ca" } },
         spec,
       },
     });
     props.model.components.push({
       id: this.componentId,
       kind: "database",
-      name: DATABASE_NAME,
+      name,
       site,
       zone: props.zone.zone,
       path: this.node.path,
@@ -113,12 +119,12 @@ export class Database extends Construct implements IConnectable {
     });
     this.connections.allowDns();
     if (mode.type === "replica")
-      this.connections.allowTo(new ExternalPeer(`${mode.primarySite}-database`, "replication", [`${mode.primaryAddress}/32`]), PORT, {
+      this.connections.allowTo(new ExternalPeer(`${mode.primarySite}-${name}`, "replication", [`${mode.primaryAddress}/32`]), PORT, {
         purpose: `PostgreSQL streaming replication from the ${mode.primarySite} site`,
         mtls: true,
       });
     else if (mode.replicaSiteCidr)
-      this.connections.allowFrom(new ExternalPeer("backup-site-database", "replication", [mode.replicaSiteCidr]), PORT, {
+      this.connections.allowFrom(new ExternalPeer(`backup-site-${name}`, "replication", [mode.replicaSiteCidr]), PORT, {
         purpose: "PostgreSQL streaming replication to the backup site",
         mtls: true,
       });
@@ -129,7 +135,7 @@ export class Database extends Construct implements IConnectable {
   private credentials(workload: HardenedWorkload, access: "rw" | "ro"): string {
     const zone = workload.props.zone.zone;
     this.roles.set(`${zone}_${access}`, access);
-    return `${DATABASE_NAME}-${zone}-${access}`;
+    return `${this.name}-${zone}-${access}`;
   }
 
   /** Lets `workload` read the CA database only. */
@@ -137,7 +143,7 @@ export class Database extends Construct implements IConnectable {
     workload.addEnv("DATABASE_URL", { secret: this.credentials(workload, "ro"), key: "uri" });
     workload.addEnv("PGSSLMODE", { value: "verify-full" });
     workload.connections.allowTo(this, PORT, { purpose: "CA database, read only (PostgreSQL over TLS)", mtls: true });
-    this.props.model.grants.push({ kind: "database-read", resource: `database/${DATABASE_NAME}`, grantee: workload.componentId, path: workload.node.path });
+    this.props.model.grants.push({ kind: "database-read", resource: `database/${this.name}`, grantee: workload.componentId, path: workload.node.path });
   }
 
   /** Lets `workload` read and write the CA database (TLS, credentials from the operator's Secret). */
@@ -147,7 +153,7 @@ export class Database extends Construct implements IConnectable {
     workload.connections.allowTo(this, PORT, { purpose: "CA database (PostgreSQL over TLS)", mtls: true });
     this.props.model.grants.push({
       kind: "database-read-write",
-      resource: `database/${DATABASE_NAME}`,
+      resource: `database/${this.name}`,
       grantee: workload.componentId,
       path: workload.node.path,
     });

@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { ExternalPeer } from "./connections.js";
+import type { Database } from "./database.js";
 import type { HardenedWorkload } from "./hardened-workload.js";
 import { pkiWorkload, type SiteContext } from "./site-context.js";
 
@@ -9,13 +10,14 @@ export const RA_PORT = 8443;
  * The registration authority: a front end on the government network (web form, bulk CSV upload)
  * and the RA service in its own zone, which vets applications and is the only caller of the
  * issuing CAs (mTLS, RA client certificate). Split by privilege: the front end holds no
- * database or CA access (Boulder: WFE vs RA).
+ * database or CA access (Boulder: WFE vs RA), and the RA keeps applications in its own store
+ * in the RA zone, never in the CA database.
  */
 export class RegistrationAuthority extends Construct {
   readonly frontend: HardenedWorkload;
   readonly service: HardenedWorkload;
 
-  constructor(scope: Construct, id: string, ctx: SiteContext) {
+  constructor(scope: Construct, id: string, ctx: SiteContext, props: { readonly store: Database }) {
     super(scope, id);
     this.frontend = pkiWorkload(this, "frontend", ctx, {
       kind: "ra-frontend",
@@ -37,6 +39,6 @@ export class RegistrationAuthority extends Construct {
     });
     this.frontend.connections.allowTo(this.service, RA_PORT, { purpose: "applications to the RA", mtls: true });
     this.service.addVolume("ra-client-cert", "/etc/lanic-ca/ra-client", { secret: "ra-client-cert" });
-    ctx.database.grantReadWrite(this.service);
+    props.store.grantReadWrite(this.service);
   }
 }

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { RoleV1 } from "@cdktf/provider-kubernetes/lib/role-v1/index.js";
+import { ClusterRoleV1 } from "@cdktf/provider-kubernetes/lib/cluster-role-v1/index.js";
 import { RoleBindingV1 } from "@cdktf/provider-kubernetes/lib/role-binding-v1/index.js";
 import type { Environment, TrustedRole } from "../environments/schema.js";
 import type { RbacRule, TopologyModel, ZoneKind } from "./model.js";
@@ -57,7 +57,11 @@ export interface TrustedRolesProps {
   readonly zones: Record<ZoneKind, Zone>;
 }
 
-/** The trusted roles of one site as RBAC Roles and RoleBindings to the environment's groups. */
+/**
+ * The trusted roles of one site as RBAC: one ClusterRole per (role, set of powers) and a
+ * RoleBinding in each zone where the role holds those powers, to the environment's groups. A
+ * RoleBinding to a ClusterRole grants its rules in that namespace only.
+ */
 export class TrustedRoles extends Construct {
   constructor(scope: Construct, id: string, props: TrustedRolesProps) {
     super(scope, id);
@@ -68,21 +72,22 @@ export class TrustedRoles extends Construct {
         fact = { role, groups: [...groups], bindings: [] };
         props.model.roles.push(fact);
       }
-      for (const power of powers)
+      powers.forEach((power, i) => {
+        const clusterRole = `lanic-ca:${role}${powers.length > 1 ? `:${i + 1}` : ""}`;
+        new ClusterRoleV1(this, `${role}-${i + 1}`, {
+          metadata: { name: clusterRole, labels: { "lanic-ca.gov.la/trusted-role": role } },
+          rule: power.rules.map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs })),
+        });
         for (const zoneKind of power.zones) {
           const zone = props.zones[zoneKind];
-          const name = `lanic-ca-${role}`;
-          new RoleV1(this, `${role}-${zoneKind}`, {
-            metadata: { name, namespace: zone.namespace, labels: { "lanic-ca.gov.la/trusted-role": role } },
-            rule: power.rules.map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs })),
-          });
           new RoleBindingV1(this, `${role}-${zoneKind}-binding`, {
-            metadata: { name, namespace: zone.namespace, labels: { "lanic-ca.gov.la/trusted-role": role } },
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+            metadata: { name: `lanic-ca-${role}`, namespace: zone.namespace, labels: { "lanic-ca.gov.la/trusted-role": role } },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole },
             subject: groups.map((g) => ({ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: g })),
           });
           fact.bindings.push({ site: props.site, zone: zoneKind, namespace: zone.namespace, rules: power.rules });
         }
+      });
     }
   }
 }

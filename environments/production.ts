@@ -112,7 +112,7 @@ export default {
     instances: 3,
     storageSize: "100Gi",
     storageClass: "lanic-ssd-encrypted",
-    replicationAddress: "10.20.50.10",
+    replicationAddresses: { ca: "10.20.50.10", ra: "10.20.50.11" },
     image: "ghcr.io/cloudnative-pg/postgresql@sha256:1b0c9e3f5a7d2c4e6f8a0b1c3d5e7f9a2b4c6d8e0f1a3b5c7d9e2f4a6b8c0d1e",
   },
   auditLog: {

@@ -292,9 +292,10 @@ export const Environment = z.strictObject({
     storageClass: z.string().min(1),
     /** CloudNativePG operand image, pinned. */
     image: Image,
-    /** Address at the primary site where the backup site's replica cluster streams from
-     *  (a LoadBalancer IP in LANIC's server network). Required when there is a backup site. */
-    replicationAddress: Ipv4.optional(),
+    /** Addresses at the primary site where the backup site's replica clusters stream from (a
+     *  LoadBalancer IP in LANIC's server network): the CA database and the RA's store.
+     *  Required when there is a backup site. */
+    replicationAddresses: z.strictObject({ ca: Ipv4, ra: Ipv4 }).optional(),
   }),
   auditLog: z.strictObject({
     sink: z.strictObject({
@@ -377,8 +378,8 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
     for (const d of dup(r.custodians.members.map((m) => m.id)))
       out.push({ path: ["rootOfTrust", "custodians", "members"], message: `custodian '${d}' is listed twice` });
   }
-  if (env.sites.some((s) => s.role === "backup") && !env.database.replicationAddress)
-    out.push({ path: ["database", "replicationAddress"], message: "required with a backup site: the primary's address the replica cluster streams from" });
+  if (env.sites.some((s) => s.role === "backup") && !env.database.replicationAddresses)
+    out.push({ path: ["database", "replicationAddresses"], message: "required with a backup site: the primary's addresses the replica clusters stream from ({ ca, ra })" });
   const needed: z.infer<typeof WorkloadKind>[] = ["repository", "ra-frontend", "ra", "issuing-ca", "crl-publisher", "audit-collector"];
   if (env.issuingCas.some((c) => c.ocsp.enabled)) needed.push("ocsp-responder", "ocsp-signer");
   for (const k of needed)

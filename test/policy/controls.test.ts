@@ -63,8 +63,6 @@ const CASES: Case[] = [
   },
   {
     id: "LCA-NET-03", pass: "production",
-    // The shipped RA → CA database flow is an excepted finding (policy/exceptions/): without it, the topology passes.
-    passModel: (b) => { b.model.flows = b.model.flows.filter((f) => !(f.from.type === "component" && f.from.id.endsWith("/ra") && f.to.type === "component" && f.to.id.endsWith("/lanic-ca-db"))); },
     model: (b) => { b.model.flows.push({ from: { type: "component", id: "lanic/ra-frontend" }, to: { type: "component", id: "lanic/issuing-ca-lao-gov-tls-ca-1" }, port: 8443, protocol: "TCP", mtls: true, purpose: "shortcut", site: "lanic", path: "production/production-lanic/registration-authority/frontend" }); },
     finding: "LCA-NET-03:edge:lanic/ra-frontend->lanic/issuing-ca-lao-gov-tls-ca-1:8443", found: "lanic/ra-frontend → lanic/issuing-ca-lao-gov-tls-ca-1 (issuing zone, port 8443, mTLS: shortcut)",
   },
@@ -190,9 +188,11 @@ describe("further violations", () => {
     const b = build("production", (d) => { d.hsm.partitions[0].keys.push({ label: "lao-gov-root-ca-2026", purpose: "issuing-ca", ca: "lao-gov-signing-ca-1", algorithm: "ECDSA_P384" }); });
     expect(findingsOf(check(b), "LCA-KEY-01").map((f) => f.id)).toEqual(["LCA-KEY-01:partition:online:issuing:lao-gov-root-ca-2026"]);
   });
-  it("LCA-NET-03: RA → issuing CA without mTLS is refused; the shipped RA → database flow is a finding", () => {
+  it("LCA-NET-03: RA → issuing CA without mTLS is refused; an RA → CA database flow is a finding", () => {
     const b = copy("production");
     b.model.flows.find((f) => f.site === "lanic" && f.from.type === "component" && f.from.id === "lanic/ra" && f.to.type === "component" && f.to.id === "lanic/issuing-ca-lao-gov-tls-ca-1")!.mtls = false;
+    for (const site of ["lanic", "backup"])
+      b.model.flows.push({ from: { type: "component", id: `${site}/ra` }, to: { type: "component", id: `${site}/lanic-ca-db` }, port: 5432, protocol: "TCP", mtls: true, purpose: "RA in the CA database", site, path: `production/production-${site}/registration-authority/service` });
     const ids = findingsOf(check(b), "LCA-NET-03").map((f) => f.id).sort();
     expect(ids).toEqual([
       "LCA-NET-03:edge:backup/ra->backup/lanic-ca-db:5432",

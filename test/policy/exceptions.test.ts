@@ -36,6 +36,8 @@ describe("exceptions", () => {
   });
   it("a '*' pattern covers the same finding at every site, and does not cross '/'", () => {
     const b = build("production");
+    for (const site of ["lanic", "backup"])
+      b.model.flows.push({ from: { type: "component", id: `${site}/ra` }, to: { type: "component", id: `${site}/lanic-ca-db` }, port: 5432, protocol: "TCP", mtls: true, purpose: "RA in the CA database", site, path: `production/production-${site}/registration-authority/service` });
     const all = check(b, { exceptions: [{ ...base, control: "LCA-NET-03", finding: "LCA-NET-03:edge:*/ra->*/lanic-ca-db:5432" }] });
     expect(all.exceptions[0].covers.sort()).toEqual(["LCA-NET-03:edge:backup/ra->backup/lanic-ca-db:5432", "LCA-NET-03:edge:lanic/ra->lanic/lanic-ca-db:5432"]);
     expect(statusOf(all, "LCA-NET-03")).toBe("excepted");

@@ -1,5 +1,5 @@
 /** The synth gate and `lanic-ca check`: refusal prints the report first and writes no stack. */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
@@ -72,12 +72,18 @@ describe("lanic-ca check", () => {
   it("checks the named environments and succeeds when they pass", async () => {
     const r = await run(["check", "pilot", "--now", "2026-11-22", "--exceptions", EXCEPTIONS]);
     expect(r.error).toBeUndefined();
-    expect(r.out).toContain("✔ pilot (production, external root): 26 passed, 0 failed, 1 excepted, 4 not applicable — 0 error(s), 0 warning(s)");
+    expect(r.out).toContain("✔ pilot (production, external root): 27 passed, 0 failed, 0 excepted, 4 not applicable — 0 error(s), 0 warning(s)");
   });
   it("fails (exit 1) when an exception has expired, in the requested format", async () => {
-    const r = await run(["check", "dev", "--now", "2027-05-02", "--exceptions", EXCEPTIONS, "--format", "json"]);
+    const dir = mkdtempSync(join(tmpdir(), "lanic-policy-exc-"));
+    writeFileSync(
+      join(dir, "dev.yaml"),
+      "exceptions:\n  - control: LCA-WKL-02\n    finding: \"LCA-WKL-02:component:lab/repository\"\n    reason: Dev images are built locally and tagged, not pinned by digest.\n    approvedBy: security-officer\n    ticket: \"#4\"\n    expires: 2027-05-01\n",
+    );
+    const r = await run(["check", "dev", "--now", "2027-05-02", "--exceptions", dir, "--format", "json"]);
+    rmSync(dir, { recursive: true, force: true });
     expect(r.error?.message).toBe("lanic-ca check: dev: 2 error(s)");
     const j = JSON.parse(r.out);
-    expect(j.controls.find((c: { id: string }) => c.id === "LCA-EXC-01").findings.map((f: { id: string }) => f.id)).toEqual(["LCA-EXC-01:0:expired"]);
+    expect(j.controls.find((c: { id: string }) => c.id === "LCA-EXC-01").findings.map((f: { id: string }) => f.id)).toEqual(["LCA-EXC-01:0:expired", "LCA-EXC-01:0:unmatched"]);
   });
 });

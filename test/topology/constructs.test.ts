@@ -205,6 +205,6 @@ describe("Database", () => {
     expect(m.manifest.spec.replica).toEqual({ enabled: true, source: "lanic-ca-db-primary" });
     expect(m.manifest.spec.externalClusters[0].connectionParameters).toEqual({ host: "10.20.50.10", user: "streaming_replica", sslmode: "verify-full", dbname: "postgres" });
     expect(m.manifest.spec.enableSuperuserAccess).toBe(false);
-    expect(model.firewall).toContainEqual(expect.objectContaining({ direction: "outbound", destination: "10.20.50.10/32 (lanic-database)", port: 5432 }));
+    expect(model.firewall).toContainEqual(expect.objectContaining({ direction: "outbound", destination: "10.20.50.10/32 (lanic-lanic-ca-db)", port: 5432 }));
   });
 });
