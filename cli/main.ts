@@ -32,7 +32,7 @@ export function buildProgram(): Command {
 
   program
     .command("synth")
-    .description("synthesize Terraform JSON, the topology model and ceremony inputs for environments")
+    .description("synthesize and check environments: Terraform JSON per site, topology model, policy reports, diagrams, firewall matrix, ceremony files (refused when an error-level CP/CPS control fails)")
     .argument("[env...]", `environments to synthesize (default: all: ${ENVIRONMENT_NAMES.join(", ")})`)
     .option("-o, --out <dir>", "output folder", "cdktf.out")
     .option("--json", "print the result as JSON")
