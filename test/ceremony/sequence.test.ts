@@ -5,23 +5,20 @@
  * (what a custodian types), never arguments.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
-import { createSoftHsmToken, findSoftHsmLibrary } from "@lanic-ca/pki-services/pkcs11/index";
 import { openToken } from "../../scripts/ceremony/hsm.js";
 import { formatShare, generateSecret, splitSecret } from "../../scripts/ceremony/quorum.js";
-import { runCeremony, type RunResult } from "../../scripts/ceremony/run.js";
 import { verifyTranscript } from "../../scripts/ceremony/transcript.js";
+import { CeremonyWorkspace, sharesOnScreen } from "./helpers.js";
 
 const custodians = [
   { id: "c1", name: "Custodian One" },
   { id: "c2", name: "Custodian Two" },
   { id: "c3", name: "Custodian Three" },
 ];
+const ws = new CeremonyWorkspace();
 let dir: string;
 let library: string;
 const ROOT_TOKEN = "test-root";
@@ -32,50 +29,26 @@ const quorum = () => ({ threshold: 2, custodians, register: "register.json" });
 const rootHsm = () => ({ library, tokenLabel: ROOT_TOKEN });
 const rootKey = { label: "test-root-key", algorithm: "ECDSA_P384" };
 
-function write(name: string, doc: Record<string, unknown>): string {
-  const p = join(dir, name);
-  writeFileSync(p, stringify({ environment: "dev", description: `test ${name}`, ...doc }));
-  return p;
-}
-
-async function run(name: string, lines: string[], doc: Record<string, unknown>): Promise<{ result: RunResult; screen: string }> {
-  const file = write(name, doc);
-  const out = new PassThrough();
-  let screen = "";
-  out.on("data", (d) => (screen += d.toString()));
-  const result = await runCeremony({ file, input: Readable.from(lines.map((l) => `${l}\n`)), output: out, participants: [{ role: "system-auditor", name: "Test Auditor" }] });
-  return { result, screen };
-}
-
-async function refusal(name: string, lines: string[], doc: Record<string, unknown>): Promise<string> {
-  try {
-    await run(name, lines, doc);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error(`${name} was not refused`);
-}
-
-const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const write = (name: string, doc: Record<string, unknown>) => ws.write(name, doc);
+const run = (name: string, lines: string[], doc: Record<string, unknown>) => ws.run(name, lines, doc);
+const refusal = (name: string, lines: string[], doc: Record<string, unknown>) => ws.refusal(name, lines, doc);
+const openssl = (...args: string[]) => ws.openssl(args);
 
 beforeAll(() => {
-  library = findSoftHsmLibrary();
-  dir = mkdtempSync(join(tmpdir(), "ceremony-"));
-  // Both tokens exist before the library is initialised (SoftHSM reads its token dir at C_Initialize).
-  createSoftHsmToken({ dir, tokenLabel: ROOT_TOKEN, pin: "transport-pin", soPin: "so-pin-123" });
-  createSoftHsmToken({ dir, tokenLabel: ONLINE_TOKEN, pin: "online-pin" });
+  ws.setUp([
+    { label: ROOT_TOKEN, pin: "transport-pin", soPin: "so-pin-123" },
+    { label: ONLINE_TOKEN, pin: "online-pin" },
+  ]);
+  ({ dir, library } = ws);
 });
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => ws.tearDown());
 
 describe("the full ceremony sequence against SoftHSM", () => {
   it("split: sets a random PIN on the offline token and gives each custodian a share", async () => {
     const { result, screen } = await run("split.yaml", ["so-pin-123", "", "", "", "", "", ""], {
       type: "quorum-split", hsm: rootHsm(), quorum: quorum(), mode: "initialise", outputs: { transcript: "split.transcript" },
     });
-    // eslint-disable-next-line no-control-regex
-    shares = [...screen.replace(/\x1b\[[0-9;]*m/g, "").matchAll(/(dev\/c\d:[0-9a-f-]+:[0-9a-f]{8})/g)].map((m) => m[1]);
+    shares = sharesOnScreen(screen);
     expect(shares.map((s) => s.split(":")[0])).toEqual(["dev/c1", "dev/c2", "dev/c3"]);
     const reg = JSON.parse(readFileSync(join(dir, "register.json"), "utf8"));
     expect(reg.threshold).toBe(2);
@@ -287,8 +260,7 @@ describe("refusals", () => {
       type: "quorum-split", hsm: rootHsm(), quorum: { threshold: 2, custodians: newCustodians, register: "register-2.json" },
       mode: "reshare", previousRegister: "register.json", outputs: { transcript: "reshare.transcript" },
     });
-    // eslint-disable-next-line no-control-regex
-    const fresh = [...screen.replace(/\x1b\[[0-9;]*m/g, "").matchAll(/(dev\/c\d:[0-9a-f-]+:[0-9a-f]{8})/g)].map((m) => m[1]);
+    const fresh = sharesOnScreen(screen);
     expect(fresh.map((s) => s.split(":")[0])).toEqual(["dev/c1", "dev/c3", "dev/c4"]);
     const q2 = { threshold: 2, custodians: newCustodians, register: "register-2.json" };
     // The new shares open the same key: the CRL verifies under the existing root certificate.
