@@ -73,7 +73,6 @@ export interface ControlResult {
   excepted: Finding[];
   /** Construct paths and output files that show how the control is met (traceability). */
   evidence: string[];
-  durationMs: number;
 }
 
 export interface PolicyResult {

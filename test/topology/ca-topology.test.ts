@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { IssuingCaServiceConfig } from "@lanic-ca/pki-services/config/schema";
 import { ENVIRONMENT_NAMES, loadEnvironment } from "../../environments/index.js";
 import { synthesize } from "../../stacks/synth.js";
+import { SYNTH_EXTENSIONS } from "../../cli/extensions.js";
 import { fixture, resources, synthStack, tempDir, topology } from "./helpers.js";
 
 describe.each(ENVIRONMENT_NAMES)("CaTopology(%s)", (name) => {
@@ -119,8 +120,9 @@ describe("synth output", () => {
     first = tempDir();
     second = tempDir();
     const envs = ENVIRONMENT_NAMES.map(loadEnvironment);
-    await synthesize(envs, { outdir: first });
-    await synthesize(envs, { outdir: second });
+    // With every extension (policy gate and reports, diagrams, ceremony files): all of cdktf.out.
+    await synthesize(envs, { outdir: first, extensions: SYNTH_EXTENSIONS });
+    await synthesize(envs, { outdir: second, extensions: SYNTH_EXTENSIONS });
   });
 
   const files = (dir: string): string[] =>
@@ -133,6 +135,9 @@ describe("synth output", () => {
     expect(a).toContain("topology/production.json");
     expect(a).toContain("firewall/production.csv");
     expect(a).toContain("ceremonies/production/ceremony-inputs.json");
+    expect(a).toContain("policy/production.sarif");
+    expect(a).toContain("diagrams/production.svg");
+    expect(a.filter((f) => f.startsWith("ceremonies/production/") && f.endsWith(".yaml")).length).toBeGreaterThan(3);
     for (const f of a) expect(readFileSync(join(second, f)), f).toEqual(readFileSync(join(first, f)));
   });
 
