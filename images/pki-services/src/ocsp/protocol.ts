@@ -17,6 +17,9 @@ export const OID = {
 export type CertIdHash = "sha1" | "sha256";
 const ENUMERATED = 0x0a;
 const HASH_BY_OID: Record<string, CertIdHash> = { [OID.sha1]: "sha1", [OID.sha256]: "sha256" };
+/** The same, keyed by the OID's DER contents in hex (no BigInt arithmetic on the hot path). */
+const HASH_BY_OID_HEX: Record<string, CertIdHash> = { [oid(OID.sha1).subarray(2).toString("hex")]: "sha1", [oid(OID.sha256).subarray(2).toString("hex")]: "sha256" };
+const NONCE_OID_CONTENT = oid(OID.nonce).subarray(2);
 const HASH_LEN: Record<CertIdHash, number> = { sha1: 20, sha256: 32 };
 /** AlgorithmIdentifier as openssl and most clients write it (NULL parameters). */
 export const HASH_ALG_DER: Record<CertIdHash, Buffer> = {
@@ -56,11 +59,11 @@ export interface ParsedRequest {
 /** Largest OCSP request accepted (one CertID + a 32-octet nonce is ~120 bytes). */
 export const MAX_REQUEST_BYTES = 1024;
 
-function extensions(buf: Buffer, t: Tlv, where: string, onExt: (id: string, critical: boolean, value: Buffer) => void): void {
+function extensions(buf: Buffer, t: Tlv, where: string, onExt: (id: Buffer, critical: boolean, value: Buffer) => void): void {
   const list = expectTag(children(buf, t)[0] ?? fail(`${where}: empty`), TAG.SEQUENCE, where);
   for (const e of children(buf, list)) {
     const parts = children(buf, expectTag(e, TAG.SEQUENCE, `${where} extension`));
-    const id = oidToString(content(buf, expectTag(parts[0], TAG.OID, "extnID")));
+    const id = content(buf, expectTag(parts[0], TAG.OID, "extnID"));
     let i = 1;
     let critical = false;
     if (parts[i]?.tag === TAG.BOOLEAN) critical = buf[parts[i++].contentStart] !== 0;
@@ -91,15 +94,15 @@ export function parseRequest(der: Buffer): ParsedRequest {
     const list = children(der, expectTag(tbs[i++] ?? fail("requestList missing"), TAG.SEQUENCE, "requestList"));
     if (list.length !== 1) throw new OcspRequestError(`requestList holds ${list.length} requests; this responder answers exactly one per request`);
     let nonce: Buffer | undefined;
-    const onExt = (id: string, critical: boolean, value: Buffer) => {
-      if (id === OID.nonce) {
+    const onExt = (id: Buffer, critical: boolean, value: Buffer) => {
+      if (id.equals(NONCE_OID_CONTENT)) {
         // RFC 8954 2.1: Nonce ::= OCTET STRING (SIZE(1..32))
         const n = readTlv(value, 0);
         if (n.tag !== TAG.OCTET_STRING || n.end !== value.length) throw new OcspRequestError("nonce is not an OCTET STRING");
         const len = n.end - n.contentStart;
         if (len < 1 || len > 32) throw new OcspRequestError(`nonce of ${len} octets: RFC 8954 allows 1 to 32`);
         nonce = content(value, n);
-      } else if (critical) throw new OcspRequestError(`unsupported critical extension ${id}`);
+      } else if (critical) throw new OcspRequestError(`unsupported critical extension ${oidToString(id)}`);
     };
     if (tbs[i]?.tag === 0xa2) extensions(der, tbs[i++], "requestExtensions", onExt);
     if (i !== tbs.length) throw new DerError("unexpected field in tbsRequest");
@@ -108,14 +111,14 @@ export function parseRequest(der: Buffer): ParsedRequest {
     if (req[1]) {
       if (req[1].tag !== 0xa0 || req.length > 2) throw new DerError("unexpected field in Request");
       extensions(der, req[1], "singleRequestExtensions", (id, critical) => {
-        if (critical) throw new OcspRequestError(`unsupported critical extension ${id}`);
+        if (critical) throw new OcspRequestError(`unsupported critical extension ${oidToString(id)}`);
       });
     }
     if (certId.length !== 4) throw new DerError("CertID has 4 fields");
     const alg = children(der, expectTag(certId[0], TAG.SEQUENCE, "hashAlgorithm"));
-    const hashOid = oidToString(content(der, expectTag(alg[0] ?? fail("hash OID missing"), TAG.OID, "hashAlgorithm")));
-    const hash = HASH_BY_OID[hashOid];
-    if (!hash) throw new OcspRequestError(`unsupported CertID hash algorithm ${hashOid} (SHA-1 and SHA-256 are supported)`);
+    const hashOid = content(der, expectTag(alg[0] ?? fail("hash OID missing"), TAG.OID, "hashAlgorithm"));
+    const hash = HASH_BY_OID_HEX[hashOid.toString("hex")];
+    if (!hash) throw new OcspRequestError(`unsupported CertID hash algorithm ${oidToString(hashOid)} (SHA-1 and SHA-256 are supported)`);
     const issuerNameHash = content(der, expectTag(certId[1], TAG.OCTET_STRING, "issuerNameHash"));
     const issuerKeyHash = content(der, expectTag(certId[2], TAG.OCTET_STRING, "issuerKeyHash"));
     if (issuerNameHash.length !== HASH_LEN[hash] || issuerKeyHash.length !== HASH_LEN[hash]) throw new OcspRequestError("issuer hash length does not match the hash algorithm");
