@@ -48,12 +48,15 @@ export class Prompter {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  /** Reads one line from a TTY in raw mode, echoing '*' for secrets. Ctrl-C / Ctrl-D end input. */
-  private ttyLine(secret: boolean): Promise<string | undefined> {
+  /** Reads one line from a TTY in raw mode, echoing '*' for secrets. Ctrl-C / Ctrl-D end input.
+   *  Raw mode (no echo) is set before the question is shown: a custodian who starts typing as
+   *  soon as the prompt appears must never have the terminal echo the share. */
+  private ttyLine(question: string, secret: boolean): Promise<string | undefined> {
     const { input, output } = this.streams;
     return new Promise((resolve) => {
       let buf = "";
       input.setRawMode!(true);
+      output.write(question);
       input.resume();
       const done = (v: string | undefined) => {
         input.removeListener("data", onData);
@@ -83,8 +86,8 @@ export class Prompter {
 
   /** Asks for a line shown as typed. undefined when input has ended. */
   async ask(question: string): Promise<string | undefined> {
+    if (this.tty) return this.ttyLine(question, false);
     this.streams.output.write(question);
-    if (this.tty) return this.ttyLine(false);
     const l = await this.nextLine();
     this.streams.output.write("\n");
     return l;
@@ -92,8 +95,8 @@ export class Prompter {
 
   /** Asks for a secret: not echoed. undefined when input has ended. */
   async secret(question: string): Promise<string | undefined> {
+    if (this.tty) return this.ttyLine(question, true);
     this.streams.output.write(question);
-    if (this.tty) return this.ttyLine(true);
     const l = await this.nextLine();
     this.streams.output.write("\n");
     return l;

@@ -9,7 +9,7 @@ import "reflect-metadata";
 import { accessSync, constants, existsSync, openSync, readFileSync, writeSync, closeSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { AsnConvert } from "@peculiar/asn1-schema";
-import { AuthorityKeyIdentifier, BasicConstraints, Certificate, CertificatePolicies, KeyUsage, KeyUsageFlags, Name, SubjectKeyIdentifier } from "@peculiar/asn1-x509";
+import { AuthorityKeyIdentifier, BasicConstraints, Certificate, CertificatePolicies, ExtendedKeyUsage, KeyUsage, KeyUsageFlags, Name, SubjectKeyIdentifier } from "@peculiar/asn1-x509";
 import type { Pkcs11Signer, Pkcs11Token } from "@lanic-ca/pki-services/pkcs11/index";
 import { ALGORITHMS } from "@lanic-ca/pki-services/pkcs11/index";
 import { KEY_ALGORITHMS } from "@lanic-ca/pki-services/config/schema";
@@ -23,6 +23,7 @@ import { CeremonyFileError, LIMITS, isOffline, loadCeremonyFile, type CeremonyFi
 import { Transcript } from "./transcript.js";
 import {
   EKU,
+  OID,
   assembleSigned,
   buildCsrInfo,
   buildTbsCertificate,
@@ -469,8 +470,10 @@ export async function runCeremony(options: RunOptions): Promise<RunResult> {
           if (p.length > 0) throw new CeremonyError(`the returned certificate is refused:\n${p.map((x) => `  - ${x}`).join("\n")}`);
         });
         t.add("certificate", `imported certificate ${nameValues(cert.subject).CN}`, { subject: nameValues(cert.subject), issuer: nameValues(cert.issuer), spkiSha256: spkiSha256(cert.spki), sha256: sha256Hex(cert.der), pem: pem("CERTIFICATE", cert.der) });
+        // OpenSSL checks the returned certificate (and the external root, -x509_strict) before it
+        // is written as ours: a refused import leaves no certificate behind.
+        await opensslVerify(inputs["inputs.issuerCertificate"], inputs["inputs.certificate"]);
         await writeOut("certificate", pem("CERTIFICATE", cert.der), "x509");
-        await opensslVerify(inputs["inputs.issuerCertificate"], outputs.certificate);
         break;
       }
     }
@@ -516,7 +519,12 @@ export function importProblems(
   else if (bcv.pathLenConstraint !== expect.pathLength) p.push(`pathLenConstraint must be ${expect.pathLength}, found ${bcv.pathLenConstraint ?? "none"} (CP/CPS 7.1.2)`);
   const ku = exts.find((e) => e.extnID === "2.5.29.15");
   const kuv = ku ? AsnConvert.parse(ku.extnValue, KeyUsage).toNumber() : 0;
+  if (ku && !ku.critical) p.push("keyUsage must be critical (BR 7.1.2.10.7)");
   if (!(kuv & KeyUsageFlags.keyCertSign) || !(kuv & KeyUsageFlags.cRLSign)) p.push("keyUsage must assert keyCertSign and cRLSign (BR 7.1.2.10.7)");
+  const eku = exts.find((e) => e.extnID === OID.extKeyUsage);
+  const ekus = eku ? (AsnConvert.parse(eku.extnValue, ExtendedKeyUsage) as unknown as string[]).map(String) : [];
+  if (ekus.includes(OID.anyExtendedKeyUsage) || ekus.includes(EKU.ocspSigning))
+    p.push("extKeyUsage of a CA must not contain anyExtendedKeyUsage or id-kp-OCSPSigning (BR 7.1.2.10.6)");
   const cp = exts.find((e) => e.extnID === "2.5.29.32");
   const pols = cp ? AsnConvert.parse(cp.extnValue, CertificatePolicies).map((x) => x.policyIdentifier) : [];
   for (const o of expect.policies) if (!pols.includes(o)) p.push(`certificatePolicies must contain our CP/CPS policy ${o} (BR 7.1.2.10.5)`);

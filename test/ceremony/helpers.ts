@@ -3,7 +3,7 @@
  * SOFTHSM2_CONF and tokens, ceremony files written there, runs with the custodians' typing on
  * the prompt's input stream, and OpenSSL as the independent verifier.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -85,21 +85,22 @@ export class CeremonyWorkspace {
     return execFileSync("openssl", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   }
 
-  /** OpenSSL's exit status and combined output, for commands expected to fail. */
-  opensslStatus(args: readonly string[], cwd = this.dir): { status: number; output: string } {
-    try {
-      return { status: 0, output: this.openssl(args, cwd) };
-    } catch (err) {
-      const e = err as { status: number; stdout: string; stderr: string };
-      return { status: e.status, output: `${e.stdout}${e.stderr}` };
-    }
+  /** OpenSSL's exit status, stdout and stderr (some checks report on stderr only). */
+  opensslStatus(args: readonly string[], cwd = this.dir): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync("openssl", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
   /** SHA-256 of a public key's SubjectPublicKeyInfo DER, computed by OpenSSL from a PEM
-   *  certificate (`-in x.pem`, x509) or public key (pkey). */
-  opensslSpkiSha256(path: string, kind: "x509" | "pkey", cwd = this.dir): string {
-    const pub = kind === "x509" ? this.openssl(["x509", "-in", path, "-noout", "-pubkey"], cwd) : this.openssl(["pkey", "-pubin", "-in", path], cwd);
-    const der = execFileSync("openssl", ["pkey", "-pubin", "-outform", "DER"], { cwd, input: pub, stdio: ["pipe", "pipe", "pipe"] });
+   *  certificate (x509), CSR (req) or public key (pkey). */
+  opensslSpkiSha256(path: string, kind: "x509" | "req" | "pkey"): string {
+    const pub = kind === "pkey" ? this.openssl(["pkey", "-pubin", "-in", path]) : this.openssl([kind, "-in", path, "-noout", "-pubkey"]);
+    const der = execFileSync("openssl", ["pkey", "-pubin", "-outform", "DER"], { input: pub, stdio: ["pipe", "pipe", "pipe"] });
     return execFileSync("openssl", ["dgst", "-sha256", "-r"], { input: der, encoding: "utf8" }).split(" ")[0];
+  }
+
+  /** SHA-256 of a PEM certificate's DER, computed by OpenSSL (a certificate fingerprint). */
+  opensslSha256Der(path: string): string {
+    return this.openssl(["x509", "-in", path, "-noout", "-fingerprint", "-sha256"]).trim().replace(/^sha256 Fingerprint=/i, "").replace(/:/g, "").toLowerCase();
   }
 }

@@ -1,0 +1,383 @@
+/**
+ * The ceremonies sequence.test.ts does not cover, against SoftHSM with OpenSSL as the
+ * independent verifier:
+ * - the dev ceremony files exactly as synth renders them, run in their README's order (so the
+ *   renderer and the tool cannot drift apart);
+ * - the root's delegated OCSP responder certificate (ocsp-signer);
+ * - the pilot path: external-csr with the rendered RSA_3072 key, an OpenSSL-made external root
+ *   that signs it, the import, and the import's refusals;
+ * - the no-echo share prompt on a real pseudo-terminal (util-linux `script`).
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { loadEnvironment } from "../../environments/index.js";
+import { openToken } from "../../scripts/ceremony/hsm.js";
+import { renderCeremonyFiles } from "../../scripts/ceremony/render.js";
+import { verifyTranscript } from "../../scripts/ceremony/transcript.js";
+import { pem } from "../../scripts/ceremony/x509.js";
+import { CeremonyWorkspace, sharesOnScreen, stripAnsi } from "./helpers.js";
+
+type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const ws = new CeremonyWorkspace();
+const DEV_SO_PIN = "dev-so-pin-1";
+const DEV_ONLINE_PIN = "dev-online-pin";
+const PILOT_PIN = "pilot-online-pin";
+
+const devFiles = renderCeremonyFiles(loadEnvironment("dev"));
+const pilotFiles = renderCeremonyFiles(loadEnvironment("pilot"));
+const rendered = (files: typeof devFiles, path: string): Doc => {
+  const f = files.find((x) => x.path === path);
+  if (!f) throw new Error(`${path} is not rendered (have ${files.map((x) => x.path).join(", ")})`);
+  return parse(f.content) as Doc;
+};
+// Token labels as the rendered files state them.
+const DEV_ROOT_TOKEN = rendered(devFiles, "01-quorum-split.yaml").hsm.tokenLabel as string;
+const DEV_ONLINE_TOKEN = rendered(devFiles, "04-dev-ca-1-key.yaml").hsm.tokenLabel as string;
+const PILOT_TOKEN = rendered(pilotFiles, "01-lao-gov-pilot-ca-1-external-csr.yaml").hsm.tokenLabel as string;
+
+let devDir: string;
+let pilotDir: string;
+let devShares: string[] = [];
+const devOk = () => expect(devShares.length, "the rendered dev sequence must have run first").toBe(3);
+
+beforeAll(() => {
+  ws.setUp(
+    [
+      { label: DEV_ROOT_TOKEN, pin: "transport-pin", soPin: DEV_SO_PIN },
+      { label: DEV_ONLINE_TOKEN, pin: DEV_ONLINE_PIN },
+      { label: PILOT_TOKEN, pin: PILOT_PIN },
+    ],
+    "ceremony-more-",
+  );
+  devDir = join(ws.dir, "dev");
+  pilotDir = join(ws.dir, "pilot");
+  mkdirSync(devDir);
+  mkdirSync(pilotDir);
+});
+afterAll(() => ws.tearDown());
+
+const dates = (path: string, cwd: string) => {
+  const out = ws.openssl(["x509", "-in", path, "-noout", "-dates", "-dateopt", "iso_8601"], cwd);
+  const get = (k: string) => new Date(new RegExp(`^${k}=(.+)$`, "m").exec(out)![1].replace(" ", "T"));
+  return { notBefore: get("notBefore"), notAfter: get("notAfter") };
+};
+const dn = (path: string, which: "subject" | "issuer", cwd: string) => ws.openssl(["x509", "-in", path, "-noout", `-${which}`], cwd).trim().replace(/^(subject|issuer)=/, "");
+
+describe("the dev ceremony files, exactly as synth renders them, against SoftHSM", () => {
+  it("runs every rendered file in the README's order; OpenSSL verifies the chain and the CA CRL", async () => {
+    expect(ws.library, "the dev environment states this PKCS#11 library").toBe(rendered(devFiles, "02-root-key.yaml").hsm.library);
+    for (const f of devFiles) writeFileSync(join(devDir, f.path), f.content, { flag: "wx" });
+    const readme = readFileSync(join(devDir, "README.md"), "utf8");
+    const order = [...readme.matchAll(/`lanic-ca ceremony (?:split )?(\S+\.yaml)`/g)].map((m) => m[1]);
+    expect(order).toEqual(devFiles.filter((f) => f.path.endsWith(".yaml")).map((f) => f.path));
+    expect(order).toEqual([
+      "01-quorum-split.yaml", "02-root-key.yaml", "03-root-certificate.yaml", "04-dev-ca-1-key.yaml", "05-dev-ca-1-intermediate.yaml", "06-ca-crl.yaml",
+    ]);
+    let k = 0;
+    for (const path of order) {
+      const c = parse(readFileSync(join(devDir, path), "utf8")) as Doc;
+      const lines =
+        c.type === "quorum-split"
+          ? [DEV_SO_PIN, ...c.quorum.custodians.flatMap(() => ["", ""])]
+          : c.type === "issuing-ca-key"
+            ? [DEV_ONLINE_PIN]
+            : [devShares[k % 3], devShares[++k % 3]];
+      const { result, screen } = await ws.runFile(join(devDir, path), lines);
+      if (c.type === "quorum-split") devShares = sharesOnScreen(screen, "dev");
+      expect(result.status).toBe("succeeded");
+      expect(verifyTranscript(result.transcript.json, { markdownPath: result.transcript.md }).problems).toEqual([]);
+    }
+    expect(devShares.map((s) => s.split(":")[0])).toEqual(["dev/dev-1", "dev/dev-2", "dev/dev-3"]);
+
+    const o = (...args: string[]) => ws.openssl(args, devDir);
+    expect(o("verify", "-x509_strict", "-CAfile", "dev-root-ca.crt.pem", "-crl_check", "-CRLfile", "dev-root-ca.crl.pem", "dev-ca-1.crt.pem").trim()).toBe("dev-ca-1.crt.pem: OK");
+    expect(dn("dev-root-ca.crt.pem", "subject", devDir)).toBe("C = LA, O = LANIC (development), CN = LANIC CA Dev Root");
+    expect(dn("dev-ca-1.crt.pem", "subject", devDir)).toBe("C = LA, O = LANIC (development), CN = LANIC CA Dev Issuing CA 1");
+    const text = o("x509", "-in", "dev-ca-1.crt.pem", "-noout", "-text");
+    expect(text).toContain("CA:TRUE, pathlen:0");
+    expect(text).toContain("Policy: 2.16.418.1.1.1");
+    expect(text).toContain("URI:http://repository.dev.ca.lanic.la/crl/dev-root-ca.crl");
+    expect(text).toContain("CA Issuers - URI:http://repository.dev.ca.lanic.la/certs/dev-root-ca.der");
+    // The certified key is the one generated in the online token by 04.
+    expect(ws.opensslSpkiSha256(join(devDir, "dev-ca-1.crt.pem"), "x509")).toBe(ws.opensslSpkiSha256(join(devDir, "dev-ca-1.pub.pem"), "pkey"));
+  });
+});
+
+describe("ocsp-signer: the dev root's delegated OCSP responder certificate", () => {
+  const root = () => rendered(devFiles, "02-root-key.yaml");
+  const ocsp = (name: string, certificate: Doc = {}) => ({
+    type: "ocsp-signer", hsm: root().hsm, quorum: root().quorum, issuerKey: root().key,
+    inputs: { issuerCertificate: "dev-root-ca.crt.pem", publicKey: "dev-root-ocsp-1.pub.pem" },
+    certificate: {
+      subject: { CN: "LANIC CA Dev Root OCSP Responder 1", O: "LANIC (development)", C: "LA" }, keyAlgorithm: "ECDSA_P256",
+      notBefore: "signing-time", validityDays: 365, issuerUrl: "http://repository.dev.ca.lanic.la/certs/dev-root-ca.der", ...certificate,
+    },
+    outputs: { certificate: `${name}.crt.pem`, transcript: `${name}.transcript` },
+  });
+
+  it("the root certifies a responder key of the online token: OCSP Signing EKU, ocsp-nocheck, issuer = root, within the root's validity", async () => {
+    devOk();
+    const tok = await openToken({ library: ws.library, tokenLabel: DEV_ONLINE_TOKEN }, DEV_ONLINE_PIN);
+    try {
+      const k = await tok.generateKeyPair("dev-root-ocsp-1", "ECDSA_P256");
+      writeFileSync(join(devDir, "dev-root-ocsp-1.pub.pem"), pem("PUBLIC KEY", k.spki), { flag: "wx" });
+    } finally {
+      tok.close();
+    }
+    const { result } = await ws.run("dev/07-root-ocsp-signer.yaml", [devShares[1], devShares[2]], ocsp("dev-root-ocsp-1"));
+    expect(result.outputs.certificate).toBe(join(devDir, "dev-root-ocsp-1.crt.pem"));
+
+    const text = ws.openssl(["x509", "-in", "dev-root-ocsp-1.crt.pem", "-noout", "-text"], devDir);
+    expect(text).toMatch(/X509v3 Extended Key Usage: \n\s+OCSP Signing\n/);
+    expect(text).toMatch(/OCSP No Check: \n/);
+    expect(text).toMatch(/X509v3 Key Usage: critical\n\s+Digital Signature\n/);
+    expect(text).not.toContain("Basic Constraints");
+    expect(text).toContain("CA Issuers - URI:http://repository.dev.ca.lanic.la/certs/dev-root-ca.der");
+    expect(dn("dev-root-ocsp-1.crt.pem", "issuer", devDir)).toBe(dn("dev-root-ca.crt.pem", "subject", devDir));
+    expect(dn("dev-root-ocsp-1.crt.pem", "subject", devDir)).toBe("C = LA, O = LANIC (development), CN = LANIC CA Dev Root OCSP Responder 1");
+    const r = dates("dev-root-ca.crt.pem", devDir);
+    const d = dates("dev-root-ocsp-1.crt.pem", devDir);
+    expect(d.notBefore.getTime()).toBeGreaterThanOrEqual(r.notBefore.getTime());
+    expect(d.notAfter.getTime()).toBeLessThanOrEqual(r.notAfter.getTime());
+    expect((d.notAfter.getTime() - d.notBefore.getTime() + 1000) / 86_400_000).toBe(365);
+    expect(ws.openssl(["verify", "-x509_strict", "-CAfile", "dev-root-ca.crt.pem", "dev-root-ocsp-1.crt.pem"], devDir).trim()).toBe("dev-root-ocsp-1.crt.pem: OK");
+    expect(ws.opensslSpkiSha256(join(devDir, "dev-root-ocsp-1.crt.pem"), "x509")).toBe(ws.opensslSpkiSha256(join(devDir, "dev-root-ocsp-1.pub.pem"), "pkey"));
+  });
+
+  it("refuses a responder certificate valid for more than 365 days, before the HSM", async () => {
+    const file = join(devDir, "ocsp-long.yaml");
+    expect(await ws.refusal("dev/ocsp-long.yaml", [], ocsp("ocsp-long", { validityDays: 366 }))).toBe(
+      `${file}: invalid ceremony file (1 problem):\n  - ${file}: certificate.validityDays: 366 days is more than 365, the maximum for a delegated OCSP responder certificate (CP/CPS 4.9.9)`,
+    );
+    expect(existsSync(join(devDir, "ocsp-long.transcript.json"))).toBe(false);
+  });
+
+  it("refuses a responder key of another algorithm than the file states", async () => {
+    devOk();
+    expect(await ws.refusal("dev/ocsp-alg.yaml", [devShares[0], devShares[1]], ocsp("ocsp-alg", { keyAlgorithm: "ECDSA_P384" }))).toBe(
+      "the subject key is ECDSA_P256, but the ceremony file says ECDSA_P384",
+    );
+    expect(existsSync(join(devDir, "ocsp-alg.crt.pem"))).toBe(false);
+  });
+});
+
+describe("the pilot path: external CSR (RSA_3072 in the online token), an external root, the import", () => {
+  const CSR_FILE = "01-lao-gov-pilot-ca-1-external-csr.yaml";
+  const IMPORT_FILE = "02-lao-gov-pilot-ca-1-external-import.yaml";
+  const SUBJECT = "/C=LA/O=Ministry of Technology and Communications/CN=Lao Government Pilot CA 1";
+  let rootSha256 = "";
+  const o = (...args: string[]) => ws.openssl(args, pilotDir);
+  /** The rendered pilot file with the test's PKCS#11 library (the pilot's Luna client is not here). */
+  const pilotDoc = (path: string, patch: (d: Doc) => void = () => {}) => {
+    const d = rendered(pilotFiles, path);
+    d.hsm.library = ws.library;
+    patch(d);
+    return d;
+  };
+  const writeDoc = (name: string, d: Doc) => {
+    writeFileSync(join(pilotDir, name), stringify(d), { flag: "wx" });
+    return join(pilotDir, name);
+  };
+  const EXT = [
+    "[ca]",
+    "basicConstraints = critical, CA:TRUE, pathlen:0",
+    "keyUsage = critical, keyCertSign, cRLSign",
+    "certificatePolicies = 2.16.418.1.1.1",
+    "subjectKeyIdentifier = hash",
+    "authorityKeyIdentifier = keyid:always",
+    "crlDistributionPoints = URI:http://crl.pilot-partner.test/root.crl",
+    "authorityInfoAccess = caIssuers;URI:http://certs.pilot-partner.test/root.der",
+    "[bad]",
+    "basicConstraints = critical, CA:TRUE, pathlen:1",
+    "keyUsage = critical, digitalSignature, keyCertSign",
+    "extendedKeyUsage = anyExtendedKeyUsage",
+    "certificatePolicies = 2.23.140.1.2.2",
+    "subjectKeyIdentifier = hash",
+    "authorityKeyIdentifier = keyid:always",
+    "",
+  ].join("\n");
+  /** The external root (or an impostor) signs `csr` as OpenSSL's `x509 -req` does. */
+  const sign = (csr: string, out: string, { ca = "external-root", days = 1826, section = "ca" } = {}) =>
+    o("x509", "-req", "-in", csr, "-CA", `${ca}.crt.pem`, "-CAkey", `${ca}.key`, "-sha384", "-days", String(days), "-extfile", "ext.cnf", "-extensions", section, "-out", out);
+  const importRefusal = async (name: string, certificate: string, issuerCertificate = "external-root.crt.pem", declaredSha256 = rootSha256) => {
+    const d = pilotDoc(IMPORT_FILE, (x) => {
+      x.externalRoot.certificateSha256 = declaredSha256;
+      x.inputs = { certificate, issuerCertificate };
+      x.outputs = { certificate: `${name}.crt.pem`, transcript: `${name}.transcript` };
+    });
+    try {
+      await ws.runFile(writeDoc(`${name}.yaml`, d), [PILOT_PIN]);
+    } catch (err) {
+      expect(existsSync(join(pilotDir, `${name}.crt.pem`)), "nothing is written on a refusal").toBe(false);
+      expect(verifyTranscript(join(pilotDir, `${name}.transcript.json`)).status).toBe("failed");
+      return (err as Error).message;
+    }
+    throw new Error(`${name} was not refused`);
+  };
+
+  it("external-csr: the rendered file generates the RSA_3072 key in the token; openssl req -verify checks the CSR and its subject", async () => {
+    const d = pilotDoc(CSR_FILE);
+    expect(d.key).toEqual({ label: "lao-gov-pilot-ca-1", algorithm: "RSA_3072", generate: true });
+    const { result } = await ws.runFile(writeDoc(CSR_FILE, d), [PILOT_PIN]);
+    const v = ws.opensslStatus(["req", "-in", "lao-gov-pilot-ca-1.csr.pem", "-noout", "-verify", "-subject"], pilotDir);
+    expect(v.status).toBe(0);
+    expect(v.stderr.trim()).toBe("Certificate request self-signature verify OK");
+    expect(v.stdout.trim()).toBe("subject=C = LA, O = Ministry of Technology and Communications, CN = Lao Government Pilot CA 1");
+    const text = o("req", "-in", "lao-gov-pilot-ca-1.csr.pem", "-noout", "-text");
+    expect(text).toContain("Public-Key: (3072 bit)");
+    expect(text).toContain("Signature Algorithm: sha256WithRSAEncryption");
+    expect(ws.opensslSpkiSha256(join(pilotDir, "lao-gov-pilot-ca-1.pub.pem"), "pkey")).toBe(result.spkiSha256);
+    expect(ws.opensslSpkiSha256(join(pilotDir, "lao-gov-pilot-ca-1.csr.pem"), "req")).toBe(result.spkiSha256);
+  });
+
+  it("external-certificate-import: accepts the certificate an OpenSSL-made external root returns for our CSR", async () => {
+    writeFileSync(join(pilotDir, "ext.cnf"), EXT);
+    const ext = rendered(pilotFiles, IMPORT_FILE).externalRoot.subject;
+    for (const name of ["external-root", "impostor-root", "no-key-usage-root"]) {
+      // Same subject for all: only the key (and the extensions) tell them apart.
+      o("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.crt.pem`,
+        "-subj", `/C=${ext.C}/O=${ext.O}/CN=${ext.CN}`, "-days", "7305", ...(name === "no-key-usage-root" ? [] : ["-addext", "keyUsage = critical, keyCertSign, cRLSign"]));
+    }
+    rootSha256 = ws.opensslSha256Der(join(pilotDir, "external-root.crt.pem"));
+    sign("lao-gov-pilot-ca-1.csr.pem", "lao-gov-pilot-ca-1.returned.crt.pem");
+    const d = pilotDoc(IMPORT_FILE, (x) => (x.externalRoot.certificateSha256 = rootSha256));
+    expect(d.inputs).toEqual({ certificate: "lao-gov-pilot-ca-1.returned.crt.pem", issuerCertificate: "external-root.crt.pem" });
+    const { result } = await ws.runFile(writeDoc(IMPORT_FILE, d), [PILOT_PIN]);
+    expect(result.status).toBe("succeeded");
+    expect(readFileSync(result.outputs.certificate, "utf8")).toBe(readFileSync(join(pilotDir, "lao-gov-pilot-ca-1.returned.crt.pem"), "utf8"));
+    expect(o("verify", "-x509_strict", "-CAfile", "external-root.crt.pem", "lao-gov-pilot-ca-1.crt.pem").trim()).toBe("lao-gov-pilot-ca-1.crt.pem: OK");
+    const t = JSON.parse(readFileSync(result.transcript.json, "utf8")) as { entries: { kind: string; summary: string }[] };
+    expect(t.entries.filter((e) => e.kind === "certificate").map((e) => e.summary)).toEqual(["imported certificate Lao Government Pilot CA 1"]);
+  });
+
+  it("refuses a returned certificate for a different key", async () => {
+    o("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "other.key", "-out", "other.csr", "-subj", SUBJECT);
+    sign("other.csr", "other-key.crt.pem");
+    const theirs = ws.opensslSpkiSha256(join(pilotDir, "other-key.crt.pem"), "x509");
+    const ours = ws.opensslSpkiSha256(join(pilotDir, "lao-gov-pilot-ca-1.pub.pem"), "pkey");
+    expect(await importRefusal("refused-other-key", "other-key.crt.pem")).toBe(
+      `the returned certificate is refused:\n  - its public key (SPKI SHA-256 ${theirs}) is not our HSM key (SPKI SHA-256 ${ours})`,
+    );
+  });
+
+  it("refuses a returned certificate whose extensions break our profile", async () => {
+    sign("lao-gov-pilot-ca-1.csr.pem", "bad-extensions.crt.pem", { section: "bad" });
+    expect(await importRefusal("refused-extensions", "bad-extensions.crt.pem")).toBe(
+      [
+        "the returned certificate is refused:",
+        "  - pathLenConstraint must be 0, found 1 (CP/CPS 7.1.2)",
+        "  - keyUsage must assert keyCertSign and cRLSign (BR 7.1.2.10.7)",
+        "  - extKeyUsage of a CA must not contain anyExtendedKeyUsage or id-kp-OCSPSigning (BR 7.1.2.10.6)",
+        "  - certificatePolicies must contain our CP/CPS policy 2.16.418.1.1.1 (BR 7.1.2.10.5)",
+      ].join("\n"),
+    );
+  });
+
+  it("refuses a returned certificate valid for longer than our limit (CP/CPS 6.3.2)", async () => {
+    sign("lao-gov-pilot-ca-1.csr.pem", "too-long.crt.pem", { days: 4000 });
+    expect(await importRefusal("refused-validity", "too-long.crt.pem")).toBe(
+      "the returned certificate is refused:\n  - its validity of 4000 days is more than 3653 (CP/CPS 6.3.2)",
+    );
+  });
+
+  it("refuses, with nothing written, a chain OpenSSL rejects: an external root without keyUsage (-x509_strict)", async () => {
+    sign("lao-gov-pilot-ca-1.csr.pem", "no-ku-signed.crt.pem", { ca: "no-key-usage-root" });
+    const declared = ws.opensslSha256Der(join(pilotDir, "no-key-usage-root.crt.pem"));
+    expect(await importRefusal("refused-no-ku", "no-ku-signed.crt.pem", "no-key-usage-root.crt.pem", declared)).toBe(
+      [
+        "openssl verify failed: C = US, O = Pilot Partner (WebTrust-audited commercial CA), CN = Pilot Partner Root CA",
+        "error 92 at 1 depth lookup: CA cert does not include key usage extension",
+        `error ${join(pilotDir, "no-ku-signed.crt.pem")}: verification failed`,
+      ].join("\n"),
+    );
+  });
+
+  it("refuses a certificate not signed by the declared external root, and an issuer certificate that is not it", async () => {
+    sign("lao-gov-pilot-ca-1.csr.pem", "impostor-signed.crt.pem", { ca: "impostor-root" });
+    expect(await importRefusal("refused-impostor", "impostor-signed.crt.pem")).toBe(
+      [
+        "the returned certificate is refused:",
+        "  - it is not signed by the external root's key",
+        "  - its authorityKeyIdentifier is not the external root's subjectKeyIdentifier (RFC 5280 4.2.1.1)",
+      ].join("\n"),
+    );
+    const impostorSha256 = ws.opensslSha256Der(join(pilotDir, "impostor-root.crt.pem"));
+    expect(await importRefusal("refused-impostor-root", "impostor-signed.crt.pem", "impostor-root.crt.pem")).toBe(
+      `the issuer certificate's SHA-256 ${impostorSha256} is not the external root's ${rootSha256} (environment rootOfTrust.certificateSha256)`,
+    );
+  });
+});
+
+describe("shares typed at the no-echo prompt of a real terminal (pseudo-terminal via util-linux script)", () => {
+  const main = join(process.cwd(), "dist/scripts/ceremony/main.js");
+  const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+
+  /** Runs `args` under `script` (a pty); when a step's `when` appears in the terminal output
+   *  (after the previous step), types its `type` and Enter — only once the prompt is shown, as a
+   *  custodian would. */
+  function underPty(args: string[], cwd: string, steps: { when: RegExp; type: string }[]): Promise<{ status: number | null; screen: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn("script", ["-qefc", args.map(q).join(" "), "/dev/null"], { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["pipe", "pipe", "pipe"] });
+      let screen = "";
+      let from = 0;
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`timed out; terminal so far:\n${screen}`));
+      }, 45_000);
+      const onData = (d: Buffer) => {
+        screen += d.toString("utf8");
+        const s = steps[0];
+        if (s && s.when.test(screen.slice(from))) {
+          steps.shift();
+          from = screen.length;
+          child.stdin.write(`${s.type}\r`);
+        }
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+      child.on("error", reject);
+      child.on("close", (status) => {
+        clearTimeout(timer);
+        child.stdin.end();
+        resolve({ status, screen });
+      });
+    });
+  }
+
+  it("accepts the shares, shows '*' for each character typed, and never shows a share", async () => {
+    devOk();
+    expect(existsSync(main), "build first: npx tsc -b").toBe(true);
+    const root = rendered(devFiles, "02-root-key.yaml");
+    ws.write("dev/tty-crl.yaml", {
+      type: "ca-crl", hsm: root.hsm, quorum: root.quorum, issuerKey: root.key, inputs: { issuerCertificate: "dev-root-ca.crt.pem" },
+      crl: { number: 2, thisUpdate: "signing-time", nextUpdateDays: 30 }, outputs: { crl: "tty.crl.pem", transcript: "tty.transcript" },
+    });
+    const typed = [devShares[2], devShares[0]];
+    const { status, screen } = await underPty([process.execPath, main, "ceremony", "tty-crl.yaml"], devDir, [
+      { when: /Share 1 of 2 \(typing is hidden, Enter to finish\): $/, type: typed[0] },
+      { when: /Share 2 of 2 \(typing is hidden, Enter to finish\): $/, type: typed[1] },
+    ]);
+    const plain = stripAnsi(screen);
+    expect(status, plain).toBe(0);
+    expect(plain).toContain("accepted: dev-3 (Developer 3)");
+    expect(plain).toContain("accepted: dev-1 (Developer 1)");
+    expect(plain).toContain("Ceremony succeeded.");
+    for (const s of typed) {
+      expect(plain).toContain(`: ${"*".repeat(s.length)}\r\n`);
+      const body = s.split(":")[1];
+      expect(plain).not.toContain(s);
+      expect(plain).not.toContain(body);
+      expect(plain).not.toContain(body.slice(0, 9)); // not even its first two groups
+    }
+    expect(ws.openssl(["crl", "-in", "tty.crl.pem", "-CAfile", "dev-root-ca.crt.pem", "-noout"], devDir)).toBe("");
+    const t = JSON.parse(readFileSync(join(devDir, "tty.transcript.json"), "utf8")) as { entries: { kind: string; summary: string }[] };
+    expect(t.entries.filter((e) => e.kind === "participant").map((e) => e.summary)).toEqual([
+      "custodian dev-3 (Developer 3) entered a valid share",
+      "custodian dev-1 (Developer 1) entered a valid share",
+    ]);
+  });
+});
