@@ -72,5 +72,7 @@ export function pkiWorkload(scope: Construct, id: string, ctx: SiteContext, o: P
 export function cronEvery(hours: number): string {
   if (hours < 1) return `*/${Math.max(1, Math.round(hours * 60))} * * * *`;
   if (hours < 24) return `0 */${Math.round(hours)} * * *`;
-  return `0 0 */${Math.max(1, Math.round(hours / 24))} * *`;
+  const days = Math.max(1, Math.round(hours / 24));
+  // A day-of-month step restarts each month: at a month's end the gap can only be shorter.
+  return days === 1 ? "0 0 * * *" : `0 0 */${days} * *`;
 }
