@@ -193,7 +193,7 @@ describe("the pilot path: external CSR (RSA_3072 in the online token), an extern
     "authorityInfoAccess = caIssuers;URI:http://certs.pilot-partner.test/root.der",
     "[bad]",
     "basicConstraints = critical, CA:TRUE, pathlen:1",
-    "keyUsage = critical, digitalSignature, keyCertSign",
+    "keyUsage = digitalSignature, keyCertSign",
     "extendedKeyUsage = anyExtendedKeyUsage",
     "certificatePolicies = 2.23.140.1.2.2",
     "subjectKeyIdentifier = hash",
@@ -237,10 +237,10 @@ describe("the pilot path: external CSR (RSA_3072 in the online token), an extern
   it("external-certificate-import: accepts the certificate an OpenSSL-made external root returns for our CSR", async () => {
     writeFileSync(join(pilotDir, "ext.cnf"), EXT);
     const ext = rendered(pilotFiles, IMPORT_FILE).externalRoot.subject;
-    for (const name of ["external-root", "impostor-root", "no-key-usage-root"]) {
+    for (const name of ["external-root", "impostor-root", "no-key-usage-root", "short-lived-root"]) {
       // Same subject for all: only the key (and the extensions) tell them apart.
       o("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.crt.pem`,
-        "-subj", `/C=${ext.C}/O=${ext.O}/CN=${ext.CN}`, "-days", "7305", ...(name === "no-key-usage-root" ? [] : ["-addext", "keyUsage = critical, keyCertSign, cRLSign"]));
+        "-subj", `/C=${ext.C}/O=${ext.O}/CN=${ext.CN}`, "-days", name === "short-lived-root" ? "100" : "7305", ...(name === "no-key-usage-root" ? [] : ["-addext", "keyUsage = critical, keyCertSign, cRLSign"]));
     }
     rootSha256 = ws.opensslSha256Der(join(pilotDir, "external-root.crt.pem"));
     sign("lao-gov-pilot-ca-1.csr.pem", "lao-gov-pilot-ca-1.returned.crt.pem");
@@ -270,6 +270,7 @@ describe("the pilot path: external CSR (RSA_3072 in the online token), an extern
       [
         "the returned certificate is refused:",
         "  - pathLenConstraint must be 0, found 1 (CP/CPS 7.1.2)",
+        "  - keyUsage must be critical (BR 7.1.2.10.7)",
         "  - keyUsage must assert keyCertSign and cRLSign (BR 7.1.2.10.7)",
         "  - extKeyUsage of a CA must not contain anyExtendedKeyUsage or id-kp-OCSPSigning (BR 7.1.2.10.6)",
         "  - certificatePolicies must contain our CP/CPS policy 2.16.418.1.1.1 (BR 7.1.2.10.5)",
@@ -277,10 +278,15 @@ describe("the pilot path: external CSR (RSA_3072 in the online token), an extern
     );
   });
 
-  it("refuses a returned certificate valid for longer than our limit (CP/CPS 6.3.2)", async () => {
+  it("refuses a returned certificate valid for longer than our limit, or than the external root (CP/CPS 6.3.2)", async () => {
     sign("lao-gov-pilot-ca-1.csr.pem", "too-long.crt.pem", { days: 4000 });
     expect(await importRefusal("refused-validity", "too-long.crt.pem")).toBe(
       "the returned certificate is refused:\n  - its validity of 4000 days is more than 3653 (CP/CPS 6.3.2)",
+    );
+    sign("lao-gov-pilot-ca-1.csr.pem", "outlives.crt.pem", { ca: "short-lived-root", days: 365 });
+    const declared = ws.opensslSha256Der(join(pilotDir, "short-lived-root.crt.pem"));
+    expect(await importRefusal("refused-outlives", "outlives.crt.pem", "short-lived-root.crt.pem", declared)).toBe(
+      "the returned certificate is refused:\n  - it outlives the external root (CP/CPS 6.3.2)",
     );
   });
 
@@ -365,6 +371,7 @@ describe("shares typed at the no-echo prompt of a real terminal (pseudo-terminal
     expect(status, plain).toBe(0);
     expect(plain).toContain("accepted: dev-3 (Developer 3)");
     expect(plain).toContain("accepted: dev-1 (Developer 1)");
+    expect(plain).toContain('Opening HSM token "dev-root"');
     expect(plain).toContain("Ceremony succeeded.");
     for (const s of typed) {
       expect(plain).toContain(`: ${"*".repeat(s.length)}\r\n`);
@@ -379,5 +386,25 @@ describe("shares typed at the no-echo prompt of a real terminal (pseudo-terminal
       "custodian dev-3 (Developer 3) entered a valid share",
       "custodian dev-1 (Developer 1) entered a valid share",
     ]);
+  });
+
+  it("Ctrl-C at the share prompt stops the ceremony before the HSM, without showing the share already typed", async () => {
+    devOk();
+    const root = rendered(devFiles, "02-root-key.yaml");
+    ws.write("dev/tty-abort.yaml", {
+      type: "ca-crl", hsm: root.hsm, quorum: root.quorum, issuerKey: root.key, inputs: { issuerCertificate: "dev-root-ca.crt.pem" },
+      crl: { number: 3, thisUpdate: "signing-time", nextUpdateDays: 30 }, outputs: { crl: "tty-abort.crl.pem", transcript: "tty-abort.transcript" },
+    });
+    const { status, screen } = await underPty([process.execPath, main, "ceremony", "tty-abort.yaml"], devDir, [
+      { when: /Share 1 of 2 \(typing is hidden, Enter to finish\): $/, type: devShares[1] },
+      { when: /Share 2 of 2 \(typing is hidden, Enter to finish\): $/, type: "\u0003" },
+    ]);
+    const plain = stripAnsi(screen);
+    expect(status, plain).toBe(1);
+    expect(plain).toContain("error: quorum not met: 1 of 2 required shares entered (dev-2); nothing was done on the HSM (BR 5.2.2, 6.2.2)");
+    expect(plain).not.toContain(devShares[1].split(":")[1]);
+    expect(plain).not.toContain('Opening HSM token "dev-root"');
+    expect(existsSync(join(devDir, "tty-abort.crl.pem"))).toBe(false);
+    expect(verifyTranscript(join(devDir, "tty-abort.transcript.json")).status).toBe("failed");
   });
 });
