@@ -234,6 +234,26 @@ describe("the pilot path: external CSR (RSA_3072 in the online token), an extern
     expect(ws.opensslSpkiSha256(join(pilotDir, "lao-gov-pilot-ca-1.csr.pem"), "req")).toBe(result.spkiSha256);
   });
 
+  it("intermediate: the dev root (ECDSA_P384) certifies that RSA_3072 CSR too (production's TLS CA algorithm)", async () => {
+    devOk();
+    const root = rendered(devFiles, "02-root-key.yaml");
+    const subject = rendered(pilotFiles, CSR_FILE).csr.subject;
+    await ws.run("dev/rsa-intermediate.yaml", [devShares[0], devShares[2]], {
+      type: "intermediate", hsm: root.hsm, quorum: root.quorum, issuerKey: root.key,
+      inputs: { issuerCertificate: "dev-root-ca.crt.pem", csr: join(pilotDir, "lao-gov-pilot-ca-1.csr.pem") },
+      certificate: {
+        subject, keyAlgorithm: "RSA_3072", notBefore: "signing-time", validityDays: 1826, pathLength: 0, extendedKeyUsage: ["serverAuth"],
+        policies: ["2.23.140.1.2.2", "2.16.418.1.1.1"], crlUrl: "http://repository.dev.ca.lanic.la/crl/dev-root-ca.crl", issuerUrl: "http://repository.dev.ca.lanic.la/certs/dev-root-ca.der",
+      },
+      outputs: { certificate: "rsa-ca.crt.pem", transcript: "rsa-intermediate.transcript" },
+    });
+    expect(ws.openssl(["verify", "-x509_strict", "-CAfile", "dev-root-ca.crt.pem", "rsa-ca.crt.pem"], devDir).trim()).toBe("rsa-ca.crt.pem: OK");
+    const text = ws.openssl(["x509", "-in", "rsa-ca.crt.pem", "-noout", "-text"], devDir);
+    expect(text).toContain("Public-Key: (3072 bit)");
+    expect(text).toContain("Signature Algorithm: ecdsa-with-SHA384");
+    expect(ws.opensslSpkiSha256(join(devDir, "rsa-ca.crt.pem"), "x509")).toBe(ws.opensslSpkiSha256(join(pilotDir, "lao-gov-pilot-ca-1.pub.pem"), "pkey"));
+  });
+
   it("external-certificate-import: accepts the certificate an OpenSSL-made external root returns for our CSR", async () => {
     writeFileSync(join(pilotDir, "ext.cnf"), EXT);
     const ext = rendered(pilotFiles, IMPORT_FILE).externalRoot.subject;
