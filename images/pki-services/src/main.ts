@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { verifyAudit } from "./audit/log.js";
 import { KEY_ALGORITHMS, type KeyAlgorithm } from "./config/schema.js";
 import { createSoftHsmToken, Pkcs11Token } from "./pkcs11/index.js";
-import { IssuingCa, loadConfig, serveIssuingCa, type IdentityMode } from "./roles/issuing-ca.js";
+import { IssuingCa, readConfigFile, serveIssuingCa, type IdentityMode } from "./roles/issuing-ca.js";
 import { openDatabase } from "./storage/db.js";
 
 const USAGE = `usage:
@@ -16,7 +16,7 @@ const USAGE = `usage:
                           [--listen HOST:PORT] [--reconcile-grace-seconds N (default 120)] (--tls-key F --tls-cert F --client-ca F | --insecure-test-identity-header)
   pki-services crl-publisher --config ca-config.json [--once] [--out DIR] [--db URL|DIR] [--poll-seconds N]
   pki-services ocsp-responder --sign-only --config ca-config.json [--db URL|DIR]
-  pki-services ocsp-responder --serve [--listen H:P] [--publish-listen H:P] --tls-key F --tls-cert F --client-ca F --allowed-clients CN,...
+  pki-services ocsp-responder --serve [--listen H:P] [--publish-listen H:P] [--cache-file F] --tls-key F --tls-cert F --client-ca F --allowed-clients CN,...
   pki-services repository --base-url URL [--root DIR] [--listen H:P] [--publish-listen H:P] (--tls-key F --tls-cert F --client-ca F --allowed-clients CN,... | --no-publish)
   pki-services audit verify [--db URL|DIR]
   pki-services init-token --dir DIR --label LABEL          (lab: SoftHSM2 token; prints SOFTHSM2_CONF)
@@ -45,7 +45,7 @@ async function issuingCa(args: string[]): Promise<void> {
     strict: true,
   });
   if (!values.config) throw new Error("--config is required");
-  const config = loadConfig(values.config);
+  const { config, source: configSource } = readConfigFile(values.config);
   const caCertPath = values["ca-cert"] ?? config.caCertificatePath;
   if (!caCertPath) throw new Error(`'caCertificatePath' is required by issuing-ca (in ${values.config} or --ca-cert)`);
   const pin = process.env[config.hsm.pinEnv];
@@ -59,7 +59,7 @@ async function issuingCa(args: string[]): Promise<void> {
     identity = { kind: "mtls", key: readFileSync(values["tls-key"]), cert: readFileSync(values["tls-cert"]), clientCa: readFileSync(values["client-ca"]) };
   }
   const db = await openDatabase({ url: dbUrl(values.db) });
-  const ca = await IssuingCa.start({ config, db, pin, caCertificate: pemToDer(readFileSync(caCertPath, "utf8")), poolSize: values["pool-size"] ? Number(values["pool-size"]) : undefined, reconcileGraceSeconds: Number(values["reconcile-grace-seconds"]) });
+  const ca = await IssuingCa.start({ config, db, pin, caCertificate: pemToDer(readFileSync(caCertPath, "utf8")), poolSize: values["pool-size"] ? Number(values["pool-size"]) : undefined, reconcileGraceSeconds: Number(values["reconcile-grace-seconds"]), configSource });
   const srv = await serveIssuingCa(ca, { host, port: Number(portText), identity });
   console.log(JSON.stringify({ event: "listening", role: "issuing-ca", host, port: srv.port, reconciled: ca.reconciledAtStart.length }));
   // The HSM health is probed in the background so the service notices (and recovers) by itself.

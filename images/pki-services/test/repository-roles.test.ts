@@ -77,8 +77,11 @@ beforeAll(async () => {
   env = { ...process.env, ...ca.hsm.env, TEST_HSM_PIN: ca.hsm.pin, DATABASE_URL: pg.url };
   const mtls = ["--tls-key", serverKey, "--tls-cert", serverCert, "--client-ca", clientCa, "--allowed-clients", "issuing-ca-1-signer"];
   await start(["repository", "--base-url=http://crl.ca.gov.la", "--root", join(tmp.dir, "repo"), "--listen", `127.0.0.1:${ports.repo}`, "--publish-listen", `127.0.0.1:${ports.repoPub}`, ...mtls]);
-  await start(["ocsp-responder", "--serve", "--listen", `127.0.0.1:${ports.ocsp}`, "--publish-listen", `127.0.0.1:${ports.ocspPub}`, ...mtls]);
+  serveArgs = ["ocsp-responder", "--serve", "--listen", `127.0.0.1:${ports.ocsp}`, "--publish-listen", `127.0.0.1:${ports.ocspPub}`, "--cache-file", join(tmp.dir, "ocsp-cache.bin"), ...mtls];
+  serveProc = await start(serveArgs);
 }, 120_000);
+let serveArgs: string[];
+let serveProc: ChildProcess;
 afterAll(async () => {
   for (const p of procs) p.kill("SIGTERM");
   await issuing?.stop();
@@ -114,5 +117,12 @@ describe("roles as processes", () => {
     await new Promise((s) => signer.once("exit", s));
     r = await ask();
     expect(r.stdout).toContain(`${goodFile}: good`);
+    // the responder restarts while the signer is still down: it answers from its cache file
+    serveProc.kill("SIGTERM");
+    await new Promise((s) => serveProc.once("exit", s));
+    serveProc = await start(serveArgs);
+    r = await ask();
+    expect(r.stdout).toContain(`${goodFile}: good`);
+    expect(r.stderr).toContain("Response verify OK");
   });
 });

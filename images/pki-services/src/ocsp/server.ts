@@ -19,6 +19,7 @@ import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { readTlv } from "../pki/der.js";
 import { ERROR_RESPONSE, MAX_REQUEST_BYTES, OcspRequestError, parseRequest, summarizeResponse } from "./protocol.js";
 
@@ -74,6 +75,36 @@ export class ResponseCache {
 
   get(key: string): Cached | undefined {
     return this.map.get(key);
+  }
+
+  private journal?: string;
+
+  /**
+   * Keeps pushed responses in `file` (append-only, compacted at start) so that a responder that
+   * restarts while the signer, HSM or database is down still answers until the responses expire.
+   * Responses are public, signed data: nothing secret is written.
+   */
+  persistTo(file: string, now = Date.now()): { loaded: number } {
+    let loaded = 0;
+    if (existsSync(file)) {
+      try {
+        loaded = this.putAll(readFileSync(file), now).accepted;
+      } catch {
+        /* a torn last write: what was read before it is kept */
+      }
+    }
+    const tmp = `${file}.tmp`;
+    writeFileSync(tmp, Buffer.concat([...this.map.values()].map((c) => c.der)));
+    renameSync(tmp, file);
+    this.journal = file;
+    return { loaded };
+  }
+
+  /** putAll + append to the journal (when persisting). */
+  receive(body: Buffer, now = Date.now()): { accepted: number; rejected: number } {
+    const r = this.putAll(body, now);
+    if (this.journal && r.accepted) appendFileSync(this.journal, body);
+    return r;
   }
 
   /** Drops expired responses (called periodically). */
@@ -244,7 +275,7 @@ export async function serveOcspPublish(cache: ResponseCache, o: MtlsServerOption
     if (req.method !== "POST" || req.url !== "/ocsp") return json(404, { error: "not found" });
     try {
       const body = await readBody(req, 512 * 1024 * 1024);
-      const r = cache.putAll(body);
+      const r = cache.receive(body);
       json(200, { instance: cache.instance, ...r, size: cache.size });
     } catch (err) {
       json(400, { error: err instanceof Error ? err.message : String(err) });

@@ -22,6 +22,7 @@ export async function ocspResponderMain(args: string[]): Promise<number> {
       config: { type: "string" }, "ca-cert": { type: "string" }, db: { type: "string" }, "poll-seconds": { type: "string", default: "10" },
       listen: { type: "string", default: "0.0.0.0:8080" }, "publish-listen": { type: "string", default: "0.0.0.0:8443" },
       "tls-key": { type: "string" }, "tls-cert": { type: "string" }, "client-ca": { type: "string" }, "allowed-clients": { type: "string" },
+      "cache-file": { type: "string" },
     },
     strict: true,
   });
@@ -31,6 +32,7 @@ export async function ocspResponderMain(args: string[]): Promise<number> {
   const cache = new ResponseCache();
   const stops: (() => Promise<void>)[] = [];
   if (serve) {
+    if (values["cache-file"]) log({ event: "ocsp.cache.loaded", ...cache.persistTo(values["cache-file"]) });
     const l = hostPort(values.listen!);
     const s = await serveOcsp(cache, l);
     stops.push(s.close);
