@@ -201,8 +201,8 @@ describe("the pilot path: external CSR (RSA_3072 in the online token), an extern
     "",
   ].join("\n");
   /** The external root (or an impostor) signs `csr` as OpenSSL's `x509 -req` does. */
-  const sign = (csr: string, out: string, { ca = "external-root", days = 1826, section = "ca" } = {}) =>
-    o("x509", "-req", "-in", csr, "-CA", `${ca}.crt.pem`, "-CAkey", `${ca}.key`, "-sha384", "-days", String(days), "-extfile", "ext.cnf", "-extensions", section, "-out", out);
+  const sign = (csr: string, out: string, { ca = "external-root", days = 1826, section = "ca", hash = "sha384" } = {}) =>
+    o("x509", "-req", "-in", csr, "-CA", `${ca}.crt.pem`, "-CAkey", `${ca}.key`, `-${hash}`, "-days", String(days), "-extfile", "ext.cnf", "-extensions", section, "-out", out);
   const importRefusal = async (name: string, certificate: string, issuerCertificate = "external-root.crt.pem", declaredSha256 = rootSha256) => {
     const d = pilotDoc(IMPORT_FILE, (x) => {
       x.externalRoot.certificateSha256 = declaredSha256;
@@ -307,6 +307,13 @@ describe("the pilot path: external CSR (RSA_3072 in the online token), an extern
     const declared = ws.opensslSha256Der(join(pilotDir, "short-lived-root.crt.pem"));
     expect(await importRefusal("refused-outlives", "outlives.crt.pem", "short-lived-root.crt.pem", declared)).toBe(
       "the returned certificate is refused:\n  - it outlives the external root (CP/CPS 6.3.2)",
+    );
+  });
+
+  it("refuses a certificate signed with SHA-1 (BR 7.1.3.2)", async () => {
+    sign("lao-gov-pilot-ca-1.csr.pem", "sha1.crt.pem", { hash: "sha1" });
+    expect(await importRefusal("refused-sha1", "sha1.crt.pem")).toBe(
+      "the returned certificate is refused:\n  - its signature algorithm (300906072a8648ce3d0401) is not one BR 7.1.3.2 allows",
     );
   });
 
