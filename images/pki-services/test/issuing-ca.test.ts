@@ -1,9 +1,11 @@
 import { renameSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { IssuingCa, serveIssuingCa } from "../src/roles/issuing-ca.js";
 import { openDatabase, type Database } from "../src/storage/db.js";
-import { verifyAudit } from "../src/audit/log.js";
+import { canonicalJson, verifyAudit } from "../src/audit/log.js";
+import { IssuingCaServiceConfig } from "../src/config/schema.js";
 import { createTestCa, opensslCsr, type TestCa } from "./fixtures.js";
 import { tempDir } from "./helpers.js";
 
@@ -117,6 +119,64 @@ describe("issuing-ca HTTP API", () => {
     const events = (await db.query<{ event: string }>("SELECT event FROM audit_log ORDER BY seq")).map((e) => e.event);
     expect(events).toContain("hsm.unavailable");
     expect(events).toContain("hsm.recovered");
+    expect((await verifyAudit(db)).ok).toBe(true);
+  });
+});
+
+describe("issuing-ca audit events", () => {
+  const events = async (from: number) => db.query<{ seq: number; event: string; actor: string; details: Record<string, unknown> }>("SELECT seq, event, actor, details FROM audit_log WHERE seq > $1 ORDER BY seq", [from]);
+  const head = async () => Number((await db.query<{ s: string }>("SELECT coalesce(max(seq), 0) AS s FROM audit_log"))[0].s);
+
+  it("records config.loaded (SHA-256 of the configuration, profile names) before service.start", async () => {
+    const [loaded, start] = await events(0);
+    expect(start.event).toBe("service.start");
+    expect(loaded).toEqual({
+      seq: loaded.seq, event: "config.loaded", actor: "system",
+      details: {
+        role: "issuing-ca", ca: "issuing-ca-1", environment: "test", source: "(in-process object; SHA-256 of its canonical JSON)",
+        sha256: createHash("sha256").update(canonicalJson(IssuingCaServiceConfig.parse(ca.config))).digest("hex"),
+        profiles: ["ex-officio", "organisation", "tls-server", "smime", "operator", "ocsp"],
+        keyAlgorithm: "ECDSA_P256", key: "issuing-ca-1", token: "lanic-issuing", raClientSubject: "lanic-ra",
+      },
+    });
+    expect(loaded.details.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("records the key use of each issuance in its cert.issue record (key label, token, purpose, serial; ADR 0012)", async () => {
+    const from = await head();
+    const r = await call("POST", "/v1/certificates", { profile: "operator", csr: opensslCsr(tmp.dir, "ec:P-256", "/C=LA/O=LANIC/CN=op-key-use") });
+    expect(r.status).toBe(201);
+    const recs = await events(from);
+    expect(recs.map((e) => e.event)).toEqual(["cert.intent", "cert.issue"]);
+    expect(recs[1].actor).toBe("lanic-ra");
+    expect(recs[1].details).toEqual({
+      ca: "issuing-ca-1", serial: r.body.serial, profile: "operator", requestId: recs[0].details.requestId,
+      key: "issuing-ca-1", token: "lanic-issuing", keyAlgorithm: "ECDSA_P256", purpose: "certificate",
+    });
+  });
+
+  it("a signature that fails the check is discarded (500), its serial burnt, and its key use recorded as key.use", async () => {
+    const from = await head();
+    const before = await count();
+    // The HSM returns a well-formed ECDSA signature that is not over this TBS.
+    const spy = vi.spyOn(service.signer, "sign").mockImplementationOnce(async () => (await service.signer.sign(Buffer.from("something else"))));
+    let r;
+    try {
+      r = await call("POST", "/v1/certificates", { profile: "operator", csr: opensslCsr(tmp.dir, "ec:P-256", "/C=LA/O=LANIC/CN=op-discarded") });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(r.status).toBe(500);
+    expect(r.body).toMatchObject({ error: "signature_check_failed", messages: ["the HSM signature does not verify with the CA public key; certificate discarded"] });
+    const recs = await events(from);
+    expect(recs.map((e) => e.event)).toEqual(["cert.intent", "cert.issue.failed", "key.use"]);
+    const serial = recs[0].details.serial as string;
+    expect(recs[2]).toMatchObject({
+      actor: "lanic-ra",
+      details: { key: "issuing-ca-1", token: "lanic-issuing", keyAlgorithm: "ECDSA_P256", purpose: "certificate", serial, outcome: "discarded", reason: "the HSM signature does not verify with the CA public key; certificate discarded" },
+    });
+    expect(await count()).toBe(before + 1);
+    expect((await service.store.get(serial))?.status).toBe("failed");
     expect((await verifyAudit(db)).ok).toBe(true);
   });
 });

@@ -6,14 +6,14 @@
  * certificate. Tests: plain HTTP on loopback, the caller named by a header, only in an
  * explicit test-only mode that refuses a non-loopback address.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { KeyObject } from "node:crypto";
-import { AuditLog } from "../audit/log.js";
+import { AuditLog, canonicalJson } from "../audit/log.js";
 import { IssuingCaServiceConfig } from "../config/schema.js";
 import { HsmUnavailableError, Pkcs11Token, type Pkcs11Signer } from "../pkcs11/index.js";
 import { compileProfile, CsrError, issuerFromCertificate, issuerPublicKey, LintError, parseCsr, prepareCertificate, randomSerial, SignatureCheckError, signCertificate, toPem, type CompiledProfile } from "../pki/index.js";
@@ -47,6 +47,16 @@ export interface IssuingCaOptions {
   /** Intents younger than this are another replica's in-flight issuances and are not
    *  reconciled (storage/store.ts). @default 120 */
   readonly reconcileGraceSeconds?: number;
+  /** Where the configuration was read from and the SHA-256 of the file's bytes (audited as
+   *  `config.loaded`, comparable with `sha256sum ca-config.json`). Without it the SHA-256 of
+   *  the configuration's canonical JSON is audited. */
+  readonly configSource?: ConfigSource;
+}
+
+export interface ConfigSource {
+  readonly path: string;
+  /** Hex SHA-256 of the file's bytes. */
+  readonly sha256: string;
 }
 
 /** The issuing CA without its HTTP shell. */
@@ -63,6 +73,13 @@ export class IssuingCa {
       }
       const profiles = new Map(Object.entries(config.profiles).map(([n, p]) => [n, compileProfile(n, p, issuer)]));
       const ca = new IssuingCa(config, o.db, token, signer, profiles, issuerPublicKey(issuer.spki), audit);
+      // Configuration change (BR 5.4.1, NCSSR 3): which configuration this run enforces.
+      await audit.append("config.loaded", "system", {
+        role: "issuing-ca", ca: config.name, environment: config.environment,
+        source: o.configSource?.path ?? "(in-process object; SHA-256 of its canonical JSON)",
+        sha256: o.configSource?.sha256 ?? createHash("sha256").update(canonicalJson(config)).digest("hex"),
+        profiles: [...profiles.keys()], keyAlgorithm: config.keyAlgorithm, key: config.hsm.keyLabel, token: config.hsm.tokenLabel, raClientSubject: config.raClientSubject,
+      });
       await audit.append("service.start", "system", { role: "issuing-ca", ca: config.name, environment: config.environment, profiles: [...profiles.keys()] });
       await audit.append("hsm.login", "system", { token: config.hsm.tokenLabel, key: config.hsm.keyLabel });
       ca.reconcileGraceSeconds = o.reconcileGraceSeconds ?? 120;
@@ -129,6 +146,9 @@ export class IssuingCa {
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       await this.store.fail(prepared.serial, reason, actor);
+      // The HSM made a signature that is discarded: its key use gets a record of its own
+      // (an issued certificate's key use is in its cert.issue record; ADR 0012).
+      if (err instanceof SignatureCheckError) await this.audit.append("key.use", actor, { ...this.keyUse(prepared.serial), outcome: "discarded", reason });
       if (err instanceof HsmUnavailableError) {
         if (!this.hsmWasDown) {
           this.hsmWasDown = true;
@@ -139,7 +159,9 @@ export class IssuingCa {
       if (err instanceof SignatureCheckError) throw new ApiError(500, "signature_check_failed", [reason]);
       throw err;
     }
-    await this.store.complete(prepared.serial, der, actor, { profile: profile.name, requestId, key: this.config.hsm.keyLabel });
+    // The key use (BR 5.4.1 "key use", NCSSR 3) is recorded in this cert.issue record, in the
+    // transaction that stores the certificate: one record per signature (ADR 0012).
+    await this.store.complete(prepared.serial, der, actor, { profile: profile.name, requestId, ...this.keyUse(prepared.serial) });
     if (this.hsmWasDown) {
       this.hsmWasDown = false;
       await this.audit.append("hsm.recovered", "system", { token: this.config.hsm.tokenLabel });
@@ -160,8 +182,13 @@ export class IssuingCa {
     if (r === "already-revoked") throw new ApiError(409, "already_revoked", [`certificate ${serial} is already revoked`]);
   }
 
+  /** What a certificate signature used: key label, token, purpose and the serial signed. */
+  private keyUse(serial: Buffer): { key: string; token: string; keyAlgorithm: string; purpose: "certificate"; serial: string } {
+    return { key: this.config.hsm.keyLabel, token: this.config.hsm.tokenLabel, keyAlgorithm: this.config.keyAlgorithm, purpose: "certificate", serial: serial.toString("hex") };
+  }
+
   /** Only the RA may issue and revoke (NCSSR 2.2, style 7). Refusals are audited by the caller. */
-  private authorize(actor: string, action: string): void {
+  authorize(actor: string, action: string): void {
     if (actor !== this.config.raClientSubject) {
       throw new ApiError(403, "forbidden", [`client "${actor}" may not ${action}: only the RA (${this.config.raClientSubject}) may`]);
     }
@@ -264,6 +291,8 @@ export async function serveIssuingCa(ca: IssuingCa, o: ServeOptions): Promise<{ 
       if (!actor) throw new ApiError(401, "unauthenticated", ["a client certificate is required"]);
       let m: RegExpExecArray | null;
       if (req.method === "POST" && url.pathname === "/v1/certificates") {
+        // Deny by default: a caller other than the RA is refused before its body is read.
+        ca.authorize(actor, "issue");
         let body: Record<string, unknown>;
         try {
           body = parseJson(await readBody(req));
@@ -281,6 +310,7 @@ export async function serveIssuingCa(ca: IssuingCa, o: ServeOptions): Promise<{ 
         return send(res, 201, r);
       }
       if (req.method === "POST" && (m = /^\/v1\/certificates\/([^/]+)\/revoke$/.exec(url.pathname))) {
+        ca.authorize(actor, "revoke");
         const body = parseJson(await readBody(req));
         await ca.revoke(m[1], String(body.reason ?? ""), actor);
         return send(res, 200, { serial: m[1], status: "revoked", reason: body.reason });
@@ -324,14 +354,22 @@ export async function serveIssuingCa(ca: IssuingCa, o: ServeOptions): Promise<{ 
 }
 
 export function loadConfig(path: string): IssuingCaServiceConfig {
+  return readConfigFile(path).config;
+}
+
+/** Reads and validates a ca-config.json, and returns with it the SHA-256 of the bytes read
+ *  (audited as `config.loaded`). */
+export function readConfigFile(path: string): { config: IssuingCaServiceConfig; source: ConfigSource } {
   let raw: unknown;
+  let bytes: Buffer;
   try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
+    bytes = readFileSync(path);
+    raw = JSON.parse(bytes.toString("utf8"));
   } catch (err) {
     throw new Error(`${path}: ${(err as Error).message}`);
   }
   const r = IssuingCaServiceConfig.safeParse(raw);
   if (!r.success) throw new Error(`${path}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
-  return r.data;
+  return { config: r.data, source: { path, sha256: createHash("sha256").update(bytes).digest("hex") } };
 }
 
