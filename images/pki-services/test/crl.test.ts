@@ -183,3 +183,23 @@ describe("crl-publisher on PostgreSQL 15", () => {
     expect(execFileSync("openssl", ["crl", "-inform", "DER", "-in", b.derPath, "-noout", "-CAfile", ca.caFile], { encoding: "utf8", stdio: "pipe" })).toBe("");
   });
 });
+
+describe("crl-publisher when the HSM fails", () => {
+  it("burns the number, keeps the published CRL intact, audits nothing as issued", async () => {
+    const { readFileSync: read } = await import("node:fs");
+    const before = read(join(tmp.dir, "issuing-ca-1.crl"));
+    const failing = new CrlPublisher({
+      ...pub.o,
+      signer: { ...hsmDigestSigner(ca.signer), signDigest: async () => { throw new Error("CKR_DEVICE_REMOVED"); } },
+    });
+    const [{ n: last }] = await db.query<{ n: string }>(`SELECT last_number::text AS n FROM crl_state`);
+    const issued = (await db.query(`SELECT 1 FROM audit_log WHERE event = 'crl.issue'`)).length;
+    await expect(failing.publishOnce()).rejects.toThrow("CKR_DEVICE_REMOVED");
+    expect(read(join(tmp.dir, "issuing-ca-1.crl")).equals(before)).toBe(true);
+    const [{ n: after }] = await db.query<{ n: string }>(`SELECT last_number::text AS n FROM crl_state`);
+    expect(BigInt(after)).toBeGreaterThan(BigInt(last)); // burnt, never reused
+    expect((await db.query(`SELECT 1 FROM audit_log WHERE event = 'crl.issue'`)).length).toBe(issued);
+    const next = await pub.publishOnce();
+    expect(next.crlNumber).toBeGreaterThan(BigInt(after));
+  });
+});

@@ -93,17 +93,32 @@ export class ResponseCache {
         /* a torn last write: what was read before it is kept */
       }
     }
-    const tmp = `${file}.tmp`;
-    writeFileSync(tmp, Buffer.concat([...this.map.values()].map((c) => c.der)));
-    renameSync(tmp, file);
     this.journal = file;
+    this.compact();
     return { loaded };
+  }
+
+  private journalBytes = 0;
+
+  /** Rewrites the journal with the live responses only. */
+  private compact(): void {
+    if (!this.journal) return;
+    const tmp = `${this.journal}.tmp`;
+    const live = Buffer.concat([...this.map.values()].map((c) => c.der));
+    writeFileSync(tmp, live);
+    renameSync(tmp, this.journal);
+    this.journalBytes = live.length;
   }
 
   /** putAll + append to the journal (when persisting). */
   receive(body: Buffer, now = Date.now()): { accepted: number; rejected: number } {
     const r = this.putAll(body, now);
-    if (this.journal && r.accepted) appendFileSync(this.journal, body);
+    if (this.journal && r.accepted) {
+      appendFileSync(this.journal, body);
+      this.journalBytes += body.length;
+      // refreshes re-send every response: keep the journal within ~3x the live set
+      if (this.journalBytes > 3 * this.map.size * 1024 + (1 << 20)) this.compact();
+    }
     return r;
   }
 
