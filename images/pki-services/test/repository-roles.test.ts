@@ -26,6 +26,7 @@ let issuing: IssuingCa;
 const procs: ChildProcess[] = [];
 let env: NodeJS.ProcessEnv;
 let cfgFile: string;
+let ocspCfgFile: string;
 let goodFile: string;
 const ports: Record<string, number> = {};
 
@@ -59,23 +60,35 @@ beforeAll(async () => {
   const bad = await issuing.issue({ profile: "ex-officio", csr: opensslCsr(tmp.dir, "ec:P-256", "/C=LA/O=MTC/title=Director/CN=Bad") }, "lanic-ra");
   await issuing.store.revoke(bad.serial, "keyCompromise", "lanic-ra");
 
+  // the publish ports' server identity in the conventional mounted directory (tls.key, tls.crt, ca.crt)
   const tls = createLabTls(join(tmp.dir, "tls"));
-  const f = (n: string, b: Buffer) => { const p = join(tmp.dir, "tls", n); writeFileSync(p, b); return p; };
-  const serverKey = f("server.key", tls.server.key), serverCert = f("server.pem", tls.server.cert), clientCa = f("ca.pem", tls.ca);
-  const cdir = join(tmp.dir, "client");
-  mkdirSync(cdir);
-  const c = tls.client("issuing-ca-1-signer");
-  writeFileSync(join(cdir, "tls.key"), c.key);
-  writeFileSync(join(cdir, "tls.crt"), c.cert);
-  writeFileSync(join(cdir, "ca.crt"), c.ca);
+  const serverDir = join(tmp.dir, "publish-tls");
+  mkdirSync(serverDir);
+  writeFileSync(join(serverDir, "tls.key"), tls.server.key);
+  writeFileSync(join(serverDir, "tls.crt"), tls.server.cert);
+  writeFileSync(join(serverDir, "ca.crt"), tls.ca);
+  // one client identity per workload, named as the IaC names them
+  const clientDir = (cn: string) => {
+    const d = join(tmp.dir, cn);
+    mkdirSync(d);
+    const c = tls.client(cn);
+    writeFileSync(join(d, "tls.key"), c.key);
+    writeFileSync(join(d, "tls.crt"), c.cert);
+    writeFileSync(join(d, "ca.crt"), c.ca);
+    return d;
+  };
   for (const k of ["repo", "repoPub", "ocsp", "ocspPub"]) ports[k] = await freePort();
-  cfgFile = join(tmp.dir, "ca-config.json");
-  writeFileSync(cfgFile, JSON.stringify({
-    ...ca.config, ocsp: { ...ca.config.ocsp, responderKeyLabel: "ocsp-issuing-ca-1", responderCertificatePath: join(tmp.dir, "responder.pem") },
-    publish: { repositoryUrl: `https://127.0.0.1:${ports.repoPub}`, ocspResponderUrl: `https://127.0.0.1:${ports.ocspPub}`, clientTlsDir: cdir },
-  }));
+  const config = (cn: string) => ({
+    ...ca.config,
+    ocsp: { ...ca.config.ocsp, responder: { hsm: { ...ca.config.hsm, keyLabel: "ocsp-issuing-ca-1" }, certificatePath: join(tmp.dir, "responder.pem") } },
+    publish: { repositoryUrl: `https://127.0.0.1:${ports.repoPub}`, ocspResponderUrl: `https://127.0.0.1:${ports.ocspPub}`, clientTlsDir: clientDir(cn) },
+  });
+  cfgFile = join(tmp.dir, "ca-config-crl.json");
+  writeFileSync(cfgFile, JSON.stringify(config("crl-publisher-issuing-ca-1")));
+  ocspCfgFile = join(tmp.dir, "ca-config-ocsp.json");
+  writeFileSync(ocspCfgFile, JSON.stringify(config("ocsp-signer-issuing-ca-1")));
   env = { ...process.env, ...ca.hsm.env, TEST_HSM_PIN: ca.hsm.pin, DATABASE_URL: pg.url };
-  const mtls = ["--tls-key", serverKey, "--tls-cert", serverCert, "--client-ca", clientCa, "--allowed-clients", "issuing-ca-1-signer"];
+  const mtls = ["--publish-tls-dir", serverDir]; // allowed clients: the defaults (crl-publisher-*, ocsp-signer-*)
   await start(["repository", "--base-url=http://crl.ca.gov.la", "--root", join(tmp.dir, "repo"), "--listen", `127.0.0.1:${ports.repo}`, "--publish-listen", `127.0.0.1:${ports.repoPub}`, ...mtls]);
   serveArgs = ["ocsp-responder", "--serve", "--listen", `127.0.0.1:${ports.ocsp}`, "--publish-listen", `127.0.0.1:${ports.ocspPub}`, "--cache-file", join(tmp.dir, "ocsp-cache.bin"), ...mtls];
   serveProc = await start(serveArgs);
@@ -104,7 +117,7 @@ describe("roles as processes", () => {
   });
 
   it("ocsp-responder --sign-only pushes to --serve; the responder keeps answering after the signer stops", async () => {
-    const signer = await start(["ocsp-responder", "--sign-only", `--config=${cfgFile}`, "--poll-seconds", "1"]);
+    const signer = await start(["ocsp-responder", "--sign-only", `--config=${ocspCfgFile}`, "--poll-seconds", "1"]);
     const ask = () => run("openssl", ["ocsp", "-timeout", "10", "-url", `http://127.0.0.1:${ports.ocsp}`, "-issuer", ca.caFile, "-CAfile", ca.rootFile, "-verify_other", ca.caFile, "-cert", goodFile]);
     let r = await ask();
     for (let i = 0; i < 40 && !r.stdout.includes(": good"); i++) {

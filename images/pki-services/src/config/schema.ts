@@ -145,12 +145,11 @@ export const IssuingCaServiceConfig = z.strictObject({
     responseValidityHours: z.number().positive(),
     /** Responses are re-signed after this long (BR 4.9.9: before half the validity). */
     refreshHours: z.number().positive(),
-    /** Label of the delegated responder's key pair in the same token (RFC 6960 4.2.2.2).
-     *  Required by `ocsp-responder --sign-only`. Added by issue 7. */
-    responderKeyLabel: z.string().min(1).optional(),
-    /** Path of the delegated responder certificate (PEM), issued by this CA under its
-     *  ocsp-signing profile. Required by `ocsp-responder --sign-only`. Added by issue 7. */
-    responderCertificatePath: z.string().min(1).optional(),
+    /** The delegated responder (RFC 6960 4.2.2.2): its key in the HSM (own partition and PIN
+     *  variable when the environment puts OCSP keys apart) and its certificate (PEM), issued by
+     *  this CA under its ocsp-signing profile. Required by `ocsp-responder --sign-only`.
+     *  Added by issue 7. */
+    responder: z.strictObject({ hsm: HsmBinding, certificatePath: z.string().min(1) }).optional(),
   }),
   /** Where the signers push what they sign (publish port 8443, mTLS). Optional: without it the
    *  CRL publisher only writes files. Added by issue 7. */

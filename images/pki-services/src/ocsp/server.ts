@@ -274,7 +274,8 @@ export function mtlsCaller(req: http.IncomingMessage, allowed: readonly string[]
   if (!sock.authorized) return undefined;
   const cn = sock.getPeerCertificate()?.subject?.CN;
   const name = Array.isArray(cn) ? cn[0] : cn;
-  return name && allowed.includes(name) ? name : undefined;
+  // an entry ending in "*" is a prefix: "ocsp-signer-*" admits ocsp-signer-<any CA>
+  return name && allowed.some((a) => (a.endsWith("*") ? name.startsWith(a.slice(0, -1)) : a === name)) ? name : undefined;
 }
 
 /** Publish port (8443, mTLS): POST /ocsp with concatenated DER responses. */

@@ -27,7 +27,7 @@ export async function crlPublisherMain(args: string[]): Promise<number> {
   if (!caCertPath) throw new Error(`'caCertificatePath' is required by crl-publisher (in ${values.config} or --ca-cert)`);
   mkdirSync(values.out!, { recursive: true });
   const db = await openDatabase({ url: values.db ?? process.env.DATABASE_URL ?? "/var/lib/pki-services/db" });
-  const { token, signer } = await openSigner(config, config.hsm.keyLabel, config.keyAlgorithm, 2);
+  const { token, signer } = await openSigner(config.hsm, config.keyAlgorithm, 2);
   const repo = config.publish?.repositoryUrl;
   const tls = repo ? clientTls(config.publish!.clientTlsDir) : undefined;
   const publisher = new CrlPublisher({

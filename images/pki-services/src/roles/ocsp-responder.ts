@@ -4,7 +4,6 @@
  * `pki-services ocsp-responder --serve`: the public responder (HTTP 8080) with its publish port;
  * no HSM, no database. Without either flag (lab, tests) one process does both, pushing in memory.
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { hsmDigestSigner } from "../crl/digest-signer.js";
 import { OcspSigner } from "../ocsp/signer.js";
@@ -12,7 +11,7 @@ import { ResponseCache, serveOcsp, serveOcspPublish } from "../ocsp/server.js";
 import { pushOcspResponses } from "../repository/client.js";
 import { openDatabase } from "../storage/db.js";
 import { loadConfig } from "./issuing-ca.js";
-import { clientTls, hostPort, log, onStop, openSigner, readCertificate } from "./common.js";
+import { clientTls, hostPort, log, onStop, openSigner, readCertificate, serverTls } from "./common.js";
 
 export async function ocspResponderMain(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -22,7 +21,7 @@ export async function ocspResponderMain(args: string[]): Promise<number> {
       config: { type: "string" }, "ca-cert": { type: "string" }, db: { type: "string" }, "poll-seconds": { type: "string", default: "10" },
       listen: { type: "string", default: "0.0.0.0:8080" }, "publish-listen": { type: "string", default: "0.0.0.0:8443" },
       "tls-key": { type: "string" }, "tls-cert": { type: "string" }, "client-ca": { type: "string" }, "allowed-clients": { type: "string" },
-      "cache-file": { type: "string" },
+      "cache-file": { type: "string" }, "publish-tls-dir": { type: "string", default: "/etc/lanic-ca/publish-tls" },
     },
     strict: true,
   });
@@ -38,32 +37,30 @@ export async function ocspResponderMain(args: string[]): Promise<number> {
     stops.push(s.close);
     log({ event: "listening", role: "ocsp-responder", mode: "serve", port: s.port });
     if (values.serve) {
-      if (!values["tls-key"] || !values["tls-cert"] || !values["client-ca"] || !values["allowed-clients"]) {
-        throw new Error("--serve needs --tls-key, --tls-cert, --client-ca and --allowed-clients for its publish port (mTLS)");
+      const tls = serverTls(values, "ocsp-signer-*");
+      if (!tls) log({ event: "publish.disabled", role: "ocsp-responder", reason: `no TLS material (--tls-key/--tls-cert/--client-ca or ${values["publish-tls-dir"]}/{tls.key,tls.crt,ca.crt})` });
+      else {
+        const p = await serveOcspPublish(cache, { ...hostPort(values["publish-listen"]!), ...tls });
+        stops.push(p.close);
+        log({ event: "listening", role: "ocsp-responder", mode: "publish", port: p.port, allowedClients: tls.allowedClients });
       }
-      const p = await serveOcspPublish(cache, {
-        ...hostPort(values["publish-listen"]!), key: readFileSync(values["tls-key"]), cert: readFileSync(values["tls-cert"]),
-        clientCa: readFileSync(values["client-ca"]), allowedClients: values["allowed-clients"].split(","),
-      });
-      stops.push(p.close);
-      log({ event: "listening", role: "ocsp-responder", mode: "publish", port: p.port });
     }
   }
   if (sign) {
     if (!values.config) throw new Error("--config is required to sign");
     const config = loadConfig(values.config);
     const caCertPath = values["ca-cert"] ?? config.caCertificatePath;
-    const { responderKeyLabel, responderCertificatePath } = config.ocsp;
-    if (!caCertPath || !responderKeyLabel || !responderCertificatePath) {
-      throw new Error(`the OCSP signer needs 'caCertificatePath', 'ocsp.responderKeyLabel' and 'ocsp.responderCertificatePath' in ${values.config}`);
+    const responder = config.ocsp.responder;
+    if (!caCertPath || !responder) {
+      throw new Error(`the OCSP signer needs 'caCertificatePath' and 'ocsp.responder' (hsm, certificatePath) in ${values.config}`);
     }
     const db = await openDatabase({ url: values.db ?? process.env.DATABASE_URL ?? "/var/lib/pki-services/db" });
-    const { token, signer } = await openSigner(config, responderKeyLabel, config.keyAlgorithm, 8);
+    const { token, signer } = await openSigner(responder.hsm, config.keyAlgorithm, 8);
     const url = config.publish?.ocspResponderUrl;
     if (values["sign-only"] && !url) throw new Error(`--sign-only needs 'publish.ocspResponderUrl' in ${values.config}`);
     const tls = url ? clientTls(config.publish!.clientTlsDir) : undefined;
     const s = new OcspSigner({
-      config, db, signer: hsmDigestSigner(signer), responderCertificate: readCertificate(responderCertificatePath), caCertificate: readCertificate(caCertPath),
+      config, db, signer: hsmDigestSigner(signer), responderCertificate: readCertificate(responder.certificatePath), caCertificate: readCertificate(caCertPath),
       push: url ? (r) => pushOcspResponses(url, tls!, r) : async (r) => { for (const d of r) cache.put(d); return { instance: cache.instance }; },
     });
     await s.checkResponderCertificate();
