@@ -117,6 +117,18 @@ describe("repository", () => {
     expect(await curl(["-o", "/dev/null", "-w", "%{http_code}", `${base}/crl/bad.crl`])).toBe("404");
   });
 
+  it("never replaces a CRL by an older one (CronJob and watcher racing)", async () => {
+    const older = join(tmp.dir, "older");
+    mkdirSync(older);
+    const p = new CrlPublisher({ config: ca.config, db, signer: hsmDigestSigner(ca.signer), caCertificate: Buffer.from(ca.caCert.rawData), outDir: older, now: () => new Date(Date.now() - 3_600_000) });
+    const old = await p.publishOnce();
+    const op = tls.client("repository-operator");
+    const r = await mtlsRequest(`${publishUrl}/crl/issuing-ca-1.crl`, { method: "PUT", body: (await import("node:fs")).readFileSync(old.derPath), tls: op });
+    expect(r.status).toBe(400);
+    expect(r.body.toString()).toContain("a newer CRL");
+    expect(store.get("/crl/issuing-ca-1.crl")?.expires).toBe(crl.nextUpdate.getTime());
+  });
+
   it("a restarted repository serves what was published", async () => {
     const again = new RepositoryStore(join(tmp.dir, "repo"));
     expect(await again.load()).toBe(3);

@@ -30,6 +30,8 @@ interface Entry {
   readonly lastModified: string;
   /** CRL: nextUpdate (ms). */
   readonly expires?: number;
+  /** CRL: thisUpdate (ms). */
+  readonly thisUpdate?: number;
 }
 
 function readTime(buf: Buffer, p: number, limit: number): { t: number; end: number } {
@@ -98,13 +100,15 @@ export class RepositoryStore {
     const file = join(this.root, folder, name);
     const st = statSync(file);
     let expires: number | undefined;
+    let thisUpdate: number | undefined;
     let lastModified = st.mtime.toUTCString();
     if (folder === "crl") {
       const d = crlDates(file);
       expires = d.nextUpdate;
+      thisUpdate = d.thisUpdate;
       lastModified = new Date(d.thisUpdate).toUTCString();
     }
-    const e: Entry = { file, size: st.size, type, etag: `"${await sha256File(file)}"`, lastModified, expires };
+    const e: Entry = { file, size: st.size, type, etag: `"${await sha256File(file)}"`, lastModified, expires, thisUpdate };
     this.index.set(`/${folder}/${name}`, e);
     return e;
   }
@@ -133,6 +137,11 @@ export class RepositoryStore {
       if (folder === "crl") {
         const d = crlDates(tmp);
         if (d.nextUpdate <= Date.now()) throw new Error("the CRL's nextUpdate has passed");
+        // Two publishers (CronJob + watcher, or both sites) may race: never replace a CRL by an older one.
+        const current = this.index.get(`/${folder}/${name}`);
+        if (current?.thisUpdate !== undefined && d.thisUpdate < current.thisUpdate) {
+          throw new Error(`a newer CRL (thisUpdate ${new Date(current.thisUpdate).toISOString()}) is already published`);
+        }
       }
       if (type === "application/pkix-cert") {
         const head = Buffer.alloc(Math.min(size, 8));
