@@ -149,7 +149,15 @@ export const IssuingCaServiceConfig = z.strictObject({
      *  variable when the environment puts OCSP keys apart) and its certificate (PEM), issued by
      *  this CA under its ocsp-signing profile. Required by `ocsp-responder --sign-only`.
      *  Added by issue 7. */
-    responder: z.strictObject({ hsm: HsmBinding, certificatePath: z.string().min(1) }).optional(),
+    responder: z
+      .strictObject({
+        hsm: HsmBinding,
+        certificatePath: z.string().min(1),
+        /** The responder key's algorithm (it is its own key, often not the CA's algorithm).
+         *  @default the CA's keyAlgorithm */
+        keyAlgorithm: KeyAlgorithm.optional(),
+      })
+      .optional(),
   }),
   /** Where the signers push what they sign (publish port 8443, mTLS). Optional: without it the
    *  CRL publisher only writes files. Added by issue 7. */

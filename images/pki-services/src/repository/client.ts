@@ -3,7 +3,9 @@
  * repository, the OCSP signer POSTs responses to the public responder.
  */
 import { createReadStream, statSync } from "node:fs";
+import { lookup } from "node:dns/promises";
 import https from "node:https";
+import { isIP } from "node:net";
 
 export interface MtlsClientIdentity {
   readonly key: Buffer;
@@ -12,12 +14,20 @@ export interface MtlsClientIdentity {
   readonly ca: Buffer;
 }
 
-export function mtlsRequest(url: string, o: { method: string; body?: Buffer | { file: string }; contentType?: string; tls: MtlsClientIdentity }): Promise<{ status: number; body: Buffer }> {
+export function mtlsRequest(
+  url: string,
+  o: { method: string; body?: Buffer | { file: string }; contentType?: string; tls: MtlsClientIdentity; address?: string; servername?: string },
+): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = {};
     if (o.contentType) headers["content-type"] = o.contentType;
     if (o.body) headers["content-length"] = Buffer.isBuffer(o.body) ? o.body.length : statSync(o.body.file).size;
-    const req = https.request(url, { method: o.method, key: o.tls.key, cert: o.tls.cert, ca: o.tls.ca, headers, agent: false }, (res) => {
+    // `address` connects to one given address of the host (one pod); the certificate is still
+    // checked against `servername` (the host name).
+    const pinned = (_h: string, opts: { all?: boolean }, cb: (e: null, a: unknown, f?: number) => void) =>
+      opts?.all ? cb(null, [{ address: o.address!, family: isIP(o.address!) }]) : cb(null, o.address!, isIP(o.address!));
+    const target = o.address ? { lookup: pinned as never, servername: o.servername } : {};
+    const req = https.request(url, { method: o.method, key: o.tls.key, cert: o.tls.cert, ca: o.tls.ca, headers, agent: false, ...target }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
@@ -30,11 +40,33 @@ export function mtlsRequest(url: string, o: { method: string; body?: Buffer | { 
   });
 }
 
-/** Pushes OCSP responses; returns the responder's instance id. */
-export async function pushOcspResponses(baseUrl: string, tls: MtlsClientIdentity, responses: Buffer[]): Promise<{ instance: string }> {
-  const r = await mtlsRequest(`${baseUrl.replace(/\/$/, "")}/ocsp`, { method: "POST", body: Buffer.concat(responses), contentType: "application/octet-stream", tls });
-  if (r.status !== 200) throw new Error(`OCSP push to ${baseUrl} failed: HTTP ${r.status} ${r.body.toString().slice(0, 200)}`);
-  return JSON.parse(r.body.toString()) as { instance: string };
+/**
+ * Pushes OCSP responses to every responder behind `baseUrl`: the host name is resolved to all
+ * its addresses (a headless Service names every responder pod) and each gets the push, the TLS
+ * certificate still checked against the host name. Returns the responders' instance ids joined:
+ * when any responder is new or restarted (or was unreachable), the id changes and the signer
+ * sends everything again. Fails only when no responder took the push.
+ */
+export async function pushOcspResponses(
+  baseUrl: string,
+  tls: MtlsClientIdentity,
+  responses: Buffer[],
+  resolve: (host: string) => Promise<string[]> = async (h) => (await lookup(h, { all: true })).map((a) => a.address),
+): Promise<{ instance: string }> {
+  const url = new URL(`${baseUrl.replace(/\/$/, "")}/ocsp`);
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const addresses = isIP(host) ? [host] : (await resolve(host)).sort();
+  const body = Buffer.concat(responses);
+  const results = await Promise.allSettled(
+    addresses.map(async (address) => {
+      const r = await mtlsRequest(url.toString(), { method: "POST", body, contentType: "application/octet-stream", tls, address, servername: isIP(host) ? undefined : host });
+      if (r.status !== 200) throw new Error(`OCSP push to ${baseUrl} (${address}) failed: HTTP ${r.status} ${r.body.toString().slice(0, 200)}`);
+      return (JSON.parse(r.body.toString()) as { instance: string }).instance;
+    }),
+  );
+  const ok = results.filter((r): r is PromiseFulfilledResult<string> => r.status === "fulfilled");
+  if (ok.length === 0) throw (results[0] as PromiseRejectedResult | undefined)?.reason ?? new Error(`OCSP push: ${host} has no address`);
+  return { instance: results.map((r, i) => (r.status === "fulfilled" ? r.value : `unreachable:${addresses[i]}`)).join(",") };
 }
 
 /** PUTs a file to the repository's publish port, e.g. `crl/issuing-ca-1.crl`. */

@@ -55,7 +55,7 @@ export async function ocspResponderMain(args: string[]): Promise<number> {
       throw new Error(`the OCSP signer needs 'caCertificatePath' and 'ocsp.responder' (hsm, certificatePath) in ${values.config}`);
     }
     const db = await openDatabase({ url: values.db ?? process.env.DATABASE_URL ?? "/var/lib/pki-services/db" });
-    const { token, signer } = await openSigner(responder.hsm, config.keyAlgorithm, 8);
+    const { token, signer } = await openSigner(responder.hsm, responder.keyAlgorithm ?? config.keyAlgorithm, 8);
     const url = config.publish?.ocspResponderUrl;
     if (values["sign-only"] && !url) throw new Error(`--sign-only needs 'publish.ocspResponderUrl' in ${values.config}`);
     const tls = url ? clientTls(config.publish!.clientTlsDir) : undefined;
