@@ -6,6 +6,7 @@ import { IssuingCa, serveIssuingCa } from "../src/roles/issuing-ca.js";
 import { openDatabase, type Database } from "../src/storage/db.js";
 import { canonicalJson, verifyAudit } from "../src/audit/log.js";
 import { IssuingCaServiceConfig } from "../src/config/schema.js";
+import { VerifyPool } from "../src/pki/verify-pool.js";
 import { createTestCa, opensslCsr, type TestCa } from "./fixtures.js";
 import { tempDir } from "./helpers.js";
 
@@ -178,5 +179,26 @@ describe("issuing-ca audit events", () => {
     expect(await count()).toBe(before + 1);
     expect((await service.store.get(serial))?.status).toBe("failed");
     expect((await verifyAudit(db)).ok).toBe(true);
+  });
+});
+
+describe("verify-after-sign in worker threads (VerifyPool)", () => {
+  it("accepts the CA's signature, refuses another TBS or a broken signature, and verifies here when its thread is gone", async () => {
+    const tbs = Buffer.from("a TBSCertificate");
+    const sig = await service.signer.sign(tbs);
+    const broken = Buffer.from(sig);
+    broken[broken.length - 1] ^= 1;
+    const pool = new VerifyPool(service.signer.spki, 1);
+    try {
+      expect(await Promise.all([pool.verify("sha256", tbs, sig), pool.verify("sha256", Buffer.from("another TBS"), sig), pool.verify("sha256", tbs, broken), pool.verify("sha384", tbs, sig)])).toEqual([true, false, false, false]);
+      expect(pool.threads).toBe(1);
+      await (pool as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0].terminate();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(pool.threads).toBe(0);
+      expect(await Promise.all([pool.verify("sha256", tbs, sig), pool.verify("sha256", tbs, broken)])).toEqual([true, false]);
+    } finally {
+      await pool.close();
+    }
+    await expect(pool.verify("sha256", tbs, sig)).rejects.toThrow("verify pool is closed");
   });
 });

@@ -5,3 +5,4 @@ export { prepareCertificate, buildTbs, signCertificate, issuerPublicKey, toPem, 
 export { randomSerial, serialHex, SERIAL_BYTES } from "./serial.js";
 export { encodeName, ATTRIBUTE_OIDS, type SubjectValue } from "./names.js";
 export { createCaCertificate, type CreateCaOptions } from "./ca.js";
+export { VerifyPool, type SignatureVerifier } from "./verify-pool.js";

@@ -10,6 +10,7 @@ import { bitString, children, ctxCons, ctxPrim, raw, readTlv, seq, time, tlv, TA
 import { lintRequest, lintTbs, type LintedRequest } from "./lint.js";
 import { encodeName, type SubjectValue } from "./names.js";
 import { EXT, extension, type CompiledProfile } from "./profile.js";
+import type { SignatureVerifier } from "./verify-pool.js";
 
 export interface PreparedCertificate {
   readonly profile: string;
@@ -97,17 +98,25 @@ export class SignatureCheckError extends Error {
 }
 
 /** Signs the prepared TBS, assembles the certificate, re-reads it and checks that the signed
- *  TBS bytes are the linted ones and that the signature verifies with the CA public key. */
-export async function signCertificate(p: CompiledProfile, prepared: PreparedCertificate, signer: Signer, issuerKey: KeyObject): Promise<Buffer> {
+ *  TBS bytes are the linted ones and that the signature verifies with the CA public key
+ *  (`issuerKey` on this thread, or `verifier`, e.g. a VerifyPool holding the same key). */
+export async function signCertificate(p: CompiledProfile, prepared: PreparedCertificate, signer: Signer, issuerKey: KeyObject, verifier?: SignatureVerifier): Promise<Buffer> {
   const signature = await signer.sign(prepared.tbs);
   const der = seq(prepared.tbs, p.signatureAlgorithm, bitString(signature));
   const [tbsT] = children(der, readTlv(der, 0));
   if (!raw(der, tbsT).equals(prepared.tbs)) throw new SignatureCheckError("the signed TBSCertificate differs from the linted one");
-  const hash = p.signatureAlgorithm.equals(Buffer.from("300d06092a864886f70d01010c0500", "hex")) || p.signatureAlgorithm.equals(Buffer.from("300a06082a8648ce3d040303", "hex")) ? "sha384" : p.signatureAlgorithm.equals(Buffer.from("300a06082a8648ce3d040304", "hex")) ? "sha512" : "sha256";
-  if (!verify(hash, prepared.tbs, issuerKey, signature)) {
+  const hash = signatureHash(p.signatureAlgorithm);
+  if (!(verifier ? await verifier(hash, prepared.tbs, signature) : verify(hash, prepared.tbs, issuerKey, signature))) {
     throw new SignatureCheckError("the HSM signature does not verify with the CA public key; certificate discarded");
   }
   return der;
+}
+
+const SHA384_ALGS = [Buffer.from("300d06092a864886f70d01010c0500", "hex"), Buffer.from("300a06082a8648ce3d040303", "hex")];
+const SHA512_ALG = Buffer.from("300a06082a8648ce3d040304", "hex");
+/** The hash of a signature AlgorithmIdentifier this CA uses (sha256WithRSA, ecdsa-with-SHA256/384/512). */
+function signatureHash(alg: Buffer): "sha256" | "sha384" | "sha512" {
+  return SHA384_ALGS.some((a) => a.equals(alg)) ? "sha384" : SHA512_ALG.equals(alg) ? "sha512" : "sha256";
 }
 
 export const issuerPublicKey = (spki: Buffer): KeyObject => createPublicKey({ key: spki, format: "der", type: "spki" });

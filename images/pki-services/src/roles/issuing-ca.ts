@@ -16,6 +16,7 @@ import type { KeyObject } from "node:crypto";
 import { AuditLog, canonicalJson } from "../audit/log.js";
 import { IssuingCaServiceConfig } from "../config/schema.js";
 import { HsmUnavailableError, Pkcs11Token, type Pkcs11Signer } from "../pkcs11/index.js";
+import { VerifyPool } from "../pki/verify-pool.js";
 import { compileProfile, CsrError, issuerFromCertificate, issuerPublicKey, LintError, parseCsr, prepareCertificate, randomSerial, SignatureCheckError, signCertificate, toPem, type CompiledProfile } from "../pki/index.js";
 import type { Database } from "../storage/db.js";
 import { CertificateStore, REVOCATION_REASONS, SerialCollisionError, type RevocationReason } from "../storage/store.js";
@@ -47,6 +48,9 @@ export interface IssuingCaOptions {
   /** Intents younger than this are another replica's in-flight issuances and are not
    *  reconciled (storage/store.ts). @default 120 */
   readonly reconcileGraceSeconds?: number;
+  /** Worker threads for the verify-after-sign (pki/verify-pool.ts; 0: on the event loop).
+   *  @default 1 */
+  readonly verifyThreads?: number;
   /** Where the configuration was read from and the SHA-256 of the file's bytes (audited as
    *  `config.loaded`, comparable with `sha256sum ca-config.json`). Without it the SHA-256 of
    *  the configuration's canonical JSON is audited. */
@@ -65,6 +69,7 @@ export class IssuingCa {
     const config = IssuingCaServiceConfig.parse(o.config);
     const audit = new AuditLog(o.db);
     const token = await Pkcs11Token.open({ library: config.hsm.library, tokenLabel: config.hsm.tokenLabel, pin: o.pin, poolSize: o.poolSize });
+    let verifyPool: VerifyPool | undefined;
     try {
       const signer = await token.signer(config.hsm.keyLabel, config.keyAlgorithm);
       const issuer = issuerFromCertificate(o.caCertificate, config.keyAlgorithm, config.urls);
@@ -72,7 +77,9 @@ export class IssuingCa {
         throw new Error(`the CA certificate's public key is not the key "${config.hsm.keyLabel}" in token "${config.hsm.tokenLabel}"`);
       }
       const profiles = new Map(Object.entries(config.profiles).map(([n, p]) => [n, compileProfile(n, p, issuer)]));
-      const ca = new IssuingCa(config, o.db, token, signer, profiles, issuerPublicKey(issuer.spki), audit);
+      const threads = o.verifyThreads ?? 1;
+      verifyPool = threads > 0 ? new VerifyPool(issuer.spki, threads) : undefined;
+      const ca = new IssuingCa(config, o.db, token, signer, profiles, issuerPublicKey(issuer.spki), audit, verifyPool);
       // Configuration change (BR 5.4.1, NCSSR 3): which configuration this run enforces.
       await audit.append("config.loaded", "system", {
         role: "issuing-ca", ca: config.name, environment: config.environment,
@@ -87,6 +94,7 @@ export class IssuingCa {
       if (reconciled.length) ca.reconciledAtStart = reconciled;
       return ca;
     } catch (err) {
+      await verifyPool?.close();
       token.close();
       throw err;
     }
@@ -105,6 +113,7 @@ export class IssuingCa {
     readonly profiles: ReadonlyMap<string, CompiledProfile>,
     private readonly issuerKey: KeyObject,
     readonly audit: AuditLog,
+    private readonly verifyPool?: VerifyPool,
   ) {
     this.store = new CertificateStore(db, config.name);
   }
@@ -142,7 +151,7 @@ export class IssuingCa {
     }
     let der: Buffer;
     try {
-      der = await signCertificate(profile, prepared, this.signer, this.issuerKey);
+      der = await signCertificate(profile, prepared, this.signer, this.issuerKey, this.verifyPool?.verify);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       await this.store.fail(prepared.serial, reason, actor);
@@ -211,6 +220,7 @@ export class IssuingCa {
 
   async stop(): Promise<void> {
     await this.audit.append("service.stop", "system", { role: "issuing-ca", ca: this.config.name }).catch(() => undefined);
+    await this.verifyPool?.close();
     this.token.close();
   }
 }
