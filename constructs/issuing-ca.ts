@@ -7,14 +7,18 @@ import type { HardenedWorkload } from "./hardened-workload.js";
 import { pinEnvName } from "./hsm-cluster.js";
 import { stableStringify } from "./model.js";
 import type { RegistrationAuthority } from "./registration-authority.js";
-import type { Repository } from "./repository.js";
+import { REPOSITORY_PUBLISH_PORT, type Repository } from "./repository.js";
 import { CONFIG_DIR, pkiWorkload, type SiteContext } from "./site-context.js";
-import type { ValidationAuthority } from "./validation-authority.js";
+import { OCSP_PUBLISH_PORT, OCSP_PUBLISH_SERVICE, type ValidationAuthority } from "./validation-authority.js";
 
 export const ISSUING_PORT = 8443;
 /** Where the CA's own certificate is mounted (ConfigMap `issuing-ca-<ca>-certificate`, created
  *  by the IA operator from the intermediate ceremony's output; docs/runbooks/secrets.md). */
 export const CA_CERT_DIR = "/etc/lanic-ca/ca-cert";
+/** The delegated OCSP responder certificate (ConfigMap `ocsp-responder-<ca>-certificate`). */
+export const OCSP_CERT_DIR = "/etc/lanic-ca/ocsp-cert";
+/** A signer's mTLS client identity for the publish ports (Secret `<workload>-client-tls`). */
+export const CLIENT_TLS_DIR = "/etc/lanic-ca/client-tls";
 
 export interface IssuingCaProps {
   readonly ca: IssuingCaDef;
@@ -33,6 +37,8 @@ export function caUrls(ctx: Pick<SiteContext, "env">, ca: string) {
 export function issuingCaServiceConfig(ctx: Pick<SiteContext, "env">, ca: IssuingCaDef): IssuingCaServiceConfig {
   const env = ctx.env;
   const partition = env.hsm.partitions.find((p) => p.name === ca.partition)!;
+  const ocspPartition = env.hsm.partitions.find((p) => p.name === ca.ocsp.partition)!;
+  const ocspKey = ocspPartition.keys.find((k) => k.label === ca.ocsp.keyLabel)!;
   return {
     name: ca.name,
     environment: env.name,
@@ -40,7 +46,26 @@ export function issuingCaServiceConfig(ctx: Pick<SiteContext, "env">, ca: Issuin
     hsm: { library: env.hsm.pkcs11Library, tokenLabel: partition.tokenLabel, keyLabel: ca.keyLabel, pinEnv: pinEnvName(ca.partition) },
     urls: { ...caUrls(ctx, ca.name), ...(ca.ocsp.enabled ? { ocsp: env.va.url } : {}) },
     crl: { ...ca.crl },
-    ocsp: { enabled: ca.ocsp.enabled, responseValidityHours: ca.ocsp.responseValidityHours, refreshHours: ca.ocsp.refreshHours },
+    ocsp: {
+      enabled: ca.ocsp.enabled,
+      responseValidityHours: ca.ocsp.responseValidityHours,
+      refreshHours: ca.ocsp.refreshHours,
+      ...(ca.ocsp.enabled
+        ? {
+            responder: {
+              hsm: { library: env.hsm.pkcs11Library, tokenLabel: ocspPartition.tokenLabel, keyLabel: ca.ocsp.keyLabel, pinEnv: pinEnvName(ca.ocsp.partition) },
+              keyAlgorithm: ocspKey.algorithm,
+              certificatePath: `${OCSP_CERT_DIR}/ocsp.pem`,
+            },
+          }
+        : {}),
+    },
+    // Signers push over mTLS to the public zone's publish ports (never the other way round).
+    publish: {
+      repositoryUrl: `https://repository.lanic-ca-public.svc:${REPOSITORY_PUBLISH_PORT}`,
+      ...(ca.ocsp.enabled ? { ocspResponderUrl: `https://${OCSP_PUBLISH_SERVICE}.lanic-ca-public.svc:${OCSP_PUBLISH_PORT}` } : {}),
+      clientTlsDir: CLIENT_TLS_DIR,
+    },
     profiles: Object.fromEntries(ca.profiles.map((p) => [p, env.profiles[p]])),
     raClientSubject: `lanic-ca-ra.${env.name}`,
     caCertificatePath: `${CA_CERT_DIR}/ca.pem`,
@@ -68,6 +93,9 @@ export class IssuingCa extends Construct {
       data: { "ca-config.json": stableStringify(config) },
     });
     const configArg = `--config=${CONFIG_DIR}/ca-config.json`;
+    // The client certificate's CN is the workload name: the publish ports admit `crl-publisher-*`
+    // and `ocsp-signer-*` only.
+    const mountClientTls = (w: HardenedWorkload) => w.addVolume("client-tls", CLIENT_TLS_DIR, { secret: `${w.props.name}-client-tls` });
     const mountConfig = (w: HardenedWorkload) => {
       w.addVolume("ca-config", CONFIG_DIR, { configMap });
       w.addVolume("ca-cert", CA_CERT_DIR, { configMap: `issuing-ca-${ca.name}-certificate` });
@@ -90,8 +118,11 @@ export class IssuingCa extends Construct {
     props.ra.service.connections.allowTo(this.service, ISSUING_PORT, { purpose: `issue and revoke under ${ca.name}`, mtls: true });
 
     this.crlPublisher = new CrlPublisher(this, "crl", ctx, { ca, configArg });
-    mountConfig(this.crlPublisher.workload);
-    props.repository.grantPublish(this.crlPublisher.workload);
+    for (const w of this.crlPublisher.workloads) {
+      mountConfig(w);
+      mountClientTls(w);
+      props.repository.grantPublish(w);
+    }
 
     if (ca.ocsp.enabled) {
       this.ocspSigner = pkiWorkload(this, "ocsp-signer", ctx, {
@@ -103,6 +134,8 @@ export class IssuingCa extends Construct {
         ca: ca.name,
       });
       mountConfig(this.ocspSigner);
+      mountClientTls(this.ocspSigner);
+      this.ocspSigner.addVolume("ocsp-cert", OCSP_CERT_DIR, { configMap: `ocsp-responder-${ca.name}-certificate` });
       ctx.hsm.partition(ca.ocsp.partition).grantSign(this.ocspSigner, ca.ocsp.keyLabel);
       ctx.database.grantReadWrite(this.ocspSigner);
       props.va.grantPublish(this.ocspSigner);

@@ -26,6 +26,10 @@ export class Repository extends Construct {
         { name: "publish", port: REPOSITORY_PUBLISH_PORT },
       ],
     });
+    // Published files live on a shared volume (ReadWriteMany, provisioned by LANIC): a push to
+    // one replica is served by all, and survives restarts.
+    this.workload.addVolume("repository-data", "/var/lib/pki-services/repository", { pvc: "repository-data" }, false);
+    this.workload.addVolume("publish-tls", "/etc/lanic-ca/publish-tls", { secret: "repository-publish-tls" });
     this.workload.connections.allowFrom(new ExternalPeer("internet", "internet", ["0.0.0.0/0"]), REPOSITORY_HTTP_PORT, {
       purpose: "public repository: CA certificates, CRLs, CP/CPS (BR 2.2)",
     });

@@ -1,10 +1,14 @@
 import { Construct } from "constructs";
+import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1/index.js";
 import { ExternalPeer } from "./connections.js";
 import type { HardenedWorkload } from "./hardened-workload.js";
 import { pkiWorkload, type SiteContext } from "./site-context.js";
 
 export const OCSP_HTTP_PORT = 8080;
 export const OCSP_PUBLISH_PORT = 8443;
+/** Headless Service naming every responder pod: the signers push to each one. */
+export const OCSP_PUBLISH_SERVICE = "ocsp-responder-publish";
+const CACHE_DIR = "/var/lib/pki-services/ocsp";
 
 /**
  * The validation authority (RFC 6960, BR 4.9.9–4.9.10): a responder in the public zone serving
@@ -22,11 +26,23 @@ export class ValidationAuthority extends Construct {
       kind: "ocsp-responder",
       name: "ocsp-responder",
       zone: "public",
-      args: ["ocsp-responder", "--serve"],
+      args: ["ocsp-responder", "--serve", `--cache-file=${CACHE_DIR}/responses.bin`],
       ports: [
         { name: "http", port: OCSP_HTTP_PORT },
         { name: "publish", port: OCSP_PUBLISH_PORT },
       ],
+    });
+    // The cache journal survives a container restart (emptyDir lives as long as the pod); a new
+    // pod gets everything from the signers on their next push.
+    this.responder.addVolume("ocsp-cache", CACHE_DIR, { emptyDir: "256Mi" }, false);
+    this.responder.addVolume("publish-tls", "/etc/lanic-ca/publish-tls", { secret: "ocsp-responder-publish-tls" });
+    new ServiceV1(this, "publish-service", {
+      metadata: { name: OCSP_PUBLISH_SERVICE, namespace: this.responder.namespace, labels: { "app.kubernetes.io/part-of": "lanic-ca" } },
+      spec: {
+        clusterIp: "None",
+        selector: this.responder.labels,
+        port: [{ name: "publish", port: OCSP_PUBLISH_PORT, targetPort: String(OCSP_PUBLISH_PORT), protocol: "TCP" }],
+      },
     });
     this.responder.connections.allowFrom(new ExternalPeer("internet", "internet", ["0.0.0.0/0"]), OCSP_HTTP_PORT, {
       purpose: "OCSP (RFC 6960) over HTTP",

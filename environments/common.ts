@@ -57,7 +57,7 @@ export function workloadSizes(replicas: number, scale: "small" | "large"): Input
     "ra-frontend": { replicas, resources: r("250m", "256Mi", "1") },
     ra: { replicas, resources: r("500m", "512Mi", "2") },
     "issuing-ca": { replicas, resources: r("1", "512Mi", "2") },
-    "crl-publisher": { replicas: 1, resources: r("500m", "1Gi", "2") },
+    "crl-publisher": { replicas, resources: r("500m", "1Gi", "2") },
     "audit-collector": { replicas, resources: r("250m", "256Mi", "1") },
   };
 }

@@ -45,6 +45,13 @@ describe("CrlPublisher", () => {
       expect.arrayContaining(["hsm", "lanic/lanic-ca-db", "lanic/repository", "lanic/audit-collector"]),
     );
   });
+  it("a watcher Deployment publishes within a minute of a revocation; both push to the repository with their own client identity", () => {
+    const w = byName(lanic, DeploymentV1.tfResourceType, "crl-publisher-lao-gov-signing-ca-1-watch");
+    expect(w.spec.template.spec.container[0].args).toEqual(["crl-publisher", "--config=/etc/lanic-ca/ca-config.json", "--out=/var/lib/pki-services/crl"]);
+    expect(w.spec.template.spec.volume).toContainEqual({ name: "client-tls", secret: [{ secret_name: "crl-publisher-lao-gov-signing-ca-1-watch-client-tls", default_mode: "0440" }] });
+    expect(flowsFrom("lanic/crl-publisher-lao-gov-signing-ca-1-watch").some((f) => f.to.type === "component" && f.to.id === "lanic/repository" && f.port === 8443 && f.mtls)).toBe(true);
+    expect(byName(backup, DeploymentV1.tfResourceType, "crl-publisher-lao-gov-signing-ca-1-watch").spec.replicas).toBe("0");
+  });
   it("at the backup site the CronJob is suspended (warm standby)", () => {
     expect(byName(backup, CronJobV1.tfResourceType, "crl-publisher-lao-gov-signing-ca-1").spec.suspend).toBe(true);
   });
@@ -63,6 +70,13 @@ describe("ValidationAuthority", () => {
       "internet", "lanic/ocsp-signer-lao-gov-signing-ca-1", "lanic/ocsp-signer-lao-gov-tls-ca-1",
     ]);
     expect(model.grants.find((g) => g.grantee === "lanic/ocsp-signer-lao-gov-tls-ca-1" && g.kind === "hsm-sign")).toMatchObject({ resource: "partition/ocsp", key: "lao-gov-tls-ca-1-ocsp" });
+  });
+  it("a headless Service names every responder pod for the signers' push; the CA config says where and with which key", () => {
+    const svc = byName(lanic, "kubernetes_service_v1", "ocsp-responder-publish");
+    expect(svc.spec).toMatchObject({ cluster_ip: "None", port: [{ name: "publish", port: 8443 }] });
+    const config = JSON.parse(byName(lanic, ConfigMapV1.tfResourceType, "ca-config-lao-gov-signing-ca-1").data["ca-config.json"]);
+    expect(config.publish.ocspResponderUrl).toBe("https://ocsp-responder-publish.lanic-ca-public.svc:8443");
+    expect(config.ocsp.responder).toMatchObject({ keyAlgorithm: "ECDSA_P256", hsm: { tokenLabel: "lanic-ca-ocsp", keyLabel: "lao-gov-signing-ca-1-ocsp", pinEnv: "HSM_PIN_OCSP" } });
   });
   it("GIVEN OCSP off THEN no signer and no schedule for that CA", () => {
     const env = fixture("production", (e) => (e.issuingCas[1].ocsp.enabled = false));
