@@ -12,7 +12,7 @@ export const COMMANDS: ((program: Command) => void)[] = [];
 export const SYNTH_EXTENSIONS: SynthExtension[] = [];
 
 import { diagramExtension, registerReviewCommands } from "../review/cli.js";
-SYNTH_EXTENSIONS.push(diagramExtension); // diagrams/<env>.svg (issue 6)
+const diagrams = diagramExtension(); // diagrams/<env>.svg (issue 6); placed first below: drawn on a worker thread while the gate resolves the stacks
 COMMANDS.push(registerReviewCommands); // lanic-ca diff, lanic-ca diagram (issue 6)
 
 import { registerCeremonyCommands } from "../scripts/ceremony/cli.js";
@@ -26,3 +26,5 @@ SYNTH_EXTENSIONS.push({
 import { POLICY_SYNTH_EXTENSION, registerPolicyCommands } from "../policy/extension.js";
 SYNTH_EXTENSIONS.unshift(POLICY_SYNTH_EXTENSION); // the CP/CPS gate runs first: refuses before anything is written (issue 4)
 COMMANDS.push(registerPolicyCommands); // lanic-ca check [env…] (issue 4)
+
+SYNTH_EXTENSIONS.unshift(diagrams);

@@ -4,21 +4,70 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { Worker } from "node:worker_threads";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { stableStringify, type TopologyJson } from "../constructs/model.js";
 import type { SynthExtension } from "../stacks/synth.js";
 import { buildReport, type EnvironmentSnapshot } from "./diff.js";
-import { topologySvg } from "./diagram.js";
+import { renderSvg, topologyDot, topologySvg } from "./diagram.js";
 import { environmentsIn, readSnapshot, synthesizeRef } from "./load.js";
 import { renderMarkdown, renderTerminal } from "./render.js";
 import { SEVERITY_ORDER, type DiffReport, type Note, type Severity } from "./types.js";
 
 /** synth writes diagrams/<env>.svg next to the topology model. */
-export const diagramExtension: SynthExtension = {
-  name: "diagrams",
-  files: async (topology) => [{ path: `diagrams/${topology.env.name}.svg`, content: await topologySvg(topology.model.toJSON()) }],
-};
+/**
+ * diagrams/<env>.svg. The layout starts on a worker thread as soon as the construct tree exists
+ * (beforeWrite), in parallel with the stacks' resolution on the main thread; `files` collects it.
+ */
+export function diagramExtension(): SynthExtension {
+  let worker: Worker | undefined;
+  let nextId = 0;
+  const pending = new Map<string, Promise<string>>();
+  let outstanding = 0;
+  // The worker is the compiled module; run from sources (vitest), there is none: draw inline.
+  const workerFile = new URL("./diagram-worker.js", import.meta.url);
+  const render = (dot: string): Promise<string> => {
+    if (!existsSync(workerFile)) return renderSvg(dot);
+    worker ??= new Worker(workerFile);
+    const w = worker;
+    // Referenced only while a drawing is awaited: a refused synth exits without waiting for it.
+    if (outstanding++ === 0) w.ref();
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      const onMessage = (m: { id: number; svg?: string; error?: string }) => {
+        if (m.id !== id) return;
+        w.off("message", onMessage);
+        if (--outstanding === 0) w.unref();
+        if (m.svg !== undefined) resolve(m.svg);
+        else reject(new Error(`diagram: ${m.error}`));
+      };
+      w.on("message", onMessage);
+      w.postMessage({ id, dot });
+    });
+  };
+  return {
+    name: "diagrams",
+    beforeWrite: (topologies) => {
+      pending.clear(); // a new synth (an earlier one may have been refused before collecting)
+      for (const t of topologies) {
+        const svg = render(topologyDot(t.model.toJSON()));
+        svg.catch(() => undefined); // reported when collected
+        pending.set(t.env.name, svg);
+      }
+    },
+    files: async (topology) => {
+      const svg = pending.get(topology.env.name) ?? topologySvg(topology.model.toJSON());
+      const content = await svg;
+      pending.delete(topology.env.name);
+      if (pending.size === 0) {
+        await worker?.terminate();
+        worker = undefined;
+      }
+      return [{ path: `diagrams/${topology.env.name}.svg`, content }];
+    },
+  };
+}
 
 const isSynthFolder = (p: string) => existsSync(join(p, "topology"));
 

@@ -5,9 +5,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import pc from "picocolors";
-import { runCeremony } from "./run.js";
 import { CEREMONY_TYPES } from "./schema.js";
-import { verifyTranscript } from "./transcript.js";
 
 function collect(value: string, previous: { role: string; name: string }[]): { role: string; name: string }[] {
   const i = value.indexOf(":");
@@ -32,6 +30,7 @@ export function registerCeremonyCommands(program: Command): void {
     .option("--json", "print the result (outputs, transcript, last hash) as JSON on stdout")
     .action(async (file: string, opts: { participant: { role: string; name: string }[]; json?: boolean }) => {
       try {
+        const { runCeremony } = await import("./run.js"); // HSM, zx, x509: loaded only to run one
         const r = await runCeremony({ file, participants: opts.participant });
         if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       } catch (err) {
@@ -49,6 +48,7 @@ export function registerCeremonyCommands(program: Command): void {
       // The parent `ceremony` has the same options: commander may file them there.
       const opts = cmd.optsWithGlobals() as { participant: { role: string; name: string }[]; json?: boolean };
       try {
+        const { runCeremony } = await import("./run.js");
         const r = await runCeremony({ file, participants: opts.participant, expectType: "quorum-split" });
         if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       } catch (err) {
@@ -63,7 +63,8 @@ export function registerCeremonyCommands(program: Command): void {
     .option("--markdown <file>", "the Markdown transcript (default: the .md next to the JSON, if present)")
     .option("--head <sha256>", "the last hash written in the paper ceremony log")
     .option("--json", "print the result as JSON on stdout")
-    .action((json: string, _o: unknown, cmd: Command) => {
+    .action(async (json: string, _o: unknown, cmd: Command) => {
+      const { verifyTranscript } = await import("./transcript.js");
       const opts = cmd.optsWithGlobals() as { markdown?: string; head?: string; json?: boolean };
       const md = opts.markdown ?? (json.endsWith(".json") && existsSync(json.replace(/\.json$/, ".md")) ? json.replace(/\.json$/, ".md") : undefined);
       const r = verifyTranscript(json, { markdownPath: md, head: opts.head });

@@ -29,7 +29,7 @@ const validate = new Ajv({ allErrors: true, strict: true }).compile(DIFF_REPORT_
 async function synth(dir: string, change?: (e: Mutable<EnvironmentInput>) => void) {
   const input = structuredClone(production) as Mutable<EnvironmentInput>;
   change?.(input);
-  await synthesize([parseEnvironment(input, "test/production.ts")], { outdir: dir, extensions: [diagramExtension] });
+  await synthesize([parseEnvironment(input, "test/production.ts")], { outdir: dir, extensions: [diagramExtension()] });
 }
 
 describe("a review of two synthesized folders", () => {
