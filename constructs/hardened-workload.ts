@@ -220,9 +220,9 @@ export class HardenedWorkload extends Construct implements IConnectable {
         }),
     );
     const ports = props.ports ?? [];
-    const health = ports[0]
-      ? { httpGet: { path: "/health", port: String(ports[0].port) }, periodSeconds: 10, timeoutSeconds: 2 }
-      : undefined;
+    // A TCP probe: the signing services serve mTLS and a kubelet probe presents no client
+    // certificate; an HSM outage is answered with 503 by the service itself.
+    const health = ports[0] ? { tcpSocket: [{ port: String(ports[0].port) }], periodSeconds: 10, timeoutSeconds: 2 } : undefined;
     return {
       automountServiceAccountToken: !!props.serviceAccountToken,
       enableServiceLinks: false,

@@ -15,6 +15,8 @@ export const ISSUING_PORT = 8443;
 /** Where the CA's own certificate is mounted (ConfigMap `issuing-ca-<ca>-certificate`, created
  *  by the IA operator from the intermediate ceremony's output; docs/runbooks/secrets.md). */
 export const CA_CERT_DIR = "/etc/lanic-ca/ca-cert";
+/** The issuing CA's mTLS server certificate and the CA of its clients (Secret `issuing-ca-<ca>-tls`). */
+export const SERVER_TLS_DIR = "/etc/lanic-ca/tls";
 /** The delegated OCSP responder certificate (ConfigMap `ocsp-responder-<ca>-certificate`). */
 export const OCSP_CERT_DIR = "/etc/lanic-ca/ocsp-cert";
 /** A signer's mTLS client identity for the publish ports (Secret `<workload>-client-tls`). */
@@ -105,13 +107,21 @@ export class IssuingCa extends Construct {
       kind: "issuing-ca",
       name: `issuing-ca-${ca.name}`,
       zone: "issuing",
-      args: ["issuing-ca", configArg],
+      // mTLS: only the RA's client certificate (CN raClientSubject) may issue or revoke.
+      args: [
+        "issuing-ca",
+        configArg,
+        `--listen=0.0.0.0:${ISSUING_PORT}`,
+        `--tls-key=${SERVER_TLS_DIR}/tls.key`,
+        `--tls-cert=${SERVER_TLS_DIR}/tls.crt`,
+        `--client-ca=${SERVER_TLS_DIR}/ca.crt`,
+      ],
       ports: [{ name: "https", port: ISSUING_PORT }],
       signing: true,
       ca: ca.name,
     });
     mountConfig(this.service);
-    this.service.addVolume("tls", "/etc/lanic-ca/tls", { secret: `issuing-ca-${ca.name}-tls` });
+    this.service.addVolume("tls", SERVER_TLS_DIR, { secret: `issuing-ca-${ca.name}-tls` });
     ctx.hsm.partition(ca.partition).grantSign(this.service, ca.keyLabel);
     ctx.database.grantReadWrite(this.service);
     props.repository.grantPublish(this.service);
