@@ -22,7 +22,10 @@ const flowsFrom = (id: string) => model.flows.filter((f) => f.from.type === "com
 describe("IssuingCa", () => {
   it("GIVEN an issuing CA THEN a service that signs in the HSM, reads the CA ConfigMap and is called only by the RA over mTLS", () => {
     const d = byName(lanic, DeploymentV1.tfResourceType, "issuing-ca-lao-gov-tls-ca-1");
-    expect(d.spec.template.spec.container[0].args).toEqual(["issuing-ca", "--config=/etc/lanic-ca/ca-config.json"]);
+    expect(d.spec.template.spec.container[0].args).toEqual([
+      "issuing-ca", "--config=/etc/lanic-ca/ca-config.json", "--listen=0.0.0.0:8443",
+      "--tls-key=/etc/lanic-ca/tls/tls.key", "--tls-cert=/etc/lanic-ca/tls/tls.crt", "--client-ca=/etc/lanic-ca/tls/ca.crt",
+    ]);
     expect(model.grants.filter((g) => g.grantee === "lanic/issuing-ca-lao-gov-tls-ca-1").map((g) => `${g.kind} ${g.resource} ${g.key ?? ""}`.trim())).toEqual([
       "database-read-write database/lanic-ca-db",
       "hsm-sign partition/issuing lao-gov-tls-ca-1-2026",
