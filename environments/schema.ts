@@ -9,7 +9,7 @@
  * policy/, so that a violating environment still synthesizes into a model the checks can judge.
  */
 import { z } from "zod";
-import { KeyAlgorithm, Profile } from "@lanic-ca/pki-services/config/schema";
+import { CrlSchedule, KeyAlgorithm, OcspSchedule, Profile } from "@lanic-ca/pki-services/config/schema";
 
 export { KeyAlgorithm, Profile };
 
@@ -180,18 +180,8 @@ export const IssuingCa = z.strictObject({
   profiles: z.array(Name).min(1),
   /** Maximum validity of any certificate this CA issues, in days (CP/CPS 6.3.2). */
   maxValidityDays: z.number().int().positive(),
-  crl: z.strictObject({
-    /** How often a full CRL is published, in hours (BR 4.9.7: ≤ 7 days). */
-    intervalHours: z.number().positive(),
-    /** nextUpdate − thisUpdate, in hours (BR 4.9.7: ≤ 10 days). */
-    nextUpdateHours: z.number().positive(),
-  }),
-  ocsp: z.strictObject({
-    enabled: z.boolean(),
-    /** Response validity in hours (BR 4.9.9: 8 h to 10 days). */
-    responseValidityHours: z.number().positive(),
-    /** Re-sign responses after this many hours (BR 4.9.9: before half their validity). */
-    refreshHours: z.number().positive(),
+  crl: CrlSchedule,
+  ocsp: OcspSchedule.extend({
     /** Partition and label of the delegated OCSP signing key (RFC 6960 4.2.2.2). */
     partition: Name,
     keyLabel: z.string().min(1),

@@ -119,6 +119,24 @@ export const HsmBinding = z.strictObject({
 });
 export type HsmBinding = z.infer<typeof HsmBinding>;
 
+/** When a CA's CRLs are published and how long they are valid (the environment states it, the
+ *  policy checks it, the CRL publisher follows it). */
+export const CrlSchedule = z.strictObject({
+  /** How often a full CRL is published, in hours (BR 4.9.7: at least every 7 days). */
+  intervalHours: z.number().positive(),
+  /** nextUpdate − thisUpdate, in hours (BR 4.9.7: at most 10 days). */
+  nextUpdateHours: z.number().positive(),
+});
+
+/** Whether a CA's status is served by OCSP, and the validity and refresh of its responses. */
+export const OcspSchedule = z.strictObject({
+  enabled: z.boolean(),
+  /** Response validity in hours (BR 4.9.9: 8 hours to 10 days). */
+  responseValidityHours: z.number().positive(),
+  /** Responses are re-signed after this many hours (BR 4.9.9: before half their validity). */
+  refreshHours: z.number().positive(),
+});
+
 /** The runtime configuration of one issuing CA, written by synth into a ConfigMap
  *  (`ca-config.json`) and read by `pki-services issuing-ca|crl-publisher|ocsp-responder`. */
 export const IssuingCaServiceConfig = z.strictObject({
@@ -133,18 +151,8 @@ export const IssuingCaServiceConfig = z.strictObject({
     crl: z.url(),
     ocsp: z.url().optional(),
   }),
-  crl: z.strictObject({
-    /** How often a full CRL is published (BR 4.9.7: at least every 7 days). */
-    intervalHours: z.number().positive(),
-    /** nextUpdate − thisUpdate (BR 4.9.7: at most 10 days). */
-    nextUpdateHours: z.number().positive(),
-  }),
-  ocsp: z.strictObject({
-    enabled: z.boolean(),
-    /** Response validity (BR 4.9.9: 8 hours to 10 days). */
-    responseValidityHours: z.number().positive(),
-    /** Responses are re-signed after this long (BR 4.9.9: before half the validity). */
-    refreshHours: z.number().positive(),
+  crl: CrlSchedule,
+  ocsp: OcspSchedule.extend({
     /** The delegated responder (RFC 6960 4.2.2.2): its key in the HSM (own partition and PIN
      *  variable when the environment puts OCSP keys apart) and its certificate (PEM), issued by
      *  this CA under its ocsp-signing profile. Required by `ocsp-responder --sign-only`.
