@@ -37,6 +37,7 @@ describe("invalid environment definitions name the field and what is allowed", (
   it.each<[string, (e: any) => void, string]>([
     ["unknown top-level key", (e) => (e.colour = "red"), "colour: unknown key 'colour' (not allowed here)"],
     ["unknown nested key", (e) => (e.issuingCas[0].crl.every = 3), "issuingCas[0].crl.every: unknown key 'every' (not allowed here)"],
+    ["unknown key in a shared schedule", (e) => (e.issuingCas[0].ocsp.every = 1), "issuingCas[0].ocsp.every: unknown key 'every' (not allowed here)"],
     ["bad tier", (e) => (e.tier = "prod"), 'tier: must be one of "dev", "staging", "production" (got "prod")'],
     ["bad CIDR", (e) => (e.ra.governmentNetworks[0] = "10.60.0.0"), 'ra.governmentNetworks[0]: an IPv4 CIDR, e.g. 10.20.0.0/24 (got "10.60.0.0")'],
     ["bad key algorithm", (e) => (e.issuingCas[0].keyAlgorithm = "RSA_1024"), 'issuingCas[0].keyAlgorithm: must be one of "RSA_2048", "RSA_3072", "RSA_4096", "ECDSA_P256", "ECDSA_P384", "ECDSA_P521" (got "RSA_1024")'],
