@@ -42,6 +42,13 @@ try {
   const ms = (x: number) => `${x.toFixed(0)} ms`;
   console.log(`medians of ${runs} interleaved runs: floor ${ms(t.floor)}, synth all ${ms(t.synthAll)}, production ${ms(t.production)}, 10× ${ms(t.tenfold)}`);
   report("synth (4 environments) vs cdktf import floor", t.synthAll / t.floor, `${ms(t.synthAll)} vs ${ms(t.floor)}`, { max: 2 });
+  const count = (dir: string) =>
+    readdirSync(join(dir, "stacks")).reduce((n, d) => {
+      const tf = JSON.parse(readFileSync(join(dir, "stacks", d, "cdk.tf.json"), "utf8")) as { resource?: Record<string, object> };
+      return n + Object.values(tf.resource ?? {}).reduce((m, r) => m + Object.keys(r).length, 0);
+    }, 0);
+  const [rp, rg] = [count(join(work, "prod")), count(join(work, "gen"))];
+  console.log(`resources: production ${rp}, 10× topology ${rg} (${(rg / rp).toFixed(1)}×); cdktf's token resolution is linear in them and dominates both`);
   report("10× topology vs production", t.tenfold / t.production, `${ms(t.tenfold)} vs ${ms(t.production)} (work beyond the floor: ${((t.tenfold - t.floor) / (t.production - t.floor)).toFixed(2)}×)`, { max: 4 });
 } finally {
   rmSync(work, { recursive: true, force: true });
