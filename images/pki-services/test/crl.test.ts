@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hsmDigestSigner } from "../src/crl/digest-signer.js";
 import { derLength, putEntry, writeCrl, type CrlEntryRow } from "../src/crl/encode.js";
 import { CrlPublisher } from "../src/crl/publisher.js";
-import { IssuingCa } from "../src/roles/issuing-ca.js";
+import { IssuingCa, serveIssuingCa } from "../src/roles/issuing-ca.js";
 import { openDatabase, type Database } from "../src/storage/db.js";
 import { createTestCa, opensslCsr, type TestCa } from "./fixtures.js";
 import { tempDir } from "./helpers.js";
@@ -35,6 +35,12 @@ afterAll(async () => {
   ca?.token.close();
   tmp?.cleanup();
 });
+
+/** How `openssl crl -text` prints a time: "Jan  2 03:04:05 2026 GMT". */
+function opensslDate(d: Date): string {
+  const mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][d.getUTCMonth()];
+  return `${mon} ${String(d.getUTCDate()).padStart(2, " ")} ${d.toISOString().slice(11, 19)} ${d.getUTCFullYear()} GMT`;
+}
 
 async function issue(cn: string): Promise<{ serial: string; file: string }> {
   const csr = opensslCsr(tmp.dir, "ec:P-256", `/C=LA/O=MTC/title=Director/CN=${cn}`);
@@ -89,8 +95,18 @@ describe("crl-publisher", () => {
   it("publishes a signed v2 CRL that openssl and certtool read: reason, invalidity date, AKI, CRL number", async () => {
     good = await issue("Good One");
     revoked = await issue("Revoked One");
-    expect(await issuing.store.revoke(revoked.serial, "keyCompromise", "lanic-ra")).toBe("revoked");
-    await db.query(`UPDATE certificates SET invalidity_date = '2026-01-02T03:04:05Z' WHERE serial = $1`, [revoked.serial]);
+    // through the issuing CA's HTTP API, with an RFC 5280 5.3.2 invalidityDate (= its notBefore, the earliest allowed)
+    const notBefore = (await issuing.store.get(revoked.serial))!.notBefore;
+    const api = await serveIssuingCa(issuing, { host: "127.0.0.1", port: 0, identity: { kind: "insecure-test-header" } });
+    try {
+      const res = await fetch(`http://127.0.0.1:${api.port}/v1/certificates/${revoked.serial}/revoke`, {
+        method: "POST", headers: { "content-type": "application/json", "x-test-client-identity": "lanic-ra" },
+        body: JSON.stringify({ reason: "keyCompromise", invalidityDate: notBefore.toISOString() }),
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      await api.close();
+    }
     // 10,000 more revoked rows straight into the table (the cursor reads them in batches of 500)
     await db.query(
       `INSERT INTO certificates (serial, ca_name, profile, status, subject, tbs, not_before, not_after, revoked_at, revocation_reason)
@@ -107,7 +123,11 @@ describe("crl-publisher", () => {
     expect(text.stdout).toContain("X509v3 Authority Key Identifier");
     const entry = text.stdout.slice(text.stdout.indexOf(`Serial Number: ${revoked.serial.toUpperCase()}`), text.stdout.indexOf(`Serial Number: ${revoked.serial.toUpperCase()}`) + 400);
     expect(entry).toMatch(/X509v3 CRL Reason Code: \n\s+Key Compromise/);
-    expect(entry).toMatch(/Invalidity Date: \n\s+Jan  2 03:04:05 2026 GMT/);
+    expect(entry).toMatch(new RegExp(`Invalidity Date: \\n\\s+${opensslDate(notBefore)}\\n`));
+    // a certificate revoked without a date has no Invalidity Date in its entry
+    const plain = text.stdout.slice(text.stdout.indexOf("Serial Number: 40000000000000000000000000000001"), text.stdout.indexOf("Serial Number: 40000000000000000000000000000002"));
+    expect(plain).toContain("X509v3 CRL Reason Code");
+    expect(plain).not.toContain("Invalidity Date");
     // PEM with the X509 CRL label, which openssl reads and verifies with the CA certificate
     const pem = readFileSync(p.pemPath, "utf8");
     expect(pem.startsWith("-----BEGIN X509 CRL-----\n")).toBe(true);

@@ -124,6 +124,73 @@ describe("issuing-ca HTTP API", () => {
   });
 });
 
+describe("revoke with an invalidity date (RFC 5280 5.3.2)", () => {
+  const issueOne = async (cn: string) => {
+    const r = await call("POST", "/v1/certificates", { profile: "operator", csr: opensslCsr(tmp.dir, "ec:P-256", `/C=LA/O=LANIC/CN=${cn}`) });
+    expect(r.status).toBe(201);
+    const serial = r.body.serial as string;
+    const notBefore = new Date((await call("GET", `/v1/certificates/${serial}`)).body.notBefore as string);
+    return { serial, notBefore };
+  };
+  const iso = (d: Date) => d.toISOString().replace(".000Z", "Z");
+  const stored = async (serial: string) => (await db.query<{ status: string; invalidity_date: Date | string | null }>("SELECT status, invalidity_date FROM certificates WHERE serial = $1", [serial]))[0];
+
+  it("stores the date (to the second, any RFC 3339 offset), returns it, shows it, and audits it", async () => {
+    const { serial, notBefore } = await issueOne("inv-ok");
+    // notBefore itself, written with a +07:00 offset (Vientiane) and milliseconds: accepted, floored
+    const local = new Date(notBefore.getTime() + 7 * 3600_000 + 250).toISOString().replace("Z", "+07:00");
+    const r = await call("POST", `/v1/certificates/${serial}/revoke`, { reason: "keyCompromise", invalidityDate: local });
+    expect(r).toEqual({ status: 200, body: { serial, status: "revoked", reason: "keyCompromise", invalidityDate: iso(notBefore) } });
+    expect(new Date((await stored(serial)).invalidity_date!).getTime()).toBe(notBefore.getTime());
+    expect((await call("GET", `/v1/certificates/${serial}`)).body).toMatchObject({ status: "revoked", revocationReason: 1, invalidityDate: iso(notBefore) });
+    expect(await lastAudit()).toEqual({ event: "cert.revoke", actor: "lanic-ra", details: { ca: "issuing-ca-1", serial, reason: "keyCompromise", invalidityDate: notBefore.toISOString() } });
+    // without a date: none stored, none returned
+    const other = await issueOne("inv-none");
+    expect(await call("POST", `/v1/certificates/${other.serial}/revoke`, { reason: "superseded" })).toEqual({ status: 200, body: { serial: other.serial, status: "revoked", reason: "superseded" } });
+    expect((await stored(other.serial)).invalidity_date).toBeNull();
+    expect((await call("GET", `/v1/certificates/${other.serial}`)).body.invalidityDate).toBeNull();
+  });
+
+  type Case = [string, (c: { serial: string; notBefore: Date }) => Record<string, unknown>, number, string, (c: { serial: string; notBefore: Date }) => string];
+  const cases: Case[] = [
+    ["one second before notBefore", (c) => ({ reason: "keyCompromise", invalidityDate: iso(new Date(c.notBefore.getTime() - 1000)) }), 422, "bad_invalidity_date",
+      (c) => `invalidityDate ${iso(new Date(c.notBefore.getTime() - 1000))} is before the certificate's notBefore ${iso(c.notBefore)}`],
+    ["in the future", () => ({ reason: "keyCompromise", invalidityDate: "2099-01-01T00:00:00Z" }), 422, "bad_invalidity_date",
+      () => "invalidityDate 2099-01-01T00:00:00Z is in the future: it may not be later than the revocation (RFC 5280 5.3.2)"],
+    ["a minute in the future, as an offset", () => ({ reason: "keyCompromise", invalidityDate: new Date(Math.ceil(Date.now() / 1000) * 1000 + 60_000).toISOString().replace(".000Z", "+00:00") }), 422, "bad_invalidity_date",
+      () => /^invalidityDate \S+ is in the future/.source],
+    ["without a time zone", () => ({ reason: "keyCompromise", invalidityDate: "2026-01-02T03:04:05" }), 400, "bad_invalidity_date",
+      () => `"invalidityDate" must be an RFC 3339 date-time with a time zone, e.g. "2026-01-02T03:04:05Z" (got "2026-01-02T03:04:05")`],
+    ["an impossible calendar date", () => ({ reason: "keyCompromise", invalidityDate: "2026-02-30T00:00:00Z" }), 400, "bad_invalidity_date",
+      () => `"invalidityDate" must be an RFC 3339 date-time with a time zone, e.g. "2026-01-02T03:04:05Z" (got "2026-02-30T00:00:00Z")`],
+    ["a number", () => ({ reason: "keyCompromise", invalidityDate: 1767323045 }), 400, "bad_invalidity_date",
+      () => `"invalidityDate" must be an RFC 3339 date-time with a time zone, e.g. "2026-01-02T03:04:05Z" (got 1767323045)`],
+    ["a misspelt field", () => ({ reason: "keyCompromise", invalidity_date: "2026-01-02T03:04:05Z" }), 400, "bad_request",
+      () => "unknown field(s): invalidity_date (known: reason, invalidityDate)"],
+  ];
+  it.each(cases)("refuses an invalidityDate %s with a precise 4xx, audits it, revokes nothing", async (name, body, status, code, message) => {
+    const c = await issueOne(`inv-${name.replace(/\W+/g, "-")}`);
+    const r = await call("POST", `/v1/certificates/${c.serial}/revoke`, body(c));
+    expect(r.status).toBe(status);
+    expect(r.body.error).toBe(code);
+    const expected = message(c);
+    const messages = r.body.messages as string[];
+    expect(messages).toHaveLength(1);
+    if (expected.startsWith("^")) expect(messages[0]).toMatch(new RegExp(expected));
+    else expect(messages[0]).toBe(expected);
+    expect(await stored(c.serial)).toEqual({ status: "issued", invalidity_date: null });
+    const a = await lastAudit();
+    expect(a).toMatchObject({ event: "cert.revoke.rejected", actor: "lanic-ra", details: { ca: "issuing-ca-1", serial: c.serial, status, code, problems: messages } });
+  });
+
+  it("a date on an unknown or already revoked serial: 404 / 409, audited", async () => {
+    expect(await call("POST", "/v1/certificates/abcdef/revoke", { reason: "keyCompromise", invalidityDate: "2026-01-02T03:04:05Z" })).toMatchObject({
+      status: 404, body: { messages: ["no issued certificate with serial abcdef"] },
+    });
+    expect(await lastAudit()).toMatchObject({ event: "cert.revoke.rejected", details: { serial: "abcdef", code: "not_found", invalidityDate: "2026-01-02T03:04:05Z" } });
+  });
+});
+
 describe("issuing-ca audit events", () => {
   const events = async (from: number) => db.query<{ seq: number; event: string; actor: string; details: Record<string, unknown> }>("SELECT seq, event, actor, details FROM audit_log WHERE seq > $1 ORDER BY seq", [from]);
   const head = async () => Number((await db.query<{ s: string }>("SELECT coalesce(max(seq), 0) AS s FROM audit_log"))[0].s);

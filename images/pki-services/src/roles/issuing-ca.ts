@@ -19,10 +19,29 @@ import { HsmUnavailableError, Pkcs11Token, type Pkcs11Signer } from "../pkcs11/i
 import { VerifyPool } from "../pki/verify-pool.js";
 import { compileProfile, CsrError, issuerFromCertificate, issuerPublicKey, LintError, parseCsr, prepareCertificate, randomSerial, SignatureCheckError, signCertificate, toPem, type CompiledProfile } from "../pki/index.js";
 import type { Database } from "../storage/db.js";
-import { CertificateStore, REVOCATION_REASONS, SerialCollisionError, type RevocationReason } from "../storage/store.js";
+import { CertificateStore, InvalidityDateError, REVOCATION_REASONS, SerialCollisionError, type RevocationReason } from "../storage/store.js";
 
 /** Largest request body accepted (a CSR with a 4096-bit key is under 2 KiB). */
 export const MAX_BODY_BYTES = 64 * 1024;
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** An RFC 3339 date-time with a time zone, floored to the second; undefined when it is not one
+ *  (also for calendar-impossible dates such as 2026-02-30, which Date.parse would roll over). */
+export function parseInvalidityDate(v: unknown): Date | undefined {
+  if (typeof v !== "string") return undefined;
+  const m = RFC3339.exec(v);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number);
+  const fields = new Date(Date.UTC(y, mo - 1, d, h, mi, se));
+  if (fields.getUTCFullYear() !== y || fields.getUTCMonth() !== mo - 1 || fields.getUTCDate() !== d || fields.getUTCHours() !== h || fields.getUTCMinutes() !== mi || fields.getUTCSeconds() !== se) return undefined;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) return undefined;
+  return new Date(Math.floor(t / 1000) * 1000);
+}
+
+/** ISO 8601 in UTC without milliseconds (they are always 0 here). */
+const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, readonly problems: readonly string[]) {
@@ -178,17 +197,41 @@ export class IssuingCa {
     return { serial: prepared.serial.toString("hex"), certificate: toPem(der) };
   }
 
-  async revoke(serial: string, reason: string, actor: string): Promise<void> {
+  /**
+   * Revokes with an RFC 5280 5.3.1 reason and an optional RFC 5280 5.3.2 invalidityDate (RFC 3339
+   * text with a time zone; kept to the second, as the CRL carries it). The date may not be in the
+   * future (later than the revocation) nor before the certificate's notBefore. Every refusal is
+   * audited as `cert.revoke.rejected`, and nothing is written.
+   */
+  async revoke(serial: string, reason: string, actor: string, invalidityDate?: unknown): Promise<{ invalidityDate?: string }> {
     this.authorize(actor, "revoke");
+    const refuse = async (err: ApiError): Promise<never> => {
+      await this.audit.append("cert.revoke.rejected", actor, {
+        ca: this.config.name, serial, reason, ...(invalidityDate !== undefined ? { invalidityDate } : {}), status: err.status, code: err.code, problems: err.problems,
+      });
+      throw err;
+    };
     if (!Object.hasOwn(REVOCATION_REASONS, reason)) {
-      const err = new ApiError(400, "bad_reason", [`reason "${reason}" is not an RFC 5280 CRLReason (${Object.keys(REVOCATION_REASONS).join(", ")})`]);
-      await this.audit.append("cert.revoke.rejected", actor, { serial, reason, problems: err.problems });
+      return refuse(new ApiError(400, "bad_reason", [`reason "${reason}" is not an RFC 5280 CRLReason (${Object.keys(REVOCATION_REASONS).join(", ")})`]));
+    }
+    if (!/^[0-9a-f]{2,40}$/.test(serial)) return refuse(new ApiError(400, "bad_serial", [`serial "${serial}" is not lower-case hex`]));
+    let inv: Date | undefined;
+    if (invalidityDate !== undefined) {
+      inv = parseInvalidityDate(invalidityDate);
+      if (!inv) {
+        return refuse(new ApiError(400, "bad_invalidity_date", [`"invalidityDate" must be an RFC 3339 date-time with a time zone, e.g. "2026-01-02T03:04:05Z" (got ${JSON.stringify(invalidityDate)})`]));
+      }
+    }
+    let r;
+    try {
+      r = await this.store.revoke(serial, reason as RevocationReason, actor, { invalidityDate: inv });
+    } catch (err) {
+      if (err instanceof InvalidityDateError) return refuse(new ApiError(422, "bad_invalidity_date", [err.message]));
       throw err;
     }
-    if (!/^[0-9a-f]{2,40}$/.test(serial)) throw new ApiError(400, "bad_serial", [`serial "${serial}" is not lower-case hex`]);
-    const r = await this.store.revoke(serial, reason as RevocationReason, actor);
-    if (r === "not-found") throw new ApiError(404, "not_found", [`no issued certificate with serial ${serial}`]);
-    if (r === "already-revoked") throw new ApiError(409, "already_revoked", [`certificate ${serial} is already revoked`]);
+    if (r === "not-found") return refuse(new ApiError(404, "not_found", [`no issued certificate with serial ${serial}`]));
+    if (r === "already-revoked") return refuse(new ApiError(409, "already_revoked", [`certificate ${serial} is already revoked`]));
+    return inv ? { invalidityDate: isoSeconds(inv) } : {};
   }
 
   /** What a certificate signature used: key label, token, purpose and the serial signed. */
@@ -321,16 +364,27 @@ export async function serveIssuingCa(ca: IssuingCa, o: ServeOptions): Promise<{ 
       }
       if (req.method === "POST" && (m = /^\/v1\/certificates\/([^/]+)\/revoke$/.exec(url.pathname))) {
         ca.authorize(actor, "revoke");
-        const body = parseJson(await readBody(req));
-        await ca.revoke(m[1], String(body.reason ?? ""), actor);
-        return send(res, 200, { serial: m[1], status: "revoked", reason: body.reason });
+        let body: Record<string, unknown>;
+        try {
+          body = parseJson(await readBody(req));
+          const extra = Object.keys(body).filter((k) => !["reason", "invalidityDate"].includes(k));
+          if (extra.length) throw new ApiError(400, "bad_request", [`unknown field(s): ${extra.join(", ")} (known: reason, invalidityDate)`]);
+        } catch (err) {
+          if (err instanceof ApiError) {
+            await ca.audit.append("cert.revoke.rejected", actor, { ca: ca.config.name, serial: m[1], requestId, status: err.status, code: err.code, problems: err.problems });
+          }
+          throw err;
+        }
+        const r = await ca.revoke(m[1], String(body.reason ?? ""), actor, body.invalidityDate);
+        return send(res, 200, { serial: m[1], status: "revoked", reason: body.reason, ...r });
       }
       if (req.method === "GET" && (m = /^\/v1\/certificates\/([0-9a-f]{2,40})$/.exec(url.pathname))) {
         const rec = await ca.store.get(m[1]);
         if (!rec || rec.status === "intent" || rec.status === "failed") throw new ApiError(404, "not_found", [`no certificate with serial ${m[1]}`]);
         return send(res, 200, {
           serial: rec.serial, status: rec.status, profile: rec.profile, subject: rec.subject, notBefore: rec.notBefore, notAfter: rec.notAfter,
-          certificate: rec.der ? toPem(rec.der) : null, revokedAt: rec.revokedAt, revocationReason: rec.revocationReason, reconciled: rec.reconciled,
+          certificate: rec.der ? toPem(rec.der) : null, revokedAt: rec.revokedAt, revocationReason: rec.revocationReason,
+          invalidityDate: rec.invalidityDate ? isoSeconds(rec.invalidityDate) : null, reconciled: rec.reconciled,
         });
       }
       throw new ApiError(404, "not_found", [`no route ${req.method} ${url.pathname}`]);

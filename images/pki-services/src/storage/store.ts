@@ -29,10 +29,15 @@ export interface CertificateRecord {
   readonly tbs: Buffer;
   readonly revokedAt: Date | null;
   readonly revocationReason: number | null;
+  /** RFC 5280 5.3.2 invalidityDate, when the RA gave one. */
+  readonly invalidityDate: Date | null;
   readonly reconciled: boolean;
 }
 
 export class SerialCollisionError extends Error {}
+
+/** An invalidityDate the certificate's record refuses (nothing is written). */
+export class InvalidityDateError extends Error {}
 
 export class CertificateStore {
   constructor(readonly db: Database, readonly caName: string) {}
@@ -74,14 +79,34 @@ export class CertificateStore {
     });
   }
 
-  /** Revokes an issued certificate (RFC 5280 5.3.1 reason). Returns false when not found/issued. */
-  async revoke(serial: string, reason: RevocationReason, actor: string): Promise<"revoked" | "not-found" | "already-revoked"> {
+  /**
+   * Revokes an issued certificate (RFC 5280 5.3.1 reason) with an optional RFC 5280 5.3.2
+   * invalidityDate, which must be neither later than the revocation (the database's now(), the
+   * revocationDate it records) nor earlier than the certificate's notBefore; otherwise
+   * {@link InvalidityDateError} and nothing is written.
+   */
+  async revoke(serial: string, reason: RevocationReason, actor: string, opts: { invalidityDate?: Date } = {}): Promise<"revoked" | "not-found" | "already-revoked"> {
     return this.db.transaction(async (tx) => {
-      const [row] = await tx.query<{ status: string }>(`SELECT status FROM certificates WHERE serial = $1 AND ca_name = $2 FOR UPDATE`, [serial, this.caName]);
+      const [row] = await tx.query<{ status: string; not_before: Date | string; now: Date | string }>(
+        `SELECT status, not_before, now() AS now FROM certificates WHERE serial = $1 AND ca_name = $2 FOR UPDATE`, [serial, this.caName],
+      );
       if (!row || row.status === "intent" || row.status === "failed") return "not-found";
       if (row.status === "revoked") return "already-revoked";
-      await tx.query(`UPDATE certificates SET status = 'revoked', revoked_at = now(), revocation_reason = $2 WHERE serial = $1`, [serial, REVOCATION_REASONS[reason]]);
-      await appendAudit(tx, "cert.revoke", actor, { ca: this.caName, serial, reason });
+      const inv = opts.invalidityDate;
+      if (inv) {
+        const iso = inv.toISOString().replace(".000Z", "Z");
+        if (inv.getTime() > new Date(row.now).getTime()) {
+          throw new InvalidityDateError(`invalidityDate ${iso} is in the future: it may not be later than the revocation (RFC 5280 5.3.2)`);
+        }
+        const notBefore = new Date(row.not_before);
+        if (inv.getTime() < notBefore.getTime()) {
+          throw new InvalidityDateError(`invalidityDate ${iso} is before the certificate's notBefore ${notBefore.toISOString().replace(".000Z", "Z")}`);
+        }
+      }
+      await tx.query(`UPDATE certificates SET status = 'revoked', revoked_at = now(), revocation_reason = $2, invalidity_date = $3 WHERE serial = $1`, [
+        serial, REVOCATION_REASONS[reason], inv ? inv.toISOString() : null,
+      ]);
+      await appendAudit(tx, "cert.revoke", actor, { ca: this.caName, serial, reason, ...(inv ? { invalidityDate: inv.toISOString() } : {}) });
       return "revoked";
     });
   }
@@ -112,7 +137,8 @@ export class CertificateStore {
       serial: r.serial as string, caName: r.ca_name as string, profile: r.profile as string, status: r.status as CertificateRecord["status"],
       subject: r.subject as string, notBefore: new Date(r.not_before as string), notAfter: new Date(r.not_after as string),
       der: r.der == null ? null : toBuffer(r.der), tbs: toBuffer(r.tbs), revokedAt: r.revoked_at ? new Date(r.revoked_at as string) : null,
-      revocationReason: (r.revocation_reason as number | null) ?? null, reconciled: r.reconciled as boolean,
+      revocationReason: (r.revocation_reason as number | null) ?? null, invalidityDate: r.invalidity_date ? new Date(r.invalidity_date as string) : null,
+      reconciled: r.reconciled as boolean,
     };
   }
 
