@@ -57,6 +57,39 @@ export function registerCeremonyCommands(program: Command): void {
     });
 
   ceremony
+    .command("template")
+    .description("make an event-driven ceremony file that synth does not render, from an environment (type: cross-certificate, for a root rollover or the switch from the external root)")
+    .argument("<type>", "cross-certificate")
+    .requiredOption("--environment <name>", "the environment whose offline root signs (environments/<name>.ts)")
+    .requiredOption("--subject-certificate <file>", "the existing certificate to cross-certify, relative to the ceremony directory")
+    .requiredOption("--subject-kind <kind>", "root (rollover) or issuing-ca (switch from the external root)")
+    .requiredOption("--name <name>", "short name of the outputs: cross-<name>.yaml, cross-<name>.crt.pem")
+    .option("--validity-days <days>", "validity of the cross-certificate (default: the root's intermediateValidityDays)")
+    .option("--out <dir>", "write cross-<name>.yaml into this directory (never overwriting) instead of printing it")
+    .action(async (type: string, _o: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals() as { environment: string; subjectCertificate: string; subjectKind: string; name: string; validityDays?: string; out?: string };
+      try {
+        if (type !== "cross-certificate") throw new Error(`no template for '${type}'; templates: cross-certificate`);
+        if (opts.subjectKind !== "root" && opts.subjectKind !== "issuing-ca") throw new Error(`--subject-kind '${opts.subjectKind}': expected root or issuing-ca`);
+        const days = opts.validityDays === undefined ? undefined : Number(opts.validityDays);
+        if (days !== undefined && !(Number.isInteger(days) && days > 0)) throw new Error(`--validity-days '${opts.validityDays}': expected a positive whole number of days`);
+        const [{ loadEnvironment }, { renderCrossCertificateFile }] = await Promise.all([import("../../environments/index.js"), import("./render.js")]);
+        const f = renderCrossCertificateFile(loadEnvironment(opts.environment), {
+          subjectKind: opts.subjectKind, subjectCertificate: opts.subjectCertificate, name: opts.name, validityDays: days,
+        });
+        if (!opts.out) process.stdout.write(f.content);
+        else {
+          const { join } = await import("node:path");
+          const { writeFileSync } = await import("node:fs");
+          writeFileSync(join(opts.out, f.path), f.content, { flag: "wx" });
+          process.stderr.write(`${pc.green("wrote")} ${join(opts.out, f.path)}\n`);
+        }
+      } catch (err) {
+        fail(err);
+      }
+    });
+
+  ceremony
     .command("verify-transcript")
     .description("check a ceremony transcript's hash chain (and its Markdown rendering): any edit is reported")
     .argument("<transcript.json>", "the JSON transcript")

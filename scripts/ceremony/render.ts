@@ -102,6 +102,29 @@ function offline(env: Environment, root: OfflineRoot): RenderedFile[] {
       outputs: { crl: `${root.name}.crl.pem`, transcript: `${k}-ca-crl.transcript` },
     }),
   );
+  if (root.ocspSigner) {
+    // The root's delegated OCSP responder (RFC 6960 4.2.2.2): its key is made in the online HSM
+    // (where the responder signs), then certified by the root in the enclave.
+    const o = root.ocspSigner;
+    const part = partitionOf(env, o.partition);
+    const subject = { ...root.subject, CN: `${root.subject.CN} OCSP Responder` };
+    const base2 = `${root.name}-ocsp`;
+    const a = String(5 + 2 * env.issuingCas.length).padStart(2, "0");
+    const b = String(6 + 2 * env.issuingCas.length).padStart(2, "0");
+    out.push(
+      file(env, `${a}-ocsp-signer-key.yaml`, `Key and CSR of ${root.name}'s OCSP responder in the online HSM`, {
+        type: "ocsp-signer-key", environment: env.name, description: `Generate the ${root.name} OCSP responder key pair in HSM partition '${o.partition}' and its CSR`,
+        hsm: { library: env.hsm.pkcs11Library, tokenLabel: part.tokenLabel }, key: { label: o.keyLabel, algorithm: o.keyAlgorithm, generate: true },
+        csr: { subject }, outputs: { publicKey: `${base2}.pub.pem`, csr: `${base2}.csr.pem`, transcript: `${a}-ocsp-signer-key.transcript` },
+      }),
+      file(env, `${b}-ocsp-signer.yaml`, `Delegated OCSP responder certificate of ${root.name}`, {
+        type: "ocsp-signer", ...base, description: `Sign the ${root.name} OCSP responder certificate with the ${root.name} key`, issuerKey: rootKey,
+        inputs: { issuerCertificate: rootCert, csr: `${base2}.csr.pem` },
+        certificate: { subject, keyAlgorithm: o.keyAlgorithm, notBefore: "signing-time", validityDays: o.validityDays, issuerUrl },
+        outputs: { certificate: `${base2}.crt.pem`, transcript: `${b}-ocsp-signer.transcript` },
+      }),
+    );
+  }
   return out;
 }
 
@@ -140,8 +163,66 @@ function readme(env: Environment, files: RenderedFile[]): RenderedFile {
     "",
     ...files.map((f, i) => `${i + 1}. \`lanic-ca ceremony ${f.path.includes("quorum-split") ? "split " : ""}${f.path}\``),
     "",
+    ...(env.rootOfTrust.type === "offline"
+      ? [
+          "Cross-certificates depend on an event (a root rollover, the switch from the external root) and are not",
+          `rendered here: make the file when the event is decided with \`lanic-ca ceremony template cross-certificate --environment ${env.name} ...\``,
+          "(docs/runbooks/key-ceremony.md, \"Cross-certificate\").",
+          "",
+        ]
+      : []),
   ];
   return { path: "README.md", content: lines.join("\n") };
+}
+
+export interface CrossCertificateOptions {
+  /** What is cross-certified: another root (rollover: the current root certifies the new one;
+   *  pathLength omitted, BR 7.1.2.1.4) or an issuing CA (the switch from the external root: the
+   *  Lao root certifies the issuing CA the external root certified; pathLength 0, CP/CPS 7.1.2). */
+  readonly subjectKind: "root" | "issuing-ca";
+  /** The existing certificate whose subject and key are cross-certified, relative to the
+   *  ceremony directory: the field the custodians fill for the event. */
+  readonly subjectCertificate: string;
+  /** A short name for the outputs (cross-<name>.crt.pem), a lower-case DNS label. */
+  readonly name: string;
+  /** @default the root's intermediateValidityDays */
+  readonly validityDays?: number;
+}
+
+/**
+ * A cross-certificate ceremony file for `env`'s offline root. Not rendered by synth: it depends
+ * on an event (a root rollover, the switch from the external root), so it is made when the event
+ * is decided (`lanic-ca ceremony template cross-certificate`), with everything the environment
+ * knows (HSM, quorum, root key, CRL and AIA URLs, the CP/CPS policy OID) filled in and the
+ * subject certificate given. Parsed strictly like the rendered files: a bad option fails here.
+ */
+export function renderCrossCertificateFile(env: Environment, opts: CrossCertificateOptions): RenderedFile {
+  const root = env.rootOfTrust;
+  if (root.type !== "offline")
+    throw new Error(`environment ${env.name}: a cross-certificate is signed by an offline root; this environment's root of trust is external (${root.operator})`);
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(opts.name) || opts.name.length > 40)
+    throw new Error(`name '${opts.name}': expected a lower-case DNS label (a-z, 0-9, '-'), at most 40 characters`);
+  const hsm = { library: root.hsm.pkcs11Library, tokenLabel: root.hsm.tokenLabel };
+  const quorum = { threshold: root.custodians.quorum, custodians: root.custodians.members, register: "quorum-register.json" };
+  const path = `cross-${opts.name}.yaml`;
+  const what = opts.subjectKind === "root" ? "another root (rollover)" : "an issuing CA (switch from the external root)";
+  const c: CeremonyFile = {
+    type: "cross-certificate", environment: env.name, description: `Cross-certify ${opts.subjectCertificate}, ${what}, with the ${root.name} key`, hsm, quorum,
+    issuerKey: { label: root.keyLabel, algorithm: root.keyAlgorithm },
+    inputs: { issuerCertificate: `${root.name}.crt.pem`, subjectCertificate: opts.subjectCertificate },
+    certificate: {
+      notBefore: "signing-time", validityDays: opts.validityDays ?? root.intermediateValidityDays,
+      ...(opts.subjectKind === "issuing-ca" ? { pathLength: LIMITS.issuingCaPathLength } : {}),
+      extendedKeyUsage: [], policies: [env.cpCps.policyOid],
+      crlUrl: `${env.repository.baseUrl}/crl/${root.name}.crl`, issuerUrl: `${env.repository.baseUrl}/certs/${root.name}.der`,
+    },
+    outputs: { certificate: `cross-${opts.name}.crt.pem`, transcript: `cross-${opts.name}.transcript` },
+  };
+  parseCeremony(JSON.parse(JSON.stringify(c)), path);
+  const head =
+    `# Cross-certificate: ${what}\n# Made by \`lanic-ca ceremony template cross-certificate\` from environments/${env.name}.ts (CP/CPS ${env.cpCps.version}).\n` +
+    "# Check inputs.subjectCertificate (the certificate cross-certified) and the validity, then run with `lanic-ca ceremony <this file>`.\n";
+  return { path, content: head + stringify(c, { lineWidth: 0 }) };
 }
 
 /** The ceremony files of `env`, paths relative to cdktf.out/ceremonies/<env>/. */

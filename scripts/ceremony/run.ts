@@ -440,6 +440,7 @@ export async function runCeremony(options: RunOptions): Promise<RunResult> {
         break;
       }
       case "issuing-ca-key":
+      case "ocsp-signer-key":
       case "external-csr": {
         const tok = await openHsm();
         if (c.key.generate) await t.step(`Generating ${c.key.algorithm} key pair "${c.key.label}" in the HSM`, () => tok.generateKeyPair(c.key.label, c.key.algorithm));

@@ -233,6 +233,8 @@ const OnlineKeyCsr = {
 export const IssuingCaKey = z.strictObject({ type: z.literal("issuing-ca-key"), ...OnlineKeyCsr });
 /** Pilot: the issuing CA's key pair and CSR for an external root. */
 export const ExternalCsr = z.strictObject({ type: z.literal("external-csr"), ...OnlineKeyCsr });
+/** The root's delegated OCSP responder key pair and CSR, in the online HSM (input of `ocsp-signer`). */
+export const OcspSignerKey = z.strictObject({ type: z.literal("ocsp-signer-key"), ...OnlineKeyCsr });
 
 /** Pilot: import of the certificate the external root returned, checked against our HSM key
  *  and our profile. */
@@ -267,6 +269,7 @@ export const CeremonyFile = z.discriminatedUnion("type", [
   CrossCertificate,
   CaCrl,
   OcspSigner,
+  OcspSignerKey,
   IssuingCaKey,
   ExternalCsr,
   ExternalCertificateImport,

@@ -3,19 +3,23 @@
  * independent verifier:
  * - the dev ceremony files exactly as synth renders them, run in their README's order (so the
  *   renderer and the tool cannot drift apart);
- * - the root's delegated OCSP responder certificate (ocsp-signer);
+ *   with the root's OCSP responder (dev sets rootOfTrust.ocspSigner: ocsp-signer-key, ocsp-signer);
+ * - the root's delegated OCSP responder certificate (ocsp-signer) and its refusals;
+ * - an RSA_4096 root (one keygen in its own token) with an intermediate under it;
+ * - the cross-certificate template (renderCrossCertificateFile, `ceremony template`), run;
  * - the pilot path: external-csr with the rendered RSA_3072 key, an OpenSSL-made external root
  *   that signs it, the import, and the import's refusals;
  * - the no-echo share prompt on a real pseudo-terminal (util-linux `script`).
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { loadEnvironment } from "../../environments/index.js";
 import { openToken } from "../../scripts/ceremony/hsm.js";
-import { renderCeremonyFiles } from "../../scripts/ceremony/render.js";
+import { renderCeremonyFiles, renderCrossCertificateFile } from "../../scripts/ceremony/render.js";
+import { parseCeremonyText } from "../../scripts/ceremony/schema.js";
 import { verifyTranscript } from "../../scripts/ceremony/transcript.js";
 import { pem } from "../../scripts/ceremony/x509.js";
 import { CeremonyWorkspace, sharesOnScreen, stripAnsi } from "./helpers.js";
@@ -26,6 +30,8 @@ const ws = new CeremonyWorkspace();
 const DEV_SO_PIN = "dev-so-pin-1";
 const DEV_ONLINE_PIN = "dev-online-pin";
 const PILOT_PIN = "pilot-online-pin";
+const RSA_ROOT_TOKEN = "rsa-root";
+const RSA_SO_PIN = "rsa-so-pin";
 
 const devFiles = renderCeremonyFiles(loadEnvironment("dev"));
 const pilotFiles = renderCeremonyFiles(loadEnvironment("pilot"));
@@ -50,6 +56,7 @@ beforeAll(() => {
       { label: DEV_ROOT_TOKEN, pin: "transport-pin", soPin: DEV_SO_PIN },
       { label: DEV_ONLINE_TOKEN, pin: DEV_ONLINE_PIN },
       { label: PILOT_TOKEN, pin: PILOT_PIN },
+      { label: RSA_ROOT_TOKEN, pin: "transport-pin", soPin: RSA_SO_PIN },
     ],
     "ceremony-more-",
   );
@@ -76,6 +83,7 @@ describe("the dev ceremony files, exactly as synth renders them, against SoftHSM
     expect(order).toEqual(devFiles.filter((f) => f.path.endsWith(".yaml")).map((f) => f.path));
     expect(order).toEqual([
       "01-quorum-split.yaml", "02-root-key.yaml", "03-root-certificate.yaml", "04-dev-ca-1-key.yaml", "05-dev-ca-1-intermediate.yaml", "06-ca-crl.yaml",
+      "07-ocsp-signer-key.yaml", "08-ocsp-signer.yaml",
     ]);
     let k = 0;
     for (const path of order) {
@@ -83,7 +91,7 @@ describe("the dev ceremony files, exactly as synth renders them, against SoftHSM
       const lines =
         c.type === "quorum-split"
           ? [DEV_SO_PIN, ...c.quorum.custodians.flatMap(() => ["", ""])]
-          : c.type === "issuing-ca-key"
+          : c.type === "issuing-ca-key" || c.type === "ocsp-signer-key"
             ? [DEV_ONLINE_PIN]
             : [devShares[k % 3], devShares[++k % 3]];
       const { result, screen } = await ws.runFile(join(devDir, path), lines);
@@ -104,6 +112,35 @@ describe("the dev ceremony files, exactly as synth renders them, against SoftHSM
     expect(text).toContain("CA Issuers - URI:http://repository.dev.ca.lanic.la/certs/dev-root-ca.der");
     // The certified key is the one generated in the online token by 04.
     expect(ws.opensslSpkiSha256(join(devDir, "dev-ca-1.crt.pem"), "x509")).toBe(ws.opensslSpkiSha256(join(devDir, "dev-ca-1.pub.pem"), "pkey"));
+  });
+
+  it("07-08 (rootOfTrust.ocspSigner): the root certifies the responder key made in the online token; OCSP Signing EKU, OCSP No Check, issuer = root", async () => {
+    devOk();
+    expect(rendered(devFiles, "07-ocsp-signer-key.yaml").key).toEqual({ label: "dev-root-ca-ocsp", algorithm: "ECDSA_P256", generate: true });
+    expect(rendered(devFiles, "08-ocsp-signer.yaml").inputs).toEqual({ issuerCertificate: "dev-root-ca.crt.pem", csr: "dev-root-ca-ocsp.csr.pem" });
+    const o = (...args: string[]) => ws.openssl(args, devDir);
+    const text = o("x509", "-in", "dev-root-ca-ocsp.crt.pem", "-noout", "-text");
+    expect(text).toMatch(/X509v3 Extended Key Usage: \n\s+OCSP Signing\n/);
+    expect(text).toMatch(/OCSP No Check: \n/);
+    expect(text).toMatch(/X509v3 Key Usage: critical\n\s+Digital Signature\n/);
+    expect(text).not.toContain("Basic Constraints");
+    expect(dn("dev-root-ca-ocsp.crt.pem", "issuer", devDir)).toBe(dn("dev-root-ca.crt.pem", "subject", devDir));
+    expect(dn("dev-root-ca-ocsp.crt.pem", "subject", devDir)).toBe("C = LA, O = LANIC (development), CN = LANIC CA Dev Root OCSP Responder");
+    const d = dates("dev-root-ca-ocsp.crt.pem", devDir);
+    expect((d.notAfter.getTime() - d.notBefore.getTime() + 1000) / 86_400_000).toBe(365);
+    expect(o("verify", "-x509_strict", "-CAfile", "dev-root-ca.crt.pem", "dev-root-ca-ocsp.crt.pem").trim()).toBe("dev-root-ca-ocsp.crt.pem: OK");
+    // The certified key is the one 07 generated in the online token (its CSR and its public key).
+    const spki = ws.opensslSpkiSha256(join(devDir, "dev-root-ca-ocsp.crt.pem"), "x509");
+    expect(spki).toBe(ws.opensslSpkiSha256(join(devDir, "dev-root-ca-ocsp.pub.pem"), "pkey"));
+    expect(spki).toBe(ws.opensslSpkiSha256(join(devDir, "dev-root-ca-ocsp.csr.pem"), "req"));
+    const tok = await openToken({ library: ws.library, tokenLabel: DEV_ONLINE_TOKEN }, DEV_ONLINE_PIN);
+    try {
+      expect((await tok.signer("dev-root-ca-ocsp", "ECDSA_P256")).spki.toString("base64")).toBe(
+        readFileSync(join(devDir, "dev-root-ca-ocsp.pub.pem"), "utf8").replace(/-----[^-]+-----|\s/g, ""),
+      );
+    } finally {
+      tok.close();
+    }
   });
 });
 
@@ -162,6 +199,121 @@ describe("ocsp-signer: the dev root's delegated OCSP responder certificate", () 
       "the subject key is ECDSA_P256, but the ceremony file says ECDSA_P384",
     );
     expect(existsSync(join(devDir, "ocsp-alg.crt.pem"))).toBe(false);
+  });
+});
+
+describe("an RSA_4096 root in SoftHSM: root key, root certificate, one intermediate; OpenSSL verifies the chain", () => {
+  const custodians = [
+    { id: "r1", name: "RSA Custodian One" },
+    { id: "r2", name: "RSA Custodian Two" },
+  ];
+  const quorum = { threshold: 2, custodians, register: "rsa-register.json" };
+  const hsm = () => ({ library: ws.library, tokenLabel: RSA_ROOT_TOKEN });
+  const key = { label: "rsa-root-key", algorithm: "RSA_4096" };
+  const o = (...args: string[]) => ws.openssl(args, join(ws.dir, "rsa"));
+
+  it("runs split, root-key (one RSA_4096 keygen), root-certificate and intermediate", async () => {
+    mkdirSync(join(ws.dir, "rsa"));
+    const { screen } = await ws.run("rsa/split.yaml", [RSA_SO_PIN, "", "", "", ""], {
+      type: "quorum-split", hsm: hsm(), quorum, mode: "initialise", outputs: { transcript: "split.transcript" },
+    });
+    const shares = sharesOnScreen(screen, "dev");
+    expect(shares.map((x) => x.split(":")[0])).toEqual(["dev/r1", "dev/r2"]);
+    const k = await ws.run("rsa/root-key.yaml", shares, { type: "root-key", hsm: hsm(), quorum, key, outputs: { publicKey: "root.pub.pem", transcript: "root-key.transcript" } });
+    expect(ws.opensslSpkiSha256(join(ws.dir, "rsa/root.pub.pem"), "pkey")).toBe(k.result.spkiSha256);
+    await ws.run("rsa/root-cert.yaml", [shares[1], shares[0]], {
+      type: "root-certificate", hsm: hsm(), quorum, key, inputs: { publicKey: "root.pub.pem" },
+      certificate: { subject: { CN: "Test RSA Root CA", O: "LANIC (test)", C: "LA" }, notBefore: "signing-time", validityDays: 3653 },
+      outputs: { certificate: "root.pem", transcript: "root-cert.transcript" },
+    });
+    // The issuing CA's key: made by OpenSSL (the intermediate ceremony takes any CSR with a valid self-signature).
+    o("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.csr.pem", "-subj", "/C=LA/O=LANIC (test)/CN=Test Issuing CA under RSA");
+    await ws.run("rsa/intermediate.yaml", shares, {
+      type: "intermediate", hsm: hsm(), quorum, issuerKey: key, inputs: { issuerCertificate: "root.pem", csr: "ca.csr.pem" },
+      certificate: {
+        subject: { CN: "Test Issuing CA under RSA", O: "LANIC (test)", C: "LA" }, keyAlgorithm: "ECDSA_P256", notBefore: "signing-time", validityDays: 1826,
+        pathLength: 0, extendedKeyUsage: ["clientAuth"], policies: ["2.16.418.1.1.1"],
+        crlUrl: "http://repository.test/crl/rsa-root.crl", issuerUrl: "http://repository.test/certs/rsa-root.der",
+      },
+      outputs: { certificate: "ca.pem", transcript: "intermediate.transcript" },
+    });
+
+    expect(o("verify", "-x509_strict", "-CAfile", "root.pem", "root.pem").trim()).toBe("root.pem: OK");
+    expect(o("verify", "-x509_strict", "-CAfile", "root.pem", "ca.pem").trim()).toBe("ca.pem: OK");
+    const root = o("x509", "-in", "root.pem", "-noout", "-text");
+    expect(root).toContain("Public-Key: (4096 bit)");
+    expect(root).toContain("Signature Algorithm: sha384WithRSAEncryption");
+    const ca = o("x509", "-in", "ca.pem", "-noout", "-text");
+    expect(ca).toContain("Signature Algorithm: sha384WithRSAEncryption");
+    expect(ca).toContain("CA:TRUE, pathlen:0");
+    // A leaf under the issuing CA verifies through the chain to the RSA root.
+    o("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=leaf.test");
+    o("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-days", "30", "-out", "leaf.pem");
+    expect(o("verify", "-CAfile", "root.pem", "-untrusted", "ca.pem", "leaf.pem").trim()).toBe("leaf.pem: OK");
+    for (const n of ["split", "root-key", "root-cert", "intermediate"])
+      expect(verifyTranscript(join(ws.dir, `rsa/${n}.transcript.json`), { markdownPath: join(ws.dir, `rsa/${n}.transcript.md`) }).problems).toEqual([]);
+  });
+});
+
+describe("the cross-certificate template (event-driven: not rendered by synth)", () => {
+  const dev = loadEnvironment("dev");
+  const main = join(process.cwd(), "dist/scripts/ceremony/main.js");
+
+  it("fills what the environment knows and parses strictly, for a root (rollover) and for an issuing CA (switch)", () => {
+    const f = renderCrossCertificateFile(dev, { subjectKind: "root", subjectCertificate: "new-root.crt.pem", name: "new-root" });
+    expect(f.path).toBe("cross-new-root.yaml");
+    const c = parseCeremonyText(f.content, f.path);
+    expect(c).toMatchObject({
+      type: "cross-certificate", environment: "dev", hsm: { library: "/usr/lib/softhsm/libsofthsm2.so", tokenLabel: "dev-root" },
+      issuerKey: { label: "dev-root-ca", algorithm: "ECDSA_P384" }, inputs: { issuerCertificate: "dev-root-ca.crt.pem", subjectCertificate: "new-root.crt.pem" },
+      certificate: { validityDays: 1826, extendedKeyUsage: [], policies: ["2.16.418.1.1.1"], crlUrl: "http://repository.dev.ca.lanic.la/crl/dev-root-ca.crl" },
+      outputs: { certificate: "cross-new-root.crt.pem", transcript: "cross-new-root.transcript" },
+    });
+    expect(c.type === "cross-certificate" && "pathLength" in c.certificate).toBe(false);
+    const sw = parseCeremonyText(renderCrossCertificateFile(dev, { subjectKind: "issuing-ca", subjectCertificate: "pilot-ca.crt.pem", name: "pilot-ca", validityDays: 1000 }).content, "x");
+    expect(sw.type === "cross-certificate" && sw.certificate).toMatchObject({ pathLength: 0, validityDays: 1000 });
+  });
+
+  it("refuses an external root, a bad name and a validity over the limit", () => {
+    expect(() => renderCrossCertificateFile(loadEnvironment("pilot"), { subjectKind: "root", subjectCertificate: "x.pem", name: "x" })).toThrow(
+      "environment pilot: a cross-certificate is signed by an offline root; this environment's root of trust is external (Commercial CA selected by MTC for the pilot (fingerprint recorded at contract))",
+    );
+    expect(() => renderCrossCertificateFile(dev, { subjectKind: "root", subjectCertificate: "x.pem", name: "../x" })).toThrow(
+      "name '../x': expected a lower-case DNS label (a-z, 0-9, '-'), at most 40 characters",
+    );
+    expect(() => renderCrossCertificateFile(dev, { subjectKind: "root", subjectCertificate: "x.pem", name: "x", validityDays: 4000 })).toThrow(
+      "cross-x.yaml: invalid ceremony file (1 problem):\n  - cross-x.yaml: certificate.validityDays: 4000 days is more than 3653, the maximum for a subordinate CA certificate (CP/CPS 6.3.2)",
+    );
+  });
+
+  it("`lanic-ca ceremony template cross-certificate` writes the file (never overwriting); it runs against SoftHSM and OpenSSL builds both paths", async () => {
+    devOk();
+    expect(existsSync(main), "build first: npx tsc -b").toBe(true);
+    const cli = (args: string[]) => spawnSync(process.execPath, [main, "ceremony", "template", "cross-certificate", "--environment", "dev", ...args], { cwd: devDir, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    const args = ["--subject-kind", "root", "--subject-certificate", "new-root.crt.pem", "--name", "new-root"];
+    const printed = cli(args);
+    expect(printed.status, printed.stderr).toBe(0);
+    expect(printed.stdout).toBe(renderCrossCertificateFile(dev, { subjectKind: "root", subjectCertificate: "new-root.crt.pem", name: "new-root" }).content);
+    expect(cli([...args, "--out", "."]).stderr.trim()).toBe("wrote cross-new-root.yaml");
+    const again = cli([...args, "--out", "."]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain("error: EEXIST: file already exists");
+    const bad = cli(["--subject-kind", "intermediate", "--subject-certificate", "x.pem", "--name", "x"]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim()).toBe("error: --subject-kind 'intermediate': expected root or issuing-ca");
+
+    const o = (...a: string[]) => ws.openssl(a, devDir);
+    o("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", "new-root.key", "-out", "new-root.crt.pem",
+      "-subj", "/C=LA/O=LANIC (development)/CN=LANIC CA Dev Root 2", "-days", "3653", "-addext", "keyUsage = critical, keyCertSign, cRLSign");
+    const { result } = await ws.runFile(join(devDir, "cross-new-root.yaml"), [devShares[0], devShares[2]]);
+    expect(result.outputs.certificate).toBe(join(devDir, "cross-new-root.crt.pem"));
+    expect(o("verify", "-x509_strict", "-CAfile", "dev-root-ca.crt.pem", "cross-new-root.crt.pem").trim()).toBe("cross-new-root.crt.pem: OK");
+    expect(dn("cross-new-root.crt.pem", "subject", devDir)).toBe("C = LA, O = LANIC (development), CN = LANIC CA Dev Root 2");
+    expect(dn("cross-new-root.crt.pem", "issuer", devDir)).toBe(dn("dev-root-ca.crt.pem", "subject", devDir));
+    o("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "leaf2.key", "-out", "leaf2.csr", "-subj", "/CN=leaf.test");
+    o("x509", "-req", "-in", "leaf2.csr", "-CA", "new-root.crt.pem", "-CAkey", "new-root.key", "-days", "30", "-out", "leaf2.pem");
+    expect(o("verify", "-CAfile", "new-root.crt.pem", "leaf2.pem").trim()).toBe("leaf2.pem: OK");
+    expect(o("verify", "-CAfile", "dev-root-ca.crt.pem", "-untrusted", "cross-new-root.crt.pem", "leaf2.pem").trim()).toBe("leaf2.pem: OK");
   });
 });
 
