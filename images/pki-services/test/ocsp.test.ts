@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hsmDigestSigner } from "../src/crl/digest-signer.js";
 import { checkOcspTimes, OcspSigner } from "../src/ocsp/signer.js";
 import { ocspHandler, ResponseCache, serveOcsp, serveOcspPublish, type Listening } from "../src/ocsp/server.js";
-import { HASH_ALG_DER, OID, parseRequest } from "../src/ocsp/protocol.js";
+import { HASH_ALG_DER, OID, parseRequest, summarizeResponse } from "../src/ocsp/protocol.js";
 import { responderCsr } from "../src/ocsp/responder-cert.js";
 import { pushOcspResponses } from "../src/repository/client.js";
 import { createLabTls } from "../src/repository/lab-tls.js";
@@ -18,6 +18,7 @@ import { IssuingCa } from "../src/roles/issuing-ca.js";
 import { openDatabase, type Database } from "../src/storage/db.js";
 import { createTestCa, opensslCsr, type TestCa } from "./fixtures.js";
 import { tempDir } from "./helpers.js";
+import { startPostgres, type PgServer } from "./pg-server.js";
 
 let tmp: ReturnType<typeof tempDir>;
 let ca: TestCa;
@@ -124,6 +125,90 @@ describe("ocsp-responder with openssl ocsp", () => {
     expect(r.stdout).toContain(`${certs.later.file}: revoked`);
     expect(r.stdout).toContain("Reason: superseded");
   });
+});
+
+/** The database with a trace: the row count of each certificates query, in order with the pushes. */
+function traced(d: Database, events: string[]): Database {
+  return {
+    kind: d.kind, transaction: (fn) => d.transaction(fn), close: () => d.close(),
+    query: async <T,>(sql: string, p?: unknown[]) => {
+      const r = await d.query<T>(sql, p);
+      if (/FROM certificates/.test(sql)) events.push(`rows ${r.length}`);
+      return r;
+    },
+  };
+}
+
+/** A new signer (first load) over `d` with `batchSize`, pushing into its own cache. */
+async function firstLoad(d: Database, batchSize?: number) {
+  const events: string[] = [];
+  const c = new ResponseCache();
+  const s = new OcspSigner({
+    ...signer.o, db: traced(d, events), batchSize,
+    push: async (r) => { events.push(`push ${r.length}`); for (const x of r) c.put(x); return { instance: c.instance }; },
+  });
+  const pass = await s.syncOnce();
+  return { s, events, pass, content: [...c["map"].entries()].map(([k, v]) => `${k} ${summarizeResponse(v.der).status}`).sort() };
+}
+
+/** Checks a batched first load of `live` certificates against an unbatched one. */
+async function expectBatchedLoad(d: Database, live: number, batchSize: number) {
+  const batched = await firstLoad(d, batchSize);
+  const rows = batched.events.filter((e) => e.startsWith("rows")).map((e) => Number(e.slice(5)));
+  // pages of at most batchSize rows, as many as needed (plus one empty read after a full last page)
+  expect(rows).toEqual([...Array(Math.floor(live / batchSize)).fill(batchSize), live % batchSize]);
+  expect(batched.pass).toMatchObject({ signed: live, batches: Math.ceil(live / batchSize) });
+  // each page is signed and pushed before the next is read, never more than one page of responses at once
+  expect(batched.events.indexOf(`push ${2 * batchSize}`)).toBe(1);
+  expect(batched.events[2]).toBe(`push ${2 * batchSize}`); // the responder is new: everything so far (one page)
+  expect(batched.events[3]).toBe(`rows ${Math.min(batchSize, live - batchSize)}`);
+  for (const e of batched.events.filter((x) => x.startsWith("push"))) expect(Number(e.slice(5))).toBeLessThanOrEqual(2 * batchSize);
+  // the same responses as one unbatched read
+  const whole = await firstLoad(d);
+  expect(whole.events.filter((e) => e.startsWith("rows"))).toEqual([`rows ${live}`]);
+  expect(batched.content).toEqual(whole.content);
+  expect(batched.content).toHaveLength(2 * live);
+  return batched;
+}
+
+describe("OCSP signer: the first load reads certificates in pages", () => {
+  it("on PGlite: pages of 3, each signed and pushed before the next is read, same responses as one read", async () => {
+    const [{ n }] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM certificates WHERE ca_name = 'issuing-ca-1' AND status IN ('issued', 'revoked') AND not_after > now()`);
+    expect(Number(n)).toBeGreaterThanOrEqual(4);
+    await expectBatchedLoad(db, Number(n), 3);
+  });
+
+  it("refuses a batch size that is not a positive integer", async () => {
+    await expect(new OcspSigner({ ...signer.o, batchSize: 0 }).syncOnce()).rejects.toThrow("batchSize must be a positive integer, not 0");
+  });
+});
+
+describe("OCSP signer on PostgreSQL 15: pages on the first load and on later passes", () => {
+  let pg: PgServer;
+  let pgDb: Database;
+  afterAll(async () => {
+    await pgDb?.close();
+    pg?.stop();
+  });
+  it("loads 25 live certificates in pages of 4 (expired and another CA's left out), then picks up a revocation", async () => {
+    pg = await startPostgres();
+    pgDb = await openDatabase({ url: pg.url });
+    const rows = (prefix: string, ca: string, n: number, notAfter: string) => pgDb.query(
+      `INSERT INTO certificates (serial, ca_name, profile, status, subject, tbs, der, not_before, not_after, issued_at)
+       SELECT '${prefix}' || lpad(to_hex(g), 31, '0'), '${ca}', 'ex-officio', 'issued', 'CN=x', '\\x00', '\\x00', now() - interval '1 day', now() + interval '${notAfter}', now() - interval '1 day'
+       FROM generate_series(1, ${n}) g`,
+    );
+    await rows("6", "issuing-ca-1", 25, "300 days");
+    await rows("7", "issuing-ca-1", 3, "-1 hour"); // expired
+    await rows("8", "another-ca", 5, "300 days");
+    const { s } = await expectBatchedLoad(pgDb, 25, 4);
+    await pgDb.query(`UPDATE certificates SET status = 'revoked', revoked_at = now(), revocation_reason = 1 WHERE serial = '6' || lpad(to_hex(7), 31, '0')`);
+    const pass = await s.syncOnce();
+    expect(pass).toMatchObject({ signed: 1, batches: 1 });
+    const revoked = s.entries.get(`6${"7".padStart(31, "0")}`)!;
+    expect(revoked.status).toBe("revoked");
+    expect(summarizeResponse(revoked.responses[0]).status).toBe("revoked");
+  }, 60_000);
 });
 
 describe("ocsp-responder HTTP", () => {

@@ -3,7 +3,11 @@
  * response for every issued, unexpired certificate of its CA, for SHA-1 and SHA-256 CertIDs;
  * re-signs a certificate's responses within one poll (≤ 30 s) of its issuance or revocation and
  * all of them after `ocsp.refreshHours` (before half their validity, BR 4.9.9); and pushes them
- * to the public responder, which holds no key and no database (docs/adr/0051).
+ * to the public responder, which holds no key and no database (docs/adr/0051). Certificates
+ * are read a page at a time (`batchSize`, keyset pagination by serial), and each page is signed
+ * and pushed before the next is read: a first load of millions of certificates is never one
+ * result set (the signed responses themselves stay in memory, ~2 KB per live certificate, to be
+ * pushed again to a responder that restarted empty).
  */
 import "reflect-metadata";
 import { createHash } from "node:crypto";
@@ -31,6 +35,10 @@ export interface OcspSignerOptions {
   readonly hashes?: readonly CertIdHash[];
   /** Signatures in flight at once (HSM session pool). @default 8 */
   readonly concurrency?: number;
+  /** Certificates read per query (keyset pagination by serial); each page is signed and pushed
+   *  before the next is read, so a first load of millions of certificates is never one result
+   *  set in memory. @default 10000 */
+  readonly batchSize?: number;
   readonly now?: () => Date;
 }
 
@@ -103,71 +111,134 @@ export class OcspSigner {
     return out;
   }
 
-  /** One pass: pick up issuances and revocations since the last pass (with a 60 s overlap for
-   *  transactions that committed late), refresh what is due, sign, push. */
-  async syncOnce(): Promise<{ signed: number; pushed: number }> {
+  /**
+   * One pass: pick up issuances and revocations since the last pass (with a 60 s overlap for
+   * transactions that committed late) — on the first pass every issued or revoked, unexpired
+   * certificate — refresh what is due, sign, push. Rows are read `batchSize` at a time in serial
+   * order (keyset pagination: `serial > last ORDER BY serial LIMIT n`, no transaction held open
+   * while the HSM signs), and each page is signed and pushed before the next is read.
+   */
+  async syncOnce(): Promise<{ signed: number; pushed: number; batches: number }> {
     const now = this.o.now?.() ?? new Date();
     const nowMs = now.getTime();
+    const batch = this.o.batchSize ?? 10_000;
+    if (!Number.isInteger(batch) || batch < 1) throw new Error(`batchSize must be a positive integer, not ${batch}`);
     const [{ t }] = await this.o.db.query<{ t: string }>("SELECT now()::text AS t");
-    const cols = "serial, status, revoked_at, revocation_reason, not_after";
-    const rows = await this.o.db.query<{ serial: string; status: "issued" | "revoked"; revoked_at: Date | string | null; revocation_reason: number | null; not_after: Date | string }>(
-      this.watermark === null
-        ? `SELECT ${cols} FROM certificates WHERE ca_name = $1 AND status IN ('issued', 'revoked') AND not_after > now()`
-        : `SELECT ${cols} FROM certificates WHERE ca_name = $1 AND status IN ('issued', 'revoked')
-             AND (issued_at > $2::timestamptz - interval '60 seconds' OR revoked_at > $2::timestamptz - interval '60 seconds')`,
-      this.watermark === null ? [this.name] : [this.name, this.watermark],
-    );
-    const due = new Set<string>();
-    for (const r of rows) {
-      const status = r.status === "revoked" ? "revoked" : "good";
-      const reason = r.revocation_reason ?? null;
-      const e = this.entries.get(r.serial);
-      if (!e || e.status !== status || e.reason !== reason) {
-        this.entries.set(r.serial, { status, revokedAt: r.revoked_at ? new Date(r.revoked_at) : null, reason, notAfter: new Date(r.not_after).getTime(), signedAt: 0, responses: e?.responses ?? [] });
-        due.add(r.serial);
-      }
-    }
     const refreshMs = this.o.config.ocsp.refreshHours * 3_600_000;
+    // Due for refresh among what was known before this pass (responses the pass signs below are
+    // not refreshed again in it); expired certificates are dropped once their last responses run out.
+    const refresh = new Set<string>();
     for (const [serial, e] of this.entries) {
-      if (e.notAfter < nowMs && e.signedAt + refreshMs <= nowMs) this.entries.delete(serial); // expired: let the last responses run out
-      else if (e.signedAt + refreshMs <= nowMs) due.add(serial);
+      if (e.notAfter < nowMs && e.signedAt + refreshMs <= nowMs) this.entries.delete(serial);
+      else if (e.signedAt + refreshMs <= nowMs) refresh.add(serial);
     }
     const thisUpdate = new Date(Math.floor(nowMs / 1000) * 1000);
     const nextUpdate = new Date(thisUpdate.getTime() + this.o.config.ocsp.responseValidityHours * 3_600_000);
-    const fresh: Buffer[] = [];
-    const queue = [...due];
+    let attempted = 0;
     let failed = 0;
-    const worker = async () => {
-      for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
-        const e = this.entries.get(s)!;
-        try {
-          e.responses = await this.sign(s, { status: e.status, revokedAt: e.revokedAt ?? undefined, reason: e.reason }, thisUpdate, nextUpdate);
-          e.signedAt = nowMs;
-          fresh.push(...e.responses);
-        } catch {
-          failed++; // HSM away: retried next pass, the previous responses stay valid until they expire
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.o.concurrency ?? 8, Math.max(1, queue.length)) }, worker));
-    if (due.size) {
-      await this.audit.append(failed ? "ocsp.sign.failed" : "ocsp.sign", "system", { ca: this.name, signed: due.size - failed, failed, hashes: [...this.hashes], thisUpdate: thisUpdate.toISOString(), nextUpdate: nextUpdate.toISOString() });
-    }
-    if (failed) throw new Error(`${failed} of ${due.size} OCSP responses could not be signed`);
-    this.watermark = t;
     let pushed = 0;
-    if (this.o.push) {
+    let batches = 0;
+    let pushedThisPass = false;
+    const signAll = async (serials: string[]): Promise<Buffer[]> => {
+      const fresh: Buffer[] = [];
+      let i = 0;
+      const worker = async () => {
+        while (i < serials.length) {
+          const s = serials[i++];
+          const e = this.entries.get(s)!;
+          try {
+            e.responses = await this.sign(s, { status: e.status, revokedAt: e.revokedAt ?? undefined, reason: e.reason }, thisUpdate, nextUpdate);
+            e.signedAt = nowMs;
+            fresh.push(...e.responses);
+          } catch {
+            failed++; // HSM away: retried next pass, the previous responses stay valid until they expire
+          }
+        }
+      };
+      attempted += serials.length;
+      await Promise.all(Array.from({ length: Math.min(this.o.concurrency ?? 8, Math.max(1, serials.length)) }, worker));
+      return fresh;
+    };
+    const push = async (fresh: Buffer[]): Promise<void> => {
+      if (!this.o.push) return;
+      pushedThisPass = true;
       const r = await this.o.push(fresh);
-      pushed = fresh.length;
+      pushed += fresh.length;
       if (r.instance !== this.lastInstance) {
-        // the responder restarted (or this is the first push): give it everything
-        const all = this.all();
-        await this.o.push(all);
-        pushed = all.length;
+        // the responder restarted (or this is the first push): give it everything, a page at a time
+        for (const chunk of this.allChunks(batch * this.hashes.length)) {
+          await this.o.push(chunk);
+          pushed += chunk.length;
+        }
         this.lastInstance = r.instance;
       }
+    };
+    const cols = "serial, status, revoked_at, revocation_reason, not_after";
+    const where = this.watermark === null
+      ? `ca_name = $1 AND status IN ('issued', 'revoked') AND not_after > now()`
+      : `ca_name = $1 AND status IN ('issued', 'revoked') AND (issued_at > $4::timestamptz - interval '60 seconds' OR revoked_at > $4::timestamptz - interval '60 seconds')`;
+    const sql = `SELECT ${cols} FROM certificates WHERE ${where} AND serial > $2 ORDER BY serial LIMIT $3`;
+    let audited = false;
+    const auditPass = async () => {
+      if (audited || !attempted) return;
+      audited = true;
+      await this.audit.append(failed ? "ocsp.sign.failed" : "ocsp.sign", "system", { ca: this.name, signed: attempted - failed, failed, hashes: [...this.hashes], thisUpdate: thisUpdate.toISOString(), nextUpdate: nextUpdate.toISOString() });
+    };
+    try {
+      for (let after = "";;) {
+        const rows = await this.o.db.query<{ serial: string; status: "issued" | "revoked"; revoked_at: Date | string | null; revocation_reason: number | null; not_after: Date | string }>(
+          sql, this.watermark === null ? [this.name, after, batch] : [this.name, after, batch, this.watermark],
+        );
+        if (!rows.length) break;
+        batches++;
+        const due: string[] = [];
+        for (const r of rows) {
+          const status = r.status === "revoked" ? "revoked" : "good";
+          const reason = r.revocation_reason ?? null;
+          const e = this.entries.get(r.serial);
+          if (!e || e.status !== status || e.reason !== reason) {
+            const notAfter = new Date(r.not_after).getTime();
+            refresh.delete(r.serial);
+            if (notAfter < nowMs) {
+              this.entries.delete(r.serial); // changed after it expired: nothing to sign
+              continue;
+            }
+            this.entries.set(r.serial, { status, revokedAt: r.revoked_at ? new Date(r.revoked_at) : null, reason, notAfter, signedAt: 0, responses: e?.responses ?? [] });
+            due.push(r.serial);
+          }
+        }
+        const fresh = await signAll(due);
+        if (fresh.length) await push(fresh);
+        if (rows.length < batch) break;
+        after = rows[rows.length - 1].serial;
+      }
+      const rest = [...refresh];
+      for (let i = 0; i < rest.length; i += batch) {
+        const fresh = await signAll(rest.slice(i, i + batch));
+        if (fresh.length) await push(fresh);
+      }
+    } catch (err) {
+      await auditPass().catch(() => undefined); // the signatures made before the failure (DB permitting)
+      throw err;
     }
-    return { signed: due.size, pushed };
+    await auditPass();
+    if (failed) throw new Error(`${failed} of ${attempted} OCSP responses could not be signed`);
+    this.watermark = t;
+    if (!pushedThisPass) await push([]); // nothing new: still notices a responder that restarted empty
+    return { signed: attempted, pushed, batches };
+  }
+
+  /** Every current response, `size` at a time. */
+  *allChunks(size: number): Generator<Buffer[]> {
+    let out: Buffer[] = [];
+    for (const e of this.entries.values()) {
+      out.push(...e.responses);
+      if (out.length >= size) {
+        yield out;
+        out = [];
+      }
+    }
+    if (out.length) yield out;
   }
 
   /** Every current response. */
