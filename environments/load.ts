@@ -26,15 +26,28 @@ export function formatPath(path: readonly PropertyKey[]): string {
     .join("");
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+/**
+ * The problems of a failed strict parse, each with its field path and what is allowed (and what
+ * was found, for a scalar). Shared by the environment loader and the ceremony files.
+ * `discriminator`: what to say when a discriminated union's tag is not one of the allowed.
+ */
+export function zodProblems(error: z.ZodError, raw: unknown, discriminator?: string): { path: string; message: string }[] {
+  return error.issues.map((issue) => {
+    const path = issue.code === "unrecognized_keys" && issue.keys.length === 1 ? [...issue.path, issue.keys[0]] : issue.path;
+    const found = valueAt(raw, issue.path);
+    const got = issue.code !== "unrecognized_keys" && found !== undefined && typeof found !== "object" ? ` (got ${JSON.stringify(found)})` : "";
+    return { path: formatPath(path), message: describeIssue(issue, discriminator) + got };
+  });
+}
+
+function describeIssue(issue: z.core.$ZodIssue, discriminator?: string): string {
   switch (issue.code) {
     case "unrecognized_keys":
       return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")} (not allowed here)`;
     case "invalid_value":
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
     case "invalid_union":
-      if ((issue as { note?: string }).note === "No matching discriminator")
-        return `${issue.message}`;
+      if (discriminator && (issue as { note?: string }).note === "No matching discriminator") return discriminator;
       return issue.message;
     default:
       return issue.message;
@@ -53,15 +66,7 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
 /** Validates `raw` as an environment definition read from `source` (a file path for errors). */
 export function parseEnvironment(raw: unknown, source: string): Environment {
   const result = Environment.safeParse(raw);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const path = issue.code === "unrecognized_keys" && issue.keys.length === 1 ? [...issue.path, issue.keys[0]] : issue.path;
-      const found = valueAt(raw, issue.path);
-      const got = issue.code !== "unrecognized_keys" && found !== undefined && typeof found !== "object" ? ` (got ${JSON.stringify(found)})` : "";
-      return { path: formatPath(path), message: describeIssue(issue) + got };
-    });
-    throw new EnvironmentError(source, problems);
-  }
+  if (!result.success) throw new EnvironmentError(source, zodProblems(result.error, raw));
   const refs = referenceProblems(result.data);
   if (refs.length > 0)
     throw new EnvironmentError(

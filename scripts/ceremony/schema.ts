@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { KeyAlgorithm } from "@lanic-ca/pki-services/config/schema";
-import { formatPath } from "../../environments/load.js";
+import { formatPath, zodProblems } from "../../environments/load.js";
 
 // ---------------------------------------------------------------- limits (with their sources)
 export const LIMITS = {
@@ -371,43 +371,11 @@ export class CeremonyFileError extends Error {
   }
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  switch (issue.code) {
-    case "unrecognized_keys":
-      return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")} (not allowed here)`;
-    case "invalid_value":
-      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
-    case "invalid_union":
-      if ((issue as { note?: string }).note === "No matching discriminator")
-        return `must be one of ${CEREMONY_TYPES.map((t) => JSON.stringify(t)).join(", ")}`;
-      return issue.message;
-    default:
-      return issue.message;
-  }
-}
-
-function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
-  let v: unknown = raw;
-  for (const k of path) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Record<PropertyKey, unknown>)[k];
-  }
-  return v;
-}
-
 /** Validates an already-parsed YAML document. */
 export function parseCeremony(raw: unknown, source: string): CeremonyFile {
   const result = CeremonyFile.safeParse(raw);
   if (!result.success) {
-    throw new CeremonyFileError(
-      source,
-      result.error.issues.map((issue) => {
-        const path = issue.code === "unrecognized_keys" && issue.keys.length === 1 ? [...issue.path, issue.keys[0]] : issue.path;
-        const found = valueAt(raw, issue.path);
-        const got = issue.code !== "unrecognized_keys" && found !== undefined && typeof found !== "object" ? ` (got ${JSON.stringify(found)})` : "";
-        return { path: formatPath(path), message: describeIssue(issue) + got };
-      }),
-    );
+    throw new CeremonyFileError(source, zodProblems(result.error, raw, `must be one of ${CEREMONY_TYPES.map((t) => JSON.stringify(t)).join(", ")}`));
   }
   const limits = limitProblems(result.data);
   if (limits.length > 0) throw new CeremonyFileError(source, limits.map((p) => ({ path: formatPath(p.path), message: p.message })));
