@@ -104,16 +104,73 @@ function diffBy<T>(before: T[], after: T[], key: (x: T) => string): EntityDiff<T
 // ---------------------------------------------------------------------------------------------
 // classification
 
+/** One classified change before grouping: a single subject, at most one site. */
+type RawChange = Omit<SecurityChange, "environment" | "subjects" | "sites"> & { site?: string };
+
 class Collector {
-  readonly security: SecurityChange[] = [];
+  readonly security: RawChange[] = [];
   /** `entity|path` pairs (or `entity|*`) already explained by a security change. */
   readonly covered = new Set<string>();
   constructor(readonly env: string) {}
-  add(c: Omit<SecurityChange, "environment">, covers: string[] = []) {
-    this.security.push({ environment: this.env, ...c });
+  add(c: RawChange, covers: string[] = []) {
+    this.security.push(c);
     for (const x of covers) this.covered.add(x);
   }
 }
+
+/** The site a construct path (`<env>/<env>-<site>/…`) belongs to; none for `<env>/offline-root`. */
+const siteOfPath = (env: string, path: string): string | undefined => {
+  const stack = path.split("/")[1] ?? "";
+  return stack.startsWith(`${env}-`) ? stack.slice(env.length + 1) : undefined;
+};
+/** The site of a component id (`<site>/<name>`). */
+const siteOfId = (id: string): string | undefined => (id.includes("/") ? id.split("/")[0] : undefined);
+
+const GROUP_NOUN: Partial<Record<ChangeClass, string>> = {
+  "signing-image": "signing components",
+  "workload-hardening": "components",
+  availability: "components",
+  "revocation-schedule": "schedules",
+  "audit-log": "schedules",
+  "flow-into-protected-zone": "flows",
+  "flow-widened": "flows",
+  "flow-new-zone-crossing": "zone crossings",
+};
+
+/**
+ * Groups identical changes: the same class, severity, direction, summary and before → after
+ * values (e.g. one image digest change on every signing component of both sites) become ONE
+ * entry whose `subjects` name every component (flow, schedule…) and whose `sites` name every site
+ * it applies to. Sites come primary first, then by name; subjects and evidence sorted.
+ */
+export function groupChanges(env: string, raw: RawChange[], siteOrder: (site: string) => string): SecurityChange[] {
+  const groups = new Map<string, RawChange[]>();
+  for (const c of raw) {
+    const key = JSON.stringify([c.class, c.severity, c.direction, c.summary, stableJson(c.before), stableJson(c.after)]);
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  const out: SecurityChange[] = [];
+  for (const list of groups.values()) {
+    const first = list[0];
+    const subjects = [...new Set(list.map((c) => c.subject))].sort(cmpStr);
+    const sites = [...new Set(list.flatMap((c) => (c.site ? [c.site] : [])))].sort((x, y) => cmpStr(siteOrder(x), siteOrder(y)));
+    const { site: _site, ...rest } = first;
+    out.push({
+      ...rest,
+      environment: env,
+      subject: subjects.length === 1 ? subjects[0] : `${subjects.length} ${GROUP_NOUN[first.class] ?? "subjects"}${sites.length ? ` at ${sites.length === 1 ? "site" : "sites"} ${sites.join(", ")}` : ""}`,
+      subjects,
+      sites,
+      evidence: [...new Set(list.flatMap((c) => c.evidence))],
+    });
+  }
+  return out;
+}
+
+const cmpStr = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** JSON with object keys sorted, so equal values compare equal whatever their key order. */
+const stableJson = (v: unknown): string =>
+  v === undefined ? "undefined" : JSON.stringify(v, (_k, x) => (isObj(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, x[k]])) : x));
 
 const narrowing = (d: Direction, widening: Severity): Severity => (d === "narrowing" ? "low" : widening);
 
@@ -141,6 +198,7 @@ function classifyFlows(b: TopologyJson, a: TopologyJson, col: Collector) {
           severity: narrowing(dir, into.length > 0 ? "high" : "medium"),
           direction: dir,
           subject: `site ${site}`,
+          site,
           summary: `${dir === "widening" ? "new" : "removed"} site '${site}': ${flows.length} flows, ${into.length} into protected zones (${[...new Set(into.map((f) => zoneOf(f.to, comps)))].sort().join(", ") || "none"})`,
           after: dir === "widening" ? flows.map(flowLabel) : undefined,
           before: dir === "narrowing" ? flows.map(flowLabel) : undefined,
@@ -162,6 +220,7 @@ function classifyFlows(b: TopologyJson, a: TopologyJson, col: Collector) {
         severity: "high",
         direction: "widening",
         subject: flowLabel(f),
+        site: f.site,
         summary: `new flow into the ${toZone} zone from ${fromZone}${f.mtls ? " (mTLS)" : " (no mTLS)"}: ${f.purpose}`,
         after: { port: f.port, protocol: f.protocol, mtls: f.mtls, from: cidrs(f.from) },
         evidence: [f.path],
@@ -174,6 +233,7 @@ function classifyFlows(b: TopologyJson, a: TopologyJson, col: Collector) {
         severity: PROTECTED_ZONES.has(toZone) ? "high" : "medium",
         direction: "widening",
         subject: `${fromZone} → ${toZone}`,
+        site: f.site,
         summary: `first flow ever from the ${fromZone} zone to the ${toZone} zone: ${flowLabel(f)} (${f.purpose})`,
         evidence: [f.path],
       }, covers);
@@ -188,6 +248,7 @@ function classifyFlows(b: TopologyJson, a: TopologyJson, col: Collector) {
         severity: "low",
         direction: "narrowing",
         subject: flowLabel(f),
+        site: f.site,
         summary: `flow into the ${toZone} zone removed: ${f.purpose}`,
         before: { port: f.port, protocol: f.protocol, mtls: f.mtls },
         evidence: [f.path],
@@ -213,6 +274,7 @@ function classifyFlows(b: TopologyJson, a: TopologyJson, col: Collector) {
         severity: PROTECTED_ZONES.has(toZone) ? "high" : "medium",
         direction: "widening",
         subject: flowLabel(f),
+        site: f.site,
         summary: `flow widened: ${what}`,
         before: { from: cidrs(g.from), to: cidrs(g.to), mtls: g.mtls },
         after: { from: cidrs(f.from), to: cidrs(f.to), mtls: f.mtls },
@@ -224,6 +286,7 @@ function classifyFlows(b: TopologyJson, a: TopologyJson, col: Collector) {
         severity: "low",
         direction: "narrowing",
         subject: flowLabel(f),
+        site: f.site,
         summary: `flow narrowed: ${[gainedMtls ? "mTLS turned on" : "", narrowedCidrs ? `addresses ${[...cidrs(g.from), ...cidrs(g.to)].join(", ")} → ${[...cidrs(f.from), ...cidrs(f.to)].join(", ")}` : ""].filter(Boolean).join("; ")}`,
         before: { from: cidrs(g.from), to: cidrs(g.to), mtls: g.mtls },
         after: { from: cidrs(f.from), to: cidrs(f.to), mtls: f.mtls },
@@ -241,6 +304,7 @@ function classifyGrants(b: TopologyJson, a: TopologyJson, col: Collector) {
       severity: "high",
       direction: "widening",
       subject: `${g.grantee} → ${g.resource}${g.key ? ` key ${g.key}` : ""}`,
+      site: siteOfId(g.grantee),
       summary: `new HSM signing grant: ${g.grantee} may sign with ${g.key ?? g.resource}`,
       after: g,
       evidence: [g.path],
@@ -251,6 +315,7 @@ function classifyGrants(b: TopologyJson, a: TopologyJson, col: Collector) {
       severity: "low",
       direction: "narrowing",
       subject: `${g.grantee} → ${g.resource}${g.key ? ` key ${g.key}` : ""}`,
+      site: siteOfId(g.grantee),
       summary: `HSM signing grant removed: ${g.grantee} no longer signs with ${g.key ?? g.resource}`,
       before: g,
       evidence: [g.path],
@@ -353,13 +418,13 @@ function classifyComponents(b: TopologyJson, a: TopologyJson, col: Collector) {
     const x = ch.before, y = ch.after;
     const key = `component ${y.id}`;
     if (x.image !== y.image && (x.signing || y.signing))
-      col.add({ class: "signing-image", severity: "high", direction: "change", subject: y.id, summary: `signing image ${fmt(x.image)} → ${fmt(y.image)}`, before: x.image, after: y.image, evidence: [y.path] }, [`${key}|image`]);
+      col.add({ class: "signing-image", severity: "high", direction: "change", subject: y.id, site: y.site, summary: `signing image ${fmt(x.image)} → ${fmt(y.image)}`, before: x.image, after: y.image, evidence: [y.path] }, [`${key}|image`]);
     if (y.online && !y.standby) {
       if (y.replicas !== x.replicas)
-        col.add({ class: "availability", severity: y.replicas < x.replicas ? "medium" : "low", direction: y.replicas < x.replicas ? "widening" : "narrowing", subject: y.id, summary: `replicas ${x.replicas} → ${y.replicas}`, before: x.replicas, after: y.replicas, evidence: [y.path] }, [`${key}|replicas`]);
+        col.add({ class: "availability", severity: y.replicas < x.replicas ? "medium" : "low", direction: y.replicas < x.replicas ? "widening" : "narrowing", subject: y.id, site: y.site, summary: `replicas ${x.replicas} → ${y.replicas}`, before: x.replicas, after: y.replicas, evidence: [y.path] }, [`${key}|replicas`]);
       for (const prop of ["pdb", "spread"] as const)
         if (x[prop] !== y[prop])
-          col.add({ class: "availability", severity: y[prop] ? "low" : "medium", direction: y[prop] ? "narrowing" : "widening", subject: y.id, summary: `${prop === "pdb" ? "PodDisruptionBudget" : "topology spread"} ${y[prop] ? "added" : "removed"}`, before: x[prop], after: y[prop], evidence: [y.path] }, [`${key}|${prop}`]);
+          col.add({ class: "availability", severity: y[prop] ? "low" : "medium", direction: y[prop] ? "narrowing" : "widening", subject: y.id, site: y.site, summary: `${prop === "pdb" ? "PodDisruptionBudget" : "topology spread"} ${y[prop] ? "added" : "removed"}`, before: x[prop], after: y[prop], evidence: [y.path] }, [`${key}|${prop}`]);
     }
     if (x.hardening && y.hardening) {
       const hf = leafDiff(x.hardening, y.hardening, "hardening");
@@ -370,7 +435,7 @@ function classifyComponents(b: TopologyJson, a: TopologyJson, col: Collector) {
           class: "workload-hardening",
           severity: weaker.length ? (y.signing ? "high" : "medium") : "low",
           direction: weaker.length ? "widening" : "narrowing",
-          subject: y.id,
+          subject: y.id, site: y.site,
           summary: hf.map((f) => `${f.path.replace(/^hardening\./, "")}: ${fmt(f.before)} → ${fmt(f.after)}`).join("; "),
           evidence: [y.path],
         }, hf.map((f) => `${key}|${f.path}`));
@@ -378,9 +443,9 @@ function classifyComponents(b: TopologyJson, a: TopologyJson, col: Collector) {
   }
   for (const y of d.added) {
     if (y.hardening && y.hardening.optOuts.length)
-      col.add({ class: "workload-hardening", severity: y.signing ? "high" : "medium", direction: "widening", subject: y.id, summary: `new component with opt-outs: ${y.hardening.optOuts.map((o) => `${o.prop} (${o.reason})`).join("; ")}`, evidence: [y.path] });
+      col.add({ class: "workload-hardening", severity: y.signing ? "high" : "medium", direction: "widening", subject: y.id, site: y.site, summary: `new component with opt-outs: ${y.hardening.optOuts.map((o) => `${o.prop} (${o.reason})`).join("; ")}`, evidence: [y.path] });
     if (y.signing)
-      col.add({ class: "signing-image", severity: "high", direction: "change", subject: y.id, summary: `new signing component runs ${fmt(y.image)}`, after: y.image, evidence: [y.path] });
+      col.add({ class: "signing-image", severity: "high", direction: "change", subject: y.id, site: y.site, summary: `new signing component runs ${fmt(y.image)}`, after: y.image, evidence: [y.path] });
   }
 }
 
@@ -396,24 +461,30 @@ function classifyEnvironmentFacts(b: TopologyJson, a: TopologyJson, col: Collect
   if (x.retentionDays !== y.retentionDays || x.sink !== y.sink) col.covered.add("purpose-mentions-audit");
 
   const s = diffBy(b.schedules, a.schedules, (s) => `${s.kind} ${s.ca ?? ""} ${s.path.split("/")[1] ?? ""}`);
+  const env = a.environment.name;
   const label = (k: string) => (k === "crl" ? "CRL" : k === "ocsp" ? "OCSP" : k === "ca-crl" ? "CA CRL" : "audit integrity");
+  const scheduleSubject = (x: { kind: string; ca?: string }, site: string | undefined) =>
+    `${label(x.kind)} schedule${x.ca ? ` of ${x.ca}` : ""}${site ? ` (site ${site})` : ""}`;
   for (const ch of s.changed) {
     const f = ch.fields.filter((f) => f.path === "intervalHours" || f.path === "validityHours");
     if (!f.length) continue;
     const looser = f.some((c) => (c.after as number) > (c.before as number));
+    const site = siteOfPath(env, ch.after.path);
     col.add({
       class: ch.after.kind === "audit-integrity" ? "audit-log" : "revocation-schedule",
       severity: looser ? "medium" : "low",
       direction: looser ? "widening" : "narrowing",
-      subject: `${label(ch.after.kind)} schedule${ch.after.ca ? ` of ${ch.after.ca}` : ""}`,
-      summary: f.map((c) => `${c.path === "intervalHours" ? "every" : "valid"} ${c.before} h → ${c.after} h`).join("; "),
-      before: ch.before,
-      after: ch.after,
+      subject: scheduleSubject(ch.after, site),
+      site,
+      summary: `${label(ch.after.kind)} ${f.map((c) => `${c.path === "intervalHours" ? "every" : "valid"} ${c.before} h → ${c.after} h`).join("; ")}`,
+      // Only the changed values, so the same change on several schedules groups into one entry.
+      before: Object.fromEntries(f.map((c) => [c.path, c.before])),
+      after: Object.fromEntries(f.map((c) => [c.path, c.after])),
       evidence: [ch.after.path],
     }, f.map((c) => `schedule ${ch.key}|${c.path}`));
   }
   for (const r of s.removed)
-    col.add({ class: "revocation-schedule", severity: "high", direction: "widening", subject: `${label(r.kind)} schedule${r.ca ? ` of ${r.ca}` : ""}`, summary: `schedule removed (nothing publishes ${label(r.kind)} any more)`, before: r, evidence: [r.path] }, [`schedule ${r.kind} ${r.ca ?? ""} ${r.path.split("/")[1] ?? ""}|*`]);
+    col.add({ class: "revocation-schedule", severity: "high", direction: "widening", subject: scheduleSubject(r, siteOfPath(env, r.path)), site: siteOfPath(env, r.path), summary: `schedule removed (nothing publishes ${label(r.kind)} any more)`, before: r, evidence: [r.path] }, [`schedule ${r.kind} ${r.ca ?? ""} ${r.path.split("/")[1] ?? ""}|*`]);
 }
 
 function classifyPolicy(env: string, b: PolicySnapshot | undefined, a: PolicySnapshot | undefined, col: Collector, notes: Note[]) {
@@ -535,6 +606,8 @@ export function diffEnvironment(base: EnvironmentSnapshot | null, head: Environm
         direction: status === "added" ? "widening" : "narrowing",
         environment: name,
         subject: `environment ${name}`,
+        subjects: [`environment ${name}`],
+        sites: [],
         summary: `environment ${status}`,
         evidence: [`environments/${name}.ts`],
       }],
@@ -562,8 +635,10 @@ export function diffEnvironment(base: EnvironmentSnapshot | null, head: Environm
     notes.push({ environment: name, message: "the Terraform stacks changed while the topology model did not: these changes are not classified; review the stack changes below" });
 
   if (col.security.length || other.length || stacks.length) notes.push(...policyNotes);
-  const order = (x: SecurityChange) => `${2 - SEVERITY_ORDER[x.severity]} ${x.class} ${x.subject}`;
-  const security = col.security.sort((x, y) => (order(x) < order(y) ? -1 : order(x) > order(y) ? 1 : 0));
+  const siteRank = new Map([...b.environment.sites, ...a.environment.sites].map((s) => [s.name, `${s.role === "primary" ? 0 : 1} ${s.name}`]));
+  const grouped = groupChanges(name, col.security, (s) => siteRank.get(s) ?? `2 ${s}`);
+  const order = (x: SecurityChange) => `${2 - SEVERITY_ORDER[x.severity]} ${x.class} ${x.subjects[0]}`;
+  const security = grouped.sort((x, y) => (order(x) < order(y) ? -1 : order(x) > order(y) ? 1 : 0));
   return { name, status: security.length || other.length || stacks.length ? "changed" : "unchanged", security, other, stacks };
 }
 
@@ -581,7 +656,7 @@ export function requiredApproval(envs: EnvironmentDiff[]): RequiredApproval {
   return {
     level,
     ...APPROVALS[level],
-    reasons: all.filter((c) => c.severity === top && top !== "low").map((c) => `${c.environment}: [${c.class}] ${c.subject}: ${c.summary}`),
+    reasons: all.filter((c) => c.severity === top && top !== "low").map((c) => `${c.environment}: [${c.class}] ${c.subject}: ${c.summary}${c.subjects.length > 1 ? ` (${c.subjects.join(", ")})` : ""}`),
   };
 }
 
@@ -589,7 +664,7 @@ export function buildReport(base: string, head: string, pairs: { base: Environme
   const envs = pairs.map((p) => diffEnvironment(p.base, p.head, notes));
   const sec = envs.flatMap((e) => e.security);
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     base,
     head,
     environments: envs,

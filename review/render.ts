@@ -48,7 +48,8 @@ export function renderTerminal(report: DiffReport, options: { color?: boolean; m
       for (const x of e.security) {
         out.push(`  ${tag(x)} [${x.class}] ${c.bold(x.subject)}`);
         out.push(`         ${x.summary}`);
-        if (x.evidence.length) out.push(c.dim(`         at ${x.evidence.slice(0, 3).join(", ")}`));
+        if (x.subjects.length > 1) for (const line of wrap(`applies to: ${x.subjects.join(", ")}`, 100)) out.push(`         ${line}`);
+        if (x.evidence.length) out.push(c.dim(`         at ${x.evidence.slice(0, 3).join(", ")}${x.evidence.length > 3 ? `, … (${x.evidence.length} in all)` : ""}`));
       }
     } else out.push(c.green("No security-relevant change."));
     if (e.other.length) {
@@ -77,6 +78,20 @@ export function renderTerminal(report: DiffReport, options: { color?: boolean; m
     for (const n of notes) out.push(c.yellow(`  ! ${n.environment ? `${n.environment}: ` : ""}${n.message}`));
   }
   return out.join("\n") + "\n";
+}
+
+/** Wraps at `width` on ", " boundaries (a subject is never split). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let cur = "";
+  for (const part of text.split(/(?<=, )/)) {
+    if (cur && (cur + part).trimEnd().length > width) {
+      lines.push(cur.trimEnd());
+      cur = `  ${part}`;
+    } else cur += part;
+  }
+  if (cur) lines.push(cur.trimEnd());
+  return lines;
 }
 
 const stackLine = (st: StackChange) => `${st.kind}: +${st.added.length} −${st.removed.length} ~${st.changed.length} resources`;
@@ -110,7 +125,8 @@ export function renderMarkdown(report: DiffReport, options: { marker?: string; m
       out.push("| --- | --- | --- | --- |");
       for (const x of e.security) {
         const sev = x.direction === "narrowing" ? "🟢 narrowing" : x.severity === "high" ? "🔴 high" : x.severity === "medium" ? "🟠 medium" : "⚪ low";
-        out.push(`| ${sev} | ${x.class} | ${md(x.subject)} | ${md(x.summary)} |`);
+        const subject = x.subjects.length > 1 ? `**${md(x.subject)}**<br>${x.subjects.map(md).join(", ")}` : md(x.subject);
+        out.push(`| ${sev} | ${x.class} | ${subject} | ${md(x.summary)} |`);
       }
     } else out.push("No security-relevant change.");
     if (e.other.length) {

@@ -1,7 +1,8 @@
 /**
  * JSON Schema (draft-07) of `lanic-ca diff --format json` (a DiffReport). CI and other tools
  * may rely on it; tests validate real reports against it with ajv. Bump `schemaVersion` on any
- * incompatible change.
+ * incompatible change. Version 2: identical changes are one security entry with `subjects` and
+ * `sites` (version 1 had one entry per subject and neither field).
  */
 import { CHANGE_CLASSES } from "./types.js";
 
@@ -9,13 +10,13 @@ const strings = { type: "array", items: { type: "string" } } as const;
 
 export const DIFF_REPORT_SCHEMA = {
   $schema: "http://json-schema.org/draft-07/schema#",
-  $id: "https://repository.ca.gov.la/schemas/lanic-ca-diff-report-1.json",
+  $id: "https://repository.ca.gov.la/schemas/lanic-ca-diff-report-2.json",
   title: "lanic-ca topology diff report",
   type: "object",
   additionalProperties: false,
   required: ["schemaVersion", "base", "head", "environments", "requiredApproval", "summary", "notes"],
   properties: {
-    schemaVersion: { const: 1 },
+    schemaVersion: { const: 2 },
     base: { type: "string" },
     head: { type: "string" },
     requiredApproval: {
@@ -59,13 +60,15 @@ export const DIFF_REPORT_SCHEMA = {
             items: {
               type: "object",
               additionalProperties: false,
-              required: ["class", "severity", "direction", "environment", "subject", "summary", "evidence"],
+              required: ["class", "severity", "direction", "environment", "subject", "subjects", "sites", "summary", "evidence"],
               properties: {
                 class: { enum: [...CHANGE_CLASSES] },
                 severity: { enum: ["high", "medium", "low"] },
                 direction: { enum: ["widening", "narrowing", "change"] },
                 environment: { type: "string" },
                 subject: { type: "string" },
+                subjects: { type: "array", items: { type: "string" }, minItems: 1, uniqueItems: true },
+                sites: { type: "array", items: { type: "string" }, uniqueItems: true },
                 summary: { type: "string" },
                 before: {},
                 after: {},

@@ -50,8 +50,14 @@ export interface SecurityChange {
   severity: Severity;
   direction: Direction;
   environment: string;
-  /** What changed, in one line (a flow, a key, a role...). */
+  /** What changed, in one line (a flow, a key, a role...). When the same change applies to
+   *  several subjects it is one entry: e.g. "16 signing components at sites lanic, backup". */
   subject: string;
+  /** Every subject this change applies to (components, flows, schedules…), sorted; one entry
+   *  per distinct change, not per subject (review/diff.ts groupChanges). */
+  subjects: string[];
+  /** The sites it applies to, primary first; empty for environment-wide facts. */
+  sites: string[];
   summary: string;
   before?: unknown;
   after?: unknown;
@@ -97,7 +103,7 @@ export interface EnvironmentDiff {
 }
 
 export interface DiffReport {
-  schemaVersion: 1;
+  schemaVersion: 2;
   base: string;
   head: string;
   environments: EnvironmentDiff[];

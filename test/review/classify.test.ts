@@ -4,9 +4,11 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import type { FlowFact, TopologyJson } from "../../constructs/model.js";
+import { stableStringify } from "../../constructs/model.js";
 import { buildReport } from "../../review/diff.js";
+import { renderMarkdown, renderTerminal } from "../../review/render.js";
 import type { PolicySnapshot } from "../../review/policy-facts.js";
-import type { ApprovalLevel, ChangeClass, Direction, Severity } from "../../review/types.js";
+import type { ApprovalLevel, ChangeClass, Direction, SecurityChange, Severity } from "../../review/types.js";
 import { productionModel, snapshot, type Mutable } from "./helpers.js";
 import type { EnvironmentInput } from "../../environments/index.js";
 
@@ -24,7 +26,12 @@ interface Case {
   policy?: [PolicySnapshot, PolicySnapshot];
   expect: { class: ChangeClass; severity: Severity; direction: Direction }[];
   approval: ApprovalLevel;
+  /** When given: exactly these security entries (identical changes grouped into one). */
+  entries?: (head: TopologyJson) => Pick<SecurityChange, "class" | "subject" | "subjects" | "sites">[];
 }
+
+/** The signing components that run the pki-services image, by id (both sites). */
+const signingWithImage = (m: TopologyJson) => m.components.filter((c) => c.signing && c.image).map((c) => c.id).sort();
 
 const exceptions = (expires: string | null, controls?: { id: string; enabled: boolean; severity?: string }[]): PolicySnapshot => ({
   exceptions: expires ? [{ control: "NET-001", finding: "production/production-lanic/ra", expires, reason: "migration window for the RA", approvedBy: "security-officer", ticket: "SEC-42" }] : [],
@@ -119,6 +126,42 @@ const CASES: Case[] = [
     env: (e) => { e.images.pkiServices = NEW_DIGEST; },
     expect: [{ class: "signing-image", severity: "high", direction: "change" }],
     approval: "two-person",
+  },
+  {
+    // One digest change reaches every signing component of both sites (16 today: issuing CA,
+    // OCSP signer, CRL publisher and its watcher, per issuing CA, per site): ONE entry naming all.
+    name: "signing image digest changed on 16 signing components: one grouped entry",
+    env: (e) => { e.images.pkiServices = NEW_DIGEST; },
+    expect: [{ class: "signing-image", severity: "high", direction: "change" }],
+    approval: "two-person",
+    entries: (head) => {
+      const ids = signingWithImage(head);
+      expect(ids).toHaveLength(16);
+      return [{ class: "signing-image", subject: "16 signing components at sites lanic, backup", subjects: ids, sites: ["lanic", "backup"] }];
+    },
+  },
+  {
+    name: "different digests on the signing components are not grouped together",
+    env: (e) => { e.images.pkiServices = NEW_DIGEST; },
+    model: (m) => { m.components.find((c) => c.id === `backup/issuing-ca-${SIGNING_CA}`)!.image = NEW_DIGEST.replace(/ab/g, "ef"); },
+    expect: [{ class: "signing-image", severity: "high", direction: "change" }],
+    approval: "two-person",
+    entries: (head) => [
+      { class: "signing-image", subject: "15 signing components at sites lanic, backup", subjects: signingWithImage(head).filter((id) => id !== `backup/issuing-ca-${SIGNING_CA}`), sites: ["lanic", "backup"] },
+      { class: "signing-image", subject: `backup/issuing-ca-${SIGNING_CA}`, subjects: [`backup/issuing-ca-${SIGNING_CA}`], sites: ["backup"] },
+    ],
+  },
+  {
+    name: "the same CRL schedule change on both issuing CAs: one grouped entry",
+    env: (e) => { for (const ca of e.issuingCas) ca.crl.intervalHours = 48; },
+    expect: [{ class: "revocation-schedule", severity: "medium", direction: "widening" }],
+    approval: "security-officer",
+    entries: () => [{
+      class: "revocation-schedule",
+      subject: "2 schedules at site lanic",
+      subjects: ["CRL schedule of lao-gov-signing-ca-1 (site lanic)", "CRL schedule of lao-gov-tls-ca-1 (site lanic)"],
+      sites: ["lanic"],
+    }],
   },
   {
     name: "fewer RA replicas",
@@ -219,6 +262,11 @@ describe("classification of changes to production", () => {
     const worst = Math.max(...c.expect.map((e) => ({ low: 0, medium: 1, high: 2 })[e.severity]));
     for (const g of got) expect({ low: 0, medium: 1, high: 2 }[g.severity], JSON.stringify(g)).toBeLessThanOrEqual(worst);
     expect(report.requiredApproval.level).toBe(c.approval);
+    if (c.entries) {
+      const entries = report.environments[0].security.map((s) => ({ class: s.class, subject: s.subject, subjects: s.subjects, sites: s.sites }));
+      expect(entries).toEqual(c.entries(head));
+      expect(report.summary.high + report.summary.medium + report.summary.low).toBe(entries.length);
+    }
     if (c.approval === "two-person") expect(report.requiredApproval).toMatchObject({ roles: ["security-officer", "ca-system-administrator"], approvers: 2 });
   });
 
@@ -226,6 +274,36 @@ describe("classification of changes to production", () => {
     const { CHANGE_CLASSES } = await import("../../review/types.js");
     const covered = new Set(CASES.flatMap((c) => c.expect.map((e) => e.class)));
     expect([...CHANGE_CLASSES].filter((k) => !covered.has(k))).toEqual([]);
+  });
+
+  it("one grouped entry for one digest change: in the approval reasons, terminal, Markdown and JSON", () => {
+    const head = productionModel((e) => { e.images.pkiServices = NEW_DIGEST; });
+    const report = buildReport("production", "changed", [{ base: snapshot(base), head: snapshot(head) }]);
+    const ids = signingWithImage(head);
+    const old = base.components.find((c) => c.id === ids[0])!.image!;
+    const summary = `signing image ${old} → ${NEW_DIGEST}`;
+    expect(report.summary).toMatchObject({ high: 1, medium: 0, low: 0 });
+    expect(report.requiredApproval).toEqual({
+      level: "two-person",
+      roles: ["security-officer", "ca-system-administrator"],
+      approvers: 2,
+      label: "approved:two-person",
+      reasons: [`production: [signing-image] 16 signing components at sites lanic, backup: ${summary} (${ids.join(", ")})`],
+    });
+    const [entry] = report.environments[0].security;
+    expect(entry).toMatchObject({ before: old, after: NEW_DIGEST, summary, sites: ["lanic", "backup"] });
+    expect(entry.evidence).toHaveLength(16);
+    // Terminal: one HIGH line, the subjects listed below it (wrapped, none split).
+    const term = renderTerminal(report, { color: false });
+    expect(term.match(/HIGH/g)).toHaveLength(1);
+    const applies = term.split("\n").filter((l) => /^ {9}(applies to: | {2})/.test(l)).map((l) => l.trim().replace(/^applies to: /, "")).join(" ");
+    expect(applies.split(/,\s*/)).toEqual(ids);
+    // Markdown: one table row after the header, naming every subject.
+    const md = renderMarkdown(report);
+    const rows = md.split("\n").filter((l) => l.startsWith("| 🔴"));
+    expect(rows).toEqual([`| 🔴 high | signing-image | **16 signing components at sites lanic, backup**<br>${ids.join(", ")} | ${summary} |`]);
+    // Deterministic: the same input gives the same bytes.
+    expect(stableStringify(buildReport("production", "changed", [{ base: snapshot(base), head: snapshot(productionModel((e) => { e.images.pkiServices = NEW_DIGEST; })) }]))).toBe(stableStringify(report));
   });
 
   it("identical inputs give an empty diff", () => {

@@ -24,6 +24,21 @@ import type { Mutable } from "./helpers.js";
 const tmp = mkdtempSync(join(tmpdir(), "review-output-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+/** Top and bottom (SVG y, down is larger) of each site frame drawn by Graphviz. */
+function siteFrames(svg: string): Record<string, { top: number; bottom: number }> {
+  const out: Record<string, { top: number; bottom: number }> = {};
+  for (const m of svg.matchAll(/<title>cluster_site_([^<]+)<\/title>\s*<(?:path[^>]* d|polygon[^>]* points)="([^"]+)"/g)) {
+    const ys = [...m[2].matchAll(/-?[\d.]+,(-?[\d.]+)/g)].map((p) => Number(p[1]));
+    out[m[1]] = { top: Math.min(...ys), bottom: Math.max(...ys) };
+  }
+  return out;
+}
+const primaryOnTop = (svg: string) => {
+  const f = siteFrames(svg);
+  expect(Object.keys(f).sort()).toEqual(["backup", "lanic"]);
+  expect(f.lanic.bottom, JSON.stringify(f)).toBeLessThan(f.backup.top);
+};
+
 const validate = new Ajv({ allErrors: true, strict: true }).compile(DIFF_REPORT_SCHEMA);
 
 async function synth(dir: string, change?: (e: Mutable<EnvironmentInput>) => void) {
@@ -61,6 +76,18 @@ describe("a review of two synthesized folders", () => {
     expect(json.requiredApproval.level).toBe("two-person");
     // The schema is strict: an unknown field is refused.
     expect(validate({ ...json, extra: 1 })).toBe(false);
+    // One grouped signing-image entry names every signing component of both sites.
+    const env = json.environments[0];
+    const images = env.security.filter((s: { class: string }) => s.class === "signing-image");
+    expect(images).toHaveLength(1);
+    expect(images[0]).toMatchObject({ subject: "16 signing components at sites lanic, backup", sites: ["lanic", "backup"] });
+    expect(images[0].subjects).toHaveLength(16);
+    // subjects and sites are required; subjects is never empty.
+    const without = (k: string) => ({ ...json, environments: [{ ...env, security: [Object.fromEntries(Object.entries(images[0]).filter(([x]) => x !== k))] }] });
+    expect(validate(without("subjects"))).toBe(false);
+    expect(validate(without("sites"))).toBe(false);
+    expect(validate({ ...json, environments: [{ ...env, security: [{ ...images[0], subjects: [] }] }] })).toBe(false);
+    expect(validate({ ...json, environments: [{ ...env, security: [images[0]] }] })).toBe(true);
   });
 
   it("Markdown parses into a heading, the approval, a table of security changes and the notes", () => {
@@ -100,6 +127,20 @@ describe("a review of two synthesized folders", () => {
     expect(readFileSync(join(tmp, "base2", "diagrams", "production.svg"), "utf8")).toBe(a);
     expect(a).toContain("<svg");
     for (const s of ["Site lanic (primary)", "Site backup (backup)", "issuing zone (protected)", "OFFLINE ROOT ENCLAVE", "HSM Thales Luna Network HSM 7", "8443 mTLS"]) expect(a).toContain(s);
+    primaryOnTop(a);
+  });
+
+  it("diagrams: the primary site is drawn above the backup site, also in diff diagrams and whatever the order of the sites in the model", async () => {
+    const base = JSON.parse(readFileSync(join(tmp, "base", "topology", "production.json"), "utf8"));
+    // This change made Graphviz draw the backup site on top before the sites were anchored.
+    const head = structuredClone(base);
+    head.flows.push({ ...structuredClone(base.flows.find((f: { port: number }) => f.port === 8443)), from: { type: "component", id: "lanic/repository" } });
+    head.components = head.components.filter((c: { id: string }) => c.id !== "backup/ra-frontend");
+    const digest = structuredClone(base);
+    for (const c of digest.components) if (c.signing && c.image) c.image = c.image.replace(/sha256:.*/, "sha256:" + "ab".repeat(32));
+    const reversed = (t: typeof base) => { const r = structuredClone(t); r.environment.sites.reverse(); return r; };
+    expect(reversed(base).environment.sites[0].name).toBe("backup");
+    for (const svg of [await topologySvg(head, base), await topologySvg(digest, base), await topologySvg(reversed(head), reversed(base)), await topologySvg(reversed(base))]) primaryOnTop(svg);
   });
 
   it("diff diagram marks added, removed and changed", async () => {
