@@ -168,6 +168,8 @@ export function topologyDot(after: TopologyJson, before?: TopologyJson): string 
     const sst: Status = !diff ? "same" : !inBefore ? "added" : !inAfter ? "removed" : "same";
     out.push(`  subgraph ${q(`cluster_site_${site.name}`)} {`);
     out.push(`    label=${q(`Site ${site.name} (${site.role}) — ${site.city}, ${site.country}`)}; fontsize=16; style="rounded,bold"; penwidth=2.5; color=${q(sst === "same" ? "#1f4e79" : STATUS_COLOR[sst])}; bgcolor="white";`);
+    // An invisible anchor per site: chained in site order below, it fixes the order of the sites.
+    out.push(`    ${id("anchor", site.name)} [shape=point, style=invis, width=0, height=0, label=""];`);
     for (const zone of ZONE_ORDER) {
       const members = [...nodes.values()].filter((n) => n.site === site.name && n.zone === zone).sort((a, b) => cmp(a.key, b.key));
       if (!members.length) continue;
@@ -207,6 +209,14 @@ export function topologyDot(after: TopologyJson, before?: TopologyJson): string 
   // Flows from outside enter on the left.
   const sources = [...nodes.values()].filter((n) => n.site === null && /^"x:(internet|government-network)/.test(n.key)).map((n) => n.key).sort();
   if (sources.length) out.push(`  { rank=min; ${sources.join("; ")}; }`);
+  // Sites top to bottom in the order of \`sites\` (primary first), whatever the flows: the anchors
+  // share one rank and invisible edges between them order that rank (with rankdir=LR, the first
+  // of a rank is drawn on top). Without this, Graphviz may draw the backup site above the primary.
+  if (sites.length > 1) {
+    const anchors = sites.map((s) => id("anchor", s.name));
+    out.push(`  { rank=same; ${anchors.join("; ")}; }`);
+    out.push(`  ${anchors.join(" -> ")} [style=invis];`);
+  }
   out.push("}");
   return out.join("\n") + "\n";
 }
