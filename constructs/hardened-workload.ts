@@ -192,8 +192,14 @@ export class HardenedWorkload extends Construct implements IConnectable {
 
   /** Mounts a Secret, ConfigMap, PVC or emptyDir. */
   addVolume(name: string, mountPath: string, source: Volume["source"], readOnly = true): void {
-    if (this.volumes.some((v) => v.name === name)) return; // the same grant twice mounts once
-    this.volumes.push({ name, mountPath, readOnly, source });
+    const volume = { name, mountPath, readOnly, source };
+    const existing = this.volumes.find((v) => v.name === name);
+    if (existing) {
+      // The same mount twice (e.g. two grants of one partition) mounts once; anything else is a clash.
+      if (JSON.stringify(existing) === JSON.stringify(volume)) return;
+      throw new Error(`${this.node.path}: volume '${name}' is mounted twice, differently (${existing.mountPath} and ${mountPath})`);
+    }
+    this.volumes.push(volume);
   }
 
   // The grants run after the constructor: env, mounts and volumes are produced lazily, in the

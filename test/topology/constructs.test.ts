@@ -157,6 +157,17 @@ describe("HardenedWorkload", () => {
     });
   });
 
+  it("mounts the same volume twice once, and refuses two different mounts under one name", () => {
+    const { stack, model, zone } = setup();
+    const w = workload(stack, model, zone("ra"));
+    w.addVolume("tls", "/etc/tls", { secret: "a" });
+    w.addVolume("tls", "/etc/tls", { secret: "a" });
+    expect(() => w.addVolume("tls", "/etc/other", { secret: "b" })).toThrow("test/w: volume 'tls' is mounted twice, differently (/etc/tls and /etc/other)");
+    const { tf } = synthStack(stack);
+    const [, d] = resources(tf, DeploymentV1.tfResourceType)[0];
+    expect(d.spec.template.spec.volume.filter((v: { name: string }) => v.name === "tls")).toHaveLength(1);
+  });
+
   it("refuses negative replicas", () => {
     const { stack, model, zone } = setup();
     expect(() => workload(stack, model, zone("ra"), { replicas: -1 })).toThrow("test/w: 'replicas' (-1) must be a whole number ≥ 0");
