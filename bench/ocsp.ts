@@ -50,19 +50,6 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const req = http.request({ host: "127.0.0.1", port, method: "GET", path: "/" }, (res) => { res.resume(); r(true); });
-      req.on("error", () => r(false));
-      req.end();
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listening on ${port}`);
-}
-
 /** A closed-loop client (node http, keep-alive when the server allows it): `openssl ocsp` answers
  *  HTTP/1.0 and closes every connection, which autocannon does not count, so the openssl ratio
  *  is measured with this client for both servers. */
