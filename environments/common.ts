@@ -66,3 +66,18 @@ export function workloadSizes(replicas: number, scale: "small" | "large"): Input
 export function kube(context: string, podCidr: string) {
   return { context, configPath: "~/.kube/config", podCidr };
 }
+
+/** The released images, pinned by digest (staging, pilot and production run the same release;
+ *  a release bump is one edit here, and a signing-image change is a high-class diff). */
+export const RELEASED_IMAGES = {
+  pkiServices: "registry.lanic.gov.la/lanic-ca/pki-services@sha256:4f6c1b0d2a9e8c7b6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa99",
+  auditCollector: "registry.lanic.gov.la/mirror/fluent-bit@sha256:9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b",
+};
+
+/** CloudNativePG operand (PostgreSQL 15), pinned. */
+export const CNPG_POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql@sha256:1b0c9e3f5a7d2c4e6f8a0b1c3d5e7f9a2b4c6d8e0f1a3b5c7d9e2f4a6b8c0d1e";
+
+/** Thales Luna 7 HSMs (network and offline PCIe): their rating and the client library path. */
+export const LUNA_CERTIFICATION = { scheme: "FIPS 140-3", level: 3, certificate: "CMVP certificate number recorded at acceptance" } as const;
+export const LUNA_PKCS11_LIBRARY = "/opt/hsm/lib/libCryptoki2_64.so";
+

@@ -4,7 +4,7 @@
  * is produced by the external-csr ceremony and the returned certificate imported.
  */
 import { CP_POLICY_OID, CP_PROFILES, CP_VERSION } from "./cp.js";
-import { BACKUP_LOCATION, LANIC_LOCATION, kube, trustedRoleGroups, workloadSizes } from "./common.js";
+import { BACKUP_LOCATION, CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LUNA_CERTIFICATION, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes } from "./common.js";
 import type { EnvironmentInput } from "./schema.js";
 
 export default {
@@ -16,16 +16,13 @@ export default {
     { name: "lanic", role: "primary", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-pilot-vte", "10.120.0.0/16") },
     { name: "backup", role: "backup", location: BACKUP_LOCATION, kubernetes: kube("lanic-ca-pilot-lpq", "10.150.0.0/16") },
   ],
-  images: {
-    pkiServices: "registry.lanic.gov.la/lanic-ca/pki-services@sha256:4f6c1b0d2a9e8c7b6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa99",
-    auditCollector: "registry.lanic.gov.la/mirror/fluent-bit@sha256:9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b",
-  },
+  images: RELEASED_IMAGES,
   hsm: {
     type: "network",
     vendor: "Thales",
     model: "Luna Network HSM 7 (A790)",
-    certification: { scheme: "FIPS 140-3", level: 3, certificate: "CMVP certificate number recorded at acceptance" },
-    pkcs11Library: "/opt/hsm/lib/libCryptoki2_64.so",
+    certification: LUNA_CERTIFICATION,
+    pkcs11Library: LUNA_PKCS11_LIBRARY,
     clientCertificateSecret: "hsm-client-cert",
     members: [
       { name: "pilot-hsm-1", site: "lanic", address: "10.20.12.11", port: 1792 },
@@ -72,7 +69,7 @@ export default {
     storageSize: "50Gi",
     storageClass: "lanic-ssd-encrypted",
     replicationAddresses: { ca: "10.20.52.10", ra: "10.20.52.11" },
-    image: "ghcr.io/cloudnative-pg/postgresql@sha256:1b0c9e3f5a7d2c4e6f8a0b1c3d5e7f9a2b4c6d8e0f1a3b5c7d9e2f4a6b8c0d1e",
+    image: CNPG_POSTGRES_IMAGE,
   },
   auditLog: {
     sink: { type: "syslog-tls", address: "10.20.30.43", port: 6514 },

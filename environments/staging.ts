@@ -3,7 +3,7 @@
  * partitions of the production HSM model. Used for rehearsals of ceremonies and upgrades.
  */
 import { CP_POLICY_OID, CP_PROFILES, CP_VERSION } from "./cp.js";
-import { LANIC_LOCATION, kube, trustedRoleGroups, workloadSizes } from "./common.js";
+import { CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LUNA_CERTIFICATION, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes } from "./common.js";
 import type { EnvironmentInput } from "./schema.js";
 
 export default {
@@ -12,16 +12,13 @@ export default {
   description: "Rehearsal environment in LANIC: production's components, test root, one site",
   cpCps: { version: CP_VERSION, policyOid: CP_POLICY_OID, url: "https://repository.staging.ca.gov.la/cps/1.0" },
   sites: [{ name: "lanic", role: "primary", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-staging-vte", "10.110.0.0/16") }],
-  images: {
-    pkiServices: "registry.lanic.gov.la/lanic-ca/pki-services@sha256:4f6c1b0d2a9e8c7b6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa99",
-    auditCollector: "registry.lanic.gov.la/mirror/fluent-bit@sha256:9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b",
-  },
+  images: RELEASED_IMAGES,
   hsm: {
     type: "network",
     vendor: "Thales",
     model: "Luna Network HSM 7 (A700)",
-    certification: { scheme: "FIPS 140-3", level: 3, certificate: "CMVP certificate number recorded at acceptance" },
-    pkcs11Library: "/opt/hsm/lib/libCryptoki2_64.so",
+    certification: LUNA_CERTIFICATION,
+    pkcs11Library: LUNA_PKCS11_LIBRARY,
     clientCertificateSecret: "hsm-client-cert",
     members: [{ name: "staging-hsm-1", site: "lanic", address: "10.20.11.11", port: 1792 }],
     partitions: [
@@ -48,8 +45,8 @@ export default {
     hsm: {
       vendor: "Thales",
       model: "Luna PCIe HSM 7 (offline)",
-      certification: { scheme: "FIPS 140-3", level: 3, certificate: "CMVP certificate number recorded at acceptance" },
-      pkcs11Library: "/opt/hsm/lib/libCryptoki2_64.so",
+      certification: LUNA_CERTIFICATION,
+      pkcs11Library: LUNA_PKCS11_LIBRARY,
       tokenLabel: "stg-root",
     },
     custodians: {
@@ -83,7 +80,7 @@ export default {
     instances: 2,
     storageSize: "20Gi",
     storageClass: "lanic-ssd-encrypted",
-    image: "ghcr.io/cloudnative-pg/postgresql@sha256:1b0c9e3f5a7d2c4e6f8a0b1c3d5e7f9a2b4c6d8e0f1a3b5c7d9e2f4a6b8c0d1e",
+    image: CNPG_POSTGRES_IMAGE,
   },
   auditLog: {
     sink: { type: "syslog-tls", address: "10.20.30.41", port: 6514 },
