@@ -16,7 +16,7 @@ const USAGE = `usage:
                           [--listen HOST:PORT] [--reconcile-grace-seconds N (default 120)] (--tls-key F --tls-cert F --client-ca F | --insecure-test-identity-header)
   pki-services crl-publisher --config ca-config.json [--once] [--out DIR] [--db URL|DIR] [--poll-seconds N]
   pki-services ocsp-responder --sign-only --config ca-config.json [--db URL|DIR]
-  pki-services ocsp-responder --serve [--listen H:P] [--publish-listen H:P] [--cache-file F] --tls-key F --tls-cert F --client-ca F --allowed-clients CN,...
+  pki-services ocsp-responder --serve [--workers N (default 1)] [--listen H:P] [--publish-listen H:P] [--cache-file F] --tls-key F --tls-cert F --client-ca F --allowed-clients CN,...
   pki-services repository --base-url URL [--root DIR] [--listen H:P] [--publish-listen H:P] (--tls-key F --tls-cert F --client-ca F --allowed-clients CN,... | --no-publish)
   pki-services audit verify [--db URL|DIR]
   pki-services init-token --dir DIR --label LABEL          (lab: SoftHSM2 token; prints SOFTHSM2_CONF)

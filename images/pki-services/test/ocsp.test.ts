@@ -2,22 +2,21 @@
  * OCSP: signer (SoftHSM + PGlite) → mTLS push → public responder (no HSM, no DB), queried with
  * `openssl ocsp` and curl.
  */
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hsmDigestSigner } from "../src/crl/digest-signer.js";
 import { checkOcspTimes, OcspSigner } from "../src/ocsp/signer.js";
 import { ocspHandler, ResponseCache, serveOcsp, serveOcspPublish, type Listening } from "../src/ocsp/server.js";
 import { HASH_ALG_DER, OID, parseRequest, summarizeResponse } from "../src/ocsp/protocol.js";
-import { responderCsr } from "../src/ocsp/responder-cert.js";
 import { pushOcspResponses } from "../src/repository/client.js";
 import { createLabTls } from "../src/repository/lab-tls.js";
 import { ctxCons, octets, oid, seq, uint } from "../src/pki/der.js";
-import { IssuingCa } from "../src/roles/issuing-ca.js";
+import type { IssuingCa } from "../src/roles/issuing-ca.js";
 import { openDatabase, type Database } from "../src/storage/db.js";
-import { createTestCa, opensslCsr, type TestCa } from "./fixtures.js";
+import { opensslCsr, type TestCa } from "./fixtures.js";
 import { tempDir } from "./helpers.js";
+import { createOcspTestBed, describeOpensslChecks, run, type OcspCheckContext } from "./ocsp-checks.js";
 import { startPostgres, type PgServer } from "./pg-server.js";
 
 let tmp: ReturnType<typeof tempDir>;
@@ -40,26 +39,15 @@ async function issue(name: string): Promise<{ serial: string; file: string }> {
   return { serial: r.serial, file };
 }
 
-/** Async: the responder runs in this process, so a blocking spawnSync would deadlock it. */
-function run(cmd: string, args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { encoding: "utf8", timeout: 20_000 }, (err, stdout, stderr) => resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
 const ocsp = (args: string[]) => run("openssl", ["ocsp", "-timeout", "10", "-url", url, "-issuer", ca.caFile, "-CAfile", ca.rootFile, "-verify_other", ca.caFile, ...args]);
 
 beforeAll(async () => {
   tmp = tempDir("ocsp");
-  ca = await createTestCa(tmp.dir);
-  db = await openDatabase({ url: "memory://" });
-  issuing = await IssuingCa.start({ config: ca.config, db, pin: ca.hsm.pin, caCertificate: Buffer.from(ca.caCert.rawData), poolSize: 2 });
+  const bed = await createOcspTestBed(tmp.dir);
+  ({ ca, db, issuing } = bed);
   // the delegated responder: key generated in the HSM, certificate issued by the CA (profile "ocsp")
-  await ca.token.generateKeyPair("ocsp-issuing-ca-1", "ECDSA_P256");
-  const rSigner = await ca.token.signer("ocsp-issuing-ca-1", "ECDSA_P256");
-  const r = await issuing.issue({ profile: "ocsp", csr: await responderCsr(rSigner, "CN=LANIC OCSP issuing-ca-1,O=MTC,C=LA"), validityDays: 30 }, "lanic-ra");
   responderFile = join(tmp.dir, "responder.pem");
-  writeFileSync(responderFile, r.certificate);
-  const responderDer = Buffer.from(r.certificate.replace(/-----[^-]+-----|\s/g, ""), "base64");
+  writeFileSync(responderFile, bed.responderPem);
   certs.good = await issue("good");
   certs.revoked = await issue("revoked");
   certs.later = await issue("later");
@@ -71,11 +59,7 @@ beforeAll(async () => {
   pub = await serveOcspPublish(cache, { host: "127.0.0.1", port: 0, key: tls.server.key, cert: tls.server.cert, clientCa: tls.ca, allowedClients: ["ocsp-signer-issuing-ca-1"] });
   srv = await serveOcsp(cache, { host: "127.0.0.1", port: 0 });
   url = `http://127.0.0.1:${srv.port}`;
-  const client = tls.client("ocsp-signer-issuing-ca-1");
-  signer = new OcspSigner({
-    config: ca.config, db, signer: hsmDigestSigner(rSigner), responderCertificate: responderDer, caCertificate: Buffer.from(ca.caCert.rawData),
-    push: (resps) => pushOcspResponses(`https://127.0.0.1:${pub.port}`, client, resps),
-  });
+  signer = bed.signer(`https://127.0.0.1:${pub.port}`, tls.client("ocsp-signer-issuing-ca-1"));
   await signer.checkResponderCertificate();
   const pass = await signer.syncOnce();
   expect(pass.signed).toBe(4); // responder, good, revoked, later
@@ -90,42 +74,13 @@ afterAll(async () => {
   tmp?.cleanup();
 });
 
-describe("ocsp-responder with openssl ocsp", () => {
-  it("good, with the delegated responder certificate verified", async () => {
-    const r = await ocsp(["-cert", certs.good.file]);
-    expect(r.stdout).toContain(`${certs.good.file}: good`);
-    expect(r.stderr).toContain("Response verify OK");
-    expect(r.stdout).toMatch(/This Update: .*\n\s+Next Update: /);
-  });
-
-  it("revoked, with its reason", async () => {
-    const r = await ocsp(["-cert", certs.revoked.file]);
-    expect(r.stdout).toContain(`${certs.revoked.file}: revoked`);
-    expect(r.stdout).toContain("Reason: keyCompromise");
-    expect(r.stderr).toContain("Response verify OK");
-  });
-
-  it("a serial never issued is never good: unauthorized (RFC 6960 2.3, BR 4.9.9)", async () => {
-    const r = await ocsp(["-serial", "0x4242424242424242424242424242"]);
-    expect(r.stdout + r.stderr).toContain("Responder Error: unauthorized (6)");
-    expect(r.stdout).not.toContain(": good");
-  });
-
-  it("SHA-256 CertIDs, and a nonce in the request (RFC 8954) are answered", async () => {
-    const r2 = await ocsp(["-sha256", "-cert", certs.good.file]);
-    expect(r2.stdout).toContain(`${certs.good.file}: good`);
-    expect(r2.stderr).toContain("Response verify OK");
-    expect(r2.stderr).toContain("WARNING: no nonce in response"); // pre-signed: not echoed, by design
-  });
-
-  it("a revocation is reflected after the next signer pass (≤ 30 s)", async () => {
+describeOpensslChecks("ocsp-responder with openssl ocsp", () => ({
+  ocsp, certs: certs as OcspCheckContext["certs"],
+  revokeLater: async () => {
     expect(await issuing.store.revoke(certs.later.serial, "superseded", "lanic-ra")).toBe("revoked");
     await signer.syncOnce();
-    const r = await ocsp(["-cert", certs.later.file]);
-    expect(r.stdout).toContain(`${certs.later.file}: revoked`);
-    expect(r.stdout).toContain("Reason: superseded");
-  });
-});
+  },
+}));
 
 /** The database with a trace: the row count of each certificates query, in order with the pushes. */
 function traced(d: Database, events: string[]): Database {

@@ -4,7 +4,7 @@
  * and ocsp-responder --sign-only against SoftHSM and PostgreSQL 15.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,7 +14,7 @@ import { createLabTls } from "../src/repository/lab-tls.js";
 import { IssuingCa } from "../src/roles/issuing-ca.js";
 import { openDatabase, type Database } from "../src/storage/db.js";
 import { createTestCa, opensslCsr, type TestCa } from "./fixtures.js";
-import { tempDir } from "./helpers.js";
+import { tempDir, writeTlsDir } from "./helpers.js";
 import { startPostgres, type PgServer } from "./pg-server.js";
 
 const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
@@ -62,21 +62,9 @@ beforeAll(async () => {
 
   // the publish ports' server identity in the conventional mounted directory (tls.key, tls.crt, ca.crt)
   const tls = createLabTls(join(tmp.dir, "tls"));
-  const serverDir = join(tmp.dir, "publish-tls");
-  mkdirSync(serverDir);
-  writeFileSync(join(serverDir, "tls.key"), tls.server.key);
-  writeFileSync(join(serverDir, "tls.crt"), tls.server.cert);
-  writeFileSync(join(serverDir, "ca.crt"), tls.ca);
+  const serverDir = writeTlsDir(join(tmp.dir, "publish-tls"), { ...tls.server, ca: tls.ca });
   // one client identity per workload, named as the IaC names them
-  const clientDir = (cn: string) => {
-    const d = join(tmp.dir, cn);
-    mkdirSync(d);
-    const c = tls.client(cn);
-    writeFileSync(join(d, "tls.key"), c.key);
-    writeFileSync(join(d, "tls.crt"), c.cert);
-    writeFileSync(join(d, "ca.crt"), c.ca);
-    return d;
-  };
+  const clientDir = (cn: string) => writeTlsDir(join(tmp.dir, cn), tls.client(cn));
   for (const k of ["repo", "repoPub", "ocsp", "ocspPub"]) ports[k] = await freePort();
   const config = (cn: string) => ({
     ...ca.config,

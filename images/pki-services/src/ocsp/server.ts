@@ -19,7 +19,7 @@ import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { readTlv } from "../pki/der.js";
 import { ERROR_RESPONSE, MAX_REQUEST_BYTES, OcspRequestError, parseRequest, summarizeResponse } from "./protocol.js";
 
@@ -77,6 +77,23 @@ export class ResponseCache {
     return this.map.get(key);
   }
 
+  /** Every held response as concatenated DER (what `putAll` reads), in pieces of about
+   *  `maxBytes`: the journal's compaction and the full copy a new cluster worker gets. */
+  *snapshot(maxBytes = 8 << 20): Generator<Buffer> {
+    let part: Buffer[] = [];
+    let size = 0;
+    for (const c of this.map.values()) {
+      part.push(c.der);
+      size += c.der.length;
+      if (size >= maxBytes) {
+        yield Buffer.concat(part);
+        part = [];
+        size = 0;
+      }
+    }
+    if (part.length) yield Buffer.concat(part);
+  }
+
   private journal?: string;
 
   /**
@@ -104,10 +121,15 @@ export class ResponseCache {
   private compact(): void {
     if (!this.journal) return;
     const tmp = `${this.journal}.tmp`;
-    const live = Buffer.concat([...this.map.values()].map((c) => c.der));
-    writeFileSync(tmp, live);
+    const fd = openSync(tmp, "w");
+    let bytes = 0;
+    try {
+      for (const part of this.snapshot()) bytes += writeSync(fd, part);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, this.journal);
-    this.journalBytes = live.length;
+    this.journalBytes = bytes;
   }
 
   /** putAll + append to the journal (when persisting). */
@@ -161,9 +183,12 @@ function answer(cache: ResponseCache, der: Buffer, req: http.IncomingMessage, re
   res.end(c.der);
 }
 
-/** The OCSP request handler (GET and POST). */
-export function ocspHandler(cache: ResponseCache): http.RequestListener {
+/** The OCSP request handler (GET and POST). `worker`: the cluster worker's id, sent as
+ *  `x-ocsp-worker` on every answer (which process answered; nothing secret). */
+export function ocspHandler(cache: ResponseCache, o: { worker?: string } = {}): http.RequestListener {
+  const worker = o.worker;
   return (req, res) => {
+    if (worker) res.setHeader("x-ocsp-worker", worker);
     try {
       if (req.method === "GET") {
         const url = req.url ?? "/";
@@ -230,8 +255,8 @@ export function listen(server: http.Server, host: string, port: number): Promise
   });
 }
 
-export async function serveOcsp(cache: ResponseCache, o: { host: string; port: number }): Promise<Listening> {
-  const server = http.createServer({ keepAliveTimeout: 30_000 }, ocspHandler(cache));
+export async function serveOcsp(cache: ResponseCache, o: { host: string; port: number; worker?: string }): Promise<Listening> {
+  const server = http.createServer({ keepAliveTimeout: 30_000 }, ocspHandler(cache, o));
   const sweep = setInterval(() => cache.sweep(), 60_000);
   sweep.unref();
   server.on("close", () => clearInterval(sweep));
@@ -278,8 +303,10 @@ export function mtlsCaller(req: http.IncomingMessage, allowed: readonly string[]
   return name && allowed.some((a) => (a.endsWith("*") ? name.startsWith(a.slice(0, -1)) : a === name)) ? name : undefined;
 }
 
-/** Publish port (8443, mTLS): POST /ocsp with concatenated DER responses. */
-export async function serveOcspPublish(cache: ResponseCache, o: MtlsServerOptions): Promise<Listening> {
+/** Publish port (8443, mTLS): POST /ocsp with concatenated DER responses. `fanOut` (cluster
+ *  mode) gets every body that added something and is awaited before the 200: the signer's push
+ *  returns once every serving process has it. */
+export async function serveOcspPublish(cache: ResponseCache, o: MtlsServerOptions & { fanOut?: (body: Buffer) => Promise<void> }): Promise<Listening> {
   const server = https.createServer({ key: o.key, cert: o.cert, ca: o.clientCa, requestCert: true, rejectUnauthorized: true }, async (req, res) => {
     const caller = mtlsCaller(req, o.allowedClients);
     const json = (status: number, body: unknown) => {
@@ -292,6 +319,7 @@ export async function serveOcspPublish(cache: ResponseCache, o: MtlsServerOption
     try {
       const body = await readBody(req, 512 * 1024 * 1024);
       const r = cache.receive(body);
+      if (o.fanOut && r.accepted) await o.fanOut(body);
       json(200, { instance: cache.instance, ...r, size: cache.size });
     } catch (err) {
       json(400, { error: err instanceof Error ? err.message : String(err) });

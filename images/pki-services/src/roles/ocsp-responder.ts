@@ -3,10 +3,14 @@
  * database), pushes pre-signed responses to the responder's publish port (8443, mTLS).
  * `pki-services ocsp-responder --serve`: the public responder (HTTP 8080) with its publish port;
  * no HSM, no database. Without either flag (lab, tests) one process does both, pushing in memory.
+ * `--serve --workers N` (N ≥ 2): N processes answer on the HTTP port, one primary owns the
+ * publish port and the cache file and sends every push to all of them (src/ocsp/cluster.ts,
+ * docs/adr/0052). Default 1: one process, as before.
  */
 import { parseArgs } from "node:util";
 import { hsmDigestSigner } from "../crl/digest-signer.js";
 import { OcspSigner } from "../ocsp/signer.js";
+import { isServingWorker, runServingWorker, startServingCluster } from "../ocsp/cluster.js";
 import { ResponseCache, serveOcsp, serveOcspPublish } from "../ocsp/server.js";
 import { pushOcspResponses } from "../repository/client.js";
 import { openDatabase } from "../storage/db.js";
@@ -22,25 +26,36 @@ export async function ocspResponderMain(args: string[]): Promise<number> {
       listen: { type: "string", default: "0.0.0.0:8080" }, "publish-listen": { type: "string", default: "0.0.0.0:8443" },
       "tls-key": { type: "string" }, "tls-cert": { type: "string" }, "client-ca": { type: "string" }, "allowed-clients": { type: "string" },
       "cache-file": { type: "string" }, "publish-tls-dir": { type: "string", default: "/etc/lanic-ca/publish-tls" },
+      workers: { type: "string", default: "1" },
     },
     strict: true,
   });
   if (values["sign-only"] && values.serve) throw new Error("--sign-only and --serve are exclusive (omit both to run both in one process)");
   const sign = !values.serve;
   const serve = !values["sign-only"];
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new Error(`--workers must be an integer from 1 to 64 (got '${values.workers}')`);
+  if (workers > 1 && !values.serve) throw new Error("--workers applies to --serve only");
+  if (isServingWorker()) {
+    // a serving process of `--serve --workers N`: the primary gives it everything it answers from
+    const s = await runServingWorker(hostPort(values.listen!));
+    onStop(s.close);
+    return -1;
+  }
   const cache = new ResponseCache();
   const stops: (() => Promise<void>)[] = [];
   if (serve) {
     if (values["cache-file"]) log({ event: "ocsp.cache.loaded", ...cache.persistTo(values["cache-file"]) });
     const l = hostPort(values.listen!);
-    const s = await serveOcsp(cache, l);
+    const s = workers > 1 ? await startServingCluster({ workers, ...l, cache, log }) : await serveOcsp(cache, l);
     stops.push(s.close);
-    log({ event: "listening", role: "ocsp-responder", mode: "serve", port: s.port });
+    log({ event: "listening", role: "ocsp-responder", mode: "serve", port: s.port, workers });
     if (values.serve) {
       const tls = serverTls(values, "ocsp-signer-*");
       if (!tls) log({ event: "publish.disabled", role: "ocsp-responder", reason: `no TLS material (--tls-key/--tls-cert/--client-ca or ${values["publish-tls-dir"]}/{tls.key,tls.crt,ca.crt})` });
       else {
-        const p = await serveOcspPublish(cache, { ...hostPort(values["publish-listen"]!), ...tls });
+        const fanOut = "fanOut" in s ? s.fanOut : undefined;
+        const p = await serveOcspPublish(cache, { ...hostPort(values["publish-listen"]!), ...tls, fanOut });
         stops.push(p.close);
         log({ event: "listening", role: "ocsp-responder", mode: "publish", port: p.port, allowedClients: tls.allowedClients });
       }
