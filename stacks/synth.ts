@@ -3,7 +3,7 @@
  * normalised topology model, the firewall matrix and the ceremony inputs, all under one output
  * folder. Deterministic: the same input gives byte-identical files.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import "./fast-tokens.js";
 import { App } from "cdktf";
@@ -75,8 +75,9 @@ export async function synthesize(envs: Environment[], options: SynthOptions = {}
       writeFileSync(full, f.content);
     }
     const stacks = t.stacks.map((s) => s.node.id);
-    const resources = stacks.reduce((n, id) => {
-      const tf = JSON.parse(readFileSync(join(outdir, "stacks", id, "cdk.tf.json"), "utf8")) as { resource?: Record<string, Record<string, unknown>> };
+    // The JSON just written (shared by the gate, ADR 0031; computed again without it).
+    const resources = t.stacks.reduce((n, s) => {
+      const tf = s.toTerraform() as { resource?: Record<string, Record<string, unknown>> };
       return n + Object.values(tf.resource ?? {}).reduce((m, byName) => m + Object.keys(byName).length, 0);
     }, 0);
     result.environments.push({
