@@ -10,6 +10,13 @@ export const OCSP_PUBLISH_PORT = 8443;
 export const OCSP_PUBLISH_SERVICE = "ocsp-responder-publish";
 const CACHE_DIR = "/var/lib/pki-services/ocsp";
 
+/** Serving processes for a CPU limit: one per whole core (at least one), e.g. "2" → 2, "500m" → 1.
+ *  The responder's primary (publish port, cache file) is mostly idle beside them (ADR 0052). */
+export function ocspWorkers(cpuLimit: string): number {
+  const cores = cpuLimit.endsWith("m") ? Number(cpuLimit.slice(0, -1)) / 1000 : Number(cpuLimit);
+  return Math.max(1, Math.floor(cores));
+}
+
 /**
  * The validation authority (RFC 6960, BR 4.9.9–4.9.10): a responder in the public zone serving
  * pre-signed responses, and per issuing CA an `ocsp-signer` in the issuing zone that signs them
@@ -26,7 +33,7 @@ export class ValidationAuthority extends Construct {
       kind: "ocsp-responder",
       name: "ocsp-responder",
       zone: "public",
-      args: ["ocsp-responder", "--serve", `--cache-file=${CACHE_DIR}/responses.bin`],
+      args: ["ocsp-responder", "--serve", `--workers=${ocspWorkers(ctx.env.workloads["ocsp-responder"]?.resources.cpuLimit ?? "1")}`, `--cache-file=${CACHE_DIR}/responses.bin`],
       ports: [
         { name: "http", port: OCSP_HTTP_PORT },
         { name: "publish", port: OCSP_PUBLISH_PORT },
