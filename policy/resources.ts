@@ -4,26 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { TerraformElement, TerraformStack } from "cdktf";
-import type { Construct } from "constructs";
 import type { CaTopology } from "../constructs/ca-topology.js";
-
-/** Gives each Terraform element of `stack` (not of nested stacks) an instance `toTerraform`
- *  that builds its fragment once; returns the elements (delete the property to undo). */
-function memoizeFragments(stack: TerraformStack): TerraformElement[] {
-  const elements: TerraformElement[] = [];
-  const visit = (c: Construct) => {
-    if (TerraformElement.isTerraformElement(c)) elements.push(c);
-    for (const child of c.node.children) if (!TerraformStack.isStack(child)) visit(child);
-  };
-  visit(stack);
-  for (const e of elements) {
-    const build = Object.getPrototypeOf(e).toTerraform as () => unknown;
-    let fragment: unknown;
-    Object.defineProperty(e, "toTerraform", { configurable: true, writable: true, value: () => (fragment ??= build.call(e)) });
-  }
-  return elements;
-}
+import { shareFragments } from "../stacks/fast-tokens.js";
 
 export interface TfResource {
   type: string;
@@ -95,13 +77,9 @@ export class SynthesizedResources {
   static fromTopology(topology: CaTopology, options: { shareWithSynth?: boolean } = {}): SynthesizedResources {
     const stacks: Record<string, StackJson> = {};
     for (const s of topology.stacks) {
-      // cdktf builds every element's fragment twice (prepareStack, then toTerraform); while the
-      // two run back to back here, each element's fragment is built once (ADR 0031). Resolving
-      // does not change a fragment, and elements added by prepareStack build their own.
-      const memoized = options.shareWithSynth ? memoizeFragments(s) : [];
-      if (options.shareWithSynth) s.prepareStack();
-      const tf = s.toTerraform() as StackJson;
-      for (const e of memoized) delete (e as { toTerraform?: unknown }).toTerraform;
+      // cdktf builds and resolves every element's fragment twice (prepareStack, then
+      // toTerraform); run back to back here, once (ADR 0031, ADR 0032).
+      const tf = (options.shareWithSynth ? shareFragments(s, () => (s.prepareStack(), s.toTerraform())) : s.toTerraform()) as StackJson;
       stacks[s.node.id] = tf;
       if (options.shareWithSynth) {
         const size = s.node.findAll().length;

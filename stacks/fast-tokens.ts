@@ -22,6 +22,8 @@
  * loudly rather than silently.
  */
 import { createRequire } from "node:module";
+import { TerraformElement, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
 
 const require = createRequire(import.meta.url);
 
@@ -85,6 +87,49 @@ const maybeTokenNumber = (n: number) => n === NUMBER_MAP_TOKEN_VALUE || Math.abs
  */
 export function fastResolve(scope: unknown, obj: unknown, preparing = false): unknown {
   if (!inner) return cdktfResolve!(scope, obj, preparing);
+  if (sharing && !preparing && obj !== null && typeof obj === "object") {
+    const hit = sharing.get(obj);
+    if (hit && hit.scope === scope) return hit.value;
+  }
+  const value = resolveWalk(scope, obj, preparing);
+  if (sharing && preparing && obj !== null && typeof obj === "object") sharing.set(obj, { scope, value });
+  return value;
+}
+
+/** Results of the preparing pass, by fragment, while `shareFragments` runs. */
+let sharing: WeakMap<object, { scope: unknown; value: unknown }> | undefined;
+
+/**
+ * Runs `fn` (a stack's `prepareStack()` then `toTerraform()`, back to back) with each of the
+ * stack's elements building its fragment once (`TerraformElement.toTerraform()`, the provider's
+ * attribute conversion) and the fragment resolved once: cdktf resolves it in the preparing pass
+ * and again in `toTerraform()`, with the same result — `preparing` only makes a cross-stack
+ * reference register itself, and it then resolves to the same identifier in both passes.
+ * Elements added meanwhile (cross-stack outputs, remote state) build and resolve their own.
+ */
+export function shareFragments<T>(stack: Construct, fn: () => T): T {
+  const elements: TerraformElement[] = [];
+  const visit = (c: Construct) => {
+    if (TerraformElement.isTerraformElement(c)) elements.push(c);
+    for (const child of c.node.children) if (!TerraformStack.isStack(child)) visit(child);
+  };
+  visit(stack);
+  for (const e of elements) {
+    const build = Object.getPrototypeOf(e).toTerraform as () => unknown;
+    let fragment: unknown;
+    Object.defineProperty(e, "toTerraform", { configurable: true, writable: true, value: () => (fragment ??= build.call(e)) });
+  }
+  const outer = sharing;
+  sharing = new WeakMap();
+  try {
+    return fn();
+  } finally {
+    sharing = outer;
+    for (const e of elements) delete (e as { toTerraform?: unknown }).toTerraform;
+  }
+}
+
+function resolveWalk(scope: unknown, obj: unknown, preparing: boolean): unknown {
   const path: string[] = [];
   /** cdktf's resolver from here on, as cdktf would call it at this point of the walk. */
   const delegate = (x: unknown, previousContext: ResolveContext | undefined) =>

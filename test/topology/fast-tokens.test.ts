@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1/index.js";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1/index.js";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider/index.js";
-import { fastResolveActive, useFastResolve } from "../../stacks/fast-tokens.js";
+import { fastResolveActive, shareFragments, useFastResolve } from "../../stacks/fast-tokens.js";
 import { buildApp } from "../../stacks/synth.js";
 import { ENVIRONMENT_NAMES, loadEnvironment } from "../../environments/index.js";
 import { produced } from "../../constructs/produced.js";
@@ -93,6 +93,40 @@ describe("fast token resolution", () => {
     const fast = run(true);
     expect(Object.keys(fast).length).toBeGreaterThan(0);
     expect(fast).toEqual(run(false));
+  });
+
+  it.each(ENVIRONMENT_NAMES)("gives cdktf's JSON for %s when each fragment is built and resolved once (the synth gate's path)", (name) => {
+    const env = loadEnvironment(name);
+    const shared = (() => {
+      const app = buildApp([env], "/nonexistent").app;
+      const stacks = app.node.findAll().filter((c): c is TerraformStack => TerraformStack.isStack(c));
+      return Object.fromEntries(stacks.map((s) => [s.node.id, JSON.stringify(shareFragments(s, () => (s.prepareStack(), s.toTerraform())), null, 2)]));
+    })();
+    useFastResolve(false);
+    try {
+      expect(shared).toEqual(stackJson(buildApp([env], "/nonexistent").app));
+    } finally {
+      useFastResolve(true);
+    }
+  });
+
+  it("keeps cross-stack references when fragments are shared, stack by stack", () => {
+    const build = (app: App) => {
+      const a = stack(app, "site-a");
+      const b = stack(app, "site-b");
+      const ns = new NamespaceV1(a, "ns", { metadata: { name: "shared" } });
+      new ConfigMapV1(b, "cm", { metadata: { name: "cm" }, data: { peer: ns.metadata.name } });
+      return [a, b];
+    };
+    const app = new App({ outdir: "/nonexistent", stackTraces: false });
+    const [a, b] = build(app);
+    const first = JSON.stringify(shareFragments(a, () => (a.prepareStack(), a.toTerraform())), null, 2);
+    const bJson = JSON.stringify(shareFragments(b, () => (b.prepareStack(), b.toTerraform())), null, 2);
+    // b's preparation added an output to a: a's JSON computed before is stale, computed again.
+    const aJson = JSON.stringify(a.toTerraform(), null, 2);
+    expect(aJson).not.toEqual(first);
+    const { cdktf } = both((x) => void build(x));
+    expect({ "site-a": aJson, "site-b": bJson }).toEqual(cdktf);
   });
 
   it("resolves references, Lazy values, list/number/map tokens, functions, escapes and post-processors as cdktf does", () => {
