@@ -58,8 +58,9 @@ export interface OcspCheckContext {
   revokeLater(): Promise<void>;
 }
 
-/** Each check asks `repeat` times, each over a new connection (openssl closes it): with N
- *  serving processes taking connections in turn, repeat = N asks every one of them. */
+/** Each check asks `repeat` times, each over a new connection (openssl closes it), so that a
+ *  clustered responder is asked by more than one of its processes (the kernel picks which;
+ *  ocsp-cluster.test.ts shows with x-ocsp-worker that every process answers). */
 export function describeOpensslChecks(title: string, get: () => OcspCheckContext, repeat = 1): void {
   const ask = async (args: string[], check: (r: Run) => void) => {
     for (let i = 0; i < repeat; i++) check(await get().ocsp(args));

@@ -152,33 +152,38 @@ export class ResponseCache {
 
 const OCSP_TYPE = "application/ocsp-response";
 
-function sendError(res: http.ServerResponse, status: number, body: Buffer): void {
-  res.writeHead(status, { "content-type": OCSP_TYPE, "content-length": body.length, "cache-control": "no-store" });
+/** Headers added to every answer (x-ocsp-worker in cluster mode), in writeHead's own object:
+ *  a setHeader before writeHead takes Node's slower header-merging path. */
+type Extra = Readonly<Record<string, string>>;
+const NO_EXTRA: Extra = {};
+
+function sendError(res: http.ServerResponse, status: number, body: Buffer, extra: Extra = NO_EXTRA): void {
+  res.writeHead(status, { "content-type": OCSP_TYPE, "content-length": body.length, "cache-control": "no-store", ...extra });
   res.end(body);
 }
 
-function answer(cache: ResponseCache, der: Buffer, req: http.IncomingMessage, res: http.ServerResponse): void {
+function answer(cache: ResponseCache, der: Buffer, req: http.IncomingMessage, res: http.ServerResponse, extra: Extra): void {
   let key: string;
   try {
     key = parseRequest(der).key;
   } catch (err) {
-    if (err instanceof OcspRequestError) return sendError(res, 400, ERROR_RESPONSE.malformedRequest);
-    return sendError(res, 500, ERROR_RESPONSE.internalError);
+    if (err instanceof OcspRequestError) return sendError(res, 400, ERROR_RESPONSE.malformedRequest, extra);
+    return sendError(res, 500, ERROR_RESPONSE.internalError, extra);
   }
   const c = cache.get(key);
   const now = Date.now();
-  if (!c) return sendError(res, 200, ERROR_RESPONSE.unauthorized);
-  if (c.nextUpdate <= now) return sendError(res, 200, ERROR_RESPONSE.tryLater);
+  if (!c) return sendError(res, 200, ERROR_RESPONSE.unauthorized, extra);
+  if (c.nextUpdate <= now) return sendError(res, 200, ERROR_RESPONSE.tryLater, extra);
   // RFC 5019 6.2: caching headers follow the response's own validity.
   const maxAge = Math.max(0, Math.floor((c.nextUpdate - now) / 1000));
   if (req.headers["if-none-match"] === c.etag) {
-    res.writeHead(304, { etag: c.etag, "cache-control": `max-age=${maxAge}, public, no-transform, must-revalidate` });
+    res.writeHead(304, { etag: c.etag, "cache-control": `max-age=${maxAge}, public, no-transform, must-revalidate`, ...extra });
     res.end();
     return;
   }
   res.writeHead(200, {
     "content-type": OCSP_TYPE, "content-length": c.der.length, etag: c.etag, "last-modified": c.lastModified, expires: c.expires,
-    "cache-control": `max-age=${maxAge}, public, no-transform, must-revalidate`,
+    "cache-control": `max-age=${maxAge}, public, no-transform, must-revalidate`, ...extra,
   });
   res.end(c.der);
 }
@@ -186,22 +191,21 @@ function answer(cache: ResponseCache, der: Buffer, req: http.IncomingMessage, re
 /** The OCSP request handler (GET and POST). `worker`: the cluster worker's id, sent as
  *  `x-ocsp-worker` on every answer (which process answered; nothing secret). */
 export function ocspHandler(cache: ResponseCache, o: { worker?: string } = {}): http.RequestListener {
-  const worker = o.worker;
+  const extra: Extra = o.worker ? { "x-ocsp-worker": o.worker } : NO_EXTRA;
   return (req, res) => {
-    if (worker) res.setHeader("x-ocsp-worker", worker);
     try {
       if (req.method === "GET") {
         const url = req.url ?? "/";
         const path = url.slice(1);
-        if (path.length === 0 || path.length > MAX_REQUEST_BYTES * 3) return sendError(res, 400, ERROR_RESPONSE.malformedRequest);
+        if (path.length === 0 || path.length > MAX_REQUEST_BYTES * 3) return sendError(res, 400, ERROR_RESPONSE.malformedRequest, extra);
         let b64: string;
         try {
           b64 = decodeURIComponent(path);
         } catch {
-          return sendError(res, 400, ERROR_RESPONSE.malformedRequest);
+          return sendError(res, 400, ERROR_RESPONSE.malformedRequest, extra);
         }
-        if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(b64)) return sendError(res, 400, ERROR_RESPONSE.malformedRequest);
-        return answer(cache, Buffer.from(b64, "base64"), req, res);
+        if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(b64)) return sendError(res, 400, ERROR_RESPONSE.malformedRequest, extra);
+        return answer(cache, Buffer.from(b64, "base64"), req, res, extra);
       }
       if (req.method === "POST") {
         const chunks: Buffer[] = [];
@@ -213,7 +217,7 @@ export function ocspHandler(cache: ResponseCache, o: { worker?: string } = {}): 
           if (size > MAX_REQUEST_BYTES) {
             done = true;
             res.setHeader("connection", "close");
-            sendError(res, 400, ERROR_RESPONSE.malformedRequest);
+            sendError(res, 400, ERROR_RESPONSE.malformedRequest, extra);
             req.resume();
             return;
           }
@@ -222,15 +226,15 @@ export function ocspHandler(cache: ResponseCache, o: { worker?: string } = {}): 
         req.on("end", () => {
           if (done) return;
           done = true;
-          answer(cache, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), req, res);
+          answer(cache, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), req, res, extra);
         });
         req.on("error", () => res.destroy());
         return;
       }
-      res.writeHead(405, { allow: "GET, POST", "content-length": 0 });
+      res.writeHead(405, { allow: "GET, POST", "content-length": 0, ...extra });
       res.end();
     } catch {
-      if (!res.headersSent) sendError(res, 500, ERROR_RESPONSE.internalError);
+      if (!res.headersSent) sendError(res, 500, ERROR_RESPONSE.internalError, extra);
       else res.destroy();
     }
   };
