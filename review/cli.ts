@@ -235,7 +235,8 @@ export function registerReviewCommands(program: Command): void {
     .option("--dot", "also write the Graphviz source (<env>.dot)")
     .action(async (names: string[], opts: { out: string; from?: string; base?: string; dot?: boolean }) => {
       const { selectEnvironments, CliError } = await import("../cli/main.js");
-      const { topologyDot } = await import("./diagram.js");
+      const { baselineWasmOnly, topologyDot } = await import("./diagram.js");
+      baselineWasmOnly();
       let models: TopologyJson[];
       if (opts.from) {
         const envs = names.length ? names : environmentsIn(opts.from);

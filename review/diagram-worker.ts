@@ -4,7 +4,9 @@
  * in `{ id, dot }`, out `{ id, svg }` or `{ id, error }`.
  */
 import { parentPort } from "node:worker_threads";
-import { renderSvg } from "./diagram.js";
+import { baselineWasmOnly, renderSvg } from "./diagram.js";
+
+baselineWasmOnly();
 
 parentPort?.on("message", (m: { id: number; dot: string }) => {
   renderSvg(m.dot).then(
