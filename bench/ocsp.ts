@@ -291,7 +291,9 @@ async function main(): Promise<void> {
     }
 
     const get = (client: Client, name: Name, c: number) => results.get(key(client, name, c))!;
-    const best = (name: Name, c: number) => get("per-conn", name, c).rps;
+    /** openssl's reference: its best median at any connection count (it does worse at 32 than
+     *  at 8; the lower figure would flatter ours). */
+    const best = (name: Name, _c?: number) => Math.max(...CONNS.map((k) => get("per-conn", name, k).rps));
     const verdict = (ok: boolean) => (ok ? "MET" : "MISSED");
     const x = (v: number) => `${v.toFixed(2)}×`;
     console.log("\n(client: CPU of this load-generating process, % of one core — near 100 % means the client, not the server, sets the rate)");
@@ -304,7 +306,7 @@ async function main(): Promise<void> {
       const ceil1 = o1.rps / get("autocannon", "ceiling×1", c).rps;
       const ceil2 = o2.rps / get("autocannon", "ceiling×2", c).rps;
       console.log(`@${c} connections:`);
-      console.log(`  ours/openssl (ours keep-alive by autocannon; openssl by the per-connection client, ${best("openssl×1", c).toFixed(0)} ×1, ${best("openssl×2", c).toFixed(0)} ×2 req/s), target ≥ 3:`);
+      console.log(`  ours/openssl (ours keep-alive by autocannon; openssl by the per-connection client, its best at 8 or 32 connections, ${best("openssl×1", c).toFixed(0)} ×1, ${best("openssl×2", c).toFixed(0)} ×2 req/s), target ≥ 3:`);
       console.log(`    ours×2 / openssl×1 = ${x(vsO21)} ${verdict(vsO21 >= 3)}   ours×2 / openssl×2 (-multi 2) = ${x(vsO22)} ${verdict(vsO22 >= 3)}   ours×1 / openssl×1 = ${x(vsO11)} ${verdict(vsO11 >= 3)}`);
       console.log(`  the same per-connection client for both (one request per connection): ×1 ${x(get("per-conn", "ours×1", c).rps / get("per-conn", "openssl×1", c).rps)}, ×2 ${x(get("per-conn", "ours×2", c).rps / get("per-conn", "openssl×2", c).rps)}`);
       console.log(`  per server CPU-second: keep-alive ours / openssl ×1 ${x(o1.perCpuSecond / get("per-conn", "openssl×1", c).perCpuSecond)}, ×2 ${x(o2.perCpuSecond / get("per-conn", "openssl×2", c).perCpuSecond)}; per-connection ×1 ${x(get("per-conn", "ours×1", c).perCpuSecond / get("per-conn", "openssl×1", c).perCpuSecond)}, ×2 ${x(get("per-conn", "ours×2", c).perCpuSecond / get("per-conn", "openssl×2", c).perCpuSecond)}`);
