@@ -12,16 +12,13 @@ export const COMMANDS: ((program: Command) => void)[] = [];
 export const SYNTH_EXTENSIONS: SynthExtension[] = [];
 
 import { diagramExtension, registerReviewCommands } from "../review/cli.js";
-const diagrams = diagramExtension(); // diagrams/<env>.svg (issue 6); placed first below: drawn on a worker thread while the gate resolves the stacks
+const diagrams = diagramExtension(); // diagrams/<env>.svg (issue 6); drawn on the side thread while the gate resolves the stacks
 COMMANDS.push(registerReviewCommands); // lanic-ca diff, lanic-ca diagram (issue 6)
 
 import { registerCeremonyCommands } from "../scripts/ceremony/cli.js";
-import { renderCeremonyFiles } from "../scripts/ceremony/render.js";
+import { ceremonyExtension } from "../scripts/ceremony/extension.js";
 COMMANDS.push(registerCeremonyCommands); // lanic-ca ceremony <file> | split | verify-transcript (issue 5)
-SYNTH_EXTENSIONS.push({
-  name: "ceremonies", // cdktf.out/ceremonies/<env>/*.yaml from the same environment (issue 5)
-  files: (t) => renderCeremonyFiles(t.env).map((f) => ({ path: `ceremonies/${t.env.name}/${f.path}`, content: f.content })),
-});
+SYNTH_EXTENSIONS.push(ceremonyExtension()); // cdktf.out/ceremonies/<env>/*.yaml from the same environment (issue 5), on the side thread
 
 import { POLICY_SYNTH_EXTENSION, registerPolicyCommands } from "../policy/extension.js";
 SYNTH_EXTENSIONS.unshift(POLICY_SYNTH_EXTENSION); // the CP/CPS gate runs first: refuses before anything is written (issue 4)

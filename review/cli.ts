@@ -4,70 +4,35 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { Worker } from "node:worker_threads";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { stableStringify, type TopologyJson } from "../constructs/model.js";
 import type { SynthExtension } from "../stacks/synth.js";
+import { sideThreadExtension } from "../stacks/side-thread.js";
 import { buildReport, type EnvironmentSnapshot } from "./diff.js";
-import { renderSvg, topologyDot, topologySvg } from "./diagram.js";
 import { environmentsIn, readSnapshot, synthesizeRef } from "./load.js";
 import { renderMarkdown, renderTerminal } from "./render.js";
 import { SEVERITY_ORDER, type DiffReport, type Note, type Severity } from "./types.js";
 
-/** synth writes diagrams/<env>.svg next to the topology model. */
 /**
- * diagrams/<env>.svg. The layout starts on a worker thread as soon as the construct tree exists
- * (beforeWrite), in parallel with the stacks' resolution on the main thread; `files` collects it.
+ * synth writes diagrams/<env>.svg next to the topology model. The DOT and the layout are made on
+ * the side thread as soon as the construct tree exists (`start`), while the main thread resolves
+ * the stacks; `files` collects them.
  */
-export function diagramExtension(): SynthExtension {
-  let worker: Worker | undefined;
-  let nextId = 0;
-  const pending = new Map<string, Promise<string>>();
-  let outstanding = 0;
-  // The worker is the compiled module; run from sources (vitest), there is none: draw inline.
-  const workerFile = new URL("./diagram-worker.js", import.meta.url);
-  const render = (dot: string): Promise<string> => {
-    if (!existsSync(workerFile)) return renderSvg(dot);
-    worker ??= new Worker(workerFile);
-    const w = worker;
-    // Referenced only while a drawing is awaited: a refused synth exits without waiting for it.
-    if (outstanding++ === 0) w.ref();
-    const id = nextId++;
-    return new Promise((resolve, reject) => {
-      const onMessage = (m: { id: number; svg?: string; error?: string }) => {
-        if (m.id !== id) return;
-        w.off("message", onMessage);
-        if (--outstanding === 0) w.unref();
-        if (m.svg !== undefined) resolve(m.svg);
-        else reject(new Error(`diagram: ${m.error}`));
+export const diagramExtension = (): SynthExtension =>
+  sideThreadExtension<string>(
+    "diagrams",
+    (t) => {
+      const model = t.model.toJSON();
+      return {
+        module: new URL("./diagram.js", import.meta.url),
+        fn: "synthDiagram",
+        args: [model],
+        inline: async () => (await import("./diagram.js")).topologySvg(model),
       };
-      w.on("message", onMessage);
-      w.postMessage({ id, dot });
-    });
-  };
-  return {
-    name: "diagrams",
-    beforeWrite: (topologies) => {
-      pending.clear(); // a new synth (an earlier one may have been refused before collecting)
-      for (const t of topologies) {
-        const svg = render(topologyDot(t.model.toJSON()));
-        svg.catch(() => undefined); // reported when collected
-        pending.set(t.env.name, svg);
-      }
     },
-    files: async (topology) => {
-      const svg = pending.get(topology.env.name) ?? topologySvg(topology.model.toJSON());
-      const content = await svg;
-      pending.delete(topology.env.name);
-      if (pending.size === 0) {
-        await worker?.terminate();
-        worker = undefined;
-      }
-      return [{ path: `diagrams/${topology.env.name}.svg`, content }];
-    },
-  };
-}
+    (t, content) => [{ path: `diagrams/${t.env.name}.svg`, content }],
+  );
 
 const isSynthFolder = (p: string) => existsSync(join(p, "topology"));
 
@@ -137,6 +102,7 @@ export async function runDiff(o: DiffOptions): Promise<DiffReport> {
 /** Diff diagrams: one SVG per changed environment. */
 export async function writeDiffDiagrams(report: DiffReport, base: (env: string) => TopologyJson | null, head: (env: string) => TopologyJson | null, dir: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
+  const { topologySvg } = await import("./diagram.js");
   const written: string[] = [];
   for (const e of report.environments) {
     if (e.status === "unchanged") continue;
@@ -235,7 +201,7 @@ export function registerReviewCommands(program: Command): void {
     .option("--dot", "also write the Graphviz source (<env>.dot)")
     .action(async (names: string[], opts: { out: string; from?: string; base?: string; dot?: boolean }) => {
       const { selectEnvironments, CliError } = await import("../cli/main.js");
-      const { baselineWasmOnly, topologyDot } = await import("./diagram.js");
+      const { baselineWasmOnly, topologyDot, topologySvg } = await import("./diagram.js");
       baselineWasmOnly();
       let models: TopologyJson[];
       if (opts.from) {

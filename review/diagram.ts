@@ -355,3 +355,10 @@ export async function renderSvg(dot: string): Promise<string> {
 export async function topologySvg(after: TopologyJson, before?: TopologyJson): Promise<string> {
   return renderSvg(topologyDot(after, before));
 }
+
+/** synth's diagram, drawn on the side thread (stacks/side-thread.ts): one layout per
+ *  environment, so Graphviz runs on V8's baseline WASM compiler. */
+export async function synthDiagram(model: TopologyJson): Promise<string> {
+  baselineWasmOnly();
+  return topologySvg(model);
+}

@@ -21,6 +21,9 @@ export interface SynthOptions {
 /** A step other parts of the project add to synth. */
 export interface SynthExtension {
   readonly name: string;
+  /** Starts work that needs only the construct tree (diagrams, ceremony files) as soon as it
+   *  exists, before the gate; typically on the side thread (stacks/side-thread.ts). */
+  readonly start?: (topologies: CaTopology[]) => void;
   /** Runs after the construct tree is built and before anything is written; throwing refuses
    *  the synth (the policy gate). */
   readonly beforeWrite?: (topologies: CaTopology[], outdir: string) => void;
@@ -50,6 +53,7 @@ export async function synthesize(envs: Environment[], options: SynthOptions = {}
   const outdir = options.outdir ?? "cdktf.out";
   const extensions = options.extensions ?? [];
   const { app, topologies } = buildApp(envs, outdir);
+  for (const x of extensions) x.start?.(topologies);
   for (const x of extensions) x.beforeWrite?.(topologies, outdir);
 
   // Start from a clean slate for the environments synthesized, so nothing stale survives.

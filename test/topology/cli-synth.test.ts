@@ -1,0 +1,57 @@
+/**
+ * The compiled `lanic-ca synth` (what the README's quick start and CI run) draws diagrams and
+ * renders ceremony files on the side thread (stacks/side-thread.ts); from the sources the same
+ * work runs inline. Both must write the same files, byte for byte. `npm test` compiles first.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { ENVIRONMENT_NAMES, loadEnvironment } from "../../environments/index.js";
+import { synthesize } from "../../stacks/synth.js";
+import { SYNTH_EXTENSIONS } from "../../cli/extensions.js";
+
+const root = resolve(import.meta.dirname, "../..");
+const work = mkdtempSync(join(tmpdir(), "lanic-cli-synth-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function files(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[relative(dir, p)] = readFileSync(p, "utf8");
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe("compiled synth with its side thread", () => {
+  it("writes exactly what the in-process synth writes (diagrams and ceremony files included)", async () => {
+    const cli = spawnSync(process.execPath, [join(root, "dist/cli/main.js"), "synth", "--out", join(work, "cli")], { cwd: root, encoding: "utf8", timeout: 120_000 });
+    expect(cli.stderr).not.toMatch(/lanic-ca:|Error/);
+    expect(cli.status).toBe(0);
+    await synthesize(ENVIRONMENT_NAMES.map((n) => loadEnvironment(n)), { outdir: join(work, "inline"), extensions: SYNTH_EXTENSIONS });
+    const a = files(join(work, "cli"));
+    const b = files(join(work, "inline"));
+    expect(Object.keys(a).filter((f) => f.startsWith("diagrams/") || f.startsWith("ceremonies/")).length).toBeGreaterThan(8);
+    expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
+    for (const f of Object.keys(a)) expect(a[f], f).toBe(b[f]);
+  }, 180_000);
+
+  it("reports a failing side-thread task with the function's name and error, and the thread stays usable", async () => {
+    const { onSideThread } = (await import(pathToFileURL(join(root, "dist/stacks/side-thread.js")).href)) as typeof import("../../stacks/side-thread.js");
+    const render = pathToFileURL(join(root, "dist/scripts/ceremony/render.js"));
+    const never = async () => {
+      throw new Error("ran inline: the compiled worker was not used");
+    };
+    await expect(onSideThread({ module: render, fn: "renderCeremonyFiles", args: [{ name: "broken" }], inline: never })).rejects.toThrow(/^renderCeremonyFiles \(side thread\): /);
+    await expect(onSideThread({ module: render, fn: "noSuchFunction", args: [], inline: never })).rejects.toThrow("exports no function noSuchFunction");
+    const ok = await onSideThread<{ path: string }[]>({ module: render, fn: "renderCeremonyFiles", args: [loadEnvironment("dev")], inline: never });
+    expect(ok.map((f) => f.path)).toContain("02-root-key.yaml");
+  });
+});
