@@ -1,79 +1,16 @@
 #!/usr/bin/env node
-/** `lanic-ca`: the command-line entry point (synth, and the commands later issues add). */
-import { Command, CommanderError } from "commander";
-import pc from "picocolors";
-import { config as zodConfig } from "zod";
-import { ENVIRONMENT_NAMES, EnvironmentError, loadEnvironment } from "../environments/index.js";
-import { synthesize } from "../stacks/synth.js";
-import { COMMANDS, SYNTH_EXTENSIONS } from "./extensions.js";
+/**
+ * `lanic-ca`, the executable (the program is cli/program.ts). For `synth`, the side thread
+ * (stacks/side-thread.ts) is started before the program loads: while this thread loads cdktf
+ * and the provider (the larger part of a synth's time), the side thread loads Graphviz's WASM
+ * and the ceremony renderer, so the diagrams and ceremony files are ready when the stacks are
+ * (bench/synth.ts).
+ */
+import { startSideThread } from "../stacks/side-thread.js";
+import { SYNTH_SIDE_PRELOADS } from "./side-preloads.js";
 
-// A CLI run parses each definition, ceremony and exception file once: compiling zod's fast
-// parsers (its JIT) costs more than it saves here (≈ 40 ms of the four environments' parse).
-zodConfig({ jitless: true });
-
-export function selectEnvironments(names: string[]) {
-  const chosen = names.length > 0 ? names : ENVIRONMENT_NAMES;
-  const errors: string[] = [];
-  const envs = [];
-  for (const n of chosen) {
-    try {
-      envs.push(loadEnvironment(n));
-    } catch (e) {
-      errors.push((e as Error).message);
-    }
-  }
-  if (errors.length > 0) throw new CliError(errors.join("\n"));
-  return envs;
+if (process.argv[2] === "synth") {
+  startSideThread(SYNTH_SIDE_PRELOADS);
 }
-
-/** An error whose message is the whole story (printed without a stack trace, exit 1). */
-export class CliError extends Error {}
-
-export function buildProgram(): Command {
-  const program = new Command("lanic-ca")
-    .description("The Lao government CA (LANIC) as code: synthesize, check and review its topology")
-    .showHelpAfterError()
-    .exitOverride();
-
-  program
-    .command("synth")
-    .description("synthesize and check environments: Terraform JSON per site, topology model, policy reports, diagrams, firewall matrix, ceremony files (refused when an error-level CP/CPS control fails)")
-    .argument("[env...]", `environments to synthesize (default: all: ${ENVIRONMENT_NAMES.join(", ")})`)
-    .option("-o, --out <dir>", "output folder", "cdktf.out")
-    .option("--json", "print the result as JSON")
-    .action(async (names: string[], opts: { out: string; json?: boolean }) => {
-      const envs = selectEnvironments(names);
-      const result = await synthesize(envs, { outdir: opts.out, extensions: SYNTH_EXTENSIONS });
-      if (opts.json) {
-        process.stdout.write(JSON.stringify(result, null, 2) + "\n");
-        return;
-      }
-      for (const e of result.environments) {
-        console.log(`${pc.green("✔")} ${pc.bold(e.name)}: ${e.stacks.length} stack(s), ${e.resources} resources`);
-        for (const f of e.files) console.log(`    ${f}`);
-      }
-    });
-
-  for (const register of COMMANDS) register(program);
-  return program;
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
-  try {
-    await program.parseAsync(argv, { from: "user" });
-    return 0;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof CliError || e instanceof EnvironmentError) {
-      console.error(pc.red(e.message));
-      return 1;
-    }
-    console.error(pc.red(`lanic-ca: ${(e as Error).stack ?? e}`));
-    return 1;
-  }
-}
-
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("/lanic-ca")) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+const { main } = await import("./program.js");
+process.exit(await main(process.argv.slice(2)));

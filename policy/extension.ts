@@ -96,7 +96,7 @@ export function registerPolicyCommands(program: Command): void {
     .option("--now <date>", "evaluate as of this date (YYYY-MM-DD; BR 6.3.2 dates, exception expiry)")
     .action(async (names: string[], opts: { format: string; output?: string; exceptions: string; now?: string }) => {
       // Imported when run: cli/main.ts imports this module through cli/extensions.ts.
-      const { selectEnvironments } = await import("../cli/main.js");
+      const { selectEnvironments } = await import("../cli/program.js");
       const envs = selectEnvironments(names);
       const now = opts.now ? new Date(`${opts.now}T12:00:00Z`) : new Date();
       if (Number.isNaN(now.getTime())) throw new PolicyRefusal(`--now: '${opts.now}' is not a date (YYYY-MM-DD)`);

@@ -356,6 +356,12 @@ export async function topologySvg(after: TopologyJson, before?: TopologyJson): P
   return renderSvg(topologyDot(after, before));
 }
 
+/** Loads Graphviz (baseline WASM compiler) ahead of synth's diagrams (cli/main.ts). */
+export function prepareSynthDiagrams(): void {
+  baselineWasmOnly();
+  graphviz ??= Graphviz.load();
+}
+
 /** synth's diagram, drawn on the side thread (stacks/side-thread.ts): one layout per
  *  environment, so Graphviz runs on V8's baseline WASM compiler. */
 export async function synthDiagram(model: TopologyJson): Promise<string> {

@@ -30,13 +30,29 @@ let worker: Worker | undefined;
 let outstanding = 0;
 let nextId = 0;
 
-export function onSideThread<T>(task: SideTask<T>): Promise<T> {
-  if (!existsSync(workerFile) || !existsSync(task.module)) return task.inline();
+function sideWorker(): Worker {
   if (!worker) {
     worker = new Worker(workerFile);
     worker.on("error", () => (worker = undefined)); // each pending task rejects below
+    worker.unref(); // referenced only while a result is awaited (onSideThread)
   }
-  const w = worker;
+  return worker;
+}
+
+/**
+ * Starts the side thread early and has it load modules (and call their named preparation
+ * function, e.g. loading Graphviz's WASM) before any task arrives. Nothing is awaited: a
+ * failure here shows when a task that needs the module runs. No-op from the sources.
+ */
+export function startSideThread(preload: { module: URL; fn?: string }[]): void {
+  if (!existsSync(workerFile)) return;
+  const w = sideWorker();
+  for (const p of preload) if (existsSync(p.module)) w.postMessage({ preload: p.module.href, fn: p.fn });
+}
+
+export function onSideThread<T>(task: SideTask<T>): Promise<T> {
+  if (!existsSync(workerFile) || !existsSync(task.module)) return task.inline();
+  const w = sideWorker();
   // Referenced only while a result is awaited: the process exits without waiting for an idle thread.
   if (outstanding++ === 0) w.ref();
   const id = nextId++;

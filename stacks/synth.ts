@@ -49,12 +49,20 @@ function firewallCsv(model: TopologyJson): string {
   return ["site,direction,source,destination,protocol,port,purpose", ...rows].join("\n") + "\n";
 }
 
+/** `LANIC_CA_TRACE=1`: each step of synth with the process's elapsed milliseconds, on stderr. */
+const trace = process.env.LANIC_CA_TRACE ? (step: string) => process.stderr.write(`lanic-ca synth: ${step} at ${performance.now().toFixed(0)} ms\n`) : () => undefined;
+
 export async function synthesize(envs: Environment[], options: SynthOptions = {}): Promise<SynthResult> {
   const outdir = options.outdir ?? "cdktf.out";
   const extensions = options.extensions ?? [];
+  trace("start");
   const { app, topologies } = buildApp(envs, outdir);
+  trace("construct tree built");
   for (const x of extensions) x.start?.(topologies);
-  for (const x of extensions) x.beforeWrite?.(topologies, outdir);
+  for (const x of extensions) {
+    x.beforeWrite?.(topologies, outdir);
+    if (x.beforeWrite) trace(`${x.name}: before write`);
+  }
 
   // Start from a clean slate for the environments synthesized, so nothing stale survives.
   for (const t of topologies) {
@@ -63,6 +71,7 @@ export async function synthesize(envs: Environment[], options: SynthOptions = {}
   }
   mkdirSync(outdir, { recursive: true });
   app.synth();
+  trace("stacks written");
 
   const result: SynthResult = { outdir, environments: [] };
   for (const t of topologies) {
@@ -73,6 +82,7 @@ export async function synthesize(envs: Environment[], options: SynthOptions = {}
       ...(t.offlineRoot ? [{ path: `ceremonies/${t.env.name}/ceremony-inputs.json`, content: stableStringify(t.offlineRoot.ceremonyInputs) }] : []),
     ];
     for (const x of extensions) if (x.files) files.push(...(await x.files(t)));
+    trace(`${t.env.name}: files collected`);
     for (const f of files) {
       const full = join(outdir, f.path);
       mkdirSync(join(full, ".."), { recursive: true });

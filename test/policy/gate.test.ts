@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { buildProgram } from "../../cli/main.js";
+import { buildProgram } from "../../cli/program.js";
 import { loadEnvironment, parseEnvironment } from "../../environments/index.js";
 import { PolicyRefusal, policyExtension } from "../../policy/extension.js";
 import { synthesize } from "../../stacks/synth.js";
