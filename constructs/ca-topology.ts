@@ -95,7 +95,7 @@ export class CaTopology extends Construct {
         zone,
         podCidr: site.kubernetes.podCidr,
         settings: env.database,
-        mode: { type: "primary", replicaSiteCidr: backups[0]?.kubernetes.podCidr },
+        mode: { type: "primary", replicaSites: backups.map((b) => ({ name: b.name, podCidr: b.kubernetes.podCidr })) },
       });
     const backupSite = standby ? new BackupSite(stack, "backup-site", { model, env, site, primary, databaseZone: zones.database, raZone: zones.ra }) : undefined;
     const database = backupSite?.database ?? primaryDb("database", DATABASE_NAME, zones.database);

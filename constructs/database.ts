@@ -16,7 +16,9 @@ export interface DatabaseProps {
   readonly settings: Environment["database"];
   /** Primary: the read-write cluster. Replica: a CloudNativePG replica cluster streaming from
    *  the primary site (BR 5.7.1.1 continuity; promoted by the failover runbook). */
-  readonly mode: { type: "primary"; replicaSiteCidr?: string } | { type: "replica"; primaryAddress: string; primarySite: string };
+  /** A primary accepts streaming replication from every backup site (their pod ranges); a
+   *  replica streams from the primary's replication address. */
+  readonly mode: { type: "primary"; replicaSites: { name: string; podCidr: string }[] } | { type: "replica"; primaryAddress: string; primarySite: string };
 }
 
 export const DATABASE_NAME = "lanic-ca-db";
@@ -123,11 +125,12 @@ export class Database extends Construct implements IConnectable {
         purpose: `PostgreSQL streaming replication from the ${mode.primarySite} site`,
         mtls: true,
       });
-    else if (mode.replicaSiteCidr)
-      this.connections.allowFrom(new ExternalPeer(`backup-site-${name}`, "replication", [mode.replicaSiteCidr]), PORT, {
-        purpose: "PostgreSQL streaming replication to the backup site",
-        mtls: true,
-      });
+    else
+      for (const r of mode.replicaSites)
+        this.connections.allowFrom(new ExternalPeer(`${r.name}-${name}`, "replication", [r.podCidr]), PORT, {
+          purpose: `PostgreSQL streaming replication to the ${r.name} site`,
+          mtls: true,
+        });
   }
 
   /** The Secret (in the grantee's namespace: a pod can only reference its own namespace's

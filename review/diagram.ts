@@ -132,9 +132,10 @@ export function topologyDot(after: TopologyJson, before?: TopologyJson): string 
       return { key: `hsm:${f.site}:${h?.name ?? "online"}`, kind: "hsm" };
     }
     if (e.kind === "replication") {
-      // A replica's flow names the primary's database (`<site>-<name>`, constructs/database.ts),
-      // the primary's names the backup site's (`backup-site-<name>`, one CIDR). Drawn to that
-      // database when there is exactly one; otherwise as the address range it is.
+      // Each side names the other's database `<site>-<name>` (constructs/database.ts): a replica
+      // the primary's, the primary each backup site's. Drawn to that database when there is
+      // exactly one (`backup-site-<name>`: models synthesized before every backup site was
+      // named); otherwise as the address range it is.
       const peers = t.components.filter((c) => c.kind === "database" && c.site !== f.site && (`${c.site}-${c.name}` === e.name || `backup-site-${c.name}` === e.name));
       if (peers.length === 1) return { key: `c:${peers[0].id}`, kind: "replication" };
     }

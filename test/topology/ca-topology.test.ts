@@ -7,6 +7,8 @@ import { ENVIRONMENT_NAMES, loadEnvironment } from "../../environments/index.js"
 import { synthesize } from "../../stacks/synth.js";
 import { SYNTH_EXTENSIONS } from "../../cli/extensions.js";
 import { fixture, resources, synthStack, tempDir, topology } from "./helpers.js";
+import { parseEnvironment } from "../../environments/load.js";
+import { generateEnvironment } from "../../bench/generate.js";
 
 describe.each(ENVIRONMENT_NAMES)("CaTopology(%s)", (name) => {
   const t = topology(loadEnvironment(name));
@@ -80,6 +82,25 @@ describe("topology shape", () => {
     ]);
     // The offline root has no network at all.
     expect(m.flows.filter((f) => JSON.stringify(f).includes("lao-gov-root-ca"))).toEqual([]);
+  });
+
+  it("several backup sites: the primary accepts each one's streaming replication, and every replica's stream has a matching rule", () => {
+    // GIVEN production's shape with three backup sites
+    const env = parseEnvironment(generateEnvironment({ sites: 4, issuingCas: 1, name: "production" }), "generated");
+    // WHEN the topology is built
+    const flows = topology(env).model.toJSON().flows.filter((f) => f.port === 5432 && (f.from.type === "external" || f.to.type === "external"));
+    // THEN each replica's outgoing stream to the primary is matched by an ingress rule at the
+    // primary's same database from that backup site's pod range
+    const outgoing = flows.filter((f) => f.site !== "lanic" && f.to.type === "external" && f.to.kind === "replication");
+    expect(outgoing).toHaveLength(6); // CA database and RA store, at each of three backup sites
+    for (const f of outgoing) {
+      const db = (f.from as { id: string }).id.split("/")[1];
+      const podCidr = env.sites.find((s) => s.name === f.site)!.kubernetes.podCidr;
+      const accepted = flows.filter(
+        (g) => g.site === "lanic" && g.to.type === "component" && g.to.id === `lanic/${db}` && g.from.type === "external" && g.from.kind === "replication" && g.from.cidrs.includes(podCidr),
+      );
+      expect(accepted.map((g) => (g.from as { name: string }).name), `${f.site} ${db}`).toEqual([`${f.site}-${db}`]);
+    }
   });
 
   it("pilot: no offline root, no ceremony inputs", () => {
