@@ -41,7 +41,7 @@ export class ValidationAuthority extends Construct {
     });
     // The cache journal survives a container restart (emptyDir lives as long as the pod); a new
     // pod gets everything from the signers on their next push.
-    this.responder.addVolume("ocsp-cache", CACHE_DIR, { emptyDir: "256Mi" }, false);
+    this.responder.addVolume("ocsp-cache", CACHE_DIR, { emptyDir: "1Gi" }, false); // the journal: one copy of the responses
     this.responder.addVolume("publish-tls", "/etc/lanic-ca/publish-tls", { secret: "ocsp-responder-publish-tls" });
     new ServiceV1(this, "publish-service", {
       metadata: { name: OCSP_PUBLISH_SERVICE, namespace: this.responder.namespace, labels: { "app.kubernetes.io/part-of": "lanic-ca" } },

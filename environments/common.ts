@@ -52,7 +52,8 @@ export function workloadSizes(replicas: number, scale: "small" | "large"): Input
     scale === "small" ? small : { cpu, memory, cpuLimit, memoryLimit: memory };
   return {
     repository: { replicas, resources: r("250m", "256Mi", "1") },
-    "ocsp-responder": { replicas, resources: r("500m", "256Mi", "2") },
+    // N + 1 copies of the pre-signed responses (ADR 0052): 1 Gi holds ≈ 150,000 live certificates at 2 workers.
+    "ocsp-responder": { replicas, resources: r("500m", "1Gi", "2") },
     "ocsp-signer": { replicas, resources: r("250m", "256Mi", "1") },
     "ra-frontend": { replicas, resources: r("250m", "256Mi", "1") },
     ra: { replicas, resources: r("500m", "512Mi", "2") },
