@@ -1,10 +1,11 @@
-import { readFileSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { tmpdir } from "node:os";
 import { Testing } from "cdktf";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IssuingCaServiceConfig } from "@lanic-ca/pki-services/config/schema";
 import { ENVIRONMENT_NAMES, loadEnvironment } from "../../environments/index.js";
-import { synthesize } from "../../stacks/synth.js";
+import { buildApp, synthesize } from "../../stacks/synth.js";
 import { SYNTH_EXTENSIONS } from "../../cli/extensions.js";
 import { fixture, resources, synthStack, tempDir, topology } from "./helpers.js";
 import { parseEnvironment } from "../../environments/load.js";
@@ -15,7 +16,13 @@ describe.each(ENVIRONMENT_NAMES)("CaTopology(%s)", (name) => {
   const stacks = t.stacks.map((s) => ({ id: s.node.id, ...synthStack(s) }));
 
   it("matches the snapshot of each stack", () => {
-    for (const s of stacks) expect(s.tf).toMatchSnapshot(s.id);
+    // The local state path depends on where the test's app and this checkout are (its own test
+    // below); the snapshot keeps that the backend is local.
+    for (const s of stacks) {
+      const tf = structuredClone(s.tf) as { terraform?: { backend?: { local?: { path?: string } } } };
+      if (tf.terraform?.backend?.local?.path) tf.terraform.backend.local.path = "<relative to the stack folder>";
+      expect(tf).toMatchSnapshot(s.id);
+    }
   });
 
   it("gives every workload NetworkPolicies on its pods and the hardened defaults", () => {
@@ -69,6 +76,11 @@ describe.each(ENVIRONMENT_NAMES)("CaTopology(%s)", (name) => {
   });
 });
 
+const tmpdirOut = join(tmpdir(), `lanic-ca-state-test-${process.pid}`);
+afterAll(() => {
+  for (const d of [tmpdirOut, `${tmpdirOut}-relative`]) rmSync(d, { recursive: true, force: true });
+});
+
 describe("topology shape", () => {
   it("production: backup site holds standby signing services, a replica database, and active public services", () => {
     const m = topology(loadEnvironment("production")).model.toJSON();
@@ -100,6 +112,16 @@ describe("topology shape", () => {
         (g) => g.site === "lanic" && g.to.type === "component" && g.to.id === `lanic/${db}` && g.from.type === "external" && g.from.kind === "replication" && g.from.cidrs.includes(podCidr),
       );
       expect(accepted.map((g) => (g.from as { name: string }).name), `${f.site} ${db}`).toEqual([`${f.site}-${db}`]);
+    }
+  });
+
+  it.each([tmpdirOut, relative(process.cwd(), `${tmpdirOut}-relative`)])("keeps local state where synth ran, by a path relative to the stack folder (outdir %s)", (outdir) => {
+    const { app, topologies } = buildApp([loadEnvironment("production")], outdir);
+    for (const s of topologies[0].stacks) {
+      const tf = JSON.parse(JSON.stringify(s.toTerraform())) as { terraform: { backend: { local: { path: string } } } };
+      const p = tf.terraform.backend.local.path;
+      expect(isAbsolute(p)).toBe(false);
+      expect(resolve(app.outdir, "stacks", s.node.id, p)).toBe(resolve(`terraform.${s.node.id}.tfstate`));
     }
   });
 
