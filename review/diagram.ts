@@ -361,6 +361,7 @@ export async function topologySvg(after: TopologyJson, before?: TopologyJson): P
 export function prepareSynthDiagrams(): void {
   baselineWasmOnly();
   graphviz ??= Graphviz.load();
+  graphviz.catch(() => undefined); // a failure to load shows when a diagram awaits it
 }
 
 /** synth's diagram, drawn on the side thread (stacks/side-thread.ts): one layout per
