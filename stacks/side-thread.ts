@@ -27,14 +27,29 @@ export interface SideTask<T> {
 
 const workerFile = new URL("./side-worker.js", import.meta.url);
 let worker: Worker | undefined;
-let outstanding = 0;
 let nextId = 0;
+/** Tasks awaiting their result, by id (one listener on the thread dispatches them). */
+const pending = new Map<number, { fn: string; resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+function settle(id: number, outcome: { result?: unknown; error?: string }): void {
+  const p = pending.get(id);
+  if (!p) return;
+  pending.delete(id);
+  // Referenced only while a result is awaited: the process exits without waiting for an idle thread.
+  if (pending.size === 0) worker?.unref();
+  if (outcome.error === undefined) p.resolve(outcome.result);
+  else p.reject(new Error(`${p.fn} (side thread): ${outcome.error}`));
+}
 
 function sideWorker(): Worker {
   if (!worker) {
-    worker = new Worker(workerFile);
-    worker.on("error", () => (worker = undefined)); // each pending task rejects below
-    worker.unref(); // referenced only while a result is awaited (onSideThread)
+    const w = (worker = new Worker(workerFile));
+    w.unref();
+    w.on("message", (m: { id: number; result?: unknown; error?: string }) => settle(m.id, m));
+    w.on("error", (e: Error) => {
+      worker = undefined; // the next task starts a new thread
+      for (const id of [...pending.keys()]) settle(id, { error: e.message });
+    });
   }
   return worker;
 }
@@ -53,27 +68,10 @@ export function startSideThread(preload: { module: URL; fn?: string }[]): void {
 export function onSideThread<T>(task: SideTask<T>): Promise<T> {
   if (!existsSync(workerFile) || !existsSync(task.module)) return task.inline();
   const w = sideWorker();
-  // Referenced only while a result is awaited: the process exits without waiting for an idle thread.
-  if (outstanding++ === 0) w.ref();
+  if (pending.size === 0) w.ref();
   const id = nextId++;
   return new Promise<T>((resolve, reject) => {
-    const done = () => {
-      w.off("message", onMessage);
-      w.off("error", onError);
-      if (--outstanding === 0) w.unref();
-    };
-    const onMessage = (m: { id: number; result?: T; error?: string }) => {
-      if (m.id !== id) return;
-      done();
-      if (m.error === undefined) resolve(m.result as T);
-      else reject(new Error(`${task.fn} (side thread): ${m.error}`));
-    };
-    const onError = (e: Error) => {
-      done();
-      reject(new Error(`${task.fn} (side thread): ${e.message}`));
-    };
-    w.on("message", onMessage);
-    w.on("error", onError);
+    pending.set(id, { fn: task.fn, resolve: resolve as (v: unknown) => void, reject });
     w.postMessage({ id, module: task.module.href, fn: task.fn, args: task.args });
   });
 }

@@ -53,5 +53,21 @@ describe("compiled synth with its side thread", () => {
     await expect(onSideThread({ module: render, fn: "noSuchFunction", args: [], inline: never })).rejects.toThrow("exports no function noSuchFunction");
     const ok = await onSideThread<{ path: string }[]>({ module: render, fn: "renderCeremonyFiles", args: [loadEnvironment("dev")], inline: never });
     expect(ok.map((f) => f.path)).toContain("02-root-key.yaml");
+    // Many tasks at once (environments × extensions): each gets its own result, no listener leak.
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on("warning", onWarning);
+    try {
+      const names = ["dev", "staging", "production", "pilot"];
+      const many = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => onSideThread<{ path: string }[]>({ module: render, fn: "renderCeremonyFiles", args: [loadEnvironment(names[i % 4])], inline: never })),
+      );
+      const { renderCeremonyFiles } = await import("../../scripts/ceremony/render.js");
+      many.forEach((files, i) => expect(files).toEqual(renderCeremonyFiles(loadEnvironment(names[i % 4]))));
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 });
