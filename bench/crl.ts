@@ -10,7 +10,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, createWriteStream } from "node:fs";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,19 +20,11 @@ import { hsmDigestSigner } from "@lanic-ca/pki-services/crl/digest-signer";
 import { CrlPublisher } from "@lanic-ca/pki-services/crl/publisher";
 import { openDatabase } from "@lanic-ca/pki-services/storage/db";
 import { IssuingCaServiceConfig } from "@lanic-ca/pki-services/config/schema";
+import { freePort } from "./harness.js";
 
 const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
 const REASONS = ["", "keyCompromise", "CACompromise", "affiliationChanged", "superseded", "cessationOfOperation"];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** A throwaway PostgreSQL 15 (as the `postgres` user when run as root). */
 async function startPostgres(): Promise<{ url: string; stop: () => void }> {

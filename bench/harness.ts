@@ -1,5 +1,6 @@
 /** Small helpers shared by the benchmarks: timing fresh processes, medians, ratio lines. */
 import { spawnSync } from "node:child_process";
+import { createServer } from "node:net";
 
 /** Wall time in ms of a fresh process (throws if it fails). */
 export function timeProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
@@ -29,4 +30,16 @@ export function report(name: string, ratio: number, detail: string, target: { ma
   const t = target.max !== undefined ? `≤ ${target.max}` : `≥ ${target.min}`;
   console.log(`${name}: ratio ${ratio.toFixed(2)} (target ${t}) ${ok ? "MET" : "MISSED"} — ${detail}`);
   return ok;
+}
+
+/** A free loopback TCP port (asked of the kernel, then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
 }

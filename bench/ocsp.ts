@@ -34,7 +34,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import http from "node:http";
 import { createRequire } from "node:module";
 import cluster from "node:cluster";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -46,6 +46,7 @@ import { issuerHashes, ocspResponse, publicKeyBits, responseData } from "@lanic-
 import { responderCsr } from "@lanic-ca/pki-services/ocsp/responder-cert";
 import { useKernelBalancing } from "@lanic-ca/pki-services/ocsp/cluster";
 import type { Profile } from "@lanic-ca/pki-services/config/schema";
+import { freePort } from "./harness.js";
 
 interface AutocannonResult { requests: { average: number }; latency: { p99: number; p50: number }; errors: number; non2xx: number; timeouts: number; duration: number; "2xx": number }
 type Autocannon = (o: Record<string, unknown>) => Promise<AutocannonResult>;
@@ -60,15 +61,6 @@ const OCSP_PROFILE: Profile = {
   subjectAltNames: { dns: false, email: false, required: false }, ocspNoCheck: true,
 };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 interface Load { rps: number; p99: number; errors: number; n: number; clientCpu: number }
 

@@ -8,7 +8,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,7 +18,7 @@ import { createLabTls } from "../src/repository/lab-tls.js";
 import type { IssuingCa } from "../src/roles/issuing-ca.js";
 import type { Database } from "../src/storage/db.js";
 import { opensslCsr, type TestCa } from "./fixtures.js";
-import { tempDir, writeTlsDir } from "./helpers.js";
+import { freePort, tempDir, writeTlsDir } from "./helpers.js";
 import { createOcspTestBed, describeOpensslChecks, run, type OcspCheckContext } from "./ocsp-checks.js";
 
 const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
@@ -34,7 +33,6 @@ let serveArgs: string[];
 let url: string;
 const certs: Record<string, { serial: string; file: string; request: Buffer }> = {};
 
-const freePort = () => new Promise<number>((r) => { const s = createServer(); s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => r(p)); }); });
 
 /** The responder process and the JSON lines it logged (its workers log to the same stdout). */
 interface Responder { proc: ChildProcess; lines: Record<string, unknown>[]; waitFor(pred: (l: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>> }

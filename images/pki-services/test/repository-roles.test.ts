@@ -5,7 +5,6 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +13,7 @@ import { createLabTls } from "../src/repository/lab-tls.js";
 import { IssuingCa } from "../src/roles/issuing-ca.js";
 import { openDatabase, type Database } from "../src/storage/db.js";
 import { createTestCa, opensslCsr, type TestCa } from "./fixtures.js";
-import { tempDir, writeTlsDir } from "./helpers.js";
+import { freePort, tempDir, writeTlsDir } from "./helpers.js";
 import { startPostgres, type PgServer } from "./pg-server.js";
 
 const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
@@ -30,7 +29,6 @@ let ocspCfgFile: string;
 let goodFile: string;
 const ports: Record<string, number> = {};
 
-const freePort = () => new Promise<number>((r) => { const s = createServer(); s.listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => r(p)); }); });
 function run(cmd: string, args: string[], e: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => execFile(cmd, args, { encoding: "utf8", env: e, timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr })));
 }
