@@ -44,12 +44,12 @@ function settle(id: number, outcome: { result?: unknown; error?: string }): void
 function sideWorker(): Worker {
   if (!worker) {
     const w = (worker = new Worker(workerFile));
-    w.unref();
     w.on("message", (m: { id: number; result?: unknown; error?: string }) => settle(m.id, m));
     w.on("error", (e: Error) => {
       worker = undefined; // the next task starts a new thread
       for (const id of [...pending.keys()]) settle(id, { error: e.message });
     });
+    w.unref(); // after the listeners: adding a "message" listener references the thread's port again
   }
   return worker;
 }

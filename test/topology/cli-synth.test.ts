@@ -4,7 +4,7 @@
  * work runs inline. Both must write the same files, byte for byte. `npm test` compiles first.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -42,6 +42,30 @@ describe("compiled synth with its side thread", () => {
     expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
     for (const f of Object.keys(a)) expect(a[f], f).toBe(b[f]);
   }, 180_000);
+
+  it.each([
+    ["only started it (a synth refused before its files)", false],
+    ["ran a task on it", true],
+  ])("lets a process that %s end by itself (the idle thread holds nothing)", (_what, runTask) => {
+    const url = (p: string) => JSON.stringify(pathToFileURL(join(root, p)).href);
+    const script = `
+      const { startSideThread, onSideThread } = await import(${url("dist/stacks/side-thread.js")});
+      const { SYNTH_SIDE_PRELOADS } = await import(${url("dist/cli/side-preloads.js")});
+      startSideThread(SYNTH_SIDE_PRELOADS);
+      let n = 0;
+      if (${runTask}) {
+        const { loadEnvironment } = await import(${url("dist/environments/index.js")});
+        n = (await onSideThread({ module: new URL(${url("dist/scripts/ceremony/render.js")}), fn: "renderCeremonyFiles", args: [loadEnvironment("dev")], inline: async () => [] })).length;
+      }
+      console.log(n);`;
+    const file = join(work, `uses-side-thread-${runTask}.mjs`);
+    writeFileSync(file, script);
+    const r = spawnSync(process.execPath, [file], { encoding: "utf8", timeout: 30_000 });
+    expect(r.signal).toBeNull(); // not killed by the timeout
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(Number(r.stdout.trim()) > 3).toBe(runTask);
+  });
 
   it("reports a failing side-thread task with the function's name and error, and the thread stays usable", async () => {
     const { onSideThread } = (await import(pathToFileURL(join(root, "dist/stacks/side-thread.js")).href)) as typeof import("../../stacks/side-thread.js");
