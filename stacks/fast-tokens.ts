@@ -49,7 +49,7 @@ interface ResolveOptions { scope: unknown; preparing: boolean; resolver: unknown
 interface Resolvable { resolve(context: ResolveContext): unknown; creationStack?: string[] }
 
 /** cdktf's stack-level resolve (`cdktf/lib/_tokens.js`), kept for delegation and comparison. */
-export let cdktfResolve: Resolve | undefined;
+let cdktfResolve: Resolve | undefined;
 let inner: ((obj: unknown, options: ResolveOptions) => unknown) | undefined;
 let resolver: unknown;
 let tokensModule: { resolve: Resolve } | undefined;
