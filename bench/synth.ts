@@ -5,6 +5,7 @@
  * 2. Growth: a generated topology ten times larger (30 issuing CAs, 10 sites) against
  *    production, both fresh processes. Target ≤ 4×.
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -38,6 +39,15 @@ try {
     production: () => timeProcess("node", [one, "production", join(work, "prod")]),
     tenfold: () => timeProcess("node", [one, "gen:10:30", join(work, "gen")]),
   });
+  // What a busy second thread costs this one on these cores: the floor's imports alone, and
+  // while synth's side thread loads its modules (cli/main.ts starts it before cdktf loads).
+  const probe = (mode: string) => {
+    const r = spawnSync("node", [join(root, "dist/bench/synth-probe.js"), floorScript, mode], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`synth-probe ${mode} failed: ${r.stderr}`);
+    return Number(r.stdout.trim());
+  };
+  const p = interleaved(runs, { alone: () => probe("alone"), side: () => probe("side") });
+  console.log(`cdktf + provider imports: ${p.alone.toFixed(0)} ms alone, ${p.side.toFixed(0)} ms beside the side thread (${(p.side / p.alone).toFixed(2)}×)`);
   rmSync(floorScript, { force: true });
   const ms = (x: number) => `${x.toFixed(0)} ms`;
   console.log(`medians of ${runs} interleaved runs: floor ${ms(t.floor)}, synth all ${ms(t.synthAll)}, production ${ms(t.production)}, 10× ${ms(t.tenfold)}`);
