@@ -31,10 +31,17 @@ try {
     `await import("cdktf");\n` +
       [...types, "provider"].sort().map((m) => `await import("@cdktf/provider-kubernetes/lib/${m}/index.js");`).join("\n") + "\n",
   );
+  // The same modules loaded the way synth loads them (require: no ES-import export lexer, ADR 0053).
+  const floorRequireScript = join(root, "dist/bench/.floor-require.cjs");
+  writeFileSync(
+    floorRequireScript,
+    `require("cdktf");\n` + [...types, "provider"].sort().map((m) => `require("@cdktf/provider-kubernetes/lib/${m}/index.js");`).join("\n") + "\n",
+  );
   console.log(`floor imports cdktf + ${types.size + 1} provider modules: ${[...types].sort().join(", ")}, provider`);
 
   const t = interleaved(runs, {
     floor: () => timeProcess("node", [floorScript]),
+    floorRequire: () => timeProcess("node", [floorRequireScript]),
     synthAll: () => timeProcess("node", [cli, "synth", "--out", join(work, "all")]),
     production: () => timeProcess("node", [one, "production", join(work, "prod")]),
     tenfold: () => timeProcess("node", [one, "gen:10:30", join(work, "gen")]),
@@ -42,16 +49,20 @@ try {
   // What a busy second thread costs this one on these cores: the floor's imports alone, and
   // while synth's side thread loads its modules (cli/main.ts starts it before cdktf loads).
   const probe = (mode: string) => {
-    const r = spawnSync("node", [join(root, "dist/bench/synth-probe.js"), floorScript, mode], { encoding: "utf8" });
+    const r = spawnSync("node", [join(root, "dist/bench/synth-probe.js"), floorRequireScript, mode], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`synth-probe ${mode} failed: ${r.stderr}`);
     return Number(r.stdout.trim());
   };
   const p = interleaved(runs, { alone: () => probe("alone"), side: () => probe("side") });
-  console.log(`cdktf + provider imports: ${p.alone.toFixed(0)} ms alone, ${p.side.toFixed(0)} ms beside the side thread (${(p.side / p.alone).toFixed(2)}×)`);
+  console.log(`cdktf + provider loaded (require): ${p.alone.toFixed(0)} ms alone, ${p.side.toFixed(0)} ms beside the side thread (${(p.side / p.alone).toFixed(2)}×)`);
   rmSync(floorScript, { force: true });
+  rmSync(floorRequireScript, { force: true });
   const ms = (x: number) => `${x.toFixed(0)} ms`;
-  console.log(`medians of ${runs} interleaved runs: floor ${ms(t.floor)}, synth all ${ms(t.synthAll)}, production ${ms(t.production)}, 10× ${ms(t.tenfold)}`);
+  console.log(`medians of ${runs} interleaved runs: floor ${ms(t.floor)} (require: ${ms(t.floorRequire)}), synth all ${ms(t.synthAll)}, production ${ms(t.production)}, 10× ${ms(t.tenfold)}`);
   report("synth (4 environments) vs cdktf import floor", t.synthAll / t.floor, `${ms(t.synthAll)} vs ${ms(t.floor)}`, { max: 2 });
+  console.log(
+    `synth vs the same modules loaded with require (as synth loads them; no target of its own): ${(t.synthAll / t.floorRequire).toFixed(2)} — ${ms(t.synthAll)} vs ${ms(t.floorRequire)}`,
+  );
   const count = (dir: string) =>
     readdirSync(join(dir, "stacks")).reduce((n, d) => {
       const tf = JSON.parse(readFileSync(join(dir, "stacks", d, "cdk.tf.json"), "utf8")) as { resource?: Record<string, object> };

@@ -1,11 +1,14 @@
 /** The `lanic-ca` program: its commands (synth, and those the extensions add) and `main`.
  *  The executable is cli/main.ts. */
-import { Command, CommanderError } from "commander";
-import pc from "picocolors";
+import { createRequire } from "node:module";
 import { config as zodConfig } from "zod";
 import { ENVIRONMENT_NAMES, EnvironmentError, loadEnvironment } from "../environments/index.js";
 import { synthesize } from "../stacks/synth.js";
 import { COMMANDS, SYNTH_EXTENSIONS } from "./extensions.js";
+const pc = createRequire(import.meta.url)("picocolors") as typeof import("picocolors"); // CommonJS: require (ADR 0053)
+// CommonJS packages are loaded with require (ADR 0053: no export lexer pass).
+const { Command, CommanderError } = createRequire(import.meta.url)("commander") as typeof import("commander");
+type Command = import("commander").Command;
 
 // A CLI run parses each definition, ceremony and exception file once: compiling zod's fast
 // parsers (its JIT) costs more than it saves here (≈ 40 ms of the four environments' parse).

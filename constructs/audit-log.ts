@@ -1,4 +1,4 @@
-import { Construct } from "constructs";
+import { Construct } from "../stacks/cdktf.js";
 import type { Environment } from "../environments/schema.js";
 import { ExternalPeer } from "./connections.js";
 import { HardenedWorkload } from "./hardened-workload.js";

@@ -1,4 +1,4 @@
-import { Construct } from "constructs";
+import { Construct } from "../stacks/cdktf.js";
 import type { Environment, Site } from "../environments/schema.js";
 import { DATABASE_NAME, Database, RA_DATABASE_NAME } from "./database.js";
 import type { TopologyModel } from "./model.js";

@@ -1,4 +1,4 @@
-import { Construct } from "constructs";
+import { Construct } from "../stacks/cdktf.js";
 import type { Environment, Site } from "../environments/schema.js";
 import { SiteStack } from "../stacks/site-stack.js";
 import { AuditLog } from "./audit-log.js";

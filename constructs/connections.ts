@@ -1,6 +1,4 @@
-import { Token } from "cdktf";
-import { Construct } from "constructs";
-import { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v1/index.js";
+import { Construct, NetworkPolicyV1, Token } from "../stacks/cdktf.js";
 import type { Endpoint, TopologyModel } from "./model.js";
 import { produced } from "./produced.js";
 import type { Zone } from "./zone.js";

@@ -1,5 +1,4 @@
-import { Construct } from "constructs";
-import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest/index.js";
+import { Construct, Manifest } from "../stacks/cdktf.js";
 import type { Environment } from "../environments/schema.js";
 import { Connections, ExternalPeer, type IConnectable } from "./connections.js";
 import type { HardenedWorkload } from "./hardened-workload.js";

@@ -1,8 +1,4 @@
-import { Construct } from "constructs";
-import { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1/index.js";
-import { CronJobV1 } from "@cdktf/provider-kubernetes/lib/cron-job-v1/index.js";
-import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1/index.js";
-import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1/index.js";
+import { Construct, CronJobV1, DeploymentV1, PodDisruptionBudgetV1, ServiceV1 } from "../stacks/cdktf.js";
 import type { Resources } from "../environments/schema.js";
 import { Connections, type IConnectable } from "./connections.js";
 import { produced as lazy } from "./produced.js";

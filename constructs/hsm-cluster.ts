@@ -1,7 +1,4 @@
-import { Construct } from "constructs";
-import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1/index.js";
-import { EndpointsV1 } from "@cdktf/provider-kubernetes/lib/endpoints-v1/index.js";
-import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1/index.js";
+import { ConfigMapV1, Construct, EndpointsV1, ServiceV1 } from "../stacks/cdktf.js";
 import type { HsmCluster as HsmClusterDef } from "../environments/schema.js";
 import { ExternalPeer } from "./connections.js";
 import type { HardenedWorkload } from "./hardened-workload.js";

@@ -1,5 +1,4 @@
-import { Construct } from "constructs";
-import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1/index.js";
+import { ConfigMapV1, Construct } from "../stacks/cdktf.js";
 import type { IssuingCaServiceConfig } from "@lanic-ca/pki-services/config/schema";
 import type { IssuingCa as IssuingCaDef } from "../environments/schema.js";
 import { CrlPublisher } from "./crl-publisher.js";

@@ -1,4 +1,4 @@
-import { Construct } from "constructs";
+import { Construct } from "../stacks/cdktf.js";
 import type { Environment, OfflineRoot } from "../environments/schema.js";
 import { caUrls } from "./issuing-ca.js";
 import type { TopologyModel } from "./model.js";

@@ -1,4 +1,5 @@
-import { Token, type IResolvable } from "cdktf";
+import { Token } from "../stacks/cdktf.js";
+import type { IResolvable } from "cdktf";
 
 /**
  * A value produced at synthesis, for lists that grants and flows fill after a resource is

@@ -1,6 +1,4 @@
-import { Construct } from "constructs";
-import { ClusterRoleV1 } from "@cdktf/provider-kubernetes/lib/cluster-role-v1/index.js";
-import { RoleBindingV1 } from "@cdktf/provider-kubernetes/lib/role-binding-v1/index.js";
+import { ClusterRoleV1, Construct, RoleBindingV1 } from "../stacks/cdktf.js";
 import type { Environment, TrustedRole } from "../environments/schema.js";
 import type { RbacRule, TopologyModel, ZoneKind } from "./model.js";
 import type { Zone } from "./zone.js";

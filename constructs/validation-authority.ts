@@ -1,5 +1,4 @@
-import { Construct } from "constructs";
-import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1/index.js";
+import { Construct, ServiceV1 } from "../stacks/cdktf.js";
 import { ExternalPeer } from "./connections.js";
 import type { HardenedWorkload } from "./hardened-workload.js";
 import { pkiWorkload, type SiteContext } from "./site-context.js";

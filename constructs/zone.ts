@@ -1,6 +1,4 @@
-import { Construct } from "constructs";
-import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1/index.js";
-import { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v1/index.js";
+import { Construct, NamespaceV1, NetworkPolicyV1 } from "../stacks/cdktf.js";
 import type { TopologyModel, ZoneKind } from "./model.js";
 
 export interface ZoneProps {

@@ -11,10 +11,11 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "yaml";
+import { createRequire } from "node:module";
 import { z } from "zod";
 import { TrustedRole } from "../environments/schema.js";
 import { CP_LIMITS } from "./cp-limits.js";
+const { parse } = createRequire(import.meta.url)("yaml") as typeof import("yaml"); // CommonJS: require (ADR 0053)
 
 export const PolicyException = z.strictObject({
   control: z.string().regex(/^LCA-[A-Z]+-\d{2}$/, "a control id, e.g. LCA-NET-03"),

@@ -1,7 +1,6 @@
 import { relative, resolve } from "node:path";
-import { App, LocalBackend, TerraformStack } from "cdktf";
+import { App, KubernetesProvider, LocalBackend, TerraformStack } from "./cdktf.js";
 import type { Construct } from "constructs";
-import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider/index.js";
 import type { Environment, Site } from "../environments/schema.js";
 
 /**

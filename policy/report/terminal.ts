@@ -1,6 +1,7 @@
 /** The terminal summary: counts, then each open finding with its fix, then exceptions. */
-import pc from "picocolors";
+import { createRequire } from "node:module";
 import type { PolicyResult } from "../types.js";
+const pc = createRequire(import.meta.url)("picocolors") as typeof import("picocolors"); // CommonJS: require (ADR 0053)
 
 export function terminalReport(results: PolicyResult[], color = true): string {
   const c = color ? pc : pc.createColors(false);

@@ -4,8 +4,9 @@
  */
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import pc from "picocolors";
+import { createRequire } from "node:module";
 import { CEREMONY_TYPES } from "./schema.js";
+const pc = createRequire(import.meta.url)("picocolors") as typeof import("picocolors"); // CommonJS: require (ADR 0053)
 
 function collect(value: string, previous: { role: string; name: string }[]): { role: string; name: string }[] {
   const i = value.indexOf(":");

@@ -4,8 +4,9 @@
  * this and its dependencies): `node dist/scripts/ceremony/main.js ceremony <file>`. The same
  * commands are registered in the lanic-ca CLI.
  */
-import { Command } from "commander";
+import { createRequire } from "node:module";
 import { registerCeremonyCommands } from "./cli.js";
+const { Command } = createRequire(import.meta.url)("commander") as typeof import("commander"); // ADR 0053
 
 const program = new Command("lanic-ca").description("LANIC CA key ceremonies");
 registerCeremonyCommands(program);

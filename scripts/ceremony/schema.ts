@@ -7,10 +7,12 @@
  * enforces them again on the bytes about to be signed.
  */
 import { readFileSync } from "node:fs";
-import { LineCounter, parseDocument } from "yaml";
+import { createRequire } from "node:module";
 import { z } from "zod";
 import { KeyAlgorithm } from "@lanic-ca/pki-services/config/schema";
 import { formatPath, zodProblems } from "../../environments/load.js";
+const { LineCounter, parseDocument } = createRequire(import.meta.url)("yaml") as typeof import("yaml"); // CommonJS: require (ADR 0053)
+type LineCounter = import("yaml").LineCounter;
 
 // ---------------------------------------------------------------- limits (with their sources)
 export const LIMITS = {
