@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { interleaved, report, timeProcess } from "./harness.js";
 
 const root = resolve(import.meta.dirname, "../..");
-const cli = join(root, "dist/cli/main.js");
+const cli = join(root, "dist/bin/lanic-ca.js"); // the bundle users run (scripts/bundle.ts)
 const one = join(root, "dist/bench/synth-one.js");
 const work = mkdtempSync(join(tmpdir(), "lanic-bench-synth-"));
 const runs = Number(process.env.BENCH_RUNS ?? 5);

@@ -13,6 +13,7 @@ import { buildReport, type EnvironmentSnapshot } from "./diff.js";
 import { environmentsIn, readSnapshot, synthesizeRef } from "./load.js";
 import { renderMarkdown, renderTerminal } from "./render.js";
 import { SEVERITY_ORDER, type DiffReport, type Note, type Severity } from "./types.js";
+import { DIAGRAM_MODULE } from "./side-modules.js";
 
 /**
  * synth writes diagrams/<env>.svg next to the topology model. The DOT and the layout are made on
@@ -25,7 +26,7 @@ export const diagramExtension = (): SynthExtension =>
     (t) => {
       const model = t.model.toJSON();
       return {
-        module: new URL("./diagram.js", import.meta.url),
+        module: DIAGRAM_MODULE,
         fn: "synthDiagram",
         args: [model],
         inline: async () => (await import("./diagram.js")).topologySvg(model),

@@ -5,7 +5,7 @@
  * posts or updates ONE comment (policy summary + diff), and exits 1 when the approval is missing.
  *
  * Anyone can run it locally:
- *   node dist/cli/main.js diff --base origin/main --json review.json --markdown review.md
+ *   node dist/bin/lanic-ca.js diff --base origin/main --json review.json --markdown review.md
  *   node dist/scripts/ci-gate.js --report review.json --labels approved:two-person
  *
  * Options

@@ -16,7 +16,8 @@ import type { CaTopology } from "../constructs/ca-topology.js";
 import type { SynthExtension } from "./synth.js";
 
 export interface SideTask<T> {
-  /** The compiled module (a `new URL("./x.js", import.meta.url)` of the caller). */
+  /** The compiled module: a `new URL("./x.js", import.meta.url)` written beside x (see
+   *  review/side-modules.ts: the same URL must hold in dist/ and in the bundle, ADR 0054). */
   readonly module: URL;
   /** Its exported function's name. */
   readonly fn: string;
@@ -26,6 +27,10 @@ export interface SideTask<T> {
 }
 
 const workerFile = new URL("./side-worker.js", import.meta.url);
+/** `LANIC_CA_TRACE=1`: where each preload and task runs (the bundle's test checks it). */
+const trace = process.env.LANIC_CA_TRACE
+  ? (what: string, module: URL) => process.stderr.write(`lanic-ca side thread: ${what} ${module.pathname}\n`)
+  : () => undefined;
 let worker: Worker | undefined;
 let nextId = 0;
 /** Tasks awaiting their result, by id (one listener on the thread dispatches them). */
@@ -62,11 +67,19 @@ function sideWorker(): Worker {
 export function startSideThread(preload: { module: URL; fn?: string }[]): void {
   if (!existsSync(workerFile)) return;
   const w = sideWorker();
-  for (const p of preload) if (existsSync(p.module)) w.postMessage({ preload: p.module.href, fn: p.fn });
+  for (const p of preload) {
+    if (!existsSync(p.module)) continue;
+    trace(`preload ${p.fn ?? "(module)"} from`, p.module);
+    w.postMessage({ preload: p.module.href, fn: p.fn });
+  }
 }
 
 export function onSideThread<T>(task: SideTask<T>): Promise<T> {
-  if (!existsSync(workerFile) || !existsSync(task.module)) return task.inline();
+  if (!existsSync(workerFile) || !existsSync(task.module)) {
+    trace(`${task.fn} inline, no compiled`, existsSync(workerFile) ? task.module : workerFile);
+    return task.inline();
+  }
+  trace(`${task.fn} from`, task.module);
   const w = sideWorker();
   if (pending.size === 0) w.ref();
   const id = nextId++;

@@ -5,12 +5,13 @@
  */
 import { sideThreadExtension } from "../../stacks/side-thread.js";
 import type { RenderedFile } from "./render.js";
+import { RENDER_MODULE } from "./side-modules.js";
 
 export const ceremonyExtension = () =>
   sideThreadExtension<RenderedFile[]>(
     "ceremonies",
     (t) => ({
-      module: new URL("./render.js", import.meta.url),
+      module: RENDER_MODULE,
       fn: "renderCeremonyFiles",
       args: [t.env],
       inline: async () => (await import("./render.js")).renderCeremonyFiles(t.env),

@@ -165,23 +165,32 @@ describe("the full ceremony sequence against SoftHSM", () => {
   });
 });
 
-describe("the lanic-ca ceremony commands (compiled, in a child process with piped stdin)", () => {
-  const main = join(process.cwd(), "dist/scripts/ceremony/main.js");
+/** `ceremony`'s commands through a compiled entry, in a child process with piped stdin. */
+function ceremonyCli(main: string) {
   const cli = (args: string[], input = "") => spawnSync(process.execPath, [main, ...args], { cwd: dir, input, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-
-  it("runs a ceremony with the shares typed on stdin, and verify-transcript exits non-zero on an edit", () => {
-    expect(existsSync(main), "build first: npx tsc -b").toBe(true);
-    write("cli-crl.yaml", {
+  /** Runs a CRL ceremony (shares typed on stdin) and checks its transcript verifies. */
+  const crlCeremony = (name: string, number: number, typed: string[]) => {
+    expect(existsSync(main), "build first: npm run build").toBe(true);
+    write(`${name}-crl.yaml`, {
       type: "ca-crl", hsm: rootHsm(), quorum: quorum(), issuerKey: rootKey, inputs: { issuerCertificate: "root.pem" },
-      crl: { number: 3, thisUpdate: "signing-time", nextUpdateDays: 30 }, outputs: { crl: "cli.crl.pem", transcript: "cli.transcript" },
+      crl: { number, thisUpdate: "signing-time", nextUpdateDays: 30 }, outputs: { crl: `${name}.crl.pem`, transcript: `${name}.transcript` },
     });
-    const r = cli(["ceremony", "cli-crl.yaml", "--json"], `${shares[2]}\n${shares[1]}\n`);
+    const r = cli(["ceremony", `${name}-crl.yaml`, "--json"], typed.map((t) => `${t}\n`).join(""));
     expect(r.stderr).toContain("Ceremony succeeded.");
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout).outputs.crl).toBe(join(dir, "cli.crl.pem"));
-    const ok = cli(["ceremony", "verify-transcript", "cli.transcript.json", "--json"]);
+    expect(JSON.parse(r.stdout).outputs.crl).toBe(join(dir, `${name}.crl.pem`));
+    const ok = cli(["ceremony", "verify-transcript", `${name}.transcript.json`, "--json"]);
     expect(ok.status).toBe(0);
     expect(JSON.parse(ok.stdout).ok).toBe(true);
+  };
+  return { cli, crlCeremony };
+}
+
+describe("the lanic-ca ceremony commands (compiled, in a child process with piped stdin)", () => {
+  const { cli, crlCeremony } = ceremonyCli(join(process.cwd(), "dist/scripts/ceremony/main.js"));
+
+  it("runs a ceremony with the shares typed on stdin, and verify-transcript exits non-zero on an edit", () => {
+    crlCeremony("cli", 3, [shares[2], shares[1]]);
     writeFileSync(join(dir, "cli.transcript.md"), readFileSync(join(dir, "cli.transcript.md"), "utf8").replace("succeeded", "failed"));
     const bad = cli(["ceremony", "verify-transcript", "cli.transcript.json"]);
     expect(bad.status).toBe(1);
@@ -189,6 +198,10 @@ describe("the lanic-ca ceremony commands (compiled, in a child process with pipe
     const few = cli(["ceremony", "split", "cli-crl.yaml"], `${shares[2]}\n`);
     expect(few.status).toBe(1);
     expect(few.stderr).toContain("type: 'ca-crl' cannot be run by this command; expected 'quorum-split'");
+  });
+
+  it("runs the same through the bundled lanic-ca (dist/bin: zx, PKCS#11 and the quorum tooling from node_modules)", () => {
+    ceremonyCli(join(process.cwd(), "dist/bin/lanic-ca.js")).crlCeremony("bin", 4, [shares[0], shares[2]]);
   });
 });
 

@@ -1,14 +1,15 @@
 /**
- * The compiled `lanic-ca synth` (what the README's quick start and CI run) draws diagrams and
- * renders ceremony files on the side thread (stacks/side-thread.ts); from the sources the same
- * work runs inline. Both must write the same files, byte for byte. `npm test` compiles first.
+ * The compiled `lanic-ca synth` — the bundle the README's quick start and CI run, and the
+ * compiled tree — draws diagrams and renders ceremony files on the side thread
+ * (stacks/side-thread.ts); from the sources the same work runs inline. All must write the same
+ * files, byte for byte. `npm test` builds first.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENVIRONMENT_NAMES, loadEnvironment } from "../../environments/index.js";
 import { synthesize } from "../../stacks/synth.js";
 import { SYNTH_EXTENSIONS } from "../../cli/extensions.js";
@@ -31,16 +32,43 @@ function files(dir: string): Record<string, string> {
 }
 
 describe("compiled synth with its side thread", () => {
-  it("writes exactly what the in-process synth writes (diagrams and ceremony files included)", async () => {
-    const cli = spawnSync(process.execPath, [join(root, "dist/cli/main.js"), "synth", "--out", join(work, "cli")], { cwd: root, encoding: "utf8", timeout: 120_000 });
+  let inline: Record<string, string>;
+  beforeAll(async () => {
+    await synthesize(ENVIRONMENT_NAMES.map((n) => loadEnvironment(n)), { outdir: join(work, "inline"), extensions: SYNTH_EXTENSIONS });
+    inline = files(join(work, "inline"));
+  }, 180_000);
+
+  // dist/bin/lanic-ca.js: the bundle (scripts/bundle.ts) that `npm start` and the package's bin
+  // run. dist/cli/main.js: the compiled tree, which `lanic-ca diff` runs for a base ref.
+  it.each([
+    ["bundled", "dist/bin/lanic-ca.js", "dist/bin/"],
+    ["compiled tree", "dist/cli/main.js", "dist/"],
+  ])("%s (%s) writes exactly what the in-process synth writes, its side tasks on the side thread", (_what, main, from) => {
+    const out = join(work, main.replace(/\W/g, "-"));
+    const cli = spawnSync(process.execPath, [join(root, main), "synth", "--out", out], {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 120_000,
+      env: { ...process.env, LANIC_CA_TRACE: "1" },
+    });
     expect(cli.stderr).not.toMatch(/lanic-ca:|Error/);
     expect(cli.status).toBe(0);
-    await synthesize(ENVIRONMENT_NAMES.map((n) => loadEnvironment(n)), { outdir: join(work, "inline"), extensions: SYNTH_EXTENSIONS });
-    const a = files(join(work, "cli"));
-    const b = files(join(work, "inline"));
+    // Every preload and task ran on the side thread from this build's own modules (a bundle
+    // entry missing or misnamed would fall back to running inline, or load the other tree).
+    const side = cli.stderr.split("\n").filter((l) => l.startsWith("lanic-ca side thread: ")).map((l) => l.slice("lanic-ca side thread: ".length));
+    const tasks = (fn: string) => side.filter((l) => l.startsWith(`${fn} from `));
+    expect(tasks("synthDiagram")).toHaveLength(4);
+    expect(tasks("renderCeremonyFiles")).toHaveLength(4);
+    expect(side.filter((l) => l.startsWith("preload "))).toHaveLength(2);
+    for (const l of side) {
+      const path = l.slice(l.lastIndexOf(" ") + 1);
+      expect(l, l).not.toMatch(/ inline, /);
+      expect(relative(root, path).startsWith(from) && !(from === "dist/" && path.includes("/dist/bin/")), l).toBe(true);
+    }
+    const a = files(out);
     expect(Object.keys(a).filter((f) => f.startsWith("diagrams/") || f.startsWith("ceremonies/")).length).toBeGreaterThan(8);
-    expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
-    for (const f of Object.keys(a)) expect(a[f], f).toBe(b[f]);
+    expect(Object.keys(a).sort()).toEqual(Object.keys(inline).sort());
+    for (const f of Object.keys(a)) expect(a[f], f).toBe(inline[f]);
   }, 180_000);
 
   it.each([
