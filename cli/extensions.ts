@@ -20,8 +20,11 @@ import { ceremonyExtension } from "../scripts/ceremony/extension.js";
 COMMANDS.push(registerCeremonyCommands); // lanic-ca ceremony <file> | split | verify-transcript (issue 5)
 SYNTH_EXTENSIONS.push(ceremonyExtension()); // cdktf.out/ceremonies/<env>/*.yaml from the same environment (issue 5), on the side thread
 
-import { POLICY_SYNTH_EXTENSION, registerPolicyCommands } from "../policy/extension.js";
-SYNTH_EXTENSIONS.unshift(POLICY_SYNTH_EXTENSION); // the CP/CPS gate runs first: refuses before anything is written (issue 4)
+import { policyExtension, registerPolicyCommands } from "../policy/extension.js";
+import { synthExceptions } from "./synth-inputs.js";
+// The CP/CPS gate runs first: refuses before anything is written (issue 4). Exceptions as read
+// with the environments (on the side thread, ADR 0055).
+SYNTH_EXTENSIONS.unshift(policyExtension({ exceptionsFor: synthExceptions }));
 COMMANDS.push(registerPolicyCommands); // lanic-ca check [env…] (issue 4)
 
 SYNTH_EXTENSIONS.unshift(diagrams);

@@ -1,36 +1,19 @@
 /** The `lanic-ca` program: its commands (synth, and those the extensions add) and `main`.
  *  The executable is cli/main.ts. */
 import { createRequire } from "node:module";
-import { config as zodConfig } from "zod";
-import { ENVIRONMENT_NAMES, EnvironmentError, loadEnvironment } from "../environments/index.js";
+import { ENVIRONMENT_NAMES } from "../environments/definitions.js";
 import { synthesize } from "../stacks/synth.js";
+import { CliError } from "./errors.js";
 import { COMMANDS, SYNTH_EXTENSIONS } from "./extensions.js";
-const pc = createRequire(import.meta.url)("picocolors") as typeof import("picocolors"); // CommonJS: require (ADR 0053)
+import { synthEnvironments } from "./synth-inputs.js";
 // CommonJS packages are loaded with require (ADR 0053: no export lexer pass).
 const { Command, CommanderError } = createRequire(import.meta.url)("commander") as typeof import("commander");
 type Command = import("commander").Command;
+const pc = createRequire(import.meta.url)("picocolors") as typeof import("picocolors"); // CommonJS: require (ADR 0053)
 
-// A CLI run parses each definition, ceremony and exception file once: compiling zod's fast
-// parsers (its JIT) costs more than it saves here (≈ 40 ms of the four environments' parse).
-zodConfig({ jitless: true });
-
-export function selectEnvironments(names: string[]) {
-  const chosen = names.length > 0 ? names : ENVIRONMENT_NAMES;
-  const errors: string[] = [];
-  const envs = [];
-  for (const n of chosen) {
-    try {
-      envs.push(loadEnvironment(n));
-    } catch (e) {
-      errors.push((e as Error).message);
-    }
-  }
-  if (errors.length > 0) throw new CliError(errors.join("\n"));
-  return envs;
-}
-
-/** An error whose message is the whole story (printed without a stack trace, exit 1). */
-export class CliError extends Error {}
+// No zod here or in what this imports: synth validates on the side thread (cli/synth-inputs.ts),
+// other commands import cli/environments.ts when they run (ADR 0055).
+export { CliError };
 
 export function buildProgram(): Command {
   const program = new Command("lanic-ca")
@@ -45,7 +28,7 @@ export function buildProgram(): Command {
     .option("-o, --out <dir>", "output folder", "cdktf.out")
     .option("--json", "print the result as JSON")
     .action(async (names: string[], opts: { out: string; json?: boolean }) => {
-      const envs = selectEnvironments(names);
+      const envs = await synthEnvironments(names);
       const result = await synthesize(envs, { outdir: opts.out, extensions: SYNTH_EXTENSIONS });
       if (opts.json) {
         process.stdout.write(JSON.stringify(result, null, 2) + "\n");
@@ -68,8 +51,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof CliError || e instanceof EnvironmentError) {
-      console.error(pc.red(e.message));
+    // Input errors by name: their classes are in the zod modules this one does not load.
+    if (e instanceof CliError || ["EnvironmentError", "ExceptionsError"].includes((e as Error).name)) {
+      console.error(pc.red((e as Error).message));
       return 1;
     }
     console.error(pc.red(`lanic-ca: ${(e as Error).stack ?? e}`));

@@ -1,14 +1,9 @@
-/** The shipped environments, by name. Add a new one here (see README "Adding an environment"). */
+/** The shipped environments, by name. Add a new one in definitions.ts (see README "Adding an environment"). */
+import { DEFINITIONS, ENVIRONMENT_NAMES } from "./definitions.js";
 import { parseEnvironment } from "./load.js";
-import type { Environment, EnvironmentInput } from "./schema.js";
-import dev from "./dev.js";
-import staging from "./staging.js";
-import production from "./production.js";
-import pilot from "./pilot.js";
+import type { Environment } from "./schema.js";
 
-const DEFINITIONS: Record<string, EnvironmentInput> = { dev, staging, production, pilot };
-
-export const ENVIRONMENT_NAMES = Object.keys(DEFINITIONS);
+export { ENVIRONMENT_NAMES };
 
 /** Loads and validates a shipped environment by name. */
 export function loadEnvironment(name: string): Environment {

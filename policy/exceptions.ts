@@ -30,7 +30,9 @@ export type PolicyException = z.infer<typeof PolicyException>;
 
 export const ExceptionsFile = z.strictObject({ exceptions: z.array(PolicyException).default([]) });
 
-export class ExceptionsError extends Error {}
+export class ExceptionsError extends Error {
+  override name = "ExceptionsError";
+}
 
 /** Parses an exceptions file's text; errors name the file and field. */
 export function parseExceptions(text: string, source: string): PolicyException[] {

@@ -6,10 +6,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
-import { ENVIRONMENT_NAMES } from "../environments/index.js";
+import { ENVIRONMENT_NAMES } from "../environments/definitions.js";
 import type { CaTopology } from "../constructs/ca-topology.js";
 import { buildApp, type SynthExtension } from "../stacks/synth.js";
-import { checkTopology, type CheckOptions } from "./index.js";
+import { checkWithExceptions, givenExceptions, type CheckOptions, type ExceptionsFileContent } from "./check.js";
 import { jsonReport } from "./report/json.js";
 import { junitReport } from "./report/junit.js";
 import { markdownReport, traceabilityMatrix } from "./report/markdown.js";
@@ -48,6 +48,14 @@ function writeFiles(outdir: string, files: { path: string; content: string }[]) 
 export interface PolicyExtensionOptions extends Omit<CheckOptions, "resources" | "shareWithSynth"> {
   /** Where the terminal summary goes. @default process.stderr */
   readonly print?: (text: string) => void;
+  /** An environment's exceptions file, read (the CLI reads them on the side thread, ADR 0055).
+   *  @default read from `exceptionsDir` when the gate runs */
+  readonly exceptionsFor?: (env: string) => Promise<ExceptionsFileContent>;
+}
+
+/** Reads an environment's exceptions file (zod and yaml are loaded only when this runs). */
+async function readExceptions(env: string, dir?: string): Promise<ExceptionsFileContent> {
+  return (await import("./exceptions.js")).loadExceptions(env, dir);
 }
 
 /** The synth gate. */
@@ -57,10 +65,13 @@ export function policyExtension(options: PolicyExtensionOptions = {}): SynthExte
   const print = options.print ?? ((t: string) => process.stderr.write(t));
   return {
     name: "policy",
-    beforeWrite(topologies: CaTopology[], outdir: string) {
+    async beforeWrite(topologies: CaTopology[], outdir: string) {
       results.clear();
       order = topologies.map((t) => t.env.name);
-      for (const t of topologies) results.set(t.env.name, checkTopology(t, { ...options, shareWithSynth: true }));
+      const exceptionsOf = (env: string) =>
+        givenExceptions(env, options) ?? (options.exceptionsDir === undefined && options.exceptionsFor ? options.exceptionsFor(env) : readExceptions(env, options.exceptionsDir));
+      const files = await Promise.all(order.map(exceptionsOf));
+      topologies.forEach((t, i) => results.set(t.env.name, checkWithExceptions(t, files[i], { ...options, shareWithSynth: true })));
       const all = order.map((n) => results.get(n)!);
       print(terminalReport(all, !!process.stderr.isTTY));
       const refused = all.filter(refuses);
@@ -82,8 +93,6 @@ export function policyExtension(options: PolicyExtensionOptions = {}): SynthExte
   };
 }
 
-export const POLICY_SYNTH_EXTENSION = policyExtension();
-
 /** `lanic-ca check [env…]`. */
 export function registerPolicyCommands(program: Command): void {
   program
@@ -95,8 +104,10 @@ export function registerPolicyCommands(program: Command): void {
     .option("--exceptions <dir>", "folder of <env>.yaml exception files", "policy/exceptions")
     .option("--now <date>", "evaluate as of this date (YYYY-MM-DD; BR 6.3.2 dates, exception expiry)")
     .action(async (names: string[], opts: { format: string; output?: string; exceptions: string; now?: string }) => {
-      // Imported when run: cli/main.ts imports this module through cli/extensions.ts.
-      const { selectEnvironments } = await import("../cli/program.js");
+      // Imported when run: the program imports this module through cli/extensions.ts, and these
+      // load zod (ADR 0055).
+      const { selectEnvironments } = await import("../cli/environments.js");
+      const { checkTopology } = await import("./index.js");
       const envs = selectEnvironments(names);
       const now = opts.now ? new Date(`${opts.now}T12:00:00Z`) : new Date();
       if (Number.isNaN(now.getTime())) throw new PolicyRefusal(`--now: '${opts.now}' is not a date (YYYY-MM-DD)`);

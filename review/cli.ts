@@ -71,7 +71,7 @@ export async function runDiff(o: DiffOptions): Promise<DiffReport> {
       headDir = o.head;
       headLabel = o.head;
     } else {
-      const { selectEnvironments } = await import("../cli/program.js");
+      const { selectEnvironments } = await import("../cli/environments.js");
       const { SYNTH_EXTENSIONS } = await import("../cli/extensions.js");
       const { synthesize } = await import("../stacks/synth.js");
       const tmp = mkdtempSync(join(tmpdir(), "lanic-ca-head-"));
@@ -138,7 +138,7 @@ export function registerReviewCommands(program: Command): void {
     .option("--no-color", "no colour in terminal output")
     .option("--npm-ci", "run npm ci in the base worktree when its lockfile differs (default: reuse node_modules, with a note)")
     .action(async (envs: string[], opts: { base: string; head?: string; format: string; markdown?: string; json?: string; diagrams?: string; failOn: string; marker: string; color: boolean; npmCi?: boolean }) => {
-      const { CliError } = await import("../cli/program.js");
+      const { CliError } = await import("../cli/errors.js");
       if (!["terminal", "markdown", "json"].includes(opts.format)) throw new CliError(`--format ${opts.format}: must be one of terminal, markdown, json`);
       if (!["high", "medium", "low", "none"].includes(opts.failOn)) throw new CliError(`--fail-on ${opts.failOn}: must be one of high, medium, low, none`);
       let report: DiffReport;
@@ -168,7 +168,7 @@ export function registerReviewCommands(program: Command): void {
           let headRead = read(headDir);
           if (!headDir) {
             const { buildApp } = await import("../stacks/synth.js");
-            const { selectEnvironments } = await import("../cli/program.js");
+            const { selectEnvironments } = await import("../cli/environments.js");
             const appDir = mkdtempSync(join(tmpdir(), "lanic-ca-app-"));
             try {
               const models = buildApp(selectEnvironments(report.environments.filter((e) => e.status !== "removed").map((e) => e.name)), appDir).topologies.map((t) => t.model.toJSON());
@@ -201,7 +201,8 @@ export function registerReviewCommands(program: Command): void {
     .option("--base <dir>", "a synthesized folder to compare with: writes <env>.diff.svg")
     .option("--dot", "also write the Graphviz source (<env>.dot)")
     .action(async (names: string[], opts: { out: string; from?: string; base?: string; dot?: boolean }) => {
-      const { selectEnvironments, CliError } = await import("../cli/program.js");
+      const { selectEnvironments } = await import("../cli/environments.js");
+      const { CliError } = await import("../cli/errors.js");
       const { baselineWasmOnly, topologyDot, topologySvg } = await import("./diagram.js");
       baselineWasmOnly();
       let models: TopologyJson[];

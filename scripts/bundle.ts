@@ -31,6 +31,7 @@ export const ENTRIES: Record<string, string> = {
   "side-worker": "stacks/side-worker.js",
   diagram: "review/diagram.js", // review/side-modules.ts DIAGRAM_MODULE
   render: "scripts/ceremony/render.js", // scripts/ceremony/side-modules.ts RENDER_MODULE
+  "read-inputs": "cli/read-inputs.js", // cli/side-modules.ts READ_INPUTS_MODULE
 };
 
 /** The packages bundled (with our code); every other bare import stays in node_modules. */

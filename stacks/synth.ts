@@ -26,7 +26,7 @@ export interface SynthExtension {
   readonly start?: (topologies: CaTopology[]) => void;
   /** Runs after the construct tree is built and before anything is written; throwing refuses
    *  the synth (the policy gate). */
-  readonly beforeWrite?: (topologies: CaTopology[], outdir: string) => void;
+  readonly beforeWrite?: (topologies: CaTopology[], outdir: string) => void | Promise<void>;
   /** Extra files per environment, relative to the output folder. */
   readonly files?: (topology: CaTopology) => { path: string; content: string }[] | Promise<{ path: string; content: string }[]>;
 }
@@ -60,7 +60,7 @@ export async function synthesize(envs: Environment[], options: SynthOptions = {}
   trace("construct tree built");
   for (const x of extensions) x.start?.(topologies);
   for (const x of extensions) {
-    x.beforeWrite?.(topologies, outdir);
+    await x.beforeWrite?.(topologies, outdir);
     if (x.beforeWrite) trace(`${x.name}: before write`);
   }
 

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { createRequire } from "node:module";
-import { CEREMONY_TYPES } from "./schema.js";
+import { CEREMONY_TYPES } from "./types.js";
 const pc = createRequire(import.meta.url)("picocolors") as typeof import("picocolors"); // CommonJS: require (ADR 0053)
 
 function collect(value: string, previous: { role: string; name: string }[]): { role: string; name: string }[] {

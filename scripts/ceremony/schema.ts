@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import { z } from "zod";
 import { KeyAlgorithm } from "@lanic-ca/pki-services/config/schema";
 import { formatPath, zodProblems } from "../../environments/load.js";
+import { CEREMONY_TYPES } from "./types.js";
 const { LineCounter, parseDocument } = createRequire(import.meta.url)("yaml") as typeof import("yaml"); // CommonJS: require (ADR 0053)
 type LineCounter = import("yaml").LineCounter;
 
@@ -278,7 +279,7 @@ export const CeremonyFile = z.discriminatedUnion("type", [
 ]);
 export type CeremonyFile = z.infer<typeof CeremonyFile>;
 export type CeremonyType = CeremonyFile["type"];
-export const CEREMONY_TYPES = CeremonyFile.options.map((o) => o.shape.type.value);
+export { CEREMONY_TYPES };
 
 /** Ceremonies that open the offline HSM, and so need the custodians' quorum. */
 export type OfflineCeremony = Extract<CeremonyFile, { quorum: Quorum }>;

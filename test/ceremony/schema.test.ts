@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadEnvironment, ENVIRONMENT_NAMES } from "../../environments/index.js";
 import { renderCeremonyFiles } from "../../scripts/ceremony/render.js";
-import { CeremonyFileError, parseCeremonyText } from "../../scripts/ceremony/schema.js";
+import { CeremonyFile, CeremonyFileError, parseCeremonyText } from "../../scripts/ceremony/schema.js";
+import { CEREMONY_TYPES } from "../../scripts/ceremony/types.js";
 
 const ROOT_CERT = `type: root-certificate
 environment: dev
@@ -33,6 +34,10 @@ const refused = (text: string) => {
 };
 
 describe("ceremony files are parsed strictly, before any HSM is touched", () => {
+  it("the zod-free list of types the CLI's help names is the schema's union, in order", () => {
+    expect(CeremonyFile.options.map((o) => o.shape.type.value)).toEqual([...CEREMONY_TYPES]);
+  });
+
   it("accepts a valid root-certificate file", () => {
     expect(parseCeremonyText(ROOT_CERT, F).type).toBe("root-certificate");
   });

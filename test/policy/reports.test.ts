@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CATALOG, type PolicyResult } from "../../policy/index.js";
 import { jsonReport } from "../../policy/report/json.js";
 import { junitReport } from "../../policy/report/junit.js";
-import { markdownReport, traceabilityMatrix } from "../../policy/report/markdown.js";
+import { bySection, markdownReport, traceabilityMatrix } from "../../policy/report/markdown.js";
 import { sarifLog } from "../../policy/report/sarif.js";
 import { terminalReport } from "../../policy/report/terminal.js";
 import { build, check, cleanup } from "./fixtures.js";
@@ -99,5 +99,17 @@ describe("Markdown, JSON, terminal, traceability", () => {
     expect(m).toMatch(/\| 6\.1\.5 \| LCA-KEY-02 Key algorithms and sizes \| BR 6\.1\.5, MRSP 5\.1 \| ✅ pass \| ✅ pass \| production: `production\/offline-root`, `production\/hsm`/);
     expect(m).toMatch(/\| 6\.2\.7 \| LCA-KEY-01 .* \| ✅ pass \| ➖ n\/a \|/);
     expect(m).toContain("stacks/production-lanic/cdk.tf.json");
+  });
+});
+
+describe("the traceability matrix's section order", () => {
+  it("sorts RFC 3647 sections as numbers, part by part, a shorter number first", () => {
+    const shuffled = ["6.2.7", "4.9.10", "6.7", "1.5.4", "4.9.7", "5.1.1", "6.2.1", "4.9", "6.10.1"];
+    expect([...shuffled].sort(bySection)).toEqual(["1.5.4", "4.9", "4.9.7", "4.9.10", "5.1.1", "6.2.1", "6.2.7", "6.7", "6.10.1"]);
+  });
+
+  it("orders the catalog's sections as a numeric collator does", () => {
+    const sections = [...new Set(CATALOG.map((c) => c.rfc3647))];
+    expect([...sections].sort(bySection)).toEqual([...sections].sort(new Intl.Collator("en", { numeric: true }).compare));
   });
 });

@@ -1,5 +1,5 @@
 /**
- * GIVEN the modules `lanic-ca synth` loads (followed from the program and the side thread's preloads)
+ * GIVEN the modules `lanic-ca synth` loads (followed from the program and the side thread's modules)
  * WHEN one of them imports a value from a CommonJS package with an ES `import`
  * THEN Node runs its export lexer over that package's source before compiling it — for cdktf and
  * the provider a second pass over ≈ 12.5 MB, a fifth of a synth (ADR 0053). Such values are
@@ -8,12 +8,10 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { LANIC_CA_ROOTS, loadedWith, root } from "./module-graph.js";
 
-const root = resolve(import.meta.dirname, "../..");
-/** Where `lanic-ca synth` starts: the program and the side thread's preloads (cli/main.ts). */
-const ROOTS = ["cli/main.ts", "cli/program.ts", "stacks/side-worker.ts", "review/diagram.ts", "scripts/ceremony/render.ts"];
 
 /** Bare specifiers imported as values (static `import … from`, `export … from`, `import(…)`). */
 export function valueImports(text: string): { specifier: string; line: number }[] {
@@ -51,21 +49,6 @@ function commonJs(specifiers: string[]): Map<string, boolean> {
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`resolving ${specifiers.join(", ")}: ${r.stderr}`);
   return new Map(Object.entries(JSON.parse(r.stdout) as Record<string, boolean>));
-}
-
-/** Our modules loaded with `roots`: their static value imports, followed (a `.js` specifier is its `.ts` source). */
-export function loadedWith(roots: string[]): string[] {
-  const seen = new Set<string>();
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const text = readFileSync(file, "utf8");
-    for (const m of text.matchAll(/^\s*(?:import|export)(?!\s+type[\s{])(?:\s[^;]*?\sfrom)?\s*["'](\.[^"']+)["']/gms)) {
-      visit(resolve(dirname(file), m[1].replace(/\.js$/, ".ts")));
-    }
-  };
-  for (const r of roots) visit(join(root, r));
-  return [...seen];
 }
 
 function violations(files: string[]): string[] {
@@ -109,7 +92,7 @@ describe("CommonJS packages are loaded with require, not ES import", () => {
   });
 
   it("holds for every module `lanic-ca synth` loads", () => {
-    const files = loadedWith(ROOTS);
+    const files = loadedWith(LANIC_CA_ROOTS);
     // The synth path reaches the constructs, the stack, the policy gate and its reports.
     for (const f of ["stacks/cdktf.ts", "constructs/hardened-workload.ts", "policy/exceptions.ts", "cli/extensions.ts"]) expect(files).toContain(join(root, f));
     expect(violations(files)).toEqual([]);

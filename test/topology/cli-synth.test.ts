@@ -5,7 +5,7 @@
  * files, byte for byte. `npm test` builds first.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -60,6 +60,7 @@ describe("compiled synth with its side thread", () => {
     expect(tasks("synthDiagram")).toHaveLength(4);
     expect(tasks("renderCeremonyFiles")).toHaveLength(4);
     expect(side.filter((l) => l.startsWith("preload "))).toHaveLength(2);
+    expect(tasks("readSynthInputs")).toHaveLength(1); // environments and exceptions (ADR 0055)
     for (const l of side) {
       const path = l.slice(l.lastIndexOf(" ") + 1);
       expect(l, l).not.toMatch(/ inline, /);
@@ -121,5 +122,35 @@ describe("compiled synth with its side thread", () => {
     } finally {
       process.off("warning", onWarning);
     }
+  });
+});
+
+describe("the bundled synth's refusals, with the inputs read on the side thread (ADR 0055)", () => {
+  const bin = join(root, "dist/bin/lanic-ca.js");
+  const run = (args: string[], cwd = root) => spawnSync(process.execPath, [bin, "synth", ...args], { cwd, encoding: "utf8", timeout: 120_000 });
+
+  it("names an unknown environment beside a known one, exits 1 and writes nothing", () => {
+    const out = join(work, "unknown");
+    const r = run(["prod", "dev", "--out", out]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("unknown environment 'prod'; defined: dev, staging, production, pilot");
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("refuses an invalid exceptions file with its path and field, no stack trace, and writes no stack", () => {
+    const cwd = join(work, "bad-exceptions");
+    mkdirSync(join(cwd, "policy/exceptions"), { recursive: true });
+    writeFileSync(join(cwd, "policy/exceptions/dev.yaml"), "exceptions:\n  - control: NET-3\n");
+    const r = run(["dev", "--out", "out"], cwd);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${join(cwd, "policy/exceptions/dev.yaml")}: invalid exceptions file:`);
+    expect(r.stderr).toMatch(/exceptions\.0\.control: a control id, e\.g\. LCA-NET-03/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(cwd, "out/stacks/dev-lab"))).toBe(false);
+    // `lanic-ca check` reads the same file on its own thread, and says the same.
+    const check = spawnSync(process.execPath, [bin, "check", "dev"], { cwd, encoding: "utf8", timeout: 120_000 });
+    expect(check.status).toBe(1);
+    expect(check.stderr).toContain("policy/exceptions/dev.yaml: invalid exceptions file:");
+    expect(check.stderr).not.toMatch(/\n\s+at /);
   });
 });

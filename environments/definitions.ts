@@ -1,0 +1,11 @@
+/** The shipped environment definitions, by name, unvalidated (environments/index.ts validates
+ *  them). No zod here: the `lanic-ca` main thread imports this for the names alone (ADR 0055). */
+import type { EnvironmentInput } from "./schema.js";
+import dev from "./dev.js";
+import staging from "./staging.js";
+import production from "./production.js";
+import pilot from "./pilot.js";
+
+export const DEFINITIONS: Record<string, EnvironmentInput> = { dev, staging, production, pilot };
+
+export const ENVIRONMENT_NAMES = Object.keys(DEFINITIONS);

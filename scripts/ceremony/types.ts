@@ -1,0 +1,16 @@
+/** The ceremony types, in the order of the schema's union (scripts/ceremony/schema.ts; a test
+ *  holds them equal). Apart from the schema so the `lanic-ca` program can name them in its help
+ *  without loading zod (ADR 0055). */
+export const CEREMONY_TYPES = [
+  "quorum-split",
+  "root-key",
+  "root-certificate",
+  "intermediate",
+  "cross-certificate",
+  "ca-crl",
+  "ocsp-signer",
+  "ocsp-signer-key",
+  "issuing-ca-key",
+  "external-csr",
+  "external-certificate-import",
+] as const;
