@@ -68,8 +68,13 @@ export function policyExtension(options: PolicyExtensionOptions = {}): SynthExte
     async beforeWrite(topologies: CaTopology[], outdir: string) {
       results.clear();
       order = topologies.map((t) => t.env.name);
-      const exceptionsOf = (env: string) =>
-        givenExceptions(env, options) ?? (options.exceptionsDir === undefined && options.exceptionsFor ? options.exceptionsFor(env) : readExceptions(env, options.exceptionsDir));
+      // Given (tests) > read from `exceptionsDir` > `exceptionsFor` (the CLI's) > the default folder.
+      const exceptionsOf = (env: string): ExceptionsFileContent | Promise<ExceptionsFileContent> => {
+        const given = givenExceptions(env, options);
+        if (given) return given;
+        if (options.exceptionsFor && options.exceptionsDir === undefined) return options.exceptionsFor(env);
+        return readExceptions(env, options.exceptionsDir);
+      };
       const files = await Promise.all(order.map(exceptionsOf));
       topologies.forEach((t, i) => results.set(t.env.name, checkWithExceptions(t, files[i], { ...options, shareWithSynth: true })));
       const all = order.map((n) => results.get(n)!);
