@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { FlowFact, TopologyJson } from "../../constructs/model.js";
 import { stableStringify } from "../../constructs/model.js";
-import { buildReport } from "../../review/diff.js";
+import { buildReport, jsonEqual, leafDiff } from "../../review/diff.js";
 import { renderMarkdown, renderTerminal } from "../../review/render.js";
 import type { PolicySnapshot } from "../../review/policy-facts.js";
 import type { ApprovalLevel, ChangeClass, Direction, SecurityChange, Severity } from "../../review/types.js";
@@ -320,5 +320,27 @@ describe("classification of changes to production", () => {
     const e = report.environments[0];
     expect(e.security).toEqual([]);
     expect(e.other).toContainEqual(expect.objectContaining({ group: "lanic/repository", kind: "changed", fields: [{ path: "path", before: "production/production-lanic/repository/repository", after: "production/production-lanic/repo-v2" }] }));
+  });
+});
+
+describe("comparing JSON values (jsonEqual, leafDiff)", () => {
+  it("is JSON equality: key order and undefined-valued keys do not count, types and array order do", () => {
+    expect(jsonEqual({ a: 1, b: { c: [1, "x", null] } }, { b: { c: [1, "x", null] }, a: 1 })).toBe(true);
+    expect(jsonEqual({ a: 1, u: undefined }, { a: 1 })).toBe(true);
+    expect(jsonEqual([undefined], [null])).toBe(true); // both "[null]" as JSON
+    expect(jsonEqual({ a: 1 }, { a: "1" })).toBe(false);
+    expect(jsonEqual({ a: 1 }, { a: 1, b: 2 })).toBe(false);
+    expect(jsonEqual({ a: 1, b: undefined }, { a: 1, c: 2 })).toBe(false);
+    expect(jsonEqual([1, 2], [2, 1])).toBe(false);
+    expect(jsonEqual([1], { 0: 1 })).toBe(false);
+    expect(jsonEqual({ a: null }, { a: {} })).toBe(false);
+    expect(jsonEqual({ a: [] }, { a: {} })).toBe(false);
+  });
+
+  it("leafDiff finds the changed leaves of deep trees, and none between the same tree with its keys reordered", () => {
+    const tree = (v: number) => ({ spec: { template: { containers: [{ name: "ocsp", resources: { limits: { cpu: String(v), memory: "1Gi" } } }] } }, meta: { labels: { a: "1" } } });
+    const reordered = { meta: { labels: { a: "1" } }, spec: { template: { containers: [{ resources: { limits: { memory: "1Gi", cpu: "2" } }, name: "ocsp" }] } } };
+    expect(leafDiff(tree(2), reordered)).toEqual([]);
+    expect(leafDiff(tree(2), tree(4))).toEqual([{ path: "spec.template.containers[0].resources.limits.cpu", before: "2", after: "4" }]);
   });
 });
