@@ -25,18 +25,12 @@ try {
     const tf = JSON.parse(readFileSync(join(work, "probe/stacks", d, "cdk.tf.json"), "utf8"));
     for (const t of Object.keys(tf.resource ?? {})) types.add(t.replace(/^kubernetes_/, "").replace(/_/g, "-"));
   }
+  const modules = ["cdktf", ...[...types, "provider"].sort().map((m) => `@cdktf/provider-kubernetes/lib/${m}/index.js`)];
   const floorScript = join(root, "dist/bench/.floor.mjs");
-  writeFileSync(
-    floorScript,
-    `await import("cdktf");\n` +
-      [...types, "provider"].sort().map((m) => `await import("@cdktf/provider-kubernetes/lib/${m}/index.js");`).join("\n") + "\n",
-  );
+  writeFileSync(floorScript, modules.map((m) => `await import("${m}");\n`).join(""));
   // The same modules loaded the way synth loads them (require: no ES-import export lexer, ADR 0053).
   const floorRequireScript = join(root, "dist/bench/.floor-require.cjs");
-  writeFileSync(
-    floorRequireScript,
-    `require("cdktf");\n` + [...types, "provider"].sort().map((m) => `require("@cdktf/provider-kubernetes/lib/${m}/index.js");`).join("\n") + "\n",
-  );
+  writeFileSync(floorRequireScript, modules.map((m) => `require("${m}");\n`).join(""));
   console.log(`floor imports cdktf + ${types.size + 1} provider modules: ${[...types].sort().join(", ")}, provider`);
 
   const t = interleaved(runs, {

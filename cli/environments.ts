@@ -4,20 +4,9 @@
  * thread, cli/synth-inputs.ts).
  */
 import "./zod-jitless.js";
-import { ENVIRONMENT_NAMES, loadEnvironment } from "../environments/index.js";
-import { CliError } from "./errors.js";
+import { loadEnvironment } from "../environments/index.js";
+import { readEnvironments } from "./errors.js";
 
 export function selectEnvironments(names: string[]) {
-  const chosen = names.length > 0 ? names : ENVIRONMENT_NAMES;
-  const errors: string[] = [];
-  const envs = [];
-  for (const n of chosen) {
-    try {
-      envs.push(loadEnvironment(n));
-    } catch (e) {
-      errors.push((e as Error).message);
-    }
-  }
-  if (errors.length > 0) throw new CliError(errors.join("\n"));
-  return envs;
+  return readEnvironments(names, loadEnvironment);
 }

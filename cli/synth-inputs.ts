@@ -6,11 +6,11 @@
  * asked. No zod or yaml in this module.
  */
 import { join } from "node:path";
-import { ENVIRONMENT_NAMES } from "../environments/definitions.js";
+import { unknownEnvironment } from "../environments/definitions.js";
 import type { Environment } from "../environments/schema.js";
 import type { ExceptionsFileContent } from "../policy/check.js";
 import { onSideThread } from "../stacks/side-thread.js";
-import { CliError } from "./errors.js";
+import { CliError, readEnvironments } from "./errors.js";
 import type { SynthInputs } from "./read-inputs.js";
 import { READ_INPUTS_MODULE } from "./side-modules.js";
 
@@ -34,29 +34,17 @@ export function prefetchSynthInputs(): void {
 export async function synthEnvironments(names: string[]): Promise<Environment[]> {
   if (!prefetched) return (await import("./environments.js")).selectEnvironments(names);
   const inputs = await prefetched;
-  const chosen = names.length > 0 ? names : ENVIRONMENT_NAMES;
-  const errors: string[] = [];
-  const envs: Environment[] = [];
-  for (const n of chosen) {
+  return readEnvironments(names, (n) => {
     const r = inputs.environments[n];
-    if (!r) errors.push(`unknown environment '${n}'; defined: ${ENVIRONMENT_NAMES.join(", ")}`);
-    else if (r.error !== undefined) errors.push(r.error);
-    else envs.push(r.value);
-  }
-  if (errors.length > 0) throw new CliError(errors.join("\n"));
-  return envs;
+    if (!r) throw new Error(unknownEnvironment(n));
+    if (r.error !== undefined) throw new Error(r.error);
+    return r.value;
+  });
 }
 
-/** An environment's exceptions file: the prefetched one, or read now (`policy/exceptions/`). A
- *  file that does not parse is the user's to fix: its message alone, no stack trace. */
+/** An environment's exceptions file: the prefetched one, or read now (`policy/exceptions/`). */
 export async function synthExceptions(env: string): Promise<ExceptionsFileContent> {
   const r = prefetched ? (await prefetched).exceptions[env] : undefined;
   if (r?.error !== undefined) throw new CliError(r.error);
-  if (r) return r.value;
-  const { loadExceptions, ExceptionsError } = await import("../policy/exceptions.js");
-  try {
-    return loadExceptions(env);
-  } catch (e) {
-    throw e instanceof ExceptionsError ? new CliError(e.message) : e;
-  }
+  return r ? r.value : (await import("../policy/exceptions.js")).loadExceptions(env);
 }

@@ -9,3 +9,6 @@ import pilot from "./pilot.js";
 export const DEFINITIONS: Record<string, EnvironmentInput> = { dev, staging, production, pilot };
 
 export const ENVIRONMENT_NAMES = Object.keys(DEFINITIONS);
+
+/** The message for a name that is not a shipped environment. */
+export const unknownEnvironment = (name: string) => `unknown environment '${name}'; defined: ${ENVIRONMENT_NAMES.join(", ")}`;

@@ -1,5 +1,5 @@
 /** The shipped environments, by name. Add a new one in definitions.ts (see README "Adding an environment"). */
-import { DEFINITIONS, ENVIRONMENT_NAMES } from "./definitions.js";
+import { DEFINITIONS, ENVIRONMENT_NAMES, unknownEnvironment } from "./definitions.js";
 import { parseEnvironment } from "./load.js";
 import type { Environment } from "./schema.js";
 
@@ -8,7 +8,7 @@ export { ENVIRONMENT_NAMES };
 /** Loads and validates a shipped environment by name. */
 export function loadEnvironment(name: string): Environment {
   const def = DEFINITIONS[name];
-  if (!def) throw new Error(`unknown environment '${name}'; defined: ${ENVIRONMENT_NAMES.join(", ")}`);
+  if (!def) throw new Error(unknownEnvironment(name));
   return parseEnvironment(structuredClone(def), `environments/${name}.ts`);
 }
 

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { LANIC_CA_ROOTS, loadedWith, root } from "./module-graph.js";
+import { LANIC_CA_ROOTS, loadedWith, root, STATIC_IMPORT } from "./module-graph.js";
 
 
 /** Bare specifiers imported as values (static `import … from`, `export … from`, `import(…)`). */
@@ -18,11 +18,7 @@ export function valueImports(text: string): { specifier: string; line: number }[
   const out: { specifier: string; line: number }[] = [];
   const lineOf = (i: number) => text.slice(0, i).split("\n").length;
   const bare = (s: string) => !s.startsWith(".") && !s.startsWith("node:") && !s.startsWith("/");
-  // `import x, { y } from "m"`, `import "m"`, `export { x } from "m"` — not `import type …`/`export type …`.
-  for (const m of text.matchAll(/^\s*(import|export)(?!\s+type[\s{])(\s[^;]*?\sfrom)?\s*["']([^"']+)["']/gms)) {
-    if (m[1] === "export" && !m[2]) continue;
-    if (bare(m[3])) out.push({ specifier: m[3], line: lineOf(m.index) });
-  }
+  for (const m of text.matchAll(STATIC_IMPORT)) if (bare(m[1])) out.push({ specifier: m[1], line: lineOf(m.index) });
   for (const m of text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)) {
     // `typeof import("m")`, `x: import("m").T`, `type T = import("m").T`: type positions, erased.
     const before = text.slice(text.lastIndexOf("\n", m.index) + 1, m.index);

@@ -14,7 +14,8 @@ export const root = resolve(import.meta.dirname, "../..");
  *  and the program the executable imports. */
 export const LANIC_CA_ROOTS = [...Object.values(ENTRIES).map((js) => js.replace(/\.js$/, ".ts")), "cli/program.ts"];
 
-const STATIC_IMPORT = /^\s*(?:import|export)(?!\s+type[\s{])(?:\s[^;]*?\sfrom)?\s*["']([^"']+)["']/gms;
+/** `import x, { y } from "m"`, `import "m"`, `export { x } from "m"` — not `import type …`/`export type …`. */
+export const STATIC_IMPORT = /^\s*(?:import|export)(?!\s+type[\s{])(?:\s[^;]*?\sfrom)?\s*["']([^"']+)["']/gms;
 /** `const x = createRequire(import.meta.url)("x")` (or `require("x")`, or a destructuring) at the
  *  top level (not indented): run when the module loads. One inside a function is loaded when it
  *  runs. */
