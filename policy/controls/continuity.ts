@@ -18,6 +18,9 @@ export const CONTINUITY_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["production"],
     rationale: "A disaster at LANIC must not stop revocation or lose keys: the backup site, at least the CP's minimum distance away (BR 5.7.1.1 (14)), holds an HSM member with every online CA key (BR 5.7.1.1 (11)), a database replica, the repository and OCSP, and standby signing services.",
+    basis: "cp",
+    owner: "infrastructure-engineer",
+    exceptions: { tiers: ["dev", "staging", "production"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       const sites = m.environment.sites;
@@ -58,6 +61,9 @@ export const CONTINUITY_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["production"],
     rationale: `The business continuity plan states RTO and RPO (BR 5.7.1.1 (8), (12), (13)); our CP requires RPO ≤ ${CP_LIMITS.rpoMaxMinutes} minutes and RTO ≤ ${CP_LIMITS.rtoMaxHours} hours in production.`,
+    basis: "cp",
+    owner: "ca-chief-officer",
+    exceptions: { tiers: ["dev", "staging", "production"], approvers: ["security-officer", "system-auditor"] },
     check(m) {
       const out: FindingInput[] = [];
       const { rpoMinutes, rtoHours } = m.environment.continuity ?? {};
@@ -76,6 +82,9 @@ export const CONTINUITY_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["staging", "production"],
     rationale: "Replication copies a deletion or a corruption within seconds: only base backups plus the WAL archive allow a point-in-time recovery (BR 5.7.1.1 (13): how often backup copies of essential business information are taken). Each database at each site writes encrypted base backups on a schedule and its WAL continuously to an object store it can reach.",
+    basis: "cp",
+    owner: "ia-operator",
+    exceptions: { tiers: ["staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       for (const c of m.components.filter((x) => x.kind === "database")) {
@@ -101,6 +110,9 @@ export const CONTINUITY_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["production"],
     rationale: "The information on which authentication rests must stay in facilities inside Laos (source documents): every object store holding a database backup sits in a declared site of the environment, in Laos.",
+    basis: "must",
+    owner: "infrastructure-engineer",
+    exceptions: "never",
     check(m) {
       const out: FindingInput[] = [];
       const sites = new Map(m.environment.sites.map((s) => [s.name, s]));
@@ -126,6 +138,9 @@ export const CONTINUITY_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["staging", "production"],
     rationale: `Records of verification, issuance and revocation are archived at least two years after they were last relied upon (BR 5.5.2); our CP keeps them ${CP_LIMITS.archiveRetentionDays.production} days in production and ${CP_LIMITS.archiveRetentionDays.staging} in staging, so base backups and the WAL archive that hold them are kept as long.`,
+    basis: "cp",
+    owner: "ia-operator",
+    exceptions: { tiers: ["staging", "production"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       const min = CP_LIMITS.archiveRetentionDays[m.environment.tier === "production" ? "production" : "staging"];
@@ -143,6 +158,9 @@ export const CONTINUITY_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["production"],
     rationale: "If LANIC is lost, the backup site must be able to restore each database to a point in time (BR 5.7.1.1 (10); off-site backup BR 5.1.8): each replica there reads the primary cluster's backups (same store and server name) over a declared flow, and writes its own to a store at its own site.",
+    basis: "cp",
+    owner: "ia-operator",
+    exceptions: { tiers: ["production"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       const backups = m.environment.sites.filter((s) => s.role === "backup").map((s) => s.name);
@@ -172,6 +190,9 @@ export const CONTINUITY_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["production"],
     rationale: "The Lao-side systems sit in LANIC and the information on which authentication rests must stay in facilities inside Laos (source documents).",
+    basis: "must",
+    owner: "infrastructure-engineer",
+    exceptions: "never",
     check(m) {
       const out: FindingInput[] = [];
       for (const s of m.environment.sites)
