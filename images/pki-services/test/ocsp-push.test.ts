@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { OcspPushTrust } from "../src/ocsp/push-trust.js";
 import { ResponseCache, serveOcspPublish } from "../src/ocsp/server.js";
 import { pushOcspResponses } from "../src/repository/client.js";
-import { createLabTls } from "../src/repository/lab-tls.js";
+import { createLabTls } from "../src/lab/tls.js";
 
 describe("OCSP push to every responder", async () => {
   const dir = mkdtempSync(join(tmpdir(), "pki-push-"));

@@ -11,9 +11,9 @@ import { ocspHandler, ResponseCache, serveOcsp, serveOcspPublish, type Listening
 import { OcspPushTrust } from "../src/ocsp/push-trust.js";
 import { HASH_ALG_DER, OID, parseRequest, summarizeResponse } from "../src/ocsp/protocol.js";
 import { pushOcspResponses } from "../src/repository/client.js";
-import { createLabTls } from "../src/repository/lab-tls.js";
+import { createLabTls } from "../src/lab/tls.js";
 import { ctxCons, octets, oid, seq, uint } from "../src/pki/der.js";
-import type { IssuingCa } from "../src/roles/issuing-ca.js";
+import type { IssuingCa } from "../src/issuing-ca/service.js";
 import { openDatabase, type Database } from "../src/storage/db.js";
 import { opensslCsr, type TestCa } from "./fixtures.js";
 import { tempDir } from "./helpers.js";

@@ -15,7 +15,7 @@ import { OcspPushTrust } from "../ocsp/push-trust.js";
 import { ResponseCache, serveOcsp, serveOcspPublish } from "../ocsp/server.js";
 import { pushOcspResponses } from "../repository/client.js";
 import { openDatabase } from "../storage/db.js";
-import { loadConfig } from "./issuing-ca.js";
+import { loadConfig } from "../config/load.js";
 import { clientTls, hostPort, log, onStop, openSigner, readCertificate, serverTls } from "./common.js";
 
 /** `--signer CN=ca-1+ca-2` (repeatable): which CAs a signer's client CN may push for; without
