@@ -48,5 +48,12 @@ export function generateEnvironment(opts: { sites: number; issuingCas: number; n
       ],
     },
     issuingCas: cas,
+    database: {
+      ...base.database,
+      backup: base.database.backup && {
+        ...base.database.backup,
+        objectStores: sites.map((s, i) => ({ ...base.database.backup!.objectStores[0], site: s.name, address: `10.20.${60 + i}.10` })),
+      },
+    },
   };
 }

@@ -86,3 +86,21 @@ export const LUNA_PKCS11_LIBRARY = "/opt/hsm/lib/libCryptoki2_64.so";
  *  local card only (LCA-KEY-05). */
 export const LUNA_PCIE_CEREMONY_LIBRARY = "/usr/safenet/lunaclient/lib/libCryptoki2_64.so";
 
+
+/** Database backups to the S3-compatible object stores inside the LANIC sites (one per site):
+ *  a base backup every night at 02:00, the WAL archive continuous, objects encrypted, kept
+ *  `retentionDays` (the CP's archive period, RFC 3647 5.5.2). Credentials are Secret names. */
+export function databaseBackups(env: string, retentionDays: number, stores: { site: string; endpoint: string; address: string }[]): NonNullable<Input["database"]["backup"]> {
+  return {
+    schedule: "0 0 2 * * *",
+    retentionDays,
+    encryption: "AES256",
+    objectStores: stores.map((s) => ({
+      ...s,
+      port: 443,
+      bucket: `lanic-ca-${env}-db-backups`,
+      credentialsSecret: `db-backup-s3-${s.site}`,
+      caSecret: "db-backup-s3-ca",
+    })),
+  };
+}

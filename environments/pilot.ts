@@ -4,7 +4,7 @@
  * is produced by the external-csr ceremony and the returned certificate imported.
  */
 import { CP_POLICY_OID, CP_PROFILES, CP_VERSION } from "./cp.js";
-import { BACKUP_LOCATION, CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LUNA_CERTIFICATION, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes } from "./common.js";
+import { BACKUP_LOCATION, CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LUNA_CERTIFICATION, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes, databaseBackups } from "./common.js";
 import type { EnvironmentInput } from "./schema.js";
 
 export default {
@@ -74,6 +74,7 @@ export default {
     storageClass: "lanic-ssd-encrypted",
     replicationAddresses: { ca: "10.20.52.10", ra: "10.20.52.11" },
     image: CNPG_POSTGRES_IMAGE,
+    backup: databaseBackups("pilot", 2557, [{ site: "lanic", endpoint: "https://s3.lanic.gov.la", address: "10.20.60.10" }, { site: "backup", endpoint: "https://s3.lpq.lanic.gov.la", address: "10.40.60.10" }]),
   },
   auditLog: {
     sink: { type: "syslog-tls", address: "10.20.30.43", port: 6514 },

@@ -3,7 +3,7 @@
  * Vientiane and a backup site in a second Lao data center.
  */
 import { CP_POLICY_OID, CP_PROFILES, CP_VERSION } from "./cp.js";
-import { BACKUP_LOCATION, CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LUNA_CERTIFICATION, LUNA_PCIE_CEREMONY_LIBRARY, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes } from "./common.js";
+import { BACKUP_LOCATION, CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LUNA_CERTIFICATION, LUNA_PCIE_CEREMONY_LIBRARY, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes, databaseBackups } from "./common.js";
 import type { EnvironmentInput } from "./schema.js";
 
 export default {
@@ -121,6 +121,7 @@ export default {
     storageClass: "lanic-ssd-encrypted",
     replicationAddresses: { ca: "10.20.50.10", ra: "10.20.50.11" },
     image: CNPG_POSTGRES_IMAGE,
+    backup: databaseBackups("production", 2557, [{ site: "lanic", endpoint: "https://s3.lanic.gov.la", address: "10.20.60.10" }, { site: "backup", endpoint: "https://s3.lpq.lanic.gov.la", address: "10.40.60.10" }]),
   },
   auditLog: {
     sink: { type: "syslog-tls", address: "10.20.30.40", port: 6514 },

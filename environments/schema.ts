@@ -267,6 +267,38 @@ export type TrustedRole = z.infer<typeof TrustedRole>;
 
 const Group = z.string().regex(/^[a-z0-9][-a-z0-9:.]*$/, "an identity-provider group name");
 
+/** An S3-compatible object store inside a site (data residency: the information on which
+ *  authentication rests stays in Lao facilities). */
+export const ObjectStore = z.strictObject({
+  /** The site (a name in `sites`) whose building holds the store. */
+  site: Name,
+  /** S3 endpoint, e.g. https://s3.lanic.gov.la. */
+  endpoint: z.url(),
+  /** Address of the endpoint (NetworkPolicy egress, firewall matrix row). */
+  address: Ipv4,
+  port: Port,
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name (3-63 of a-z, 0-9, '.', '-')"),
+  /** Secret (created out of band, in the database's namespace) with keys ACCESS_KEY_ID and
+   *  ACCESS_SECRET_KEY; the IaC names it only. */
+  credentialsSecret: Name,
+  /** Secret with the TLS CA certificate of the store's endpoint, in key `ca.crt`. */
+  caSecret: Name,
+});
+export type ObjectStore = z.infer<typeof ObjectStore>;
+
+export const DatabaseBackup = z.strictObject({
+  /** Base backups (CloudNativePG ScheduledBackup): six-field cron, seconds first. */
+  schedule: z.string().regex(/^\S+( \S+){5}$/, "a six-field cron expression (seconds first), e.g. '0 0 2 * * *'"),
+  /** How long base backups and WAL are kept, in days: at least the CP's archive period
+   *  (RFC 3647 5.5.2; BR 5.5.2). No default: the CP decides. */
+  retentionDays: z.number().int().positive(),
+  /** Server-side encryption of every base backup and WAL object. */
+  encryption: z.enum(["AES256", "aws:kms"]),
+  /** One store per site that runs a database. */
+  objectStores: z.array(ObjectStore).min(1),
+});
+export type DatabaseBackup = z.infer<typeof DatabaseBackup>;
+
 export const Environment = z.strictObject({
   name: Name,
   tier: Tier,
@@ -315,6 +347,12 @@ export const Environment = z.strictObject({
      *  LoadBalancer IP in LANIC's server network): the CA database and the RA's store.
      *  Required when there is a backup site. */
     replicationAddresses: z.strictObject({ ca: Ipv4, ra: Ipv4 }).optional(),
+    /** Backups of every database (CloudNativePG barmanObjectStore): scheduled base backups and
+     *  continuous WAL archiving, for point-in-time recovery (docs/runbooks/failover.md). Each
+     *  site's clusters write to the object store at that site; the backup site's replicas also
+     *  read the primary's store, so they can be restored there. No default: absent, nothing is
+     *  backed up (policy LCA-BCP-03 refuses that outside dev). */
+    backup: DatabaseBackup.optional(),
   }),
   auditLog: z.strictObject({
     sink: z.strictObject({
@@ -403,6 +441,18 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
   }
   if (env.sites.some((s) => s.role === "backup") && !env.database.replicationAddresses)
     out.push({ path: ["database", "replicationAddresses"], message: "required with a backup site: the primary's addresses the replica clusters stream from ({ ca, ra })" });
+  const backup = env.database.backup;
+  if (backup) {
+    backup.objectStores.forEach((o, i) => {
+      if (!siteNames.includes(o.site))
+        out.push({ path: ["database", "backup", "objectStores", i, "site"], message: `unknown site '${o.site}'; defined: ${siteNames.join(", ")}` });
+    });
+    for (const d of dup(backup.objectStores.map((o) => o.site)))
+      out.push({ path: ["database", "backup", "objectStores"], message: `site '${d}' has two object stores; one per site` });
+    for (const s of siteNames)
+      if (!backup.objectStores.some((o) => o.site === s))
+        out.push({ path: ["database", "backup", "objectStores"], message: `no object store at site '${s}': every site's databases back up to a store in that site` });
+  }
   const needed: z.infer<typeof WorkloadKind>[] = ["repository", "ra-frontend", "ra", "issuing-ca", "crl-publisher", "audit-collector"];
   if (env.issuingCas.some((c) => c.ocsp.enabled)) needed.push("ocsp-responder", "ocsp-signer");
   for (const k of needed)

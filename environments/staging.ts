@@ -3,7 +3,7 @@
  * partitions of the production HSM model. Used for rehearsals of ceremonies and upgrades.
  */
 import { CP_POLICY_OID, CP_PROFILES, CP_VERSION } from "./cp.js";
-import { CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LUNA_CERTIFICATION, LUNA_PCIE_CEREMONY_LIBRARY, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes } from "./common.js";
+import { CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LUNA_CERTIFICATION, LUNA_PCIE_CEREMONY_LIBRARY, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes, databaseBackups } from "./common.js";
 import type { EnvironmentInput } from "./schema.js";
 
 export default {
@@ -87,6 +87,7 @@ export default {
     storageSize: "20Gi",
     storageClass: "lanic-ssd-encrypted",
     image: CNPG_POSTGRES_IMAGE,
+    backup: databaseBackups("staging", 730, [{ site: "lanic", endpoint: "https://s3.lanic.gov.la", address: "10.20.60.10" }]),
   },
   auditLog: {
     sink: { type: "syslog-tls", address: "10.20.30.41", port: 6514 },

@@ -75,6 +75,10 @@ const BASE_CASES: Case[] = [
   { id: "LCA-AUD-03", pass: "production", env: (d) => { d.auditLog.integrityCheckIntervalDays = 32; }, finding: "LCA-AUD-03:interval", found: "integrity check every 32 days" },
   { id: "LCA-BCP-01", pass: "production", env: (d) => { d.sites[1].location = { ...d.sites[1].location, city: "Thangon", latitude: 18.1, longitude: 102.63 }; }, finding: "LCA-BCP-01:distance:backup", found: "backup site 'backup' (Thangon) is 14 km from 'lanic' (Vientiane)" },
   { id: "LCA-BCP-02", pass: "production", env: (d) => { d.continuity.rpoMinutes = 240; }, finding: "LCA-BCP-02:rpo", found: "RPO 240 minutes" },
+  { id: "LCA-BCP-03", pass: "staging", env: (d) => { delete d.database.backup; }, finding: "LCA-BCP-03:database:lanic/lanic-ca-db", found: "database lanic/lanic-ca-db has no backup (no base backups, no WAL archive)" },
+  { id: "LCA-BCP-04", pass: "production", model: (b) => { for (const c of b.model.components) if (c.backup?.site === "backup") c.backup.country = "TH"; }, finding: "LCA-BCP-04:store:backup-object-store", found: "backups of backup/lanic-ca-db, backup/lanic-ca-ra-db are stored in backup-object-store at site 'backup' (TH)" },
+  { id: "LCA-BCP-05", pass: "production", env: (d) => { d.database.backup.retentionDays = 730; }, finding: "LCA-BCP-05:database:lanic/lanic-ca-db", found: "backups of lanic/lanic-ca-db kept 730 days (tier production)" },
+  { id: "LCA-BCP-06", pass: "production", model: (b) => { b.model.flows = b.model.flows.filter((f) => !(f.from.type === "component" && f.from.id === "backup/lanic-ca-db" && f.to.type === "external" && f.to.name === "lanic-object-store")); }, finding: "LCA-BCP-06:database:backup:lanic-ca-db", found: "backup/lanic-ca-db has no flow to lanic-object-store" },
   { id: "LCA-RES-01", pass: "production", env: (d) => { d.sites[1].location = { ...d.sites[1].location, city: "Udon Thani", country: "TH" }; }, finding: "LCA-RES-01:site:backup", found: "site 'backup' is in Udon Thani, TH" },
   {
     id: "LCA-SEC-01", pass: "production",
@@ -198,6 +202,20 @@ describe("further violations", () => {
     b.model.hsms.find((h) => h.name === "online")!.members = b.model.hsms.find((h) => h.name === "online")!.members.filter((m) => m.site !== "backup");
     expect(findingsOf(check(b), "LCA-BCP-01").map((f) => f.id)).toEqual(["LCA-BCP-01:hsm:backup"]);
   });
+  it("LCA-BCP-03: a backup without WAL archive, unencrypted, and no flow to its store", () => {
+    const b = copy("production");
+    const db = b.model.components.find((c) => c.id === "lanic/lanic-ca-ra-db")!;
+    db.backup = { ...db.backup!, walArchive: false, encryption: "none" };
+    b.model.flows = b.model.flows.filter((f) => !(f.from.type === "component" && f.from.id === "lanic/lanic-ca-ra-db" && f.to.type === "external" && f.to.kind === "object-store"));
+    expect(findingsOf(check(b), "LCA-BCP-03").map((f) => f.found)).toEqual(["database lanic/lanic-ca-ra-db backup lacks WAL archive, encryption (none), a flow to lanic-object-store"]);
+  });
+  it("LCA-BCP-06: the primary without backups leaves nothing to restore at the backup site", () => {
+    const b = build("production", (d) => { delete d.database.backup; });
+    expect(findingsOf(check(b), "LCA-BCP-06").map((f) => f.found).sort()).toEqual([
+      "backup/lanic-ca-db cannot read lanic/lanic-ca-db's backups (the primary has none)",
+      "backup/lanic-ca-ra-db cannot read lanic/lanic-ca-ra-db's backups (the primary has none)",
+    ]);
+  });
   it("LCA-SEC-01: a Secret with data and a private key in a ConfigMap", () => {
     const b = copy("production");
     b.stacks["production-lanic"].resource!["kubernetes_secret_v1"] = { pin: { "//": { metadata: { path: "production/production-lanic/pin" } }, metadata: { name: "hsm-pin" }, data: { pin: "1234" } } };
@@ -266,7 +284,7 @@ describe("shipped environments", () => {
   it("dev is not charged with HSM certification, digests, availability or continuity", () => {
     const r = check(copy("dev"), { shippedExceptions: true });
     expect(r.results.filter((x) => x.status === "not-applicable").map((x) => x.control.id).sort()).toEqual(
-      ["LCA-AUD-02", "LCA-BCP-01", "LCA-BCP-02", "LCA-HSM-01", "LCA-HSM-02", "LCA-HSM-03", "LCA-KEY-05", "LCA-RES-01", "LCA-WKL-02", "LCA-WKL-03"],
+      ["LCA-AUD-02", "LCA-BCP-01", "LCA-BCP-02", "LCA-BCP-03", "LCA-BCP-04", "LCA-BCP-05", "LCA-BCP-06", "LCA-HSM-01", "LCA-HSM-02", "LCA-HSM-03", "LCA-KEY-05", "LCA-RES-01", "LCA-WKL-02", "LCA-WKL-03"],
     );
   });
 });
