@@ -17,7 +17,10 @@ const USAGE = `usage:
   pki-services crl-publisher --config ca-config.json [--once] [--out DIR] [--db URL|DIR] [--poll-seconds N]
   pki-services ocsp-responder --sign-only --config ca-config.json [--db URL|DIR]
   pki-services ocsp-responder --serve [--workers N (default 1)] [--listen H:P] [--publish-listen H:P] [--cache-file F] --tls-key F --tls-cert F --client-ca F --allowed-clients CN,...
+                              [--trust-dir DIR of <ca>.pem (default /etc/lanic-ca/ca-certs)] [--signer CN=ca[+ca...]]...
   pki-services repository --base-url URL [--root DIR] [--listen H:P] [--publish-listen H:P] (--tls-key F --tls-cert F --client-ca F --allowed-clients CN,... | --no-publish)
+  pki-services ra --backend [--config /etc/lanic-ca/ra-config.json] [--db URL|DIR] [--listen H:P] [--sweep-seconds N]
+  pki-services ra --frontend [--bulk-max-rows N] [--backend-url URL] [--tls-dir DIR] [--backend-tls-dir DIR] [--listen H:P]
   pki-services audit verify [--db URL|DIR]
   pki-services init-token --dir DIR --label LABEL          (lab: SoftHSM2 token; prints SOFTHSM2_CONF)
   pki-services keygen --library LIB --token LABEL --label KEY --algorithm ALG   (PIN from PKCS11_PIN)
@@ -51,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./roles/ocsp-responder.js")).ocspResponderMain(rest);
     case "repository":
       return (await import("./roles/repository.js")).repositoryMain(rest);
+    case "ra":
+      return (await import("./roles/ra.js")).raMain(rest);
     case "audit":
       if (rest[0] !== "verify") break;
       return auditVerify(rest.slice(1));
