@@ -4,6 +4,7 @@
  * and audit the CRL, hand it to the repository. {@link CrlPublisher.watch} re-publishes within
  * a minute of any revocation (polls the revocation watermark; docs/adr/0050).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import { appendAudit } from "../audit/log.js";
 import type { IssuingCaServiceConfig } from "../config/schema.js";
@@ -152,10 +153,9 @@ export class CrlPublisher {
       } catch (err) {
         o.onError?.(err); // DB or HSM away: retried at the next poll
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, poll);
-        o.signal.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
-      });
+      // node:timers/promises removes its abort listener when the timer fires (a listener per
+      // poll on a long-lived signal would pile up).
+      await sleep(poll, undefined, { signal: o.signal }).catch(() => undefined);
     }
   }
 }

@@ -10,6 +10,7 @@
  * pushed again to a responder that restarted empty).
  */
 import "reflect-metadata";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createHash } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { AuditLog } from "../audit/log.js";
@@ -257,10 +258,9 @@ export class OcspSigner {
         this.lastInstance = null; // push everything again once things are back
         o.onError?.(err);
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, poll);
-        o.signal.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
-      });
+      // node:timers/promises removes its abort listener when the timer fires (a listener per
+      // poll on a long-lived signal would pile up).
+      await sleep(poll, undefined, { signal: o.signal }).catch(() => undefined);
     }
   }
 }
