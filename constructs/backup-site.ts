@@ -1,6 +1,6 @@
 import { Construct } from "../stacks/cdktf.js";
 import type { Environment, Site } from "../environments/schema.js";
-import { DATABASE_NAME, Database, RA_DATABASE_NAME } from "./database.js";
+import { DATABASE_NAME, Database, databaseBackup, RA_DATABASE_NAME } from "./database.js";
 import type { TopologyModel } from "./model.js";
 import type { Zone } from "./zone.js";
 
@@ -37,6 +37,7 @@ export class BackupSite extends Construct {
         podCidr: props.site.kubernetes.podCidr,
         settings: props.env.database,
         mode: { type: "replica", primaryAddress, primarySite: props.primary.name },
+        backup: databaseBackup(props.env, props.site, props.primary),
       });
     this.database = replica("database-replica", DATABASE_NAME, props.databaseZone, addresses.ca);
     this.raDatabase = replica("ra-database-replica", RA_DATABASE_NAME, props.raZone, addresses.ra);

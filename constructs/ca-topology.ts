@@ -3,7 +3,7 @@ import type { Environment, Site } from "../environments/schema.js";
 import { SiteStack } from "../stacks/site-stack.js";
 import { AuditLog } from "./audit-log.js";
 import { BackupSite } from "./backup-site.js";
-import { DATABASE_NAME, Database, RA_DATABASE_NAME } from "./database.js";
+import { DATABASE_NAME, Database, databaseBackup, RA_DATABASE_NAME } from "./database.js";
 import { HsmCluster } from "./hsm-cluster.js";
 import { IssuingCa } from "./issuing-ca.js";
 import { TopologyModel, ZONE_KINDS, type ZoneKind } from "./model.js";
@@ -96,6 +96,7 @@ export class CaTopology extends Construct {
         podCidr: site.kubernetes.podCidr,
         settings: env.database,
         mode: { type: "primary", replicaSites: backups.map((b) => ({ name: b.name, podCidr: b.kubernetes.podCidr })) },
+        backup: databaseBackup(env, site),
       });
     const backupSite = standby ? new BackupSite(stack, "backup-site", { model, env, site, primary, databaseZone: zones.database, raZone: zones.ra }) : undefined;
     const database = backupSite?.database ?? primaryDb("database", DATABASE_NAME, zones.database);

@@ -51,6 +51,30 @@ export interface ComponentFact {
   /** Issuing CA this component serves, if any. */
   ca?: string;
   schedule?: string;
+  /** A database's backups (CloudNativePG barmanObjectStore): base backups on `schedule`, the
+   *  WAL archive, kept `retentionDays`, encrypted, in the object store at `store`'s site. */
+  backup?: BackupFact;
+  /** Object stores holding another cluster's backups that this database can restore or fetch
+   *  WAL from (the backup site's replica reads the primary's store). */
+  restoreFrom?: { store: string; site: string; serverName: string }[];
+}
+
+export interface BackupFact {
+  /** Object store peer name, `<site>-object-store`. */
+  store: string;
+  endpoint: string;
+  bucket: string;
+  /** The site whose building holds the store, and its country (data residency). */
+  site: string;
+  country: string;
+  /** Folder of this cluster's backups in the bucket (barman serverName). */
+  serverName: string;
+  schedule: string;
+  walArchive: boolean;
+  retentionDays: number;
+  encryption: string;
+  /** Secret names only (never their content). */
+  credentialsSecret: string;
 }
 
 export interface ZoneFact {
@@ -67,9 +91,9 @@ export type Endpoint =
   | {
       type: "external";
       /** What is out there: a network HSM, the internet, the government network, the audit sink,
-       *  the other site's replication endpoint, the cluster DNS. */
+       *  the other site's replication endpoint, the cluster DNS, a backup object store. */
       name: string;
-      kind: "hsm" | "internet" | "government-network" | "audit-sink" | "replication" | "cluster-dns";
+      kind: "hsm" | "internet" | "government-network" | "audit-sink" | "replication" | "cluster-dns" | "object-store";
       cidrs: string[];
     };
 
@@ -99,8 +123,17 @@ export interface HsmFact {
   vendor: string;
   model: string;
   certification: HsmCertification;
+  /** The PKCS#11 library that reaches it: in the signing containers (online) or on the enclave's
+   *  ceremony machine (offline root). */
+  pkcs11Library: string;
+  /** How it is reached: network appliances, a local card or USB token, a software token. */
+  attachment: "network" | "pcie" | "usb" | "software";
+  /** The offline HSM's address if it is (wrongly) a network appliance. */
+  address?: string;
   members: { name: string; site: string; address: string; port: number }[];
-  partitions: { name: string; tokenLabel: string; pinSecret: string; keys: string[] }[];
+  /** Partitions (PKCS#11 tokens); the offline root's is its one root partition, activated by
+   *  the custodians' quorum (no PIN Secret: `pinSecret` null). */
+  partitions: { name: string; tokenLabel: string; serialNumber?: string; pinSecret: string | null; keys: string[] }[];
   path: string;
 }
 

@@ -81,4 +81,26 @@ export const CNPG_POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql@sha256:1b0
 /** Thales Luna 7 HSMs (network and offline PCIe): their rating and the client library path. */
 export const LUNA_CERTIFICATION = { scheme: "FIPS 140-3", level: 3, certificate: "CMVP certificate number recorded at acceptance" } as const;
 export const LUNA_PKCS11_LIBRARY = "/opt/hsm/lib/libCryptoki2_64.so";
+/** The Luna PCIe card's library on the offline enclave's ceremony machine (the Luna client's
+ *  default install path): a different library from the online HSM client's, configured for the
+ *  local card only (LCA-KEY-05). */
+export const LUNA_PCIE_CEREMONY_LIBRARY = "/usr/safenet/lunaclient/lib/libCryptoki2_64.so";
 
+
+/** Database backups to the S3-compatible object stores inside the LANIC sites (one per site):
+ *  a base backup every night at 02:00, the WAL archive continuous, objects encrypted, kept
+ *  `retentionDays` (the CP's archive period, RFC 3647 5.5.2). Credentials are Secret names. */
+export function databaseBackups(env: string, retentionDays: number, stores: { site: string; endpoint: string; address: string }[]): NonNullable<Input["database"]["backup"]> {
+  return {
+    schedule: "0 0 2 * * *",
+    retentionDays,
+    encryption: "AES256",
+    objectStores: stores.map((s) => ({
+      ...s,
+      port: 443,
+      bucket: `lanic-ca-${env}-db-backups`,
+      credentialsSecret: `db-backup-s3-${s.site}`,
+      caSecret: "db-backup-s3-ca",
+    })),
+  };
+}

@@ -93,6 +93,9 @@ export const HsmPartition = z.strictObject({
   tokenLabel: z.string().min(1).max(32),
   /** Name of the Kubernetes Secret (created out of band) holding the partition PIN in key `pin`. */
   pinSecret: Name,
+  /** PKCS#11 token serial number of the partition (CK_TOKEN_INFO.serialNumber), when known: the
+   *  policy proves the offline root's token is none of these (LCA-KEY-05). */
+  serialNumber: z.string().min(1).max(16).optional(),
   keys: z.array(HsmKey),
 });
 
@@ -140,10 +143,20 @@ export const OfflineRoot = z.strictObject({
     vendor: z.string().min(1),
     model: z.string().min(1),
     certification: HsmCertification,
-    /** Path of the PKCS#11 library on the enclave's ceremony machine. */
+    /** Path of the PKCS#11 library on the enclave's ceremony machine: the local card's library,
+     *  never the online HSM client's (LCA-KEY-05). */
     pkcs11Library: z.string().startsWith("/"),
     /** Token label of the root partition. */
     tokenLabel: z.string().min(1).max(32),
+    /** PKCS#11 token serial number of the root partition (CK_TOKEN_INFO.serialNumber), recorded at
+     *  acceptance: the policy proves it is no online partition (LCA-KEY-05). */
+    serialNumber: z.string().min(1).max(16),
+    /** How the HSM is attached to the ceremony machine: a local card or USB token, a software
+     *  token (dev), or a network appliance — which an offline root must not be (NCSSR 1.2.1,
+     *  LCA-KEY-05). */
+    attachment: z.enum(["pcie", "usb", "software", "network"]),
+    /** The appliance's address, when `attachment` is "network". */
+    address: Ipv4.optional(),
   }),
   /** Multi-person control (BR 5.2.2, 6.2.2): M of N custodians open the offline HSM. */
   custodians: z.strictObject({
@@ -254,6 +267,38 @@ export type TrustedRole = z.infer<typeof TrustedRole>;
 
 const Group = z.string().regex(/^[a-z0-9][-a-z0-9:.]*$/, "an identity-provider group name");
 
+/** An S3-compatible object store inside a site (data residency: the information on which
+ *  authentication rests stays in Lao facilities). */
+export const ObjectStore = z.strictObject({
+  /** The site (a name in `sites`) whose building holds the store. */
+  site: Name,
+  /** S3 endpoint, e.g. https://s3.lanic.gov.la. */
+  endpoint: z.url(),
+  /** Address of the endpoint (NetworkPolicy egress, firewall matrix row). */
+  address: Ipv4,
+  port: Port,
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name (3-63 of a-z, 0-9, '.', '-')"),
+  /** Secret (created out of band, in the database's namespace) with keys ACCESS_KEY_ID and
+   *  ACCESS_SECRET_KEY; the IaC names it only. */
+  credentialsSecret: Name,
+  /** Secret with the TLS CA certificate of the store's endpoint, in key `ca.crt`. */
+  caSecret: Name,
+});
+export type ObjectStore = z.infer<typeof ObjectStore>;
+
+export const DatabaseBackup = z.strictObject({
+  /** Base backups (CloudNativePG ScheduledBackup): six-field cron, seconds first. */
+  schedule: z.string().regex(/^\S+( \S+){5}$/, "a six-field cron expression (seconds first), e.g. '0 0 2 * * *'"),
+  /** How long base backups and WAL are kept, in days: at least the CP's archive period
+   *  (RFC 3647 5.5.2; BR 5.5.2). No default: the CP decides. */
+  retentionDays: z.number().int().positive(),
+  /** Server-side encryption of every base backup and WAL object. */
+  encryption: z.enum(["AES256", "aws:kms"]),
+  /** One store per site that runs a database. */
+  objectStores: z.array(ObjectStore).min(1),
+});
+export type DatabaseBackup = z.infer<typeof DatabaseBackup>;
+
 export const Environment = z.strictObject({
   name: Name,
   tier: Tier,
@@ -302,6 +347,12 @@ export const Environment = z.strictObject({
      *  LoadBalancer IP in LANIC's server network): the CA database and the RA's store.
      *  Required when there is a backup site. */
     replicationAddresses: z.strictObject({ ca: Ipv4, ra: Ipv4 }).optional(),
+    /** Backups of every database (CloudNativePG barmanObjectStore): scheduled base backups and
+     *  continuous WAL archiving, for point-in-time recovery (docs/runbooks/failover.md). Each
+     *  site's clusters write to the object store at that site; the backup site's replicas also
+     *  read the primary's store, so they can be restored there. No default: absent, nothing is
+     *  backed up (policy LCA-BCP-03 refuses that outside dev). */
+    backup: DatabaseBackup.optional(),
   }),
   auditLog: z.strictObject({
     sink: z.strictObject({
@@ -381,11 +432,27 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
       out.push({ path: ["rootOfTrust", "site"], message: `unknown site '${r.site}'; defined: ${siteNames.join(", ")}` });
     if (r.custodians.quorum > r.custodians.members.length)
       out.push({ path: ["rootOfTrust", "custodians", "quorum"], message: `quorum ${r.custodians.quorum} is larger than the ${r.custodians.members.length} custodians` });
+    if (r.hsm.attachment === "network" && !r.hsm.address)
+      out.push({ path: ["rootOfTrust", "hsm", "address"], message: "required when attachment is 'network': the appliance's address (the policy then refuses it: an offline root is reachable by no network, LCA-KEY-05)" });
+    if (r.hsm.attachment !== "network" && r.hsm.address)
+      out.push({ path: ["rootOfTrust", "hsm", "address"], message: `only with attachment 'network' (this HSM is attached by ${r.hsm.attachment})` });
     for (const d of dup(r.custodians.members.map((m) => m.id)))
       out.push({ path: ["rootOfTrust", "custodians", "members"], message: `custodian '${d}' is listed twice` });
   }
   if (env.sites.some((s) => s.role === "backup") && !env.database.replicationAddresses)
     out.push({ path: ["database", "replicationAddresses"], message: "required with a backup site: the primary's addresses the replica clusters stream from ({ ca, ra })" });
+  const backup = env.database.backup;
+  if (backup) {
+    backup.objectStores.forEach((o, i) => {
+      if (!siteNames.includes(o.site))
+        out.push({ path: ["database", "backup", "objectStores", i, "site"], message: `unknown site '${o.site}'; defined: ${siteNames.join(", ")}` });
+    });
+    for (const d of dup(backup.objectStores.map((o) => o.site)))
+      out.push({ path: ["database", "backup", "objectStores"], message: `site '${d}' has two object stores; one per site` });
+    for (const s of siteNames)
+      if (!backup.objectStores.some((o) => o.site === s))
+        out.push({ path: ["database", "backup", "objectStores"], message: `no object store at site '${s}': every site's databases back up to a store in that site` });
+  }
   const needed: z.infer<typeof WorkloadKind>[] = ["repository", "ra-frontend", "ra", "issuing-ca", "crl-publisher", "audit-collector"];
   if (env.issuingCas.some((c) => c.ocsp.enabled)) needed.push("ocsp-responder", "ocsp-signer");
   for (const k of needed)

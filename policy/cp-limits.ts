@@ -21,6 +21,10 @@ export const CP_LIMITS = {
   ocspRefreshMaxHours: 96,
   /** Audit log retention (BR 5.4.3: ≥ 2 years; our CP: ≥ 7 years in production). */
   auditRetentionDays: { production: 2557, staging: 730 },
+  /** Archive period (RFC 3647 5.5.2; BR 5.5.2: ≥ 2 years after the records were last relied
+   *  upon): database backups (base backups and WAL archive) are kept this long. Our CP: 7 years
+   *  in production, like the audit log, 2 years in staging. */
+  archiveRetentionDays: { production: 2557, staging: 730 },
   /** Audit log integrity check (NCSSR 3.1.2): at least every 31 days. */
   auditIntegrityMaxDays: 31,
   /** Backup site at least this far from the primary (BR 5.7.1.1 (14); our CP). */

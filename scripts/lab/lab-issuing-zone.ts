@@ -19,7 +19,9 @@ import { CrlPublisher } from "@lanic-ca/pki-services/crl/publisher";
 import { OcspSigner } from "@lanic-ca/pki-services/ocsp/signer";
 import { publishFile, pushOcspResponses } from "@lanic-ca/pki-services/repository/client";
 import { clientTls, readCertificate } from "@lanic-ca/pki-services/roles/common";
-import { IssuingCa, readConfigFile, serveIssuingCa } from "@lanic-ca/pki-services/roles/issuing-ca";
+import { readConfigFile } from "@lanic-ca/pki-services/config/load";
+import { serveIssuingCa } from "@lanic-ca/pki-services/issuing-ca/http";
+import { IssuingCa } from "@lanic-ca/pki-services/issuing-ca/service";
 import { openDatabase } from "@lanic-ca/pki-services/storage/db";
 import { readLabState } from "./state.js";
 

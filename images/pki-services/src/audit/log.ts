@@ -10,7 +10,8 @@ export type AuditEvent =
   | "service.start" | "service.stop" | "config.loaded" | "hsm.login" | "hsm.unavailable" | "hsm.recovered"
   | "key.use" | "cert.intent" | "cert.issue" | "cert.issue.failed" | "cert.request.rejected" | "cert.revoke" | "cert.revoke.rejected"
   | "cert.reconciled" | "access.denied"
-  | "crl.issue" | "crl.publish.failed" | "ocsp.responder.start" | "ocsp.sign" | "ocsp.sign.failed" | "repository.publish"; // issue 7 roles
+  | "crl.issue" | "crl.publish.failed" | "ocsp.responder.start" | "ocsp.sign" | "ocsp.sign.failed" | "repository.publish" // issue 7 roles
+  | `ra.${string}`; // the RA's transitions and refusals (ra/service.ts)
 
 export interface AuditRecord {
   readonly seq: number;

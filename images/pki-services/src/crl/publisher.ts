@@ -4,8 +4,8 @@
  * and audit the CRL, hand it to the repository. {@link CrlPublisher.watch} re-publishes within
  * a minute of any revocation (polls the revocation watermark; docs/adr/0050).
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { appendAudit } from "../audit/log.js";
 import type { IssuingCaServiceConfig } from "../config/schema.js";
 import { issuerFromCertificate } from "../pki/profile.js";
@@ -153,9 +153,8 @@ export class CrlPublisher {
       } catch (err) {
         o.onError?.(err); // DB or HSM away: retried at the next poll
       }
-      // node:timers/promises removes its abort listener when the timer fires (a listener per
-      // poll on a long-lived signal would pile up).
-      await sleep(poll, undefined, { signal: o.signal }).catch(() => undefined);
+      // timers/promises removes its abort listener when the timer fires: none piles up per poll
+      await delay(poll, undefined, { signal: o.signal }).catch(() => undefined);
     }
   }
 }

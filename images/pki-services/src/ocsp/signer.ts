@@ -10,8 +10,8 @@
  * pushed again to a responder that restarted empty).
  */
 import "reflect-metadata";
-import { setTimeout as sleep } from "node:timers/promises";
 import { createHash } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
 import * as x509 from "@peculiar/x509";
 import { AuditLog } from "../audit/log.js";
 import { EKU_OIDS, type IssuingCaServiceConfig } from "../config/schema.js";
@@ -258,9 +258,8 @@ export class OcspSigner {
         this.lastInstance = null; // push everything again once things are back
         o.onError?.(err);
       }
-      // node:timers/promises removes its abort listener when the timer fires (a listener per
-      // poll on a long-lived signal would pile up).
-      await sleep(poll, undefined, { signal: o.signal }).catch(() => undefined);
+      // timers/promises removes its abort listener when the timer fires: none piles up per poll
+      await delay(poll, undefined, { signal: o.signal }).catch(() => undefined);
     }
   }
 }
