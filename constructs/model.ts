@@ -123,8 +123,17 @@ export interface HsmFact {
   vendor: string;
   model: string;
   certification: HsmCertification;
+  /** The PKCS#11 library that reaches it: in the signing containers (online) or on the enclave's
+   *  ceremony machine (offline root). */
+  pkcs11Library: string;
+  /** How it is reached: network appliances, a local card or USB token, a software token. */
+  attachment: "network" | "pcie" | "usb" | "software";
+  /** The offline HSM's address if it is (wrongly) a network appliance. */
+  address?: string;
   members: { name: string; site: string; address: string; port: number }[];
-  partitions: { name: string; tokenLabel: string; pinSecret: string; keys: string[] }[];
+  /** Partitions (PKCS#11 tokens); the offline root's is its one root partition, activated by
+   *  the custodians' quorum (no PIN Secret: `pinSecret` null). */
+  partitions: { name: string; tokenLabel: string; serialNumber?: string; pinSecret: string | null; keys: string[] }[];
   path: string;
 }
 

@@ -81,6 +81,10 @@ export const CNPG_POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql@sha256:1b0
 /** Thales Luna 7 HSMs (network and offline PCIe): their rating and the client library path. */
 export const LUNA_CERTIFICATION = { scheme: "FIPS 140-3", level: 3, certificate: "CMVP certificate number recorded at acceptance" } as const;
 export const LUNA_PKCS11_LIBRARY = "/opt/hsm/lib/libCryptoki2_64.so";
+/** The Luna PCIe card's library on the offline enclave's ceremony machine (the Luna client's
+ *  default install path): a different library from the online HSM client's, configured for the
+ *  local card only (LCA-KEY-05). */
+export const LUNA_PCIE_CEREMONY_LIBRARY = "/usr/safenet/lunaclient/lib/libCryptoki2_64.so";
 
 
 /** Database backups to the S3-compatible object stores inside the LANIC sites (one per site):

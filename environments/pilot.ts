@@ -33,10 +33,14 @@ export default {
         name: "issuing",
         tokenLabel: "lanic-ca-pilot",
         pinSecret: "hsm-pin-issuing",
-        keys: [
-          { label: "lao-gov-pilot-ca-1", purpose: "issuing-ca", ca: "lao-gov-pilot-ca-1", algorithm: "RSA_3072" },
-          { label: "lao-gov-pilot-ca-1-ocsp", purpose: "ocsp-signing", ca: "lao-gov-pilot-ca-1", algorithm: "ECDSA_P256" },
-        ],
+        keys: [{ label: "lao-gov-pilot-ca-1", purpose: "issuing-ca", ca: "lao-gov-pilot-ca-1", algorithm: "RSA_3072" }],
+      },
+      // The OCSP key in its own partition: the OCSP signer's PIN must not unlock the CA key (LCA-HSM-03).
+      {
+        name: "ocsp",
+        tokenLabel: "lanic-ca-pilot-ocsp",
+        pinSecret: "hsm-pin-ocsp",
+        keys: [{ label: "lao-gov-pilot-ca-1-ocsp", purpose: "ocsp-signing", ca: "lao-gov-pilot-ca-1", algorithm: "ECDSA_P256" }],
       },
     ],
   },
@@ -57,7 +61,7 @@ export default {
       profiles: ["ex-officio-signing", "organisation-signing", "operator-client", "ocsp-signing"],
       maxValidityDays: 365,
       crl: { intervalHours: 24, nextUpdateHours: 168 },
-      ocsp: { enabled: true, responseValidityHours: 96, refreshHours: 24, partition: "issuing", keyLabel: "lao-gov-pilot-ca-1-ocsp" },
+      ocsp: { enabled: true, responseValidityHours: 96, refreshHours: 24, partition: "ocsp", keyLabel: "lao-gov-pilot-ca-1-ocsp" },
     },
   ],
   profiles: CP_PROFILES,

@@ -93,6 +93,9 @@ export const HsmPartition = z.strictObject({
   tokenLabel: z.string().min(1).max(32),
   /** Name of the Kubernetes Secret (created out of band) holding the partition PIN in key `pin`. */
   pinSecret: Name,
+  /** PKCS#11 token serial number of the partition (CK_TOKEN_INFO.serialNumber), when known: the
+   *  policy proves the offline root's token is none of these (LCA-KEY-05). */
+  serialNumber: z.string().min(1).max(16).optional(),
   keys: z.array(HsmKey),
 });
 
@@ -140,10 +143,20 @@ export const OfflineRoot = z.strictObject({
     vendor: z.string().min(1),
     model: z.string().min(1),
     certification: HsmCertification,
-    /** Path of the PKCS#11 library on the enclave's ceremony machine. */
+    /** Path of the PKCS#11 library on the enclave's ceremony machine: the local card's library,
+     *  never the online HSM client's (LCA-KEY-05). */
     pkcs11Library: z.string().startsWith("/"),
     /** Token label of the root partition. */
     tokenLabel: z.string().min(1).max(32),
+    /** PKCS#11 token serial number of the root partition (CK_TOKEN_INFO.serialNumber), recorded at
+     *  acceptance: the policy proves it is no online partition (LCA-KEY-05). */
+    serialNumber: z.string().min(1).max(16),
+    /** How the HSM is attached to the ceremony machine: a local card or USB token, a software
+     *  token (dev), or a network appliance — which an offline root must not be (NCSSR 1.2.1,
+     *  LCA-KEY-05). */
+    attachment: z.enum(["pcie", "usb", "software", "network"]),
+    /** The appliance's address, when `attachment` is "network". */
+    address: Ipv4.optional(),
   }),
   /** Multi-person control (BR 5.2.2, 6.2.2): M of N custodians open the offline HSM. */
   custodians: z.strictObject({
@@ -419,6 +432,10 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
       out.push({ path: ["rootOfTrust", "site"], message: `unknown site '${r.site}'; defined: ${siteNames.join(", ")}` });
     if (r.custodians.quorum > r.custodians.members.length)
       out.push({ path: ["rootOfTrust", "custodians", "quorum"], message: `quorum ${r.custodians.quorum} is larger than the ${r.custodians.members.length} custodians` });
+    if (r.hsm.attachment === "network" && !r.hsm.address)
+      out.push({ path: ["rootOfTrust", "hsm", "address"], message: "required when attachment is 'network': the appliance's address (the policy then refuses it: an offline root is reachable by no network, LCA-KEY-05)" });
+    if (r.hsm.attachment !== "network" && r.hsm.address)
+      out.push({ path: ["rootOfTrust", "hsm", "address"], message: `only with attachment 'network' (this HSM is attached by ${r.hsm.attachment})` });
     for (const d of dup(r.custodians.members.map((m) => m.id)))
       out.push({ path: ["rootOfTrust", "custodians", "members"], message: `custodian '${d}' is listed twice` });
   }

@@ -3,7 +3,7 @@
  * partitions of the production HSM model. Used for rehearsals of ceremonies and upgrades.
  */
 import { CP_POLICY_OID, CP_PROFILES, CP_VERSION } from "./cp.js";
-import { CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LUNA_CERTIFICATION, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes, databaseBackups } from "./common.js";
+import { CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LUNA_CERTIFICATION, LUNA_PCIE_CEREMONY_LIBRARY, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes, databaseBackups } from "./common.js";
 import type { EnvironmentInput } from "./schema.js";
 
 export default {
@@ -26,10 +26,14 @@ export default {
         name: "issuing",
         tokenLabel: "lanic-ca-stg-issuing",
         pinSecret: "hsm-pin-issuing",
-        keys: [
-          { label: "stg-signing-ca-1", purpose: "issuing-ca", ca: "stg-signing-ca-1", algorithm: "RSA_3072" },
-          { label: "stg-signing-ca-1-ocsp", purpose: "ocsp-signing", ca: "stg-signing-ca-1", algorithm: "ECDSA_P256" },
-        ],
+        keys: [{ label: "stg-signing-ca-1", purpose: "issuing-ca", ca: "stg-signing-ca-1", algorithm: "RSA_3072" }],
+      },
+      // The OCSP key in its own partition: the OCSP signer's PIN must not unlock the CA key (LCA-HSM-03).
+      {
+        name: "ocsp",
+        tokenLabel: "lanic-ca-stg-ocsp",
+        pinSecret: "hsm-pin-ocsp",
+        keys: [{ label: "stg-signing-ca-1-ocsp", purpose: "ocsp-signing", ca: "stg-signing-ca-1", algorithm: "ECDSA_P256" }],
       },
     ],
   },
@@ -46,8 +50,10 @@ export default {
       vendor: "Thales",
       model: "Luna PCIe HSM 7 (offline)",
       certification: LUNA_CERTIFICATION,
-      pkcs11Library: LUNA_PKCS11_LIBRARY,
+      pkcs11Library: LUNA_PCIE_CEREMONY_LIBRARY,
       tokenLabel: "stg-root",
+      serialNumber: "1541028",
+      attachment: "pcie",
     },
     custodians: {
       quorum: 2,
@@ -69,7 +75,7 @@ export default {
       profiles: ["ex-officio-signing", "organisation-signing", "tls-server", "smime", "operator-client", "ocsp-signing"],
       maxValidityDays: 365,
       crl: { intervalHours: 24, nextUpdateHours: 168 },
-      ocsp: { enabled: true, responseValidityHours: 96, refreshHours: 24, partition: "issuing", keyLabel: "stg-signing-ca-1-ocsp" },
+      ocsp: { enabled: true, responseValidityHours: 96, refreshHours: 24, partition: "ocsp", keyLabel: "stg-signing-ca-1-ocsp" },
     },
   ],
   profiles: CP_PROFILES,

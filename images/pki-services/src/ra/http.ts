@@ -4,10 +4,12 @@
  * docs/ra-openapi.json). Every 4xx is audited with the caller's identity. ADR 0060.
  */
 import { randomUUID } from "node:crypto";
+import type { Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import swagger from "@fastify/swagger";
-import { applicantActor, AuthError, operatorFromCertificate, parseClientCertHeader, pemCertificates, type Actor } from "./auth.js";
+import { applicantActor, AuthError, operatorFromCertificate, parseClientCertHeader, pemCertificates, requireRole, type Actor } from "./auth.js";
+import { batchRow, csvLine, uploadBatch } from "./csv.js";
 import { auditSafe, RaError, type RaService } from "./service.js";
 import { VETTING_ACTIONS, STATES, type VettingActionName } from "./states.js";
 
@@ -280,6 +282,60 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
     },
     async (req) => service.approvalsReport(req.actor, new Date(req.query.from), new Date(req.query.to)),
   );
+
+  // Bulk CSV: the body is streamed to the parser (never buffered whole).
+  app.addContentTypeParser(["text/csv", "application/csv"], (_req, payload, done) => done(null, payload));
+
+  app.post<{ Querystring: { kind: string; filename?: string; dryRun?: boolean } }>(
+    "/api/v1/batches",
+    {
+      schema: {
+        summary: "Upload a bulk CSV (ra-operator): text/csv, UTF-8 with or without BOM, header = the kind's field names. dryRun=true reports every problem by row and column and stores nothing; otherwise good rows are stored and bad ones reported. The same file again creates nothing (duplicate: true).",
+        tags: ["bulk"],
+        querystring: { type: "object", additionalProperties: false, required: ["kind"], properties: { kind: { type: "string" }, filename: { type: "string", maxLength: 255 }, dryRun: { type: "boolean" } } },
+      },
+    },
+    async (req, reply) => {
+      requireRole(req.actor, ["ra-operator"], "upload a bulk CSV");
+      if (typeof (req.body as { pipe?: unknown })?.pipe !== "function") throw new RaError(415, "unsupported_media_type", ["send the file as text/csv"]);
+      const r = await uploadBatch(service, req.actor, { kind: req.query.kind, filename: req.query.filename ?? "upload.csv", dryRun: req.query.dryRun ?? false }, req.body as Readable);
+      return reply.code(r.dryRun || r.duplicate ? 200 : 201).send(r);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/v1/batches/:id",
+    { schema: { summary: "A batch's upload report (operators)", tags: ["bulk"], params: idParams } },
+    async (req) => {
+      if (req.actor.kind !== "operator") throw new AuthError(401, "batches need an operator client certificate");
+      const [b] = await service.db.query<Record<string, unknown>>(`SELECT * FROM ra_batches WHERE id = $1`, [req.params.id]);
+      if (!b) throw new RaError(404, "not_found", [`no batch ${req.params.id}`]);
+      return batchRow(b);
+    },
+  );
+
+  for (const action of Object.keys(VETTING_ACTIONS).filter((a) => a !== "withdraw") as VettingActionName[]) {
+    const spec = VETTING_ACTIONS[action];
+    app.post<{ Params: { id: string }; Querystring: { format?: "json" | "csv" }; Body: { reason?: string } | undefined }>(
+      `/api/v1/batches/:id/${action}`,
+      {
+        schema: {
+          summary: `${spec.description}, for every application of the batch that is ${spec.from.join(" or ")} (role: ${spec.roles.join(" or ")}).${action === "approve" ? " Returns one enrollment code per row, once (format=csv: a CSV with formula cells neutralised)." : ""}`,
+          tags: ["bulk"], params: idParams,
+          querystring: { type: "object", additionalProperties: false, properties: { format: { type: "string", enum: ["json", "csv"] } } },
+          body: { type: "object", additionalProperties: false, properties: { reason: { type: "string", maxLength: 1000 } }, ...(spec.reason ? { required: ["reason"] } : {}) },
+        },
+      },
+      async (req, reply) => {
+        const r = await service.batchAct(req.actor, req.params.id, action, req.body?.reason);
+        if (req.query.format !== "csv") return r;
+        const fieldNames = Object.keys(service.kind(r.codes[0] ? (await service.get(r.codes[0].application))!.kind : Object.keys(service.config.kinds)[0]).fields);
+        let out = csvLine(["row", "application", ...fieldNames, "enrollmentCode", "expiresAt"]);
+        for (const c of r.codes) out += csvLine([c.row, c.application, ...fieldNames.map((f) => c.fields[f] ?? ""), c.code, r.expiresAt]);
+        return reply.type("text/csv; charset=utf-8").header("content-disposition", `attachment; filename="enrollment-codes-${req.params.id}.csv"`).send(`\ufeff${out}`);
+      },
+    );
+  }
 
   return app;
 }
