@@ -9,7 +9,9 @@ import type { TLSSocket } from "node:tls";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import swagger from "@fastify/swagger";
 import { applicantActor, AuthError, operatorFromCertificate, parseClientCertHeader, pemCertificates, requireRole, type Actor } from "./auth.js";
+import { EVIDENCE_MEDIA_TYPES } from "./config.js";
 import { batchRow, csvLine, uploadBatch } from "./csv.js";
+import { addEvidence, listEvidence, readEvidence } from "./evidence.js";
 import { auditSafe, RaError, type RaService } from "./service.js";
 import { VETTING_ACTIONS, STATES, type VettingActionName } from "./states.js";
 
@@ -281,6 +283,50 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
       },
     },
     async (req) => service.approvalsReport(req.actor, new Date(req.query.from), new Date(req.query.to)),
+  );
+
+  // Evidence: the bytes as sent; the type is decided by the content (evidence.ts).
+  app.addContentTypeParser([...EVIDENCE_MEDIA_TYPES, "application/octet-stream"], { parseAs: "buffer", bodyLimit: service.config.evidence.maxBytes }, (_req, body, done) => done(null, body));
+  const evidenceAccess = (req: FastifyRequest<{ Params: { id: string } }>) =>
+    req.actor.kind === "operator" ? service.mustGet(req.actor, req.params.id, "evidence") : service.checkAccess(req.actor, req.params.id, bearer(req), "evidence");
+
+  app.post<{ Params: { id: string }; Querystring: { type: string; filename: string } }>(
+    "/api/v1/applications/:id/evidence",
+    {
+      bodyLimit: service.config.evidence.maxBytes,
+      schema: {
+        summary: `Add supporting evidence (PDF, JPEG or PNG, checked by content; at most ${service.config.evidence.maxBytes} bytes) to a submitted, in-review or returned application (applicant with its token, or an operator)`,
+        tags: ["applications"], params: idParams,
+        querystring: { type: "object", additionalProperties: false, required: ["type", "filename"], properties: { type: { type: "string" }, filename: { type: "string", maxLength: 200 } } },
+      },
+    },
+    async (req, reply) => {
+      const app = await evidenceAccess(req);
+      if (!Buffer.isBuffer(req.body)) throw new RaError(415, "unsupported_media_type", ["send the file as application/pdf, image/jpeg, image/png or application/octet-stream"]);
+      const r = await addEvidence(service, req.actor, app, { type: req.query.type, filename: req.query.filename, declared: String(req.headers["content-type"]).split(";")[0].trim() }, req.body);
+      return reply.code(201).send(r);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/v1/applications/:id/evidence",
+    { schema: { summary: "The application's evidence: type, media type, size, SHA-256, retention (operators; the applicant with its token)", tags: ["applications"], params: idParams } },
+    async (req) => ({ evidence: await listEvidence(service, (await evidenceAccess(req)).id) }),
+  );
+
+  app.get<{ Params: { id: string; evidence: string } }>(
+    "/api/v1/applications/:id/evidence/:evidence",
+    { schema: { summary: "One evidence file's bytes (operators; each read is audited)", tags: ["vetting"], params: { type: "object", properties: { id: UUID, evidence: UUID }, required: ["id", "evidence"] } } },
+    async (req, reply) => {
+      if (req.actor.kind !== "operator") throw new AuthError(401, "evidence files are read by operators only");
+      const { record, content } = await readEvidence(service, req.actor, req.params.id, req.params.evidence);
+      return reply
+        .type(record.mediaType)
+        .header("content-disposition", `attachment; filename="${record.id}.${record.mediaType.split("/")[1].replace("jpeg", "jpg")}"`)
+        .header("x-content-type-options", "nosniff")
+        .header("digest", `sha-256=${Buffer.from(record.sha256, "hex").toString("base64")}`)
+        .send(content);
+    },
   );
 
   // Bulk CSV: the body is streamed to the parser (never buffered whole).
