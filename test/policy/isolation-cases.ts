@@ -3,7 +3,7 @@
  * networks apart (docs/policy.md): each is a realistic mistake an auditor would try on a copy of
  * a shipped environment.
  */
-import type { Case } from "./fixtures.js";
+import { resourceAt, type Case } from "./fixtures.js";
 
 export const ISOLATION_CASES: Case[] = [
   // The root's token pointed at the online network HSM's partition.
@@ -28,5 +28,17 @@ export const ISOLATION_CASES: Case[] = [
     env: (d) => { d.hsm.members = d.hsm.members.filter((m: { site: string }) => m.site !== "backup"); },
     finding: "LCA-HSM-04:grant:backup/issuing-ca-lao-gov-tls-ca-1:lao-gov-tls-ca-1-2026",
     found: "backup/issuing-ca-lao-gov-tls-ca-1 is granted 'lao-gov-tls-ca-1-2026' but HSM 'online' has no member at site 'backup'",
+  },
+  // No audit log inspector appointed: nobody reviews the IA and RA logs.
+  {
+    id: "LCA-SOD-02", pass: "production",
+    env: (d) => { delete d.roles["audit-log-inspector"]; },
+    finding: "LCA-SOD-02:role:audit-log-inspector", found: "no group holds the audit-log-inspector role",
+  },
+  // Pod Security lowered on the RA's namespace by hand.
+  {
+    id: "LCA-WKL-04", pass: "production",
+    model: (b) => { resourceAt(b, "production/production-lanic/zone-ra/namespace").metadata.labels["pod-security.kubernetes.io/enforce"] = "privileged"; },
+    finding: "LCA-WKL-04:namespace:production-lanic:lanic-ca-ra", found: "namespace 'lanic-ca-ra' (stack production-lanic) enforces Pod Security 'privileged'",
   },
 ];

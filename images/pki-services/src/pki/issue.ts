@@ -8,9 +8,9 @@ import type { Signer } from "../pkcs11/token.js";
 import { buildTbsCertificate, ext } from "./certificate.js";
 import type { ParsedCsr } from "./csr.js";
 import { keyIdentifierOfBits } from "./key-id.js";
-import { lintRequest, lintTbs, type LintedRequest } from "./lint.js";
+import { LintError, lintRequest, lintTbs, type LintedRequest } from "./lint.js";
 import { encodeName, type SubjectValue } from "./names.js";
-import type { CompiledProfile } from "./profile.js";
+import { spkiKeyFamily, type CompiledProfile } from "./profile.js";
 import { signAndVerify } from "./signature.js";
 import type { SignatureVerifier } from "./verify-pool.js";
 
@@ -72,7 +72,9 @@ export interface TbsInput {
 /** RFC 5280 4.1: the TBSCertificate of a subscriber: the profile's constant extensions, then the
  *  subjectKeyIdentifier (key-id.ts) and subjectAltName of this subscriber. */
 export function buildTbs(p: CompiledProfile, i: TbsInput): Buffer {
-  const exts: Buffer[] = [p.constantExtensions];
+  const family = spkiKeyFamily(i.spki);
+  if (!family) throw new LintError(["subject public key is neither RSA nor ECDSA (BR 7.1.3.1)"]);
+  const exts: Buffer[] = [p.constantExtensions[family]];
   if (p.includeSubjectKeyIdentifier) exts.push(ext.subjectKeyIdentifier(keyIdentifierOfBits(i.publicKeyBits)));
   if (i.dns.length || i.email.length) exts.push(ext.subjectAltName(i.dns, i.email, i.subjectDer.length === 2));
   return buildTbsCertificate({

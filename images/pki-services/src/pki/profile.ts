@@ -5,6 +5,7 @@
 import { EKU_OIDS, type Profile } from "../config/schema.js";
 import { ALGORITHMS } from "../pkcs11/algorithms.js";
 import type { KeyAlgorithm } from "../config/schema.js";
+import { keyUsageFor, type KeyFamily } from "../config/cp-rules.js";
 import { ext, EXT } from "./certificate.js";
 import { children, content, expectTag, oid, oidToString, raw, readTlv, TAG } from "./der.js";
 import { keyIdentifierOfBits } from "./key-id.js";
@@ -60,8 +61,9 @@ export interface CompiledProfile {
   /** signature AlgorithmIdentifier || issuer Name, constant per CA (checked by the TBS lint). */
   readonly sigAlgAndIssuer: Buffer;
   readonly signatureAlgorithm: Buffer;
-  /** The constant extensions, each a DER Extension, in order. */
-  readonly constantExtensions: Buffer;
+  /** The constant extensions, each a DER Extension, in order, for a subject key of each family:
+   *  keyUsage follows the key type (RFC 8813 3, BR 7.1.2.7.11). */
+  readonly constantExtensions: Readonly<Record<KeyFamily, Buffer>>;
   /** Extension OIDs a certificate under this profile may carry (for the TBS lint). */
   readonly allowedExtensions: ReadonlySet<string>;
   /** The same as DER OID contents in latin1 (compared without decoding). */
@@ -70,34 +72,62 @@ export interface CompiledProfile {
   readonly includeSubjectKeyIdentifier: boolean;
 }
 
+/** The key family of a DER SubjectPublicKeyInfo (rsaEncryption or id-ecPublicKey), if either. */
+export function spkiKeyFamily(spki: Uint8Array): KeyFamily | undefined {
+  try {
+    const [alg] = children(spki, readTlv(spki, 0));
+    const [o] = children(spki, alg);
+    const id = oidToString(content(spki, o));
+    return id === "1.2.840.113549.1.1.1" ? "RSA" : id === "1.2.840.10045.2.1" ? "EC" : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function compileProfile(name: string, profile: Profile, issuer: IssuerInfo): CompiledProfile {
-  const exts: Buffer[] = [];
+  const before: Buffer[] = [];
+  const after: Buffer[] = [];
   const allowed = new Set<string>();
   const add = (id: string, encoded: Buffer) => {
-    exts.push(encoded);
+    after.push(encoded);
     allowed.add(id);
   };
-  // RFC 5280 4.2.1.9: end-entity, critical so no relying party takes it for a CA.
-  add(EXT.basicConstraints, ext.basicConstraints(false));
-  add(EXT.keyUsage, ext.keyUsage(profile.keyUsage));
+  const ocspResponder = profile.kind === "ocsp-signing";
+  // RFC 5280 4.2.1.9: end-entity, critical so no relying party takes it for a CA (BR 7.1.2.8.4:
+  // exactly 3000).
+  before.push(ext.basicConstraints(false));
+  allowed.add(EXT.basicConstraints);
+  // RFC 5280 4.2.1.3: critical; the bits depend on the subject key (below).
+  allowed.add(EXT.keyUsage);
+  const keyUsageExt = (family: KeyFamily) => ext.keyUsage(keyUsageFor(profile, family));
+  // RFC 5280 4.2.1.12 / BR 7.1.2.7.10: not critical.
   add(EXT.extKeyUsage, ext.extKeyUsage(profile.extendedKeyUsage.map((e) => EKU_OIDS[e])));
-  add(EXT.certificatePolicies, ext.certificatePolicies(profile.policyOids));
-  // The OCSP responder's own certificate carries no OCSP URL (RFC 6960 4.2.2.2.1: it is not checked).
-  add(EXT.authorityInfoAccess, ext.authorityInfoAccess({ ocsp: profile.kind !== "ocsp-signing" ? issuer.urls.ocsp : undefined, caIssuers: issuer.urls.caIssuers }));
-  add(EXT.cRLDistributionPoints, ext.crlDistributionPoint(issuer.urls.crl));
+  // RFC 5280 4.2.1.4, BR 7.1.2.7.9. None on an OCSP responder (BR 7.1.2.8.8: SHOULD NOT).
+  if (profile.policyOids.length && !ocspResponder) add(EXT.certificatePolicies, ext.certificatePolicies(profile.policyOids));
+  if (!ocspResponder) {
+    // RFC 5280 4.2.2.1 / BR 7.1.2.7.7: OCSP first, then caIssuers.
+    add(EXT.authorityInfoAccess, ext.authorityInfoAccess({ ocsp: issuer.urls.ocsp, caIssuers: issuer.urls.caIssuers }));
+    // RFC 5280 4.2.1.13 / BR 7.1.2.11.2: fullName URI.
+    add(EXT.cRLDistributionPoints, ext.crlDistributionPoint(issuer.urls.crl));
+  }
+  // The OCSP responder certificate carries neither: BR 7.1.2.8.2 (cRLDistributionPoints MUST
+  // NOT; authorityInformationAccess NOT RECOMMENDED, 7.1.2.8.3: the relying party already holds
+  // the issuer, and id-pkix-ocsp-nocheck means no status is looked up).
+  // RFC 5280 4.2.1.1
   add(EXT.authorityKeyIdentifier, ext.authorityKeyIdentifier(issuer.keyIdentifier));
   if (profile.ocspNoCheck) add(EXT.ocspNoCheck, ext.ocspNoCheck());
   const includeSki = profile.kind !== "tls-server";
   if (includeSki) allowed.add(EXT.subjectKeyIdentifier);
   if (profile.subjectAltNames.dns || profile.subjectAltNames.email) allowed.add(EXT.subjectAltName);
   const signatureAlgorithm = ALGORITHMS[issuer.keyAlgorithm].signatureAlgorithmDer;
+  const constant = (family: KeyFamily) => Buffer.concat([...before, keyUsageExt(family), ...after]);
   return {
     name,
     profile,
     issuer,
     sigAlgAndIssuer: Buffer.concat([signatureAlgorithm, issuer.subjectDer]),
     signatureAlgorithm,
-    constantExtensions: Buffer.concat(exts),
+    constantExtensions: { RSA: constant("RSA"), EC: constant("EC") },
     allowedExtensions: allowed,
     allowedExtensionKeys: new Set([...allowed].map((a) => oid(a).subarray(2).toString("latin1"))),
     includeSubjectKeyIdentifier: includeSki,
