@@ -505,6 +505,13 @@ function classifyEnvironmentFacts(b: TopologyJson, a: TopologyJson, col: Collect
     const down = order[a.environment.tier] < order[b.environment.tier];
     col.add({ class: "tier-change", severity: "high", direction: down ? "widening" : "change", subject: "environment tier", summary: `tier ${b.environment.tier} → ${a.environment.tier}${down ? ": controls of the higher tier no longer apply" : ""}`, before: b.environment.tier, after: a.environment.tier, evidence: [`environments/${a.environment.name}.ts`] }, ["environment|tier"]);
   }
+  // BR 5.7.1.1 (2)-(4): a site changing role moves where the CA signs and which database is
+  // written: the failover or the failback itself (lanic-ca failover, docs/runbooks/failover.md).
+  for (const y of a.environment.sites) {
+    const x = b.environment.sites.find((s) => s.name === y.name);
+    if (x && x.role !== y.role)
+      col.add({ class: "failover", severity: "high", direction: "change", subject: `site ${y.name}`, site: y.name, summary: `site role ${x.role} → ${y.role}${y.role === "primary" ? " (its replica clusters promoted, standby signing services scaled up, CronJobs resumed)" : " (its clusters become replicas, signing services standbys)"}`, before: x.role, after: y.role, evidence: [`environments/${a.environment.name}.ts`] }, [`environment|sites`]);
+  }
   const x = b.environment.auditLog, y = a.environment.auditLog;
   if (x.sink !== y.sink)
     col.add({ class: "audit-log", severity: "high", direction: "change", subject: "audit log sink", summary: `audit log sink ${x.sink} → ${y.sink}`, before: x.sink, after: y.sink, evidence: [`environments/${a.environment.name}.ts`] }, ["environment|auditLog.sink"]);

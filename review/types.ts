@@ -21,6 +21,7 @@ export const CHANGE_CLASSES = [
   "revocation-schedule",
   "policy-exception",
   "policy-control",
+  "failover",
 ] as const;
 export type ChangeClass = (typeof CHANGE_CLASSES)[number];
 

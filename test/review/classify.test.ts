@@ -41,6 +41,12 @@ const exceptions = (expires: string | null, controls?: { id: string; enabled: bo
 
 const CASES: Case[] = [
   {
+    name: "failover: the backup site becomes the primary (lanic-ca failover)",
+    env: (e) => { for (const s of e.sites) s.role = s.role === "primary" ? "backup" : "primary"; },
+    expect: [{ class: "failover", severity: "high", direction: "change" }],
+    approval: "two-person",
+  },
+  {
     name: "new flow from the public zone into the issuing zone",
     model: (m) => {
       const f = m.flows.find(isFlow("lanic/ra", `lanic/issuing-ca-${SIGNING_CA}`, 8443))!;
