@@ -7,9 +7,9 @@ import { createHash, createPublicKey, verify, type KeyObject } from "node:crypto
 import type { Signer } from "../pkcs11/token.js";
 import type { ParsedCsr } from "./csr.js";
 import { bitString, children, ctxCons, ctxPrim, raw, readTlv, seq, time, tlv, TAG, uint } from "./der.js";
-import { lintRequest, lintTbs, type LintedRequest } from "./lint.js";
+import { LintError, lintRequest, lintTbs, type LintedRequest } from "./lint.js";
 import { encodeName, type SubjectValue } from "./names.js";
-import { EXT, extension, type CompiledProfile } from "./profile.js";
+import { EXT, extension, spkiKeyFamily, type CompiledProfile } from "./profile.js";
 import type { SignatureVerifier } from "./verify-pool.js";
 
 export interface PreparedCertificate {
@@ -69,7 +69,9 @@ export interface TbsInput {
 
 /** RFC 5280 4.1: the TBSCertificate by concatenation of precomputed and per-certificate parts. */
 export function buildTbs(p: CompiledProfile, i: TbsInput): Buffer {
-  const exts: Buffer[] = [p.constantExtensions];
+  const family = spkiKeyFamily(i.spki);
+  if (!family) throw new LintError(["subject public key is neither RSA nor ECDSA (BR 7.1.3.1)"]);
+  const exts: Buffer[] = [p.constantExtensions[family]];
   if (p.includeSubjectKeyIdentifier) {
     // RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits.
     exts.push(extension(EXT.subjectKeyIdentifier, false, tlv(TAG.OCTET_STRING, createHash("sha1").update(i.publicKeyBits).digest())));

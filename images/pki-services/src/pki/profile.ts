@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { EKU_OIDS, type Profile, type KeyUsage } from "../config/schema.js";
 import { ALGORITHMS } from "../pkcs11/algorithms.js";
 import type { KeyAlgorithm } from "../config/schema.js";
+import { keyUsageFor, type KeyFamily } from "../config/cp-rules.js";
 import { bool, children, content, ctxCons, ctxPrim, expectTag, namedBits, oid, oidToString, octets, raw, readTlv, seq, tlv, TAG } from "./der.js";
 
 export const EXT = {
@@ -78,8 +79,9 @@ export interface CompiledProfile {
   /** signature AlgorithmIdentifier || issuer Name, constant per CA. */
   readonly sigAlgAndIssuer: Buffer;
   readonly signatureAlgorithm: Buffer;
-  /** The constant extensions, each a DER Extension, in order. */
-  readonly constantExtensions: Buffer;
+  /** The constant extensions, each a DER Extension, in order, for a subject key of each family:
+   *  keyUsage follows the key type (RFC 8813 3, BR 7.1.2.7.11). */
+  readonly constantExtensions: Readonly<Record<KeyFamily, Buffer>>;
   /** Extension OIDs a certificate under this profile may carry (for the TBS lint). */
   readonly allowedExtensions: ReadonlySet<string>;
   /** The same as DER OID contents in latin1 (compared without decoding). */
@@ -88,29 +90,50 @@ export interface CompiledProfile {
   readonly includeSubjectKeyIdentifier: boolean;
 }
 
+/** The key family of a DER SubjectPublicKeyInfo (rsaEncryption or id-ecPublicKey), if either. */
+export function spkiKeyFamily(spki: Uint8Array): KeyFamily | undefined {
+  try {
+    const [alg] = children(spki, readTlv(spki, 0));
+    const [o] = children(spki, alg);
+    const id = oidToString(content(spki, o));
+    return id === "1.2.840.113549.1.1.1" ? "RSA" : id === "1.2.840.10045.2.1" ? "EC" : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function compileProfile(name: string, profile: Profile, issuer: IssuerInfo): CompiledProfile {
-  const exts: Buffer[] = [];
+  const before: Buffer[] = [];
+  const after: Buffer[] = [];
   const allowed = new Set<string>();
   const add = (id: string, critical: boolean, value: Buffer) => {
-    exts.push(extension(id, critical, value));
+    after.push(extension(id, critical, value));
     allowed.add(id);
   };
-  // RFC 5280 4.2.1.9: end-entity, critical so no relying party takes it for a CA.
-  add(EXT.basicConstraints, true, seq());
-  // RFC 5280 4.2.1.3: critical.
-  add(EXT.keyUsage, true, namedBits(profile.keyUsage.map((k) => KU_BITS[k])));
+  const ocspResponder = profile.kind === "ocsp-signing";
+  // RFC 5280 4.2.1.9: end-entity, critical so no relying party takes it for a CA (BR 7.1.2.8.4:
+  // exactly 3000).
+  before.push(extension(EXT.basicConstraints, true, seq()));
+  allowed.add(EXT.basicConstraints);
+  // RFC 5280 4.2.1.3: critical; the bits depend on the subject key (below).
+  allowed.add(EXT.keyUsage);
+  const keyUsageExt = (family: KeyFamily) => extension(EXT.keyUsage, true, namedBits(keyUsageFor(profile, family).map((k) => KU_BITS[k])));
   // RFC 5280 4.2.1.12 / BR 7.1.2.7.10: not critical.
   add(EXT.extKeyUsage, false, seq(...profile.extendedKeyUsage.map((e) => oid(EKU_OIDS[e]))));
-  // RFC 5280 4.2.1.4, BR 7.1.2.7.9
-  add(EXT.certificatePolicies, false, seq(...profile.policyOids.map((p) => seq(oid(p)))));
-  // RFC 5280 4.2.2.1 / BR 7.1.2.7.7: OCSP first, then caIssuers. The OCSP responder's own
-  // certificate carries no OCSP URL (RFC 6960 4.2.2.2.1: it is not checked).
-  const aia: Buffer[] = [];
-  if (issuer.urls.ocsp && profile.kind !== "ocsp-signing") aia.push(seq(oid("1.3.6.1.5.5.7.48.1"), ctxPrim(6, Buffer.from(issuer.urls.ocsp, "latin1"))));
-  aia.push(seq(oid("1.3.6.1.5.5.7.48.2"), ctxPrim(6, Buffer.from(issuer.urls.caIssuers, "latin1"))));
-  add(EXT.authorityInfoAccess, false, seq(...aia));
-  // RFC 5280 4.2.1.13 / BR 7.1.2.11.2: fullName URI.
-  add(EXT.cRLDistributionPoints, false, seq(seq(ctxCons(0, ctxCons(0, ctxPrim(6, Buffer.from(issuer.urls.crl, "latin1")))))));
+  // RFC 5280 4.2.1.4, BR 7.1.2.7.9. None on an OCSP responder (BR 7.1.2.8.8: SHOULD NOT).
+  if (profile.policyOids.length && !ocspResponder) add(EXT.certificatePolicies, false, seq(...profile.policyOids.map((p) => seq(oid(p)))));
+  if (!ocspResponder) {
+    // RFC 5280 4.2.2.1 / BR 7.1.2.7.7: OCSP first, then caIssuers.
+    const aia: Buffer[] = [];
+    if (issuer.urls.ocsp) aia.push(seq(oid("1.3.6.1.5.5.7.48.1"), ctxPrim(6, Buffer.from(issuer.urls.ocsp, "latin1"))));
+    aia.push(seq(oid("1.3.6.1.5.5.7.48.2"), ctxPrim(6, Buffer.from(issuer.urls.caIssuers, "latin1"))));
+    add(EXT.authorityInfoAccess, false, seq(...aia));
+    // RFC 5280 4.2.1.13 / BR 7.1.2.11.2: fullName URI.
+    add(EXT.cRLDistributionPoints, false, seq(seq(ctxCons(0, ctxCons(0, ctxPrim(6, Buffer.from(issuer.urls.crl, "latin1")))))));
+  }
+  // The OCSP responder certificate carries neither: BR 7.1.2.8.2 (cRLDistributionPoints MUST
+  // NOT; authorityInformationAccess NOT RECOMMENDED, 7.1.2.8.3: the relying party already holds
+  // the issuer, and id-pkix-ocsp-nocheck means no status is looked up).
   // RFC 5280 4.2.1.1
   add(EXT.authorityKeyIdentifier, false, seq(ctxPrim(0, issuer.keyIdentifier)));
   if (profile.ocspNoCheck) add(EXT.ocspNoCheck, false, Buffer.from([TAG.NULL, 0]));
@@ -118,6 +141,7 @@ export function compileProfile(name: string, profile: Profile, issuer: IssuerInf
   if (includeSki) allowed.add(EXT.subjectKeyIdentifier);
   if (profile.subjectAltNames.dns || profile.subjectAltNames.email) allowed.add(EXT.subjectAltName);
   const signatureAlgorithm = ALGORITHMS[issuer.keyAlgorithm].signatureAlgorithmDer;
+  const constant = (family: KeyFamily) => Buffer.concat([...before, keyUsageExt(family), ...after]);
   return {
     name,
     profile,
@@ -125,7 +149,7 @@ export function compileProfile(name: string, profile: Profile, issuer: IssuerInf
     versionDer: ctxCons(0, Buffer.from([TAG.INTEGER, 1, 2])),
     sigAlgAndIssuer: Buffer.concat([signatureAlgorithm, issuer.subjectDer]),
     signatureAlgorithm,
-    constantExtensions: Buffer.concat(exts),
+    constantExtensions: { RSA: constant("RSA"), EC: constant("EC") },
     allowedExtensions: allowed,
     allowedExtensionKeys: new Set([...allowed].map((a) => oid(a).subarray(2).toString("latin1"))),
     includeSubjectKeyIdentifier: includeSki,
