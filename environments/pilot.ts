@@ -13,8 +13,8 @@ export default {
   description: "Pilot: Lao issuing CA in LANIC under an external, already-trusted root",
   cpCps: { version: CP_VERSION, policyOid: CP_POLICY_OID, url: "https://repository.ca.gov.la/cps/1.0" },
   sites: [
-    { name: "lanic", role: "primary", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-pilot-vte", "10.120.0.0/16") },
-    { name: "backup", role: "backup", location: BACKUP_LOCATION, kubernetes: kube("lanic-ca-pilot-lpq", "10.150.0.0/16") },
+    { name: "lanic", role: "primary", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-pilot-vte", "10.120.0.0/16", "https://api.ca-pilot-vte.k8s.lanic.gov.la:6443") },
+    { name: "backup", role: "backup", location: BACKUP_LOCATION, kubernetes: kube("lanic-ca-pilot-lpq", "10.150.0.0/16", "https://api.ca-pilot-lpq.k8s.lanic.gov.la:6443") },
   ],
   images: RELEASED_IMAGES,
   hsm: {

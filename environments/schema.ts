@@ -54,6 +54,10 @@ export const Site = z.strictObject({
   kubernetes: z.strictObject({
     /** kubeconfig context Terraform uses for this site. */
     context: z.string().min(1),
+    /** The API server of the site's cluster (the kubeconfig cluster's `server`): the cluster's
+     *  identity, since two contexts can name one cluster. Required outside dev by the policy
+     *  (LCA-CLU-01: sites on different clusters, tiers never sharing one). */
+    server: z.url().optional(),
     /** kubeconfig path on the operator's machine. @default "~/.kube/config" */
     configPath: z.string().min(1).default("~/.kube/config"),
     /** Pod network of this site's cluster (the backup site's replication source, firewall rows). */

@@ -9,6 +9,8 @@ export const CHANGE_CLASSES = [
   "flow-into-protected-zone",
   "flow-new-zone-crossing",
   "flow-widened",
+  "internet-exposure",
+  "tier-change",
   "hsm-grant",
   "key-or-hsm",
   "trusted-role-binding",
