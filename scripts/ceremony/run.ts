@@ -23,7 +23,6 @@ import { CeremonyFileError, isOffline, loadCeremonyFile, type CeremonyFile } fro
 import { Transcript, verifyTranscript, type TranscriptDocument } from "./transcript.js";
 
 export { CeremonyError };
-export { importProblems } from "./ceremonies/external-certificate-import.js";
 
 const DAY = 86_400_000;
 
