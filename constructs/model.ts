@@ -6,7 +6,7 @@
  */
 import type { HsmCertification, KeyAlgorithm, Tier, TrustedRole, WorkloadKind } from "../environments/schema.js";
 
-export const ZONE_KINDS = ["public", "government", "ra", "issuing", "hsm", "database", "audit", "management"] as const;
+export const ZONE_KINDS = ["public", "government", "ra", "issuing", "timestamping", "hsm", "database", "audit", "management"] as const;
 export type ZoneKind = (typeof ZONE_KINDS)[number];
 
 export type ComponentKind = WorkloadKind | "database" | "audit-integrity-check" | "hsm" | "offline-root";
@@ -69,7 +69,7 @@ export type Endpoint =
       /** What is out there: a network HSM, the internet, the government network, the audit sink,
        *  the other site's replication endpoint, the cluster DNS. */
       name: string;
-      kind: "hsm" | "internet" | "government-network" | "audit-sink" | "replication" | "cluster-dns";
+      kind: "hsm" | "internet" | "government-network" | "audit-sink" | "replication" | "cluster-dns" | "ntp";
       cidrs: string[];
     };
 
@@ -87,7 +87,7 @@ export interface FlowFact {
 
 export interface KeyFact {
   label: string;
-  purpose: "root" | "issuing-ca" | "ocsp-signing";
+  purpose: "root" | "issuing-ca" | "ocsp-signing" | "time-stamping";
   ca: string;
   algorithm: KeyAlgorithm;
   location: { type: "hsm-partition"; hsm: string; partition: string; tokenLabel: string } | { type: "offline-enclave"; hsm: string };
@@ -163,6 +163,18 @@ export interface EnvironmentFact {
     profiles: { name: string; kind: string; maxValidityDays: number }[];
     ocsp?: boolean;
   }[];
+  /** The time-stamping authority (RFC 3161), when the environment runs one. */
+  tsa?: {
+    name: string;
+    ca: string;
+    profile: string;
+    /** The profile's certificate content as the policy checks it (RFC 3161 2.3). */
+    certificate: { kind: string; extendedKeyUsage: string[]; keyUsage: string[] };
+    policyOid: string;
+    accuracyMicros: number;
+    key: { partition: string; label: string; algorithm: KeyAlgorithm };
+    ntp: { name: string; address: string; port: number; country: string; facility: string }[];
+  };
 }
 
 export interface TopologyJson {

@@ -60,6 +60,7 @@ export function workloadSizes(replicas: number, scale: "small" | "large"): Input
     "issuing-ca": { replicas, resources: r("1", "512Mi", "2") },
     "crl-publisher": { replicas, resources: r("500m", "1Gi", "2") },
     "audit-collector": { replicas, resources: r("250m", "256Mi", "1") },
+    tsa: { replicas, resources: r("500m", "256Mi", "2") },
   };
 }
 
@@ -82,3 +83,10 @@ export const CNPG_POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql@sha256:1b0
 export const LUNA_CERTIFICATION = { scheme: "FIPS 140-3", level: 3, certificate: "CMVP certificate number recorded at acceptance" } as const;
 export const LUNA_PKCS11_LIBRARY = "/opt/hsm/lib/libCryptoki2_64.so";
 
+
+/** The time sources in Laos the TSA checks its clock against (RFC 3161 2.1): LANIC's stratum-1
+ *  servers (GNSS receivers) at each site. */
+export const LAO_NTP_SOURCES = [
+  { name: "lanic-ntp-1", address: "10.20.60.10", port: 123, country: "LA", facility: "LANIC data center, Vientiane (GNSS stratum 1)" },
+  { name: "backup-ntp-1", address: "10.40.60.10", port: 123, country: "LA", facility: "LANIC backup data center, Luang Prabang (GNSS stratum 1)" },
+];

@@ -76,12 +76,13 @@ export const HsmCertification = z.discriminatedUnion("scheme", [
 ]);
 export type HsmCertification = z.infer<typeof HsmCertification>;
 
-export const KeyPurpose = z.enum(["issuing-ca", "ocsp-signing"]);
+export const KeyPurpose = z.enum(["issuing-ca", "ocsp-signing", "time-stamping"]);
 export const HsmKey = z.strictObject({
   /** CKA_LABEL of the key pair in the partition. */
   label: z.string().min(1).max(64),
   purpose: KeyPurpose,
-  /** Name of the issuing CA the key belongs to. */
+  /** Name of the issuing CA the key belongs to (for a time-stamping key: the CA that certifies
+   *  the TSA). */
   ca: Name,
   algorithm: KeyAlgorithm,
 });
@@ -228,6 +229,7 @@ export const WORKLOAD_KINDS = [
   "issuing-ca",
   "crl-publisher",
   "audit-collector",
+  "tsa",
 ] as const;
 export const WorkloadKind = z.enum(WORKLOAD_KINDS);
 export type WorkloadKind = z.infer<typeof WorkloadKind>;
@@ -251,6 +253,42 @@ export const TRUSTED_ROLES = [
 ] as const;
 export const TrustedRole = z.enum(TRUSTED_ROLES);
 export type TrustedRole = z.infer<typeof TrustedRole>;
+
+/** An NTP server the TSA checks its clock against (RFC 3161 2.1; inside Laos, like all
+ *  authentication data: the mission's data-residency rule). */
+export const NtpSource = z.strictObject({
+  name: Name,
+  address: Ipv4,
+  port: Port.default(123),
+  /** Where it is (ISO 3166-1 alpha-2 country and the facility): the policy requires LA. */
+  country: z.string().regex(/^[A-Z]{2}$/),
+  facility: z.string().min(1),
+});
+export type NtpSource = z.infer<typeof NtpSource>;
+
+/** The time-stamping authority (RFC 3161) for signed e-Office documents. */
+export const TimeStamping = z.strictObject({
+  name: Name,
+  /** URL relying parties send time-stamp requests to (RFC 3161 3.4, plain http like OCSP). */
+  url: z.url(),
+  /** The issuing CA that certifies the TSA, and the profile (kind time-stamping) it issues under. */
+  ca: Name,
+  profile: Name,
+  /** Partition and label of the TSA's own key (purpose time-stamping). */
+  partition: Name,
+  keyLabel: z.string().min(1),
+  keyAlgorithm: KeyAlgorithm,
+  /** TSA policy OID in every token (TSTInfo.policy), from the CP arc. No default. */
+  policyOid: Oid,
+  /** Declared accuracy (RFC 3161 2.4.2). No default: the TSA practice statement decides. */
+  accuracy: z.strictObject({
+    seconds: z.number().int().min(0).default(0),
+    millis: z.number().int().min(0).max(999).default(0),
+    micros: z.number().int().min(0).max(999).default(0),
+  }),
+  ntp: z.strictObject({ sources: z.array(NtpSource).min(1) }),
+});
+export type TimeStamping = z.infer<typeof TimeStamping>;
 
 const Group = z.string().regex(/^[a-z0-9][-a-z0-9:.]*$/, "an identity-provider group name");
 
@@ -287,6 +325,8 @@ export const Environment = z.strictObject({
     /** OCSP URL placed in certificates' AIA (RFC 5280 4.2.2.1). */
     url: z.url(),
   }),
+  /** The time-stamping authority. Absent: the environment runs none. */
+  tsa: TimeStamping.optional(),
   repository: z.strictObject({
     /** Base URL: CA certificates at <base>/certs/<ca>.der, CRLs at <base>/crl/<ca>.crl. */
     baseUrl: z.url(),
@@ -301,7 +341,8 @@ export const Environment = z.strictObject({
     /** Addresses at the primary site where the backup site's replica clusters stream from (a
      *  LoadBalancer IP in LANIC's server network): the CA database and the RA's store.
      *  Required when there is a backup site. */
-    replicationAddresses: z.strictObject({ ca: Ipv4, ra: Ipv4 }).optional(),
+    /** … and the TSA's store (required when the environment has a TSA and a backup site). */
+    replicationAddresses: z.strictObject({ ca: Ipv4, ra: Ipv4, tsa: Ipv4.optional() }).optional(),
   }),
   auditLog: z.strictObject({
     sink: z.strictObject({
@@ -386,8 +427,23 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
   }
   if (env.sites.some((s) => s.role === "backup") && !env.database.replicationAddresses)
     out.push({ path: ["database", "replicationAddresses"], message: "required with a backup site: the primary's addresses the replica clusters stream from ({ ca, ra })" });
+  if (env.tsa) {
+    const t = env.tsa;
+    if (!caNames.includes(t.ca)) out.push({ path: ["tsa", "ca"], message: `unknown issuing CA '${t.ca}'; defined: ${caNames.join(", ")}` });
+    else if (!env.issuingCas.find((c) => c.name === t.ca)!.profiles.includes(t.profile))
+      out.push({ path: ["tsa", "profile"], message: `issuing CA '${t.ca}' does not issue under profile '${t.profile}'; it issues: ${env.issuingCas.find((c) => c.name === t.ca)!.profiles.join(", ")}` });
+    if (env.profiles[t.profile] && env.profiles[t.profile].kind !== "time-stamping")
+      out.push({ path: ["tsa", "profile"], message: `profile '${t.profile}' is of kind ${env.profiles[t.profile].kind}, not time-stamping` });
+    checkKey(["tsa"], t.partition, t.keyLabel, "time-stamping", t.ca);
+    const key = partitions.get(t.partition)?.keys.find((k) => k.label === t.keyLabel);
+    if (key && key.algorithm !== t.keyAlgorithm) out.push({ path: ["tsa", "keyAlgorithm"], message: `${t.keyAlgorithm} differs from the HSM key '${t.keyLabel}' (${key.algorithm})` });
+    if (t.accuracy.seconds + t.accuracy.millis + t.accuracy.micros === 0) out.push({ path: ["tsa", "accuracy"], message: "an accuracy of zero cannot be met: declare seconds, millis or micros" });
+    if (env.sites.some((s) => s.role === "backup") && !env.database.replicationAddresses?.tsa)
+      out.push({ path: ["database", "replicationAddresses", "tsa"], message: "required with a TSA and a backup site: the primary's address the TSA store's replica streams from" });
+  }
   const needed: z.infer<typeof WorkloadKind>[] = ["repository", "ra-frontend", "ra", "issuing-ca", "crl-publisher", "audit-collector"];
   if (env.issuingCas.some((c) => c.ocsp.enabled)) needed.push("ocsp-responder", "ocsp-signer");
+  if (env.tsa) needed.push("tsa");
   for (const k of needed)
     if (!env.workloads[k]) out.push({ path: ["workloads", k], message: `missing: the size of the '${k}' workload (replicas and resources)` });
   return out;

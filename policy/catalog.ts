@@ -11,6 +11,7 @@ import { KEY_CONTROLS } from "./controls/keys.js";
 import { NETWORK_CONTROLS } from "./controls/network.js";
 import { REVOCATION_CONTROLS } from "./controls/revocation.js";
 import { SECRET_CONTROLS } from "./controls/secrets.js";
+import { TSA_CONTROLS } from "./controls/tsa.js";
 import { VALIDITY_CONTROLS } from "./controls/validity.js";
 import { WORKLOAD_CONTROLS } from "./controls/workloads.js";
 import type { Control } from "./types.js";
@@ -38,6 +39,7 @@ export const CATALOG: Control[] = [
   ...DUTY_CONTROLS,
   ...AUDIT_CONTROLS,
   ...CONTINUITY_CONTROLS,
+  ...TSA_CONTROLS,
   ...SECRET_CONTROLS,
   EXCEPTIONS_CONTROL,
 ];

@@ -32,6 +32,7 @@ export function matcher(pattern: string): (f: Finding) => boolean {
 function applies(c: Control, m: TopologyJson): string | undefined {
   if (!c.tiers.includes(m.environment.tier)) return `not charged in tier ${m.environment.tier} (applies to ${c.tiers.join(", ")})`;
   if (c.rootOfTrust && !c.rootOfTrust.includes(m.environment.rootOfTrust)) return `not charged: the root of trust is ${m.environment.rootOfTrust}`;
+  if (c.requires === "tsa" && !m.environment.tsa) return "not charged: the environment runs no time-stamping authority";
   return undefined;
 }
 
@@ -53,6 +54,8 @@ function evidenceFor(c: Control, m: TopologyJson): string[] {
       return paths(m.components.filter((x) => x.runsAs !== "none"));
     case "AUD":
       return paths([...m.components.filter((x) => x.kind === "audit-collector"), ...m.schedules.filter((s) => s.kind === "audit-integrity")]);
+    case "TSA":
+      return paths(m.components.filter((x) => x.kind === "tsa"));
     case "BCP":
     case "RES":
       return paths(m.zones.filter((z) => z.zone === "database"));

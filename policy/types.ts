@@ -46,6 +46,8 @@ export interface Control {
   tiers: Tier[];
   /** Only some controls apply to an externally rooted CA (the pilot): offline-root ones do not. */
   rootOfTrust?: EnvironmentFact["rootOfTrust"][];
+  /** Only charged when the environment runs this optional service (the TSA). */
+  requires?: "tsa";
   rationale: string;
   check(model: TopologyJson, ctx: CheckContext): FindingInput[];
 }

@@ -28,7 +28,7 @@ const ZONE_STYLE: Record<string, { fill: string; title: string }> = {
   audit: { fill: "#eeeeee", title: "audit zone" },
   management: { fill: "#f6f6f6", title: "management zone" },
 };
-const ZONE_ORDER = ["public", "government", "ra", "issuing", "hsm", "database", "audit", "management"];
+const ZONE_ORDER = ["public", "government", "ra", "issuing", "timestamping", "hsm", "database", "audit", "management"];
 
 const q = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"');

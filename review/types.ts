@@ -17,6 +17,7 @@ export const CHANGE_CLASSES = [
   "availability",
   "audit-log",
   "revocation-schedule",
+  "time-stamping",
   "policy-exception",
   "policy-control",
 ] as const;

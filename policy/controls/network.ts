@@ -4,7 +4,7 @@ import { FlowGraph, type Node } from "../graph.js";
 import type { TfResource } from "../resources.js";
 import type { Control, FindingInput } from "../types.js";
 
-const PROTECTED_ZONES = new Set(["issuing", "hsm", "database"]);
+const PROTECTED_ZONES = new Set(["issuing", "timestamping", "hsm", "database"]);
 const PUBLIC_ZONES = new Set(["public", "government"]);
 const isProtected = (n: Node) => (n.component ? PROTECTED_ZONES.has(n.component.zone) || n.component.zone === "offline" : n.external?.kind === "hsm");
 const isPublicSource = (n: Node) => (n.component ? PUBLIC_ZONES.has(n.component.zone) : n.external?.kind === "internet" || n.external?.kind === "government-network");
@@ -91,12 +91,12 @@ export const NETWORK_CONTROLS: Control[] = [
   },
   {
     id: "LCA-NET-03",
-    title: "No path from public or government zones into issuing, HSM or database zones except RA → issuing CA over mTLS",
+    title: "No path from public or government zones into issuing, time-stamping, HSM or database zones except RA → issuing CA over mTLS and RFC 3161 requests to the TSA",
     rfc3647: "6.7",
     references: ["NCSSR 1.1.1", "NCSSR 1.2.2"],
     severity: "error",
     tiers: ["dev", "staging", "production"],
-    rationale: "Proven by reachability over the flow graph from the internet, the government network and the public and government zones: the only way into the signing, HSM and database zones is the RA calling the issuing CA over mutually authenticated TLS.",
+    rationale: "Proven by reachability over the flow graph from the internet, the government network and the public and government zones: the only ways into the signing, time-stamping, HSM and database zones are the RA calling the issuing CA over mutually authenticated TLS and RFC 3161 requests to the TSA's HTTP port (the TSA, in a zone of its own, reaches only its HSM partition, its own store, its time sources and the audit log).",
     check(m) {
       const g = new FlowGraph(m);
       const sources = [...g.nodes.values()].filter(isPublicSource);
@@ -107,13 +107,17 @@ export const NETWORK_CONTROLS: Control[] = [
         if (isProtected(n)) continue;
         for (const e of g.out.get(key) ?? []) {
           if (!isProtected(e.to)) continue;
-          const allowed = e.from.component?.kind === "ra" && e.to.component?.kind === "issuing-ca" && e.flow.mtls;
+          // The two doors: the RA into the issuing CA's mTLS API, and RFC 3161 requests into the
+          // TSA's HTTP port (a fixed-format request carrying a hash; the TSA signs, nothing else).
+          const allowed =
+            (e.from.component?.kind === "ra" && e.to.component?.kind === "issuing-ca" && e.flow.mtls) ||
+            (e.to.component?.kind === "tsa" && e.flow.purpose.startsWith("time-stamp requests (RFC 3161"));
           if (allowed) continue;
           out.push({
             key: `edge:${e.from.key}->${e.to.key}:${e.flow.port}`,
             path: e.flow.path,
             found: `${g.pathTo(reached, key)} → ${e.to.label} (${g.zoneOf(e.to)} zone, port ${e.flow.port}${e.flow.mtls ? ", mTLS" : ""}: ${e.flow.purpose})`,
-            required: "into issuing/HSM/database zones from anything reachable from public or government networks: only RA → issuing CA over mTLS",
+            required: "into issuing/time-stamping/HSM/database zones from anything reachable from public or government networks: only RA → issuing CA over mTLS, and RFC 3161 requests to the TSA",
             fix: "remove the flow, or route it through the issuing CA's mTLS API",
           });
         }

@@ -18,6 +18,7 @@ const USAGE = `usage:
   pki-services ocsp-responder --sign-only --config ca-config.json [--db URL|DIR]
   pki-services ocsp-responder --serve [--workers N (default 1)] [--listen H:P] [--publish-listen H:P] [--cache-file F] --tls-key F --tls-cert F --client-ca F --allowed-clients CN,...
   pki-services repository --base-url URL [--root DIR] [--listen H:P] [--publish-listen H:P] (--tls-key F --tls-cert F --client-ca F --allowed-clients CN,... | --no-publish)
+  pki-services tsa --config tsa-config.json [--db URL|DIR] [--listen H:P (default 0.0.0.0:8080)]
   pki-services audit verify [--db URL|DIR]
   pki-services init-token --dir DIR --label LABEL          (lab: SoftHSM2 token; prints SOFTHSM2_CONF)
   pki-services keygen --library LIB --token LABEL --label KEY --algorithm ALG   (PIN from PKCS11_PIN)
@@ -106,6 +107,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./roles/ocsp-responder.js")).ocspResponderMain(rest);
     case "repository":
       return (await import("./roles/repository.js")).repositoryMain(rest);
+    case "tsa":
+      return (await import("./roles/tsa.js")).tsaMain(rest);
     case "audit":
       if (rest[0] !== "verify") break;
       return auditVerify(rest.slice(1));

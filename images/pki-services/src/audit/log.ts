@@ -7,10 +7,11 @@ import { createHash } from "node:crypto";
 import type { Database, Queryable } from "../storage/db.js";
 
 export type AuditEvent =
-  | "service.start" | "service.stop" | "config.loaded" | "hsm.login" | "hsm.unavailable" | "hsm.recovered"
+  | "service.start" | "service.start.failed" | "service.stop" | "config.loaded" | "hsm.login" | "hsm.unavailable" | "hsm.recovered"
   | "key.use" | "cert.intent" | "cert.issue" | "cert.issue.failed" | "cert.request.rejected" | "cert.revoke" | "cert.revoke.rejected"
   | "cert.reconciled" | "access.denied"
-  | "crl.issue" | "crl.publish.failed" | "ocsp.responder.start" | "ocsp.sign" | "ocsp.sign.failed" | "repository.publish"; // issue 7 roles
+  | "crl.issue" | "crl.publish.failed" | "ocsp.responder.start" | "ocsp.sign" | "ocsp.sign.failed" | "repository.publish"
+  | "tsa.stamp" | "tsa.stamp.rejected" | "tsa.clock.synchronised" | "tsa.clock.unsynchronised"; // time-stamping (RFC 3161)
 
 export interface AuditRecord {
   readonly seq: number;

@@ -99,8 +99,8 @@ export function compileProfile(name: string, profile: Profile, issuer: IssuerInf
   add(EXT.basicConstraints, true, seq());
   // RFC 5280 4.2.1.3: critical.
   add(EXT.keyUsage, true, namedBits(profile.keyUsage.map((k) => KU_BITS[k])));
-  // RFC 5280 4.2.1.12 / BR 7.1.2.7.10: not critical.
-  add(EXT.extKeyUsage, false, seq(...profile.extendedKeyUsage.map((e) => oid(EKU_OIDS[e]))));
+  // RFC 5280 4.2.1.12 / BR 7.1.2.7.10: not critical; a TSA's is critical (RFC 3161 2.3).
+  add(EXT.extKeyUsage, profile.kind === "time-stamping", seq(...profile.extendedKeyUsage.map((e) => oid(EKU_OIDS[e]))));
   // RFC 5280 4.2.1.4, BR 7.1.2.7.9
   add(EXT.certificatePolicies, false, seq(...profile.policyOids.map((p) => seq(oid(p)))));
   // RFC 5280 4.2.2.1 / BR 7.1.2.7.7: OCSP first, then caIssuers. The OCSP responder's own
