@@ -19,8 +19,9 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { createSoftHsmToken, Pkcs11Token, ALGORITHMS } from "@lanic-ca/pki-services/pkcs11/index";
-import { compileProfile, createCaCertificate, issuerFromCertificate, issuerPublicKey, parseCsr, prepareCertificate, randomSerial, signCertificate, VerifyPool } from "@lanic-ca/pki-services/pki/index";
+import { Pkcs11Token, ALGORITHMS } from "@lanic-ca/pki-services/pkcs11/index";
+import { createCaCertificate, createSoftHsmToken } from "@lanic-ca/pki-services/lab/index";
+import { compileProfile, issuerFromCertificate, issuerPublicKey, parseCsr, prepareCertificate, randomSerial, signCertificate, VerifyPool } from "@lanic-ca/pki-services/pki/index";
 import type { KeyAlgorithm, Profile } from "@lanic-ca/pki-services/config/schema";
 
 const PROFILE: Profile = {

@@ -6,6 +6,7 @@
  * production ceremony. TLS and S/MIME certificates also carry the CA/Browser Forum reserved OIDs
  * (BR 7.1.6.1; S/MIME BR 7.1.6.1).
  */
+import type { RaKindInput } from "@lanic-ca/pki-services/ra/config";
 import type { EnvironmentInput } from "./schema.js";
 
 export const CP_ARC = "2.16.418.1.1";
@@ -98,3 +99,79 @@ export const CP_PROFILES: Profiles = {
     subjectAltNames: { dns: false, email: false, required: false },
   },
 };
+
+/** What the RA asks for each profile above (ADR 0060): the application fields, each placed in the
+ *  certificate by `maps` (subject attribute or subjectAltName) or kept in the RA only, and the
+ *  evidence. Declared beside the profiles so a profile and its application change together; the
+ *  key algorithms come from the profile ({@link raKinds}). Labels in English and Lao. */
+export const CP_RA_KINDS: Record<string, Omit<RaKindInput, "profile" | "allowedKeyAlgorithms">> = {
+  "ex-officio-signing": {
+    label: { en: "Ex-officio certificate (government position)", lo: "ໃບຢັ້ງຢືນຕາມຕຳແໜ່ງ" },
+    fields: {
+      holderName: { label: { en: "Name of the position holder", lo: "ຊື່ ແລະ ນາມສະກຸນ ຜູ້ດຳລົງຕຳແໜ່ງ" }, required: true, maps: "CN", maxLength: 64 },
+      position: { label: { en: "Position", lo: "ຕຳແໜ່ງ" }, required: true, maps: "title", maxLength: 64 },
+      ministry: { label: { en: "Ministry or organisation", lo: "ກະຊວງ / ອົງການ" }, required: true, maps: "O", maxLength: 64 },
+      department: { label: { en: "Department", lo: "ກົມ / ພະແນກ" }, required: false, maps: "OU", maxLength: 64 },
+      email: { label: { en: "Official email", lo: "ອີເມວທາງການ" }, required: false, maps: "san.email", pattern: "[^@\\s]+@[^@\\s]+\\.[a-z]{2,}", maxLength: 128 },
+      country: { label: { en: "Country", lo: "ປະເທດ" }, required: true, maps: "C", fixed: "LA" },
+      appointmentReference: { label: { en: "Appointment decision number", lo: "ເລກທີຂໍ້ຕົກລົງແຕ່ງຕັ້ງ" }, required: true, maxLength: 64 },
+    },
+    evidence: [{ type: "appointment-letter", label: { en: "Appointment letter", lo: "ໜັງສືແຕ່ງຕັ້ງ" }, required: true }],
+  },
+  "organisation-signing": {
+    label: { en: "Organisation certificate (licensed company)", lo: "ໃບຢັ້ງຢືນຂອງອົງກອນ (ບໍລິສັດທີ່ໄດ້ຮັບອະນຸຍາດ)" },
+    fields: {
+      companyName: { label: { en: "Company name", lo: "ຊື່ບໍລິສັດ" }, required: true, maps: "CN", maxLength: 64 },
+      legalName: { label: { en: "Registered legal name", lo: "ຊື່ນິຕິບຸກຄົນທີ່ຈົດທະບຽນ" }, required: true, maps: "O", maxLength: 64 },
+      licenceNumber: { label: { en: "Business licence number", lo: "ເລກທີໃບອະນຸຍາດດຳເນີນທຸລະກິດ" }, required: true, maps: "organizationIdentifier", pattern: "[A-Za-z0-9][A-Za-z0-9./-]{0,63}", maxLength: 64 },
+      licenceIssuer: { label: { en: "Ministry that issued the licence", lo: "ກະຊວງທີ່ອອກໃບອະນຸຍາດ" }, required: true, maxLength: 128 },
+      province: { label: { en: "Province", lo: "ແຂວງ" }, required: false, maps: "ST", maxLength: 64 },
+      city: { label: { en: "City / district", lo: "ເມືອງ" }, required: false, maps: "L", maxLength: 64 },
+      contactEmail: { label: { en: "Contact email", lo: "ອີເມວຕິດຕໍ່" }, required: true, pattern: "[^@\\s]+@[^@\\s]+\\.[a-z]{2,}", maxLength: 128 },
+      country: { label: { en: "Country", lo: "ປະເທດ" }, required: true, maps: "C", fixed: "LA" },
+    },
+    evidence: [{ type: "business-licence", label: { en: "Business licence", lo: "ໃບອະນຸຍາດດຳເນີນທຸລະກິດ" }, required: true }],
+  },
+  "tls-server": {
+    label: { en: "TLS server certificate", lo: "ໃບຢັ້ງຢືນເຊີບເວີ TLS" },
+    fields: {
+      hostName: { label: { en: "Host name (FQDN)", lo: "ຊື່ໂຮສ (FQDN)" }, required: true, maps: "CN", pattern: "([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+[a-z]{2,}", maxLength: 64 },
+      dnsNames: { label: { en: "All host names, separated by spaces", lo: "ຊື່ໂດເມນທັງໝົດ (ແຍກດ້ວຍຍະຫວ່າງ)" }, required: true, maps: "san.dns", maxLength: 2000 },
+      organization: { label: { en: "Organisation", lo: "ອົງກອນ" }, required: true, maps: "O", maxLength: 64 },
+      province: { label: { en: "Province", lo: "ແຂວງ" }, required: false, maps: "ST", maxLength: 64 },
+      city: { label: { en: "City / district", lo: "ເມືອງ" }, required: false, maps: "L", maxLength: 64 },
+      country: { label: { en: "Country", lo: "ປະເທດ" }, required: true, maps: "C", fixed: "LA" },
+    },
+    evidence: [{ type: "domain-authorisation", label: { en: "Domain authorisation letter", lo: "ໜັງສືອະນຸຍາດໃຊ້ໂດເມນ" }, required: false }],
+  },
+  smime: {
+    label: { en: "S/MIME certificate (government mailbox)", lo: "ໃບຢັ້ງຢືນອີເມວ S/MIME" },
+    fields: {
+      fullName: { label: { en: "Full name", lo: "ຊື່ ແລະ ນາມສະກຸນ" }, required: true, maps: "CN", maxLength: 64 },
+      email: { label: { en: "Mailbox", lo: "ອີເມວ" }, required: true, maps: "san.email", pattern: "[^@\\s]+@[^@\\s]+\\.[a-z]{2,}", maxLength: 128 },
+      organization: { label: { en: "Ministry or organisation", lo: "ກະຊວງ / ອົງການ" }, required: true, maps: "O", maxLength: 64 },
+      department: { label: { en: "Department", lo: "ກົມ / ພະແນກ" }, required: false, maps: "OU", maxLength: 64 },
+      country: { label: { en: "Country", lo: "ປະເທດ" }, required: true, maps: "C", fixed: "LA" },
+    },
+    evidence: [{ type: "sponsor-letter", label: { en: "Sponsor's letter", lo: "ໜັງສືຮັບຮອງ" }, required: false }],
+  },
+  "operator-client": {
+    label: { en: "Operator client certificate (trusted role)", lo: "ໃບຢັ້ງຢືນຜູ້ປະຕິບັດງານ (ບົດບາດທີ່ໄວ້ວາງໃຈ)" },
+    fields: {
+      fullName: { label: { en: "Full name", lo: "ຊື່ ແລະ ນາມສະກຸນ" }, required: true, maps: "CN", maxLength: 64 },
+      organization: { label: { en: "Organisation", lo: "ອົງກອນ" }, required: true, maps: "O", maxLength: 64 },
+      role: { label: { en: "Trusted role", lo: "ບົດບາດ" }, required: true, maps: "OU", pattern: "vetting-officer|vetting-approver|vetting-manager|ra-operator" },
+      country: { label: { en: "Country", lo: "ປະເທດ" }, required: true, maps: "C", fixed: "LA" },
+    },
+    evidence: [{ type: "appointment-letter", label: { en: "Appointment to the trusted role", lo: "ໜັງສືແຕ່ງຕັ້ງບົດບາດ" }, required: true }],
+  },
+};
+
+/** The RA's kinds for `profiles`: CP_RA_KINDS with each profile's name and key algorithms. */
+export function raKinds(profiles: Profiles): Record<string, RaKindInput> {
+  return Object.fromEntries(
+    Object.entries(CP_RA_KINDS)
+      .filter(([name]) => profiles[name])
+      .map(([name, k]) => [name, { ...k, profile: name, allowedKeyAlgorithms: [...profiles[name].allowedKeyAlgorithms] }]),
+  );
+}

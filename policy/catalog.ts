@@ -24,7 +24,10 @@ export const EXCEPTIONS_CONTROL: Control = {
   references: ["NCSSR 1.3", "CP 1.5.4"],
   severity: "error",
   tiers: ["dev", "staging", "production"],
-  rationale: "A deviation from a control is accepted only with a reason, a trusted-role approver, a ticket and an expiry at most 180 days ahead; an expired or unused exception is an error, so none outlives its need.",
+  rationale: "A deviation from a control is accepted only where the control allows one (never for a MUST of BR, NCSSR or MRSP in production), for one named finding, with a reason, a ticket, an expiry at most 180 days ahead and an approver who holds a role allowed to approve that control and is not the role it benefits; an expired or unused exception is an error, so none outlives its need.",
+  basis: "must",
+  owner: "security-officer",
+  exceptions: "never",
   check: () => [], // evaluated by run.ts from policy/exceptions/<env>.yaml
 };
 
@@ -43,6 +46,20 @@ export const CATALOG: Control[] = [
   ...SECRET_CONTROLS,
   EXCEPTIONS_CONTROL,
 ];
+
+/** Problems with a control's exception declaration (the catalog refuses to load with one). */
+export function exceptionRuleProblems(c: Control): string[] {
+  if (c.exceptions === "never") return [];
+  const out: string[] = [];
+  // A MUST of BR, NCSSR or MRSP is never waived where it binds: production (NCSSR 1.3, MRSP 2.1).
+  if (c.basis === "must" && c.exceptions.tiers.includes("production")) out.push(`${c.id} enforces a MUST but is declared exceptable in production`);
+  if (c.exceptions.approvers.includes(c.owner)) out.push(`${c.id}: its owner ${c.owner} would approve exceptions to its own work`);
+  if (c.exceptions.approvers.length === 0) out.push(`${c.id}: exceptable, but nobody may approve`);
+  return out;
+}
+
+const ruleProblems = CATALOG.flatMap(exceptionRuleProblems);
+if (ruleProblems.length) throw new Error(`policy/catalog.ts: ${ruleProblems.join("; ")}`);
 
 const ids = CATALOG.map((c) => c.id);
 const dup = ids.find((id, i) => ids.indexOf(id) !== i);

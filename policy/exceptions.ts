@@ -2,12 +2,15 @@
  * Per-environment policy exceptions: `policy/exceptions/<env>.yaml`, parsed strictly.
  *
  *   exceptions:
- *     - control: LCA-NET-03
- *       finding: "LCA-NET-03:edge:lanic/ra->lanic/lanic-ca-db:5432"   # finding id or construct path
+ *     - control: LCA-WKL-03
+ *       finding: "LCA-WKL-03:component:lanic/repository"   # one finding id: no wildcard, no path
  *       reason: "≥ 20 characters: why the deviation is acceptable for now"
- *       approvedBy: security-officer                                  # a trusted role
- *       ticket: LANIC-CA-42
- *       expires: 2027-05-01                                           # ≤ 180 days ahead
+ *       approvedBy: security-officer                        # a role the control lets approve
+ *       ticket: LANIC-CA-42                                 # or "#42" (quoted: # starts a YAML comment)
+ *       expires: 2027-05-01                                 # required, ≤ 180 days ahead
+ *
+ * Whether a control may be excepted at all, in which tiers and by which roles is the control's
+ * own declaration (policy/types.ts `exceptions`), checked by policy/run.ts (LCA-EXC-01).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,15 +20,29 @@ import { TrustedRole } from "../environments/schema.js";
 import { CP_LIMITS } from "./cp-limits.js";
 const { parse } = createRequire(import.meta.url)("yaml") as typeof import("yaml"); // CommonJS: require (ADR 0053)
 
-export const PolicyException = z.strictObject({
-  control: z.string().regex(/^LCA-[A-Z]+-\d{2}$/, "a control id, e.g. LCA-NET-03"),
-  /** A finding id (`<control>:<key>`) or the construct path of the findings it covers. */
-  finding: z.string().min(1),
-  reason: z.string().trim().min(CP_LIMITS.exceptionMinReason, `at least ${CP_LIMITS.exceptionMinReason} characters`),
-  approvedBy: TrustedRole,
-  ticket: z.string().regex(/^[A-Z][A-Z0-9]*-\d+$|^#\d+$/, "a ticket reference, e.g. LANIC-CA-42 or #4"),
-  expires: z.union([z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD"), z.date().transform((d) => d.toISOString().slice(0, 10))]),
-});
+const CONTROL_ID = /^LCA-[A-Z]+-\d{2}$/;
+/** A tracker key and number (LANIC-CA-42, SEC-7) or an issue number (#42). */
+export const TICKET = /^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*-\d+$|^#\d+$/;
+const required = (what: string) => (iss: { input?: unknown }) => (iss.input === undefined || iss.input === null ? `required: ${what}` : undefined);
+
+export const PolicyException = z
+  .strictObject({
+    control: z.string({ error: required("a control id, e.g. LCA-NET-03") }).regex(CONTROL_ID, "a control id, e.g. LCA-NET-03"),
+    /** The one finding id (`<control>:<key>`) it covers: no wildcard, so each deviation is approved on its own. */
+    finding: z
+      .string({ error: required("the finding id it covers, `<control>:<key>` as the report prints it") })
+      .min(1)
+      .refine((f) => !f.includes("*"), "one finding id, no wildcard: write one exception per finding"),
+    reason: z.string({ error: required(`why the deviation is acceptable for now (at least ${CP_LIMITS.exceptionMinReason} characters)`) }).trim().min(CP_LIMITS.exceptionMinReason, `at least ${CP_LIMITS.exceptionMinReason} characters`),
+    approvedBy: TrustedRole,
+    ticket: z
+      .string({ error: (iss) => (iss.input === null ? "empty: an unquoted #42 is a YAML comment; write ticket: \"#42\"" : iss.input === undefined ? "required: a ticket reference, e.g. LANIC-CA-42 or \"#42\"" : undefined) })
+      .regex(TICKET, "a ticket reference, e.g. LANIC-CA-42 or \"#42\""),
+    expires: z.union([z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD"), z.date().transform((d) => d.toISOString().slice(0, 10))], {
+      error: (iss) => (iss.input === undefined || iss.input === null ? `required: the date the exception ends, YYYY-MM-DD, at most ${CP_LIMITS.exceptionMaxDays} days ahead` : "a date YYYY-MM-DD"),
+    }),
+  })
+  .refine((e) => e.finding.startsWith(`${e.control}:`), { path: ["finding"], message: "a finding id of the exception's control: `<control>:<key>`" });
 export type PolicyException = z.infer<typeof PolicyException>;
 
 export const ExceptionsFile = z.strictObject({ exceptions: z.array(PolicyException).default([]) });

@@ -21,14 +21,6 @@ export interface EvaluateOptions {
 
 const DAY = 86_400_000;
 
-// An exception names a finding id or a construct path; `*` stands for any text without a `/`:
-// one decision covering the same finding at every site, e.g. LCA-NET-03:edge:*/ra->*/lanic-ca-db:5432
-export function matcher(pattern: string): (f: Finding) => boolean {
-  if (!pattern.includes("*")) return (f) => f.id === pattern || f.path === pattern;
-  const re = new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]*")}$`);
-  return (f) => re.test(f.id) || re.test(f.path);
-}
-
 function applies(c: Control, m: TopologyJson): string | undefined {
   if (!c.tiers.includes(m.environment.tier)) return `not charged in tier ${m.environment.tier} (applies to ${c.tiers.join(", ")})`;
   if (c.rootOfTrust && !c.rootOfTrust.includes(m.environment.rootOfTrust)) return `not charged: the root of trust is ${m.environment.rootOfTrust}`;
@@ -102,24 +94,48 @@ export function evaluate(model: TopologyJson, options: EvaluateOptions): PolicyR
     fix,
   });
   const today = now.toISOString().slice(0, 10);
+  const groupsOf = new Map(model.roles.map((r) => [r.role, r.groups]));
   (options.exceptions ?? []).forEach((ex, i) => {
     const label = `${ex.control} ${ex.finding}`;
+    const problems: Finding[] = [];
     const expires = Date.parse(`${ex.expires}T23:59:59Z`);
-    if (Number.isNaN(expires)) exceptionErrors.push(err(`${i}:date`, `exception ${label}: expiry '${ex.expires}' is not a date`, "a date YYYY-MM-DD", "fix the date"));
-    else if (expires < now.getTime()) exceptionErrors.push(err(`${i}:expired`, `exception ${label} expired on ${ex.expires} (today ${today})`, "no expired exception", `fix the finding, or renew the exception with a new approval (${ex.ticket})`));
+    if (Number.isNaN(expires)) problems.push(err(`${i}:date`, `exception ${label}: expiry '${ex.expires}' is not a date`, "a date YYYY-MM-DD", "write the date the deviation ends, at most 180 days ahead"));
+    else if (expires < now.getTime()) problems.push(err(`${i}:expired`, `exception ${label} expired on ${ex.expires} (today ${today})`, "no expired exception", `fix the finding, or renew the exception with a new approval (${ex.ticket})`));
     else if (expires - now.getTime() > CP_LIMITS.exceptionMaxDays * DAY)
-      exceptionErrors.push(err(`${i}:too-far`, `exception ${label} expires ${ex.expires}, more than ${CP_LIMITS.exceptionMaxDays} days after ${today}`, `expiry ≤ ${CP_LIMITS.exceptionMaxDays} days ahead`, "set an earlier expiry"));
+      problems.push(err(`${i}:too-far`, `exception ${label} expires ${ex.expires}, more than ${CP_LIMITS.exceptionMaxDays} days after ${today}`, `expiry ≤ ${CP_LIMITS.exceptionMaxDays} days ahead`, "set an earlier expiry and review the deviation again then"));
     const result = results.find((r) => r.control.id === ex.control);
-    const covers = result?.findings.filter(matcher(ex.finding)) ?? [];
-    if (!result) exceptionErrors.push(err(`${i}:unknown-control`, `exception ${label}: no control ${ex.control}`, "a control id from the catalog", "fix the control id"));
-    else if (covers.length === 0) exceptionErrors.push(err(`${i}:unmatched`, `exception ${label} matches no finding`, "every exception covers a current finding", "remove the exception (the finding is gone) or fix its finding id"));
-    const valid = !exceptionErrors.some((e) => e.key.startsWith(`${i}:`) && !e.key.endsWith("unmatched"));
-    if (result && valid)
+    const control = result?.control ?? (ex.control === EXCEPTIONS_CONTROL.id ? EXCEPTIONS_CONTROL : undefined);
+    if (!control) problems.push(err(`${i}:unknown-control`, `exception ${label}: no control ${ex.control}`, "a control id from the catalog", "fix the control id"));
+    else {
+      const rule = control.exceptions;
+      const tier = model.environment.tier;
+      if (rule === "never")
+        problems.push(err(`${i}:not-exceptable`, `exception ${label}: ${control.id} cannot be excepted (${control.references.join(", ")})`, `no exception to ${control.id} in any tier`, `fix the finding: ${control.title}`));
+      else if (!rule.tiers.includes(tier))
+        problems.push(
+          err(`${i}:tier`, `exception ${label}: ${control.id} cannot be excepted in tier ${tier}${control.basis === "must" && tier === "production" ? ` (a MUST of ${control.references.join(", ")})` : ""}`, `exceptions to ${control.id} only in ${rule.tiers.join(", ")}`, `fix the finding: ${control.title}`),
+        );
+      else {
+        if (!rule.approvers.includes(ex.approvedBy))
+          problems.push(err(`${i}:approver`, `exception ${label} approved by ${ex.approvedBy}, who may not approve exceptions to ${control.id}`, `approved by ${rule.approvers.join(" or ")}`, `have ${rule.approvers.join(" or ")} review and approve it`));
+        // The approver must not be the one who benefits: the control's owner role, nor anyone
+        // holding it (a group in both roles) (NCSSR 2.1).
+        const shared = (groupsOf.get(ex.approvedBy) ?? []).filter((g) => (groupsOf.get(control.owner) ?? []).includes(g));
+        if (ex.approvedBy === control.owner || shared.length)
+          problems.push(
+            err(`${i}:beneficiary`, `exception ${label} approved by ${ex.approvedBy}${shared.length ? ` (group ${shared.join(", ")} also holds ${control.owner})` : ""}, the role whose work ${control.id} checks`, `approved by someone who does not hold ${control.owner}`, `have a ${rule.approvers.filter((r) => r !== control.owner).join(" or ")} outside ${control.owner} approve it`),
+          );
+      }
+    }
+    const covers = result?.findings.filter((f) => f.id === ex.finding) ?? [];
+    if (result && covers.length === 0) problems.push(err(`${i}:unmatched`, `exception ${label} matches no finding`, "every exception covers a current finding", "remove the exception (the finding is gone) or fix its finding id"));
+    exceptionErrors.push(...problems);
+    if (result && problems.length === 0)
       for (const f of covers) {
         result.findings = result.findings.filter((x) => x !== f);
         result.excepted.push(f);
       }
-    records.push({ ...ex, covers: covers.map((f) => f.id) });
+    records.push({ ...ex, covers: problems.length === 0 ? covers.map((f) => f.id) : [] });
   });
   for (const r of results) if (r.status === "fail" && r.findings.length === 0) r.status = "excepted";
   results.push({

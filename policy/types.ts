@@ -2,7 +2,7 @@
  * The vocabulary of the CP/CPS policy: a control, what its check returns, and the result of
  * evaluating the catalog against one environment.
  */
-import type { Tier } from "../environments/schema.js";
+import type { Tier, TrustedRole } from "../environments/schema.js";
 import type { EnvironmentFact, TopologyJson } from "../constructs/model.js";
 import type { SynthesizedResources } from "./resources.js";
 
@@ -49,6 +49,15 @@ export interface Control {
   /** Only charged when the environment runs this optional service (the TSA). */
   requires?: "tsa";
   rationale: string;
+  /** What the control enforces: a MUST / SHALL of BR, NCSSR or MRSP or of the source documents
+   *  ("must"), or a choice our CP makes beyond them ("cp"). */
+  basis: "must" | "cp";
+  /** The trusted role whose work the control checks: the one an exception would benefit, so it
+   *  may never approve one (NCSSR 2.1 separation of duties). */
+  owner: TrustedRole;
+  /** Whether, in which tiers and by whom a finding may be excepted; "never" for none. A "must"
+   *  control is never exceptable in production (catalog.ts refuses such a declaration). */
+  exceptions: { tiers: Tier[]; approvers: TrustedRole[] } | "never";
   check(model: TopologyJson, ctx: CheckContext): FindingInput[];
 }
 

@@ -14,6 +14,9 @@ export const AUDIT_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "Every CA, RA and VA workload sends its events to the site's audit collector over mutual TLS, and the collector forwards them to the audit sink (BR 5.4.1, NCSSR 3.1.1.1).",
+    basis: "must",
+    owner: "infrastructure-engineer",
+    exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       const comp = new Map(m.components.map((c) => [c.id, c]));
@@ -48,6 +51,9 @@ export const AUDIT_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["staging", "production"],
     rationale: "Audit records are kept at least 2 years (BR 5.4.3) and, by our CP, 7 years in production.",
+    basis: "must",
+    owner: "infrastructure-engineer",
+    exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const tier = m.environment.tier;
       const min = tier === "production" ? CP_LIMITS.auditRetentionDays.production : CP_LIMITS.auditRetentionDays.staging;
@@ -63,6 +69,9 @@ export const AUDIT_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "The integrity of the audit log is verified by an automated job at least every 31 days (NCSSR 3.1.2), reading the CA database (hash chain) read-only.",
+    basis: "must",
+    owner: "infrastructure-engineer",
+    exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       const max = CP_LIMITS.auditIntegrityMaxDays;

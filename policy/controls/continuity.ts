@@ -18,6 +18,9 @@ export const CONTINUITY_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["production"],
     rationale: "A disaster at LANIC must not stop revocation or lose keys: the backup site, at least the CP's minimum distance away (BR 5.7.1.1 (14)), holds an HSM member with every online CA key (BR 5.7.1.1 (11)), a database replica, the repository and OCSP, and standby signing services.",
+    basis: "cp",
+    owner: "infrastructure-engineer",
+    exceptions: { tiers: ["dev", "staging", "production"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       const sites = m.environment.sites;
@@ -58,6 +61,9 @@ export const CONTINUITY_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["production"],
     rationale: `The business continuity plan states RTO and RPO (BR 5.7.1.1 (8), (12), (13)); our CP requires RPO ≤ ${CP_LIMITS.rpoMaxMinutes} minutes and RTO ≤ ${CP_LIMITS.rtoMaxHours} hours in production.`,
+    basis: "cp",
+    owner: "ca-chief-officer",
+    exceptions: { tiers: ["dev", "staging", "production"], approvers: ["security-officer", "system-auditor"] },
     check(m) {
       const out: FindingInput[] = [];
       const { rpoMinutes, rtoHours } = m.environment.continuity ?? {};
@@ -76,6 +82,9 @@ export const CONTINUITY_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["production"],
     rationale: "The Lao-side systems sit in LANIC and the information on which authentication rests must stay in facilities inside Laos (source documents).",
+    basis: "must",
+    owner: "infrastructure-engineer",
+    exceptions: "never",
     check(m) {
       const out: FindingInput[] = [];
       for (const s of m.environment.sites)

@@ -12,6 +12,9 @@ export const CUSTODY_CONTROLS: Control[] = [
     tiers: ["dev", "staging", "production"],
     rootOfTrust: ["offline"],
     rationale: "No single person can activate, back up or restore the root key, and the loss of one custodian does not lose the key (BR 5.2.2 dual control).",
+    basis: "must",
+    owner: "key-custodian",
+    exceptions: { tiers: ["dev"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       const path = m.components.find((c) => c.kind === "offline-root")?.path ?? m.environment.name;
@@ -31,6 +34,9 @@ export const CUSTODY_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "Key custodians hold the backup media and CA system administrators the HSM PINs; backup and restore need both, so the two roles must be filled by different groups.",
+    basis: "must",
+    owner: "ca-system-administrator",
+    exceptions: { tiers: ["dev"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       const custodian = m.roles.find((r) => r.role === "key-custodian");

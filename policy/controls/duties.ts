@@ -24,6 +24,9 @@ export const DUTY_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "No group holds two roles the source documents keep apart (RA and IA operator, vetting officer/approver/manager, auditor and operators), and the audit log inspector holds no role that can change what it inspects (NCSSR 2.1 separation of duties).",
+    basis: "must",
+    owner: "ca-system-administrator",
+    exceptions: { tiers: ["dev"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       const groupsOf = new Map(m.roles.map((r) => [r.role, new Set(r.groups)]));

@@ -19,6 +19,9 @@ export const HSM_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["staging", "production"],
     rationale: "Every CA private key is protected by a module validated to FIPS 140-2/140-3 level 3 or Common Criteria EAL4+ (BR 6.2.7).",
+    basis: "must",
+    owner: "ca-system-administrator",
+    exceptions: { tiers: ["staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       for (const h of m.hsms) {
@@ -38,6 +41,9 @@ export const HSM_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["staging", "production"],
     rationale: "A software token protects nothing against a host compromise; it is for developers' throw-away keys only.",
+    basis: "must",
+    owner: "ca-system-administrator",
+    exceptions: { tiers: ["staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       return m.hsms
         .filter((h) => h.type === "softhsm" || h.certification.scheme === "none")

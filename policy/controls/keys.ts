@@ -32,6 +32,9 @@ export const KEY_CONTROLS: Control[] = [
     rootOfTrust: ["offline"],
     rationale:
       "Root CA systems must be on networks physically separate from all other CA infrastructure (NCSSR 1.2.1): the root key is in the air-gapped enclave only, and nothing online can reach or name it.",
+    basis: "must",
+    owner: "ca-system-administrator",
+    exceptions: { tiers: ["dev"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m, ctx) {
       const out: FindingInput[] = [];
       const rootKeys = m.keys.filter((k) => k.purpose === "root");
@@ -81,6 +84,9 @@ export const KEY_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "Only RSA keys of at least 2048 bits (a multiple of 8) and ECDSA keys on P-256, P-384 or P-521 are permitted (BR 6.1.5).",
+    basis: "must",
+    owner: "ca-system-administrator",
+    exceptions: "never",
     check(m) {
       const out: FindingInput[] = [];
       for (const k of m.keys) {
@@ -102,6 +108,9 @@ export const KEY_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "Root and issuing CA keys outlive subscriber keys by years; our CP requires RSA ≥ 3072 bits (or ECDSA) for them, above the BR 6.1.5 floor of 2048.",
+    basis: "cp",
+    owner: "ca-system-administrator",
+    exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       for (const k of m.keys) {
@@ -122,6 +131,9 @@ export const KEY_CONTROLS: Control[] = [
     tiers: ["dev", "staging", "production"],
     rootOfTrust: ["offline"],
     rationale: "A root certificate's validity must be between 2922 and 9132 days (BR 7.1.2.1.1).",
+    basis: "must",
+    owner: "key-custodian",
+    exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       const { min, max } = CP_LIMITS.rootValidityDays;

@@ -25,6 +25,9 @@ export const NETWORK_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "Every zone starts isolated: a NetworkPolicy selecting all pods for ingress and egress with no rule, so only declared flows open it (NCSSR 1.2.2).",
+    basis: "must",
+    owner: "infrastructure-engineer",
+    exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m, ctx) {
       const out: FindingInput[] = [];
       for (const z of m.zones)
@@ -46,6 +49,9 @@ export const NETWORK_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "Every allow rule in the synthesized NetworkPolicies corresponds to a flow declared through the connections API (and so to a reviewed row of the model and firewall matrix); nothing else is open.",
+    basis: "must",
+    owner: "infrastructure-engineer",
+    exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m, ctx) {
       const out: FindingInput[] = [];
       const compPath = new Map(m.components.map((c) => [c.id, c.path]));
@@ -97,6 +103,9 @@ export const NETWORK_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "Proven by reachability over the flow graph from the internet, the government network and the public and government zones: the only ways into the signing, time-stamping, HSM and database zones are the RA calling the issuing CA over mutually authenticated TLS and RFC 3161 requests to the TSA's HTTP port (the TSA, in a zone of its own, reaches only its HSM partition, its own store, its time sources and the audit log).",
+    basis: "must",
+    owner: "infrastructure-engineer",
+    exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const g = new FlowGraph(m);
       const sources = [...g.nodes.values()].filter(isPublicSource);
@@ -133,6 +142,9 @@ export const NETWORK_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "Only the services that sign with a CA or OCSP key (issuing CA, CRL publisher, OCSP signer) may open a connection to the HSM or hold a signing grant (least privilege, NCSSR 1.2.2).",
+    basis: "must",
+    owner: "infrastructure-engineer",
+    exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       const comp = new Map(m.components.map((c) => [c.id, c]));
@@ -157,6 +169,9 @@ export const NETWORK_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "Connections to and within the CA infrastructure are authenticated and encrypted (NCSSR 1.2.2); only the public HTTP of OCSP and CRLs (RFC 6960, RFC 5280) and the RA's web front end are not mutual TLS.",
+    basis: "must",
+    owner: "infrastructure-engineer",
+    exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       for (const f of m.flows) {

@@ -11,6 +11,9 @@ export const REVOCATION_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "CRLs are the mandatory revocation channel: each issuing CA needs a CRL publisher that signs in the HSM, runs at least every 7 days (4 without OCSP) and never lets its CRL expire.",
+    basis: "must",
+    owner: "ia-operator",
+    exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       for (const ca of m.environment.cas.filter((c) => c.type === "issuing")) {
@@ -43,6 +46,9 @@ export const REVOCATION_CONTROLS: Control[] = [
     tiers: ["dev", "staging", "production"],
     rootOfTrust: ["offline"],
     rationale: "The root publishes a CRL of the CA certificates it issued at least every 12 months, with nextUpdate at most 12 months ahead (BR 4.9.7, 7.2).",
+    basis: "must",
+    owner: "key-custodian",
+    exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       for (const root of m.environment.cas.filter((c) => c.type === "root")) {
@@ -62,6 +68,9 @@ export const REVOCATION_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "Responses valid 8 h to 10 days (BR 4.9.9); re-signed before half their validity (our CP) and no later than 4 days after thisUpdate (BR 4.9.9), by a signer with its own delegated key.",
+    basis: "must",
+    owner: "va-operator",
+    exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       for (const ca of m.environment.cas.filter((c) => c.type === "issuing" && c.ocsp)) {

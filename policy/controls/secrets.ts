@@ -33,6 +33,9 @@ export const SECRET_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "PINs, passwords and keys live in Secrets created out of band; the IaC names them only. cdk.tf.json is stored and reviewed in clear, so a value there is disclosed (BR 6.4.2 activation data protection).",
+    basis: "must",
+    owner: "infrastructure-engineer",
+    exceptions: "never",
     check(_m, ctx) {
       const out: FindingInput[] = [];
       for (const r of ctx.resources.all) {

@@ -20,6 +20,9 @@ export const TSA_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     requires: "tsa",
+    basis: "must",
+    owner: "ca-system-administrator",
+    exceptions: { tiers: ["dev"], approvers: ["security-officer", "ca-chief-officer"] },
     rationale: "Time-stamp tokens are signed with a key generated and kept in the HSM (as CA keys are), in a partition that holds only time-stamping keys, granted to the TSA workload and nothing else: its PIN unlocks no CA key, and no other service can sign a token.",
     check(m) {
       const t = m.environment.tsa!;
@@ -50,6 +53,9 @@ export const TSA_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     requires: "tsa",
+    basis: "cp",
+    owner: "infrastructure-engineer",
+    exceptions: { tiers: ["dev"], approvers: ["security-officer", "ca-chief-officer"] },
     rationale: "A time-stamp is only as good as the clock behind it (RFC 3161 2.1: a trustworthy source of time): the TSA measures its error against NTP sources it declares, located in Laos like the rest of the authentication data, over flows the firewall matrix shows; it refuses to stamp when the error exceeds its accuracy.",
     check(m) {
       const t = m.environment.tsa!;
@@ -75,6 +81,9 @@ export const TSA_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     requires: "tsa",
+    basis: "cp",
+    owner: "ia-operator",
+    exceptions: { tiers: ["dev"], approvers: ["security-officer", "ca-chief-officer"] },
     rationale: "Every token states the accuracy of its time (RFC 3161 2.4.2 accuracy); the CP declares one second or better, and the TSA refuses to stamp while its measured clock error exceeds what it declares.",
     check(m) {
       const t = m.environment.tsa!;
@@ -90,6 +99,9 @@ export const TSA_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     requires: "tsa",
+    basis: "must",
+    owner: "ra-operator",
+    exceptions: "never",
     rationale: "RFC 3161 2.3: the TSA's certificate carries exactly one extended key usage, id-kp-timeStamping, marked critical (the time-stamping profile kind compiles it so); its key only signs (digitalSignature, optionally nonRepudiation).",
     check(m) {
       const t = m.environment.tsa!;

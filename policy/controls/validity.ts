@@ -11,6 +11,9 @@ export const VALIDITY_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "The source documents set one year for every certificate the CA issues; no profile and no CA may allow more.",
+    basis: "cp",
+    owner: "ra-operator",
+    exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m) {
       const out: FindingInput[] = [];
       for (const ca of m.environment.cas.filter((c) => c.type === "issuing")) {
@@ -31,6 +34,9 @@ export const VALIDITY_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "TLS subscriber certificates may not exceed 398 days before 2026-03-15, 200 days until 2027-03-15, 100 days until 2029-03-15, and 47 days after (BR 6.3.2): the limit is the one in force today.",
+    basis: "must",
+    owner: "ra-operator",
+    exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m, ctx) {
       const out: FindingInput[] = [];
       const limit = brTlsMaxValidityDays(ctx.now);
@@ -50,6 +56,9 @@ export const VALIDITY_CONTROLS: Control[] = [
     severity: "warning",
     tiers: ["dev", "staging", "production"],
     rationale: `A warning ${TLS_REDUCTION_NOTICE_DAYS} days before BR 6.3.2 lowers the TLS maximum validity, while a TLS profile still allows more: the profile must change before that date or LCA-VAL-02 refuses the synth.`,
+    basis: "cp",
+    owner: "ra-operator",
+    exceptions: { tiers: ["dev", "staging", "production"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m, ctx) {
       const out: FindingInput[] = [];
       const today = ctx.now.toISOString().slice(0, 10);

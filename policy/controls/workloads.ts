@@ -57,6 +57,9 @@ export const WORKLOAD_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale: "A workload that uses a CA or OCSP key runs non-root, read-only root filesystem, no privilege escalation, all capabilities dropped, seccomp RuntimeDefault, no service-account token, with requests and limits, and no opt-out (minimized capabilities, NCSSR 1.2.2).",
+    basis: "cp",
+    owner: "infrastructure-engineer",
+    exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m, ctx) {
       const out: FindingInput[] = [];
       for (const c of m.components.filter((c) => c.signing && c.runsAs !== "none")) {
@@ -90,6 +93,9 @@ export const WORKLOAD_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["staging", "production"],
     rationale: "A tag can be moved to other code after review; an image pinned by digest runs exactly what change management approved (NCSSR 1.3).",
+    basis: "cp",
+    owner: "infrastructure-engineer",
+    exceptions: { tiers: ["dev", "staging", "production"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m, ctx) {
       const out: FindingInput[] = [];
       for (const c of m.components.filter((c) => c.image !== undefined)) {
@@ -109,6 +115,9 @@ export const WORKLOAD_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["production"],
     rationale: "Repository, OCSP, RA and CA services must stay available through a node failure or drain (BR 4.10.2: 24x7 revocation information): at least 2 replicas, a PodDisruptionBudget and spread over nodes.",
+    basis: "cp",
+    owner: "infrastructure-engineer",
+    exceptions: { tiers: ["dev", "staging", "production"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m, ctx) {
       const out: FindingInput[] = [];
       for (const c of m.components.filter((c) => c.online && !c.standby && c.runsAs !== "none" && c.runsAs !== "external")) {

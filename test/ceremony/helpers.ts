@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { stringify } from "yaml";
-import { createSoftHsmToken, findSoftHsmLibrary, type SoftHsmToken } from "@lanic-ca/pki-services/pkcs11/index";
+import { createSoftHsmToken, findSoftHsmLibrary, type SoftHsmToken } from "@lanic-ca/pki-services/lab/index";
 import { runCeremony, type RunResult } from "../../scripts/ceremony/run.js";
 
 // eslint-disable-next-line no-control-regex

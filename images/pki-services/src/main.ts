@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 /**
- * pki-services <role>: one program, many roles (issuing-ca now; ra, ocsp-responder,
- * crl-publisher, repository next), plus `audit verify` and lab helpers.
+ * pki-services <role>: one program, many roles (issuing-ca, ocsp-responder,
+ * crl-publisher, repository), plus `audit verify` and lab helpers.
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { verifyAudit } from "./audit/log.js";
 import { KEY_ALGORITHMS, type KeyAlgorithm } from "./config/schema.js";
-import { createSoftHsmToken, Pkcs11Token } from "./pkcs11/index.js";
-import { IssuingCa, readConfigFile, serveIssuingCa, type IdentityMode } from "./roles/issuing-ca.js";
+import { Pkcs11Token } from "./pkcs11/index.js";
+import { createSoftHsmToken } from "./lab/softhsm.js";
+import { issuingCaMain } from "./roles/issuing-ca.js";
 import { openDatabase } from "./storage/db.js";
 
 const USAGE = `usage:
@@ -19,6 +19,8 @@ const USAGE = `usage:
   pki-services ocsp-responder --serve [--workers N (default 1)] [--listen H:P] [--publish-listen H:P] [--cache-file F] --tls-key F --tls-cert F --client-ca F --allowed-clients CN,...
   pki-services repository --base-url URL [--root DIR] [--listen H:P] [--publish-listen H:P] (--tls-key F --tls-cert F --client-ca F --allowed-clients CN,... | --no-publish)
   pki-services tsa --config tsa-config.json [--db URL|DIR] [--listen H:P (default 0.0.0.0:8080)]
+  pki-services ra --backend [--config /etc/lanic-ca/ra-config.json] [--db URL|DIR] [--listen H:P] [--sweep-seconds N]
+  pki-services ra --frontend [--bulk-max-rows N] [--backend-url URL] [--tls-dir DIR] [--backend-tls-dir DIR] [--listen H:P]
   pki-services audit verify [--db URL|DIR]
   pki-services init-token --dir DIR --label LABEL          (lab: SoftHSM2 token; prints SOFTHSM2_CONF)
   pki-services keygen --library LIB --token LABEL --label KEY --algorithm ALG   (PIN from PKCS11_PIN)
@@ -26,59 +28,6 @@ The database is DATABASE_URL (postgres://…) or a PGlite directory (--db, defau
 
 function dbUrl(flag: string | undefined): string {
   return flag ?? process.env.DATABASE_URL ?? "/var/lib/pki-services/db";
-}
-
-function pemToDer(pem: string): Buffer {
-  const m = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(pem);
-  if (!m) throw new Error("not a PEM certificate");
-  return Buffer.from(m[1].replace(/\s+/g, ""), "base64");
-}
-
-async function issuingCa(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: "string" }, "ca-cert": { type: "string" }, db: { type: "string" }, listen: { type: "string", default: "0.0.0.0:8443" },
-      "tls-key": { type: "string" }, "tls-cert": { type: "string" }, "client-ca": { type: "string" },
-      "insecure-test-identity-header": { type: "boolean", default: false }, "pool-size": { type: "string" },
-      "reconcile-grace-seconds": { type: "string", default: "120" },
-    },
-    strict: true,
-  });
-  if (!values.config) throw new Error("--config is required");
-  const { config, source: configSource } = readConfigFile(values.config);
-  const caCertPath = values["ca-cert"] ?? config.caCertificatePath;
-  if (!caCertPath) throw new Error(`'caCertificatePath' is required by issuing-ca (in ${values.config} or --ca-cert)`);
-  const pin = process.env[config.hsm.pinEnv];
-  if (!pin) throw new Error(`the HSM PIN is read from the environment variable ${config.hsm.pinEnv}, which is not set`);
-  delete process.env[config.hsm.pinEnv]; // not inherited by anything we spawn
-  const [host, portText] = values.listen!.split(/:(?=\d+$)/);
-  let identity: IdentityMode;
-  if (values["insecure-test-identity-header"]) identity = { kind: "insecure-test-header" };
-  else {
-    if (!values["tls-key"] || !values["tls-cert"] || !values["client-ca"]) throw new Error("mTLS needs --tls-key, --tls-cert and --client-ca");
-    identity = { kind: "mtls", key: readFileSync(values["tls-key"]), cert: readFileSync(values["tls-cert"]), clientCa: readFileSync(values["client-ca"]) };
-  }
-  const db = await openDatabase({ url: dbUrl(values.db) });
-  const ca = await IssuingCa.start({ config, db, pin, caCertificate: pemToDer(readFileSync(caCertPath, "utf8")), poolSize: values["pool-size"] ? Number(values["pool-size"]) : undefined, reconcileGraceSeconds: Number(values["reconcile-grace-seconds"]), configSource });
-  const srv = await serveIssuingCa(ca, { host, port: Number(portText), identity });
-  console.log(JSON.stringify({ event: "listening", role: "issuing-ca", host, port: srv.port, reconciled: ca.reconciledAtStart.length }));
-  // The HSM health is probed in the background so the service notices (and recovers) by itself.
-  const probe = setInterval(() => void ca.health().catch(() => undefined), 5000);
-  probe.unref();
-  // Intents orphaned by a crashed replica are reconciled without waiting for a restart.
-  const sweep = setInterval(() => void ca.store.reconcile("system", ca.reconcileGraceSeconds).catch(() => undefined), 60_000);
-  sweep.unref();
-  const stop = async () => {
-    clearInterval(probe);
-    clearInterval(sweep);
-    await srv.close();
-    await ca.stop();
-    await db.close();
-    process.exit(0);
-  };
-  process.once("SIGTERM", () => void stop());
-  process.once("SIGINT", () => void stop());
 }
 
 async function auditVerify(args: string[]): Promise<number> {
@@ -98,9 +47,7 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case "issuing-ca":
-      await issuingCa(rest);
-      return -1; // keep running
-    // issue 7 roles (loaded on demand)
+      return issuingCaMain(rest);
     case "crl-publisher":
       return (await import("./roles/crl-publisher.js")).crlPublisherMain(rest);
     case "ocsp-responder":
@@ -109,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./roles/repository.js")).repositoryMain(rest);
     case "tsa":
       return (await import("./roles/tsa.js")).tsaMain(rest);
+    case "ra":
+      return (await import("./roles/ra.js")).raMain(rest);
     case "audit":
       if (rest[0] !== "verify") break;
       return auditVerify(rest.slice(1));

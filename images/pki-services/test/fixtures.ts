@@ -6,8 +6,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { X509Certificate } from "@peculiar/x509";
 import { IssuingCaServiceConfig, type KeyAlgorithm, type Profile } from "../src/config/schema.js";
-import { createSoftHsmToken, Pkcs11Token, type Pkcs11Signer, type SoftHsmToken } from "../src/pkcs11/index.js";
-import { compileProfile, createCaCertificate, issuerFromCertificate, type CompiledProfile } from "../src/pki/index.js";
+import { createCaCertificate, createSoftHsmToken, type SoftHsmToken } from "../src/lab/index.js";
+import { Pkcs11Token, type Pkcs11Signer } from "../src/pkcs11/index.js";
+import { compileProfile, issuerFromCertificate, type CompiledProfile } from "../src/pki/index.js";
 
 export const CP_OID = "1.3.6.1.4.1.99999.1.1";
 

@@ -5,7 +5,7 @@
  * the config's raClientSubject), another client of the same CA, and a rogue CA whose client
  * certificate also says CN=lanic-ra.
  *
- * The rules the code states (roles/issuing-ca.ts): the TLS handshake requires a client
+ * The rules the code states (issuing-ca/http.ts): the TLS handshake requires a client
  * certificate from the client CA (so /healthz too is only for clients that pass it); issue and
  * revoke are for the RA only (403, audited as access.denied, nothing stored); GET of a
  * certificate is for any authenticated client; the test header is ignored in mTLS mode.
@@ -19,7 +19,8 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyAudit } from "../src/audit/log.js";
-import { IssuingCa, serveIssuingCa } from "../src/roles/issuing-ca.js";
+import { serveIssuingCa } from "../src/issuing-ca/http.js";
+import { IssuingCa } from "../src/issuing-ca/service.js";
 import { openDatabase, type Database } from "../src/storage/db.js";
 import { createTestCa, opensslCsr, type TestCa } from "./fixtures.js";
 import { tempDir } from "./helpers.js";

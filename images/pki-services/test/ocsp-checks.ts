@@ -7,7 +7,7 @@ import { responderCsr } from "../src/ocsp/responder-cert.js";
 import { OcspSigner } from "../src/ocsp/signer.js";
 import { pushOcspResponses, type MtlsClientIdentity } from "../src/repository/client.js";
 import type { Pkcs11Signer } from "../src/pkcs11/index.js";
-import { IssuingCa } from "../src/roles/issuing-ca.js";
+import { IssuingCa } from "../src/issuing-ca/service.js";
 import { openDatabase, type Database } from "../src/storage/db.js";
 import { createTestCa, type TestCa } from "./fixtures.js";
 

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ResponseCache, serveOcspPublish } from "../src/ocsp/server.js";
 import { pushOcspResponses } from "../src/repository/client.js";
-import { createLabTls } from "../src/repository/lab-tls.js";
+import { createLabTls } from "../src/lab/tls.js";
 
 describe("OCSP push to every responder", async () => {
   const dir = mkdtempSync(join(tmpdir(), "pki-push-"));

@@ -6,7 +6,8 @@ import * as x509 from "@peculiar/x509";
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hsmWebCrypto, createSoftHsmToken, HsmUnavailableError, Pkcs11Token, ALGORITHMS, type SoftHsmToken } from "../src/pkcs11/index.js";
+import { createSoftHsmToken, type SoftHsmToken } from "../src/lab/softhsm.js";
+import { hsmWebCrypto, HsmUnavailableError, Pkcs11Token, ALGORITHMS } from "../src/pkcs11/index.js";
 import { tempDir } from "./helpers.js";
 
 let tmp: ReturnType<typeof tempDir>;

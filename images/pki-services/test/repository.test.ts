@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hsmDigestSigner } from "../src/crl/digest-signer.js";
 import { CrlPublisher } from "../src/crl/publisher.js";
 import { mtlsRequest, publishFile } from "../src/repository/client.js";
-import { createLabTls, type LabTls } from "../src/repository/lab-tls.js";
+import { createLabTls, type LabTls } from "../src/lab/tls.js";
 import { RepositoryStore, serveRepository, serveRepositoryPublish } from "../src/repository/server.js";
 import type { Listening } from "../src/ocsp/server.js";
 import { openDatabase, type Database } from "../src/storage/db.js";

@@ -11,7 +11,8 @@ export type AuditEvent =
   | "key.use" | "cert.intent" | "cert.issue" | "cert.issue.failed" | "cert.request.rejected" | "cert.revoke" | "cert.revoke.rejected"
   | "cert.reconciled" | "access.denied"
   | "crl.issue" | "crl.publish.failed" | "ocsp.responder.start" | "ocsp.sign" | "ocsp.sign.failed" | "repository.publish"
-  | "tsa.stamp" | "tsa.stamp.rejected" | "tsa.clock.synchronised" | "tsa.clock.unsynchronised"; // time-stamping (RFC 3161)
+  | "tsa.stamp" | "tsa.stamp.rejected" | "tsa.clock.synchronised" | "tsa.clock.unsynchronised" // time-stamping (RFC 3161)
+  | `ra.${string}`; // the RA's transitions and refusals (ra/service.ts)
 
 export interface AuditRecord {
   readonly seq: number;

@@ -2,4 +2,3 @@ export { Pkcs11Token, Pkcs11Signer, type Signer, type TokenOptions, type TokenHe
 export { HsmUnavailableError, KeyNotFoundError, ckrName, isConnectionLost } from "./errors.js";
 export { ALGORITHMS, ecdsaRawToDer, type AlgorithmSpec, type HashName } from "./algorithms.js";
 export { hsmWebCrypto, type HsmWebCrypto } from "./webcrypto.js";
-export { createSoftHsmToken, findSoftHsmLibrary, type SoftHsmToken, type CreateSoftHsmTokenOptions } from "./softhsm.js";

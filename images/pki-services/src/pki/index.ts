@@ -4,5 +4,4 @@ export { lintRequest, lintTbs, LintError, type LintedRequest, type RequestLintIn
 export { prepareCertificate, buildTbs, signCertificate, issuerPublicKey, toPem, SignatureCheckError, type PreparedCertificate, type PrepareOptions, type TbsInput } from "./issue.js";
 export { randomSerial, serialHex, SERIAL_BYTES } from "./serial.js";
 export { encodeName, ATTRIBUTE_OIDS, type SubjectValue } from "./names.js";
-export { createCaCertificate, type CreateCaOptions } from "./ca.js";
 export { VerifyPool, type SignatureVerifier } from "./verify-pool.js";

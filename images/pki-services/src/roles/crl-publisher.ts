@@ -9,7 +9,7 @@ import { hsmDigestSigner } from "../crl/digest-signer.js";
 import { CrlPublisher } from "../crl/publisher.js";
 import { publishFile } from "../repository/client.js";
 import { openDatabase } from "../storage/db.js";
-import { loadConfig } from "./issuing-ca.js";
+import { loadConfig } from "../config/load.js";
 import { clientTls, log, onStop, openSigner, readCertificate } from "./common.js";
 
 export async function crlPublisherMain(args: string[]): Promise<number> {

@@ -1,439 +1,60 @@
 /**
- * The issuing-ca role: issues and revokes end-entity certificates on the RA's approved requests
- * (style 7: split by privilege — only the RA's client identity may call issue/revoke).
- *
- * HTTP + JSON. Production: mTLS, the caller is the subject CN of its verified client
- * certificate. Tests: plain HTTP on loopback, the caller named by a header, only in an
- * explicit test-only mode that refuses a non-loopback address.
+ * `pki-services issuing-ca --config=…`: start-up of the issuing CA role — configuration, PIN,
+ * identity mode, database, the service (../issuing-ca/service.ts) behind its HTTP shell
+ * (../issuing-ca/http.ts), background HSM probe and reconciliation sweep.
  */
-import { createHash, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import http from "node:http";
-import https from "node:https";
-import type { AddressInfo } from "node:net";
-import type { TLSSocket } from "node:tls";
-import type { KeyObject } from "node:crypto";
-import { AuditLog, canonicalJson } from "../audit/log.js";
-import { IssuingCaServiceConfig } from "../config/schema.js";
-import { HsmUnavailableError, Pkcs11Token, type Pkcs11Signer } from "../pkcs11/index.js";
-import { VerifyPool } from "../pki/verify-pool.js";
-import { compileProfile, CsrError, issuerFromCertificate, issuerPublicKey, LintError, parseCsr, prepareCertificate, randomSerial, SignatureCheckError, signCertificate, toPem, type CompiledProfile } from "../pki/index.js";
-import type { Database } from "../storage/db.js";
-import { CertificateStore, InvalidityDateError, REVOCATION_REASONS, SerialCollisionError, type RevocationReason } from "../storage/store.js";
+import { parseArgs } from "node:util";
+import { readConfigFile } from "../config/load.js";
+import { serveIssuingCa, type IdentityMode } from "../issuing-ca/http.js";
+import { IssuingCa } from "../issuing-ca/service.js";
+import { openDatabase } from "../storage/db.js";
+import { pemToDer } from "./common.js";
 
-/** Largest request body accepted (a CSR with a 4096-bit key is under 2 KiB). */
-export const MAX_BODY_BYTES = 64 * 1024;
-
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
-
-/** An RFC 3339 date-time with a time zone, floored to the second; undefined when it is not one
- *  (also for calendar-impossible dates such as 2026-02-30, which Date.parse would roll over). */
-export function parseInvalidityDate(v: unknown): Date | undefined {
-  if (typeof v !== "string") return undefined;
-  const m = RFC3339.exec(v);
-  if (!m) return undefined;
-  const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number);
-  const fields = new Date(Date.UTC(y, mo - 1, d, h, mi, se));
-  if (fields.getUTCFullYear() !== y || fields.getUTCMonth() !== mo - 1 || fields.getUTCDate() !== d || fields.getUTCHours() !== h || fields.getUTCMinutes() !== mi || fields.getUTCSeconds() !== se) return undefined;
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) return undefined;
-  return new Date(Math.floor(t / 1000) * 1000);
-}
-
-/** ISO 8601 in UTC without milliseconds (they are always 0 here). */
-const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, "Z");
-
-export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, readonly problems: readonly string[]) {
-    super(problems.join("; "));
-  }
-}
-
-export interface IssueRequest {
-  readonly profile: string;
-  readonly csr: string;
-  readonly validityDays?: number;
-}
-
-export interface IssuingCaOptions {
-  readonly config: IssuingCaServiceConfig;
-  readonly db: Database;
-  /** The user PIN (read by the caller from process.env[config.hsm.pinEnv]). */
-  readonly pin: string;
-  /** DER of this CA's certificate. */
-  readonly caCertificate: Buffer;
-  /** Session pool size. @default 8 */
-  readonly poolSize?: number;
-  /** Intents younger than this are another replica's in-flight issuances and are not
-   *  reconciled (storage/store.ts). @default 120 */
-  readonly reconcileGraceSeconds?: number;
-  /** Worker threads for the verify-after-sign (pki/verify-pool.ts; 0: on the event loop).
-   *  @default 1 */
-  readonly verifyThreads?: number;
-  /** Where the configuration was read from and the SHA-256 of the file's bytes (audited as
-   *  `config.loaded`, comparable with `sha256sum ca-config.json`). Without it the SHA-256 of
-   *  the configuration's canonical JSON is audited. */
-  readonly configSource?: ConfigSource;
-}
-
-export interface ConfigSource {
-  readonly path: string;
-  /** Hex SHA-256 of the file's bytes. */
-  readonly sha256: string;
-}
-
-/** The issuing CA without its HTTP shell. */
-export class IssuingCa {
-  static async start(o: IssuingCaOptions): Promise<IssuingCa> {
-    const config = IssuingCaServiceConfig.parse(o.config);
-    const audit = new AuditLog(o.db);
-    const token = await Pkcs11Token.open({ library: config.hsm.library, tokenLabel: config.hsm.tokenLabel, pin: o.pin, poolSize: o.poolSize });
-    let verifyPool: VerifyPool | undefined;
-    try {
-      const signer = await token.signer(config.hsm.keyLabel, config.keyAlgorithm);
-      const issuer = issuerFromCertificate(o.caCertificate, config.keyAlgorithm, config.urls);
-      if (!issuer.spki.equals(signer.spki)) {
-        throw new Error(`the CA certificate's public key is not the key "${config.hsm.keyLabel}" in token "${config.hsm.tokenLabel}"`);
-      }
-      const profiles = new Map(Object.entries(config.profiles).map(([n, p]) => [n, compileProfile(n, p, issuer)]));
-      const threads = o.verifyThreads ?? 1;
-      verifyPool = threads > 0 ? new VerifyPool(issuer.spki, threads) : undefined;
-      const ca = new IssuingCa(config, o.db, token, signer, profiles, issuerPublicKey(issuer.spki), audit, verifyPool);
-      // Configuration change (BR 5.4.1, NCSSR 3): which configuration this run enforces.
-      await audit.append("config.loaded", "system", {
-        role: "issuing-ca", ca: config.name, environment: config.environment,
-        source: o.configSource?.path ?? "(in-process object; SHA-256 of its canonical JSON)",
-        sha256: o.configSource?.sha256 ?? createHash("sha256").update(canonicalJson(config)).digest("hex"),
-        profiles: [...profiles.keys()], keyAlgorithm: config.keyAlgorithm, key: config.hsm.keyLabel, token: config.hsm.tokenLabel, raClientSubject: config.raClientSubject,
-      });
-      await audit.append("service.start", "system", { role: "issuing-ca", ca: config.name, environment: config.environment, profiles: [...profiles.keys()] });
-      await audit.append("hsm.login", "system", { token: config.hsm.tokenLabel, key: config.hsm.keyLabel });
-      ca.reconcileGraceSeconds = o.reconcileGraceSeconds ?? 120;
-      const reconciled = await ca.store.reconcile("system", ca.reconcileGraceSeconds);
-      if (reconciled.length) ca.reconciledAtStart = reconciled;
-      return ca;
-    } catch (err) {
-      await verifyPool?.close();
-      token.close();
-      throw err;
-    }
-  }
-
-  readonly store: CertificateStore;
-  reconciledAtStart: string[] = [];
-  reconcileGraceSeconds = 120;
-  private hsmWasDown = false;
-
-  private constructor(
-    readonly config: IssuingCaServiceConfig,
-    readonly db: Database,
-    readonly token: Pkcs11Token,
-    readonly signer: Pkcs11Signer,
-    readonly profiles: ReadonlyMap<string, CompiledProfile>,
-    private readonly issuerKey: KeyObject,
-    readonly audit: AuditLog,
-    private readonly verifyPool?: VerifyPool,
-  ) {
-    this.store = new CertificateStore(db, config.name);
-  }
-
-  private async reject(actor: string, requestId: string, err: ApiError, details: Record<string, unknown>): Promise<never> {
-    await this.audit.append("cert.request.rejected", actor, { ca: this.config.name, requestId, status: err.status, code: err.code, problems: err.problems, ...details });
-    throw err;
-  }
-
-  /** Lint → reserve (serial + intent) → sign in the HSM → verify → store. */
-  async issue(req: IssueRequest, actor: string, requestId = randomUUID()): Promise<{ serial: string; certificate: string }> {
-    this.authorize(actor, "issue");
-    const profile = this.profiles.get(req.profile);
-    if (!profile) {
-      return this.reject(actor, requestId, new ApiError(422, "unknown_profile", [`profile "${req.profile}" does not exist (known: ${[...this.profiles.keys()].join(", ")})`]), { profile: req.profile });
-    }
-    let prepared;
-    try {
-      const csr = parseCsr(req.csr);
-      prepared = prepareCertificate(profile, csr, { serial: randomSerial(), validityDays: req.validityDays });
-    } catch (err) {
-      if (err instanceof CsrError) return this.reject(actor, requestId, new ApiError(400, "bad_csr", [err.message]), { profile: req.profile });
-      if (err instanceof LintError) return this.reject(actor, requestId, new ApiError(422, "lint_failed", err.problems), { profile: req.profile });
-      throw err;
-    }
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.store.reserve(prepared, actor, requestId);
-        break;
-      } catch (err) {
-        // 126 random bits: a collision is astronomically unlikely, but never reuse a serial.
-        if (!(err instanceof SerialCollisionError) || attempt > 2) throw err;
-        prepared = prepareCertificate(profile, parseCsr(req.csr), { serial: randomSerial(), validityDays: req.validityDays });
-      }
-    }
-    let der: Buffer;
-    try {
-      der = await signCertificate(profile, prepared, this.signer, this.issuerKey, this.verifyPool?.verify);
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      await this.store.fail(prepared.serial, reason, actor);
-      // The HSM made a signature that is discarded: its key use gets a record of its own
-      // (an issued certificate's key use is in its cert.issue record; ADR 0012).
-      if (err instanceof SignatureCheckError) await this.audit.append("key.use", actor, { ...this.keyUse(prepared.serial), outcome: "discarded", reason });
-      if (err instanceof HsmUnavailableError) {
-        if (!this.hsmWasDown) {
-          this.hsmWasDown = true;
-          await this.audit.append("hsm.unavailable", "system", { token: this.config.hsm.tokenLabel, reason });
-        }
-        throw new ApiError(503, "hsm_unavailable", [reason]);
-      }
-      if (err instanceof SignatureCheckError) throw new ApiError(500, "signature_check_failed", [reason]);
-      throw err;
-    }
-    // The key use (BR 5.4.1 "key use", NCSSR 3) is recorded in this cert.issue record, in the
-    // transaction that stores the certificate: one record per signature (ADR 0012).
-    await this.store.complete(prepared.serial, der, actor, { profile: profile.name, requestId, ...this.keyUse(prepared.serial) });
-    if (this.hsmWasDown) {
-      this.hsmWasDown = false;
-      await this.audit.append("hsm.recovered", "system", { token: this.config.hsm.tokenLabel });
-    }
-    return { serial: prepared.serial.toString("hex"), certificate: toPem(der) };
-  }
-
-  /**
-   * Revokes with an RFC 5280 5.3.1 reason and an optional RFC 5280 5.3.2 invalidityDate (RFC 3339
-   * text with a time zone; kept to the second, as the CRL carries it). The date may not be in the
-   * future (later than the revocation) nor before the certificate's notBefore. Every refusal is
-   * audited as `cert.revoke.rejected`, and nothing is written.
-   */
-  async revoke(serial: string, reason: string, actor: string, invalidityDate?: unknown): Promise<{ invalidityDate?: string }> {
-    this.authorize(actor, "revoke");
-    const refuse = async (err: ApiError): Promise<never> => {
-      await this.audit.append("cert.revoke.rejected", actor, {
-        ca: this.config.name, serial, reason, ...(invalidityDate !== undefined ? { invalidityDate } : {}), status: err.status, code: err.code, problems: err.problems,
-      });
-      throw err;
-    };
-    if (!Object.hasOwn(REVOCATION_REASONS, reason)) {
-      return refuse(new ApiError(400, "bad_reason", [`reason "${reason}" is not an RFC 5280 CRLReason (${Object.keys(REVOCATION_REASONS).join(", ")})`]));
-    }
-    if (!/^[0-9a-f]{2,40}$/.test(serial)) return refuse(new ApiError(400, "bad_serial", [`serial "${serial}" is not lower-case hex`]));
-    let inv: Date | undefined;
-    if (invalidityDate !== undefined) {
-      inv = parseInvalidityDate(invalidityDate);
-      if (!inv) {
-        return refuse(new ApiError(400, "bad_invalidity_date", [`"invalidityDate" must be an RFC 3339 date-time with a time zone, e.g. "2026-01-02T03:04:05Z" (got ${JSON.stringify(invalidityDate)})`]));
-      }
-    }
-    let r;
-    try {
-      r = await this.store.revoke(serial, reason as RevocationReason, actor, { invalidityDate: inv });
-    } catch (err) {
-      if (err instanceof InvalidityDateError) return refuse(new ApiError(422, "bad_invalidity_date", [err.message]));
-      throw err;
-    }
-    if (r === "not-found") return refuse(new ApiError(404, "not_found", [`no issued certificate with serial ${serial}`]));
-    if (r === "already-revoked") return refuse(new ApiError(409, "already_revoked", [`certificate ${serial} is already revoked`]));
-    return inv ? { invalidityDate: isoSeconds(inv) } : {};
-  }
-
-  /** What a certificate signature used: key label, token, purpose and the serial signed. */
-  private keyUse(serial: Buffer): { key: string; token: string; keyAlgorithm: string; purpose: "certificate"; serial: string } {
-    return { key: this.config.hsm.keyLabel, token: this.config.hsm.tokenLabel, keyAlgorithm: this.config.keyAlgorithm, purpose: "certificate", serial: serial.toString("hex") };
-  }
-
-  /** Only the RA may issue and revoke (NCSSR 2.2, style 7). Refusals are audited by the caller. */
-  authorize(actor: string, action: string): void {
-    if (actor !== this.config.raClientSubject) {
-      throw new ApiError(403, "forbidden", [`client "${actor}" may not ${action}: only the RA (${this.config.raClientSubject}) may`]);
-    }
-  }
-
-  async health(): Promise<{ ok: boolean; hsm: { ok: boolean; reason?: string }; db: { ok: boolean; reason?: string } }> {
-    const h = await this.token.health();
-    let db: { ok: boolean; reason?: string } = { ok: true };
-    try {
-      await this.db.query("SELECT 1");
-    } catch (err) {
-      db = { ok: false, reason: (err as Error).message };
-    }
-    if (h.ok && this.hsmWasDown) {
-      this.hsmWasDown = false;
-      await this.audit.append("hsm.recovered", "system", { token: this.config.hsm.tokenLabel }).catch(() => undefined);
-    }
-    return { ok: h.ok && db.ok, hsm: { ok: h.ok, ...(h.reason ? { reason: h.reason } : {}) }, db };
-  }
-
-  async stop(): Promise<void> {
-    await this.audit.append("service.stop", "system", { role: "issuing-ca", ca: this.config.name }).catch(() => undefined);
-    await this.verifyPool?.close();
-    this.token.close();
-  }
-}
-
-// ------------------------------------------------------------------ HTTP shell
-export type IdentityMode =
-  | { readonly kind: "mtls"; readonly key: Buffer; readonly cert: Buffer; readonly clientCa: Buffer }
-  /** TEST ONLY: plain HTTP on loopback, the caller named by the `x-test-client-identity` header. */
-  | { readonly kind: "insecure-test-header" };
-
-export interface ServeOptions {
-  readonly host: string;
-  readonly port: number;
-  readonly identity: IdentityMode;
-}
-
-function send(res: http.ServerResponse, status: number, body: unknown): void {
-  const json = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(json), "cache-control": "no-store" });
-  res.end(json);
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > MAX_BODY_BYTES) {
-      reject(new ApiError(413, "too_large", [`request body of ${declared} bytes exceeds the limit of ${MAX_BODY_BYTES} bytes`]));
-      req.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let n = 0;
-    req.on("data", (c: Buffer) => {
-      n += c.length;
-      if (n > MAX_BODY_BYTES) {
-        reject(new ApiError(413, "too_large", [`request body exceeds the limit of ${MAX_BODY_BYTES} bytes`]));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
+export async function issuingCaMain(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: "string" }, "ca-cert": { type: "string" }, db: { type: "string" }, listen: { type: "string", default: "0.0.0.0:8443" },
+      "tls-key": { type: "string" }, "tls-cert": { type: "string" }, "client-ca": { type: "string" },
+      "insecure-test-identity-header": { type: "boolean", default: false }, "pool-size": { type: "string" },
+      "reconcile-grace-seconds": { type: "string", default: "120" },
+    },
+    strict: true,
   });
-}
-
-function parseJson(body: Buffer): Record<string, unknown> {
-  try {
-    const v = JSON.parse(body.toString("utf8")) as unknown;
-    if (v && typeof v === "object" && !Array.isArray(v)) return v as Record<string, unknown>;
-  } catch {
-    /* below */
+  if (!values.config) throw new Error("--config is required");
+  const { config, source: configSource } = readConfigFile(values.config);
+  const caCertPath = values["ca-cert"] ?? config.caCertificatePath;
+  if (!caCertPath) throw new Error(`'caCertificatePath' is required by issuing-ca (in ${values.config} or --ca-cert)`);
+  const pin = process.env[config.hsm.pinEnv];
+  if (!pin) throw new Error(`the HSM PIN is read from the environment variable ${config.hsm.pinEnv}, which is not set`);
+  delete process.env[config.hsm.pinEnv]; // not inherited by anything we spawn
+  const [host, portText] = values.listen!.split(/:(?=\d+$)/);
+  let identity: IdentityMode;
+  if (values["insecure-test-identity-header"]) identity = { kind: "insecure-test-header" };
+  else {
+    if (!values["tls-key"] || !values["tls-cert"] || !values["client-ca"]) throw new Error("mTLS needs --tls-key, --tls-cert and --client-ca");
+    identity = { kind: "mtls", key: readFileSync(values["tls-key"]), cert: readFileSync(values["tls-cert"]), clientCa: readFileSync(values["client-ca"]) };
   }
-  throw new ApiError(400, "bad_json", ["request body must be a JSON object"]);
-}
-
-export async function serveIssuingCa(ca: IssuingCa, o: ServeOptions): Promise<{ server: http.Server; port: number; close(): Promise<void> }> {
-  const identityOf = (req: http.IncomingMessage): string | undefined => {
-    if (o.identity.kind === "mtls") {
-      const sock = req.socket as TLSSocket;
-      if (!sock.authorized) return undefined;
-      const cn = sock.getPeerCertificate()?.subject?.CN;
-      return Array.isArray(cn) ? undefined : cn;
-    }
-    const h = req.headers["x-test-client-identity"];
-    return typeof h === "string" ? h : undefined;
+  const db = await openDatabase({ url: values.db ?? process.env.DATABASE_URL ?? "/var/lib/pki-services/db" });
+  const ca = await IssuingCa.start({ config, db, pin, caCertificate: pemToDer(readFileSync(caCertPath, "utf8")), poolSize: values["pool-size"] ? Number(values["pool-size"]) : undefined, reconcileGraceSeconds: Number(values["reconcile-grace-seconds"]), configSource });
+  const srv = await serveIssuingCa(ca, { host, port: Number(portText), identity });
+  console.log(JSON.stringify({ event: "listening", role: "issuing-ca", host, port: srv.port, reconciled: ca.reconciledAtStart.length }));
+  // The HSM health is probed in the background so the service notices (and recovers) by itself.
+  const probe = setInterval(() => void ca.health().catch(() => undefined), 5000);
+  probe.unref();
+  // Intents orphaned by a crashed replica are reconciled without waiting for a restart.
+  const sweep = setInterval(() => void ca.store.reconcile("system", ca.reconcileGraceSeconds).catch(() => undefined), 60_000);
+  sweep.unref();
+  const stop = async () => {
+    clearInterval(probe);
+    clearInterval(sweep);
+    await srv.close();
+    await ca.stop();
+    await db.close();
+    process.exit(0);
   };
-
-  const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const requestId = randomUUID();
-    const url = new URL(req.url ?? "/", "http://x");
-    const actor = identityOf(req);
-    try {
-      if (req.method === "GET" && url.pathname === "/healthz") {
-        const h = await ca.health();
-        return send(res, h.ok ? 200 : 503, h);
-      }
-      if (!actor) throw new ApiError(401, "unauthenticated", ["a client certificate is required"]);
-      let m: RegExpExecArray | null;
-      if (req.method === "POST" && url.pathname === "/v1/certificates") {
-        // Deny by default: a caller other than the RA is refused before its body is read.
-        ca.authorize(actor, "issue");
-        let body: Record<string, unknown>;
-        try {
-          body = parseJson(await readBody(req));
-          if (typeof body.profile !== "string" || typeof body.csr !== "string") throw new ApiError(400, "bad_request", [`"profile" and "csr" (PEM) are required strings`]);
-          if (body.validityDays !== undefined && typeof body.validityDays !== "number") throw new ApiError(400, "bad_request", [`"validityDays" must be a number`]);
-          const extra = Object.keys(body).filter((k) => !["profile", "csr", "validityDays"].includes(k));
-          if (extra.length) throw new ApiError(400, "bad_request", [`unknown field(s): ${extra.join(", ")}`]);
-        } catch (err) {
-          if (err instanceof ApiError) {
-            await ca.audit.append("cert.request.rejected", actor, { ca: ca.config.name, requestId, status: err.status, code: err.code, problems: err.problems });
-          }
-          throw err;
-        }
-        const r = await ca.issue({ profile: body.profile as string, csr: body.csr as string, validityDays: body.validityDays as number | undefined }, actor, requestId);
-        return send(res, 201, r);
-      }
-      if (req.method === "POST" && (m = /^\/v1\/certificates\/([^/]+)\/revoke$/.exec(url.pathname))) {
-        ca.authorize(actor, "revoke");
-        let body: Record<string, unknown>;
-        try {
-          body = parseJson(await readBody(req));
-          const extra = Object.keys(body).filter((k) => !["reason", "invalidityDate"].includes(k));
-          if (extra.length) throw new ApiError(400, "bad_request", [`unknown field(s): ${extra.join(", ")} (known: reason, invalidityDate)`]);
-        } catch (err) {
-          if (err instanceof ApiError) {
-            await ca.audit.append("cert.revoke.rejected", actor, { ca: ca.config.name, serial: m[1], requestId, status: err.status, code: err.code, problems: err.problems });
-          }
-          throw err;
-        }
-        const r = await ca.revoke(m[1], String(body.reason ?? ""), actor, body.invalidityDate);
-        return send(res, 200, { serial: m[1], status: "revoked", reason: body.reason, ...r });
-      }
-      if (req.method === "GET" && (m = /^\/v1\/certificates\/([0-9a-f]{2,40})$/.exec(url.pathname))) {
-        const rec = await ca.store.get(m[1]);
-        if (!rec || rec.status === "intent" || rec.status === "failed") throw new ApiError(404, "not_found", [`no certificate with serial ${m[1]}`]);
-        return send(res, 200, {
-          serial: rec.serial, status: rec.status, profile: rec.profile, subject: rec.subject, notBefore: rec.notBefore, notAfter: rec.notAfter,
-          certificate: rec.der ? toPem(rec.der) : null, revokedAt: rec.revokedAt, revocationReason: rec.revocationReason,
-          invalidityDate: rec.invalidityDate ? isoSeconds(rec.invalidityDate) : null, reconciled: rec.reconciled,
-        });
-      }
-      throw new ApiError(404, "not_found", [`no route ${req.method} ${url.pathname}`]);
-    } catch (err) {
-      if (err instanceof ApiError) {
-        if (err.status === 403) await ca.audit.append("access.denied", actor ?? "anonymous", { path: url.pathname, problems: err.problems }).catch(() => undefined);
-        return send(res, err.status, { error: err.code, messages: err.problems, requestId });
-      }
-      if (err instanceof HsmUnavailableError) return send(res, 503, { error: "hsm_unavailable", messages: [err.message], requestId });
-      console.error(`[${requestId}]`, err);
-      return send(res, 500, { error: "internal", messages: ["internal error"], requestId });
-    }
-  };
-
-  let server: http.Server;
-  if (o.identity.kind === "mtls") {
-    server = https.createServer(
-      { key: o.identity.key, cert: o.identity.cert, ca: o.identity.clientCa, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.2" },
-      (req, res) => void handler(req, res),
-    );
-  } else {
-    if (!["127.0.0.1", "::1", "localhost"].includes(o.host)) {
-      throw new Error(`the insecure test identity mode listens on loopback only, not on ${o.host}`);
-    }
-    server = http.createServer((req, res) => void handler(req, res));
-  }
-  server.requestTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(o.port, o.host, resolve));
-  const port = (server.address() as AddressInfo).port;
-  return { server, port, close: () => new Promise<void>((r) => server.close(() => r())) };
+  process.once("SIGTERM", () => void stop());
+  process.once("SIGINT", () => void stop());
+  return -1; // keep running
 }
-
-export function loadConfig(path: string): IssuingCaServiceConfig {
-  return readConfigFile(path).config;
-}
-
-/** Reads and validates a ca-config.json, and returns with it the SHA-256 of the bytes read
- *  (audited as `config.loaded`). */
-export function readConfigFile(path: string): { config: IssuingCaServiceConfig; source: ConfigSource } {
-  let raw: unknown;
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-    raw = JSON.parse(bytes.toString("utf8"));
-  } catch (err) {
-    throw new Error(`${path}: ${(err as Error).message}`);
-  }
-  const r = IssuingCaServiceConfig.safeParse(raw);
-  if (!r.success) throw new Error(`${path}: ${r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
-  return { config: r.data, source: { path, sha256: createHash("sha256").update(bytes).digest("hex") } };
-}
-

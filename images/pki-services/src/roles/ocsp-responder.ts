@@ -14,7 +14,7 @@ import { isServingWorker, runServingWorker, startServingCluster } from "../ocsp/
 import { ResponseCache, serveOcsp, serveOcspPublish } from "../ocsp/server.js";
 import { pushOcspResponses } from "../repository/client.js";
 import { openDatabase } from "../storage/db.js";
-import { loadConfig } from "./issuing-ca.js";
+import { loadConfig } from "../config/load.js";
 import { clientTls, hostPort, log, onStop, openSigner, readCertificate, serverTls } from "./common.js";
 
 export async function ocspResponderMain(args: string[]): Promise<number> {

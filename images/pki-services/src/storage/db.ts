@@ -60,7 +60,11 @@ export interface OpenDatabaseOptions {
   readonly url: string;
   /** pg pool size. @default 10 */
   readonly poolSize?: number;
+  /** Migrations of a role's own store, applied after the shared ones (e.g. the RA's, ra/migrations.ts). */
+  readonly migrations?: readonly Migration[];
 }
+
+export type Migration = (typeof MIGRATIONS)[number];
 
 /** Opens the database and applies pending migrations. */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
@@ -72,14 +76,14 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   } else {
     db = new PgliteDatabase(await PGlite.create(options.url === "memory://" ? undefined : options.url));
   }
-  await migrate(db);
+  await migrate(db, [...MIGRATIONS, ...(options.migrations ?? [])]);
   return db;
 }
 
-export async function migrate(db: Database): Promise<number[]> {
+export async function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
   const applied: number[] = [];
-  for (const m of MIGRATIONS) {
+  for (const m of migrations) {
     await db.transaction(async (tx) => {
       // Serialise concurrent starters (PostgreSQL); PGlite is single-connection anyway.
       if (db.kind === "postgres") await tx.query("SELECT pg_advisory_xact_lock(4242001)");

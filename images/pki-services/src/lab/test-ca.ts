@@ -7,7 +7,7 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { hsmWebCrypto } from "../pkcs11/webcrypto.js";
 import type { Pkcs11Signer } from "../pkcs11/token.js";
-import { randomSerial } from "./serial.js";
+import { randomSerial } from "../pki/serial.js";
 
 export interface CreateCaOptions {
   /** RFC 4514 name, e.g. "CN=Lao Government Test Root CA,O=MTC,C=LA". */
