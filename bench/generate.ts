@@ -43,8 +43,16 @@ export function generateEnvironment(opts: { sites: number; issuingCas: number; n
           pinSecret: "hsm-pin-ocsp",
           keys: cas.map((c) => ({ label: c.ocsp.keyLabel, purpose: "ocsp-signing" as const, ca: c.name, algorithm: "ECDSA_P256" as const })),
         },
+        {
+          name: "tsa",
+          tokenLabel: "gen-tsa",
+          pinSecret: "hsm-pin-tsa",
+          keys: [{ label: "gen-tsa-1", purpose: "time-stamping" as const, ca: cas[0].name, algorithm: "RSA_3072" as const }],
+        },
       ],
     },
     issuingCas: cas,
+    // production's TSA, certified by the first generated CA
+    ...(base.tsa ? { tsa: { ...base.tsa, ca: cas[0].name, keyLabel: "gen-tsa-1" } } : {}),
   };
 }

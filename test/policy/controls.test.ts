@@ -95,6 +95,10 @@ const CASES: Case[] = [
     model: (b) => { resourceAt(b, "production/production-lanic/issuing-ca-lao-gov-tls-ca-1/service/deployment").spec.template.spec.container[0].env.push({ name: "HSM_PIN_ISSUING", value: "1234" }); },
     finding: "LCA-SEC-01:env:production-lanic:issuing-ca-lao-gov-tls-ca-1_service_deployment_", found: "environment variable HSM_PIN_ISSUING set to a literal value in kubernetes_deployment_v1",
   },
+  { id: "LCA-TSA-01", pass: "production", env: (d) => { const tsa = d.hsm.partitions.find((p: any) => p.name === "tsa"); d.hsm.partitions.find((p: any) => p.name === "issuing").keys.push(...tsa.keys); d.hsm.partitions = d.hsm.partitions.filter((p: any) => p !== tsa); d.tsa.partition = "issuing"; }, finding: "LCA-TSA-01:partition:issuing", found: /^partition 'issuing' holds the TSA key and issuing-ca key 'lao-gov-signing-ca-1-2026'/ },
+  { id: "LCA-TSA-02", pass: "production", env: (d) => { d.tsa.ntp.sources = [{ name: "pool-ntp", address: "10.9.9.9", port: 123, country: "TH", facility: "a public pool server abroad" }]; }, finding: "LCA-TSA-02:ntp:pool-ntp:country", found: "NTP source 'pool-ntp' (10.9.9.9) is in TH" },
+  { id: "LCA-TSA-03", pass: "production", env: (d) => { d.tsa.accuracy = { seconds: 5 }; }, finding: "LCA-TSA-03:accuracy", found: "accuracy 5 s" },
+  { id: "LCA-TSA-04", pass: "production", env: (d) => { d.profiles = { ...d.profiles, "time-stamping": { ...d.profiles["time-stamping"], extendedKeyUsage: ["timeStamping", "clientAuth"] } }; }, finding: "LCA-TSA-04:profile:time-stamping:eku", found: "extendedKeyUsage timeStamping, clientAuth" },
 ];
 
 describe("control catalog", () => {
@@ -221,6 +225,28 @@ describe("further violations", () => {
     b.model.components.find((c) => c.id === "lanic/ocsp-signer-lao-gov-tls-ca-1")!.hardening!.optOuts.push({ prop: "serviceAccountToken", reason: "needs the API for leader election" });
     expect(findingsOf(check(b), "LCA-WKL-01").map((f) => f.found)).toEqual(["lanic/ocsp-signer-lao-gov-tls-ca-1: opt-out serviceAccountToken (needs the API for leader election)"]);
   });
+  it("LCA-TSA-01: another workload granted the TSA's key, the TSA granted a CA key", () => {
+    const b = copy("production");
+    const g = b.model.grants.find((x) => x.kind === "hsm-sign" && x.key === "lao-gov-tsa-1-2026" && x.grantee.startsWith("lanic/"))!;
+    b.model.grants.push({ ...g, grantee: "lanic/ocsp-signer-lao-gov-tls-ca-1" });
+    b.model.grants.push({ ...g, key: "lao-gov-signing-ca-1-2026", resource: "partition/issuing" });
+    expect(findingsOf(check(b), "LCA-TSA-01").map((f) => f.id).sort()).toEqual(["LCA-TSA-01:grant:lanic/ocsp-signer-lao-gov-tls-ca-1", "LCA-TSA-01:tsa-grant:lao-gov-signing-ca-1-2026"]);
+  });
+  it("LCA-TSA-02: a time source the TSA has no flow to", () => {
+    const b = copy("production");
+    b.model.flows = b.model.flows.filter((f) => !(f.to.type === "external" && f.to.kind === "ntp" && f.site === "lanic" && f.to.name === "ntp-backup-ntp-1"));
+    expect(findingsOf(check(b), "LCA-TSA-02").map((f) => f.id)).toEqual(["LCA-TSA-02:ntp:backup-ntp-1:flow:lanic/tsa-lao-gov-tsa-1"]);
+  });
+  it("LCA-NET-03: the TSA's door is its RFC 3161 port only: a public flow to its store is a finding", () => {
+    const b = copy("production");
+    b.model.flows.push({ from: { type: "external", name: "internet", kind: "internet", cidrs: ["0.0.0.0/0"] }, to: { type: "component", id: "lanic/lanic-ca-tsa-db" }, port: 5432, protocol: "TCP", mtls: false, purpose: "debug", site: "lanic", path: "production/production-lanic/time-stamping-authority/debug" });
+    expect(findingsOf(check(b), "LCA-NET-03").map((f) => f.id)).toEqual(["LCA-NET-03:edge:lanic/external:internet:internet->lanic/lanic-ca-tsa-db:5432"]);
+  });
+  it("the TSA controls are not charged where no TSA runs (pilot)", () => {
+    const r = check(copy("pilot"), { shippedExceptions: true });
+    for (const id of ["LCA-TSA-01", "LCA-TSA-02", "LCA-TSA-03", "LCA-TSA-04"]) expect(statusOf(r, id)).toBe("not-applicable");
+    for (const id of ["LCA-TSA-01", "LCA-TSA-02", "LCA-TSA-03", "LCA-TSA-04"]) expect(statusOf(check(copy("production")), id)).toBe("pass");
+  });
   it("LCA-SOD-01: the audit log inspector sharing a group with a role that writes", () => {
     const b = build("production", (d) => { d.roles["audit-log-inspector"] = d.roles["repository-operator"]; });
     expect(findingsOf(check(b), "LCA-SOD-01").map((f) => f.id)).toEqual(["LCA-SOD-01:group:lanic-ca-production:repository-operator:audit-log-inspector+repository-operator"]);
@@ -237,7 +263,7 @@ describe("shipped environments", () => {
   it("the pilot (external root) is not charged with the offline-root controls, and is charged with the rest", () => {
     const r = check(copy("pilot"), { shippedExceptions: true });
     const na = r.results.filter((x) => x.status === "not-applicable").map((x) => x.control.id).sort();
-    expect(na).toEqual(["LCA-CRL-02", "LCA-KEY-01", "LCA-KEY-04", "LCA-MPC-01"]);
+    expect(na).toEqual(["LCA-CRL-02", "LCA-KEY-01", "LCA-KEY-04", "LCA-MPC-01", "LCA-TSA-01", "LCA-TSA-02", "LCA-TSA-03", "LCA-TSA-04"]);
     for (const id of ["LCA-HSM-01", "LCA-BCP-01", "LCA-RES-01", "LCA-WKL-03", "LCA-NET-03"]) expect(statusOf(r, id)).not.toBe("not-applicable");
   });
   it("dev is not charged with HSM certification, digests, availability or continuity", () => {

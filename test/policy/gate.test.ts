@@ -102,7 +102,7 @@ describe("lanic-ca check", () => {
   it("checks the named environments and succeeds when they pass", async () => {
     const r = await run(["check", "pilot", "--now", "2026-11-22", "--exceptions", EXCEPTIONS]);
     expect(r.error).toBeUndefined();
-    expect(r.out).toContain("✔ pilot (production, external root): 27 passed, 0 failed, 0 excepted, 4 not applicable — 0 error(s), 0 warning(s)");
+    expect(r.out).toContain("✔ pilot (production, external root): 27 passed, 0 failed, 0 excepted, 8 not applicable — 0 error(s), 0 warning(s)");
   });
   it("fails (exit 1) when an exception has expired, in the requested format", async () => {
     const dir = mkdtempSync(join(tmpdir(), "lanic-policy-exc-"));

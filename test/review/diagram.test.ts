@@ -136,6 +136,7 @@ describe("diagram arrows merged per zone or group", () => {
     expect(arrows.filter((a) => a.color === "#6a3d9a").map((a) => `${a.from} -> ${a.to}`).sort()).toEqual([
       "c:backup/lanic-ca-db -> c:lanic/lanic-ca-db",
       "c:backup/lanic-ca-ra-db -> c:lanic/lanic-ca-ra-db",
+      "c:backup/lanic-ca-tsa-db -> c:lanic/lanic-ca-tsa-db",
     ]);
   });
 

@@ -104,7 +104,7 @@ describe("topology shape", () => {
     // THEN each replica's outgoing stream to the primary is matched by an ingress rule at the
     // primary's same database from that backup site's pod range
     const outgoing = flows.filter((f) => f.site !== "lanic" && f.to.type === "external" && f.to.kind === "replication");
-    expect(outgoing).toHaveLength(6); // CA database and RA store, at each of three backup sites
+    expect(outgoing).toHaveLength(9); // CA database, RA store and TSA store, at each of three backup sites
     for (const f of outgoing) {
       const db = (f.from as { id: string }).id.split("/")[1];
       const podCidr = env.sites.find((s) => s.name === f.site)!.kubernetes.podCidr;

@@ -130,15 +130,17 @@ describe("OfflineRootEnclave", () => {
 });
 
 describe("BackupSite", () => {
-  it("GIVEN a backup site THEN replica clusters of both databases streaming from the primary's addresses, and firewall rows both ways", () => {
+  it("GIVEN a backup site THEN replica clusters of the three databases (CA, RA, TSA) streaming from the primary's addresses, and firewall rows both ways", () => {
     expect(model.components.filter((c) => c.site === "backup" && c.kind === "database").map((c) => [c.id, c.standby])).toEqual([
-      ["backup/lanic-ca-db", true], ["backup/lanic-ca-ra-db", true],
+      ["backup/lanic-ca-db", true], ["backup/lanic-ca-ra-db", true], ["backup/lanic-ca-tsa-db", true],
     ]);
     expect(model.firewall.filter((r) => r.port === 5432).map((r) => `${r.site} ${r.direction} ${r.destination}`).sort()).toEqual([
       "backup outbound 10.20.50.10/32 (lanic-lanic-ca-db)",
       "backup outbound 10.20.50.11/32 (lanic-lanic-ca-ra-db)",
+      "backup outbound 10.20.50.12/32 (lanic-lanic-ca-tsa-db)",
       "lanic inbound 10.100.0.0/16 (lanic/lanic-ca-db)",
       "lanic inbound 10.100.0.0/16 (lanic/lanic-ca-ra-db)",
+      "lanic inbound 10.100.0.0/16 (lanic/lanic-ca-tsa-db)",
     ]);
   });
 });
@@ -151,6 +153,7 @@ describe("TrustedRoles", () => {
     expect(bindings.map((b) => [b.metadata.namespace, b.role_ref.name]).sort()).toEqual([
       ["lanic-ca-database", "lanic-ca:ia-operator:2"],
       ["lanic-ca-issuing", "lanic-ca:ia-operator:1"],
+      ["lanic-ca-timestamping", "lanic-ca:ia-operator:1"],
     ]);
     expect(bindings[0].subject).toEqual([{ api_group: "rbac.authorization.k8s.io", kind: "Group", name: "lanic-ca-production:ia-operator" }]);
     expect(model.roles.find((r) => r.role === "key-custodian")!.bindings).toEqual([]);
