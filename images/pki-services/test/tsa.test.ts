@@ -14,7 +14,7 @@ import { CrlPublisher } from "../src/crl/publisher.js";
 import { hsmDigestSigner } from "../src/crl/digest-signer.js";
 import { responderCsr } from "../src/ocsp/responder-cert.js";
 import { children, content, ctxCons, oid, readTlv, seq, set, tlv } from "../src/pki/der.js";
-import { IssuingCa } from "../src/roles/issuing-ca.js";
+import { IssuingCa } from "../src/issuing-ca/service.js";
 import { openDatabase, type Database } from "../src/storage/db.js";
 import { judge, queryNtp } from "../src/tsa/clock.js";
 import { summarizeResponse, timeStampRequest, TSA_OID } from "../src/tsa/protocol.js";
@@ -73,7 +73,7 @@ async function startTsa(name: string, ntpPort: number, extra: Record<string, unk
   proc.stdout!.on("data", (d: Buffer) => out.push(d.toString()));
   proc.stderr!.on("data", (d: Buffer) => out.push(d.toString()));
   await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`tsa did not start: ${out.join("")}`)), 90_000);
+    const t = setTimeout(() => reject(new Error(`tsa did not start: ${out.join("")}`)), 240_000);
     const check = () => {
       if (out.join("").includes('"listening"')) {
         clearTimeout(t);
@@ -309,7 +309,7 @@ describe("pki-services tsa (RFC 3161) checked with openssl ts", () => {
     const v = spawnSync(process.execPath, [MAIN, "audit", "verify", "--db", join(tmp.dir, "tsa-db")], { encoding: "utf8" });
     expect(v.stdout).toMatch(/audit log OK/);
     tsa = await startTsa("tsa-1", ntp.port);
-  });
+  }, 300_000);
 
   it("a revoked TSA certificate fails verification at the relying party (CRL of the issuing CA)", async () => {
     const data = join(tmp.dir, "doc-revoked.txt");
@@ -364,7 +364,7 @@ describe("the TSA's clock (RFC 3161 2.1, ETSI EN 319 421 7.7.2)", () => {
     } finally {
       await t.stop();
     }
-  });
+  }, 300_000);
 
   it("refuses to stamp when the NTP source says the clock is 5 s off (beyond its 1 s accuracy)", async () => {
     const shifted = await startChrony(tmp.dir, { synchronised: true, shiftSeconds: 5 });
@@ -378,7 +378,7 @@ describe("the TSA's clock (RFC 3161 2.1, ETSI EN 319 421 7.7.2)", () => {
       await t.stop();
       shifted.stop();
     }
-  });
+  }, 300_000);
 
   it("refuses to start with a certificate that is not a TSA certificate (RFC 3161 2.3)", async () => {
     const config = join(tmp.dir, "bad-cert.json");
@@ -391,7 +391,7 @@ describe("the TSA's clock (RFC 3161 2.1, ETSI EN 319 421 7.7.2)", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/has no extendedKeyUsage \(RFC 3161 2\.3/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
-  });
+  }, 300_000);
 });
 
 

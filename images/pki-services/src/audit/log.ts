@@ -42,15 +42,29 @@ export function recordHash(r: Omit<AuditRecord, "hash">): string {
 
 /** Appends one record inside `tx` (locks the chain head: appends from every process serialise). */
 export async function appendAudit(tx: Queryable, event: AuditEvent, actor: string, details: Record<string, unknown>, at = new Date()): Promise<AuditRecord> {
+  return (await appendAuditBatch(tx, event, actor, [details], at))[0];
+}
+
+/** Appends one record per `details`, in order, inside `tx`: the chain head is locked and moved
+ *  once (a service that records many events at once, e.g. the TSA's group commit, pays for one
+ *  lock, not one per record). */
+export async function appendAuditBatch(tx: Queryable, event: AuditEvent, actor: string, details: readonly Record<string, unknown>[], at = new Date()): Promise<AuditRecord[]> {
   const [head] = await tx.query<{ seq: string | number; hash: string }>("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE");
-  const seq = Number(head.seq) + 1;
-  const rec = { seq, at: at.toISOString(), event, actor, details: JSON.parse(canonicalJson(details)) as Record<string, unknown>, prevHash: head.hash };
-  const hash = recordHash(rec);
-  await tx.query("INSERT INTO audit_log (seq, at, event, actor, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)", [
-    seq, rec.at, event, actor, JSON.stringify(rec.details), rec.prevHash, hash,
-  ]);
-  await tx.query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", [seq, hash]);
-  return { ...rec, hash };
+  let seq = Number(head.seq);
+  let prevHash = head.hash;
+  const records: AuditRecord[] = [];
+  for (const d of details) {
+    const rec = { seq: ++seq, at: at.toISOString(), event, actor, details: JSON.parse(canonicalJson(d)) as Record<string, unknown>, prevHash };
+    prevHash = recordHash(rec);
+    records.push({ ...rec, hash: prevHash });
+  }
+  const params = records.flatMap((r) => [r.seq, r.at, r.event, r.actor, JSON.stringify(r.details), r.prevHash, r.hash]);
+  const values = records.map((_, i) => `($${i * 7 + 1}, $${i * 7 + 2}, $${i * 7 + 3}, $${i * 7 + 4}, $${i * 7 + 5}, $${i * 7 + 6}, $${i * 7 + 7})`).join(", ");
+  if (records.length) {
+    await tx.query(`INSERT INTO audit_log (seq, at, event, actor, details, prev_hash, hash) VALUES ${values}`, params);
+    await tx.query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", [seq, prevHash]);
+  }
+  return records;
 }
 
 export class AuditLog {

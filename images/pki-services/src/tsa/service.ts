@@ -11,6 +11,7 @@ import { ALGORITHMS } from "../pkcs11/algorithms.js";
 import { randomSerial, serialHex } from "../pki/serial.js";
 import type { Database } from "../storage/db.js";
 import type { ClockStatus } from "./clock.js";
+import { TokenRecorder } from "./recorder.js";
 import {
   grantedResponse,
   parseTimeStampRequest,
@@ -64,6 +65,7 @@ export class TimeStampAuthority {
   private readonly cert: TsaCertificateInfo;
   private readonly publicKey: KeyObject;
   private readonly accepted: ReadonlySet<string>;
+  private readonly recorder: TokenRecorder;
 
   constructor(private readonly o: TsaOptions) {
     this.actor = `tsa:${o.name}`;
@@ -71,6 +73,7 @@ export class TimeStampAuthority {
     this.publicKey = createPublicKey({ key: o.signer.spki, format: "der", type: "spki" });
     if (!this.cert.spki.equals(o.signer.spki)) throw new Error(`the TSA certificate's public key is not the key '${o.name}' signs with in the HSM`);
     this.accepted = new Set([o.policyOid, ...(o.acceptedPolicies ?? [])]);
+    this.recorder = new TokenRecorder(o.db, this.actor);
   }
 
   /** Answers one DER TimeStampReq. Never throws for what the request holds; throws only when
@@ -103,12 +106,10 @@ export class TimeStampAuthority {
       certificates: request.certReq ? [this.cert.der, ...(this.o.chain ?? [])] : [],
     });
     const hex = serialHex(serial);
-    await this.o.db.transaction(async (tx) => {
-      await tx.query(
-        "INSERT INTO tsa_tokens (serial, tsa_name, policy, gen_time, hash_algorithm, imprint, nonce, token) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        [hex, this.o.name, this.o.policyOid, genTime.toISOString(), request.hash, request.hashedMessage.toString("hex"), request.nonce?.toString("hex") ?? null, token],
-      );
-      await appendAudit(tx, "tsa.stamp", this.actor, { client: safe(client), serial: hex, genTime: genTime.toISOString(), hash: request.hash, imprint: request.hashedMessage.toString("hex") });
+    await this.recorder.record({
+      serial: hex, tsaName: this.o.name, policy: this.o.policyOid, genTime: genTime.toISOString(), hash: request.hash,
+      imprint: request.hashedMessage.toString("hex"), nonce: request.nonce?.toString("hex") ?? null, token,
+      audit: { client: safe(client), serial: hex, genTime: genTime.toISOString(), hash: request.hash, imprint: request.hashedMessage.toString("hex") },
     });
     return { body: grantedResponse(token), granted: true, serial: hex };
   }
