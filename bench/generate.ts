@@ -19,6 +19,7 @@ export function generateEnvironment(opts: { sites: number; issuingCas: number; n
   const cas = Array.from({ length: opts.issuingCas }, (_, i) => ({
     ...structuredClone(template),
     name: `gen-ca-${i + 1}`,
+    partition: `issuing-${i + 1}`,
     subject: { ...template.subject, CN: `Generated Issuing CA ${i + 1}` },
     keyLabel: `gen-ca-${i + 1}`,
     ocsp: { ...template.ocsp, keyLabel: `gen-ca-${i + 1}-ocsp` },
@@ -31,12 +32,13 @@ export function generateEnvironment(opts: { sites: number; issuingCas: number; n
       ...base.hsm,
       members: sites.map((s, i) => ({ name: `hsm-${i}`, site: s.name, address: `10.20.${10 + i}.11`, port: 1792 })),
       partitions: [
-        {
-          name: "issuing",
-          tokenLabel: "gen-issuing",
-          pinSecret: "hsm-pin-issuing",
-          keys: cas.map((c) => ({ label: c.keyLabel, purpose: "issuing-ca" as const, ca: c.name, algorithm: c.keyAlgorithm })),
-        },
+        // One partition (one PIN) per CA key, as LCA-HSM-03 requires.
+        ...cas.map((c, i) => ({
+          name: c.partition,
+          tokenLabel: `gen-issuing-${i + 1}`,
+          pinSecret: `hsm-pin-issuing-${i + 1}`,
+          keys: [{ label: c.keyLabel, purpose: "issuing-ca" as const, ca: c.name, algorithm: c.keyAlgorithm }],
+        })),
         {
           name: "ocsp",
           tokenLabel: "gen-ocsp",
@@ -54,5 +56,13 @@ export function generateEnvironment(opts: { sites: number; issuingCas: number; n
     issuingCas: cas,
     // production's TSA, certified by the first generated CA
     ...(base.tsa ? { tsa: { ...base.tsa, ca: cas[0].name, keyLabel: "gen-tsa-1" } } : {}),
+    database: {
+      ...base.database,
+      replicationAddresses: Object.fromEntries(sites.map((s, i) => [s.name, { ca: `10.${20 + i}.50.10`, ra: `10.${20 + i}.50.11`, tsa: `10.${20 + i}.50.12` }])),
+      backup: base.database.backup && {
+        ...base.database.backup,
+        objectStores: sites.map((s, i) => ({ ...base.database.backup!.objectStores[0], site: s.name, address: `10.20.${60 + i}.10` })),
+      },
+    },
   };
 }

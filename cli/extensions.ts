@@ -28,3 +28,9 @@ SYNTH_EXTENSIONS.unshift(policyExtension({ exceptionsFor: synthExceptions }));
 COMMANDS.push(registerPolicyCommands); // lanic-ca check [env…] (issue 4)
 
 SYNTH_EXTENSIONS.unshift(diagrams);
+
+import { registerLabCommands } from "../scripts/lab/cli.js";
+COMMANDS.push(registerLabCommands); // lanic-ca lab up|down|status (LAB ONLY, ADR 0065)
+
+import { registerContinuityCommands } from "../scripts/continuity/failover.js";
+COMMANDS.push(registerContinuityCommands); // lanic-ca failover <env> --to <site> (docs/runbooks/failover.md)

@@ -1,6 +1,6 @@
 import { Construct } from "../stacks/cdktf.js";
 import type { Environment, Site } from "../environments/schema.js";
-import { DATABASE_NAME, Database, RA_DATABASE_NAME, TSA_DATABASE_NAME } from "./database.js";
+import { DATABASE_NAME, Database, databaseBackup, RA_DATABASE_NAME, TSA_DATABASE_NAME } from "./database.js";
 import type { TopologyModel } from "./model.js";
 import type { Zone } from "./zone.js";
 
@@ -30,8 +30,8 @@ export class BackupSite extends Construct {
 
   constructor(scope: Construct, id: string, props: BackupSiteProps) {
     super(scope, id);
-    const addresses = props.env.database.replicationAddresses;
-    if (!addresses) throw new Error(`${this.node.path}: database.replicationAddresses is required with a backup site`);
+    const addresses = props.env.database.replicationAddresses?.[props.primary.name];
+    if (!addresses) throw new Error(`${this.node.path}: database.replicationAddresses.${props.primary.name} is required with a backup site`);
     const replica = (cid: string, name: string, zone: Zone, primaryAddress: string) =>
       new Database(this, cid, {
         name,
@@ -40,11 +40,12 @@ export class BackupSite extends Construct {
         podCidr: props.site.kubernetes.podCidr,
         settings: props.env.database,
         mode: { type: "replica", primaryAddress, primarySite: props.primary.name },
+        backup: databaseBackup(props.env, props.site, props.primary),
       });
     this.database = replica("database-replica", DATABASE_NAME, props.databaseZone, addresses.ca);
     this.raDatabase = replica("ra-database-replica", RA_DATABASE_NAME, props.raZone, addresses.ra);
     if (props.env.tsa) {
-      if (!addresses.tsa) throw new Error(`${this.node.path}: database.replicationAddresses.tsa is required with a TSA and a backup site`);
+      if (!addresses.tsa) throw new Error(`${this.node.path}: database.replicationAddresses.${props.primary.name}.tsa is required with a TSA and a backup site`);
       this.tsaDatabase = replica("tsa-database-replica", TSA_DATABASE_NAME, props.tsaZone, addresses.tsa);
     }
   }

@@ -1,8 +1,8 @@
 import { Construct, Manifest } from "../stacks/cdktf.js";
-import type { Environment } from "../environments/schema.js";
+import type { DatabaseBackup, Environment, ObjectStore, Site } from "../environments/schema.js";
 import { Connections, ExternalPeer, type IConnectable } from "./connections.js";
 import type { HardenedWorkload } from "./hardened-workload.js";
-import type { TopologyModel } from "./model.js";
+import type { BackupFact, TopologyModel } from "./model.js";
 import { produced } from "./produced.js";
 import type { Zone } from "./zone.js";
 
@@ -18,6 +18,30 @@ export interface DatabaseProps {
   /** A primary accepts streaming replication from every backup site (their pod ranges); a
    *  replica streams from the primary's replication address. */
   readonly mode: { type: "primary"; replicaSites: { name: string; podCidr: string }[] } | { type: "replica"; primaryAddress: string; primarySite: string };
+  /** Backups: base backups and the WAL archive go to `store` (at this cluster's site); a replica
+   *  also reads the primary's backups from `primaryStore`, so it can be restored at its site.
+   *  No default: absent, the cluster is not backed up (policy LCA-BCP-03). */
+  readonly backup?: { settings: DatabaseBackup; store: LocatedStore; primaryStore?: LocatedStore };
+}
+
+/** An object store with the country of the site that holds it. */
+export type LocatedStore = ObjectStore & { country: string };
+
+/** The barmanObjectStore block of a CloudNativePG Cluster (or externalCluster) for `store`:
+ *  secrets by name only, objects encrypted server-side, compressed. */
+function barmanObjectStore(store: LocatedStore, serverName: string, encryption: DatabaseBackup["encryption"]) {
+  return {
+    destinationPath: `s3://${store.bucket}/`,
+    endpointURL: store.endpoint,
+    endpointCA: { name: store.caSecret, key: "ca.crt" },
+    serverName,
+    s3Credentials: {
+      accessKeyId: { name: store.credentialsSecret, key: "ACCESS_KEY_ID" },
+      secretAccessKey: { name: store.credentialsSecret, key: "ACCESS_SECRET_KEY" },
+    },
+    wal: { compression: "gzip", encryption, maxParallel: 2 },
+    data: { compression: "gzip", encryption, jobs: 2 },
+  };
 }
 
 export const DATABASE_NAME = "lanic-ca-db";
@@ -56,6 +80,9 @@ export class Database extends Construct implements IConnectable {
     const s = props.settings;
     const mode = props.mode;
     const source = `${name}-primary`;
+    const backup = props.backup;
+    const serverName = `${name}-${site}`;
+    const primaryServerName = mode.type === "replica" ? `${name}-${mode.primarySite}` : serverName;
     const spec: Record<string, unknown> = {
       instances: s.instances,
       imageName: s.image,
@@ -92,9 +119,17 @@ export class Database extends Construct implements IConnectable {
                 sslKey: { name: `${name}-replication`, key: "tls.key" },
                 sslCert: { name: `${name}-replication`, key: "tls.crt" },
                 sslRootCert: { name: `${name}-replication`, key: "ca.crt" },
+                // Streaming first, the primary's WAL archive when streaming falls behind, and
+                // the primary's base backups for a restore at this site (PITR).
+                ...(backup?.primaryStore ? { barmanObjectStore: barmanObjectStore(backup.primaryStore, primaryServerName, backup.settings.encryption) } : {}),
               },
             ],
           }),
+      // RFC 3647 5.5.2 / BR 5.5.2: kept for the CP's archive period; CloudNativePG deletes older
+      // base backups and the WAL they no longer need.
+      ...(backup
+        ? { backup: { retentionPolicy: `${backup.settings.retentionDays}d`, barmanObjectStore: barmanObjectStore(backup.store, serverName, backup.settings.encryption) } }
+        : {}),
     };
     new Manifest(this, "cluster", {
       manifest: {
@@ -104,6 +139,33 @@ export class Database extends Construct implements IConnectable {
         spec,
       },
     });
+    let backupFact: BackupFact | undefined;
+    if (backup) {
+      // Base backups on a schedule; the WAL archive is continuous (archive_command of every
+      // primary, or designated primary of a replica cluster).
+      new Manifest(this, "scheduled-backup", {
+        manifest: {
+          apiVersion: "postgresql.cnpg.io/v1",
+          kind: "ScheduledBackup",
+          metadata: { name: `${name}-base-backup`, namespace: props.zone.namespace, labels: { "app.kubernetes.io/part-of": "lanic-ca" } },
+          spec: { schedule: backup.settings.schedule, backupOwnerReference: "self", cluster: { name }, method: "barmanObjectStore", immediate: true },
+        },
+      });
+      const store = backup.store;
+      backupFact = {
+        store: `${store.site}-object-store`,
+        endpoint: store.endpoint,
+        bucket: store.bucket,
+        site: store.site,
+        country: store.country,
+        serverName,
+        schedule: backup.settings.schedule,
+        walArchive: true,
+        retentionDays: backup.settings.retentionDays,
+        encryption: backup.settings.encryption,
+        credentialsSecret: store.credentialsSecret,
+      };
+    }
     props.model.components.push({
       id: this.componentId,
       kind: "database",
@@ -119,8 +181,21 @@ export class Database extends Construct implements IConnectable {
       signing: false,
       pdb: s.instances >= 2, // the operator keeps a PDB for the primary and the replicas
       spread: s.instances >= 2,
+      backup: backupFact,
+      restoreFrom: backup?.primaryStore ? [{ store: `${backup.primaryStore.site}-object-store`, site: backup.primaryStore.site, serverName: primaryServerName }] : undefined,
     });
     this.connections.allowDns();
+    if (backup) {
+      const stores = [backup.store, ...(backup.primaryStore ? [backup.primaryStore] : [])];
+      for (const store of stores) {
+        const own = store === backup.store;
+        this.connections.allowTo(new ExternalPeer(`${store.site}-object-store`, "object-store", [`${store.address}/32`]), store.port, {
+          purpose: own
+            ? `base backups and WAL archive (encrypted, kept ${backup.settings.retentionDays} days) to the object store at site ${store.site}`
+            : `restore and WAL fetch from the ${store.site} site's backups (object store at site ${store.site})`,
+        });
+      }
+    }
     if (mode.type === "replica")
       this.connections.allowTo(new ExternalPeer(`${mode.primarySite}-${name}`, "replication", [`${mode.primaryAddress}/32`]), PORT, {
         purpose: `PostgreSQL streaming replication from the ${mode.primarySite} site`,
@@ -162,4 +237,18 @@ export class Database extends Construct implements IConnectable {
       path: workload.node.path,
     });
   }
+}
+
+/** The backups of a database at `site`: it writes to the store at its own site; at a backup
+ *  site it also reads the primary's store (restore there, WAL fetch). */
+export function databaseBackup(env: Environment, site: Site, primary?: Site): DatabaseProps["backup"] {
+  const b = env.database.backup;
+  if (!b) return undefined;
+  const located = (s: Site) => {
+    const store = b.objectStores.find((o) => o.site === s.name);
+    return store && { ...store, country: s.location.country };
+  };
+  const store = located(site);
+  if (!store) return undefined;
+  return { settings: b, store, primaryStore: primary ? located(primary) : undefined };
 }

@@ -42,8 +42,10 @@ export class HsmCluster extends Construct {
       vendor: d.vendor,
       model: d.model,
       certification: d.certification,
+      pkcs11Library: d.pkcs11Library,
+      attachment: d.type === "softhsm" ? "software" : "network",
       members: d.members.map((m) => ({ ...m })),
-      partitions: d.partitions.map((p) => ({ name: p.name, tokenLabel: p.tokenLabel, pinSecret: p.pinSecret, keys: p.keys.map((k) => k.label) })),
+      partitions: d.partitions.map((p) => ({ name: p.name, tokenLabel: p.tokenLabel, serialNumber: p.serialNumber, pinSecret: p.pinSecret, keys: p.keys.map((k) => k.label) })),
       path: this.node.path,
     });
     for (const p of d.partitions)
@@ -123,10 +125,11 @@ export class HsmPartition {
       // provisions with the vendor's package; the client certificate comes from a Secret.
       workload.addVolume("hsm-client-library", "/opt/hsm", { pvc: "hsm-client-library" });
       workload.addVolume("hsm-client-cert", "/etc/hsm/client", { secret: d.clientCertificateSecret });
+      // No member at the workload's site (a backup site without an HSM appliance): no flow, and
+      // the grant is still recorded, so the policy reports it (LCA-HSM-04, LCA-BCP-01) instead
+      // of synth stopping here.
       const peer = this.cluster.membersAt(workload.connections.site);
-      if (!peer)
-        throw new Error(`${workload.node.path}: no HSM member at site '${workload.connections.site}' to reach partition '${this.name}'`);
-      if (!workload.connections.allows(peer, d.members[0].port))
+      if (peer && !workload.connections.allows(peer, d.members[0].port))
         workload.connections.allowTo(peer, d.members[0].port, { purpose: `PKCS#11 (NTLS) to the HSM appliances`, mtls: true });
     }
     this.model.grants.push({

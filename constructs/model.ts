@@ -9,6 +9,10 @@ import type { HsmCertification, KeyAlgorithm, Tier, TrustedRole, WorkloadKind } 
 export const ZONE_KINDS = ["public", "government", "ra", "issuing", "timestamping", "hsm", "database", "audit", "management"] as const;
 export type ZoneKind = (typeof ZONE_KINDS)[number];
 
+/** The CA's high-security zones (NCSSR 1.2.2), the offline root included: a flow into one is
+ *  reachable-from-outside evidence for the policy and needs two people in the review diff. */
+export const PROTECTED_ZONES: ReadonlySet<string> = new Set<ZoneKind | "offline">(["issuing", "timestamping", "hsm", "database", "offline"]);
+
 export type ComponentKind = WorkloadKind | "database" | "audit-integrity-check" | "hsm" | "offline-root";
 
 export interface HardeningFact {
@@ -45,12 +49,40 @@ export interface ComponentFact {
   online: boolean;
   /** Uses a CA or OCSP key. */
   signing: boolean;
+  /** Meant to be reached from the internet: the repository, the OCSP responder and the RA's
+   *  applicant pages only. Anything else reachable from the internet is a finding (LCA-NET-06)
+   *  and a high-class change in the review. Absent: not meant to. */
+  internetFacing?: true;
   pdb: boolean;
   spread: boolean;
   hardening?: HardeningFact;
   /** Issuing CA this component serves, if any. */
   ca?: string;
   schedule?: string;
+  /** A database's backups (CloudNativePG barmanObjectStore): base backups on `schedule`, the
+   *  WAL archive, kept `retentionDays`, encrypted, in the object store at `store`'s site. */
+  backup?: BackupFact;
+  /** Object stores holding another cluster's backups that this database can restore or fetch
+   *  WAL from (the backup site's replica reads the primary's store). */
+  restoreFrom?: { store: string; site: string; serverName: string }[];
+}
+
+export interface BackupFact {
+  /** Object store peer name, `<site>-object-store`. */
+  store: string;
+  endpoint: string;
+  bucket: string;
+  /** The site whose building holds the store, and its country (data residency). */
+  site: string;
+  country: string;
+  /** Folder of this cluster's backups in the bucket (barman serverName). */
+  serverName: string;
+  schedule: string;
+  walArchive: boolean;
+  retentionDays: number;
+  encryption: string;
+  /** Secret names only (never their content). */
+  credentialsSecret: string;
 }
 
 export interface ZoneFact {
@@ -67,9 +99,9 @@ export type Endpoint =
   | {
       type: "external";
       /** What is out there: a network HSM, the internet, the government network, the audit sink,
-       *  the other site's replication endpoint, the cluster DNS. */
+       *  the other site's replication endpoint, the cluster DNS, a backup object store. */
       name: string;
-      kind: "hsm" | "internet" | "government-network" | "audit-sink" | "replication" | "cluster-dns" | "ntp";
+      kind: "hsm" | "internet" | "government-network" | "audit-sink" | "replication" | "cluster-dns" | "object-store" | "ntp";
       cidrs: string[];
     };
 
@@ -99,8 +131,17 @@ export interface HsmFact {
   vendor: string;
   model: string;
   certification: HsmCertification;
+  /** The PKCS#11 library that reaches it: in the signing containers (online) or on the enclave's
+   *  ceremony machine (offline root). */
+  pkcs11Library: string;
+  /** How it is reached: network appliances, a local card or USB token, a software token. */
+  attachment: "network" | "pcie" | "usb" | "software";
+  /** The offline HSM's address if it is (wrongly) a network appliance. */
+  address?: string;
   members: { name: string; site: string; address: string; port: number }[];
-  partitions: { name: string; tokenLabel: string; pinSecret: string; keys: string[] }[];
+  /** Partitions (PKCS#11 tokens); the offline root's is its one root partition, activated by
+   *  the custodians' quorum (no PIN Secret: `pinSecret` null). */
+  partitions: { name: string; tokenLabel: string; serialNumber?: string; pinSecret: string | null; keys: string[] }[];
   path: string;
 }
 
@@ -150,12 +191,30 @@ export interface EnvironmentFact {
   tier: Tier;
   rootOfTrust: "offline" | "external";
   cpCpsVersion: string;
-  sites: { name: string; role: "primary" | "backup"; country: string; city: string; latitude: number; longitude: number }[];
+  sites: {
+    name: string;
+    role: "primary" | "backup";
+    country: string;
+    city: string;
+    latitude: number;
+    longitude: number;
+    /** The cluster the site's stack is applied to: kubeconfig file and context, and the API
+     *  server when recorded (its identity). */
+    cluster?: { configPath: string; context: string; server?: string };
+  }[];
   continuity: { rpoMinutes: number; rtoHours: number };
   auditLog: { sink: string; retentionDays: number; integrityCheckIntervalDays: number };
+  /** What the topology publishes: the repository's base URL (CA certificates under /certs/,
+   *  CRLs under /crl/) and the VA's OCSP URL (BR 7.1.2.7, RFC 5280 4.2.1.13, 4.2.2.1). */
+  publication: { repositoryBaseUrl: string; ocspUrl: string };
   cas: {
     name: string;
     type: "root" | "issuing";
+    /** The CA certificate's subject, as relying parties read it (CN, O). */
+    subject?: { CN: string; O: string };
+    /** The URLs its certificates carry: CRL distribution point, AIA caIssuers and, for an issuing
+     *  CA with OCSP, AIA OCSP (and the URLs in the certificates it signs for its subscribers). */
+    urls?: { crl: string; caIssuers: string; ocsp?: string };
     keyAlgorithm: KeyAlgorithm;
     validityDays?: number;
     maxValidityDays?: number;

@@ -47,8 +47,11 @@ export class OfflineRootEnclave extends Construct {
       vendor: root.hsm.vendor,
       model: root.hsm.model,
       certification: root.hsm.certification,
+      pkcs11Library: root.hsm.pkcs11Library,
+      attachment: root.hsm.attachment,
+      address: root.hsm.address,
       members: [],
-      partitions: [],
+      partitions: [{ name: "root", tokenLabel: root.hsm.tokenLabel, serialNumber: root.hsm.serialNumber, pinSecret: null, keys: [root.keyLabel] }],
       path: this.node.path,
     });
     model.keys.push({ label: root.keyLabel, purpose: "root", ca: root.name, algorithm: root.keyAlgorithm, location: { type: "offline-enclave", hsm: "offline-root" } });

@@ -61,6 +61,8 @@ export class TimeStampingAuthority extends Construct {
       zone: "timestamping",
       args: ["tsa", `--config=${CONFIG_DIR}/tsa-config.json`, `--listen=0.0.0.0:${TSA_PORT}`],
       ports: [{ name: "http", port: TSA_PORT }],
+      // Relying parties and signers outside the government network reach it through LANIC's edge.
+      internetFacing: true,
       signing: true,
       ca: tsa.ca,
     });

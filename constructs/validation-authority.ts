@@ -8,6 +8,9 @@ export const OCSP_PUBLISH_PORT = 8443;
 /** Headless Service naming every responder pod: the signers push to each one. */
 export const OCSP_PUBLISH_SERVICE = "ocsp-responder-publish";
 const CACHE_DIR = "/var/lib/pki-services/ocsp";
+/** The certificates of the CAs the responder serves (`<ca>.pem`): every pushed response is
+ *  verified against them, and `ocsp-signer-<ca>` may push for `<ca>` only (RFC 6960 4.2.2.2). */
+export const OCSP_TRUST_DIR = "/etc/lanic-ca/ca-certs";
 
 /** Serving processes for a CPU limit: one per whole core (at least one), e.g. "2" → 2, "500m" → 1.
  *  The responder's primary (publish port, cache file) is mostly idle beside them (ADR 0052). */
@@ -32,6 +35,7 @@ export class ValidationAuthority extends Construct {
       kind: "ocsp-responder",
       name: "ocsp-responder",
       zone: "public",
+      internetFacing: true,
       args: ["ocsp-responder", "--serve", `--workers=${ocspWorkers(ctx.env.workloads["ocsp-responder"]?.resources.cpuLimit ?? "1")}`, `--cache-file=${CACHE_DIR}/responses.bin`],
       ports: [
         { name: "http", port: OCSP_HTTP_PORT },
@@ -42,6 +46,7 @@ export class ValidationAuthority extends Construct {
     // pod gets everything from the signers on their next push.
     this.responder.addVolume("ocsp-cache", CACHE_DIR, { emptyDir: "1Gi" }, false); // the journal: one copy of the responses
     this.responder.addVolume("publish-tls", "/etc/lanic-ca/publish-tls", { secret: "ocsp-responder-publish-tls" });
+    this.responder.addVolume("ca-certs", OCSP_TRUST_DIR, { configMap: "ocsp-responder-ca-certificates" });
     new ServiceV1(this, "publish-service", {
       metadata: { name: OCSP_PUBLISH_SERVICE, namespace: this.responder.namespace, labels: { "app.kubernetes.io/part-of": "lanic-ca" } },
       spec: {

@@ -65,8 +65,8 @@ export function workloadSizes(replicas: number, scale: "small" | "large"): Input
 }
 
 /** Kubernetes coordinates of a site. */
-export function kube(context: string, podCidr: string) {
-  return { context, configPath: "~/.kube/config", podCidr };
+export function kube(context: string, podCidr: string, server?: string) {
+  return { context, configPath: "~/.kube/config", podCidr, ...(server ? { server } : {}) };
 }
 
 /** The released images, pinned by digest (staging, pilot and production run the same release;
@@ -82,11 +82,32 @@ export const CNPG_POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql@sha256:1b0
 /** Thales Luna 7 HSMs (network and offline PCIe): their rating and the client library path. */
 export const LUNA_CERTIFICATION = { scheme: "FIPS 140-3", level: 3, certificate: "CMVP certificate number recorded at acceptance" } as const;
 export const LUNA_PKCS11_LIBRARY = "/opt/hsm/lib/libCryptoki2_64.so";
+/** The Luna PCIe card's library on the offline enclave's ceremony machine (the Luna client's
+ *  default install path): a different library from the online HSM client's, configured for the
+ *  local card only (LCA-KEY-05). */
+export const LUNA_PCIE_CEREMONY_LIBRARY = "/usr/safenet/lunaclient/lib/libCryptoki2_64.so";
 
 
 /** The time sources in Laos the TSA checks its clock against (RFC 3161 2.1): LANIC's stratum-1
  *  servers (GNSS receivers) at each site. */
 export const LAO_NTP_SOURCES = [
-  { name: "lanic-ntp-1", address: "10.20.60.10", port: 123, country: "LA", facility: "LANIC data center, Vientiane (GNSS stratum 1)" },
-  { name: "backup-ntp-1", address: "10.40.60.10", port: 123, country: "LA", facility: "LANIC backup data center, Luang Prabang (GNSS stratum 1)" },
+  { name: "lanic-ntp-1", address: "10.20.70.10", port: 123, country: "LA", facility: "LANIC data center, Vientiane (GNSS stratum 1)" },
+  { name: "backup-ntp-1", address: "10.40.70.10", port: 123, country: "LA", facility: "LANIC backup data center, Luang Prabang (GNSS stratum 1)" },
 ];
+/** Database backups to the S3-compatible object stores inside the LANIC sites (one per site):
+ *  a base backup every night at 02:00, the WAL archive continuous, objects encrypted, kept
+ *  `retentionDays` (the CP's archive period, RFC 3647 5.5.2). Credentials are Secret names. */
+export function databaseBackups(env: string, retentionDays: number, stores: { site: string; endpoint: string; address: string }[]): NonNullable<Input["database"]["backup"]> {
+  return {
+    schedule: "0 0 2 * * *",
+    retentionDays,
+    encryption: "AES256",
+    objectStores: stores.map((s) => ({
+      ...s,
+      port: 443,
+      bucket: `lanic-ca-${env}-db-backups`,
+      credentialsSecret: `db-backup-s3-${s.site}`,
+      caSecret: "db-backup-s3-ca",
+    })),
+  };
+}

@@ -51,7 +51,7 @@ export default {
     validityDays: 3653,
     intermediateValidityDays: 1826,
     caCrlNextUpdateDays: 365,
-    hsm: { vendor: "OpenDNSSEC", model: "SoftHSM 2", certification: { scheme: "none" }, pkcs11Library: "/usr/lib/softhsm/libsofthsm2.so", tokenLabel: "dev-root" },
+    hsm: { vendor: "OpenDNSSEC", model: "SoftHSM 2", certification: { scheme: "none" }, pkcs11Library: "/usr/lib/softhsm/libsofthsm2.so", tokenLabel: "dev-root", serialNumber: "dev-root", attachment: "software" },
     custodians: {
       quorum: 2,
       members: [

@@ -4,7 +4,7 @@
  * is produced by the external-csr ceremony and the returned certificate imported.
  */
 import { CP_POLICY_OID, CP_PROFILES, CP_VERSION } from "./cp.js";
-import { BACKUP_LOCATION, CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LUNA_CERTIFICATION, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes } from "./common.js";
+import { BACKUP_LOCATION, CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LUNA_CERTIFICATION, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes, databaseBackups } from "./common.js";
 import type { EnvironmentInput } from "./schema.js";
 
 export default {
@@ -13,8 +13,8 @@ export default {
   description: "Pilot: Lao issuing CA in LANIC under an external, already-trusted root",
   cpCps: { version: CP_VERSION, policyOid: CP_POLICY_OID, url: "https://repository.ca.gov.la/cps/1.0" },
   sites: [
-    { name: "lanic", role: "primary", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-pilot-vte", "10.120.0.0/16") },
-    { name: "backup", role: "backup", location: BACKUP_LOCATION, kubernetes: kube("lanic-ca-pilot-lpq", "10.150.0.0/16") },
+    { name: "lanic", role: "primary", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-pilot-vte", "10.120.0.0/16", "https://api.ca-pilot-vte.k8s.lanic.gov.la:6443") },
+    { name: "backup", role: "backup", location: BACKUP_LOCATION, kubernetes: kube("lanic-ca-pilot-lpq", "10.150.0.0/16", "https://api.ca-pilot-lpq.k8s.lanic.gov.la:6443") },
   ],
   images: RELEASED_IMAGES,
   hsm: {
@@ -33,10 +33,14 @@ export default {
         name: "issuing",
         tokenLabel: "lanic-ca-pilot",
         pinSecret: "hsm-pin-issuing",
-        keys: [
-          { label: "lao-gov-pilot-ca-1", purpose: "issuing-ca", ca: "lao-gov-pilot-ca-1", algorithm: "RSA_3072" },
-          { label: "lao-gov-pilot-ca-1-ocsp", purpose: "ocsp-signing", ca: "lao-gov-pilot-ca-1", algorithm: "ECDSA_P256" },
-        ],
+        keys: [{ label: "lao-gov-pilot-ca-1", purpose: "issuing-ca", ca: "lao-gov-pilot-ca-1", algorithm: "RSA_3072" }],
+      },
+      // The OCSP key in its own partition: the OCSP signer's PIN must not unlock the CA key (LCA-HSM-03).
+      {
+        name: "ocsp",
+        tokenLabel: "lanic-ca-pilot-ocsp",
+        pinSecret: "hsm-pin-ocsp",
+        keys: [{ label: "lao-gov-pilot-ca-1-ocsp", purpose: "ocsp-signing", ca: "lao-gov-pilot-ca-1", algorithm: "ECDSA_P256" }],
       },
     ],
   },
@@ -57,7 +61,7 @@ export default {
       profiles: ["ex-officio-signing", "organisation-signing", "operator-client", "ocsp-signing"],
       maxValidityDays: 365,
       crl: { intervalHours: 24, nextUpdateHours: 168 },
-      ocsp: { enabled: true, responseValidityHours: 96, refreshHours: 24, partition: "issuing", keyLabel: "lao-gov-pilot-ca-1-ocsp" },
+      ocsp: { enabled: true, responseValidityHours: 96, refreshHours: 24, partition: "ocsp", keyLabel: "lao-gov-pilot-ca-1-ocsp" },
     },
   ],
   profiles: CP_PROFILES,
@@ -68,8 +72,9 @@ export default {
     instances: 3,
     storageSize: "50Gi",
     storageClass: "lanic-ssd-encrypted",
-    replicationAddresses: { ca: "10.20.52.10", ra: "10.20.52.11" },
+    replicationAddresses: { lanic: { ca: "10.20.52.10", ra: "10.20.52.11" }, backup: { ca: "10.40.52.10", ra: "10.40.52.11" } },
     image: CNPG_POSTGRES_IMAGE,
+    backup: databaseBackups("pilot", 2557, [{ site: "lanic", endpoint: "https://s3.lanic.gov.la", address: "10.20.60.10" }, { site: "backup", endpoint: "https://s3.lpq.lanic.gov.la", address: "10.40.60.10" }]),
   },
   auditLog: {
     sink: { type: "syslog-tls", address: "10.20.30.43", port: 6514 },

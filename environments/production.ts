@@ -3,7 +3,7 @@
  * Vientiane and a backup site in a second Lao data center.
  */
 import { CP_POLICY_OID, CP_PROFILES, CP_VERSION, TSA_POLICY_OID } from "./cp.js";
-import { BACKUP_LOCATION, CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LAO_NTP_SOURCES, LUNA_CERTIFICATION, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes } from "./common.js";
+import { BACKUP_LOCATION, CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LAO_NTP_SOURCES, LUNA_CERTIFICATION, LUNA_PCIE_CEREMONY_LIBRARY, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes, databaseBackups } from "./common.js";
 import type { EnvironmentInput } from "./schema.js";
 
 export default {
@@ -12,8 +12,8 @@ export default {
   description: "Lao Government CA: own offline root, issuing CAs in LANIC with a backup site",
   cpCps: { version: CP_VERSION, policyOid: CP_POLICY_OID, url: "https://repository.ca.gov.la/cps/1.0" },
   sites: [
-    { name: "lanic", role: "primary", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-prod-vte", "10.100.0.0/16") },
-    { name: "backup", role: "backup", location: BACKUP_LOCATION, kubernetes: kube("lanic-ca-prod-lpq", "10.140.0.0/16") },
+    { name: "lanic", role: "primary", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-prod-vte", "10.100.0.0/16", "https://api.ca-prod-vte.k8s.lanic.gov.la:6443") },
+    { name: "backup", role: "backup", location: BACKUP_LOCATION, kubernetes: kube("lanic-ca-prod-lpq", "10.140.0.0/16", "https://api.ca-prod-lpq.k8s.lanic.gov.la:6443") },
   ],
   images: RELEASED_IMAGES,
   hsm: {
@@ -29,19 +29,27 @@ export default {
       { name: "backup-hsm-1", site: "backup", address: "10.40.10.11", port: 1792 },
     ],
     partitions: [
+      // One partition (one PIN) per CA key: a PIN unlocks a whole partition, so each CA's
+      // signers can use their own CA key only (LCA-HSM-03).
       {
         name: "issuing",
         tokenLabel: "lanic-ca-issuing",
         pinSecret: "hsm-pin-issuing",
-        keys: [
-          { label: "lao-gov-signing-ca-1-2026", purpose: "issuing-ca", ca: "lao-gov-signing-ca-1", algorithm: "RSA_3072" },
-          { label: "lao-gov-tls-ca-1-2026", purpose: "issuing-ca", ca: "lao-gov-tls-ca-1", algorithm: "ECDSA_P384" },
-        ],
+        serialNumber: "1238712",
+        keys: [{ label: "lao-gov-signing-ca-1-2026", purpose: "issuing-ca", ca: "lao-gov-signing-ca-1", algorithm: "RSA_3072" }],
+      },
+      {
+        name: "tls-issuing",
+        tokenLabel: "lanic-ca-tls-issuing",
+        pinSecret: "hsm-pin-tls-issuing",
+        serialNumber: "1238713",
+        keys: [{ label: "lao-gov-tls-ca-1-2026", purpose: "issuing-ca", ca: "lao-gov-tls-ca-1", algorithm: "ECDSA_P384" }],
       },
       {
         name: "ocsp",
         tokenLabel: "lanic-ca-ocsp",
         pinSecret: "hsm-pin-ocsp",
+        serialNumber: "1238714",
         keys: [
           { label: "lao-gov-signing-ca-1-ocsp", purpose: "ocsp-signing", ca: "lao-gov-signing-ca-1", algorithm: "ECDSA_P256" },
           { label: "lao-gov-tls-ca-1-ocsp", purpose: "ocsp-signing", ca: "lao-gov-tls-ca-1", algorithm: "ECDSA_P256" },
@@ -69,8 +77,10 @@ export default {
       vendor: "Thales",
       model: "Luna PCIe HSM 7 (offline, air-gapped)",
       certification: LUNA_CERTIFICATION,
-      pkcs11Library: LUNA_PKCS11_LIBRARY,
+      pkcs11Library: LUNA_PCIE_CEREMONY_LIBRARY,
       tokenLabel: "lao-gov-root",
+      serialNumber: "1541027",
+      attachment: "pcie",
     },
     custodians: {
       quorum: 3,
@@ -100,7 +110,7 @@ export default {
       name: "lao-gov-tls-ca-1",
       subject: { CN: "Lao Government TLS CA 1", O: "Ministry of Technology and Communications", C: "LA" },
       keyAlgorithm: "ECDSA_P384",
-      partition: "issuing",
+      partition: "tls-issuing",
       keyLabel: "lao-gov-tls-ca-1-2026",
       profiles: ["tls-server", "ocsp-signing"],
       maxValidityDays: 100,
@@ -128,8 +138,9 @@ export default {
     instances: 3,
     storageSize: "100Gi",
     storageClass: "lanic-ssd-encrypted",
-    replicationAddresses: { ca: "10.20.50.10", ra: "10.20.50.11", tsa: "10.20.50.12" },
+    replicationAddresses: { lanic: { ca: "10.20.50.10", ra: "10.20.50.11", tsa: "10.20.50.12" }, backup: { ca: "10.40.50.10", ra: "10.40.50.11", tsa: "10.40.50.12" } },
     image: CNPG_POSTGRES_IMAGE,
+    backup: databaseBackups("production", 2557, [{ site: "lanic", endpoint: "https://s3.lanic.gov.la", address: "10.20.60.10" }, { site: "backup", endpoint: "https://s3.lpq.lanic.gov.la", address: "10.40.60.10" }]),
   },
   auditLog: {
     sink: { type: "syslog-tls", address: "10.20.30.40", port: 6514 },

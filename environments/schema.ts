@@ -54,6 +54,10 @@ export const Site = z.strictObject({
   kubernetes: z.strictObject({
     /** kubeconfig context Terraform uses for this site. */
     context: z.string().min(1),
+    /** The API server of the site's cluster (the kubeconfig cluster's `server`): the cluster's
+     *  identity, since two contexts can name one cluster. Required outside dev by the policy
+     *  (LCA-CLU-01: sites on different clusters, tiers never sharing one). */
+    server: z.url().optional(),
     /** kubeconfig path on the operator's machine. @default "~/.kube/config" */
     configPath: z.string().min(1).default("~/.kube/config"),
     /** Pod network of this site's cluster (the backup site's replication source, firewall rows). */
@@ -94,6 +98,9 @@ export const HsmPartition = z.strictObject({
   tokenLabel: z.string().min(1).max(32),
   /** Name of the Kubernetes Secret (created out of band) holding the partition PIN in key `pin`. */
   pinSecret: Name,
+  /** PKCS#11 token serial number of the partition (CK_TOKEN_INFO.serialNumber), when known: the
+   *  policy proves the offline root's token is none of these (LCA-KEY-05). */
+  serialNumber: z.string().min(1).max(16).optional(),
   keys: z.array(HsmKey),
 });
 
@@ -141,10 +148,20 @@ export const OfflineRoot = z.strictObject({
     vendor: z.string().min(1),
     model: z.string().min(1),
     certification: HsmCertification,
-    /** Path of the PKCS#11 library on the enclave's ceremony machine. */
+    /** Path of the PKCS#11 library on the enclave's ceremony machine: the local card's library,
+     *  never the online HSM client's (LCA-KEY-05). */
     pkcs11Library: z.string().startsWith("/"),
     /** Token label of the root partition. */
     tokenLabel: z.string().min(1).max(32),
+    /** PKCS#11 token serial number of the root partition (CK_TOKEN_INFO.serialNumber), recorded at
+     *  acceptance: the policy proves it is no online partition (LCA-KEY-05). */
+    serialNumber: z.string().min(1).max(16),
+    /** How the HSM is attached to the ceremony machine: a local card or USB token, a software
+     *  token (dev), or a network appliance — which an offline root must not be (NCSSR 1.2.1,
+     *  LCA-KEY-05). */
+    attachment: z.enum(["pcie", "usb", "software", "network"]),
+    /** The appliance's address, when `attachment` is "network". */
+    address: Ipv4.optional(),
   }),
   /** Multi-person control (BR 5.2.2, 6.2.2): M of N custodians open the offline HSM. */
   custodians: z.strictObject({
@@ -292,6 +309,38 @@ export type TimeStamping = z.infer<typeof TimeStamping>;
 
 const Group = z.string().regex(/^[a-z0-9][-a-z0-9:.]*$/, "an identity-provider group name");
 
+/** An S3-compatible object store inside a site (data residency: the information on which
+ *  authentication rests stays in Lao facilities). */
+export const ObjectStore = z.strictObject({
+  /** The site (a name in `sites`) whose building holds the store. */
+  site: Name,
+  /** S3 endpoint, e.g. https://s3.lanic.gov.la. */
+  endpoint: z.url(),
+  /** Address of the endpoint (NetworkPolicy egress, firewall matrix row). */
+  address: Ipv4,
+  port: Port,
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name (3-63 of a-z, 0-9, '.', '-')"),
+  /** Secret (created out of band, in the database's namespace) with keys ACCESS_KEY_ID and
+   *  ACCESS_SECRET_KEY; the IaC names it only. */
+  credentialsSecret: Name,
+  /** Secret with the TLS CA certificate of the store's endpoint, in key `ca.crt`. */
+  caSecret: Name,
+});
+export type ObjectStore = z.infer<typeof ObjectStore>;
+
+export const DatabaseBackup = z.strictObject({
+  /** Base backups (CloudNativePG ScheduledBackup): six-field cron, seconds first. */
+  schedule: z.string().regex(/^\S+( \S+){5}$/, "a six-field cron expression (seconds first), e.g. '0 0 2 * * *'"),
+  /** How long base backups and WAL are kept, in days: at least the CP's archive period
+   *  (RFC 3647 5.5.2; BR 5.5.2). No default: the CP decides. */
+  retentionDays: z.number().int().positive(),
+  /** Server-side encryption of every base backup and WAL object. */
+  encryption: z.enum(["AES256", "aws:kms"]),
+  /** One store per site that runs a database. */
+  objectStores: z.array(ObjectStore).min(1),
+});
+export type DatabaseBackup = z.infer<typeof DatabaseBackup>;
+
 export const Environment = z.strictObject({
   name: Name,
   tier: Tier,
@@ -338,11 +387,17 @@ export const Environment = z.strictObject({
     storageClass: z.string().min(1),
     /** CloudNativePG operand image, pinned. */
     image: Image,
-    /** Addresses at the primary site where the backup site's replica clusters stream from (a
-     *  LoadBalancer IP in LANIC's server network): the CA database and the RA's store.
-     *  Required when there is a backup site. */
-    /** … and the TSA's store (required when the environment has a TSA and a backup site). */
-    replicationAddresses: z.strictObject({ ca: Ipv4, ra: Ipv4, tsa: Ipv4.optional() }).optional(),
+    /** Per site: where the other sites' replica clusters stream from while that site is the
+     *  primary (a LoadBalancer IP in its server network), for the CA database and the RA's
+     *  store. Required for the primary when there is a backup site, and for a backup site to
+     *  fail over to it (`lanic-ca failover`, docs/runbooks/failover.md). */
+    replicationAddresses: z.record(Name, z.strictObject({ ca: Ipv4, ra: Ipv4, /** the TSA's store, with a TSA */ tsa: Ipv4.optional() })).optional(),
+    /** Backups of every database (CloudNativePG barmanObjectStore): scheduled base backups and
+     *  continuous WAL archiving, for point-in-time recovery (docs/runbooks/failover.md). Each
+     *  site's clusters write to the object store at that site; the backup site's replicas also
+     *  read the primary's store, so they can be restored there. No default: absent, nothing is
+     *  backed up (policy LCA-BCP-03 refuses that outside dev). */
+    backup: DatabaseBackup.optional(),
   }),
   auditLog: z.strictObject({
     sink: z.strictObject({
@@ -422,11 +477,30 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
       out.push({ path: ["rootOfTrust", "site"], message: `unknown site '${r.site}'; defined: ${siteNames.join(", ")}` });
     if (r.custodians.quorum > r.custodians.members.length)
       out.push({ path: ["rootOfTrust", "custodians", "quorum"], message: `quorum ${r.custodians.quorum} is larger than the ${r.custodians.members.length} custodians` });
+    if (r.hsm.attachment === "network" && !r.hsm.address)
+      out.push({ path: ["rootOfTrust", "hsm", "address"], message: "required when attachment is 'network': the appliance's address (the policy then refuses it: an offline root is reachable by no network, LCA-KEY-05)" });
+    if (r.hsm.attachment !== "network" && r.hsm.address)
+      out.push({ path: ["rootOfTrust", "hsm", "address"], message: `only with attachment 'network' (this HSM is attached by ${r.hsm.attachment})` });
     for (const d of dup(r.custodians.members.map((m) => m.id)))
       out.push({ path: ["rootOfTrust", "custodians", "members"], message: `custodian '${d}' is listed twice` });
   }
-  if (env.sites.some((s) => s.role === "backup") && !env.database.replicationAddresses)
-    out.push({ path: ["database", "replicationAddresses"], message: "required with a backup site: the primary's addresses the replica clusters stream from ({ ca, ra })" });
+  const primarySite = env.sites.find((s) => s.role === "primary")?.name;
+  if (env.sites.some((s) => s.role === "backup") && primarySite && !env.database.replicationAddresses?.[primarySite])
+    out.push({ path: ["database", "replicationAddresses"], message: `required with a backup site: the addresses at the primary site '${primarySite}' the replica clusters stream from ({ ${primarySite}: { ca, ra } })` });
+  for (const site of Object.keys(env.database.replicationAddresses ?? {}))
+    if (!siteNames.includes(site)) out.push({ path: ["database", "replicationAddresses", site], message: `unknown site '${site}'; defined: ${siteNames.join(", ")}` });
+  const backup = env.database.backup;
+  if (backup) {
+    backup.objectStores.forEach((o, i) => {
+      if (!siteNames.includes(o.site))
+        out.push({ path: ["database", "backup", "objectStores", i, "site"], message: `unknown site '${o.site}'; defined: ${siteNames.join(", ")}` });
+    });
+    for (const d of dup(backup.objectStores.map((o) => o.site)))
+      out.push({ path: ["database", "backup", "objectStores"], message: `site '${d}' has two object stores; one per site` });
+    for (const s of siteNames)
+      if (!backup.objectStores.some((o) => o.site === s))
+        out.push({ path: ["database", "backup", "objectStores"], message: `no object store at site '${s}': every site's databases back up to a store in that site` });
+  }
   if (env.tsa) {
     const t = env.tsa;
     if (!caNames.includes(t.ca)) out.push({ path: ["tsa", "ca"], message: `unknown issuing CA '${t.ca}'; defined: ${caNames.join(", ")}` });
@@ -438,8 +512,8 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
     const key = partitions.get(t.partition)?.keys.find((k) => k.label === t.keyLabel);
     if (key && key.algorithm !== t.keyAlgorithm) out.push({ path: ["tsa", "keyAlgorithm"], message: `${t.keyAlgorithm} differs from the HSM key '${t.keyLabel}' (${key.algorithm})` });
     if (t.accuracy.seconds + t.accuracy.millis + t.accuracy.micros === 0) out.push({ path: ["tsa", "accuracy"], message: "an accuracy of zero cannot be met: declare seconds, millis or micros" });
-    if (env.sites.some((s) => s.role === "backup") && !env.database.replicationAddresses?.tsa)
-      out.push({ path: ["database", "replicationAddresses", "tsa"], message: "required with a TSA and a backup site: the primary's address the TSA store's replica streams from" });
+    for (const [site, a] of Object.entries(env.database.replicationAddresses ?? {}))
+      if (!a.tsa) out.push({ path: ["database", "replicationAddresses", site, "tsa"], message: `required with a TSA: the address at site '${site}' the TSA store's replicas stream from` });
   }
   const needed: z.infer<typeof WorkloadKind>[] = ["repository", "ra-frontend", "ra", "issuing-ca", "crl-publisher", "audit-collector"];
   if (env.issuingCas.some((c) => c.ocsp.enabled)) needed.push("ocsp-responder", "ocsp-signer");

@@ -3,7 +3,7 @@
  * partitions of the production HSM model. Used for rehearsals of ceremonies and upgrades.
  */
 import { CP_POLICY_OID, CP_PROFILES, CP_VERSION, TSA_POLICY_OID } from "./cp.js";
-import { CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LAO_NTP_SOURCES, LUNA_CERTIFICATION, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes } from "./common.js";
+import { CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LAO_NTP_SOURCES, LUNA_CERTIFICATION, LUNA_PCIE_CEREMONY_LIBRARY, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes, databaseBackups } from "./common.js";
 import type { EnvironmentInput } from "./schema.js";
 
 export default {
@@ -11,7 +11,7 @@ export default {
   tier: "staging",
   description: "Rehearsal environment in LANIC: production's components, test root, one site",
   cpCps: { version: CP_VERSION, policyOid: CP_POLICY_OID, url: "https://repository.staging.ca.gov.la/cps/1.0" },
-  sites: [{ name: "lanic", role: "primary", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-staging-vte", "10.110.0.0/16") }],
+  sites: [{ name: "lanic", role: "primary", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-staging-vte", "10.110.0.0/16", "https://api.ca-staging-vte.k8s.lanic.gov.la:6443") }],
   images: RELEASED_IMAGES,
   hsm: {
     type: "network",
@@ -26,10 +26,14 @@ export default {
         name: "issuing",
         tokenLabel: "lanic-ca-stg-issuing",
         pinSecret: "hsm-pin-issuing",
-        keys: [
-          { label: "stg-signing-ca-1", purpose: "issuing-ca", ca: "stg-signing-ca-1", algorithm: "RSA_3072" },
-          { label: "stg-signing-ca-1-ocsp", purpose: "ocsp-signing", ca: "stg-signing-ca-1", algorithm: "ECDSA_P256" },
-        ],
+        keys: [{ label: "stg-signing-ca-1", purpose: "issuing-ca", ca: "stg-signing-ca-1", algorithm: "RSA_3072" }],
+      },
+      // The OCSP key in its own partition: the OCSP signer's PIN must not unlock the CA key (LCA-HSM-03).
+      {
+        name: "ocsp",
+        tokenLabel: "lanic-ca-stg-ocsp",
+        pinSecret: "hsm-pin-ocsp",
+        keys: [{ label: "stg-signing-ca-1-ocsp", purpose: "ocsp-signing", ca: "stg-signing-ca-1", algorithm: "ECDSA_P256" }],
       },
       {
         name: "tsa",
@@ -52,8 +56,10 @@ export default {
       vendor: "Thales",
       model: "Luna PCIe HSM 7 (offline)",
       certification: LUNA_CERTIFICATION,
-      pkcs11Library: LUNA_PKCS11_LIBRARY,
+      pkcs11Library: LUNA_PCIE_CEREMONY_LIBRARY,
       tokenLabel: "stg-root",
+      serialNumber: "1541028",
+      attachment: "pcie",
     },
     custodians: {
       quorum: 2,
@@ -75,7 +81,7 @@ export default {
       profiles: ["ex-officio-signing", "organisation-signing", "tls-server", "smime", "operator-client", "ocsp-signing", "time-stamping"],
       maxValidityDays: 365,
       crl: { intervalHours: 24, nextUpdateHours: 168 },
-      ocsp: { enabled: true, responseValidityHours: 96, refreshHours: 24, partition: "issuing", keyLabel: "stg-signing-ca-1-ocsp" },
+      ocsp: { enabled: true, responseValidityHours: 96, refreshHours: 24, partition: "ocsp", keyLabel: "stg-signing-ca-1-ocsp" },
     },
   ],
   profiles: CP_PROFILES,
@@ -99,6 +105,7 @@ export default {
     storageSize: "20Gi",
     storageClass: "lanic-ssd-encrypted",
     image: CNPG_POSTGRES_IMAGE,
+    backup: databaseBackups("staging", 730, [{ site: "lanic", endpoint: "https://s3.lanic.gov.la", address: "10.20.60.10" }]),
   },
   auditLog: {
     sink: { type: "syslog-tls", address: "10.20.30.41", port: 6514 },

@@ -9,6 +9,16 @@ export const CP_LIMITS = {
   subscriberMaxValidityDays: 365,
   /** Root certificate validity (BR 7.1.2.1.1): 2922..9132 days. */
   rootValidityDays: { min: 2922, max: 9132 },
+  /** Subordinate (issuing) CA certificates: at most 10 years (CP/CPS 6.3.2). */
+  subordinateMaxValidityDays: 3653,
+  /** Delegated OCSP responder certificates (id-pkix-ocsp-nocheck) are short-lived (CP/CPS 4.9.9). */
+  ocspSignerMaxValidityDays: 365,
+  /** Root keys (CP/CPS 6.1.5, within BR 6.1.5 and MRSP 5.1). */
+  rootKeyAlgorithms: ["ECDSA_P384", "RSA_4096"],
+  /** Subordinate CA keys (CP/CPS 6.1.5, within BR 6.1.5 and MRSP 5.1): RSA ≥ caRsaMinBits. */
+  subordinateKeyAlgorithms: ["ECDSA_P256", "ECDSA_P384", "RSA_3072", "RSA_4096"],
+  /** Issuing CAs certify end entities only (CP/CPS 7.1.2): pathLenConstraint 0. */
+  issuingCaPathLength: 0,
   /** CRL of an issuing CA (BR 4.9.7): publish at least every 7 days (4 without an AIA OCSP
    *  pointer); nextUpdate ≤ 10 days after thisUpdate (BR 7.2). */
   crlIntervalHours: { withOcsp: 7 * 24, withoutOcsp: 4 * 24 },
@@ -21,6 +31,10 @@ export const CP_LIMITS = {
   ocspRefreshMaxHours: 96,
   /** Audit log retention (BR 5.4.3: ≥ 2 years; our CP: ≥ 7 years in production). */
   auditRetentionDays: { production: 2557, staging: 730 },
+  /** Archive period (RFC 3647 5.5.2; BR 5.5.2: ≥ 2 years after the records were last relied
+   *  upon): database backups (base backups and WAL archive) are kept this long. Our CP: 7 years
+   *  in production, like the audit log, 2 years in staging. */
+  archiveRetentionDays: { production: 2557, staging: 730 },
   /** Audit log integrity check (NCSSR 3.1.2): at least every 31 days. */
   auditIntegrityMaxDays: 31,
   /** Backup site at least this far from the primary (BR 5.7.1.1 (14); our CP). */

@@ -142,7 +142,7 @@ export function topologyDot(after: TopologyJson, before?: TopologyJson): string 
     }
     const key = `x:${e.kind}:${e.name}`;
     if (!nodes.has(key)) {
-      const title = e.kind === "internet" ? "Internet" : e.kind === "government-network" ? "Government network" : e.kind === "audit-sink" ? "Audit log sink (SIEM)" : e.kind === "replication" ? `database replication: ${e.name}` : e.name;
+      const title = e.kind === "internet" ? "Internet" : e.kind === "government-network" ? "Government network" : e.kind === "audit-sink" ? "Audit log sink (SIEM)" : e.kind === "replication" ? `database replication: ${e.name}` : e.kind === "object-store" ? `backup object store: ${e.name}` : e.name;
       nodes.set(key, { key: id("x", e.kind, e.name), site: null, zone: null, kind: e.kind, label: `${title}\\n${e.cidrs.join(", ")}`, attrs: `shape=note, style=filled, fillcolor="#f0f0f0", color="#555555"`, status: "same" });
     }
     return { key, kind: e.kind === "internet" || e.kind === "government-network" ? "inbound" : e.kind === "replication" ? "replication" : "normal" };

@@ -32,6 +32,7 @@ export const ENTRIES: Record<string, string> = {
   diagram: "review/diagram.js", // review/side-modules.ts DIAGRAM_MODULE
   render: "scripts/ceremony/render.js", // scripts/ceremony/side-modules.ts RENDER_MODULE
   "read-inputs": "cli/read-inputs.js", // cli/side-modules.ts READ_INPUTS_MODULE
+  "lab-issuing-zone": "scripts/lab/lab-issuing-zone.js", // spawned by scripts/lab/lab.ts beside itself
 };
 
 /** The packages bundled (with our code); every other bare import stays in node_modules. */

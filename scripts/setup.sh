@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system tools the tests and the lab need, when they are missing:
 #   softhsm2 (a real PKCS#11 token), gnutls-bin (certtool, an independent verifier), openssl,
-#   postgresql-15 (a real server for the storage tests), curl.
+#   postgresql-15 (a real server for the storage tests), curl, chromium (the RA pages' browser
+#   tests, driven by playwright-core) with fonts-lao + fonts-noto-core (Lao script rendered).
 # As root it installs them with apt-get; otherwise it says exactly what to run. Idempotent.
 set -euo pipefail
 
@@ -11,9 +12,12 @@ command -v certtool >/dev/null 2>&1 || need+=(gnutls-bin)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -e /usr/share/fonts/truetype/lao/Phetsarath_OT.ttf ] || need+=(fonts-lao)
+[ -e /usr/share/fonts/truetype/noto/NotoSansLao-Regular.ttf ] || need+=(fonts-noto-core)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "setup: system tools present (softhsm2, certtool, openssl, curl, postgresql-15)"
+  echo "setup: system tools present (softhsm2, certtool, openssl, curl, postgresql-15, chromium, Lao fonts)"
   exit 0
 fi
 

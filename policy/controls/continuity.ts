@@ -75,6 +75,114 @@ export const CONTINUITY_CONTROLS: Control[] = [
     },
   },
   {
+    id: "LCA-BCP-03",
+    title: "Every database is backed up: scheduled base backups, continuous WAL archive, encrypted",
+    rfc3647: "5.5.4",
+    references: ["BR 5.7.1.1 (13)", "BR 5.5.4", "NCSSR 1.1.1"],
+    severity: "error",
+    tiers: ["staging", "production"],
+    rationale: "Replication copies a deletion or a corruption within seconds: only base backups plus the WAL archive allow a point-in-time recovery (BR 5.7.1.1 (13): how often backup copies of essential business information are taken). Each database at each site writes encrypted base backups on a schedule and its WAL continuously to an object store it can reach.",
+    basis: "cp",
+    owner: "ia-operator",
+    exceptions: { tiers: ["staging"], approvers: ["security-officer", "ca-chief-officer"] },
+    check(m) {
+      const out: FindingInput[] = [];
+      for (const c of m.components.filter((x) => x.kind === "database")) {
+        const b = c.backup;
+        if (!b) {
+          out.push({ key: `database:${c.id}`, path: c.path, found: `database ${c.id} has no backup (no base backups, no WAL archive)`, required: "base backups on a schedule and a continuous WAL archive to an object store", fix: "set database.backup in environments/<env>.ts (schedule, retentionDays, encryption, objectStores)" });
+          continue;
+        }
+        const missing = [!b.schedule && "base backup schedule", !b.walArchive && "WAL archive", !/^(AES256|aws:kms)$/.test(b.encryption) && `encryption (${b.encryption})`].filter(Boolean);
+        const reaches = m.flows.some((f) => f.from.type === "component" && f.from.id === c.id && f.to.type === "external" && f.to.kind === "object-store" && f.to.name === b.store);
+        if (!reaches) missing.push(`a flow to ${b.store}`);
+        if (missing.length)
+          out.push({ key: `database:${c.id}`, path: c.path, found: `database ${c.id} backup lacks ${missing.join(", ")}`, required: "encrypted base backups on a schedule, the WAL archive, and a flow to the store", fix: "build the database with its backup settings (constructs/database.ts)" });
+      }
+      return out;
+    },
+  },
+  {
+    id: "LCA-BCP-04",
+    title: "Database backups stored in Laos",
+    rfc3647: "5.5.4",
+    references: ["Source documents: data residency", "BR 5.5.3"],
+    severity: "error",
+    tiers: ["production"],
+    rationale: "The information on which authentication rests must stay in facilities inside Laos (source documents): every object store holding a database backup sits in a declared site of the environment, in Laos.",
+    basis: "must",
+    owner: "infrastructure-engineer",
+    exceptions: "never",
+    check(m) {
+      const out: FindingInput[] = [];
+      const sites = new Map(m.environment.sites.map((s) => [s.name, s]));
+      const stores = new Map<string, { site: string; country: string; path: string; databases: string[] }>();
+      for (const c of m.components) {
+        if (!c.backup) continue;
+        const { store, site, country } = c.backup;
+        const e = stores.get(store) ?? { site, country, path: c.path, databases: [] };
+        e.databases.push(c.id);
+        stores.set(store, e);
+      }
+      for (const [store, e] of [...stores].sort())
+        if (e.country !== CP_LIMITS.residencyCountry || sites.get(e.site)?.country !== CP_LIMITS.residencyCountry)
+          out.push({ key: `store:${store}`, path: e.path, found: `backups of ${e.databases.join(", ")} are stored in ${store} at site '${e.site}' (${e.country})`, required: `object stores in ${CP_LIMITS.residencyCountry}`, fix: "put the object store in a Lao site" });
+      return out;
+    },
+  },
+  {
+    id: "LCA-BCP-05",
+    title: "Database backups kept at least the CP's archive period",
+    rfc3647: "5.5.2",
+    references: ["BR 5.5.2"],
+    severity: "error",
+    tiers: ["staging", "production"],
+    rationale: `Records of verification, issuance and revocation are archived at least two years after they were last relied upon (BR 5.5.2); our CP keeps them ${CP_LIMITS.archiveRetentionDays.production} days in production and ${CP_LIMITS.archiveRetentionDays.staging} in staging, so base backups and the WAL archive that hold them are kept as long.`,
+    basis: "cp",
+    owner: "ia-operator",
+    exceptions: { tiers: ["staging", "production"], approvers: ["security-officer", "ca-chief-officer"] },
+    check(m) {
+      const out: FindingInput[] = [];
+      const min = CP_LIMITS.archiveRetentionDays[m.environment.tier === "production" ? "production" : "staging"];
+      for (const c of m.components)
+        if (c.backup && c.backup.retentionDays < min)
+          out.push({ key: `database:${c.id}`, path: c.path, found: `backups of ${c.id} kept ${c.backup.retentionDays} days (tier ${m.environment.tier})`, required: `≥ ${min} days (CP 5.5.2)`, fix: `set database.backup.retentionDays ≥ ${min}` });
+      return out;
+    },
+  },
+  {
+    id: "LCA-BCP-06",
+    title: "Every database can be restored at the backup site",
+    rfc3647: "5.7.4",
+    references: ["BR 5.7.1.1 (10)", "BR 5.1.8"],
+    severity: "error",
+    tiers: ["production"],
+    rationale: "If LANIC is lost, the backup site must be able to restore each database to a point in time (BR 5.7.1.1 (10); off-site backup BR 5.1.8): each replica there reads the primary cluster's backups (same store and server name) over a declared flow, and writes its own to a store at its own site.",
+    basis: "cp",
+    owner: "ia-operator",
+    exceptions: { tiers: ["production"], approvers: ["security-officer", "ca-chief-officer"] },
+    check(m) {
+      const out: FindingInput[] = [];
+      const backups = m.environment.sites.filter((s) => s.role === "backup").map((s) => s.name);
+      const primaries = m.components.filter((c) => c.kind === "database" && !c.standby);
+      for (const site of backups)
+        for (const p of primaries) {
+          const replica = m.components.find((c) => c.kind === "database" && c.standby && c.site === site && c.name === p.name);
+          const source = p.backup && replica?.restoreFrom?.find((r) => r.store === p.backup!.store && r.serverName === p.backup!.serverName);
+          const reaches = source && m.flows.some((f) => f.from.type === "component" && f.from.id === replica!.id && f.to.type === "external" && f.to.kind === "object-store" && f.to.name === source.store);
+          if (!replica || !source || !reaches || !replica.backup || replica.backup.site !== site)
+            out.push({
+              key: `database:${site}:${p.name}`,
+              path: replica?.path ?? p.path,
+              found: !replica ? `no replica of ${p.name} at backup site '${site}'` : !source ? `${replica.id} cannot read ${p.id}'s backups${p.backup ? ` (${p.backup.store}, ${p.backup.serverName})` : " (the primary has none)"}` : !reaches ? `${replica.id} has no flow to ${source.store}` : `${replica.id} writes no backup at site '${site}'`,
+              required: "a replica at the backup site that reads the primary's backups over a declared flow and backs up to its own site's store",
+              fix: "declare an object store per site in database.backup.objectStores (BackupSite builds the rest)",
+            });
+        }
+      return out;
+    },
+  },
+  {
     id: "LCA-RES-01",
     title: "Production sites in Laos",
     rfc3647: "5.1.1",

@@ -1,6 +1,7 @@
 /** Key controls: where the root key lives, algorithms and sizes, root validity. */
 import type { TopologyJson } from "../../constructs/model.js";
 import { CP_LIMITS } from "../cp-limits.js";
+import { cidrContains } from "../net.js";
 import type { Control, FindingInput } from "../types.js";
 
 /** BR 6.1.5 / MRSP 5.1: RSA ≥ 2048 bits and a multiple of 8; ECDSA on P-256, P-384, P-521. */
@@ -140,6 +141,50 @@ export const KEY_CONTROLS: Control[] = [
       for (const ca of m.environment.cas.filter((c) => c.type === "root"))
         if (ca.validityDays === undefined || ca.validityDays < min || ca.validityDays > max)
           out.push({ key: `ca:${ca.name}`, path: rootPath(m), found: `root '${ca.name}' validity ${ca.validityDays ?? "unset"} days`, required: `${min} ≤ validity ≤ ${max} days (BR 7.1.2.1.1)`, fix: "set rootOfTrust.validityDays within the limits (e.g. 5479, 15 years)" });
+      return out;
+    },
+  },
+  {
+    id: "LCA-KEY-05",
+    title: "The offline root's HSM shares nothing with the online HSMs",
+    rfc3647: "6.2.7",
+    references: ["NCSSR 1.2.1", "BR 6.2.7", "BR 6.1.1.1"],
+    severity: "error",
+    tiers: ["staging", "production"],
+    rootOfTrust: ["offline"],
+    rationale:
+      "Root CA systems are on networks physically separate from all other CA infrastructure (NCSSR 1.2.1). The root HSM's recorded identity proves it: not a network appliance, no address any flow reaches, a token label and serial number that are no online partition's, and a PKCS#11 library that is not the online HSM client's (a ceremony loading that library would talk to the online appliances).",
+    basis: "must",
+    owner: "key-custodian",
+    exceptions: "never",
+    check(m) {
+      const out: FindingInput[] = [];
+      const root = m.hsms.find((h) => h.type === "offline");
+      if (!root) return out;
+      const online = m.hsms.filter((h) => h.type !== "offline");
+      const rootPartition = root.partitions[0];
+      if (root.attachment === "network")
+        out.push({ key: "attachment", path: root.path, found: `offline root HSM '${root.vendor} ${root.model}' is a network appliance${root.address ? ` at ${root.address}` : ""}`, required: "the root HSM attached to the air-gapped ceremony machine only (PCIe card or USB token)", fix: "use a PCIe or USB HSM in the enclave (rootOfTrust.hsm.attachment) and take it off every network" });
+      if (root.address) {
+        // Something online that may open a connection to an address range holding the root HSM.
+        for (const f of m.flows)
+          for (const e of [f.to])
+            if (e.type === "external" && e.cidrs.some((c) => cidrContains(c, root.address!)))
+              out.push({ key: `reachable:${f.site}:${e.name}:${f.port}`, path: f.path, found: `the offline root HSM's address ${root.address} is inside ${e.cidrs.join(", ")} of the flow '${f.purpose}' (site ${f.site})`, required: "no flow reaches the root HSM", fix: "remove the root HSM from every network; it is reached only by the ceremony machine in the enclave" });
+        for (const h of online)
+          for (const mem of h.members.filter((x) => x.address === root.address))
+            out.push({ key: `member:${h.name}:${mem.name}`, path: h.path, found: `the offline root HSM's address ${root.address} is online HSM member '${mem.name}'`, required: "the root HSM is not an online HSM member", fix: "use a separate HSM in the enclave for the root" });
+      }
+      for (const h of online) {
+        if (h.pkcs11Library === root.pkcs11Library)
+          out.push({ key: `library:${h.name}`, path: root.path, found: `the root ceremonies load ${root.pkcs11Library}, the PKCS#11 library the online HSM '${h.name}' is reached by`, required: "the root's library is the local card's, not the online HSM client's", fix: "set rootOfTrust.hsm.pkcs11Library to the enclave machine's library for the local HSM (configured for no network appliance)" });
+        for (const p of h.partitions) {
+          if (rootPartition && p.tokenLabel === rootPartition.tokenLabel)
+            out.push({ key: `token:${h.name}:${p.name}`, path: root.path, found: `the root token label '${rootPartition.tokenLabel}' is also online partition '${p.name}' of HSM '${h.name}'`, required: "the root token is no online partition", fix: "give the root its own HSM and token; never point rootOfTrust.hsm at an online partition" });
+          if (rootPartition?.serialNumber && p.serialNumber === rootPartition.serialNumber)
+            out.push({ key: `serial:${h.name}:${p.name}`, path: root.path, found: `the root token serial ${p.serialNumber} is online partition '${p.name}' of HSM '${h.name}'`, required: "the root token is no online partition", fix: "give the root its own HSM and token; record the serial number read from the enclave HSM at acceptance" });
+        }
+      }
       return out;
     },
   },

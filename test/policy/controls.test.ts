@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CATALOG } from "../../policy/index.js";
 import { keyAlgorithmProblem } from "../../policy/controls/keys.js";
 import { brTlsMaxValidityDays } from "../../policy/cp-limits.js";
-import { build, check, cleanup, findingsOf, resourceAt, resourcesOf, statusOf, type Built, type EnvName } from "./fixtures.js";
+import { build, check, cleanup, findingsOf, resourceAt, resourcesOf, statusOf, type Built, type Case, type EnvName } from "./fixtures.js";
+import { ISOLATION_CASES } from "./isolation-cases.js";
 
 const shipped: Partial<Record<EnvName, Built>> = {};
 beforeAll(() => {
@@ -15,22 +16,7 @@ beforeAll(() => {
 afterAll(cleanup);
 const copy = (n: EnvName): Built => structuredClone(shipped[n]!);
 
-interface Case {
-  id: string;
-  /** The environment that passes (and whose copy is mutated when `model` is given). */
-  pass: EnvName;
-  /** Violation through the environment definition… */
-  env?: (d: any) => void;
-  /** …or through the built model / synthesized stacks (what the schema cannot express). */
-  model?: (b: Built) => void;
-  now?: Date;
-  /** Makes the passing fixture (default: the shipped environment as it is). */
-  passModel?: (b: Built) => void;
-  finding: string;
-  found: string | RegExp;
-}
-
-const CASES: Case[] = [
+const BASE_CASES: Case[] = [
   { id: "LCA-KEY-01", pass: "production", model: (b) => { const k = b.model.keys.find((k) => k.purpose === "root")!; k.location = { type: "hsm-partition", hsm: "online", partition: "issuing", tokenLabel: "lanic-ca-issuing" }; }, finding: "LCA-KEY-01:key:lao-gov-root-ca-2026", found: "root key 'lao-gov-root-ca-2026' in online HSM 'online' partition 'issuing'" },
   { id: "LCA-KEY-02", pass: "production", model: (b) => { b.model.keys.find((k) => k.label === "lao-gov-signing-ca-1-ocsp")!.algorithm = "RSA_1024" as never; }, finding: "LCA-KEY-02:key:lao-gov-signing-ca-1-ocsp", found: "ocsp-signing key 'lao-gov-signing-ca-1-ocsp': RSA modulus 1024 bits is below 2048" },
   { id: "LCA-KEY-03", pass: "production", env: (d) => { d.issuingCas[0].keyAlgorithm = "RSA_2048"; d.hsm.partitions[0].keys[0].algorithm = "RSA_2048"; }, finding: "LCA-KEY-03:key:lao-gov-signing-ca-1-2026", found: "issuing-ca key 'lao-gov-signing-ca-1-2026' of CA 'lao-gov-signing-ca-1' is RSA_2048" },
@@ -89,6 +75,10 @@ const CASES: Case[] = [
   { id: "LCA-AUD-03", pass: "production", env: (d) => { d.auditLog.integrityCheckIntervalDays = 32; }, finding: "LCA-AUD-03:interval", found: "integrity check every 32 days" },
   { id: "LCA-BCP-01", pass: "production", env: (d) => { d.sites[1].location = { ...d.sites[1].location, city: "Thangon", latitude: 18.1, longitude: 102.63 }; }, finding: "LCA-BCP-01:distance:backup", found: "backup site 'backup' (Thangon) is 14 km from 'lanic' (Vientiane)" },
   { id: "LCA-BCP-02", pass: "production", env: (d) => { d.continuity.rpoMinutes = 240; }, finding: "LCA-BCP-02:rpo", found: "RPO 240 minutes" },
+  { id: "LCA-BCP-03", pass: "staging", env: (d) => { delete d.database.backup; }, finding: "LCA-BCP-03:database:lanic/lanic-ca-db", found: "database lanic/lanic-ca-db has no backup (no base backups, no WAL archive)" },
+  { id: "LCA-BCP-04", pass: "production", model: (b) => { for (const c of b.model.components) if (c.backup?.site === "backup") c.backup.country = "TH"; }, finding: "LCA-BCP-04:store:backup-object-store", found: "backups of backup/lanic-ca-db, backup/lanic-ca-ra-db, backup/lanic-ca-tsa-db are stored in backup-object-store at site 'backup' (TH)" },
+  { id: "LCA-BCP-05", pass: "production", env: (d) => { d.database.backup.retentionDays = 730; }, finding: "LCA-BCP-05:database:lanic/lanic-ca-db", found: "backups of lanic/lanic-ca-db kept 730 days (tier production)" },
+  { id: "LCA-BCP-06", pass: "production", model: (b) => { b.model.flows = b.model.flows.filter((f) => !(f.from.type === "component" && f.from.id === "backup/lanic-ca-db" && f.to.type === "external" && f.to.name === "lanic-object-store")); }, finding: "LCA-BCP-06:database:backup:lanic-ca-db", found: "backup/lanic-ca-db has no flow to lanic-object-store" },
   { id: "LCA-RES-01", pass: "production", env: (d) => { d.sites[1].location = { ...d.sites[1].location, city: "Udon Thani", country: "TH" }; }, finding: "LCA-RES-01:site:backup", found: "site 'backup' is in Udon Thani, TH" },
   {
     id: "LCA-SEC-01", pass: "production",
@@ -100,6 +90,8 @@ const CASES: Case[] = [
   { id: "LCA-TSA-03", pass: "production", env: (d) => { d.tsa.accuracy = { seconds: 5 }; }, finding: "LCA-TSA-03:accuracy", found: "accuracy 5 s" },
   { id: "LCA-TSA-04", pass: "production", env: (d) => { d.profiles = { ...d.profiles, "time-stamping": { ...d.profiles["time-stamping"], extendedKeyUsage: ["timeStamping", "clientAuth"] } }; }, finding: "LCA-TSA-04:profile:time-stamping:eku", found: "extendedKeyUsage timeStamping, clientAuth" },
 ];
+
+const CASES: Case[] = [...BASE_CASES, ...ISOLATION_CASES];
 
 describe("control catalog", () => {
   it("has one passing and one violating case per control (except LCA-EXC-01, tested in exceptions.test.ts)", () => {
@@ -214,6 +206,21 @@ describe("further violations", () => {
     b.model.hsms.find((h) => h.name === "online")!.members = b.model.hsms.find((h) => h.name === "online")!.members.filter((m) => m.site !== "backup");
     expect(findingsOf(check(b), "LCA-BCP-01").map((f) => f.id)).toEqual(["LCA-BCP-01:hsm:backup"]);
   });
+  it("LCA-BCP-03: a backup without WAL archive, unencrypted, and no flow to its store", () => {
+    const b = copy("production");
+    const db = b.model.components.find((c) => c.id === "lanic/lanic-ca-ra-db")!;
+    db.backup = { ...db.backup!, walArchive: false, encryption: "none" };
+    b.model.flows = b.model.flows.filter((f) => !(f.from.type === "component" && f.from.id === "lanic/lanic-ca-ra-db" && f.to.type === "external" && f.to.kind === "object-store"));
+    expect(findingsOf(check(b), "LCA-BCP-03").map((f) => f.found)).toEqual(["database lanic/lanic-ca-ra-db backup lacks WAL archive, encryption (none), a flow to lanic-object-store"]);
+  });
+  it("LCA-BCP-06: the primary without backups leaves nothing to restore at the backup site", () => {
+    const b = build("production", (d) => { delete d.database.backup; });
+    expect(findingsOf(check(b), "LCA-BCP-06").map((f) => f.found).sort()).toEqual([
+      "backup/lanic-ca-db cannot read lanic/lanic-ca-db's backups (the primary has none)",
+      "backup/lanic-ca-ra-db cannot read lanic/lanic-ca-ra-db's backups (the primary has none)",
+      "backup/lanic-ca-tsa-db cannot read lanic/lanic-ca-tsa-db's backups (the primary has none)",
+    ]);
+  });
   it("LCA-SEC-01: a Secret with data and a private key in a ConfigMap", () => {
     const b = copy("production");
     b.stacks["production-lanic"].resource!["kubernetes_secret_v1"] = { pin: { "//": { metadata: { path: "production/production-lanic/pin" } }, metadata: { name: "hsm-pin" }, data: { pin: "1234" } } };
@@ -253,6 +260,111 @@ describe("further violations", () => {
   });
 });
 
+describe("duties and hardening", () => {
+  it("LCA-SOD-01: the IA operator as key custodian, the security officer as infrastructure engineer", () => {
+    const b = build("production", (d) => { d.roles["key-custodian"] = d.roles["ia-operator"]; d.roles["infrastructure-engineer"] = d.roles["security-officer"]; });
+    expect(findingsOf(check(b), "LCA-SOD-01").map((f) => f.id).sort()).toEqual([
+      "LCA-SOD-01:group:lanic-ca-production:ia-operator:ia-operator+key-custodian",
+      "LCA-SOD-01:group:lanic-ca-production:security-officer:security-officer+infrastructure-engineer",
+    ]);
+  });
+  it("LCA-WKL-01: a non-signing workload (the audit collector, the RA front end) is checked too", () => {
+    const b = copy("production");
+    resourceAt(b, "production/production-lanic/audit-log/collector/deployment").spec.template.spec.container[0].security_context.read_only_root_filesystem = false;
+    resourceAt(b, "production/production-lanic/registration-authority/frontend/deployment").spec.template.spec.automount_service_account_token = true;
+    expect(findingsOf(check(b), "LCA-WKL-01").map((f) => f.found).sort()).toEqual([
+      "lanic/audit-collector: writable root filesystem",
+      "lanic/ra-frontend: service account token mounted",
+    ]);
+  });
+});
+
+describe("exposure and URLs", () => {
+  it("LCA-NET-06: 0.0.0.0/0 as government network also exposes the RA front end to the internet", () => {
+    const b = build("production", (d) => { d.ra.governmentNetworks = ["0.0.0.0/0"]; });
+    expect(findingsOf(check(b), "LCA-NET-06").map((f) => f.id).sort()).toEqual([
+      "LCA-NET-06:government-network:backup:backup/ra-frontend:0.0.0.0/0",
+      "LCA-NET-06:government-network:backup:backup/tsa-lao-gov-tsa-1:0.0.0.0/0",
+      "LCA-NET-06:government-network:lanic:lanic/ra-frontend:0.0.0.0/0",
+      "LCA-NET-06:government-network:lanic:lanic/tsa-lao-gov-tsa-1:0.0.0.0/0",
+      "LCA-NET-06:internet:backup/ra-frontend:8443",
+      "LCA-NET-06:internet:lanic/ra-frontend:8443",
+    ]);
+  });
+  it("LCA-NET-06: an internet flow into the RA service; the repository and OCSP responder are meant to face it", () => {
+    const b = copy("production");
+    const f = b.model.flows.find((x) => x.to.type === "component" && x.to.id === "lanic/repository" && x.from.type === "external" && x.from.kind === "internet")!;
+    b.model.flows.push({ ...structuredClone(f), to: { type: "component", id: "lanic/ra" }, port: 8443, purpose: "direct access" });
+    expect(findingsOf(check(b), "LCA-NET-06").map((x) => x.found)).toEqual(["lanic/ra (ra, ra zone) is reachable on port 8443 from 0.0.0.0/0 (direct access)"]);
+  });
+  it("LCA-URL-01: an internal repository name, and a CA configuration that drifts from the published URLs", () => {
+    const b = build("production", (d) => { d.repository.baseUrl = "http://repository.lanic-ca-public.svc.cluster.local"; });
+    const ids = findingsOf(check(b), "LCA-URL-01").map((f) => f.id);
+    expect(ids).toContain("LCA-URL-01:publication:repository");
+    expect(ids).toContain("LCA-URL-01:ca:lao-gov-root-ca:crl");
+    const c = copy("production");
+    const cm = resourceAt(c, "production/production-lanic/issuing-ca-lao-gov-tls-ca-1/config");
+    const config = JSON.parse(cm.data["ca-config.json"]);
+    config.urls.crl = "http://10.20.5.5/crl/lao-gov-tls-ca-1.crl";
+    cm.data["ca-config.json"] = JSON.stringify(config);
+    expect(findingsOf(check(c), "LCA-URL-01").map((f) => f.found)).toEqual([
+      "the lao-gov-tls-ca-1 configuration (stack production-lanic) puts crl http://10.20.5.5/crl/lao-gov-tls-ca-1.crl in certificates; the model says http://repository.ca.gov.la/crl/lao-gov-tls-ca-1.crl",
+    ]);
+  });
+});
+
+describe("tier and clusters", () => {
+  it("LCA-TIER-01: production declared staging names every reason it is production", () => {
+    const b = build("production", (d) => { d.tier = "staging"; });
+    const f = findingsOf(check(b), "LCA-TIER-01");
+    expect(f.map((x) => x.id)).toEqual(["LCA-TIER-01:tier"]);
+    expect(f[0].found).toContain("CA 'lao-gov-root-ca' is named 'Lao Government Root CA 2026' (Ministry of Technology and Communications), with nothing marking it a test CA");
+  });
+  it("LCA-TIER-01: the pilot declared dev is production (its CAs chain to a trusted root)", () => {
+    const b = build("pilot", (d) => { d.tier = "dev"; });
+    expect(findingsOf(check(b), "LCA-TIER-01")[0].found).toMatch(/^tier dev, but the environment is production: its issuing CAs chain to an external, already-trusted root;/);
+  });
+  it("LCA-CLU-01: two sites on one context, and a site without its API server outside dev", () => {
+    const b = build("production", (d) => { d.sites[1].kubernetes = { ...d.sites[0].kubernetes }; delete d.sites[0].kubernetes.server; delete d.sites[1].kubernetes.server; });
+    expect(findingsOf(check(b), "LCA-CLU-01").map((f) => f.id).sort()).toEqual(["LCA-CLU-01:server:backup", "LCA-CLU-01:server:lanic", "LCA-CLU-01:shared:lanic:backup"]);
+  });
+});
+
+describe("offline root HSM and partitions", () => {
+  it("LCA-KEY-05: the root HSM on the network, at an online member's address, loading the online library, with an online serial", () => {
+    const b = build("production", (d) => {
+      Object.assign(d.rootOfTrust.hsm, { attachment: "network", address: "10.20.10.11", pkcs11Library: d.hsm.pkcs11Library, serialNumber: "1238712" });
+    });
+    expect(findingsOf(check(b), "LCA-KEY-05").map((f) => f.id).sort()).toEqual([
+      "LCA-KEY-05:attachment",
+      "LCA-KEY-05:library:online",
+      "LCA-KEY-05:member:online:lanic-hsm-1",
+      "LCA-KEY-05:reachable:lanic:hsm:1792",
+      "LCA-KEY-05:serial:online:issuing",
+    ]);
+  });
+  it("LCA-KEY-05: a network root HSM must name its address", () => {
+    expect(() => build("production", (d) => { d.rootOfTrust.hsm.attachment = "network"; })).toThrow("rootOfTrust.hsm.address: required when attachment is 'network'");
+  });
+  it("LCA-HSM-03: two CAs' keys in one partition (the production HSM as first shipped), and a PIN Secret shared by two partitions", () => {
+    const b = build("production", (d) => {
+      const [signing, tls, ocsp] = d.hsm.partitions;
+      d.hsm.partitions = [{ ...signing, keys: [...signing.keys, ...tls.keys] }, { ...ocsp, pinSecret: signing.pinSecret }, ...d.hsm.partitions.slice(3)];
+      d.issuingCas[1].partition = "issuing";
+    });
+    const f = findingsOf(check(b), "LCA-HSM-03");
+    expect(f.map((x) => x.id).sort()).toEqual(["LCA-HSM-03:partition:issuing:cas", "LCA-HSM-03:pin-secret:online:hsm-pin-issuing"]);
+    expect(f.find((x) => x.id.endsWith(":cas"))!.found).toBe("partition 'issuing' holds the CA keys of lao-gov-signing-ca-1 and lao-gov-tls-ca-1: each CA's signers get the PIN of the other's key");
+  });
+  it("LCA-HSM-04 and LCA-BCP-01 both report a backup site without an HSM member (synth builds it)", () => {
+    const b = build("production", (d) => { d.hsm.members = d.hsm.members.filter((m: { site: string }) => m.site !== "backup"); });
+    const r = check(b);
+    expect(findingsOf(r, "LCA-BCP-01").map((f) => f.id)).toContain("LCA-BCP-01:hsm:backup");
+    expect(findingsOf(r, "LCA-HSM-04").every((f) => f.found.endsWith("has no member at site 'backup'"))).toBe(true);
+    expect(findingsOf(r, "LCA-HSM-04").length).toBeGreaterThan(3);
+  });
+});
+
 describe("shipped environments", () => {
   it.each(["dev", "staging", "production", "pilot"] as EnvName[])("%s passes every error-level control (with its exceptions file)", (n) => {
     const r = check(copy(n), { shippedExceptions: true });
@@ -263,13 +375,13 @@ describe("shipped environments", () => {
   it("the pilot (external root) is not charged with the offline-root controls, and is charged with the rest", () => {
     const r = check(copy("pilot"), { shippedExceptions: true });
     const na = r.results.filter((x) => x.status === "not-applicable").map((x) => x.control.id).sort();
-    expect(na).toEqual(["LCA-CRL-02", "LCA-KEY-01", "LCA-KEY-04", "LCA-MPC-01", "LCA-TSA-01", "LCA-TSA-02", "LCA-TSA-03", "LCA-TSA-04"]);
+    expect(na).toEqual(["LCA-CRL-02", "LCA-KEY-01", "LCA-KEY-04", "LCA-KEY-05", "LCA-MPC-01", "LCA-TSA-01", "LCA-TSA-02", "LCA-TSA-03", "LCA-TSA-04"]);
     for (const id of ["LCA-HSM-01", "LCA-BCP-01", "LCA-RES-01", "LCA-WKL-03", "LCA-NET-03"]) expect(statusOf(r, id)).not.toBe("not-applicable");
   });
   it("dev is not charged with HSM certification, digests, availability or continuity", () => {
     const r = check(copy("dev"), { shippedExceptions: true });
-    expect(r.results.filter((x) => x.status === "not-applicable").map((x) => x.control.id).sort()).toEqual(
-      ["LCA-AUD-02", "LCA-BCP-01", "LCA-BCP-02", "LCA-HSM-01", "LCA-HSM-02", "LCA-RES-01", "LCA-WKL-02", "LCA-WKL-03"],
-    );
+    const na = r.results.filter((x) => x.status === "not-applicable").map((x) => x.control.id).sort();
+    expect(na).toEqual(CATALOG.filter((c) => !c.tiers.includes("dev")).map((c) => c.id).sort());
+    expect(na).toEqual(expect.arrayContaining(["LCA-AUD-02", "LCA-BCP-01", "LCA-BCP-02", "LCA-HSM-01", "LCA-HSM-02", "LCA-RES-01", "LCA-WKL-02", "LCA-WKL-03"]));
   });
 });

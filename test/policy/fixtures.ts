@@ -90,3 +90,20 @@ export function resourceAt(b: Built, path: string): Record<string, any> {
       for (const body of Object.values(byName)) if ((body as any)["//"]?.metadata?.path === path) return body as Record<string, any>;
   throw new Error(`no resource at ${path}`);
 }
+
+/** One control's passing and violating fixture (test/policy/controls.test.ts runs them). */
+export interface Case {
+  id: string;
+  /** The environment that passes (and whose copy is mutated when `model` is given). */
+  pass: EnvName;
+  /** Violation through the environment definition… */
+  env?: (d: any) => void;
+  /** …or through the built model / synthesized stacks (what the schema cannot express). */
+  model?: (b: Built) => void;
+  now?: Date;
+  /** Makes the passing fixture (default: the shipped environment as it is). */
+  passModel?: (b: Built) => void;
+  finding: string;
+  found: string | RegExp;
+}
+

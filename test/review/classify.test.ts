@@ -53,6 +53,12 @@ const CASES: Case[] = [
     approval: "two-person",
   },
   {
+    name: "failover: the backup site becomes the primary (lanic-ca failover)",
+    env: (e) => { for (const s of e.sites) s.role = s.role === "primary" ? "backup" : "primary"; },
+    expect: [{ class: "failover", severity: "high", direction: "change" }],
+    approval: "two-person",
+  },
+  {
     name: "new flow from the public zone into the issuing zone",
     model: (m) => {
       const f = m.flows.find(isFlow("lanic/ra", `lanic/issuing-ca-${SIGNING_CA}`, 8443))!;
@@ -75,6 +81,30 @@ const CASES: Case[] = [
     env: (e) => { e.ra.governmentNetworks = ["10.0.0.0/8"]; },
     // the TSA's zone is protected: more sources into it is high
     expect: [{ class: "flow-widened", severity: "medium", direction: "widening" }, { class: "flow-into-protected-zone", severity: "high", direction: "widening" }],
+    approval: "two-person",
+  },
+  {
+    name: "RA front end opened to 0.0.0.0/0: an internet exposure of a component not meant to face it",
+    env: (e) => { e.ra.governmentNetworks = ["0.0.0.0/0"]; },
+    expect: [
+      { class: "internet-exposure", severity: "high", direction: "widening" },
+      { class: "flow-widened", severity: "medium", direction: "widening" },
+    ],
+    approval: "two-person",
+  },
+  {
+    name: "a new internet flow into the repository (meant to face it): medium",
+    model: (m) => {
+      const f = m.flows.find((x) => x.site === "lanic" && x.to.type === "component" && x.to.id === "lanic/repository" && x.from.type === "external" && x.from.kind === "internet")!;
+      m.flows.push({ ...structuredClone(f), port: 8081, purpose: "second HTTP port" });
+    },
+    expect: [{ class: "internet-exposure", severity: "medium", direction: "widening" }],
+    approval: "security-officer",
+  },
+  {
+    name: "tier downgraded (production → staging): two people",
+    model: (m) => { m.environment.tier = "staging"; },
+    expect: [{ class: "tier-change", severity: "high", direction: "widening" }],
     approval: "two-person",
   },
   {

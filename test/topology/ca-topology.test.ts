@@ -96,6 +96,45 @@ describe("topology shape", () => {
     expect(m.flows.filter((f) => JSON.stringify(f).includes("lao-gov-root-ca"))).toEqual([]);
   });
 
+  it("production: every database backs up to its own site's object store, and the backup site's replicas can restore from the primary's", () => {
+    // GIVEN production (object stores at lanic and backup) WHEN built
+    const t = topology(loadEnvironment("production"));
+    const m = t.model.toJSON();
+    const dbs = m.components.filter((c) => c.kind === "database");
+    // THEN each of the six clusters (CA, RA and TSA stores at both sites) writes encrypted base backups and WAL to its site's store, kept the archive period
+    expect(dbs.map((c) => [c.id, c.backup?.store, c.backup?.serverName, c.backup?.retentionDays, c.backup?.encryption, c.backup?.walArchive])).toEqual([
+      ["backup/lanic-ca-db", "backup-object-store", "lanic-ca-db-backup", 2557, "AES256", true],
+      ["backup/lanic-ca-ra-db", "backup-object-store", "lanic-ca-ra-db-backup", 2557, "AES256", true],
+      ["backup/lanic-ca-tsa-db", "backup-object-store", "lanic-ca-tsa-db-backup", 2557, "AES256", true],
+      ["lanic/lanic-ca-db", "lanic-object-store", "lanic-ca-db-lanic", 2557, "AES256", true],
+      ["lanic/lanic-ca-ra-db", "lanic-object-store", "lanic-ca-ra-db-lanic", 2557, "AES256", true],
+      ["lanic/lanic-ca-tsa-db", "lanic-object-store", "lanic-ca-tsa-db-lanic", 2557, "AES256", true],
+    ]);
+    expect(dbs.find((c) => c.id === "backup/lanic-ca-db")!.restoreFrom).toEqual([{ store: "lanic-object-store", site: "lanic", serverName: "lanic-ca-db-lanic" }]);
+    // AND the stores are external peers: flows and firewall rows (the restore crosses sites)
+    expect(m.firewall.filter((r) => r.destination.includes("object-store")).map((r) => `${r.site} ${r.source} -> ${r.destination}:${r.port}`)).toEqual([
+      "backup 10.140.0.0/16 (backup/lanic-ca-db) -> 10.20.60.10/32 (lanic-object-store):443",
+      "backup 10.140.0.0/16 (backup/lanic-ca-db) -> 10.40.60.10/32 (backup-object-store):443",
+      "backup 10.140.0.0/16 (backup/lanic-ca-ra-db) -> 10.20.60.10/32 (lanic-object-store):443",
+      "backup 10.140.0.0/16 (backup/lanic-ca-ra-db) -> 10.40.60.10/32 (backup-object-store):443",
+      "backup 10.140.0.0/16 (backup/lanic-ca-tsa-db) -> 10.20.60.10/32 (lanic-object-store):443",
+      "backup 10.140.0.0/16 (backup/lanic-ca-tsa-db) -> 10.40.60.10/32 (backup-object-store):443",
+      "lanic 10.100.0.0/16 (lanic/lanic-ca-db) -> 10.20.60.10/32 (lanic-object-store):443",
+      "lanic 10.100.0.0/16 (lanic/lanic-ca-ra-db) -> 10.20.60.10/32 (lanic-object-store):443",
+      "lanic 10.100.0.0/16 (lanic/lanic-ca-tsa-db) -> 10.20.60.10/32 (lanic-object-store):443",
+    ]);
+    // AND the Cluster names its credentials by Secret only; a ScheduledBackup takes the base backups
+    const manifests = resources(synthStack(t.stacks[0]).tf, "kubernetes_manifest").map(([, r]) => r.manifest);
+    const cluster = manifests.find((x) => x.kind === "Cluster" && x.metadata.name === "lanic-ca-db")!;
+    expect(cluster.spec.backup.retentionPolicy).toBe("2557d");
+    expect(cluster.spec.backup.barmanObjectStore.s3Credentials).toEqual({ accessKeyId: { name: "db-backup-s3-lanic", key: "ACCESS_KEY_ID" }, secretAccessKey: { name: "db-backup-s3-lanic", key: "ACCESS_SECRET_KEY" } });
+    expect(manifests.filter((x) => x.kind === "ScheduledBackup").map((x) => [x.metadata.name, x.spec.cluster.name, x.spec.schedule])).toEqual([
+      ["lanic-ca-db-base-backup", "lanic-ca-db", "0 0 2 * * *"],
+      ["lanic-ca-ra-db-base-backup", "lanic-ca-ra-db", "0 0 2 * * *"],
+      ["lanic-ca-tsa-db-base-backup", "lanic-ca-tsa-db", "0 0 2 * * *"],
+    ]);
+  });
+
   it("several backup sites: the primary accepts each one's streaming replication, and every replica's stream has a matching rule", () => {
     // GIVEN production's shape with three backup sites
     const env = parseEnvironment(generateEnvironment({ sites: 4, issuingCas: 1, name: "production" }), "generated");

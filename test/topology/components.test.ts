@@ -28,14 +28,14 @@ describe("IssuingCa", () => {
     ]);
     expect(model.grants.filter((g) => g.grantee === "lanic/issuing-ca-lao-gov-tls-ca-1").map((g) => `${g.kind} ${g.resource} ${g.key ?? ""}`.trim())).toEqual([
       "database-read-write database/lanic-ca-db",
-      "hsm-sign partition/issuing lao-gov-tls-ca-1-2026",
+      "hsm-sign partition/tls-issuing lao-gov-tls-ca-1-2026",
     ]);
     expect(flowsInto("lanic/issuing-ca-lao-gov-tls-ca-1").map((f) => [(f.from as { id: string }).id, f.port, f.mtls])).toEqual([["lanic/ra", 8443, true]]);
     const cm = byName(lanic, ConfigMapV1.tfResourceType, "ca-config-lao-gov-tls-ca-1");
     const config = JSON.parse(cm.data["ca-config.json"]);
     expect(config.urls).toEqual({ caIssuers: "http://repository.ca.gov.la/certs/lao-gov-tls-ca-1.der", crl: "http://repository.ca.gov.la/crl/lao-gov-tls-ca-1.crl", ocsp: "http://ocsp.ca.gov.la" });
     expect(Object.keys(config.profiles).sort()).toEqual(["ocsp-signing", "tls-server"]);
-    expect(config.hsm).toEqual({ library: "/opt/hsm/lib/libCryptoki2_64.so", tokenLabel: "lanic-ca-issuing", keyLabel: "lao-gov-tls-ca-1-2026", pinEnv: "HSM_PIN_ISSUING" });
+    expect(config.hsm).toEqual({ library: "/opt/hsm/lib/libCryptoki2_64.so", tokenLabel: "lanic-ca-tls-issuing", keyLabel: "lao-gov-tls-ca-1-2026", pinEnv: "HSM_PIN_TLS_ISSUING" });
   });
 });
 
@@ -123,7 +123,7 @@ describe("OfflineRootEnclave", () => {
   it("GIVEN an offline root THEN no resource anywhere, the key in the offline HSM, and the ceremony inputs", () => {
     const json = JSON.stringify([lanic, backup]);
     expect(json).not.toContain("lao-gov-root-ca");
-    expect(model.hsms.find((h) => h.type === "offline")).toMatchObject({ members: [], partitions: [] });
+    expect(model.hsms.find((h) => h.type === "offline")).toMatchObject({ members: [], attachment: "pcie", partitions: [{ name: "root", tokenLabel: "lao-gov-root", serialNumber: "1541027", pinSecret: null, keys: ["lao-gov-root-ca-2026"] }] });
     expect(prod.offlineRoot!.ceremonyInputs.root).toMatchObject({ keyAlgorithm: "ECDSA_P384", validityDays: 5479, crlUrl: "http://repository.ca.gov.la/crl/lao-gov-root-ca.crl" });
     expect(prod.offlineRoot!.ceremonyInputs.intermediates.map((i) => [i.name, i.pathLen])).toEqual([["lao-gov-signing-ca-1", 0], ["lao-gov-tls-ca-1", 0]]);
   });

@@ -198,9 +198,9 @@ describe("HsmCluster grants", () => {
     const hsm = new HsmCluster(stack, "hsm", { model, definition: env.hsm });
     const w = workload(stack, model, zone("issuing"));
     expect(() => hsm.partition("issuing").grantSign(w, "lao-gov-root-ca-2026")).toThrow(
-      "test/w: partition 'issuing' holds no key 'lao-gov-root-ca-2026'; it holds: lao-gov-signing-ca-1-2026, lao-gov-tls-ca-1-2026",
+      "test/w: partition 'issuing' holds no key 'lao-gov-root-ca-2026'; it holds: lao-gov-signing-ca-1-2026",
     );
-    expect(() => hsm.partition("root")).toThrow("test/hsm: no partition 'root'; defined: issuing, ocsp");
+    expect(() => hsm.partition("root")).toThrow("test/hsm: no partition 'root'; defined: issuing, tls-issuing, ocsp");
   });
 });
 

@@ -45,14 +45,14 @@ describe("invalid environment definitions name the field and what is allowed", (
     ["wrong type", (e) => (e.issuingCas[0].crl.intervalHours = "daily"), 'issuingCas[0].crl.intervalHours: Invalid input: expected number, received string (got "daily")'],
     ["bad image", (e) => (e.images.pkiServices = "Registry/PKI:latest!"), 'images.pkiServices: an image reference, e.g. registry/name@sha256:<64 hex> (got "Registry/PKI:latest!")'],
     ["unknown profile", (e) => e.issuingCas[1].profiles.push("code-signing"), "issuingCas[1].profiles[2]: unknown profile 'code-signing'; defined: ex-officio-signing, organisation-signing, tls-server, smime, operator-client, ocsp-signing, time-stamping"],
-    ["unknown partition", (e) => (e.issuingCas[0].partition = "vault"), "issuingCas[0].partition: unknown HSM partition 'vault'; defined: issuing, ocsp, tsa"],
-    ["key of another CA", (e) => (e.issuingCas[0].keyLabel = "lao-gov-tls-ca-1-2026"), "issuingCas[0].keyLabel: key 'lao-gov-tls-ca-1-2026' in partition 'issuing' is declared for issuing-ca of 'lao-gov-tls-ca-1', not issuing-ca of 'lao-gov-signing-ca-1'"],
+    ["unknown partition", (e) => (e.issuingCas[0].partition = "vault"), "issuingCas[0].partition: unknown HSM partition 'vault'; defined: issuing, tls-issuing, ocsp, tsa"],
+    ["key of another CA", (e) => ((e.issuingCas[0].partition = "tls-issuing"), (e.issuingCas[0].keyLabel = "lao-gov-tls-ca-1-2026")), "issuingCas[0].keyLabel: key 'lao-gov-tls-ca-1-2026' in partition 'tls-issuing' is declared for issuing-ca of 'lao-gov-tls-ca-1', not issuing-ca of 'lao-gov-signing-ca-1'"],
     ["algorithm differs from the HSM key", (e) => (e.issuingCas[0].keyAlgorithm = "RSA_4096"), "issuingCas[0].keyAlgorithm: RSA_4096 differs from the HSM key 'lao-gov-signing-ca-1-2026' (RSA_3072)"],
     ["HSM member at an unknown site", (e) => (e.hsm.members[2].site = "pakse"), "hsm.members[2].site: unknown site 'pakse'; defined: lanic, backup"],
     ["quorum larger than custodians", (e) => (e.rootOfTrust.custodians.quorum = 6), "rootOfTrust.custodians.quorum: quorum 6 is larger than the 5 custodians"],
     ["two primaries", (e) => (e.sites[1].role = "primary"), "sites: exactly one site must have role 'primary' (found 2)"],
     ["network HSM without members", (e) => (e.hsm.members = []), "hsm.members: a network HSM cluster needs at least one member (name, site, address, port)"],
-    ["backup site without replication addresses", (e) => delete e.database.replicationAddresses, "database.replicationAddresses: required with a backup site: the primary's addresses the replica clusters stream from ({ ca, ra })"],
+    ["backup site without replication addresses", (e) => delete e.database.replicationAddresses, "database.replicationAddresses: required with a backup site: the addresses at the primary site 'lanic' the replica clusters stream from ({ lanic: { ca, ra } })"],
     ["missing workload size", (e) => delete e.workloads["ocsp-signer"], "workloads.ocsp-signer: missing: the size of the 'ocsp-signer' workload (replicas and resources)"],
   ])("%s", (_name, mutate, expected) => {
     expect(problems(mutate)).toContain(expected);

@@ -17,6 +17,7 @@ const USAGE = `usage:
   pki-services crl-publisher --config ca-config.json [--once] [--out DIR] [--db URL|DIR] [--poll-seconds N]
   pki-services ocsp-responder --sign-only --config ca-config.json [--db URL|DIR]
   pki-services ocsp-responder --serve [--workers N (default 1)] [--listen H:P] [--publish-listen H:P] [--cache-file F] --tls-key F --tls-cert F --client-ca F --allowed-clients CN,...
+                              [--trust-dir DIR of <ca>.pem (default /etc/lanic-ca/ca-certs)] [--signer CN=ca[+ca...]]...
   pki-services repository --base-url URL [--root DIR] [--listen H:P] [--publish-listen H:P] (--tls-key F --tls-cert F --client-ca F --allowed-clients CN,... | --no-publish)
   pki-services tsa --config tsa-config.json [--db URL|DIR] [--listen H:P (default 0.0.0.0:8080)]
   pki-services ra --backend [--config /etc/lanic-ca/ra-config.json] [--db URL|DIR] [--listen H:P] [--sweep-seconds N]

@@ -6,7 +6,7 @@
  * connections among the workers, not evenly).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -126,10 +126,13 @@ beforeAll(async () => {
 
   const tls = createLabTls(join(tmp.dir, "tls"));
   const serverDir = writeTlsDir(join(tmp.dir, "publish-tls"), { ...tls.server, ca: tls.ca });
+  const trustDir = join(tmp.dir, "ca-certs");
+  mkdirSync(trustDir);
+  writeFileSync(join(trustDir, "issuing-ca-1.pem"), ca.caPem);
   const [port, pubPort] = [await freePort(), await freePort()];
   url = `http://127.0.0.1:${port}`;
   serveArgs = ["ocsp-responder", "--serve", "--workers", String(WORKERS), "--listen", `127.0.0.1:${port}`, "--publish-listen", `127.0.0.1:${pubPort}`,
-    "--cache-file", join(tmp.dir, "cache.bin"), "--publish-tls-dir", serverDir];
+    "--cache-file", join(tmp.dir, "cache.bin"), "--publish-tls-dir", serverDir, "--trust-dir", trustDir];
   responder = await startResponder(serveArgs);
   await responder.waitFor((l) => l.event === "listening" && l.mode === "publish");
   signer = bed.signer(`https://127.0.0.1:${pubPort}`, tls.client("ocsp-signer-issuing-ca-1"));

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { OcspPushTrust } from "../src/ocsp/push-trust.js";
 import { ResponseCache, serveOcspPublish } from "../src/ocsp/server.js";
 import { pushOcspResponses } from "../src/repository/client.js";
 import { createLabTls } from "../src/lab/tls.js";
@@ -15,7 +16,7 @@ import { createLabTls } from "../src/lab/tls.js";
 describe("OCSP push to every responder", async () => {
   const dir = mkdtempSync(join(tmpdir(), "pki-push-"));
   const tls = createLabTls(dir);
-  const opts = { key: tls.server.key, cert: tls.server.cert, clientCa: tls.ca, allowedClients: ["ocsp-signer-ca-1"] };
+  const opts = { key: tls.server.key, cert: tls.server.cert, clientCa: tls.ca, allowedClients: ["ocsp-signer-ca-1"], trust: new OcspPushTrust({ "ca-1": tls.ca }) };
   const a = new ResponseCache();
   const b = new ResponseCache();
   const sa = await serveOcspPublish(a, { host: "127.0.0.1", port: 0, ...opts });

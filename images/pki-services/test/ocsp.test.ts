@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkOcspTimes, OcspSigner } from "../src/ocsp/signer.js";
 import { ocspHandler, ResponseCache, serveOcsp, serveOcspPublish, type Listening } from "../src/ocsp/server.js";
+import { OcspPushTrust } from "../src/ocsp/push-trust.js";
 import { HASH_ALG_DER, OID, parseRequest, summarizeResponse } from "../src/ocsp/protocol.js";
 import { pushOcspResponses } from "../src/repository/client.js";
 import { createLabTls } from "../src/lab/tls.js";
@@ -56,7 +57,7 @@ beforeAll(async () => {
   // the public responder (serve) with its publish port, and the signer pushing over mTLS
   const tls = createLabTls(tmp.dir);
   cache = new ResponseCache();
-  pub = await serveOcspPublish(cache, { host: "127.0.0.1", port: 0, key: tls.server.key, cert: tls.server.cert, clientCa: tls.ca, allowedClients: ["ocsp-signer-issuing-ca-1"] });
+  pub = await serveOcspPublish(cache, { host: "127.0.0.1", port: 0, key: tls.server.key, cert: tls.server.cert, clientCa: tls.ca, allowedClients: ["ocsp-signer-issuing-ca-1"], trust: new OcspPushTrust({ "issuing-ca-1": Buffer.from(ca.caCert.rawData) }) });
   srv = await serveOcsp(cache, { host: "127.0.0.1", port: 0 });
   url = `http://127.0.0.1:${srv.port}`;
   signer = bed.signer(`https://127.0.0.1:${pub.port}`, tls.client("ocsp-signer-issuing-ca-1"));
@@ -202,6 +203,8 @@ describe("ocsp-responder HTTP", () => {
     ["nonce of 33 octets (RFC 8954 2.1)", () => fetch(url, { method: "POST", body: request({ nonce: Buffer.alloc(33, 7) }) })],
     ["nonce of 0 octets", () => fetch(url, { method: "POST", body: request({ nonce: Buffer.alloc(0) }) })],
     ["unknown critical extension", () => fetch(url, { method: "POST", body: request({ critical: true }) })],
+    ["two nonces (RFC 5280 4.2: one instance of an extension)", () => fetch(url, { method: "POST", body: request({ nonce: Buffer.alloc(16, 1), secondNonce: Buffer.alloc(16, 2) }) })],
+    ["the same nonce twice", () => fetch(url, { method: "POST", body: request({ nonce: Buffer.alloc(8, 1), secondNonce: Buffer.alloc(8, 1) }) })],
   ];
   for (const [name, send] of cases) {
     it(`malformedRequest + HTTP 400: ${name}`, async () => {
@@ -268,12 +271,13 @@ function createLabTlsOther() {
 }
 
 /** Hand-built OCSPRequests for the malformed cases. */
-function request(o: { alg?: Buffer; hashLen?: number; twice?: boolean; nonce?: Buffer; critical?: boolean }): Buffer {
+function request(o: { alg?: Buffer; hashLen?: number; twice?: boolean; nonce?: Buffer; secondNonce?: Buffer; critical?: boolean }): Buffer {
   const n = o.hashLen ?? 20;
   const certId = seq(o.alg ?? HASH_ALG_DER.sha1, octets(Buffer.alloc(n, 1)), octets(Buffer.alloc(n, 2)), uint(Buffer.from([1, 2])));
   const reqs = o.twice ? seq(seq(certId), seq(certId)) : seq(seq(certId));
   const exts: Buffer[] = [];
   if (o.nonce) exts.push(seq(oid(OID.nonce), octets(octets(o.nonce))));
+  if (o.secondNonce) exts.push(seq(oid(OID.nonce), octets(octets(o.secondNonce))));
   if (o.critical) exts.push(seq(oid("1.2.3.4"), Buffer.from([1, 1, 0xff]), octets(Buffer.from([5, 0]))));
   return seq(seq(reqs, ...(exts.length ? [ctxCons(2, seq(...exts))] : [])));
 }

@@ -4,7 +4,7 @@
  * and ocsp-responder --sign-only against SoftHSM and PostgreSQL 15.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -75,8 +75,14 @@ beforeAll(async () => {
   writeFileSync(ocspCfgFile, JSON.stringify(config("ocsp-signer-issuing-ca-1")));
   env = { ...process.env, ...ca.hsm.env, TEST_HSM_PIN: ca.hsm.pin, DATABASE_URL: pg.url };
   const mtls = ["--publish-tls-dir", serverDir]; // allowed clients: the defaults (crl-publisher-*, ocsp-signer-*)
+  // the CA certificate the CRL is verified against, published before (here: on disk at start)
+  mkdirSync(join(tmp.dir, "repo", "certs"), { recursive: true });
+  writeFileSync(join(tmp.dir, "repo", "certs", "issuing-ca-1.der"), Buffer.from(ca.caCert.rawData));
+  // the responder verifies pushes against the CA certificates it serves
+  mkdirSync(join(tmp.dir, "ca-certs"));
+  writeFileSync(join(tmp.dir, "ca-certs", "issuing-ca-1.pem"), ca.caPem);
   await start(["repository", "--base-url=http://crl.ca.gov.la", "--root", join(tmp.dir, "repo"), "--listen", `127.0.0.1:${ports.repo}`, "--publish-listen", `127.0.0.1:${ports.repoPub}`, ...mtls]);
-  serveArgs = ["ocsp-responder", "--serve", "--listen", `127.0.0.1:${ports.ocsp}`, "--publish-listen", `127.0.0.1:${ports.ocspPub}`, "--cache-file", join(tmp.dir, "ocsp-cache.bin"), ...mtls];
+  serveArgs = ["ocsp-responder", "--serve", "--listen", `127.0.0.1:${ports.ocsp}`, "--publish-listen", `127.0.0.1:${ports.ocspPub}`, "--cache-file", join(tmp.dir, "ocsp-cache.bin"), "--trust-dir", join(tmp.dir, "ca-certs"), ...mtls];
   serveProc = await start(serveArgs);
 }, 120_000);
 let serveArgs: string[];

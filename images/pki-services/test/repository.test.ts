@@ -45,6 +45,11 @@ beforeAll(async () => {
     `INSERT INTO certificates (serial, ca_name, profile, status, subject, tbs, not_before, not_after, revoked_at, revocation_reason)
      SELECT '4' || lpad(to_hex(g), 31, '0'), 'issuing-ca-1', 'ex-officio', 'revoked', 'CN=x', '\\x00', now(), now() + interval '300 days', now(), 1 FROM generate_series(1, 100) g`,
   );
+  // the CA certificate first: the CRL named after the CA is verified against it
+  const operator = tls.client("repository-operator");
+  const caDer = join(tmp.dir, "issuing-ca-1.der");
+  writeFileSync(caDer, Buffer.from(ca.caCert.rawData));
+  await publishFile(publishUrl, operator, "certs/issuing-ca-1.der", caDer);
   const client = tls.client("crl-publisher-issuing-ca-1");
   const out = join(tmp.dir, "out");
   mkdirSync(out);
@@ -53,10 +58,6 @@ beforeAll(async () => {
     publish: (file, name) => publishFile(publishUrl, client, `crl/${name}`, file),
   });
   crl = await publisher.publishOnce();
-  const operator = tls.client("repository-operator");
-  const caDer = join(tmp.dir, "issuing-ca-1.der");
-  writeFileSync(caDer, Buffer.from(ca.caCert.rawData));
-  await publishFile(publishUrl, operator, "certs/issuing-ca-1.der", caDer);
   const cps = join(tmp.dir, "cps.txt");
   writeFileSync(cps, "Lao Government CA CP/CPS v1.0\n");
   await publishFile(publishUrl, operator, "docs/cps.txt", cps);
@@ -113,7 +114,7 @@ describe("repository", () => {
     expect((await mtlsRequest(`${publishUrl}/crl/evil.crl`, { method: "PUT", body: Buffer.from("x"), tls: wrongCn })).status).toBe(403);
     const op = tls.client("repository-operator");
     expect((await mtlsRequest(`${publishUrl}/crl/../x.crl`, { method: "PUT", body: Buffer.from("x"), tls: op })).status).toBe(404);
-    expect((await mtlsRequest(`${publishUrl}/crl/bad.crl`, { method: "PUT", body: Buffer.from("not a crl"), tls: op })).status).toBe(400);
+    expect((await mtlsRequest(`${publishUrl}/crl/bad.crl`, { method: "PUT", body: Buffer.from("not a crl"), contentType: "application/pkix-crl", tls: op })).status).toBe(409); // no /certs/bad.der
     expect(await curl(["-o", "/dev/null", "-w", "%{http_code}", `${base}/crl/bad.crl`])).toBe("404");
   });
 
@@ -123,8 +124,8 @@ describe("repository", () => {
     const p = new CrlPublisher({ config: ca.config, db, signer: hsmDigestSigner(ca.signer), caCertificate: Buffer.from(ca.caCert.rawData), outDir: older, now: () => new Date(Date.now() - 3_600_000) });
     const old = await p.publishOnce();
     const op = tls.client("repository-operator");
-    const r = await mtlsRequest(`${publishUrl}/crl/issuing-ca-1.crl`, { method: "PUT", body: (await import("node:fs")).readFileSync(old.derPath), tls: op });
-    expect(r.status).toBe(400);
+    const r = await mtlsRequest(`${publishUrl}/crl/issuing-ca-1.crl`, { method: "PUT", body: (await import("node:fs")).readFileSync(old.derPath), contentType: "application/octet-stream", tls: op });
+    expect(r.status).toBe(409);
     expect(r.body.toString()).toContain("a newer CRL");
     expect(store.get("/crl/issuing-ca-1.crl")?.expires).toBe(crl.nextUpdate.getTime());
   });

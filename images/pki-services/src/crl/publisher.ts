@@ -5,6 +5,7 @@
  * a minute of any revocation (polls the revocation watermark; docs/adr/0050).
  */
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { appendAudit } from "../audit/log.js";
 import type { IssuingCaServiceConfig } from "../config/schema.js";
 import { issuerFromCertificate } from "../pki/profile.js";
@@ -152,10 +153,8 @@ export class CrlPublisher {
       } catch (err) {
         o.onError?.(err); // DB or HSM away: retried at the next poll
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, poll);
-        o.signal.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
-      });
+      // timers/promises removes its abort listener when the timer fires: none piles up per poll
+      await delay(poll, undefined, { signal: o.signal }).catch(() => undefined);
     }
   }
 }

@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { HsmUnavailableError } from "../pkcs11/index.js";
 import { toPem } from "../pki/index.js";
-import { ApiError, isoSeconds, type IssuingCa } from "./service.js";
+import { ApiError, isoSeconds, type IssuingCa, type VettedSubject } from "./service.js";
 
 /** Largest request body accepted (a CSR with a 4096-bit key is under 2 KiB). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -57,6 +57,14 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
   });
 }
 
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
+function isVettedSubject(v: unknown): v is VettedSubject {
+  if (!v || typeof v !== "object") return false;
+  const o = v as Record<string, unknown>;
+  return Object.keys(o).every((k) => ["attributes", "dns", "email"].includes(k)) && isStrings(o.dns) && isStrings(o.email) && Array.isArray(o.attributes) &&
+    o.attributes.every((a) => a && typeof a === "object" && typeof (a as Record<string, unknown>).type === "string" && typeof (a as Record<string, unknown>).value === "string" && Object.keys(a).length === 2);
+}
+
 function parseJson(body: Buffer): Record<string, unknown> {
   try {
     const v = JSON.parse(body.toString("utf8")) as unknown;
@@ -93,21 +101,29 @@ export async function serveIssuingCa(ca: IssuingCa, o: ServeOptions): Promise<{ 
       if (req.method === "POST" && url.pathname === "/v1/certificates") {
         // Deny by default: a caller other than the RA is refused before its body is read.
         ca.authorize(actor, "issue");
+        const idemHeader = req.headers["idempotency-key"];
+        const idempotencyKey = typeof idemHeader === "string" ? idemHeader : undefined;
         let body: Record<string, unknown>;
         try {
           body = parseJson(await readBody(req));
           if (typeof body.profile !== "string" || typeof body.csr !== "string") throw new ApiError(400, "bad_request", [`"profile" and "csr" (PEM) are required strings`]);
           if (body.validityDays !== undefined && typeof body.validityDays !== "number") throw new ApiError(400, "bad_request", [`"validityDays" must be a number`]);
-          const extra = Object.keys(body).filter((k) => !["profile", "csr", "validityDays"].includes(k));
+          const extra = Object.keys(body).filter((k) => !["profile", "csr", "validityDays", "subject"].includes(k));
           if (extra.length) throw new ApiError(400, "bad_request", [`unknown field(s): ${extra.join(", ")}`]);
+          if (body.subject !== undefined && !isVettedSubject(body.subject)) {
+            throw new ApiError(400, "bad_request", [`"subject" must be {attributes: [{type, value}], dns: [string], email: [string]}`]);
+          }
+          if (idempotencyKey !== undefined && !/^[A-Za-z0-9._:-]{1,128}$/.test(idempotencyKey)) {
+            throw new ApiError(400, "bad_request", ["the Idempotency-Key header must be 1-128 characters of A-Z a-z 0-9 . _ : -"]);
+          }
         } catch (err) {
           if (err instanceof ApiError) {
             await ca.audit.append("cert.request.rejected", actor, { ca: ca.config.name, requestId, status: err.status, code: err.code, problems: err.problems });
           }
           throw err;
         }
-        const r = await ca.issue({ profile: body.profile as string, csr: body.csr as string, validityDays: body.validityDays as number | undefined }, actor, requestId);
-        return send(res, 201, r);
+        const r = await ca.issue({ profile: body.profile as string, csr: body.csr as string, validityDays: body.validityDays as number | undefined, subject: body.subject as VettedSubject | undefined, idempotencyKey }, actor, requestId);
+        return send(res, r.replayed ? 200 : 201, r);
       }
       if (req.method === "POST" && (m = /^\/v1\/certificates\/([^/]+)\/revoke$/.exec(url.pathname))) {
         ca.authorize(actor, "revoke");

@@ -7,12 +7,15 @@ import { createHash, randomUUID } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { AuditLog, canonicalJson } from "../audit/log.js";
 import type { ConfigSource } from "../config/load.js";
-import { IssuingCaServiceConfig } from "../config/schema.js";
+import { IssuingCaServiceConfig, SUBJECT_ATTRIBUTES } from "../config/schema.js";
 import { HsmUnavailableError, Pkcs11Token, type Pkcs11Signer } from "../pkcs11/index.js";
 import { VerifyPool } from "../pki/verify-pool.js";
 import { compileProfile, CsrError, issuerFromCertificate, issuerPublicKey, LintError, parseCsr, prepareCertificate, randomSerial, SignatureCheckError, signCertificate, toPem, type CompiledProfile } from "../pki/index.js";
 import type { Database } from "../storage/db.js";
-import { CertificateStore, InvalidityDateError, REVOCATION_REASONS, SerialCollisionError, type RevocationReason } from "../storage/store.js";
+import { CertificateStore, IdempotencyConflictError, InvalidityDateError, isSubscriberRevocationReason, REVOCATION_REASONS, SerialCollisionError, SUBSCRIBER_REVOCATION_REASONS, type RevocationReason } from "../storage/store.js";
+import { ATTRIBUTE_OIDS } from "../pki/names.js";
+import { TAG } from "../pki/der.js";
+import type { ParsedCsr } from "../pki/csr.js";
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
 
@@ -45,6 +48,31 @@ export interface IssueRequest {
   readonly profile: string;
   readonly csr: string;
   readonly validityDays?: number;
+  /** The subject and subjectAltNames from the RA's vetted data: they replace the CSR's subject
+   *  and its requested extensions, which the CA then ignores (the CSR gives the key and the
+   *  proof of possession only). Linted by the same profile rules. ADR 0061. */
+  readonly subject?: VettedSubject;
+  /** The RA's idempotency key (its application id): a retry with the same key and the same
+   *  request returns the certificate already issued, never a second one. ADR 0061. */
+  readonly idempotencyKey?: string;
+}
+
+export interface VettedSubject {
+  readonly attributes: readonly { readonly type: string; readonly value: string }[];
+  readonly dns: readonly string[];
+  readonly email: readonly string[];
+}
+
+/** The CSR with its subject and SANs replaced by vetted ones (its key and signature kept). */
+export function withVettedSubject(csr: ParsedCsr, v: VettedSubject): ParsedCsr {
+  const unknown = v.attributes.filter((a) => !(SUBJECT_ATTRIBUTES as readonly string[]).includes(a.type)).map((a) => a.type);
+  if (unknown.length) throw new ApiError(400, "bad_request", [`subject attribute(s) ${unknown.join(", ")} unknown (known: ${SUBJECT_ATTRIBUTES.join(", ")})`]);
+  return {
+    ...csr,
+    subject: v.attributes.map((a) => ({ oid: ATTRIBUTE_OIDS[a.type as keyof typeof ATTRIBUTE_OIDS], type: a.type, tag: TAG.UTF8String, value: a.value, rdnSize: 1 })),
+    san: { dns: [...v.dns], email: [...v.email], other: [] },
+    extensions: [],
+  };
 }
 
 export interface IssuingCaOptions {
@@ -128,30 +156,51 @@ export class IssuingCa {
     throw err;
   }
 
-  /** Lint → reserve (serial + intent) → sign in the HSM → verify → store. */
-  async issue(req: IssueRequest, actor: string, requestId = randomUUID()): Promise<{ serial: string; certificate: string }> {
+  /**
+   * Lint → reserve (serial + intent) → sign in the HSM → verify → store. With an idempotency key:
+   * a live record for the key answers instead (issued or revoked: that certificate, `replayed`;
+   * an intent in progress: 409), and the same key with another request is refused (422).
+   */
+  async issue(req: IssueRequest, actor: string, requestId = randomUUID()): Promise<{ serial: string; certificate: string; replayed?: true }> {
     this.authorize(actor, "issue");
     const profile = this.profiles.get(req.profile);
     if (!profile) {
       return this.reject(actor, requestId, new ApiError(422, "unknown_profile", [`profile "${req.profile}" does not exist (known: ${[...this.profiles.keys()].join(", ")})`]), { profile: req.profile });
     }
+    let idem: { key: string; requestSha256: string } | undefined;
+    if (req.idempotencyKey !== undefined) {
+      idem = { key: req.idempotencyKey, requestSha256: createHash("sha256").update(canonicalJson({ profile: req.profile, csr: req.csr.trim(), validityDays: req.validityDays ?? null, subject: req.subject ?? null })).digest("hex") };
+      const live = await this.store.byIdempotencyKey(idem.key);
+      if (live) {
+        if (live.requestSha256 !== idem.requestSha256) {
+          return this.reject(actor, requestId, new ApiError(422, "idempotency_key_reused", [`idempotency key ${idem.key} was used for another request (certificate ${live.serial})`]), { profile: req.profile, idempotencyKey: idem.key });
+        }
+        if (live.status === "intent") throw new ApiError(409, "in_progress", [`the request with idempotency key ${idem.key} is in progress (serial ${live.serial}); retry later`]);
+        return { serial: live.serial, certificate: toPem(live.der!), replayed: true };
+      }
+    }
+    const prepare = () => {
+      const csr = parseCsr(req.csr);
+      return prepareCertificate(profile, req.subject ? withVettedSubject(csr, req.subject) : csr, { serial: randomSerial(), validityDays: req.validityDays });
+    };
     let prepared;
     try {
-      const csr = parseCsr(req.csr);
-      prepared = prepareCertificate(profile, csr, { serial: randomSerial(), validityDays: req.validityDays });
+      prepared = prepare();
     } catch (err) {
       if (err instanceof CsrError) return this.reject(actor, requestId, new ApiError(400, "bad_csr", [err.message]), { profile: req.profile });
       if (err instanceof LintError) return this.reject(actor, requestId, new ApiError(422, "lint_failed", err.problems), { profile: req.profile });
+      if (err instanceof ApiError) return this.reject(actor, requestId, err, { profile: req.profile });
       throw err;
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.store.reserve(prepared, actor, requestId);
+        await this.store.reserve(prepared, actor, requestId, idem);
         break;
       } catch (err) {
+        if (err instanceof IdempotencyConflictError) throw new ApiError(409, "in_progress", [err.message + "; retry later"]);
         // 126 random bits: a collision is astronomically unlikely, but never reuse a serial.
         if (!(err instanceof SerialCollisionError) || attempt > 2) throw err;
-        prepared = prepareCertificate(profile, parseCsr(req.csr), { serial: randomSerial(), validityDays: req.validityDays });
+        prepared = prepare();
       }
     }
     let der: Buffer;
@@ -197,8 +246,13 @@ export class IssuingCa {
       });
       throw err;
     };
-    if (!Object.hasOwn(REVOCATION_REASONS, reason)) {
-      return refuse(new ApiError(400, "bad_reason", [`reason "${reason}" is not an RFC 5280 CRLReason (${Object.keys(REVOCATION_REASONS).join(", ")})`]));
+    if (!isSubscriberRevocationReason(reason)) {
+      const allowed = `allowed: ${SUBSCRIBER_REVOCATION_REASONS.join(", ")}`;
+      return refuse(new ApiError(400, "bad_reason", [
+        Object.hasOwn(REVOCATION_REASONS, reason)
+          ? `reason "${reason}" must never be published for a subscriber certificate (BR 7.2.2, 4.9.13; RFC 5280 5.3.1); ${allowed}`
+          : `reason "${reason}" is not an RFC 5280 CRLReason; ${allowed} (BR 7.2.2)`,
+      ]));
     }
     if (!/^[0-9a-f]{2,40}$/.test(serial)) return refuse(new ApiError(400, "bad_serial", [`serial "${serial}" is not lower-case hex`]));
     let inv: Date | undefined;

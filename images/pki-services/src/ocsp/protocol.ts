@@ -61,9 +61,14 @@ export const MAX_REQUEST_BYTES = 1024;
 
 function extensions(buf: Buffer, t: Tlv, where: string, onExt: (id: Buffer, critical: boolean, value: Buffer) => void): void {
   const list = expectTag(children(buf, t)[0] ?? fail(`${where}: empty`), TAG.SEQUENCE, where);
+  const seen = new Set<string>();
   for (const e of children(buf, list)) {
     const parts = children(buf, expectTag(e, TAG.SEQUENCE, `${where} extension`));
-    const id = content(buf, expectTag(parts[0], TAG.OID, "extnID"));
+    const id = content(buf, expectTag(parts[0] ?? fail("extnID missing"), TAG.OID, "extnID"));
+    // RFC 6960 4.4 uses the X.509 extension model: one instance of an extension at most (RFC 5280 4.2)
+    const key = id.toString("hex");
+    if (seen.has(key)) throw new OcspRequestError(`${where}: extension ${oidToString(id)} appears twice (RFC 5280 4.2)`);
+    seen.add(key);
     let i = 1;
     let critical = false;
     if (parts[i]?.tag === TAG.BOOLEAN) critical = buf[parts[i++].contentStart] !== 0;
@@ -77,7 +82,8 @@ function fail(m: string): never {
 }
 
 /** RFC 6960 4.1.1. One Request per OCSPRequest (like RFC 5019 2.1.1); anything else, an unknown
- *  critical extension, or a nonce of 0 or more than 32 octets (RFC 8954 2.1) is malformed. */
+ *  critical extension, an extension given twice (two nonces) or a nonce of 0 or more than 32
+ *  octets (RFC 8954 2.1) is malformed. */
 export function parseRequest(der: Buffer): ParsedRequest {
   if (der.length > MAX_REQUEST_BYTES) throw new OcspRequestError(`request of ${der.length} bytes is larger than ${MAX_REQUEST_BYTES}`);
   try {

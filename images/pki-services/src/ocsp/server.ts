@@ -21,7 +21,8 @@ import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { readTlv } from "../pki/der.js";
-import { ERROR_RESPONSE, MAX_REQUEST_BYTES, OcspRequestError, parseRequest, summarizeResponse } from "./protocol.js";
+import { ERROR_RESPONSE, MAX_REQUEST_BYTES, OcspRequestError, parseRequest, summarizeResponse, type ResponseSummary } from "./protocol.js";
+import { PushRejected, type OcspPushTrust } from "./push-trust.js";
 
 interface Cached {
   readonly der: Buffer;
@@ -41,9 +42,9 @@ export class ResponseCache {
     return this.map.size;
   }
 
-  /** Indexes one pushed response; an older response never replaces a newer one. */
-  put(der: Buffer, now = Date.now()): boolean {
-    const s = summarizeResponse(der);
+  /** Indexes one response; an older response never replaces a newer one. `s`: what it is for,
+   *  when already read (a verified push). */
+  put(der: Buffer, now = Date.now(), s: Pick<ResponseSummary, "key" | "thisUpdate" | "nextUpdate"> = summarizeResponse(der)): boolean {
     if (s.nextUpdate <= now) return false;
     const old = this.map.get(s.key);
     if (old && old.thisUpdate > s.thisUpdate) return false;
@@ -132,16 +133,13 @@ export class ResponseCache {
     this.journalBytes = bytes;
   }
 
-  /** putAll + append to the journal (when persisting). */
-  receive(body: Buffer, now = Date.now()): { accepted: number; rejected: number } {
-    const r = this.putAll(body, now);
-    if (this.journal && r.accepted) {
-      appendFileSync(this.journal, body);
-      this.journalBytes += body.length;
-      // refreshes re-send every response: keep the journal within ~3x the live set
-      if (this.journalBytes > 3 * this.map.size * 1024 + (1 << 20)) this.compact();
-    }
-    return r;
+  /** Appends responses already taken by {@link put} to the journal (when persisting). */
+  journalAppend(body: Buffer): void {
+    if (!this.journal || !body.length) return;
+    appendFileSync(this.journal, body);
+    this.journalBytes += body.length;
+    // refreshes re-send every response: keep the journal within ~3x the live set
+    if (this.journalBytes > 3 * this.map.size * 1024 + (1 << 20)) this.compact();
   }
 
   /** Drops expired responses (called periodically). */
@@ -278,25 +276,6 @@ export interface MtlsServerOptions {
   readonly allowedClients: readonly string[];
 }
 
-/** Reads a request body up to `limit` bytes; rejects beyond. */
-export function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new Error(`body larger than ${limit} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
 /** The caller's CN from its verified client certificate, when allowed. */
 export function mtlsCaller(req: http.IncomingMessage, allowed: readonly string[]): string | undefined {
   const sock = req.socket as TLSSocket;
@@ -307,27 +286,154 @@ export function mtlsCaller(req: http.IncomingMessage, allowed: readonly string[]
   return name && allowed.some((a) => (a.endsWith("*") ? name.startsWith(a.slice(0, -1)) : a === name)) ? name : undefined;
 }
 
-/** Publish port (8443, mTLS): POST /ocsp with concatenated DER responses. `fanOut` (cluster
- *  mode) gets every body that added something and is awaited before the 200: the signer's push
- *  returns once every serving process has it. */
-export async function serveOcspPublish(cache: ResponseCache, o: MtlsServerOptions & { fanOut?: (body: Buffer) => Promise<void> }): Promise<Listening> {
-  const server = https.createServer({ key: o.key, cert: o.cert, ca: o.clientCa, requestCert: true, rejectUnauthorized: true }, async (req, res) => {
+/** Largest push body (a signer page is 10,000 certificates × 2 CertIDs × ~1.5 KB ≈ 30 MB). */
+export const MAX_PUSH_BYTES = 64 << 20;
+/** Largest single pushed OCSPResponse (ours are ~1.5 KB with the responder certificate). */
+export const MAX_PUSHED_RESPONSE_BYTES = 64 << 10;
+
+/** Splits a body of concatenated DER OCSPResponses as it arrives, chunk by chunk: framing
+ *  errors (anything but a SEQUENCE, an oversized item, a torn end) stop the push at once. */
+export class ResponseSplitter {
+  private pending = Buffer.alloc(0);
+  private consumed = 0;
+  constructor(private readonly maxItem = MAX_PUSHED_RESPONSE_BYTES) {}
+
+  push(chunk: Buffer): Buffer[] {
+    const b = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    const out: Buffer[] = [];
+    let p = 0;
+    while (b.length - p >= 2) {
+      const at = this.consumed + p;
+      if (b[p] !== 0x30) throw new PushRejected(`byte ${at}: expected an OCSPResponse (SEQUENCE, 0x30), found 0x${b[p].toString(16).padStart(2, "0")}`);
+      let len = b[p + 1];
+      let hdr = 2;
+      if (len & 0x80) {
+        const n = len & 0x7f;
+        if (n === 0 || n > 3) throw new PushRejected(`byte ${at}: bad DER length`);
+        if (b.length - p < 2 + n) break;
+        len = 0;
+        for (let k = 0; k < n; k++) len = (len << 8) | b[p + 2 + k];
+        hdr += n;
+      }
+      if (hdr + len > this.maxItem) throw new PushRejected(`byte ${at}: an OCSPResponse of ${hdr + len} bytes is larger than the ${this.maxItem} allowed`);
+      if (b.length - p < hdr + len) break;
+      out.push(Buffer.from(b.subarray(p, p + hdr + len))); // a copy: the chunk is not kept alive
+      p += hdr + len;
+    }
+    this.consumed += p;
+    this.pending = Buffer.from(b.subarray(p));
+    return out;
+  }
+
+  end(): void {
+    if (this.pending.length) throw new PushRejected(`the push ends inside an OCSPResponse (${this.pending.length} bytes from byte ${this.consumed})`);
+  }
+}
+
+/**
+ * Publish port (8443, mTLS): POST /ocsp with concatenated DER responses. The body is read,
+ * split and verified chunk by chunk as it arrives (never buffered whole, at most
+ * {@link MAX_PUSH_BYTES}), so the public port on the same event loop keeps answering during a
+ * push. Every response is checked by `trust` (signature, responder certificate, CA, the caller's
+ * binding to that CA) before it is served; a push with any refused response gets 422 and names
+ * the first ones (the verified ones are kept). `fanOut` (cluster mode) gets the accepted
+ * responses and is awaited before the answer: the signer's push returns once every serving
+ * process has them.
+ */
+export async function serveOcspPublish(
+  cache: ResponseCache,
+  o: MtlsServerOptions & {
+    trust: OcspPushTrust;
+    fanOut?: (body: Buffer) => Promise<void>;
+    log?: (line: Record<string, unknown>) => void;
+    /** @default MAX_PUSH_BYTES */
+    maxPushBytes?: number;
+  },
+): Promise<Listening> {
+  const max = o.maxPushBytes ?? MAX_PUSH_BYTES;
+  const server = https.createServer({ key: o.key, cert: o.cert, ca: o.clientCa, requestCert: true, rejectUnauthorized: true }, (req, res) => {
     const caller = mtlsCaller(req, o.allowedClients);
     const json = (status: number, body: unknown) => {
+      if (res.headersSent) return;
       const b = Buffer.from(JSON.stringify(body));
-      res.writeHead(status, { "content-type": "application/json", "content-length": b.length });
+      res.writeHead(status, { "content-type": "application/json", "content-length": b.length, ...(status >= 400 && status !== 422 ? { connection: "close" } : {}) });
       res.end(b);
     };
-    if (!caller) return json(403, { error: "forbidden" });
-    if (req.method !== "POST" || req.url !== "/ocsp") return json(404, { error: "not found" });
-    try {
-      const body = await readBody(req, 512 * 1024 * 1024);
-      const r = cache.receive(body);
-      if (o.fanOut && r.accepted) await o.fanOut(body);
-      json(200, { instance: cache.instance, ...r, size: cache.size });
-    } catch (err) {
-      json(400, { error: err instanceof Error ? err.message : String(err) });
-    }
+    const refuse = (status: number, error: string) => {
+      o.log?.({ event: "ocsp.push.rejected", caller: caller ?? "unauthorized", status, error });
+      json(status, { error });
+      // keep reading (and discarding) what the client still sends, so it reads the answer
+      // instead of a reset; a client that goes on past twice the limit is cut off
+      let drained = 0;
+      req.removeAllListeners("data");
+      req.on("data", (c: Buffer) => {
+        drained += c.length;
+        if (drained > max) req.destroy();
+      });
+      req.resume();
+    };
+    if (!caller) return refuse(403, "forbidden");
+    if (req.method !== "POST" || req.url !== "/ocsp") return refuse(404, "not found");
+    const ct = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+    if (ct !== "application/octet-stream" && ct !== "application/ocsp-response") return refuse(415, `content-type must be application/octet-stream (concatenated DER OCSPResponses), not "${ct}"`);
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > max) return refuse(413, `a push of ${declared} bytes is larger than the ${max} allowed`);
+    const split = new ResponseSplitter();
+    const now = Date.now();
+    const accepted: Buffer[] = [];
+    const problems: string[] = [];
+    let size = 0;
+    let index = 0;
+    let rejected = 0;
+    let stale = 0;
+    let stopped = false;
+    req.on("data", (chunk: Buffer) => {
+      if (stopped) return;
+      size += chunk.length;
+      if (size > max) {
+        stopped = true;
+        return refuse(413, `the push is larger than the ${max} bytes allowed`);
+      }
+      let items: Buffer[];
+      try {
+        items = split.push(chunk);
+      } catch (err) {
+        stopped = true;
+        return refuse(400, (err as Error).message);
+      }
+      for (const der of items) {
+        try {
+          const v = o.trust.verify(der, caller, now);
+          if (cache.put(der, now, v)) accepted.push(der);
+          else stale++;
+        } catch (err) {
+          rejected++;
+          if (problems.length < 10) problems.push(`response ${index}: ${(err as Error).message}`);
+        }
+        index++;
+      }
+    });
+    req.on("end", () => {
+      if (stopped) return;
+      try {
+        split.end();
+      } catch (err) {
+        stopped = true;
+        return refuse(400, (err as Error).message);
+      }
+      const body = Buffer.concat(accepted);
+      void (async () => {
+        cache.journalAppend(body);
+        if (o.fanOut && accepted.length) await o.fanOut(body);
+        const r = { instance: cache.instance, accepted: accepted.length, stale, rejected, size: cache.size };
+        if (rejected) {
+          o.log?.({ event: "ocsp.push.rejected", caller, status: 422, rejected, accepted: accepted.length, problems });
+          return json(422, { error: `${rejected} of ${index} pushed responses refused`, problems, ...r });
+        }
+        json(200, r);
+      })().catch((err: unknown) => json(500, { error: (err as Error).message }));
+    });
+    req.on("error", () => res.destroy());
   });
   return listen(server as unknown as http.Server, o.host, o.port);
 }

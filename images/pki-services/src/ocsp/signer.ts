@@ -11,6 +11,7 @@
  */
 import "reflect-metadata";
 import { createHash } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
 import * as x509 from "@peculiar/x509";
 import { AuditLog } from "../audit/log.js";
 import { EKU_OIDS, type IssuingCaServiceConfig } from "../config/schema.js";
@@ -257,10 +258,8 @@ export class OcspSigner {
         this.lastInstance = null; // push everything again once things are back
         o.onError?.(err);
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, poll);
-        o.signal.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
-      });
+      // timers/promises removes its abort listener when the timer fires: none piles up per poll
+      await delay(poll, undefined, { signal: o.signal }).catch(() => undefined);
     }
   }
 }

@@ -11,11 +11,25 @@ import { parseArgs } from "node:util";
 import { hsmDigestSigner } from "../crl/digest-signer.js";
 import { OcspSigner } from "../ocsp/signer.js";
 import { isServingWorker, runServingWorker, startServingCluster } from "../ocsp/cluster.js";
+import { OcspPushTrust } from "../ocsp/push-trust.js";
 import { ResponseCache, serveOcsp, serveOcspPublish } from "../ocsp/server.js";
 import { pushOcspResponses } from "../repository/client.js";
 import { openDatabase } from "../storage/db.js";
 import { loadConfig } from "../config/load.js";
 import { clientTls, hostPort, log, onStop, openSigner, readCertificate, serverTls } from "./common.js";
+
+/** `--signer CN=ca-1+ca-2` (repeatable): which CAs a signer's client CN may push for; without
+ *  any, `ocsp-signer-<ca>` signs for `<ca>` only (the IaC names the signers so). */
+export function signerBindings(flags: readonly string[] | undefined): Map<string, string[]> | undefined {
+  if (!flags?.length) return undefined;
+  const m = new Map<string, string[]>();
+  for (const f of flags) {
+    const x = /^([^=]+)=([a-z0-9-]+(?:\+[a-z0-9-]+)*)$/.exec(f);
+    if (!x) throw new Error(`--signer '${f}' is not CN=ca-name[+ca-name...]`);
+    m.set(x[1], x[2].split("+"));
+  }
+  return m;
+}
 
 export async function ocspResponderMain(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -27,6 +41,7 @@ export async function ocspResponderMain(args: string[]): Promise<number> {
       "tls-key": { type: "string" }, "tls-cert": { type: "string" }, "client-ca": { type: "string" }, "allowed-clients": { type: "string" },
       "cache-file": { type: "string" }, "publish-tls-dir": { type: "string", default: "/etc/lanic-ca/publish-tls" },
       workers: { type: "string", default: "1" },
+      "trust-dir": { type: "string", default: "/etc/lanic-ca/ca-certs" }, signer: { type: "string", multiple: true },
     },
     strict: true,
   });
@@ -55,9 +70,12 @@ export async function ocspResponderMain(args: string[]): Promise<number> {
       if (!tls) log({ event: "publish.disabled", role: "ocsp-responder", reason: `no TLS material (--tls-key/--tls-cert/--client-ca or ${values["publish-tls-dir"]}/{tls.key,tls.crt,ca.crt})` });
       else {
         const fanOut = "fanOut" in s ? s.fanOut : undefined;
-        const p = await serveOcspPublish(cache, { ...hostPort(values["publish-listen"]!), ...tls, fanOut });
+        // Every pushed response is verified against the CA certificates of --trust-dir, and
+        // each signer is bound to its CAs (RFC 6960 4.2.2.2): fail closed without them.
+        const trust = OcspPushTrust.fromDir(values["trust-dir"]!, signerBindings(values.signer));
+        const p = await serveOcspPublish(cache, { ...hostPort(values["publish-listen"]!), ...tls, fanOut, trust, log });
         stops.push(p.close);
-        log({ event: "listening", role: "ocsp-responder", mode: "publish", port: p.port, allowedClients: tls.allowedClients });
+        log({ event: "listening", role: "ocsp-responder", mode: "publish", port: p.port, allowedClients: tls.allowedClients, cas: trust.caNames });
       }
     }
   }

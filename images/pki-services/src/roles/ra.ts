@@ -12,6 +12,7 @@ import { buildRaFrontend } from "../ra/frontend.js";
 import { buildRaBackend } from "../ra/http.js";
 import { RA_MIGRATIONS } from "../ra/migrations.js";
 import { RaService } from "../ra/service.js";
+import { purgeExpiredEvidence } from "../ra/evidence.js";
 import { openDatabase } from "../storage/db.js";
 import { hostPort, log, onStop } from "./common.js";
 
@@ -62,6 +63,7 @@ export async function raMain(args: string[]): Promise<number> {
     sweeping = true;
     try {
       await service.expireCodes();
+      await purgeExpiredEvidence(service);
       const n = await service.issuePending();
       if (n) log({ event: "issued-pending", count: n });
     } catch (err) {

@@ -81,6 +81,18 @@ CREATE TABLE crls (
   },
   {
     version: 3,
+    name: "idempotency keys of issuance requests (the RA's application id, ADR 0061)",
+    sql: `
+ALTER TABLE certificates ADD COLUMN idempotency_key text;
+-- SHA-256 of the request the key was first used with: the same key with another request is refused.
+ALTER TABLE certificates ADD COLUMN request_sha256 text;
+-- At most one live certificate per key: a failed attempt (no signature) and an intent reconciled
+-- after a crash (possibly signed, revoked) free the key for the retry.
+CREATE UNIQUE INDEX certificates_idempotency ON certificates (ca_name, idempotency_key) WHERE idempotency_key IS NOT NULL AND status <> 'failed' AND NOT reconciled;
+`,
+  },
+  {
+    version: 4,
     name: "time-stamp tokens (tsa)",
     sql: `
 -- Every time-stamp token the TSA hands out (RFC 3161 2.4.2: serialNumber unique per TSA; the

@@ -17,6 +17,13 @@ export const REVOCATION_REASONS = {
 } as const;
 export type RevocationReason = keyof typeof REVOCATION_REASONS;
 
+/** The reasons a subscriber certificate may be revoked with (BR 7.2.2, 4.9.1.1): "unspecified"
+ *  is published without a reasonCode; cACompromise and aACompromise are for CA and attribute
+ *  certificates, certificateHold and removeFromCRL are forbidden (BR 4.9.13: no suspension). */
+export const SUBSCRIBER_REVOCATION_REASONS = ["unspecified", "keyCompromise", "affiliationChanged", "superseded", "cessationOfOperation", "privilegeWithdrawn"] as const satisfies readonly RevocationReason[];
+export const isSubscriberRevocationReason = (r: string): r is (typeof SUBSCRIBER_REVOCATION_REASONS)[number] =>
+  (SUBSCRIBER_REVOCATION_REASONS as readonly string[]).includes(r);
+
 export interface CertificateRecord {
   readonly serial: string;
   readonly caName: string;
@@ -36,28 +43,44 @@ export interface CertificateRecord {
 
 export class SerialCollisionError extends Error {}
 
+/** Another request with the same idempotency key is in progress (its intent is stored). */
+export class IdempotencyConflictError extends Error {}
+
 /** An invalidityDate the certificate's record refuses (nothing is written). */
 export class InvalidityDateError extends Error {}
 
 export class CertificateStore {
   constructor(readonly db: Database, readonly caName: string) {}
 
-  /** Step 1: stores serial + intent + audit record in one transaction. */
-  async reserve(p: PreparedCertificate, actor: string, requestId: string): Promise<void> {
+  /** Step 1: stores serial + intent + audit record in one transaction. With an idempotency
+   *  key, a second live record for the same key is refused ({@link IdempotencyConflictError}). */
+  async reserve(p: PreparedCertificate, actor: string, requestId: string, idem?: { key: string; requestSha256: string }): Promise<void> {
     const serial = p.serial.toString("hex");
     const subject = p.subject.map((s) => `${s.type}=${s.value}`).join(", ");
     try {
       await this.db.transaction(async (tx) => {
         await tx.query(
-          `INSERT INTO certificates (serial, ca_name, profile, status, subject, tbs, not_before, not_after) VALUES ($1, $2, $3, 'intent', $4, $5, $6, $7)`,
-          [serial, this.caName, p.profile, subject, p.tbs, p.notBefore.toISOString(), p.notAfter.toISOString()],
+          `INSERT INTO certificates (serial, ca_name, profile, status, subject, tbs, not_before, not_after, idempotency_key, request_sha256) VALUES ($1, $2, $3, 'intent', $4, $5, $6, $7, $8, $9)`,
+          [serial, this.caName, p.profile, subject, p.tbs, p.notBefore.toISOString(), p.notAfter.toISOString(), idem?.key ?? null, idem?.requestSha256 ?? null],
         );
-        await appendAudit(tx, "cert.intent", actor, { ca: this.caName, serial, profile: p.profile, subject, requestId });
+        await appendAudit(tx, "cert.intent", actor, { ca: this.caName, serial, profile: p.profile, subject, requestId, ...(idem ? { idempotencyKey: idem.key } : {}) });
       });
     } catch (err) {
-      if ((err as { code?: string }).code === "23505") throw new SerialCollisionError(`serial ${serial} already exists`);
+      if ((err as { code?: string }).code === "23505") {
+        if (/certificates_idempotency/.test((err as Error).message)) throw new IdempotencyConflictError(`idempotency key ${idem?.key} is being used by a request in progress`);
+        throw new SerialCollisionError(`serial ${serial} already exists`);
+      }
       throw err;
     }
+  }
+
+  /** The live record (intent, issued or revoked, not reconciled) of an idempotency key. */
+  async byIdempotencyKey(key: string): Promise<{ serial: string; status: CertificateRecord["status"]; der: Buffer | null; requestSha256: string } | undefined> {
+    const [r] = await this.db.query<{ serial: string; status: CertificateRecord["status"]; der: unknown; request_sha256: string }>(
+      `SELECT serial, status, der, request_sha256 FROM certificates WHERE ca_name = $1 AND idempotency_key = $2 AND status <> 'failed' AND NOT reconciled`,
+      [this.caName, key],
+    );
+    return r ? { serial: r.serial, status: r.status, der: r.der == null ? null : toBuffer(r.der), requestSha256: r.request_sha256 } : undefined;
   }
 
   /** Step 2: stores the certificate. */
