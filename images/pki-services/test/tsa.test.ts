@@ -110,7 +110,7 @@ beforeAll(async () => {
   ca = await createTestCa(tmp.dir);
   db = await openDatabase({ url: "memory://" });
   const profiles = { ...ca.config.profiles, tsa: {
-    kind: "time-stamping" as const, description: "Time-stamping authority", maxValidityDays: 1096,
+    kind: "time-stamping" as const, description: "Time-stamping authority", maxValidityDays: 365,
     allowedKeyAlgorithms: ["RSA_3072" as const, "ECDSA_P256" as const], keyUsage: ["digitalSignature" as const, "nonRepudiation" as const],
     extendedKeyUsage: ["timeStamping" as const], policyOids: [CP_OID],
     subject: { required: ["CN" as const, "O" as const, "C" as const], optional: [], countries: ["LA"] },
@@ -118,7 +118,7 @@ beforeAll(async () => {
   } };
   issuing = await IssuingCa.start({ config: { ...ca.config, profiles }, db, pin: ca.hsm.pin, caCertificate: Buffer.from(ca.caCert.rawData), poolSize: 2 });
   await ca.token.generateKeyPair("tsa-1", "RSA_3072");
-  const r = await issuing.issue({ profile: "tsa", csr: await responderCsr(await ca.token.signer("tsa-1", "RSA_3072"), "CN=LANIC Test TSA 1,O=MTC,C=LA"), validityDays: 1000 }, "lanic-ra");
+  const r = await issuing.issue({ profile: "tsa", csr: await responderCsr(await ca.token.signer("tsa-1", "RSA_3072"), "CN=LANIC Test TSA 1,O=MTC,C=LA"), validityDays: 365 }, "lanic-ra");
   tsaCertPem = r.certificate;
   tsaSerial = r.serial;
   writeFileSync(join(tmp.dir, "tsa.pem"), tsaCertPem);
