@@ -34,8 +34,8 @@ let tsaSerial: string;
 let chainFile: string;
 
 /** A real NTP server on loopback: chronyd serving its local clock (never touching ours). */
-async function startChrony(dir: string, opts: { synchronised: boolean; shiftSeconds?: number }): Promise<{ port: number; stop: () => void }> {
-  const port = await freePort();
+async function startChrony(dir: string, opts: { synchronised: boolean; shiftSeconds?: number; port?: number }): Promise<{ port: number; stop: () => void }> {
+  const port = opts.port ?? (await freePort());
   const conf = join(dir, `chrony-${port}.conf`);
   writeFileSync(conf, [`port ${port}`, "bindaddress 127.0.0.1", "allow 127.0.0.1", "cmdport 0", `pidfile ${dir}/chronyd-${port}.pid`, ...(opts.synchronised ? ["local stratum 8"] : [])].join("\n") + "\n");
   const args = ["-x", "-d", "-u", "root", "-f", conf];
@@ -361,6 +361,18 @@ describe("the TSA's clock (RFC 3161 2.1, ETSI EN 319 421 7.7.2)", () => {
       const h = await fetch(`${t.url}health`);
       expect(h.status).toBe(503);
       expect(JSON.stringify(await h.json())).toMatch(/did not answer|s old/);
+      // the source is back: the next measurement lets the TSA stamp again
+      const back = await startChrony(tmp.dir, { synchronised: true, port: src.port });
+      try {
+        let again = summarizeResponse((await post(t.url, req)).body);
+        for (let i = 0; i < 20 && again.status !== 0; i++) {
+          await new Promise((r) => setTimeout(r, 500));
+          again = summarizeResponse((await post(t.url, req)).body);
+        }
+        expect(again.status, again.text).toBe(0);
+      } finally {
+        back.stop();
+      }
     } finally {
       await t.stop();
     }
