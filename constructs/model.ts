@@ -9,6 +9,10 @@ import type { HsmCertification, KeyAlgorithm, Tier, TrustedRole, WorkloadKind } 
 export const ZONE_KINDS = ["public", "government", "ra", "issuing", "hsm", "database", "audit", "management"] as const;
 export type ZoneKind = (typeof ZONE_KINDS)[number];
 
+/** The CA's high-security zones (NCSSR 1.2.2), the offline root included: a flow into one is
+ *  reachable-from-outside evidence for the policy and needs two people in the review diff. */
+export const PROTECTED_ZONES: ReadonlySet<string> = new Set<ZoneKind | "offline">(["issuing", "hsm", "database", "offline"]);
+
 export type ComponentKind = WorkloadKind | "database" | "audit-integrity-check" | "hsm" | "offline-root";
 
 export interface HardeningFact {

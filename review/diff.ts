@@ -4,7 +4,7 @@
  * will be applied), classifies every security-relevant change and works out who must approve.
  * Pure: no file access here (review/load.ts reads the folders).
  */
-import type { ComponentFact, Endpoint, FlowFact, TopologyJson } from "../constructs/model.js";
+import { PROTECTED_ZONES, type ComponentFact, type Endpoint, type FlowFact, type TopologyJson } from "../constructs/model.js";
 import type { ControlFact, ExceptionFact, PolicySnapshot } from "./policy-facts.js";
 import {
   SEVERITY_ORDER,
@@ -30,8 +30,6 @@ export interface EnvironmentSnapshot {
   policy?: PolicySnapshot;
 }
 
-/** Zones whose inbound flows need two people (NCSSR 1.2.2: the CA's high-security zones). */
-export const PROTECTED_ZONES = new Set(["issuing", "hsm", "database", "offline"]);
 
 // ---------------------------------------------------------------------------------------------
 // helpers

@@ -1,11 +1,11 @@
 /** What the key ceremonies will be asked to do, checked before any ceremony file is written: the
  *  same limits synth's ceremony rendering (scripts/ceremony/render.ts) and the ceremony linter
  *  enforce, so `lanic-ca check` and `lanic-ca synth` cannot disagree (CP/CPS 6.1, 7.1). */
-import { LIMITS } from "../../scripts/ceremony/limits.js";
+import { CP_LIMITS } from "../cp-limits.js";
 import type { Control, FindingInput } from "../types.js";
 
-const ROOT_KEYS: readonly string[] = LIMITS.rootKeyAlgorithms;
-const SUB_KEYS: readonly string[] = LIMITS.subordinateKeyAlgorithms;
+const ROOT_KEYS: readonly string[] = CP_LIMITS.rootKeyAlgorithms;
+const SUB_KEYS: readonly string[] = CP_LIMITS.subordinateKeyAlgorithms;
 
 export const CEREMONY_CONTROLS: Control[] = [
   {
@@ -31,15 +31,15 @@ export const CEREMONY_CONTROLS: Control[] = [
       if (!ROOT_KEYS.includes(c.rootKeyAlgorithm))
         out.push({ key: "root-key", path, found: `root key ${c.rootKeyAlgorithm}`, required: `a root key: ${ROOT_KEYS.join(", ")} (CP/CPS 6.1.5)`, fix: `set rootOfTrust.keyAlgorithm to ${ROOT_KEYS.join(" or ")} before the root key ceremony` });
       for (const i of c.intermediates) {
-        if (i.validityDays > LIMITS.subordinateValidityDays.max)
-          out.push({ key: `validity:${i.ca}`, path, found: `intermediate for ${i.ca} valid ${i.validityDays} days`, required: `≤ ${LIMITS.subordinateValidityDays.max} days (CP/CPS 6.3.2)`, fix: `set rootOfTrust.intermediateValidityDays ≤ ${LIMITS.subordinateValidityDays.max}` });
+        if (i.validityDays > CP_LIMITS.subordinateMaxValidityDays)
+          out.push({ key: `validity:${i.ca}`, path, found: `intermediate for ${i.ca} valid ${i.validityDays} days`, required: `≤ ${CP_LIMITS.subordinateMaxValidityDays} days (CP/CPS 6.3.2)`, fix: `set rootOfTrust.intermediateValidityDays ≤ ${CP_LIMITS.subordinateMaxValidityDays}` });
         if (i.validityDays >= c.rootValidityDays)
           out.push({ key: `outlives-root:${i.ca}`, path, found: `intermediate for ${i.ca} valid ${i.validityDays} days, the root ${c.rootValidityDays} days: it would outlive its root`, required: "an intermediate valid shorter than its root (RFC 5280 6.1; the ceremony linter refuses a notAfter after the issuer's)", fix: `set rootOfTrust.intermediateValidityDays below ${c.rootValidityDays} (and below the root's remaining validity at each signing)` });
-        if (i.pathLen !== LIMITS.issuingCaPathLength)
-          out.push({ key: `pathlen:${i.ca}`, path, found: `intermediate for ${i.ca} has ${i.pathLen === undefined ? "no pathLenConstraint" : `pathLenConstraint ${i.pathLen}`}`, required: `pathLenConstraint ${LIMITS.issuingCaPathLength}: an issuing CA certifies end entities only (CP/CPS 7.1.2, BR 7.1.2.10.4)`, fix: "render the intermediate with the OfflineRootEnclave (it sets pathLen 0)" });
+        if (i.pathLen !== CP_LIMITS.issuingCaPathLength)
+          out.push({ key: `pathlen:${i.ca}`, path, found: `intermediate for ${i.ca} has ${i.pathLen === undefined ? "no pathLenConstraint" : `pathLenConstraint ${i.pathLen}`}`, required: `pathLenConstraint ${CP_LIMITS.issuingCaPathLength}: an issuing CA certifies end entities only (CP/CPS 7.1.2, BR 7.1.2.10.4)`, fix: "render the intermediate with the OfflineRootEnclave (it sets pathLen 0)" });
       }
-      if (c.ocspSigner && c.ocspSigner.validityDays > LIMITS.ocspSignerValidityDays.max)
-        out.push({ key: "root-ocsp-signer:validity", path, found: `the root's OCSP responder certificate valid ${c.ocspSigner.validityDays} days`, required: `≤ ${LIMITS.ocspSignerValidityDays.max} days (CP/CPS 4.9.9)`, fix: `set rootOfTrust.ocspSigner.validityDays ≤ ${LIMITS.ocspSignerValidityDays.max}` });
+      if (c.ocspSigner && c.ocspSigner.validityDays > CP_LIMITS.ocspSignerMaxValidityDays)
+        out.push({ key: "root-ocsp-signer:validity", path, found: `the root's OCSP responder certificate valid ${c.ocspSigner.validityDays} days`, required: `≤ ${CP_LIMITS.ocspSignerMaxValidityDays} days (CP/CPS 4.9.9)`, fix: `set rootOfTrust.ocspSigner.validityDays ≤ ${CP_LIMITS.ocspSignerMaxValidityDays}` });
       return out;
     },
   },

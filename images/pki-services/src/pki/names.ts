@@ -41,11 +41,20 @@ export const isPrintable = (s: string): boolean => PRINTABLE.test(s);
  * so Lao-script names are carried exactly.
  */
 export function encodeName(values: readonly SubjectValue[]): Buffer {
-  const sorted = [...values].sort((a, b) => ATTRIBUTE_ORDER.indexOf(a.type) - ATTRIBUTE_ORDER.indexOf(b.type));
+  return encodeRdns([...values].sort((a, b) => ATTRIBUTE_ORDER.indexOf(a.type) - ATTRIBUTE_ORDER.indexOf(b.type)));
+}
+
+/** The same encoding, in the order given (a lab name written "CN=…,O=…,C=…" keeps that order). */
+export function encodeRdns(values: readonly SubjectValue[]): Buffer {
   return seq(
-    ...sorted.map((v) => {
+    ...values.map((v) => {
       const tag = v.type === "C" || v.type === "serialNumber" ? TAG.PrintableString : v.type === "E" ? TAG.IA5String : TAG.UTF8String;
       return set(seq(oid(ATTRIBUTE_OIDS[v.type]), tlv(tag, Buffer.from(v.value, tag === TAG.UTF8String ? "utf8" : "latin1"))));
     }),
   );
 }
+
+/** A Name from attribute → value (e.g. a ceremony file's `{ C, O, OU, CN }`), encoded as
+ *  `encodeName` does; undefined values are left out. */
+export const encodeDn = (dn: Partial<Record<SubjectAttribute, string>>): Buffer =>
+  encodeName(Object.entries(dn).flatMap(([type, value]) => (value === undefined ? [] : [{ type: type as SubjectAttribute, value }])));

@@ -2,31 +2,15 @@
  * A profile compiled against its issuing CA: every extension that does not depend on the
  * subscriber is encoded once here, so issuing a certificate only concatenates bytes.
  */
-import { createHash } from "node:crypto";
-import { EKU_OIDS, type Profile, type KeyUsage } from "../config/schema.js";
+import { EKU_OIDS, type Profile } from "../config/schema.js";
 import { ALGORITHMS } from "../pkcs11/algorithms.js";
 import type { KeyAlgorithm } from "../config/schema.js";
 import { keyUsageFor, type KeyFamily } from "../config/cp-rules.js";
-import { bool, children, content, ctxCons, ctxPrim, expectTag, namedBits, oid, oidToString, octets, raw, readTlv, seq, tlv, TAG } from "./der.js";
+import { ext, EXT } from "./certificate.js";
+import { children, content, expectTag, oid, oidToString, raw, readTlv, TAG } from "./der.js";
+import { keyIdentifierOfBits } from "./key-id.js";
 
-export const EXT = {
-  subjectKeyIdentifier: "2.5.29.14",
-  keyUsage: "2.5.29.15",
-  subjectAltName: "2.5.29.17",
-  basicConstraints: "2.5.29.19",
-  cRLDistributionPoints: "2.5.29.31",
-  certificatePolicies: "2.5.29.32",
-  authorityKeyIdentifier: "2.5.29.35",
-  extKeyUsage: "2.5.29.37",
-  authorityInfoAccess: "1.3.6.1.5.5.7.1.1",
-  ocspNoCheck: "1.3.6.1.5.5.7.48.1.5",
-} as const;
-
-const KU_BITS: Record<KeyUsage, number> = { digitalSignature: 0, nonRepudiation: 1, keyEncipherment: 2, dataEncipherment: 3, keyAgreement: 4 };
-
-export function extension(id: string, critical: boolean, value: Uint8Array): Buffer {
-  return critical ? seq(oid(id), bool(true), octets(value)) : seq(oid(id), octets(value));
-}
+export { EXT };
 
 /** The issuing CA as the certificates it issues see it. */
 export interface IssuerInfo {
@@ -65,8 +49,8 @@ export function issuerFromCertificate(
       }
     }
   }
-  // RFC 5280 4.2.1.2 method (1) when the CA certificate has no SKI.
-  keyIdentifier ??= createHash("sha1").update(content(der, keyBitsT).subarray(1)).digest();
+  // The CA certificate has no SKI: the identifier of its key (key-id.ts, RFC 7093 2 method 1).
+  keyIdentifier ??= keyIdentifierOfBits(content(der, keyBitsT).subarray(1));
   return { subjectDer: raw(der, subjectT), keyIdentifier, spki, keyAlgorithm, urls };
 }
 
@@ -74,9 +58,7 @@ export interface CompiledProfile {
   readonly name: string;
   readonly profile: Profile;
   readonly issuer: IssuerInfo;
-  /** [0] { INTEGER 2 } */
-  readonly versionDer: Buffer;
-  /** signature AlgorithmIdentifier || issuer Name, constant per CA. */
+  /** signature AlgorithmIdentifier || issuer Name, constant per CA (checked by the TBS lint). */
   readonly sigAlgAndIssuer: Buffer;
   readonly signatureAlgorithm: Buffer;
   /** The constant extensions, each a DER Extension, in order, for a subject key of each family:
@@ -106,37 +88,34 @@ export function compileProfile(name: string, profile: Profile, issuer: IssuerInf
   const before: Buffer[] = [];
   const after: Buffer[] = [];
   const allowed = new Set<string>();
-  const add = (id: string, critical: boolean, value: Buffer) => {
-    after.push(extension(id, critical, value));
+  const add = (id: string, encoded: Buffer) => {
+    after.push(encoded);
     allowed.add(id);
   };
   const ocspResponder = profile.kind === "ocsp-signing";
   // RFC 5280 4.2.1.9: end-entity, critical so no relying party takes it for a CA (BR 7.1.2.8.4:
   // exactly 3000).
-  before.push(extension(EXT.basicConstraints, true, seq()));
+  before.push(ext.basicConstraints(false));
   allowed.add(EXT.basicConstraints);
   // RFC 5280 4.2.1.3: critical; the bits depend on the subject key (below).
   allowed.add(EXT.keyUsage);
-  const keyUsageExt = (family: KeyFamily) => extension(EXT.keyUsage, true, namedBits(keyUsageFor(profile, family).map((k) => KU_BITS[k])));
+  const keyUsageExt = (family: KeyFamily) => ext.keyUsage(keyUsageFor(profile, family));
   // RFC 5280 4.2.1.12 / BR 7.1.2.7.10: not critical.
-  add(EXT.extKeyUsage, false, seq(...profile.extendedKeyUsage.map((e) => oid(EKU_OIDS[e]))));
+  add(EXT.extKeyUsage, ext.extKeyUsage(profile.extendedKeyUsage.map((e) => EKU_OIDS[e])));
   // RFC 5280 4.2.1.4, BR 7.1.2.7.9. None on an OCSP responder (BR 7.1.2.8.8: SHOULD NOT).
-  if (profile.policyOids.length && !ocspResponder) add(EXT.certificatePolicies, false, seq(...profile.policyOids.map((p) => seq(oid(p)))));
+  if (profile.policyOids.length && !ocspResponder) add(EXT.certificatePolicies, ext.certificatePolicies(profile.policyOids));
   if (!ocspResponder) {
     // RFC 5280 4.2.2.1 / BR 7.1.2.7.7: OCSP first, then caIssuers.
-    const aia: Buffer[] = [];
-    if (issuer.urls.ocsp) aia.push(seq(oid("1.3.6.1.5.5.7.48.1"), ctxPrim(6, Buffer.from(issuer.urls.ocsp, "latin1"))));
-    aia.push(seq(oid("1.3.6.1.5.5.7.48.2"), ctxPrim(6, Buffer.from(issuer.urls.caIssuers, "latin1"))));
-    add(EXT.authorityInfoAccess, false, seq(...aia));
+    add(EXT.authorityInfoAccess, ext.authorityInfoAccess({ ocsp: issuer.urls.ocsp, caIssuers: issuer.urls.caIssuers }));
     // RFC 5280 4.2.1.13 / BR 7.1.2.11.2: fullName URI.
-    add(EXT.cRLDistributionPoints, false, seq(seq(ctxCons(0, ctxCons(0, ctxPrim(6, Buffer.from(issuer.urls.crl, "latin1")))))));
+    add(EXT.cRLDistributionPoints, ext.crlDistributionPoint(issuer.urls.crl));
   }
   // The OCSP responder certificate carries neither: BR 7.1.2.8.2 (cRLDistributionPoints MUST
   // NOT; authorityInformationAccess NOT RECOMMENDED, 7.1.2.8.3: the relying party already holds
   // the issuer, and id-pkix-ocsp-nocheck means no status is looked up).
   // RFC 5280 4.2.1.1
-  add(EXT.authorityKeyIdentifier, false, seq(ctxPrim(0, issuer.keyIdentifier)));
-  if (profile.ocspNoCheck) add(EXT.ocspNoCheck, false, Buffer.from([TAG.NULL, 0]));
+  add(EXT.authorityKeyIdentifier, ext.authorityKeyIdentifier(issuer.keyIdentifier));
+  if (profile.ocspNoCheck) add(EXT.ocspNoCheck, ext.ocspNoCheck());
   const includeSki = profile.kind !== "tls-server";
   if (includeSki) allowed.add(EXT.subjectKeyIdentifier);
   if (profile.subjectAltNames.dns || profile.subjectAltNames.email) allowed.add(EXT.subjectAltName);
@@ -146,7 +125,6 @@ export function compileProfile(name: string, profile: Profile, issuer: IssuerInf
     name,
     profile,
     issuer,
-    versionDer: ctxCons(0, Buffer.from([TAG.INTEGER, 1, 2])),
     sigAlgAndIssuer: Buffer.concat([signatureAlgorithm, issuer.subjectDer]),
     signatureAlgorithm,
     constantExtensions: { RSA: constant("RSA"), EC: constant("EC") },
@@ -156,4 +134,3 @@ export function compileProfile(name: string, profile: Profile, issuer: IssuerInf
   };
 }
 
-export { tlv };
