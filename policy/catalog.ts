@@ -6,7 +6,9 @@ import { AUDIT_CONTROLS } from "./controls/audit.js";
 import { CONTINUITY_CONTROLS } from "./controls/continuity.js";
 import { CUSTODY_CONTROLS } from "./controls/custody.js";
 import { DUTY_CONTROLS } from "./controls/duties.js";
+import { EXPOSURE_CONTROLS } from "./controls/exposure.js";
 import { HSM_CONTROLS } from "./controls/hsm.js";
+import { IDENTITY_CONTROLS } from "./controls/identity.js";
 import { KEY_CONTROLS } from "./controls/keys.js";
 import { NETWORK_CONTROLS } from "./controls/network.js";
 import { REVOCATION_CONTROLS } from "./controls/revocation.js";
@@ -31,12 +33,14 @@ export const EXCEPTIONS_CONTROL: Control = {
 };
 
 export const CATALOG: Control[] = [
+  ...IDENTITY_CONTROLS,
   ...KEY_CONTROLS,
   ...HSM_CONTROLS,
   ...CUSTODY_CONTROLS,
   ...VALIDITY_CONTROLS,
   ...REVOCATION_CONTROLS,
   ...NETWORK_CONTROLS,
+  ...EXPOSURE_CONTROLS,
   ...WORKLOAD_CONTROLS,
   ...DUTY_CONTROLS,
   ...AUDIT_CONTROLS,

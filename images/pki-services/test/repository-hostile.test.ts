@@ -12,7 +12,7 @@ import { hsmDigestSigner } from "../src/crl/digest-signer.js";
 import { CrlPublisher } from "../src/crl/publisher.js";
 import type { Listening } from "../src/ocsp/server.js";
 import { mtlsRequest } from "../src/repository/client.js";
-import { createLabTls, type LabTls } from "../src/repository/lab-tls.js";
+import { createLabTls, type LabTls } from "../src/lab/tls.js";
 import { RepositoryStore, serveRepository, serveRepositoryPublish } from "../src/repository/server.js";
 import { openDatabase, type Database } from "../src/storage/db.js";
 import { createTestCa, opensslCsr, type TestCa } from "./fixtures.js";
@@ -49,7 +49,7 @@ beforeAll(async () => {
   mkdirSync(out);
   const p = new CrlPublisher({ config: ca.config, db, signer: hsmDigestSigner(ca.signer), caCertificate: Buffer.from(ca.caCert.rawData), outDir: out });
   crlDer = readFileSync((await p.publishOnce()).derPath);
-  const { IssuingCa } = await import("../src/roles/issuing-ca.js");
+  const { IssuingCa } = await import("../src/issuing-ca/service.js");
   const issuing = await IssuingCa.start({ config: ca.config, db, pin: ca.hsm.pin, caCertificate: Buffer.from(ca.caCert.rawData), poolSize: 1 });
   const leaf = await issuing.issue({ profile: "ex-officio", csr: opensslCsr(tmp.dir, "ec:P-256", "/C=LA/O=MTC/title=Director/CN=leaf") }, "lanic-ra");
   leafDer = Buffer.from(leaf.certificate.replace(/-----[^-]+-----|\s/g, ""), "base64");

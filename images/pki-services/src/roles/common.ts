@@ -3,18 +3,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HsmBinding, KeyAlgorithm } from "../config/schema.js";
 import { Pkcs11Token, type Pkcs11Signer } from "../pkcs11/index.js";
+import { fromPem } from "../pki/pem.js";
 import type { MtlsClientIdentity } from "../repository/client.js";
 
-export function pemToDer(pem: string): Buffer {
-  const m = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(pem);
-  if (!m) throw new Error("not a PEM certificate");
-  return Buffer.from(m[1].replace(/\s+/g, ""), "base64");
-}
-
-export function readCertificate(path: string): Buffer {
-  const b = readFileSync(path);
-  return b[0] === 0x30 ? b : pemToDer(b.toString("utf8"));
-}
+/** A certificate file, PEM or DER (pki/pem.ts). */
+export const readCertificate = (path: string): Buffer => fromPem(readFileSync(path), "CERTIFICATE", path);
 
 /** Opens the token of `hsm` and returns a signer for its key (PIN from the env variable it names). */
 export async function openSigner(hsm: HsmBinding, algorithm: KeyAlgorithm, poolSize = 4): Promise<{ token: Pkcs11Token; signer: Pkcs11Signer }> {

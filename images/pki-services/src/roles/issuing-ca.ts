@@ -9,7 +9,7 @@ import { readConfigFile } from "../config/load.js";
 import { serveIssuingCa, type IdentityMode } from "../issuing-ca/http.js";
 import { IssuingCa } from "../issuing-ca/service.js";
 import { openDatabase } from "../storage/db.js";
-import { pemToDer } from "./common.js";
+import { readCertificate } from "./common.js";
 
 export async function issuingCaMain(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -37,7 +37,7 @@ export async function issuingCaMain(args: string[]): Promise<number> {
     identity = { kind: "mtls", key: readFileSync(values["tls-key"]), cert: readFileSync(values["tls-cert"]), clientCa: readFileSync(values["client-ca"]) };
   }
   const db = await openDatabase({ url: values.db ?? process.env.DATABASE_URL ?? "/var/lib/pki-services/db" });
-  const ca = await IssuingCa.start({ config, db, pin, caCertificate: pemToDer(readFileSync(caCertPath, "utf8")), poolSize: values["pool-size"] ? Number(values["pool-size"]) : undefined, reconcileGraceSeconds: Number(values["reconcile-grace-seconds"]), configSource });
+  const ca = await IssuingCa.start({ config, db, pin, caCertificate: readCertificate(caCertPath), poolSize: values["pool-size"] ? Number(values["pool-size"]) : undefined, reconcileGraceSeconds: Number(values["reconcile-grace-seconds"]), configSource });
   const srv = await serveIssuingCa(ca, { host, port: Number(portText), identity });
   console.log(JSON.stringify({ event: "listening", role: "issuing-ca", host, port: srv.port, reconciled: ca.reconciledAtStart.length }));
   // The HSM health is probed in the background so the service notices (and recovers) by itself.

@@ -13,6 +13,7 @@ import { buildRaBackend } from "../ra/http.js";
 import { registerRaPages } from "../ra/web/pages.js";
 import { RA_MIGRATIONS } from "../ra/migrations.js";
 import { RaService } from "../ra/service.js";
+import { purgeExpiredEvidence } from "../ra/evidence.js";
 import { openDatabase } from "../storage/db.js";
 import { hostPort, log, onStop } from "./common.js";
 
@@ -70,6 +71,7 @@ export async function raMain(args: string[]): Promise<number> {
     sweeping = true;
     try {
       await service.expireCodes();
+      await purgeExpiredEvidence(service);
       const n = await service.issuePending();
       if (n) log({ event: "issued-pending", count: n });
     } catch (err) {
