@@ -180,8 +180,8 @@ async function makeCa(dir: string, say: Say): Promise<MadeCa> {
   const ocspCert = join(dir, `ocsp-${issuing.name}.pem`);
   const config: IssuingCaServiceConfig = {
     ...config0,
-    hsm: { ...config0.hsm, pinEnv: "LAB_PIN_FROM_FILE" },
-    ocsp: { ...config0.ocsp, responder: { ...config0.ocsp.responder!, hsm: { ...config0.ocsp.responder!.hsm, pinEnv: "LAB_PIN_FROM_FILE" }, certificatePath: ocspCert } },
+    hsm: { ...config0.hsm, pinFile: join(dir, "secrets", `hsm-pin-${partition.name}`) },
+    ocsp: { ...config0.ocsp, responder: { ...config0.ocsp.responder!, hsm: { ...config0.ocsp.responder!.hsm, pinFile: join(dir, "secrets", `hsm-pin-${partition.name}`) }, certificatePath: ocspCert } },
     publish: { repositoryUrl: `https://127.0.0.1:${ports.repositoryPublish}`, ocspResponderUrl: `https://127.0.0.1:${ports.ocspPublish}`, clientTlsDir: join(dir, "tls", `ocsp-signer-${issuing.name}`) },
     caCertificatePath: issuingCaCert,
   };
@@ -320,7 +320,7 @@ export async function labUp(dirArg = DEFAULT_LAB_DIR, say: Say = () => undefined
     add(startProcess(dir, "repository", [main, "repository", "--base-url", `http://127.0.0.1:${state.ports.repository}`, "--root", join(dir, "repository"),
       "--listen", `127.0.0.1:${state.ports.repository}`, "--publish-listen", `127.0.0.1:${state.ports.repositoryPublish}`, ...tls], env, `http://127.0.0.1:${state.ports.repository}`), /"event":"listening"/);
     add(startProcess(dir, "ocsp-responder", [main, "ocsp-responder", "--serve", "--listen", `127.0.0.1:${state.ports.ocsp}`, "--publish-listen", `127.0.0.1:${state.ports.ocspPublish}`,
-      "--cache-file", join(dir, "ocsp-cache.bin"), ...tls], env, `http://127.0.0.1:${state.ports.ocsp}`), /"mode":"publish"/);
+      "--cache-file", join(dir, "ocsp-cache.bin"), "--trust-dir", join(dir, "repository", "certs"), ...tls], env, `http://127.0.0.1:${state.ports.ocsp}`), /"mode":"publish"/);
     if (made) state = await issueLabCertificates(dir, made, say);
     for (const [p, re] of ready.splice(0)) await waitReady(p, re);
     // The issuing zone pushes to both at once: started after them.

@@ -12,7 +12,7 @@ import { hsmDigestSigner } from "../src/crl/digest-signer.js";
 import { CrlPublisher } from "../src/crl/publisher.js";
 import type { Listening } from "../src/ocsp/server.js";
 import { mtlsRequest } from "../src/repository/client.js";
-import { createLabTls, type LabTls } from "../src/repository/lab-tls.js";
+import { createLabTls, type LabTls } from "../src/lab/tls.js";
 import { RepositoryStore, serveRepository, serveRepositoryPublish } from "../src/repository/server.js";
 import { openDatabase, type Database } from "../src/storage/db.js";
 import { createTestCa, opensslCsr, type TestCa } from "./fixtures.js";
