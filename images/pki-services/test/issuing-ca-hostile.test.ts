@@ -264,3 +264,33 @@ describe("pki-services audit verify refuses what is not an audit log", () => {
     expect(r.code).toBe(1);
   }, 240_000);
 });
+
+describe("the other roles name their start-up mistakes too", () => {
+  it.each([
+    ["repository --base-url without a scheme", ["repository", "--base-url", "repository.ca.gov.la", "--no-publish", "--listen", "127.0.0.1:0"],
+      /^pki-services: --base-url 'repository\.ca\.gov\.la' is not an http:\/\/ or https:\/\/ URL \(the public URL the AIA and CDP point at, e.g\. http:\/\/repository\.ca\.gov\.la\)\n$/],
+    ["repository --listen abc", ["repository", "--base-url", "http://repository.ca.gov.la", "--no-publish", "--listen", "abc"], /^pki-services: --listen 'abc' is not HOST:PORT/],
+    ["ocsp-responder --serve --listen :x", ["ocsp-responder", "--serve", "--listen", "127.0.0.1:x"], /^pki-services: --listen '127\.0\.0\.1:x' is not HOST:PORT/],
+    ["ocsp-responder --serve without CA certificates to verify pushes", () => ["ocsp-responder", "--serve", "--listen", "127.0.0.1:0", "--publish-listen", "127.0.0.1:0", "--tls-key", join(tmp.dir, "srv.key"), "--tls-cert", join(tmp.dir, "srv.crt"), "--client-ca", join(tmp.dir, "client-ca.crt"), "--trust-dir", "/nonexistent/ca-certs"],
+      /^pki-services: the CA certificates folder \/nonexistent\/ca-certs cannot be read: ENOENT\n$/],
+  ] as [string, string[] | (() => string[]), RegExp][])("%s", { timeout: 240_000 }, async (_n, args, message) => {
+    if (typeof args === "function") {
+      const t = createLabTls(join(tmp.dir, "tls-roles"));
+      writeFileSync(join(tmp.dir, "srv.key"), t.server.key);
+      writeFileSync(join(tmp.dir, "srv.crt"), t.server.cert);
+      writeFileSync(join(tmp.dir, "client-ca.crt"), t.ca);
+    }
+    const r = await cli(typeof args === "function" ? args() : args);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(r.code).toBe(1);
+  });
+
+  it("crl-publisher --poll-seconds abc", { timeout: 240_000 }, async () => {
+    const cfg = join(tmp.dir, "ca-config-crl.json");
+    writeFileSync(cfg, JSON.stringify(ca.config));
+    const r = await cli(["crl-publisher", "--config", cfg, "--poll-seconds", "abc", "--db", join(tmp.dir, "db-crl")]);
+    expect(r.stderr).toBe("pki-services: --poll-seconds must be a number of seconds ≥ 0.001, not 'abc'\n");
+    expect(r.code).toBe(1);
+  });
+});

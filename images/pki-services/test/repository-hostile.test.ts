@@ -49,7 +49,7 @@ beforeAll(async () => {
   mkdirSync(out);
   const p = new CrlPublisher({ config: ca.config, db, signer: hsmDigestSigner(ca.signer), caCertificate: Buffer.from(ca.caCert.rawData), outDir: out });
   crlDer = readFileSync((await p.publishOnce()).derPath);
-  const { IssuingCa } = await import("../src/roles/issuing-ca.js");
+  const { IssuingCa } = await import("../src/issuing-ca/service.js");
   const issuing = await IssuingCa.start({ config: ca.config, db, pin: ca.hsm.pin, caCertificate: Buffer.from(ca.caCert.rawData), poolSize: 1 });
   const leaf = await issuing.issue({ profile: "ex-officio", csr: opensslCsr(tmp.dir, "ec:P-256", "/C=LA/O=MTC/title=Director/CN=leaf") }, "lanic-ra");
   leafDer = Buffer.from(leaf.certificate.replace(/-----[^-]+-----|\s/g, ""), "base64");
