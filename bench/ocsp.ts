@@ -58,7 +58,7 @@ const PKI_SERVICES = require.resolve("@lanic-ca/pki-services/main");
 const URLS = { caIssuers: "http://repo.ca.gov.la/ca1.der", crl: "http://crl.ca.gov.la/ca1.crl", ocsp: "http://ocsp.ca.gov.la" };
 const OCSP_PROFILE: Profile = {
   kind: "ocsp-signing", description: "bench responder", maxValidityDays: 30, allowedKeyAlgorithms: ["ECDSA_P256"], keyUsage: ["digitalSignature"],
-  extendedKeyUsage: ["ocspSigning"], policyOids: ["1.3.6.1.4.1.99999.1.1"], subject: { required: ["CN", "O", "C"], optional: [], countries: ["LA"] },
+  extendedKeyUsage: ["ocspSigning"], policyOids: [], subject: { required: ["CN", "O", "C"], optional: [], countries: ["LA"] },
   subjectAltNames: { dns: false, email: false, required: false }, ocspNoCheck: true,
 };
 

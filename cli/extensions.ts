@@ -31,3 +31,6 @@ SYNTH_EXTENSIONS.unshift(diagrams);
 
 import { registerLabCommands } from "../scripts/lab/cli.js";
 COMMANDS.push(registerLabCommands); // lanic-ca lab up|down|status (LAB ONLY, ADR 0065)
+
+import { registerContinuityCommands } from "../scripts/continuity/failover.js";
+COMMANDS.push(registerContinuityCommands); // lanic-ca failover <env> --to <site> (docs/runbooks/failover.md)

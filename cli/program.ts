@@ -48,7 +48,9 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: "user" });
-    return 0;
+    // A command that reports a refusal and returns sets process.exitCode (the ceremony
+    // commands): the caller's process.exit(code) must not discard it.
+    return Number(process.exitCode ?? 0);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     // Input errors by name: their classes are in the zod modules this one does not load.

@@ -27,8 +27,8 @@ export class BackupSite extends Construct {
 
   constructor(scope: Construct, id: string, props: BackupSiteProps) {
     super(scope, id);
-    const addresses = props.env.database.replicationAddresses;
-    if (!addresses) throw new Error(`${this.node.path}: database.replicationAddresses is required with a backup site`);
+    const addresses = props.env.database.replicationAddresses?.[props.primary.name];
+    if (!addresses) throw new Error(`${this.node.path}: database.replicationAddresses.${props.primary.name} is required with a backup site`);
     const replica = (cid: string, name: string, zone: Zone, primaryAddress: string) =>
       new Database(this, cid, {
         name,

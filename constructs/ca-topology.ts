@@ -5,7 +5,7 @@ import { AuditLog } from "./audit-log.js";
 import { BackupSite } from "./backup-site.js";
 import { DATABASE_NAME, Database, databaseBackup, RA_DATABASE_NAME } from "./database.js";
 import { HsmCluster } from "./hsm-cluster.js";
-import { IssuingCa } from "./issuing-ca.js";
+import { caUrls, IssuingCa, issuingCaServiceConfig } from "./issuing-ca.js";
 import { TopologyModel, ZONE_KINDS, type ZoneKind } from "./model.js";
 import { OfflineRootEnclave } from "./offline-root-enclave.js";
 import { RegistrationAuthority } from "./registration-authority.js";
@@ -40,8 +40,17 @@ export class CaTopology extends Construct {
       tier: env.tier,
       rootOfTrust: env.rootOfTrust.type,
       cpCpsVersion: env.cpCps.version,
-      sites: env.sites.map((s) => ({ name: s.name, role: s.role, country: s.location.country, city: s.location.city, latitude: s.location.latitude, longitude: s.location.longitude })),
+      sites: env.sites.map((s) => ({
+        name: s.name,
+        role: s.role,
+        country: s.location.country,
+        city: s.location.city,
+        latitude: s.location.latitude,
+        longitude: s.location.longitude,
+        cluster: { configPath: s.kubernetes.configPath, context: s.kubernetes.context, server: s.kubernetes.server },
+      })),
       continuity: { ...env.continuity },
+      publication: { repositoryBaseUrl: env.repository.baseUrl, ocspUrl: env.va.url },
       auditLog: {
         sink: `${env.auditLog.sink.type}://${env.auditLog.sink.address}:${env.auditLog.sink.port}`,
         retentionDays: env.auditLog.retentionDays,
@@ -52,7 +61,9 @@ export class CaTopology extends Construct {
           ? [{
               name: env.rootOfTrust.name,
               type: "root" as const,
+              subject: { CN: env.rootOfTrust.subject.CN, O: env.rootOfTrust.subject.O },
               keyAlgorithm: env.rootOfTrust.keyAlgorithm,
+              urls: caUrls({ env }, env.rootOfTrust.name),
               validityDays: env.rootOfTrust.validityDays,
               custodians: { quorum: env.rootOfTrust.custodians.quorum, total: env.rootOfTrust.custodians.members.length },
               profiles: [],
@@ -61,10 +72,12 @@ export class CaTopology extends Construct {
         ...env.issuingCas.map((ca) => ({
           name: ca.name,
           type: "issuing" as const,
+          subject: { CN: ca.subject.CN, O: ca.subject.O },
           keyAlgorithm: ca.keyAlgorithm,
+          urls: issuingCaServiceConfig({ env }, ca).urls,
           maxValidityDays: ca.maxValidityDays,
           ocsp: ca.ocsp.enabled,
-          profiles: ca.profiles.map((p) => ({ name: p, kind: env.profiles[p].kind, maxValidityDays: env.profiles[p].maxValidityDays })),
+          profiles: ca.profiles.map((p) => ({ name: p, kind: env.profiles[p].kind, maxValidityDays: env.profiles[p].maxValidityDays, allowedKeyAlgorithms: [...env.profiles[p].allowedKeyAlgorithms] })),
         })),
       ],
     };

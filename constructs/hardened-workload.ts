@@ -35,6 +35,10 @@ export interface HardenedWorkloadProps {
   readonly standby?: boolean;
   /** Uses a CA or OCSP key. @default false */
   readonly signing?: boolean;
+  /** Meant to be reached from the internet (the repository, the OCSP responder, the RA's
+   *  applicant pages): recorded in the model, where the policy refuses an internet flow into a
+   *  workload without it (LCA-NET-06). @default false */
+  readonly internetFacing?: boolean;
   /** The issuing CA served. */
   readonly ca?: string;
   /** Opt-out: writable root filesystem. @default undefined (read-only root filesystem) */
@@ -171,6 +175,7 @@ export class HardenedWorkload extends Construct implements IConnectable {
       standby: props.standby ?? false,
       online: !props.schedule,
       signing: props.signing ?? false,
+      ...(props.internetFacing ? { internetFacing: true as const } : {}),
       pdb: replicated,
       spread: replicated,
       hardening,

@@ -9,6 +9,10 @@ import type { HsmCertification, KeyAlgorithm, Tier, TrustedRole, WorkloadKind } 
 export const ZONE_KINDS = ["public", "government", "ra", "issuing", "hsm", "database", "audit", "management"] as const;
 export type ZoneKind = (typeof ZONE_KINDS)[number];
 
+/** The CA's high-security zones (NCSSR 1.2.2), the offline root included: a flow into one is
+ *  reachable-from-outside evidence for the policy and needs two people in the review diff. */
+export const PROTECTED_ZONES: ReadonlySet<string> = new Set<ZoneKind | "offline">(["issuing", "hsm", "database", "offline"]);
+
 export type ComponentKind = WorkloadKind | "database" | "audit-integrity-check" | "hsm" | "offline-root";
 
 export interface HardeningFact {
@@ -45,6 +49,10 @@ export interface ComponentFact {
   online: boolean;
   /** Uses a CA or OCSP key. */
   signing: boolean;
+  /** Meant to be reached from the internet: the repository, the OCSP responder and the RA's
+   *  applicant pages only. Anything else reachable from the internet is a finding (LCA-NET-06)
+   *  and a high-class change in the review. Absent: not meant to. */
+  internetFacing?: true;
   pdb: boolean;
   spread: boolean;
   hardening?: HardeningFact;
@@ -183,17 +191,43 @@ export interface EnvironmentFact {
   tier: Tier;
   rootOfTrust: "offline" | "external";
   cpCpsVersion: string;
-  sites: { name: string; role: "primary" | "backup"; country: string; city: string; latitude: number; longitude: number }[];
+  sites: {
+    name: string;
+    role: "primary" | "backup";
+    country: string;
+    city: string;
+    latitude: number;
+    longitude: number;
+    /** The cluster the site's stack is applied to: kubeconfig file and context, and the API
+     *  server when recorded (its identity). */
+    cluster?: { configPath: string; context: string; server?: string };
+  }[];
   continuity: { rpoMinutes: number; rtoHours: number };
   auditLog: { sink: string; retentionDays: number; integrityCheckIntervalDays: number };
+  /** What the topology publishes: the repository's base URL (CA certificates under /certs/,
+   *  CRLs under /crl/) and the VA's OCSP URL (BR 7.1.2.7, RFC 5280 4.2.1.13, 4.2.2.1). */
+  publication: { repositoryBaseUrl: string; ocspUrl: string };
+  /** The offline root's ceremony parameters, as synth renders them into the ceremony files
+   *  (scripts/ceremony/render.ts): the policy checks them against the ceremony limits (LCA-CER-01). */
+  ceremonies?: {
+    rootKeyAlgorithm: string;
+    rootValidityDays: number;
+    intermediates: { ca: string; keyAlgorithm: string; validityDays: number; pathLen?: number }[];
+    ocspSigner?: { keyAlgorithm: string; validityDays: number };
+  };
   cas: {
     name: string;
     type: "root" | "issuing";
+    /** The CA certificate's subject, as relying parties read it (CN, O). */
+    subject?: { CN: string; O: string };
+    /** The URLs its certificates carry: CRL distribution point, AIA caIssuers and, for an issuing
+     *  CA with OCSP, AIA OCSP (and the URLs in the certificates it signs for its subscribers). */
+    urls?: { crl: string; caIssuers: string; ocsp?: string };
     keyAlgorithm: KeyAlgorithm;
     validityDays?: number;
     maxValidityDays?: number;
     custodians?: { quorum: number; total: number };
-    profiles: { name: string; kind: string; maxValidityDays: number }[];
+    profiles: { name: string; kind: string; maxValidityDays: number; allowedKeyAlgorithms?: string[] }[];
     ocsp?: boolean;
   }[];
 }

@@ -20,6 +20,7 @@ export class Repository extends Construct {
       kind: "repository",
       name: "repository",
       zone: "public",
+      internetFacing: true,
       args: ["repository", `--base-url=${ctx.env.repository.baseUrl}`],
       ports: [
         { name: "http", port: REPOSITORY_HTTP_PORT },

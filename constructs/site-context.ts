@@ -38,6 +38,8 @@ export interface PkiWorkloadOptions {
   readonly schedule?: string;
   readonly signing?: boolean;
   readonly ca?: string;
+  /** Meant to be reached from the internet (HardenedWorkloadProps.internetFacing). @default false */
+  readonly internetFacing?: boolean;
 }
 
 /** A workload running the pki-services image in one of its roles, shipping its log to the
@@ -63,6 +65,7 @@ export function pkiWorkload(scope: Construct, id: string, ctx: SiteContext, o: P
     standby,
     signing: o.signing,
     ca: o.ca,
+    internetFacing: o.internetFacing,
   });
   ctx.audit.ship(w);
   return w;

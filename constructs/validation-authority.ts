@@ -35,6 +35,7 @@ export class ValidationAuthority extends Construct {
       kind: "ocsp-responder",
       name: "ocsp-responder",
       zone: "public",
+      internetFacing: true,
       args: ["ocsp-responder", "--serve", `--workers=${ocspWorkers(ctx.env.workloads["ocsp-responder"]?.resources.cpuLimit ?? "1")}`, `--cache-file=${CACHE_DIR}/responses.bin`],
       ports: [
         { name: "http", port: OCSP_HTTP_PORT },

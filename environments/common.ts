@@ -64,8 +64,8 @@ export function workloadSizes(replicas: number, scale: "small" | "large"): Input
 }
 
 /** Kubernetes coordinates of a site. */
-export function kube(context: string, podCidr: string) {
-  return { context, configPath: "~/.kube/config", podCidr };
+export function kube(context: string, podCidr: string, server?: string) {
+  return { context, configPath: "~/.kube/config", podCidr, ...(server ? { server } : {}) };
 }
 
 /** The released images, pinned by digest (staging, pilot and production run the same release;

@@ -45,10 +45,13 @@ export const CP_PROFILES: Profiles = {
     description: "TLS server certificate for government web sites (organisation validated)",
     maxValidityDays: 100, // BR 6.3.2: 200 days from 2026-03-15, 100 days from 2027-03-15
     allowedKeyAlgorithms: [...anyKey],
-    keyUsage: ["digitalSignature", "keyEncipherment"],
+    // BR 7.1.2.7.11: digitalSignature only (keyEncipherment serves TLS 1.2 RSA key exchange,
+    // which the BR discourages; never for ECDSA keys, RFC 8813 3).
+    keyUsage: ["digitalSignature"],
     extendedKeyUsage: ["serverAuth"],
     policyOids: ["2.23.140.1.2.2", `${CP_ARC}.2.3`], // BR 7.1.6.1 organization-validated
-    subject: { required: ["CN", "O", "C"], optional: ["L", "ST"], countries: ["LA"] },
+    // BR 7.1.2.7.4: O and C, and L or ST (the Lao capital or province of the organisation).
+    subject: { required: ["CN", "O", "L", "C"], optional: ["ST"], countries: ["LA"] },
     subjectAltNames: { dns: true, email: false, required: true }, // BR 7.1.2.7.12
   },
   smime: {
@@ -56,6 +59,7 @@ export const CP_PROFILES: Profiles = {
     description: "S/MIME certificate for government mailboxes (sponsor validated)",
     maxValidityDays: 365,
     allowedKeyAlgorithms: [...anyKey],
+    // keyEncipherment for RSA keys only: an ECDSA key signs (RFC 8813 3); compiled per key type.
     keyUsage: ["digitalSignature", "keyEncipherment"],
     extendedKeyUsage: ["emailProtection"],
     policyOids: ["2.23.140.1.5.3.3", `${CP_ARC}.2.4`], // S/MIME BR 7.1.6.1 sponsor-validated strict
@@ -80,7 +84,7 @@ export const CP_PROFILES: Profiles = {
     allowedKeyAlgorithms: ["ECDSA_P256", "ECDSA_P384", "RSA_3072", "RSA_4096"],
     keyUsage: ["digitalSignature"],
     extendedKeyUsage: ["ocspSigning"],
-    policyOids: [`${CP_ARC}.3.2`],
+    policyOids: [], // BR 7.1.2.8.8: SHOULD NOT (the responder is trusted through its issuer)
     subject: { required: ["CN", "O", "C"], optional: [], countries: ["LA"] },
     subjectAltNames: { dns: false, email: false, required: false },
     ocspNoCheck: true,

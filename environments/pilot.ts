@@ -13,8 +13,8 @@ export default {
   description: "Pilot: Lao issuing CA in LANIC under an external, already-trusted root",
   cpCps: { version: CP_VERSION, policyOid: CP_POLICY_OID, url: "https://repository.ca.gov.la/cps/1.0" },
   sites: [
-    { name: "lanic", role: "primary", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-pilot-vte", "10.120.0.0/16") },
-    { name: "backup", role: "backup", location: BACKUP_LOCATION, kubernetes: kube("lanic-ca-pilot-lpq", "10.150.0.0/16") },
+    { name: "lanic", role: "primary", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-pilot-vte", "10.120.0.0/16", "https://api.ca-pilot-vte.k8s.lanic.gov.la:6443") },
+    { name: "backup", role: "backup", location: BACKUP_LOCATION, kubernetes: kube("lanic-ca-pilot-lpq", "10.150.0.0/16", "https://api.ca-pilot-lpq.k8s.lanic.gov.la:6443") },
   ],
   images: RELEASED_IMAGES,
   hsm: {
@@ -72,7 +72,7 @@ export default {
     instances: 3,
     storageSize: "50Gi",
     storageClass: "lanic-ssd-encrypted",
-    replicationAddresses: { ca: "10.20.52.10", ra: "10.20.52.11" },
+    replicationAddresses: { lanic: { ca: "10.20.52.10", ra: "10.20.52.11" }, backup: { ca: "10.40.52.10", ra: "10.40.52.11" } },
     image: CNPG_POSTGRES_IMAGE,
     backup: databaseBackups("pilot", 2557, [{ site: "lanic", endpoint: "https://s3.lanic.gov.la", address: "10.20.60.10" }, { site: "backup", endpoint: "https://s3.lpq.lanic.gov.la", address: "10.40.60.10" }]),
   },

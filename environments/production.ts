@@ -12,8 +12,8 @@ export default {
   description: "Lao Government CA: own offline root, issuing CAs in LANIC with a backup site",
   cpCps: { version: CP_VERSION, policyOid: CP_POLICY_OID, url: "https://repository.ca.gov.la/cps/1.0" },
   sites: [
-    { name: "lanic", role: "primary", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-prod-vte", "10.100.0.0/16") },
-    { name: "backup", role: "backup", location: BACKUP_LOCATION, kubernetes: kube("lanic-ca-prod-lpq", "10.140.0.0/16") },
+    { name: "lanic", role: "primary", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-prod-vte", "10.100.0.0/16", "https://api.ca-prod-vte.k8s.lanic.gov.la:6443") },
+    { name: "backup", role: "backup", location: BACKUP_LOCATION, kubernetes: kube("lanic-ca-prod-lpq", "10.140.0.0/16", "https://api.ca-prod-lpq.k8s.lanic.gov.la:6443") },
   ],
   images: RELEASED_IMAGES,
   hsm: {
@@ -119,7 +119,7 @@ export default {
     instances: 3,
     storageSize: "100Gi",
     storageClass: "lanic-ssd-encrypted",
-    replicationAddresses: { ca: "10.20.50.10", ra: "10.20.50.11" },
+    replicationAddresses: { lanic: { ca: "10.20.50.10", ra: "10.20.50.11" }, backup: { ca: "10.40.50.10", ra: "10.40.50.11" } },
     image: CNPG_POSTGRES_IMAGE,
     backup: databaseBackups("production", 2557, [{ site: "lanic", endpoint: "https://s3.lanic.gov.la", address: "10.20.60.10" }, { site: "backup", endpoint: "https://s3.lpq.lanic.gov.la", address: "10.40.60.10" }]),
   },

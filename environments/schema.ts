@@ -69,6 +69,10 @@ export const Site = z.strictObject({
   kubernetes: z.strictObject({
     /** kubeconfig context Terraform uses for this site. */
     context: z.string().min(1),
+    /** The API server of the site's cluster (the kubeconfig cluster's `server`): the cluster's
+     *  identity, since two contexts can name one cluster. Required outside dev by the policy
+     *  (LCA-CLU-01: sites on different clusters, tiers never sharing one). */
+    server: z.url().optional(),
     /** kubeconfig path on the operator's machine. @default "~/.kube/config" */
     configPath: z.string().min(1).default("~/.kube/config"),
     /** Pod network of this site's cluster (the backup site's replication source, firewall rows). */
@@ -260,23 +264,9 @@ export const WORKLOAD_KINDS = [
 export const WorkloadKind = z.enum(WORKLOAD_KINDS);
 export type WorkloadKind = z.infer<typeof WorkloadKind>;
 
-/** The trusted roles of the source documents (CP/CPS 5.2.1). */
-export const TRUSTED_ROLES = [
-  "ca-chief-officer",
-  "ca-system-administrator",
-  "key-custodian",
-  "ia-operator",
-  "ra-operator",
-  "va-operator",
-  "audit-log-inspector",
-  "repository-operator",
-  "infrastructure-engineer",
-  "system-auditor",
-  "vetting-officer",
-  "vetting-approver",
-  "vetting-manager",
-  "security-officer",
-] as const;
+// The trusted roles in roles.ts (no zod there: the policy checks read them on the main thread).
+import { TRUSTED_ROLES } from "./roles.js";
+export { TRUSTED_ROLES };
 export const TrustedRole = z.enum(TRUSTED_ROLES);
 export type TrustedRole = z.infer<typeof TrustedRole>;
 
@@ -358,10 +348,11 @@ export const Environment = z.strictObject({
     storageClass: z.string().min(1),
     /** CloudNativePG operand image, pinned. */
     image: Image,
-    /** Addresses at the primary site where the backup site's replica clusters stream from (a
-     *  LoadBalancer IP in LANIC's server network): the CA database and the RA's store.
-     *  Required when there is a backup site. */
-    replicationAddresses: z.strictObject({ ca: Ipv4, ra: Ipv4 }).optional(),
+    /** Per site: where the other sites' replica clusters stream from while that site is the
+     *  primary (a LoadBalancer IP in its server network), for the CA database and the RA's
+     *  store. Required for the primary when there is a backup site, and for a backup site to
+     *  fail over to it (`lanic-ca failover`, docs/runbooks/failover.md). */
+    replicationAddresses: z.record(Name, z.strictObject({ ca: Ipv4, ra: Ipv4 })).optional(),
     /** Backups of every database (CloudNativePG barmanObjectStore): scheduled base backups and
      *  continuous WAL archiving, for point-in-time recovery (docs/runbooks/failover.md). Each
      *  site's clusters write to the object store at that site; the backup site's replicas also
@@ -461,8 +452,11 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
     for (const d of dup(r.custodians.members.map((m) => m.id)))
       out.push({ path: ["rootOfTrust", "custodians", "members"], message: `custodian '${d}' is listed twice` });
   }
-  if (env.sites.some((s) => s.role === "backup") && !env.database.replicationAddresses)
-    out.push({ path: ["database", "replicationAddresses"], message: "required with a backup site: the primary's addresses the replica clusters stream from ({ ca, ra })" });
+  const primarySite = env.sites.find((s) => s.role === "primary")?.name;
+  if (env.sites.some((s) => s.role === "backup") && primarySite && !env.database.replicationAddresses?.[primarySite])
+    out.push({ path: ["database", "replicationAddresses"], message: `required with a backup site: the addresses at the primary site '${primarySite}' the replica clusters stream from ({ ${primarySite}: { ca, ra } })` });
+  for (const site of Object.keys(env.database.replicationAddresses ?? {}))
+    if (!siteNames.includes(site)) out.push({ path: ["database", "replicationAddresses", site], message: `unknown site '${site}'; defined: ${siteNames.join(", ")}` });
   const backup = env.database.backup;
   if (backup) {
     backup.objectStores.forEach((o, i) => {

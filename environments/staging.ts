@@ -11,7 +11,7 @@ export default {
   tier: "staging",
   description: "Rehearsal environment in LANIC: production's components, test root, one site",
   cpCps: { version: CP_VERSION, policyOid: CP_POLICY_OID, url: "https://repository.staging.ca.gov.la/cps/1.0" },
-  sites: [{ name: "lanic", role: "primary", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-staging-vte", "10.110.0.0/16") }],
+  sites: [{ name: "lanic", role: "primary", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-staging-vte", "10.110.0.0/16", "https://api.ca-staging-vte.k8s.lanic.gov.la:6443") }],
   images: RELEASED_IMAGES,
   hsm: {
     type: "network",

@@ -3,10 +3,13 @@
  * report order. One file per control family under controls/.
  */
 import { AUDIT_CONTROLS } from "./controls/audit.js";
+import { CEREMONY_CONTROLS } from "./controls/ceremonies.js";
 import { CONTINUITY_CONTROLS } from "./controls/continuity.js";
 import { CUSTODY_CONTROLS } from "./controls/custody.js";
 import { DUTY_CONTROLS } from "./controls/duties.js";
+import { EXPOSURE_CONTROLS } from "./controls/exposure.js";
 import { HSM_CONTROLS } from "./controls/hsm.js";
+import { IDENTITY_CONTROLS } from "./controls/identity.js";
 import { KEY_CONTROLS } from "./controls/keys.js";
 import { NETWORK_CONTROLS } from "./controls/network.js";
 import { REVOCATION_CONTROLS } from "./controls/revocation.js";
@@ -31,12 +34,15 @@ export const EXCEPTIONS_CONTROL: Control = {
 };
 
 export const CATALOG: Control[] = [
+  ...IDENTITY_CONTROLS,
   ...KEY_CONTROLS,
+  ...CEREMONY_CONTROLS,
   ...HSM_CONTROLS,
   ...CUSTODY_CONTROLS,
   ...VALIDITY_CONTROLS,
   ...REVOCATION_CONTROLS,
   ...NETWORK_CONTROLS,
+  ...EXPOSURE_CONTROLS,
   ...WORKLOAD_CONTROLS,
   ...DUTY_CONTROLS,
   ...AUDIT_CONTROLS,

@@ -9,6 +9,16 @@ export const CP_LIMITS = {
   subscriberMaxValidityDays: 365,
   /** Root certificate validity (BR 7.1.2.1.1): 2922..9132 days. */
   rootValidityDays: { min: 2922, max: 9132 },
+  /** Subordinate (issuing) CA certificates: at most 10 years (CP/CPS 6.3.2). */
+  subordinateMaxValidityDays: 3653,
+  /** Delegated OCSP responder certificates (id-pkix-ocsp-nocheck) are short-lived (CP/CPS 4.9.9). */
+  ocspSignerMaxValidityDays: 365,
+  /** Root keys (CP/CPS 6.1.5, within BR 6.1.5 and MRSP 5.1). */
+  rootKeyAlgorithms: ["ECDSA_P384", "RSA_4096"],
+  /** Subordinate CA keys (CP/CPS 6.1.5, within BR 6.1.5 and MRSP 5.1): RSA ≥ caRsaMinBits. */
+  subordinateKeyAlgorithms: ["ECDSA_P256", "ECDSA_P384", "RSA_3072", "RSA_4096"],
+  /** Issuing CAs certify end entities only (CP/CPS 7.1.2): pathLenConstraint 0. */
+  issuingCaPathLength: 0,
   /** CRL of an issuing CA (BR 4.9.7): publish at least every 7 days (4 without an AIA OCSP
    *  pointer); nextUpdate ≤ 10 days after thisUpdate (BR 7.2). */
   crlIntervalHours: { withOcsp: 7 * 24, withoutOcsp: 4 * 24 },

@@ -4,7 +4,7 @@
  * will be applied), classifies every security-relevant change and works out who must approve.
  * Pure: no file access here (review/load.ts reads the folders).
  */
-import type { ComponentFact, Endpoint, FlowFact, TopologyJson } from "../constructs/model.js";
+import { PROTECTED_ZONES, type ComponentFact, type Endpoint, type FlowFact, type TopologyJson } from "../constructs/model.js";
 import type { ControlFact, ExceptionFact, PolicySnapshot } from "./policy-facts.js";
 import {
   SEVERITY_ORDER,
@@ -30,8 +30,6 @@ export interface EnvironmentSnapshot {
   policy?: PolicySnapshot;
 }
 
-/** Zones whose inbound flows need two people (NCSSR 1.2.2: the CA's high-security zones). */
-export const PROTECTED_ZONES = new Set(["issuing", "hsm", "database", "offline"]);
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -80,6 +78,10 @@ export function leafDiff(a: unknown, b: unknown, prefix = ""): FieldChange[] {
     return a.flatMap((x, i) => leafDiff(x, b[i], `${prefix}[${i}]`));
   }
   return [{ path: prefix || "(value)", before: a, after: b }];
+}
+
+function isPrivate(cidr: string): boolean {
+  return ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16"].some((p) => cidrWithin(cidr, p));
 }
 
 function ipv4(s: string): number | null {
@@ -234,6 +236,7 @@ function classifyFlows(b: TopologyJson, a: TopologyJson, col: Collector) {
     const toZone = zoneOf(f.to, ac);
     const fromZone = zoneOf(f.from, ac);
     const covers = [`flow ${flowKey(f)}|*`];
+    exposure(f, internetSources(f.from), ac, col, covers, "new");
     if (PROTECTED_ZONES.has(toZone) && fromZone !== "cluster-dns")
       col.add({
         class: "flow-into-protected-zone",
@@ -283,6 +286,8 @@ function classifyFlows(b: TopologyJson, a: TopologyJson, col: Collector) {
     const gainedMtls = !g.mtls && f.mtls;
     const narrowedCidrs = !widenedSources.length && !widenedDest.length && (!same(cidrs(f.from), cidrs(g.from)) || !same(cidrs(f.to), cidrs(g.to)));
     const key = `flow ${flowKey(f)}`;
+    const newlyPublic = internetSources(f.from).filter((c) => widenedSources.includes(c));
+    if (newlyPublic.length) exposure(f, newlyPublic, ac, col, [`${key}|from.cidrs`], "widened");
     if (widenedSources.length || widenedDest.length || lostMtls) {
       const what = [
         widenedSources.length ? `sources widened to ${cidrs(f.from).join(", ")} (were ${cidrs(g.from).join(", ")})` : "",
@@ -314,6 +319,27 @@ function classifyFlows(b: TopologyJson, a: TopologyJson, col: Collector) {
       }, [`${key}|from.cidrs`, `${key}|to.cidrs`, `${key}|mtls`]);
     }
   }
+}
+
+/** The internet among a flow's sources: the internet peer, or any address outside the private ranges. */
+const internetSources = (e: Endpoint): string[] => (e.type !== "external" ? [] : e.kind === "internet" ? (e.cidrs.length ? e.cidrs : ["internet"]) : e.cidrs.filter((c) => !isPrivate(c)));
+
+/** A component newly reachable from the internet: high unless it is meant to face it (the
+ *  repository, the OCSP responder, the RA's applicant pages: ComponentFact.internetFacing). */
+function exposure(f: FlowFact, sources: string[], comps: Map<string, ComponentFact>, col: Collector, covers: string[], how: "new" | "widened") {
+  if (!sources.length || f.to.type !== "component") return;
+  const c = comps.get(f.to.id);
+  const facing = !!c?.internetFacing;
+  col.add({
+    class: "internet-exposure",
+    severity: facing ? "medium" : "high",
+    direction: "widening",
+    subject: flowLabel(f),
+    site: f.site,
+    summary: `${how === "new" ? "new exposure" : "exposure widened"} to the internet (${sources.join(", ")}) of ${f.to.id}${facing ? ", which is meant to face it" : `, which is NOT meant to face the internet (${c?.kind ?? "unknown"}, ${c?.zone ?? "?"} zone)`}: ${f.purpose}`,
+    after: { port: f.port, protocol: f.protocol, from: sources },
+    evidence: [f.path],
+  }, covers);
 }
 
 function classifyGrants(b: TopologyJson, a: TopologyJson, col: Collector) {
@@ -470,6 +496,20 @@ function classifyComponents(b: TopologyJson, a: TopologyJson, col: Collector) {
 }
 
 function classifyEnvironmentFacts(b: TopologyJson, a: TopologyJson, col: Collector) {
+  // The tier decides which controls apply: any change of it is reviewed by two people (a
+  // downgrade silently drops the production controls; policy LCA-TIER-01 derives it).
+  if (b.environment.tier !== a.environment.tier) {
+    const order = { dev: 0, staging: 1, production: 2 } as const;
+    const down = order[a.environment.tier] < order[b.environment.tier];
+    col.add({ class: "tier-change", severity: "high", direction: down ? "widening" : "change", subject: "environment tier", summary: `tier ${b.environment.tier} → ${a.environment.tier}${down ? ": controls of the higher tier no longer apply" : ""}`, before: b.environment.tier, after: a.environment.tier, evidence: [`environments/${a.environment.name}.ts`] }, ["environment|tier"]);
+  }
+  // BR 5.7.1.1 (2)-(4): a site changing role moves where the CA signs and which database is
+  // written: the failover or the failback itself (lanic-ca failover, docs/runbooks/failover.md).
+  for (const y of a.environment.sites) {
+    const x = b.environment.sites.find((s) => s.name === y.name);
+    if (x && x.role !== y.role)
+      col.add({ class: "failover", severity: "high", direction: "change", subject: `site ${y.name}`, site: y.name, summary: `site role ${x.role} → ${y.role}${y.role === "primary" ? " (its replica clusters promoted, standby signing services scaled up, CronJobs resumed)" : " (its clusters become replicas, signing services standbys)"}`, before: x.role, after: y.role, evidence: [`environments/${a.environment.name}.ts`] }, [`environment|sites`]);
+  }
   const x = b.environment.auditLog, y = a.environment.auditLog;
   if (x.sink !== y.sink)
     col.add({ class: "audit-log", severity: "high", direction: "change", subject: "audit log sink", summary: `audit log sink ${x.sink} → ${y.sink}`, before: x.sink, after: y.sink, evidence: [`environments/${a.environment.name}.ts`] }, ["environment|auditLog.sink"]);

@@ -9,6 +9,8 @@ export const CHANGE_CLASSES = [
   "flow-into-protected-zone",
   "flow-new-zone-crossing",
   "flow-widened",
+  "internet-exposure",
+  "tier-change",
   "hsm-grant",
   "key-or-hsm",
   "trusted-role-binding",
@@ -19,6 +21,7 @@ export const CHANGE_CLASSES = [
   "revocation-schedule",
   "policy-exception",
   "policy-control",
+  "failover",
 ] as const;
 export type ChangeClass = (typeof CHANGE_CLASSES)[number];
 

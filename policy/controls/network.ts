@@ -1,12 +1,11 @@
 /** Network controls (NCSSR 1.1, 1.2): default deny, only declared flows, reachability. */
-import type { TopologyJson } from "../../constructs/model.js";
+import { PROTECTED_ZONES, type TopologyJson } from "../../constructs/model.js";
 import { FlowGraph, type Node } from "../graph.js";
 import type { TfResource } from "../resources.js";
 import type { Control, FindingInput } from "../types.js";
 
-const PROTECTED_ZONES = new Set(["issuing", "hsm", "database"]);
 const PUBLIC_ZONES = new Set(["public", "government"]);
-const isProtected = (n: Node) => (n.component ? PROTECTED_ZONES.has(n.component.zone) || n.component.zone === "offline" : n.external?.kind === "hsm");
+const isProtected = (n: Node) => (n.component ? PROTECTED_ZONES.has(n.component.zone) : n.external?.kind === "hsm");
 const isPublicSource = (n: Node) => (n.component ? PUBLIC_ZONES.has(n.component.zone) : n.external?.kind === "internet" || n.external?.kind === "government-network");
 
 type Policy = { pod_selector?: { match_labels?: Record<string, string> }; policy_types?: string[]; ingress?: Rule[]; egress?: Rule[] };

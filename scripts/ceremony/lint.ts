@@ -24,7 +24,13 @@ import {
   type Extension,
   type Name,
 } from "@peculiar/asn1-x509";
-import { EKU, OID, keyIdentifier } from "./x509.js";
+import { ACCESS_METHOD, ANY_EXTENDED_KEY_USAGE, ANY_POLICY, ATTRIBUTE_OIDS, EXT, keyIdentifier } from "@lanic-ca/pki-services/pki/index";
+import { EKU } from "./schema.js";
+
+const OID = {
+  ...EXT, crlDistributionPoints: EXT.cRLDistributionPoints, adOcsp: ACCESS_METHOD.ocsp, adCaIssuers: ACCESS_METHOD.caIssuers, anyPolicy: ANY_POLICY, anyExtendedKeyUsage: ANY_EXTENDED_KEY_USAGE,
+  C: ATTRIBUTE_OIDS.C, O: ATTRIBUTE_OIDS.O, OU: ATTRIBUTE_OIDS.OU, CN: ATTRIBUTE_OIDS.CN,
+} as const;
 
 export class LintError extends Error {
   constructor(readonly what: string, readonly problems: string[]) {

@@ -16,7 +16,7 @@ import { combine, split } from "shamir-secret-sharing";
 import type { Prompter } from "./prompt.js";
 import type { Custodian, Quorum } from "./schema.js";
 import type { Transcript } from "./transcript.js";
-import { sha256Hex } from "./x509.js";
+import { sha256Hex } from "@lanic-ca/pki-services/pki/key-id";
 
 export const REGISTER_FORMAT = "lanic-ca-share-register/v1";
 

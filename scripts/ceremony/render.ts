@@ -6,7 +6,8 @@
  */
 import { createRequire } from "node:module";
 import type { Environment, IssuingCa, OfflineRoot, ExternalRoot } from "../../environments/schema.js";
-import { EKU_FORBIDDEN_WITH_SERVER_AUTH, parseCeremony, LIMITS, type CeremonyFile } from "./schema.js";
+import { CP_LIMITS } from "../../policy/cp-limits.js";
+import { EKU_FORBIDDEN_WITH_SERVER_AUTH, parseCeremony, type CeremonyFile } from "./schema.js";
 const { stringify } = createRequire(import.meta.url)("yaml") as typeof import("yaml"); // CommonJS: require (ADR 0053)
 
 export interface RenderedFile {
@@ -88,7 +89,7 @@ function offline(env: Environment, root: OfflineRoot): RenderedFile[] {
         inputs: { issuerCertificate: rootCert, csr: `${ca.name}.csr.pem` },
         certificate: {
           subject: ca.subject, keyAlgorithm: ca.keyAlgorithm, notBefore: "signing-time", validityDays: root.intermediateValidityDays,
-          pathLength: LIMITS.issuingCaPathLength, extendedKeyUsage: ekus,
+          pathLength: CP_LIMITS.issuingCaPathLength, extendedKeyUsage: ekus,
           policies: ekus.includes("serverAuth") ? [BR_OV, env.cpCps.policyOid] : [env.cpCps.policyOid], crlUrl, issuerUrl,
         },
         outputs: { certificate: `${ca.name}.crt.pem`, transcript: `${m}-${ca.name}-intermediate.transcript` },
@@ -146,7 +147,7 @@ function external(env: Environment, root: ExternalRoot): RenderedFile[] {
         type: "external-certificate-import", environment: env.name, description: `Check and import the ${ca.name} certificate issued by ${root.subject.CN}`, hsm,
         key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm }, externalRoot: { subject: root.subject, certificateSha256: root.certificateSha256 },
         inputs: { certificate: `${ca.name}.returned.crt.pem`, issuerCertificate: `${root.name}.crt.pem` },
-        expect: { subject: ca.subject, maxValidityDays: LIMITS.subordinateValidityDays.max, pathLength: LIMITS.issuingCaPathLength, policies: [env.cpCps.policyOid] },
+        expect: { subject: ca.subject, maxValidityDays: CP_LIMITS.subordinateMaxValidityDays, pathLength: CP_LIMITS.issuingCaPathLength, policies: [env.cpCps.policyOid] },
         outputs: { certificate: `${ca.name}.crt.pem`, transcript: `${m}-${ca.name}-external-import.transcript` },
       }),
     );
@@ -213,7 +214,7 @@ export function renderCrossCertificateFile(env: Environment, opts: CrossCertific
     inputs: { issuerCertificate: `${root.name}.crt.pem`, subjectCertificate: opts.subjectCertificate },
     certificate: {
       notBefore: "signing-time", validityDays: opts.validityDays ?? root.intermediateValidityDays,
-      ...(opts.subjectKind === "issuing-ca" ? { pathLength: LIMITS.issuingCaPathLength } : {}),
+      ...(opts.subjectKind === "issuing-ca" ? { pathLength: CP_LIMITS.issuingCaPathLength } : {}),
       extendedKeyUsage: [], policies: [env.cpCps.policyOid],
       crlUrl: `${env.repository.baseUrl}/crl/${root.name}.crl`, issuerUrl: `${env.repository.baseUrl}/certs/${root.name}.der`,
     },

@@ -1,7 +1,8 @@
 /**
  * One declarative YAML file per ceremony (after Boulder's cmd/ceremony), parsed strictly: an
- * unknown key, a missing field or a bad value, and every limit below, stop the ceremony before
- * anything touches an HSM, with an error naming the file and the field path.
+ * unknown key, a missing field or a bad value, and every CP limit (policy/cp-limits.ts, the
+ * module the policy checks read), stop the ceremony before anything touches an HSM, with an
+ * error naming the file and the field path.
  *
  * Limits are enforced here, on the file, with the section they serve; the linter (lint.ts)
  * enforces them again on the bytes about to be signed.
@@ -11,29 +12,12 @@ import { createRequire } from "node:module";
 import { z } from "zod";
 import { KeyAlgorithm } from "@lanic-ca/pki-services/config/schema";
 import { formatPath, zodProblems } from "../../environments/load.js";
+import { CP_LIMITS } from "../../policy/cp-limits.js";
 import { CEREMONY_TYPES } from "./types.js";
 const { LineCounter, parseDocument } = createRequire(import.meta.url)("yaml") as typeof import("yaml"); // CommonJS: require (ADR 0053)
 type LineCounter = import("yaml").LineCounter;
 
-// ---------------------------------------------------------------- limits (with their sources)
-export const LIMITS = {
-  /** BR 7.1.2.1.1: a root certificate's validity is 2922 to 9132 days. */
-  rootValidityDays: { min: 2922, max: 9132 },
-  /** CP/CPS 6.3.2: subordinate (issuing) CA certificates at most 10 years. */
-  subordinateValidityDays: { max: 3653 },
-  /** BR 4.9.7: a CA that issues CA certificates publishes a CRL at least every 12 months. */
-  caCrlNextUpdateDays: { max: 365 },
-  /** CP/CPS 4.9.9: a delegated OCSP responder certificate (id-pkix-ocsp-nocheck) is short-lived. */
-  ocspSignerValidityDays: { max: 365 },
-  /** CP/CPS 6.1.5 (within BR 6.1.5 and MRSP 5.1): root keys. */
-  rootKeyAlgorithms: ["ECDSA_P384", "RSA_4096"] as const,
-  /** CP/CPS 6.1.5 (within BR 6.1.5 and MRSP 5.1): subordinate CA keys (RSA ≥ 3072). */
-  subordinateKeyAlgorithms: ["ECDSA_P256", "ECDSA_P384", "RSA_3072", "RSA_4096"] as const,
-  /** CP/CPS 7.1.2: issuing CAs certify end entities only. */
-  issuingCaPathLength: 0,
-  /** BR 5.2.2 / 6.2.2: multi-person (at least dual) control of CA private keys. */
-  minQuorum: 2,
-} as const;
+// Limits: policy/cp-limits.ts (CP_LIMITS), the one place the policy checks read them too.
 
 /** BR 7.1.2.10.6: key purposes a CA certificate that asserts serverAuth MUST NOT carry. */
 export const EKU_FORBIDDEN_WITH_SERVER_AUTH = ["codeSigning", "emailProtection", "timeStamping", "ocspSigning"] as const;
@@ -83,6 +67,18 @@ export const Quorum = z.strictObject({
 });
 export type Quorum = z.infer<typeof Quorum>;
 
+/** Extended key usages a ceremony file names, with their OIDs (RFC 5280 4.2.1.12, BR 7.1.2.10.6). */
+export const EKU = {
+  serverAuth: "1.3.6.1.5.5.7.3.1",
+  clientAuth: "1.3.6.1.5.5.7.3.2",
+  codeSigning: "1.3.6.1.5.5.7.3.3",
+  emailProtection: "1.3.6.1.5.5.7.3.4",
+  timeStamping: "1.3.6.1.5.5.7.3.8",
+  ocspSigning: "1.3.6.1.5.5.7.3.9",
+  documentSigning: "1.3.6.1.4.1.311.10.3.12",
+} as const;
+export type EkuName = keyof typeof EKU;
+export const ekuOids = (names: readonly EkuName[]): string[] => names.map((n) => EKU[n]);
 const EkuName = z.enum(["serverAuth", "clientAuth", "emailProtection", "documentSigning", "codeSigning", "timeStamping", "ocspSigning"]);
 
 const base = {
@@ -279,6 +275,17 @@ export const CeremonyFile = z.discriminatedUnion("type", [
 ]);
 export type CeremonyFile = z.infer<typeof CeremonyFile>;
 export type CeremonyType = CeremonyFile["type"];
+export type QuorumSplit = z.infer<typeof QuorumSplit>;
+export type RootKey = z.infer<typeof RootKey>;
+export type RootCertificate = z.infer<typeof RootCertificate>;
+export type Intermediate = z.infer<typeof Intermediate>;
+export type CrossCertificate = z.infer<typeof CrossCertificate>;
+export type CaCrl = z.infer<typeof CaCrl>;
+export type OcspSigner = z.infer<typeof OcspSigner>;
+export type OcspSignerKey = z.infer<typeof OcspSignerKey>;
+export type IssuingCaKey = z.infer<typeof IssuingCaKey>;
+export type ExternalCsr = z.infer<typeof ExternalCsr>;
+export type ExternalCertificateImport = z.infer<typeof ExternalCertificateImport>;
 export { CEREMONY_TYPES };
 
 /** Ceremonies that open the offline HSM, and so need the custodians' quorum. */
@@ -295,8 +302,8 @@ export function limitProblems(c: CeremonyFile): Problem[] {
   };
   if (isOffline(c)) {
     const q = c.quorum;
-    if (q.threshold < LIMITS.minQuorum)
-      out.push({ path: ["quorum", "threshold"], message: `${q.threshold} is below ${LIMITS.minQuorum}: the offline HSM needs multi-person control (BR 5.2.2, 6.2.2)` });
+    if (q.threshold < CP_LIMITS.custodianMinQuorum)
+      out.push({ path: ["quorum", "threshold"], message: `${q.threshold} is below ${CP_LIMITS.custodianMinQuorum}: the offline HSM needs multi-person control (BR 5.2.2, 6.2.2)` });
     if (q.threshold > q.custodians.length)
       out.push({ path: ["quorum", "threshold"], message: `${q.threshold} is more than the ${q.custodians.length} custodians` });
     const ids = q.custodians.map((m) => m.id);
@@ -313,12 +320,12 @@ export function limitProblems(c: CeremonyFile): Problem[] {
         out.push({ path: ["previousRegister"], message: "only allowed when mode is 'reshare'" });
       break;
     case "root-key":
-      oneOf(["key", "algorithm"], c.key.algorithm, LIMITS.rootKeyAlgorithms, "a root key", rootKeyCite);
+      oneOf(["key", "algorithm"], c.key.algorithm, CP_LIMITS.rootKeyAlgorithms, "a root key", rootKeyCite);
       break;
     case "root-certificate": {
-      oneOf(["key", "algorithm"], c.key.algorithm, LIMITS.rootKeyAlgorithms, "a root key", rootKeyCite);
+      oneOf(["key", "algorithm"], c.key.algorithm, CP_LIMITS.rootKeyAlgorithms, "a root key", rootKeyCite);
       const d = c.certificate.validityDays;
-      const { min, max } = LIMITS.rootValidityDays;
+      const { min, max } = CP_LIMITS.rootValidityDays;
       if (d > max) out.push({ path: ["certificate", "validityDays"], message: `${d} days is more than ${max}, the maximum for a root certificate (BR 7.1.2.1.1)` });
       if (d < min) out.push({ path: ["certificate", "validityDays"], message: `${d} days is less than ${min}, the minimum for a root certificate (BR 7.1.2.1.1)` });
       break;
@@ -327,7 +334,7 @@ export function limitProblems(c: CeremonyFile): Problem[] {
     case "cross-certificate":
     case "ca-crl":
     case "ocsp-signer":
-      oneOf(["issuerKey", "algorithm"], c.issuerKey.algorithm, LIMITS.rootKeyAlgorithms, "the offline root's key", rootKeyCite);
+      oneOf(["issuerKey", "algorithm"], c.issuerKey.algorithm, CP_LIMITS.rootKeyAlgorithms, "the offline root's key", rootKeyCite);
       break;
   }
   if (c.type === "intermediate" || c.type === "ocsp-signer") {
@@ -336,8 +343,8 @@ export function limitProblems(c: CeremonyFile): Problem[] {
   }
   if (c.type === "intermediate" || c.type === "cross-certificate") {
     const d = c.certificate.validityDays;
-    if (d > LIMITS.subordinateValidityDays.max)
-      out.push({ path: ["certificate", "validityDays"], message: `${d} days is more than ${LIMITS.subordinateValidityDays.max}, the maximum for a subordinate CA certificate (CP/CPS 6.3.2)` });
+    if (d > CP_LIMITS.subordinateMaxValidityDays)
+      out.push({ path: ["certificate", "validityDays"], message: `${d} days is more than ${CP_LIMITS.subordinateMaxValidityDays}, the maximum for a subordinate CA certificate (CP/CPS 6.3.2)` });
     const ekus = c.certificate.extendedKeyUsage;
     ekus.forEach((e, i) => {
       if (e === "ocspSigning")
@@ -347,16 +354,16 @@ export function limitProblems(c: CeremonyFile): Problem[] {
     });
   }
   if (c.type === "intermediate") {
-    oneOf(["certificate", "keyAlgorithm"], c.certificate.keyAlgorithm, LIMITS.subordinateKeyAlgorithms, "a subordinate CA key", "CP/CPS 6.1.5, BR 6.1.5, MRSP 5.1");
-    if (c.certificate.pathLength !== LIMITS.issuingCaPathLength)
+    oneOf(["certificate", "keyAlgorithm"], c.certificate.keyAlgorithm, CP_LIMITS.subordinateKeyAlgorithms, "a subordinate CA key", "CP/CPS 6.1.5, BR 6.1.5, MRSP 5.1");
+    if (c.certificate.pathLength !== CP_LIMITS.issuingCaPathLength)
       out.push({ path: ["certificate", "pathLength"], message: `${c.certificate.pathLength} is not allowed: an issuing CA certifies end entities only, pathLength must be 0 (CP/CPS 7.1.2)` });
   }
-  if (c.type === "ca-crl" && c.crl.nextUpdateDays > LIMITS.caCrlNextUpdateDays.max)
-    out.push({ path: ["crl", "nextUpdateDays"], message: `${c.crl.nextUpdateDays} days is more than ${LIMITS.caCrlNextUpdateDays.max}: a CRL of CA certificates is re-issued at least every 12 months (BR 4.9.7)` });
-  if (c.type === "ocsp-signer" && c.certificate.validityDays > LIMITS.ocspSignerValidityDays.max)
-    out.push({ path: ["certificate", "validityDays"], message: `${c.certificate.validityDays} days is more than ${LIMITS.ocspSignerValidityDays.max}, the maximum for a delegated OCSP responder certificate (CP/CPS 4.9.9)` });
+  if (c.type === "ca-crl" && c.crl.nextUpdateDays > CP_LIMITS.caCrlMaxDays)
+    out.push({ path: ["crl", "nextUpdateDays"], message: `${c.crl.nextUpdateDays} days is more than ${CP_LIMITS.caCrlMaxDays}: a CRL of CA certificates is re-issued at least every 12 months (BR 4.9.7)` });
+  if (c.type === "ocsp-signer" && c.certificate.validityDays > CP_LIMITS.ocspSignerMaxValidityDays)
+    out.push({ path: ["certificate", "validityDays"], message: `${c.certificate.validityDays} days is more than ${CP_LIMITS.ocspSignerMaxValidityDays}, the maximum for a delegated OCSP responder certificate (CP/CPS 4.9.9)` });
   if (c.type === "issuing-ca-key" || c.type === "external-csr")
-    oneOf(["key", "algorithm"], c.key.algorithm, LIMITS.subordinateKeyAlgorithms, "a subordinate CA key", "CP/CPS 6.1.5, BR 6.1.5, MRSP 5.1");
+    oneOf(["key", "algorithm"], c.key.algorithm, CP_LIMITS.subordinateKeyAlgorithms, "a subordinate CA key", "CP/CPS 6.1.5, BR 6.1.5, MRSP 5.1");
   return out;
 }
 

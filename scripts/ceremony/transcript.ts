@@ -8,7 +8,7 @@
  */
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import pc from "picocolors";
-import { sha256Hex } from "./x509.js";
+import { sha256Hex } from "@lanic-ca/pki-services/pki/key-id";
 
 export const TRANSCRIPT_FORMAT = "lanic-ca-ceremony-transcript/v1";
 export const GENESIS = "0".repeat(64);

@@ -21,7 +21,7 @@ import { openToken } from "../../scripts/ceremony/hsm.js";
 import { renderCeremonyFiles, renderCrossCertificateFile } from "../../scripts/ceremony/render.js";
 import { parseCeremonyText } from "../../scripts/ceremony/schema.js";
 import { verifyTranscript } from "../../scripts/ceremony/transcript.js";
-import { pem } from "../../scripts/ceremony/x509.js";
+import { toPem } from "@lanic-ca/pki-services/pki/index";
 import { CeremonyWorkspace, sharesOnScreen, stripAnsi } from "./helpers.js";
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -161,7 +161,7 @@ describe("ocsp-signer: the dev root's delegated OCSP responder certificate", () 
     const tok = await openToken({ library: ws.library, tokenLabel: DEV_ONLINE_TOKEN }, DEV_ONLINE_PIN);
     try {
       const k = await tok.generateKeyPair("dev-root-ocsp-1", "ECDSA_P256");
-      writeFileSync(join(devDir, "dev-root-ocsp-1.pub.pem"), pem("PUBLIC KEY", k.spki), { flag: "wx" });
+      writeFileSync(join(devDir, "dev-root-ocsp-1.pub.pem"), toPem(k.spki, "PUBLIC KEY"), { flag: "wx" });
     } finally {
       tok.close();
     }

@@ -8,6 +8,10 @@ import { keyAlgorithmProblem } from "../../policy/controls/keys.js";
 import { brTlsMaxValidityDays } from "../../policy/cp-limits.js";
 import { build, check, cleanup, findingsOf, resourceAt, resourcesOf, statusOf, type Built, type Case, type EnvName } from "./fixtures.js";
 import { ISOLATION_CASES } from "./isolation-cases.js";
+import { definition } from "./fixtures.js";
+import { parseEnvironment } from "../../environments/index.js";
+import { renderCeremonyFiles } from "../../scripts/ceremony/render.js";
+import { CeremonyFileError } from "../../scripts/ceremony/schema.js";
 
 const shipped: Partial<Record<EnvName, Built>> = {};
 beforeAll(() => {
@@ -249,6 +253,81 @@ describe("duties and hardening", () => {
       "lanic/audit-collector: writable root filesystem",
       "lanic/ra-frontend: service account token mounted",
     ]);
+  });
+});
+
+describe("exposure and URLs", () => {
+  it("LCA-NET-06: 0.0.0.0/0 as government network also exposes the RA front end to the internet", () => {
+    const b = build("production", (d) => { d.ra.governmentNetworks = ["0.0.0.0/0"]; });
+    expect(findingsOf(check(b), "LCA-NET-06").map((f) => f.id).sort()).toEqual([
+      "LCA-NET-06:government-network:backup:backup/ra-frontend:0.0.0.0/0",
+      "LCA-NET-06:government-network:lanic:lanic/ra-frontend:0.0.0.0/0",
+      "LCA-NET-06:internet:backup/ra-frontend:8443",
+      "LCA-NET-06:internet:lanic/ra-frontend:8443",
+    ]);
+  });
+  it("LCA-NET-06: an internet flow into the RA service; the repository and OCSP responder are meant to face it", () => {
+    const b = copy("production");
+    const f = b.model.flows.find((x) => x.to.type === "component" && x.to.id === "lanic/repository" && x.from.type === "external" && x.from.kind === "internet")!;
+    b.model.flows.push({ ...structuredClone(f), to: { type: "component", id: "lanic/ra" }, port: 8443, purpose: "direct access" });
+    expect(findingsOf(check(b), "LCA-NET-06").map((x) => x.found)).toEqual(["lanic/ra (ra, ra zone) is reachable on port 8443 from 0.0.0.0/0 (direct access)"]);
+  });
+  it("LCA-URL-01: an internal repository name, and a CA configuration that drifts from the published URLs", () => {
+    const b = build("production", (d) => { d.repository.baseUrl = "http://repository.lanic-ca-public.svc.cluster.local"; });
+    const ids = findingsOf(check(b), "LCA-URL-01").map((f) => f.id);
+    expect(ids).toContain("LCA-URL-01:publication:repository");
+    expect(ids).toContain("LCA-URL-01:ca:lao-gov-root-ca:crl");
+    const c = copy("production");
+    const cm = resourceAt(c, "production/production-lanic/issuing-ca-lao-gov-tls-ca-1/config");
+    const config = JSON.parse(cm.data["ca-config.json"]);
+    config.urls.crl = "http://10.20.5.5/crl/lao-gov-tls-ca-1.crl";
+    cm.data["ca-config.json"] = JSON.stringify(config);
+    expect(findingsOf(check(c), "LCA-URL-01").map((f) => f.found)).toEqual([
+      "the lao-gov-tls-ca-1 configuration (stack production-lanic) puts crl http://10.20.5.5/crl/lao-gov-tls-ca-1.crl in certificates; the model says http://repository.ca.gov.la/crl/lao-gov-tls-ca-1.crl",
+    ]);
+  });
+});
+
+describe("check refuses whatever synth's ceremony rendering refuses (LCA-CER-01)", () => {
+  const mutations: [string, EnvName, (d: any) => void][] = [
+    ["root key outside ECDSA_P384 / RSA_4096", "production", (d) => { d.rootOfTrust.keyAlgorithm = "ECDSA_P256"; }],
+    ["intermediate longer than 10 years", "production", (d) => { d.rootOfTrust.intermediateValidityDays = 4000; }],
+    ["subordinate CA key RSA_2048", "production", (d) => { d.issuingCas[0].keyAlgorithm = "RSA_2048"; d.hsm.partitions[0].keys[0].algorithm = "RSA_2048"; }],
+    ["subordinate CA key RSA_2048 under the external root", "pilot", (d) => { d.issuingCas[0].keyAlgorithm = "RSA_2048"; d.hsm.partitions[0].keys[0].algorithm = "RSA_2048"; }],
+    ["root OCSP responder certificate longer than a year", "dev", (d) => { d.rootOfTrust.ocspSigner.validityDays = 400; }],
+  ];
+  it.each(mutations)("%s: synth refuses the ceremony files and check reports it", (_name, env, mutate) => {
+    const def = definition(env);
+    mutate(def);
+    expect(() => renderCeremonyFiles(parseEnvironment(def, "fixture"))).toThrow(CeremonyFileError);
+    const ids = findingsOf(check(build(env, mutate)), "LCA-CER-01").map((f) => f.id);
+    expect(ids.length).toBeGreaterThan(0);
+  });
+  it("an intermediate outliving its root: check refuses before the ceremony linter would", () => {
+    const b = build("production", (d) => { d.rootOfTrust.validityDays = 2922; d.rootOfTrust.intermediateValidityDays = 3000; });
+    expect(findingsOf(check(b), "LCA-CER-01").map((f) => f.found)).toEqual(["intermediate for lao-gov-signing-ca-1 valid 3000 days, the root 2922 days: it would outlive its root", "intermediate for lao-gov-tls-ca-1 valid 3000 days, the root 2922 days: it would outlive its root"]);
+  });
+  it("an intermediate without pathLenConstraint (model)", () => {
+    const b = copy("production");
+    delete b.model.environment.ceremonies!.intermediates[0].pathLen;
+    expect(findingsOf(check(b), "LCA-CER-01").map((f) => f.id)).toEqual(["LCA-CER-01:pathlen:lao-gov-signing-ca-1"]);
+  });
+});
+
+describe("tier and clusters", () => {
+  it("LCA-TIER-01: production declared staging names every reason it is production", () => {
+    const b = build("production", (d) => { d.tier = "staging"; });
+    const f = findingsOf(check(b), "LCA-TIER-01");
+    expect(f.map((x) => x.id)).toEqual(["LCA-TIER-01:tier"]);
+    expect(f[0].found).toContain("CA 'lao-gov-root-ca' is named 'Lao Government Root CA 2026' (Ministry of Technology and Communications), with nothing marking it a test CA");
+  });
+  it("LCA-TIER-01: the pilot declared dev is production (its CAs chain to a trusted root)", () => {
+    const b = build("pilot", (d) => { d.tier = "dev"; });
+    expect(findingsOf(check(b), "LCA-TIER-01")[0].found).toMatch(/^tier dev, but the environment is production: its issuing CAs chain to an external, already-trusted root;/);
+  });
+  it("LCA-CLU-01: two sites on one context, and a site without its API server outside dev", () => {
+    const b = build("production", (d) => { d.sites[1].kubernetes = { ...d.sites[0].kubernetes }; delete d.sites[0].kubernetes.server; delete d.sites[1].kubernetes.server; });
+    expect(findingsOf(check(b), "LCA-CLU-01").map((f) => f.id).sort()).toEqual(["LCA-CLU-01:server:backup", "LCA-CLU-01:server:lanic", "LCA-CLU-01:shared:lanic:backup"]);
   });
 });
 

@@ -41,6 +41,12 @@ const exceptions = (expires: string | null, controls?: { id: string; enabled: bo
 
 const CASES: Case[] = [
   {
+    name: "failover: the backup site becomes the primary (lanic-ca failover)",
+    env: (e) => { for (const s of e.sites) s.role = s.role === "primary" ? "backup" : "primary"; },
+    expect: [{ class: "failover", severity: "high", direction: "change" }],
+    approval: "two-person",
+  },
+  {
     name: "new flow from the public zone into the issuing zone",
     model: (m) => {
       const f = m.flows.find(isFlow("lanic/ra", `lanic/issuing-ca-${SIGNING_CA}`, 8443))!;
@@ -63,6 +69,30 @@ const CASES: Case[] = [
     env: (e) => { e.ra.governmentNetworks = ["10.0.0.0/8"]; },
     expect: [{ class: "flow-widened", severity: "medium", direction: "widening" }],
     approval: "security-officer",
+  },
+  {
+    name: "RA front end opened to 0.0.0.0/0: an internet exposure of a component not meant to face it",
+    env: (e) => { e.ra.governmentNetworks = ["0.0.0.0/0"]; },
+    expect: [
+      { class: "internet-exposure", severity: "high", direction: "widening" },
+      { class: "flow-widened", severity: "medium", direction: "widening" },
+    ],
+    approval: "two-person",
+  },
+  {
+    name: "a new internet flow into the repository (meant to face it): medium",
+    model: (m) => {
+      const f = m.flows.find((x) => x.site === "lanic" && x.to.type === "component" && x.to.id === "lanic/repository" && x.from.type === "external" && x.from.kind === "internet")!;
+      m.flows.push({ ...structuredClone(f), port: 8081, purpose: "second HTTP port" });
+    },
+    expect: [{ class: "internet-exposure", severity: "medium", direction: "widening" }],
+    approval: "security-officer",
+  },
+  {
+    name: "tier downgraded (production → staging): two people",
+    model: (m) => { m.environment.tier = "staging"; },
+    expect: [{ class: "tier-change", severity: "high", direction: "widening" }],
+    approval: "two-person",
   },
   {
     name: "government networks narrowed",

@@ -83,7 +83,7 @@ describe("invalid environment definitions name the field and what is allowed", (
     ["quorum larger than custodians", (e) => (e.rootOfTrust.custodians.quorum = 6), "rootOfTrust.custodians.quorum: quorum 6 is larger than the 5 custodians"],
     ["two primaries", (e) => (e.sites[1].role = "primary"), "sites: exactly one site must have role 'primary' (found 2)"],
     ["network HSM without members", (e) => (e.hsm.members = []), "hsm.members: a network HSM cluster needs at least one member (name, site, address, port)"],
-    ["backup site without replication addresses", (e) => delete e.database.replicationAddresses, "database.replicationAddresses: required with a backup site: the primary's addresses the replica clusters stream from ({ ca, ra })"],
+    ["backup site without replication addresses", (e) => delete e.database.replicationAddresses, "database.replicationAddresses: required with a backup site: the addresses at the primary site 'lanic' the replica clusters stream from ({ lanic: { ca, ra } })"],
     ["missing workload size", (e) => delete e.workloads["ocsp-signer"], "workloads.ocsp-signer: missing: the size of the 'ocsp-signer' workload (replicas and resources)"],
   ])("%s", (_name, mutate, expected) => {
     expect(problems(mutate)).toContain(expected);

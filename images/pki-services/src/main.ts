@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { verifyAudit } from "./audit/log.js";
 import { KEY_ALGORITHMS, type KeyAlgorithm } from "./config/schema.js";
 import { Pkcs11Token } from "./pkcs11/index.js";
+import { toPem } from "./pki/pem.js";
 import { createSoftHsmToken } from "./lab/softhsm.js";
 import { issuingCaMain } from "./roles/issuing-ca.js";
 import { openDatabase } from "./storage/db.js";
@@ -92,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
       const token = await Pkcs11Token.open({ library: values.library, tokenLabel: values.token, pin, poolSize: 1 });
       try {
         const { spki } = await token.generateKeyPair(values.label, values.algorithm as KeyAlgorithm);
-        console.log(`-----BEGIN PUBLIC KEY-----\n${spki.toString("base64").replace(/.{64}/g, "$&\n")}\n-----END PUBLIC KEY-----`.replace("\n\n", "\n"));
+        process.stdout.write(toPem(spki, "PUBLIC KEY"));
       } finally {
         token.close();
       }

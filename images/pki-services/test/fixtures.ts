@@ -28,16 +28,16 @@ export const PROFILES: Record<string, Profile> = {
     subjectAltNames: { dns: false, email: false, required: false }, ocspNoCheck: false,
   },
   "tls-server": {
-    kind: "tls-server", description: "TLS server", maxValidityDays: 397,
+    kind: "tls-server", description: "TLS server", maxValidityDays: 100,
     allowedKeyAlgorithms: ["ECDSA_P256", "ECDSA_P384", "RSA_2048", "RSA_3072"], keyUsage: ["digitalSignature"],
     extendedKeyUsage: ["serverAuth"], policyOids: ["2.23.140.1.2.2", CP_OID],
-    subject: { required: [], optional: ["CN", "O", "C", "L", "ST"], countries: ["LA"] },
+    subject: { required: ["O", "L", "C"], optional: ["CN", "ST"], countries: ["LA"] },
     subjectAltNames: { dns: true, email: false, required: true }, ocspNoCheck: false,
   },
   smime: {
     kind: "smime", description: "S/MIME", maxValidityDays: 365,
     allowedKeyAlgorithms: ["ECDSA_P256", "RSA_2048", "RSA_3072"], keyUsage: ["digitalSignature", "keyEncipherment"],
-    extendedKeyUsage: ["emailProtection"], policyOids: [CP_OID],
+    extendedKeyUsage: ["emailProtection"], policyOids: ["2.23.140.1.5.3.3", CP_OID],
     subject: { required: ["CN"], optional: ["O", "C", "E"], countries: ["LA"] },
     subjectAltNames: { dns: false, email: true, required: true }, ocspNoCheck: false,
   },
@@ -51,7 +51,7 @@ export const PROFILES: Record<string, Profile> = {
   ocsp: {
     kind: "ocsp-signing", description: "Delegated OCSP responder", maxValidityDays: 30,
     allowedKeyAlgorithms: ["ECDSA_P256", "ECDSA_P384"], keyUsage: ["digitalSignature"],
-    extendedKeyUsage: ["ocspSigning"], policyOids: [CP_OID],
+    extendedKeyUsage: ["ocspSigning"], policyOids: [],
     subject: { required: ["CN", "O", "C"], optional: [], countries: ["LA"] },
     subjectAltNames: { dns: false, email: false, required: false }, ocspNoCheck: true,
   },

@@ -65,6 +65,18 @@ describe("issuing-ca HTTP API", () => {
     expect((await call("GET", "/healthz")).body).toMatchObject({ ok: true, hsm: { ok: true }, db: { ok: true } });
   });
 
+  it.each(["certificateHold", "removeFromCRL", "cACompromise", "aACompromise"])("refuses the revocation reason %s with a 400 naming the allowed ones, revokes nothing (BR 7.2.2)", async (reason) => {
+    const r = await call("POST", "/v1/certificates", { profile: "operator", csr: opensslCsr(tmp.dir, "ec:P-256", "/C=LA/O=LANIC/CN=op-rev") });
+    const serial = r.body.serial as string;
+    expect(await call("POST", `/v1/certificates/${serial}/revoke`, { reason })).toMatchObject({
+      status: 400,
+      body: { error: "bad_reason", messages: [`reason "${reason}" must never be published for a subscriber certificate (BR 7.2.2, 4.9.13; RFC 5280 5.3.1); allowed: unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn`] },
+    });
+    expect((await lastAudit()).event).toBe("cert.revoke.rejected");
+    expect((await call("GET", `/v1/certificates/${serial}`)).body).toMatchObject({ status: "issued" });
+    expect((await call("GET", "/healthz")).body).toMatchObject({ ok: true, hsm: { ok: true }, db: { ok: true } });
+  });
+
   const good = () => opensslCsr(tmp.dir, "ec:P-256", "/C=LA/O=LANIC/CN=op-1");
   const badSig = () => {
     const pem = good();

@@ -77,7 +77,7 @@ describe("issuance checked by independent tools", () => {
 
   it.each([
     ["organisation", "rsa:2048", "/C=LA/O=Lao Telecom Co./organizationIdentifier=MTC-LIC-0042/CN=Lao Telecom Co.", [], "1.3.6.1.4.1.311.10.3.12"],
-    ["tls-server", "ec:P-384", "/C=LA/CN=www.mtc.gov.la", ["subjectAltName=DNS:www.mtc.gov.la,DNS:mtc.gov.la"], "TLS Web Server Authentication"],
+    ["tls-server", "ec:P-384", "/C=LA/L=Vientiane/O=MTC/CN=www.mtc.gov.la", ["subjectAltName=DNS:www.mtc.gov.la,DNS:mtc.gov.la"], "TLS Web Server Authentication"],
     ["smime", "ec:P-256", "/CN=Somphone V.", ["subjectAltName=email:somphone@mtc.gov.la"], "E-mail Protection"],
     ["operator", "ec:P-256", "/C=LA/O=LANIC/CN=ra-operator-1", [], "TLS Web Client Authentication"],
     ["ocsp", "ec:P-256", "/C=LA/O=LANIC/CN=LANIC OCSP 1", [], "OCSP Signing"],
@@ -127,10 +127,10 @@ describe("pre-issuance lint (deny by default), exact messages", () => {
     ["required attribute missing", "ex-officio", "ec:P-256", ["/C=LA/O=MTC/CN=X"], [`subject attribute title is required by profile "ex-officio"`]],
     ["duplicate CN", "operator", "ec:P-256", ["/C=LA/O=X/CN=A/CN=B"], ["subject attribute CN appears 2 times; at most once is allowed"]],
     ["multi-valued RDN", "operator", "ec:P-256", ["/C=LA/O=X+OU=Y/CN=A"], [`subject attribute O is in a multi-valued RDN, which profile "operator" does not allow`, `subject attribute OU is in a multi-valued RDN, which profile "operator" does not allow`]],
-    ["organizationIdentifier too long", "organisation", "ec:P-256", [`/C=LA/O=X/organizationIdentifier=${"ກ".repeat(65)}/CN=X`], ["subject attribute organizationIdentifier has 65 characters, more than 64 (RFC 5280 Appendix A)"]],
+    ["organizationIdentifier too long", "organisation", "ec:P-256", [`/C=LA/O=X/organizationIdentifier=${"ກ".repeat(65)}/CN=X`], ["subject attribute organizationIdentifier has 65 characters (195 UTF-8 octets), more than 64 characters (RFC 5280 Appendix A ub-organization-identifier)"]],
     ["DNS SAN in a signing profile", "operator", "ec:P-256", ["/C=LA/O=X/CN=X", "subjectAltName=DNS:x.gov.la"], [`subjectAltName dNSName x.gov.la is not allowed by profile "operator"`]],
-    ["wildcard DNS", "tls-server", "ec:P-256", ["/CN=*.gov.la", "subjectAltName=DNS:*.gov.la"], ["subjectAltName dNSName *.gov.la is not a fully-qualified domain name in preferred syntax (BR 7.1.2.7.12)", "subject CN *.gov.la must be one of the subjectAltName dNSNames (BR 7.1.4.3)"]],
-    ["TLS without SAN", "tls-server", "ec:P-256", ["/CN=www.gov.la"], [`profile "tls-server" requires at least one subjectAltName`, "subject CN www.gov.la must be one of the subjectAltName dNSNames (BR 7.1.4.3)"]],
+    ["wildcard DNS", "tls-server", "ec:P-256", ["/C=LA/L=Vientiane/O=MTC/CN=*.gov.la", "subjectAltName=DNS:*.gov.la"], ["subjectAltName dNSName *.gov.la is not a fully-qualified domain name in preferred syntax (BR 7.1.2.7.12)", "subject CN *.gov.la must be one of the subjectAltName dNSNames (BR 7.1.4.3)"]],
+    ["TLS without SAN", "tls-server", "ec:P-256", ["/C=LA/L=Vientiane/O=MTC/CN=www.gov.la"], [`profile "tls-server" requires at least one subjectAltName`, "subject CN www.gov.la must be one of the subjectAltName dNSNames (BR 7.1.4.3)"]],
     ["CA extension requested", "operator", "ec:P-256", ["/C=LA/O=X/CN=X", "basicConstraints=critical,CA:TRUE"], [`CSR requests extension 2.5.29.19, which profile "operator" does not allow (only subjectAltName)`]],
     ["validity too long", "operator", "ec:P-256", ["/C=LA/O=X/CN=X"], [`validityDays (366) exceeds the maximum of profile "operator" (365) (CP/CPS 6.3.2)`], 366],
   ];

@@ -205,4 +205,19 @@ describe("apply → review → approve → enroll → issue → revoke → CRL a
       await srv.close();
     }
   });
+
+  it("the expiring list (ra-operator) and renewal: a new application pre-filled from the old one", async () => {
+    const csr = opensslCsr(tmp.dir, "ec:P-384", "/CN=ignored");
+    const sub = await call({ as: "applicant" }, "POST", "/api/v1/applications", { ...EX_OFFICIO, csr });
+    const { id } = sub.body.application;
+    expect((await vet(id)).application.state).toBe("issued");
+    const soon = await call(op("raOperator"), "GET", "/api/v1/certificates/expiring?days=400");
+    expect(soon.body.applications.map((a: { id: string }) => a.id)).toContain(id);
+    expect((await call(op("raOperator"), "GET", "/api/v1/certificates/expiring?days=30")).body.applications).toEqual([]);
+    expect((await call(op("officer"), "GET", "/api/v1/certificates/expiring?days=30")).status).toBe(403);
+    const ren = await call({ as: "applicant", token: sub.body.accessToken }, "POST", `/api/v1/applications/${id}/renew`, {});
+    expect(ren.status, ren.text).toBe(201);
+    expect(ren.body.application).toMatchObject({ state: "submitted", renewalOf: id, fields: { ...EX_OFFICIO.fields, country: "LA" } });
+    expect((await call({ as: "applicant" }, "POST", `/api/v1/applications/${ren.body.application.id}/renew`, {})).status).toBe(404);
+  });
 });

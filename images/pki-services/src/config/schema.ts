@@ -5,6 +5,7 @@
  * the CA enforces.
  */
 import { z } from "zod";
+import { serviceConfigProblems } from "./cp-rules.js";
 
 /** Key algorithms allowed anywhere in this CA (BR 6.1.5: RSA ≥ 2048 and a multiple of 8;
  *  ECDSA on P-256, P-384 or P-521 only). CA keys are further limited by policy (RSA ≥ 3072). */
@@ -83,8 +84,9 @@ export const Profile = z.strictObject({
   allowedKeyAlgorithms: z.array(KeyAlgorithm).min(1),
   keyUsage: z.array(KeyUsage).min(1),
   extendedKeyUsage: z.array(ExtendedKeyUsage).min(1),
-  /** Certificate policy OIDs (RFC 5280 4.2.1.4), first the CP/CPS's own. */
-  policyOids: z.array(Oid).min(1),
+  /** Certificate policy OIDs (RFC 5280 4.2.1.4), first the CP/CPS's own. Empty only for
+   *  ocsp-signing (BR 7.1.2.8.8): the CP rules (config/cp-rules.ts) say which. */
+  policyOids: z.array(Oid),
   subject: z.strictObject({
     /** Attributes that must be present. */
     required: z.array(SubjectAttribute),
@@ -189,5 +191,10 @@ export const IssuingCaServiceConfig = z.strictObject({
    *  4.1.2.4, 4.2.1.1). Optional in the contract; `pki-services issuing-ca` requires it (or
    *  `--ca-cert`). Added by the pki-services issue. */
   caCertificatePath: z.string().min(1).optional(),
-});
+})
+  // A hand-edited ConfigMap cannot widen the CP: the service refuses to start with a profile or
+  // a URL the CP/CPS does not allow (config/cp-rules.ts), whatever the file says.
+  .superRefine((config, ctx) => {
+    for (const p of serviceConfigProblems(config)) ctx.addIssue({ code: "custom", path: p.path, message: p.message });
+  });
 export type IssuingCaServiceConfig = z.infer<typeof IssuingCaServiceConfig>;

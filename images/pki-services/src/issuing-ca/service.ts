@@ -12,7 +12,7 @@ import { HsmUnavailableError, Pkcs11Token, type Pkcs11Signer } from "../pkcs11/i
 import { VerifyPool } from "../pki/verify-pool.js";
 import { compileProfile, CsrError, issuerFromCertificate, issuerPublicKey, LintError, parseCsr, prepareCertificate, randomSerial, SignatureCheckError, signCertificate, toPem, type CompiledProfile } from "../pki/index.js";
 import type { Database } from "../storage/db.js";
-import { CertificateStore, IdempotencyConflictError, InvalidityDateError, REVOCATION_REASONS, SerialCollisionError, type RevocationReason } from "../storage/store.js";
+import { CertificateStore, IdempotencyConflictError, InvalidityDateError, isSubscriberRevocationReason, REVOCATION_REASONS, SerialCollisionError, SUBSCRIBER_REVOCATION_REASONS, type RevocationReason } from "../storage/store.js";
 import { ATTRIBUTE_OIDS } from "../pki/names.js";
 import { TAG } from "../pki/der.js";
 import type { ParsedCsr } from "../pki/csr.js";
@@ -258,8 +258,13 @@ export class IssuingCa {
       });
       throw err;
     };
-    if (!Object.hasOwn(REVOCATION_REASONS, reason)) {
-      return refuse(new ApiError(400, "bad_reason", [`reason "${reason}" is not an RFC 5280 CRLReason (${Object.keys(REVOCATION_REASONS).join(", ")})`]));
+    if (!isSubscriberRevocationReason(reason)) {
+      const allowed = `allowed: ${SUBSCRIBER_REVOCATION_REASONS.join(", ")}`;
+      return refuse(new ApiError(400, "bad_reason", [
+        Object.hasOwn(REVOCATION_REASONS, reason)
+          ? `reason "${reason}" must never be published for a subscriber certificate (BR 7.2.2, 4.9.13; RFC 5280 5.3.1); ${allowed}`
+          : `reason "${reason}" is not an RFC 5280 CRLReason; ${allowed} (BR 7.2.2)`,
+      ]));
     }
     if (!/^[0-9a-f]{2,40}$/.test(serial)) return refuse(new ApiError(400, "bad_serial", [`serial "${serial}" is not lower-case hex`]));
     let inv: Date | undefined;

@@ -1,16 +1,20 @@
 /**
  * CA certificates for dev, lab and tests (production CA certificates come from the root key
- * ceremony): a root and issuing-CA certificate whose keys are in the token, made with
- * @peculiar/x509 through the HSM WebCrypto bridge. serial and notAfter are always stated.
+ * ceremony): a root and issuing-CA certificate whose keys are in the token, made with the CA's
+ * one certificate builder (pki/certificate.ts) and signed and verified like every other
+ * certificate (pki/signature.ts signAndVerify). serial and notAfter are always stated.
  */
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { hsmWebCrypto } from "../pkcs11/webcrypto.js";
 import type { Pkcs11Signer } from "../pkcs11/token.js";
+import { buildTbsCertificate, caExtensions, readTbsCertificate } from "../pki/certificate.js";
+import { keyIdentifier } from "../pki/key-id.js";
+import { encodeRdns, parseSimpleDn } from "../pki/names.js";
 import { randomSerial } from "../pki/serial.js";
+import { signAndVerify, splitSigned } from "../pki/signature.js";
 
 export interface CreateCaOptions {
-  /** RFC 4514 name, e.g. "CN=Lao Government Test Root CA,O=MTC,C=LA". */
+  /** RFC 4514 name of simple `attribute=value` pairs, e.g. "CN=Lao Government Test Root CA,O=MTC,C=LA". */
   readonly subject: string;
   /** Key of the new CA (in the token). */
   readonly subjectSigner: Pkcs11Signer;
@@ -23,26 +27,16 @@ export interface CreateCaOptions {
 }
 
 export async function createCaCertificate(o: CreateCaOptions): Promise<x509.X509Certificate> {
-  const subject = await hsmWebCrypto(o.subjectSigner);
-  const issuer = o.issuer ? await hsmWebCrypto(o.issuer.signer) : subject;
-  const extensions: x509.Extension[] = [
-    new x509.BasicConstraintsExtension(true, o.pathLength, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-    await x509.SubjectKeyIdentifierExtension.create(subject.publicKey, false, subject.crypto),
-  ];
-  if (o.issuer) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(o.issuer.certificate, false, issuer.crypto));
-  return x509.X509CertificateGenerator.create(
-    {
-      serialNumber: randomSerial().toString("hex"),
-      subject: o.subject,
-      issuer: o.issuer ? o.issuer.certificate.subject : o.subject,
-      notBefore: o.notBefore,
-      notAfter: o.notAfter,
-      publicKey: subject.publicKey,
-      signingKey: issuer.privateKey,
-      signingAlgorithm: issuer.signingAlgorithm,
-      extensions,
-    },
-    issuer.crypto,
-  );
+  const subject = encodeRdns(parseSimpleDn(o.subject));
+  const signer = o.issuer?.signer ?? o.subjectSigner;
+  const issuerName = o.issuer ? readTbsCertificate(splitSigned(Buffer.from(o.issuer.certificate.rawData)).tbs).subject : subject;
+  const tbs = buildTbsCertificate({
+    serial: randomSerial(), signatureAlgorithm: signer.signatureAlgorithm, issuer: issuerName, subject, notBefore: o.notBefore, notAfter: o.notAfter,
+    spki: o.subjectSigner.spki,
+    extensions: caExtensions({
+      ca: { pathLength: o.pathLength }, keyUsage: ["digitalSignature", "keyCertSign", "cRLSign"],
+      subjectKeyId: keyIdentifier(o.subjectSigner.spki), authorityKeyId: o.issuer ? keyIdentifier(signer.spki) : undefined,
+    }),
+  });
+  return new x509.X509Certificate(await signAndVerify("certificate", tbs, signer, signer.spki));
 }

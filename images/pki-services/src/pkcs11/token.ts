@@ -382,7 +382,7 @@ export class Pkcs11Token {
    * ¬CKA_EXTRACTABLE: the private key can never be read out; NCSSR 1.2.1, BR 6.1.1.1).
    * Refuses a label already in use, so a ceremony never shadows an existing key.
    */
-  async generateKeyPair(label: string, algorithm: KeyAlgorithm): Promise<{ label: string; spki: Buffer; publicKey: KeyObject }> {
+  async generateKeyPair(label: string, algorithm: KeyAlgorithm, options: { backup?: boolean } = {}): Promise<{ label: string; spki: Buffer; publicKey: KeyObject }> {
     const spec = ALGORITHMS[algorithm];
     if (!spec) throw new Error(`'algorithm' (${algorithm}) must be one of ${Object.keys(ALGORITHMS).join(", ")}`);
     if (!label) throw new Error("'label' must not be empty");
@@ -399,7 +399,11 @@ export class Pkcs11Token {
       ...common,
       { type: pkcs11js.CKA_PRIVATE, value: true },
       { type: pkcs11js.CKA_SENSITIVE, value: true },
-      { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+      // `backup`: the key may leave the token only wrapped under a key the SO marked trusted
+      // (PKCS#11 v2.40 4.9 CKA_WRAP_WITH_TRUSTED, read-only once set); never in clear, as it
+      // stays CKA_SENSITIVE (docs/adr/0081).
+      { type: pkcs11js.CKA_EXTRACTABLE, value: options.backup ?? false },
+      ...(options.backup ? [{ type: pkcs11js.CKA_WRAP_WITH_TRUSTED, value: true }] : []),
       { type: pkcs11js.CKA_SIGN, value: true },
       { type: pkcs11js.CKA_DECRYPT, value: false },
       { type: pkcs11js.CKA_UNWRAP, value: false },
@@ -454,6 +458,73 @@ export class Pkcs11Token {
         });
       }
       return { spki: publicKey.export({ type: "spki", format: "der" }), publicKey };
+    });
+  }
+
+  /** Wraps the private key `label` under the trusted AES key `wrappingLabel` (CKM_AES_KEY_WRAP_PAD,
+   *  RFC 5649). The token refuses (CKR_KEY_NOT_WRAPPABLE) a key not generated for backup or a
+   *  wrapping key the SO did not mark CKA_TRUSTED. */
+  async wrapKey(label: string, wrappingLabel: string): Promise<Buffer> {
+    const { priv } = await this.findKey(label);
+    return this.withSession((s, p11) => {
+      const wk = this.findObjects(s, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY }, { type: pkcs11js.CKA_LABEL, value: wrappingLabel }]);
+      if (wk.length !== 1) throw new KeyNotFoundError(`token "${this.tokenLabel}" holds ${wk.length} secret keys labelled "${wrappingLabel}"; exactly one is required`);
+      const attrs = p11.C_GetAttributeValue(s, priv, [{ type: pkcs11js.CKA_WRAP_WITH_TRUSTED }, { type: pkcs11js.CKA_EXTRACTABLE }]);
+      if ((attrs[0].value as Buffer)[0] !== 1 || (attrs[1].value as Buffer)[0] !== 1)
+        throw new Error(`key "${label}" in token "${this.tokenLabel}" is not marked for backup (CKA_EXTRACTABLE and CKA_WRAP_WITH_TRUSTED); it cannot leave the HSM`);
+      return p11.C_WrapKey(s, { mechanism: pkcs11js.CKM_AES_KEY_WRAP_PAD }, wk[0], priv, Buffer.alloc(16384));
+    });
+  }
+
+  /** Unwraps `wrapped` (from wrapKey) into this token as the private key `label`, under the AES
+   *  key `wrappingKey` (reassembled from the custodians' shares; a session object destroyed at
+   *  once), with the attributes of a backed-up CA key; `publicSpki` becomes its public half.
+   *  Refuses a label the token already holds. */
+  async unwrapKey(wrapped: Buffer, label: string, algorithm: KeyAlgorithm, wrappingKey: Buffer, publicSpki: Buffer): Promise<void> {
+    const spec = ALGORITHMS[algorithm];
+    if (await this.hasKey(label)) throw new Error(`token "${this.tokenLabel}" already holds an object labelled "${label}"; refusing to restore over it`);
+    const id = randomBytes(20);
+    await this.withSession((s, p11) => {
+      const wk = p11.C_CreateObject(s, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY }, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+        { type: pkcs11js.CKA_TOKEN, value: false }, { type: pkcs11js.CKA_VALUE, value: wrappingKey }, { type: pkcs11js.CKA_UNWRAP, value: true },
+        { type: pkcs11js.CKA_SENSITIVE, value: true }, { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+      ]);
+      try {
+        p11.C_UnwrapKey(s, { mechanism: pkcs11js.CKM_AES_KEY_WRAP_PAD }, wk, wrapped, [
+          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+          { type: pkcs11js.CKA_KEY_TYPE, value: spec.family === "EC" ? pkcs11js.CKK_EC : pkcs11js.CKK_RSA },
+          { type: pkcs11js.CKA_TOKEN, value: true }, { type: pkcs11js.CKA_LABEL, value: label }, { type: pkcs11js.CKA_ID, value: id },
+          { type: pkcs11js.CKA_PRIVATE, value: true }, { type: pkcs11js.CKA_SENSITIVE, value: true }, { type: pkcs11js.CKA_SIGN, value: true },
+          { type: pkcs11js.CKA_DECRYPT, value: false }, { type: pkcs11js.CKA_UNWRAP, value: false }, { type: pkcs11js.CKA_DERIVE, value: false },
+          { type: pkcs11js.CKA_EXTRACTABLE, value: true }, { type: pkcs11js.CKA_WRAP_WITH_TRUSTED, value: true },
+        ]);
+      } finally {
+        p11.C_DestroyObject(s, wk);
+      }
+      const pub = createPublicKey({ key: publicSpki, format: "der", type: "spki" });
+      const jwk = pub.export({ format: "jwk" });
+      const common = [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY }, { type: pkcs11js.CKA_TOKEN, value: true }, { type: pkcs11js.CKA_LABEL, value: label },
+        { type: pkcs11js.CKA_ID, value: id }, { type: pkcs11js.CKA_VERIFY, value: true }, { type: pkcs11js.CKA_PRIVATE, value: false },
+      ];
+      const b64 = (x: string | undefined) => Buffer.from(x!, "base64url");
+      if (spec.family === "EC") {
+        const size = Math.ceil(spec.bits / 8);
+        const point = Buffer.concat([Buffer.from([4]), b64(jwk.x).subarray(-size), b64(jwk.y).subarray(-size)]);
+        const octet = point.length < 128 ? Buffer.concat([Buffer.from([4, point.length]), point]) : Buffer.concat([Buffer.from([4, 0x81, point.length]), point]);
+        p11.C_CreateObject(s, [...common, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC }, { type: pkcs11js.CKA_EC_PARAMS, value: oidDer(spec.curveOid!) }, { type: pkcs11js.CKA_EC_POINT, value: octet }]);
+      } else {
+        p11.C_CreateObject(s, [...common, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_RSA }, { type: pkcs11js.CKA_MODULUS, value: b64(jwk.n) }, { type: pkcs11js.CKA_PUBLIC_EXPONENT, value: b64(jwk.e) }]);
+      }
+    });
+    this.keyCache.delete(label);
+  }
+
+  /** Destroys the secret key `label` (the wrapping key, once the backup is written). */
+  async destroyWrappingKey(label: string): Promise<void> {
+    await this.withSession((s, p11) => {
+      for (const h of this.findObjects(s, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY }, { type: pkcs11js.CKA_LABEL, value: label }])) p11.C_DestroyObject(s, h);
     });
   }
 
@@ -543,5 +614,42 @@ export class Pkcs11Signer implements Signer {
   /** Raw PKCS#11 signature of a precomputed digest (r||s for ECDSA): the benchmark reference. */
   signRawDigest(digest: Buffer): Promise<Buffer> {
     return this.token.signDigest(this.label, this.spec, digest);
+  }
+}
+
+/**
+ * Installs an AES wrapping key in a token as CKA_TRUSTED (PKCS#11 v2.40 4.9: only the Security
+ * Officer may set it), so keys generated for backup (CKA_WRAP_WITH_TRUSTED) can be wrapped under
+ * it and under nothing else. The key value comes from the custodians' shares and is destroyed
+ * from the token by the caller after the backup (`destroyWrappingKey`). Run it before any user
+ * session of this process is logged in to the token (one login state per application).
+ */
+export function installTrustedWrappingKey(o: { library: string; tokenLabel: string; soPin: string; label: string; key: Buffer }): void {
+  const lib = loadLibrary(o.library);
+  const p11 = lib.module;
+  try {
+    const slot = p11.C_GetSlotList(true).find((s) => p11.C_GetTokenInfo(s).label.trim() === o.tokenLabel);
+    if (!slot) throw new HsmUnavailableError(`no token labelled "${o.tokenLabel}" is present`);
+    const s = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    try {
+      p11.C_Login(s, pkcs11js.CKU_SO, o.soPin);
+      try {
+        p11.C_CreateObject(s, [
+          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY }, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+          // A token object (the SO's session ends before the user wraps), public so the SO can
+          // create it, never readable (sensitive, not extractable), for wrapping only.
+          { type: pkcs11js.CKA_TOKEN, value: true }, { type: pkcs11js.CKA_PRIVATE, value: false }, { type: pkcs11js.CKA_LABEL, value: o.label },
+          { type: pkcs11js.CKA_VALUE, value: o.key }, { type: pkcs11js.CKA_WRAP, value: true }, { type: pkcs11js.CKA_UNWRAP, value: false },
+          { type: pkcs11js.CKA_ENCRYPT, value: false }, { type: pkcs11js.CKA_DECRYPT, value: false },
+          { type: pkcs11js.CKA_SENSITIVE, value: true }, { type: pkcs11js.CKA_EXTRACTABLE, value: false }, { type: pkcs11js.CKA_TRUSTED, value: true },
+        ]);
+      } finally {
+        p11.C_Logout(s);
+      }
+    } finally {
+      p11.C_CloseSession(s);
+    }
+  } finally {
+    releaseLibrary(o.library);
   }
 }

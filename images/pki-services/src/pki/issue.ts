@@ -3,13 +3,15 @@
  * the TBSCertificate, lint the TBS) → [the caller stores serial + intent] → sign → verify the
  * signature and that the signed TBS bytes are the linted ones.
  */
-import { createHash, createPublicKey, verify, type KeyObject } from "node:crypto";
+import { createPublicKey, type KeyObject } from "node:crypto";
 import type { Signer } from "../pkcs11/token.js";
+import { buildTbsCertificate, ext } from "./certificate.js";
 import type { ParsedCsr } from "./csr.js";
-import { bitString, children, ctxCons, ctxPrim, raw, readTlv, seq, time, tlv, TAG, uint } from "./der.js";
-import { lintRequest, lintTbs, type LintedRequest } from "./lint.js";
+import { keyIdentifierOfBits } from "./key-id.js";
+import { LintError, lintRequest, lintTbs, type LintedRequest } from "./lint.js";
 import { encodeName, type SubjectValue } from "./names.js";
-import { EXT, extension, type CompiledProfile } from "./profile.js";
+import { spkiKeyFamily, type CompiledProfile } from "./profile.js";
+import { signAndVerify } from "./signature.js";
 import type { SignatureVerifier } from "./verify-pool.js";
 
 export interface PreparedCertificate {
@@ -67,61 +69,25 @@ export interface TbsInput {
   readonly email: readonly string[];
 }
 
-/** RFC 5280 4.1: the TBSCertificate by concatenation of precomputed and per-certificate parts. */
+/** RFC 5280 4.1: the TBSCertificate of a subscriber: the profile's constant extensions, then the
+ *  subjectKeyIdentifier (key-id.ts) and subjectAltName of this subscriber. */
 export function buildTbs(p: CompiledProfile, i: TbsInput): Buffer {
-  const exts: Buffer[] = [p.constantExtensions];
-  if (p.includeSubjectKeyIdentifier) {
-    // RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits.
-    exts.push(extension(EXT.subjectKeyIdentifier, false, tlv(TAG.OCTET_STRING, createHash("sha1").update(i.publicKeyBits).digest())));
-  }
-  if (i.dns.length || i.email.length) {
-    const names = [...i.dns.map((d) => ctxPrim(2, Buffer.from(d, "latin1"))), ...i.email.map((m) => ctxPrim(1, Buffer.from(m, "latin1")))];
-    // RFC 5280 4.2.1.6: critical when the subject is empty.
-    exts.push(extension(EXT.subjectAltName, i.subjectDer.length === 2, seq(...names)));
-  }
-  return seq(
-    p.versionDer,
-    uint(i.serial),
-    p.sigAlgAndIssuer,
-    seq(time(i.notBefore), time(i.notAfter)),
-    i.subjectDer,
-    i.spki,
-    ctxCons(3, seq(...exts)),
-  );
+  const family = spkiKeyFamily(i.spki);
+  if (!family) throw new LintError(["subject public key is neither RSA nor ECDSA (BR 7.1.3.1)"]);
+  const exts: Buffer[] = [p.constantExtensions[family]];
+  if (p.includeSubjectKeyIdentifier) exts.push(ext.subjectKeyIdentifier(keyIdentifierOfBits(i.publicKeyBits)));
+  if (i.dns.length || i.email.length) exts.push(ext.subjectAltName(i.dns, i.email, i.subjectDer.length === 2));
+  return buildTbsCertificate({
+    serial: i.serial, signatureAlgorithm: p.signatureAlgorithm, issuer: p.issuer.subjectDer, notBefore: i.notBefore, notAfter: i.notAfter,
+    subject: i.subjectDer, spki: i.spki, extensions: exts,
+  });
 }
 
-export class SignatureCheckError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SignatureCheckError";
-  }
-}
-
-/** Signs the prepared TBS, assembles the certificate, re-reads it and checks that the signed
- *  TBS bytes are the linted ones and that the signature verifies with the CA public key
- *  (`issuerKey` on this thread, or `verifier`, e.g. a VerifyPool holding the same key). */
-export async function signCertificate(p: CompiledProfile, prepared: PreparedCertificate, signer: Signer, issuerKey: KeyObject, verifier?: SignatureVerifier): Promise<Buffer> {
-  const signature = await signer.sign(prepared.tbs);
-  const der = seq(prepared.tbs, p.signatureAlgorithm, bitString(signature));
-  const [tbsT] = children(der, readTlv(der, 0));
-  if (!raw(der, tbsT).equals(prepared.tbs)) throw new SignatureCheckError("the signed TBSCertificate differs from the linted one");
-  const hash = signatureHash(p.signatureAlgorithm);
-  if (!(verifier ? await verifier(hash, prepared.tbs, signature) : verify(hash, prepared.tbs, issuerKey, signature))) {
-    throw new SignatureCheckError("the HSM signature does not verify with the CA public key; certificate discarded");
-  }
-  return der;
-}
-
-const SHA384_ALGS = [Buffer.from("300d06092a864886f70d01010c0500", "hex"), Buffer.from("300a06082a8648ce3d040303", "hex")];
-const SHA512_ALG = Buffer.from("300a06082a8648ce3d040304", "hex");
-/** The hash of a signature AlgorithmIdentifier this CA uses (sha256WithRSA, ecdsa-with-SHA256/384/512). */
-function signatureHash(alg: Buffer): "sha256" | "sha384" | "sha512" {
-  return SHA384_ALGS.some((a) => a.equals(alg)) ? "sha384" : SHA512_ALG.equals(alg) ? "sha512" : "sha256";
+/** Signs the prepared TBS (signature.ts signAndVerify): the signed TBS bytes must be the linted
+ *  ones and the signature must verify with the CA public key (`issuerKey` on this thread, or
+ *  `verifier`, e.g. a VerifyPool holding the same key). */
+export function signCertificate(p: CompiledProfile, prepared: PreparedCertificate, signer: Signer, issuerKey: KeyObject, verifier?: SignatureVerifier): Promise<Buffer> {
+  return signAndVerify("certificate", prepared.tbs, { sign: (tbs) => signer.sign(tbs), signatureAlgorithm: p.signatureAlgorithm }, issuerKey, verifier);
 }
 
 export const issuerPublicKey = (spki: Buffer): KeyObject => createPublicKey({ key: spki, format: "der", type: "spki" });
-
-export function toPem(der: Buffer, label = "CERTIFICATE"): string {
-  const b64 = der.toString("base64").replace(/.{64}/g, "$&\n");
-  return `-----BEGIN ${label}-----\n${b64}${b64.endsWith("\n") ? "" : "\n"}-----END ${label}-----\n`;
-}

@@ -1,5 +1,5 @@
 /** Subject attributes: OIDs, string types, upper bounds (RFC 5280 4.1.2.4, Appendix A). */
-import type { SubjectAttribute } from "../config/schema.js";
+import { SUBJECT_ATTRIBUTES, type SubjectAttribute } from "../config/schema.js";
 import { oid, seq, set, tlv, TAG } from "./der.js";
 
 export const ATTRIBUTE_OIDS: Record<SubjectAttribute, string> = {
@@ -41,11 +41,30 @@ export const isPrintable = (s: string): boolean => PRINTABLE.test(s);
  * so Lao-script names are carried exactly.
  */
 export function encodeName(values: readonly SubjectValue[]): Buffer {
-  const sorted = [...values].sort((a, b) => ATTRIBUTE_ORDER.indexOf(a.type) - ATTRIBUTE_ORDER.indexOf(b.type));
+  return encodeRdns([...values].sort((a, b) => ATTRIBUTE_ORDER.indexOf(a.type) - ATTRIBUTE_ORDER.indexOf(b.type)));
+}
+
+/** The same encoding, in the order given (a lab name written "CN=…,O=…,C=…" keeps that order). */
+export function encodeRdns(values: readonly SubjectValue[]): Buffer {
   return seq(
-    ...sorted.map((v) => {
+    ...values.map((v) => {
       const tag = v.type === "C" || v.type === "serialNumber" ? TAG.PrintableString : v.type === "E" ? TAG.IA5String : TAG.UTF8String;
       return set(seq(oid(ATTRIBUTE_OIDS[v.type]), tlv(tag, Buffer.from(v.value, tag === TAG.UTF8String ? "utf8" : "latin1"))));
     }),
   );
+}
+
+/** A Name from attribute → value (e.g. a ceremony file's `{ C, O, OU, CN }`), encoded as
+ *  `encodeName` does; undefined values are left out. */
+export const encodeDn = (dn: Partial<Record<SubjectAttribute, string>>): Buffer =>
+  encodeName(Object.entries(dn).flatMap(([type, value]) => (value === undefined ? [] : [{ type: type as SubjectAttribute, value }])));
+
+/** "CN=x,O=y,C=LA" → the attributes in that order (no escapes, no multi-valued RDNs). */
+export function parseSimpleDn(s: string): SubjectValue[] {
+  return s.split(",").map((part) => {
+    const i = part.indexOf("=");
+    const type = part.slice(0, i).trim() as SubjectAttribute;
+    if (i <= 0 || !SUBJECT_ATTRIBUTES.includes(type)) throw new Error(`subject "${s}": "${part}" is not attribute=value with one of ${SUBJECT_ATTRIBUTES.join(", ")}`);
+    return { type, value: part.slice(i + 1).trim() };
+  });
 }

@@ -2,30 +2,15 @@
  * A profile compiled against its issuing CA: every extension that does not depend on the
  * subscriber is encoded once here, so issuing a certificate only concatenates bytes.
  */
-import { createHash } from "node:crypto";
-import { EKU_OIDS, type Profile, type KeyUsage } from "../config/schema.js";
+import { EKU_OIDS, type Profile } from "../config/schema.js";
 import { ALGORITHMS } from "../pkcs11/algorithms.js";
 import type { KeyAlgorithm } from "../config/schema.js";
-import { bool, children, content, ctxCons, ctxPrim, expectTag, namedBits, oid, oidToString, octets, raw, readTlv, seq, tlv, TAG } from "./der.js";
+import { keyUsageFor, type KeyFamily } from "../config/cp-rules.js";
+import { ext, EXT } from "./certificate.js";
+import { children, content, expectTag, oid, oidToString, raw, readTlv, TAG } from "./der.js";
+import { keyIdentifierOfBits } from "./key-id.js";
 
-export const EXT = {
-  subjectKeyIdentifier: "2.5.29.14",
-  keyUsage: "2.5.29.15",
-  subjectAltName: "2.5.29.17",
-  basicConstraints: "2.5.29.19",
-  cRLDistributionPoints: "2.5.29.31",
-  certificatePolicies: "2.5.29.32",
-  authorityKeyIdentifier: "2.5.29.35",
-  extKeyUsage: "2.5.29.37",
-  authorityInfoAccess: "1.3.6.1.5.5.7.1.1",
-  ocspNoCheck: "1.3.6.1.5.5.7.48.1.5",
-} as const;
-
-const KU_BITS: Record<KeyUsage, number> = { digitalSignature: 0, nonRepudiation: 1, keyEncipherment: 2, dataEncipherment: 3, keyAgreement: 4 };
-
-export function extension(id: string, critical: boolean, value: Uint8Array): Buffer {
-  return critical ? seq(oid(id), bool(true), octets(value)) : seq(oid(id), octets(value));
-}
+export { EXT };
 
 /** The issuing CA as the certificates it issues see it. */
 export interface IssuerInfo {
@@ -64,8 +49,8 @@ export function issuerFromCertificate(
       }
     }
   }
-  // RFC 5280 4.2.1.2 method (1) when the CA certificate has no SKI.
-  keyIdentifier ??= createHash("sha1").update(content(der, keyBitsT).subarray(1)).digest();
+  // The CA certificate has no SKI: the identifier of its key (key-id.ts, RFC 7093 2 method 1).
+  keyIdentifier ??= keyIdentifierOfBits(content(der, keyBitsT).subarray(1));
   return { subjectDer: raw(der, subjectT), keyIdentifier, spki, keyAlgorithm, urls };
 }
 
@@ -73,13 +58,12 @@ export interface CompiledProfile {
   readonly name: string;
   readonly profile: Profile;
   readonly issuer: IssuerInfo;
-  /** [0] { INTEGER 2 } */
-  readonly versionDer: Buffer;
-  /** signature AlgorithmIdentifier || issuer Name, constant per CA. */
+  /** signature AlgorithmIdentifier || issuer Name, constant per CA (checked by the TBS lint). */
   readonly sigAlgAndIssuer: Buffer;
   readonly signatureAlgorithm: Buffer;
-  /** The constant extensions, each a DER Extension, in order. */
-  readonly constantExtensions: Buffer;
+  /** The constant extensions, each a DER Extension, in order, for a subject key of each family:
+   *  keyUsage follows the key type (RFC 8813 3, BR 7.1.2.7.11). */
+  readonly constantExtensions: Readonly<Record<KeyFamily, Buffer>>;
   /** Extension OIDs a certificate under this profile may carry (for the TBS lint). */
   readonly allowedExtensions: ReadonlySet<string>;
   /** The same as DER OID contents in latin1 (compared without decoding). */
@@ -88,48 +72,65 @@ export interface CompiledProfile {
   readonly includeSubjectKeyIdentifier: boolean;
 }
 
+/** The key family of a DER SubjectPublicKeyInfo (rsaEncryption or id-ecPublicKey), if either. */
+export function spkiKeyFamily(spki: Uint8Array): KeyFamily | undefined {
+  try {
+    const [alg] = children(spki, readTlv(spki, 0));
+    const [o] = children(spki, alg);
+    const id = oidToString(content(spki, o));
+    return id === "1.2.840.113549.1.1.1" ? "RSA" : id === "1.2.840.10045.2.1" ? "EC" : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function compileProfile(name: string, profile: Profile, issuer: IssuerInfo): CompiledProfile {
-  const exts: Buffer[] = [];
+  const before: Buffer[] = [];
+  const after: Buffer[] = [];
   const allowed = new Set<string>();
-  const add = (id: string, critical: boolean, value: Buffer) => {
-    exts.push(extension(id, critical, value));
+  const add = (id: string, encoded: Buffer) => {
+    after.push(encoded);
     allowed.add(id);
   };
-  // RFC 5280 4.2.1.9: end-entity, critical so no relying party takes it for a CA.
-  add(EXT.basicConstraints, true, seq());
-  // RFC 5280 4.2.1.3: critical.
-  add(EXT.keyUsage, true, namedBits(profile.keyUsage.map((k) => KU_BITS[k])));
+  const ocspResponder = profile.kind === "ocsp-signing";
+  // RFC 5280 4.2.1.9: end-entity, critical so no relying party takes it for a CA (BR 7.1.2.8.4:
+  // exactly 3000).
+  before.push(ext.basicConstraints(false));
+  allowed.add(EXT.basicConstraints);
+  // RFC 5280 4.2.1.3: critical; the bits depend on the subject key (below).
+  allowed.add(EXT.keyUsage);
+  const keyUsageExt = (family: KeyFamily) => ext.keyUsage(keyUsageFor(profile, family));
   // RFC 5280 4.2.1.12 / BR 7.1.2.7.10: not critical.
-  add(EXT.extKeyUsage, false, seq(...profile.extendedKeyUsage.map((e) => oid(EKU_OIDS[e]))));
-  // RFC 5280 4.2.1.4, BR 7.1.2.7.9
-  add(EXT.certificatePolicies, false, seq(...profile.policyOids.map((p) => seq(oid(p)))));
-  // RFC 5280 4.2.2.1 / BR 7.1.2.7.7: OCSP first, then caIssuers. The OCSP responder's own
-  // certificate carries no OCSP URL (RFC 6960 4.2.2.2.1: it is not checked).
-  const aia: Buffer[] = [];
-  if (issuer.urls.ocsp && profile.kind !== "ocsp-signing") aia.push(seq(oid("1.3.6.1.5.5.7.48.1"), ctxPrim(6, Buffer.from(issuer.urls.ocsp, "latin1"))));
-  aia.push(seq(oid("1.3.6.1.5.5.7.48.2"), ctxPrim(6, Buffer.from(issuer.urls.caIssuers, "latin1"))));
-  add(EXT.authorityInfoAccess, false, seq(...aia));
-  // RFC 5280 4.2.1.13 / BR 7.1.2.11.2: fullName URI.
-  add(EXT.cRLDistributionPoints, false, seq(seq(ctxCons(0, ctxCons(0, ctxPrim(6, Buffer.from(issuer.urls.crl, "latin1")))))));
+  add(EXT.extKeyUsage, ext.extKeyUsage(profile.extendedKeyUsage.map((e) => EKU_OIDS[e])));
+  // RFC 5280 4.2.1.4, BR 7.1.2.7.9. None on an OCSP responder (BR 7.1.2.8.8: SHOULD NOT).
+  if (profile.policyOids.length && !ocspResponder) add(EXT.certificatePolicies, ext.certificatePolicies(profile.policyOids));
+  if (!ocspResponder) {
+    // RFC 5280 4.2.2.1 / BR 7.1.2.7.7: OCSP first, then caIssuers.
+    add(EXT.authorityInfoAccess, ext.authorityInfoAccess({ ocsp: issuer.urls.ocsp, caIssuers: issuer.urls.caIssuers }));
+    // RFC 5280 4.2.1.13 / BR 7.1.2.11.2: fullName URI.
+    add(EXT.cRLDistributionPoints, ext.crlDistributionPoint(issuer.urls.crl));
+  }
+  // The OCSP responder certificate carries neither: BR 7.1.2.8.2 (cRLDistributionPoints MUST
+  // NOT; authorityInformationAccess NOT RECOMMENDED, 7.1.2.8.3: the relying party already holds
+  // the issuer, and id-pkix-ocsp-nocheck means no status is looked up).
   // RFC 5280 4.2.1.1
-  add(EXT.authorityKeyIdentifier, false, seq(ctxPrim(0, issuer.keyIdentifier)));
-  if (profile.ocspNoCheck) add(EXT.ocspNoCheck, false, Buffer.from([TAG.NULL, 0]));
+  add(EXT.authorityKeyIdentifier, ext.authorityKeyIdentifier(issuer.keyIdentifier));
+  if (profile.ocspNoCheck) add(EXT.ocspNoCheck, ext.ocspNoCheck());
   const includeSki = profile.kind !== "tls-server";
   if (includeSki) allowed.add(EXT.subjectKeyIdentifier);
   if (profile.subjectAltNames.dns || profile.subjectAltNames.email) allowed.add(EXT.subjectAltName);
   const signatureAlgorithm = ALGORITHMS[issuer.keyAlgorithm].signatureAlgorithmDer;
+  const constant = (family: KeyFamily) => Buffer.concat([...before, keyUsageExt(family), ...after]);
   return {
     name,
     profile,
     issuer,
-    versionDer: ctxCons(0, Buffer.from([TAG.INTEGER, 1, 2])),
     sigAlgAndIssuer: Buffer.concat([signatureAlgorithm, issuer.subjectDer]),
     signatureAlgorithm,
-    constantExtensions: Buffer.concat(exts),
+    constantExtensions: { RSA: constant("RSA"), EC: constant("EC") },
     allowedExtensions: allowed,
     allowedExtensionKeys: new Set([...allowed].map((a) => oid(a).subarray(2).toString("latin1"))),
     includeSubjectKeyIdentifier: includeSki,
   };
 }
 
-export { tlv };

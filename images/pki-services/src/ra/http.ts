@@ -4,10 +4,14 @@
  * docs/ra-openapi.json). Every 4xx is audited with the caller's identity. ADR 0060.
  */
 import { randomUUID } from "node:crypto";
+import type { Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import swagger from "@fastify/swagger";
-import { applicantActor, AuthError, operatorFromCertificate, parseClientCertHeader, pemCertificates, type Actor } from "./auth.js";
+import { applicantActor, AuthError, operatorFromCertificate, parseClientCertHeader, pemCertificates, requireRole, type Actor } from "./auth.js";
+import { EVIDENCE_MEDIA_TYPES } from "./config.js";
+import { batchRow, csvLine, uploadBatch } from "./csv.js";
+import { addEvidence, listEvidence, readEvidence } from "./evidence.js";
 import { auditSafe, RaError, type RaService } from "./service.js";
 import { VETTING_ACTIONS, STATES, type VettingActionName } from "./states.js";
 
@@ -280,6 +284,104 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
     },
     async (req) => service.approvalsReport(req.actor, new Date(req.query.from), new Date(req.query.to)),
   );
+
+  // Evidence: the bytes as sent; the type is decided by the content (evidence.ts).
+  app.addContentTypeParser([...EVIDENCE_MEDIA_TYPES, "application/octet-stream"], { parseAs: "buffer", bodyLimit: service.config.evidence.maxBytes }, (_req, body, done) => done(null, body));
+  const evidenceAccess = (req: FastifyRequest<{ Params: { id: string } }>) =>
+    req.actor.kind === "operator" ? service.mustGet(req.actor, req.params.id, "evidence") : service.checkAccess(req.actor, req.params.id, bearer(req), "evidence");
+
+  app.post<{ Params: { id: string }; Querystring: { type: string; filename: string } }>(
+    "/api/v1/applications/:id/evidence",
+    {
+      bodyLimit: service.config.evidence.maxBytes,
+      schema: {
+        summary: `Add supporting evidence (PDF, JPEG or PNG, checked by content; at most ${service.config.evidence.maxBytes} bytes) to a submitted, in-review or returned application (applicant with its token, or an operator)`,
+        tags: ["applications"], params: idParams,
+        querystring: { type: "object", additionalProperties: false, required: ["type", "filename"], properties: { type: { type: "string" }, filename: { type: "string", maxLength: 200 } } },
+      },
+    },
+    async (req, reply) => {
+      const app = await evidenceAccess(req);
+      if (!Buffer.isBuffer(req.body)) throw new RaError(415, "unsupported_media_type", ["send the file as application/pdf, image/jpeg, image/png or application/octet-stream"]);
+      const r = await addEvidence(service, req.actor, app, { type: req.query.type, filename: req.query.filename, declared: String(req.headers["content-type"]).split(";")[0].trim() }, req.body);
+      return reply.code(201).send(r);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/v1/applications/:id/evidence",
+    { schema: { summary: "The application's evidence: type, media type, size, SHA-256, retention (operators; the applicant with its token)", tags: ["applications"], params: idParams } },
+    async (req) => ({ evidence: await listEvidence(service, (await evidenceAccess(req)).id) }),
+  );
+
+  app.get<{ Params: { id: string; evidence: string } }>(
+    "/api/v1/applications/:id/evidence/:evidence",
+    { schema: { summary: "One evidence file's bytes (operators; each read is audited)", tags: ["vetting"], params: { type: "object", properties: { id: UUID, evidence: UUID }, required: ["id", "evidence"] } } },
+    async (req, reply) => {
+      if (req.actor.kind !== "operator") throw new AuthError(401, "evidence files are read by operators only");
+      const { record, content } = await readEvidence(service, req.actor, req.params.id, req.params.evidence);
+      return reply
+        .type(record.mediaType)
+        .header("content-disposition", `attachment; filename="${record.id}.${record.mediaType.split("/")[1].replace("jpeg", "jpg")}"`)
+        .header("x-content-type-options", "nosniff")
+        .header("digest", `sha-256=${Buffer.from(record.sha256, "hex").toString("base64")}`)
+        .send(content);
+    },
+  );
+
+  // Bulk CSV: the body is streamed to the parser (never buffered whole).
+  app.addContentTypeParser(["text/csv", "application/csv"], (_req, payload, done) => done(null, payload));
+
+  app.post<{ Querystring: { kind: string; filename?: string; dryRun?: boolean } }>(
+    "/api/v1/batches",
+    {
+      schema: {
+        summary: "Upload a bulk CSV (ra-operator): text/csv, UTF-8 with or without BOM, header = the kind's field names. dryRun=true reports every problem by row and column and stores nothing; otherwise good rows are stored and bad ones reported. The same file again creates nothing (duplicate: true).",
+        tags: ["bulk"],
+        querystring: { type: "object", additionalProperties: false, required: ["kind"], properties: { kind: { type: "string" }, filename: { type: "string", maxLength: 255 }, dryRun: { type: "boolean" } } },
+      },
+    },
+    async (req, reply) => {
+      requireRole(req.actor, ["ra-operator"], "upload a bulk CSV");
+      if (typeof (req.body as { pipe?: unknown })?.pipe !== "function") throw new RaError(415, "unsupported_media_type", ["send the file as text/csv"]);
+      const r = await uploadBatch(service, req.actor, { kind: req.query.kind, filename: req.query.filename ?? "upload.csv", dryRun: req.query.dryRun ?? false }, req.body as Readable);
+      return reply.code(r.dryRun || r.duplicate ? 200 : 201).send(r);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/api/v1/batches/:id",
+    { schema: { summary: "A batch's upload report (operators)", tags: ["bulk"], params: idParams } },
+    async (req) => {
+      if (req.actor.kind !== "operator") throw new AuthError(401, "batches need an operator client certificate");
+      const [b] = await service.db.query<Record<string, unknown>>(`SELECT * FROM ra_batches WHERE id = $1`, [req.params.id]);
+      if (!b) throw new RaError(404, "not_found", [`no batch ${req.params.id}`]);
+      return batchRow(b);
+    },
+  );
+
+  for (const action of Object.keys(VETTING_ACTIONS).filter((a) => a !== "withdraw") as VettingActionName[]) {
+    const spec = VETTING_ACTIONS[action];
+    app.post<{ Params: { id: string }; Querystring: { format?: "json" | "csv" }; Body: { reason?: string } | undefined }>(
+      `/api/v1/batches/:id/${action}`,
+      {
+        schema: {
+          summary: `${spec.description}, for every application of the batch that is ${spec.from.join(" or ")} (role: ${spec.roles.join(" or ")}).${action === "approve" ? " Returns one enrollment code per row, once (format=csv: a CSV with formula cells neutralised)." : ""}`,
+          tags: ["bulk"], params: idParams,
+          querystring: { type: "object", additionalProperties: false, properties: { format: { type: "string", enum: ["json", "csv"] } } },
+          body: { type: "object", additionalProperties: false, properties: { reason: { type: "string", maxLength: 1000 } }, ...(spec.reason ? { required: ["reason"] } : {}) },
+        },
+      },
+      async (req, reply) => {
+        const r = await service.batchAct(req.actor, req.params.id, action, req.body?.reason);
+        if (req.query.format !== "csv") return r;
+        const fieldNames = Object.keys(service.kind(r.codes[0] ? (await service.get(r.codes[0].application))!.kind : Object.keys(service.config.kinds)[0]).fields);
+        let out = csvLine(["row", "application", ...fieldNames, "enrollmentCode", "expiresAt"]);
+        for (const c of r.codes) out += csvLine([c.row, c.application, ...fieldNames.map((f) => c.fields[f] ?? ""), c.code, r.expiresAt]);
+        return reply.type("text/csv; charset=utf-8").header("content-disposition", `attachment; filename="enrollment-codes-${req.params.id}.csv"`).send(`\ufeff${out}`);
+      },
+    );
+  }
 
   return app;
 }

@@ -260,7 +260,7 @@ export class RaService {
     if (filter.kind) where.push(`kind = $${params.push(filter.kind)}`);
     if (filter.batch) where.push(`batch_id = $${params.push(filter.batch)}`);
     const rows = await this.db.query<Record<string, unknown>>(
-      `SELECT * FROM ra_applications ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at, id LIMIT $${params.push(filter.limit ?? 100)} OFFSET $${params.push(filter.offset ?? 0)}`,
+      `SELECT * FROM ra_applications ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at, batch_row, id LIMIT $${params.push(filter.limit ?? 100)} OFFSET $${params.push(filter.offset ?? 0)}`,
       params,
     );
     return rows.map(rowToApplication);
@@ -540,6 +540,54 @@ export class RaService {
     });
     await this.audit.append("ra.report.approvals", actor.id, { from: from.toISOString(), to: to.toISOString(), approvals: approvals.length, violations: violations.length, ...this.actorDetails(actor) });
     return { from: from.toISOString(), to: to.toISOString(), approvals, violations };
+  }
+
+  /**
+   * A vetting action on every application of a bulk batch that is in a state the action allows.
+   * Four-eyes per application: approval skips (and counts) those the approver accepted as
+   * officer; all of them refused is 403. Approval makes one enrollment code per row, returned
+   * once. One transaction, one audit record listing every application changed.
+   */
+  async batchAct(actor: Actor, batchId: string, action: VettingActionName, reason?: string): Promise<{ batchId: string; action: string; changed: number; skippedFourEyes: number; codes: { row: number; application: string; fields: Record<string, string>; code: string }[]; expiresAt?: string }> {
+    const spec = VETTING_ACTIONS[action];
+    requireRole(actor, spec.roles, `${action} a batch`);
+    try {
+      if (spec.reason && (!reason || !reason.trim())) throw new RaError(400, "reason_required", [`"reason" is required to ${action} a batch`]);
+      return await this.db.transaction(async (tx) => {
+        const [b] = await tx.query(`SELECT id FROM ra_batches WHERE id = $1`, [batchId]);
+        if (!b) throw new RaError(404, "not_found", [`no batch ${batchId}`]);
+        const rows = await tx.query<{ id: string; officer: string | null; csr: string | null; batch_row: number; fields: unknown }>(
+          `SELECT id, officer, csr, batch_row, fields FROM ra_applications WHERE batch_id = $1 AND state = ANY($2) ORDER BY batch_row FOR UPDATE`,
+          [batchId, spec.from],
+        );
+        if (!rows.length) throw new RaError(409, "bad_transition", [`no application of batch ${batchId} can be ${action === "start-review" ? "taken for review" : `${action}ed`}: none is ${spec.from.join(" or ")}`]);
+        const eligible = action === "approve" ? rows.filter((r) => r.officer !== actor.id) : rows;
+        const skippedFourEyes = rows.length - eligible.length;
+        if (!eligible.length) throw new RaError(403, "four_eyes", [`${actor.id} accepted every remaining application of batch ${batchId} as vetting officer and may not also approve them (RFC 3647 5.2.4)`]);
+        const codes: { row: number; application: string; fields: Record<string, string>; code: string }[] = [];
+        const secs = this.config.enrollmentCodeHours * 3600;
+        for (let i = 0; i < eligible.length; i += 500) {
+          const part = eligible.slice(i, i + 500);
+          const params: unknown[] = [];
+          const sets = [`state = '${spec.to}'`, "updated_at = now()"];
+          if (reason) sets.push(`reason = $${params.push(reason)}::text`);
+          if (action === "accept") sets.push(`officer = $${params.push(actor.id)}::text`);
+          if (action === "approve") sets.push(`approver = $${params.push(actor.id)}::text`, "approved_at = now()", "enrollment_hash = v.h", `enrollment_expires_at = CASE WHEN v.h IS NULL THEN NULL ELSE now() + make_interval(secs => ${Number(secs)}) END`);
+          const values = part.map((r) => {
+            const code = action === "approve" && !r.csr ? newEnrollmentCode() : null;
+            if (code) codes.push({ row: Number(r.batch_row), application: r.id, fields: (typeof r.fields === "string" ? JSON.parse(r.fields) : r.fields) as Record<string, string>, code });
+            return `($${params.push(r.id)}::text, $${params.push(code ? sha256hex(code) : null)}::text)`;
+          });
+          await tx.query(`UPDATE ra_applications a SET ${sets.join(", ")} FROM (VALUES ${values.join(", ")}) AS v(id, h) WHERE a.id = v.id`, params);
+        }
+        const [{ exp }] = await tx.query<{ exp: unknown }>(`SELECT now() + make_interval(secs => $1) AS exp`, [secs]);
+        await appendAudit(tx, `ra.batch.${action}`, actor.id, auditSafe({ batch: batchId, from: spec.from, to: spec.to, count: eligible.length, skippedFourEyes, applications: eligible.map((r) => r.id), ...(reason ? { reason } : {}), ...this.actorDetails(actor) }));
+        return { batchId, action, changed: eligible.length, skippedFourEyes, codes, ...(codes.length ? { expiresAt: iso(exp)! } : {}) };
+      });
+    } catch (err) {
+      if (err instanceof RaError) return this.refuse(actor, `batch ${action}`, err, { batch: batchId });
+      throw err;
+    }
   }
 
   /** Applicant withdrawal (access token), before vetting is finished. */

@@ -4,15 +4,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HsmBinding, KeyAlgorithm } from "../config/schema.js";
 import { Pkcs11Token, type Pkcs11Signer } from "../pkcs11/index.js";
+import { fromPem } from "../pki/pem.js";
 import type { MtlsClientIdentity } from "../repository/client.js";
 
-export function pemToDer(pem: string): Buffer {
-  const m = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(pem);
-  if (!m) throw new Error("not a PEM certificate");
-  return Buffer.from(m[1].replace(/\s+/g, ""), "base64");
-}
-
-/** A certificate file (DER or PEM); the error names the file and `what` it is for. */
+/** A certificate file, PEM or DER (pki/pem.ts); the error names the file and `what` it is for. */
 export function readCertificate(path: string, what = "certificate"): Buffer {
   let b: Buffer;
   try {
@@ -20,14 +15,13 @@ export function readCertificate(path: string, what = "certificate"): Buffer {
   } catch (err) {
     throw new Error(`the ${what} file ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  let der: Buffer;
   try {
-    der = b[0] === 0x30 ? b : pemToDer(b.toString("utf8"));
+    const der = fromPem(b, "CERTIFICATE", path);
     new X509Certificate(der);
+    return der;
   } catch (err) {
     throw new Error(`the ${what} file ${path} is not a certificate (PEM or DER): ${(err as Error).message}`);
   }
-  return der;
 }
 
 /** A file the role needs, read with an error that names it and the flag it came from. */

@@ -17,6 +17,13 @@ export const REVOCATION_REASONS = {
 } as const;
 export type RevocationReason = keyof typeof REVOCATION_REASONS;
 
+/** The reasons a subscriber certificate may be revoked with (BR 7.2.2, 4.9.1.1): "unspecified"
+ *  is published without a reasonCode; cACompromise and aACompromise are for CA and attribute
+ *  certificates, certificateHold and removeFromCRL are forbidden (BR 4.9.13: no suspension). */
+export const SUBSCRIBER_REVOCATION_REASONS = ["unspecified", "keyCompromise", "affiliationChanged", "superseded", "cessationOfOperation", "privilegeWithdrawn"] as const satisfies readonly RevocationReason[];
+export const isSubscriberRevocationReason = (r: string): r is (typeof SUBSCRIBER_REVOCATION_REASONS)[number] =>
+  (SUBSCRIBER_REVOCATION_REASONS as readonly string[]).includes(r);
+
 export interface CertificateRecord {
   readonly serial: string;
   readonly caName: string;
