@@ -123,7 +123,6 @@ export class IssuingCa extends Construct {
     this.service.addVolume("tls", SERVER_TLS_DIR, { secret: `issuing-ca-${ca.name}-tls` });
     ctx.hsm.partition(ca.partition).grantSign(this.service, ca.keyLabel);
     ctx.database.grantReadWrite(this.service);
-    props.repository.grantPublish(this.service);
     props.ra.service.connections.allowTo(this.service, ISSUING_PORT, { purpose: `issue and revoke under ${ca.name}`, mtls: true });
 
     this.crlPublisher = new CrlPublisher(this, "crl", ctx, { ca, configArg });

@@ -44,6 +44,8 @@ export class RegistrationAuthority extends Construct {
       kind: "ra-frontend",
       name: "ra-applicant",
       zone: "public",
+      // The one RA part meant to face the internet (the review diff classifies its exposure so).
+      internetFacing: true,
       args: ["ra", "--frontend", "--exposure=applicant", `--bulk-max-rows=${ctx.env.ra.bulkUploadMaxRows}`, `--chain-file=${CA_CHAIN_DIR}/chain.pem`],
       ports: [{ name: "https", port: RA_PORT }],
     });
@@ -62,6 +64,13 @@ export class RegistrationAuthority extends Construct {
     this.frontend.connections.allowTo(this.service, RA_PORT, { purpose: "applications and vetting to the RA", mtls: true });
     this.applicantPages.connections.allowTo(this.service, RA_PORT, { purpose: "applicants' requests to the RA", mtls: true });
     this.service.addVolume("ra-client-cert", "/etc/lanic-ca/ra-client", { secret: "ra-client-cert" });
+    // mTLS both ends (`pki-services ra` reads --tls-dir and --backend-tls-dir; LCA-NET-07): the
+    // RA's server identity and client CA, and each front end's client certificate to it.
+    this.service.addVolume("tls", "/etc/lanic-ca/tls", { secret: "ra-tls" });
+    for (const w of [this.frontend, this.applicantPages]) {
+      w.addVolume("tls", "/etc/lanic-ca/tls", { secret: `${w.props.name}-tls` });
+      w.addVolume("backend-client-tls", "/etc/lanic-ca/ra-backend-client", { secret: `${w.props.name}-backend-client-tls` });
+    }
     props.store.grantReadWrite(this.service);
   }
 }

@@ -64,7 +64,7 @@ const BASE_CASES: Case[] = [
   {
     id: "LCA-NET-05", pass: "production",
     model: (b) => { b.model.flows.find((f) => f.site === "lanic" && f.from.type === "component" && f.from.id === "lanic/ra-frontend" && f.to.type === "component" && f.to.id === "lanic/ra")!.mtls = false; },
-    finding: "LCA-NET-05:flow:lanic:lanic/ra-frontend->lanic/ra:8443", found: "flow applications to the RA (port 8443) is not mutual TLS",
+    finding: "LCA-NET-05:flow:lanic:lanic/ra-frontend->lanic/ra:8443", found: "flow applications and vetting to the RA (port 8443) is not mutual TLS",
   },
   {
     id: "LCA-WKL-01", pass: "production",
@@ -311,6 +311,20 @@ describe("check refuses whatever synth's ceremony rendering refuses (LCA-CER-01)
     const b = copy("production");
     delete b.model.environment.ceremonies!.intermediates[0].pathLen;
     expect(findingsOf(check(b), "LCA-CER-01").map((f) => f.id)).toEqual(["LCA-CER-01:pathlen:lao-gov-signing-ca-1"]);
+  });
+});
+
+describe("mTLS proven (LCA-NET-07)", () => {
+  it("a client without its client certificate, and a server serving TLS without --client-ca", () => {
+    const b = copy("production");
+    const ra = resourceAt(b, "production/production-lanic/registration-authority/service/deployment").spec.template.spec;
+    ra.volume = ra.volume.filter((v: { name: string }) => v.name !== "ra-client-cert");
+    const ca = resourceAt(b, "production/production-lanic/issuing-ca-lao-gov-tls-ca-1/service/deployment").spec.template.spec.container[0];
+    ca.args = ca.args.filter((a: string) => !a.startsWith("--client-ca"));
+    expect(findingsOf(check(b), "LCA-NET-07").map((f) => f.found).sort()).toEqual([
+      "mTLS flow 'issue and revoke under lao-gov-signing-ca-1' (port 8443): lanic/ra mounts no client certificate",
+      "mTLS flow 'issue and revoke under lao-gov-tls-ca-1' (port 8443): lanic/ra mounts no client certificate; lanic/issuing-ca-lao-gov-tls-ca-1 serves TLS without --client-ca",
+    ]);
   });
 });
 

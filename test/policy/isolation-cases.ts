@@ -82,4 +82,11 @@ export const ISOLATION_CASES: Case[] = [
     finding: "LCA-OCSP-02:key:lao-gov-signing-ca-1-ocsp",
     found: "OCSP signing key 'lao-gov-signing-ca-1-ocsp' of 'lao-gov-signing-ca-1' is RSA_2048; profile 'ocsp-signing' allows ECDSA_P256, ECDSA_P384, RSA_3072, RSA_4096",
   },
+  // The RA service started without its TLS identity: the front ends' "mTLS" is a declaration only.
+  {
+    id: "LCA-NET-07", pass: "production",
+    model: (b) => { const pod = resourceAt(b, "production/production-lanic/registration-authority/service/deployment").spec.template.spec; pod.volume = pod.volume.filter((v: { name: string }) => v.name !== "tls"); },
+    finding: "LCA-NET-07:flow:lanic:lanic/ra-frontend->lanic/ra:8443",
+    found: "mTLS flow 'applications and vetting to the RA' (port 8443): lanic/ra mounts no TLS identity with a client CA",
+  },
 ];
