@@ -205,8 +205,8 @@ async function makeCa(dir: string, say: Say): Promise<MadeCa> {
   const ocspCert = join(dir, `ocsp-${issuing.name}.pem`);
   const config: IssuingCaServiceConfig = {
     ...config0,
-    hsm: { ...config0.hsm, pinEnv: "LAB_PIN_FROM_FILE" },
-    ocsp: { ...config0.ocsp, responder: { ...config0.ocsp.responder!, hsm: { ...config0.ocsp.responder!.hsm, pinEnv: "LAB_PIN_FROM_FILE" }, certificatePath: ocspCert } },
+    hsm: { ...config0.hsm, pinFile: join(dir, "secrets", `hsm-pin-${partition.name}`) },
+    ocsp: { ...config0.ocsp, responder: { ...config0.ocsp.responder!, hsm: { ...config0.ocsp.responder!.hsm, pinFile: join(dir, "secrets", `hsm-pin-${partition.name}`) }, certificatePath: ocspCert } },
     publish: { repositoryUrl: `https://127.0.0.1:${ports.repositoryPublish}`, ocspResponderUrl: `https://127.0.0.1:${ports.ocspPublish}`, clientTlsDir: join(dir, "tls", `ocsp-signer-${issuing.name}`) },
     caCertificatePath: issuingCaCert,
   };

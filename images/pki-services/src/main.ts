@@ -33,9 +33,20 @@ function dbUrl(flag: string | undefined): string {
 
 async function auditVerify(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { db: { type: "string" } }, strict: true });
-  const db = await openDatabase({ url: dbUrl(values.db) });
+  const url = dbUrl(values.db);
+  // Opened as it is: a mistyped path or an empty database is refused, never created.
+  const db = await openDatabase({ url, migrate: false });
   try {
+    const [t] = await db.query<{ t: string | null }>("SELECT to_regclass('audit_log')::text AS t");
+    if (!t?.t) {
+      console.error(`pki-services: the database ${redact(url)} holds no audit log (no audit_log table): check --db / DATABASE_URL`);
+      return 1;
+    }
     const r = await verifyAudit(db);
+    if (r.records === 0 && r.ok) {
+      console.error(`pki-services: the audit log in ${redact(url)} is empty: a running CA has at least its service.start record; nothing verified`);
+      return 1;
+    }
     for (const p of r.problems) console.log(`TAMPERED ${p.problem}: ${p.message}`);
     console.log(r.ok ? `audit log OK: ${r.records} records, chain intact` : `audit log BROKEN: ${r.problems.length} problem(s) in ${r.records} records`);
     return r.ok ? 0 : 1;
@@ -43,6 +54,9 @@ async function auditVerify(args: string[]): Promise<number> {
     await db.close();
   }
 }
+
+/** A database URL without its password, for messages. */
+const redact = (url: string): string => url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/, "$1***@");
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

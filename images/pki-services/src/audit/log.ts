@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import type { Database, Queryable } from "../storage/db.js";
 
 export type AuditEvent =
-  | "service.start" | "service.stop" | "config.loaded" | "hsm.login" | "hsm.unavailable" | "hsm.recovered"
+  | "service.start" | "service.start.failed" | "service.stop" | "config.loaded" | "hsm.login" | "hsm.unavailable" | "hsm.recovered"
   | "key.use" | "cert.intent" | "cert.issue" | "cert.issue.failed" | "cert.request.rejected" | "cert.revoke" | "cert.revoke.rejected"
   | "cert.reconciled" | "access.denied"
   | "crl.issue" | "crl.publish.failed" | "ocsp.responder.start" | "ocsp.sign" | "ocsp.sign.failed" | "repository.publish" // issue 7 roles
@@ -39,8 +39,51 @@ export function recordHash(r: Omit<AuditRecord, "hash">): string {
     .digest("hex");
 }
 
+/** NUL and UTF-16 code units that are not part of a surrogate pair: PostgreSQL refuses both in
+ *  text and jsonb, so hostile input would make the audit write of its own rejection fail. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, "g");
+
+/** `s` with each unstorable code unit written as `\uXXXX` and each backslash doubled (so the
+ *  original is recoverable exactly: JSON-unescape it). */
+export function escapeUnstorable(s: string): string {
+  return s.replace(/\\/g, "\\\\").replace(UNSTORABLE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
+ * Actor and details as PostgreSQL can store them. A string (or key) holding NUL or a lone
+ * surrogate is escaped ({@link escapeUnstorable}) and its path listed in `details.escaped`
+ * (e.g. "actor", "problems.0", "profile"), so every rejection is audited, whatever the input,
+ * and nothing is lost. Strings that need no escaping are kept as they are.
+ */
+export function storable(actor: string, details: Record<string, unknown>): { actor: string; details: Record<string, unknown> } {
+  const escaped: string[] = [];
+  const walk = (v: unknown, path: string): unknown => {
+    if (typeof v === "string") {
+      if (!UNSTORABLE.test(v)) return v;
+      escaped.push(path);
+      return escapeUnstorable(v);
+    }
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, path ? `${path}.${i}` : String(i)));
+    if (v && typeof v === "object" && !(v instanceof Date)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) {
+        const key = UNSTORABLE.test(k) ? escapeUnstorable(k) : k;
+        if (key !== k) escaped.push(`${path ? `${path}.` : ""}${key} (key)`);
+        out[key] = walk(x, path ? `${path}.${key}` : key);
+      }
+      return out;
+    }
+    return v;
+  };
+  const a = UNSTORABLE.test(actor) ? (escaped.push("actor"), escapeUnstorable(actor)) : actor;
+  const d = walk(details, "") as Record<string, unknown>;
+  return { actor: a, details: escaped.length ? { ...d, escaped } : d };
+}
+
 /** Appends one record inside `tx` (locks the chain head: appends from every process serialise). */
-export async function appendAudit(tx: Queryable, event: AuditEvent, actor: string, details: Record<string, unknown>, at = new Date()): Promise<AuditRecord> {
+export async function appendAudit(tx: Queryable, event: AuditEvent, rawActor: string, rawDetails: Record<string, unknown>, at = new Date()): Promise<AuditRecord> {
+  const { actor, details } = storable(rawActor, rawDetails);
   const [head] = await tx.query<{ seq: string | number; hash: string }>("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE");
   const seq = Number(head.seq) + 1;
   const rec = { seq, at: at.toISOString(), event, actor, details: JSON.parse(canonicalJson(details)) as Record<string, unknown>, prevHash: head.hash };
