@@ -207,6 +207,14 @@ export interface EnvironmentFact {
   /** What the topology publishes: the repository's base URL (CA certificates under /certs/,
    *  CRLs under /crl/) and the VA's OCSP URL (BR 7.1.2.7, RFC 5280 4.2.1.13, 4.2.2.1). */
   publication: { repositoryBaseUrl: string; ocspUrl: string };
+  /** The offline root's ceremony parameters, as synth renders them into the ceremony files
+   *  (scripts/ceremony/render.ts): the policy checks them against the ceremony limits (LCA-CER-01). */
+  ceremonies?: {
+    rootKeyAlgorithm: string;
+    rootValidityDays: number;
+    intermediates: { ca: string; keyAlgorithm: string; validityDays: number; pathLen?: number }[];
+    ocspSigner?: { keyAlgorithm: string; validityDays: number };
+  };
   cas: {
     name: string;
     type: "root" | "issuing";
@@ -219,7 +227,7 @@ export interface EnvironmentFact {
     validityDays?: number;
     maxValidityDays?: number;
     custodians?: { quorum: number; total: number };
-    profiles: { name: string; kind: string; maxValidityDays: number }[];
+    profiles: { name: string; kind: string; maxValidityDays: number; allowedKeyAlgorithms?: string[] }[];
     ocsp?: boolean;
   }[];
   /** The time-stamping authority (RFC 3161), when the environment runs one. */

@@ -4,7 +4,7 @@ import type { TimeStamping } from "../environments/schema.js";
 import { ExternalPeer } from "./connections.js";
 import type { Database } from "./database.js";
 import type { HardenedWorkload } from "./hardened-workload.js";
-import { pinEnvName } from "./hsm-cluster.js";
+import { pinFilePath } from "./hsm-cluster.js";
 import { stableStringify } from "./model.js";
 import { CONFIG_DIR, pkiWorkload, type SiteContext } from "./site-context.js";
 
@@ -21,7 +21,7 @@ export function tsaServiceConfig(ctx: Pick<SiteContext, "env">, tsa: TimeStampin
     name: tsa.name,
     environment: env.name,
     keyAlgorithm: tsa.keyAlgorithm,
-    hsm: { library: env.hsm.pkcs11Library, tokenLabel: partition.tokenLabel, keyLabel: tsa.keyLabel, pinEnv: pinEnvName(tsa.partition) },
+    hsm: { library: env.hsm.pkcs11Library, tokenLabel: partition.tokenLabel, keyLabel: tsa.keyLabel, pinFile: pinFilePath(tsa.partition) },
     certificatePath: `${TSA_CERT_DIR}/tsa.pem`,
     chainPaths: [`${TSA_CERT_DIR}/chain.pem`],
     policyOid: tsa.policyOid,

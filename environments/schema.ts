@@ -17,10 +17,25 @@ const Name = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a lower-case DNS label (a-z, 0-9, '-')")
   .max(40);
+/** One IPv4 octet, 0 to 255, without leading zeros. */
+const OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+const IPV4 = `${OCTET}(\\.${OCTET}){3}`;
+/** The address part of a CIDR has no bit set past the prefix (10.20.0.5/24 is a host, not a network). */
+function hostBitsClear(cidr: string): boolean {
+  const [addr, len] = cidr.split("/");
+  const n = addr.split(".").reduce((a, o) => a * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(len));
+  return n % size === 0;
+}
 const Cidr = z
   .string()
-  .regex(/^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/, "an IPv4 CIDR, e.g. 10.20.0.0/24");
-const Ipv4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, "an IPv4 address");
+  .regex(new RegExp(`^${IPV4}\\/(\\d|[12]\\d|3[0-2])$`), "an IPv4 CIDR with octets 0-255, e.g. 10.20.0.0/24")
+  .refine(hostBitsClear, { message: "host bits are set past the prefix: write the network address (e.g. 10.20.0.0/24, not 10.20.0.5/24)", abort: true });
+const Ipv4 = z.string().regex(new RegExp(`^${IPV4}$`), "an IPv4 address with octets 0-255, e.g. 10.20.10.11");
+/** An http or https URL with a host, no credentials (what certificates and browsers are given). */
+const HttpUrl = z
+  .url({ protocol: /^https?$/, hostname: /^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i, error: "an http:// or https:// URL with a host name, e.g. https://ra.ca.gov.la" })
+  .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), { message: "no user name or password in the URL" });
 const Port = z.number().int().min(1).max(65535);
 const Quantity = z.string().regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti)?$/, "a Kubernetes quantity, e.g. 500m or 512Mi");
 const Oid = z.string().regex(/^[0-2](\.(0|[1-9][0-9]*))+$/, "an OID in dotted form");
@@ -251,23 +266,9 @@ export const WORKLOAD_KINDS = [
 export const WorkloadKind = z.enum(WORKLOAD_KINDS);
 export type WorkloadKind = z.infer<typeof WorkloadKind>;
 
-/** The trusted roles of the source documents (CP/CPS 5.2.1). */
-export const TRUSTED_ROLES = [
-  "ca-chief-officer",
-  "ca-system-administrator",
-  "key-custodian",
-  "ia-operator",
-  "ra-operator",
-  "va-operator",
-  "audit-log-inspector",
-  "repository-operator",
-  "infrastructure-engineer",
-  "system-auditor",
-  "vetting-officer",
-  "vetting-approver",
-  "vetting-manager",
-  "security-officer",
-] as const;
+// The trusted roles in roles.ts (no zod there: the policy checks read them on the main thread).
+import { TRUSTED_ROLES } from "./roles.js";
+export { TRUSTED_ROLES };
 export const TrustedRole = z.enum(TRUSTED_ROLES);
 export type TrustedRole = z.infer<typeof TrustedRole>;
 
@@ -315,7 +316,7 @@ export const ObjectStore = z.strictObject({
   /** The site (a name in `sites`) whose building holds the store. */
   site: Name,
   /** S3 endpoint, e.g. https://s3.lanic.gov.la. */
-  endpoint: z.url(),
+  endpoint: HttpUrl,
   /** Address of the endpoint (NetworkPolicy egress, firewall matrix row). */
   address: Ipv4,
   port: Port,
@@ -349,7 +350,7 @@ export const Environment = z.strictObject({
   cpCps: z.strictObject({
     version: z.string().regex(/^\d+\.\d+(\.\d+)?$/),
     policyOid: Oid,
-    url: z.url(),
+    url: HttpUrl,
   }),
   sites: z.array(Site).min(1),
   images: z.strictObject({
@@ -364,7 +365,7 @@ export const Environment = z.strictObject({
   profiles: z.record(Name, Profile),
   ra: z.strictObject({
     /** URL of the RA web form on the government network. */
-    url: z.url(),
+    url: HttpUrl,
     /** Government networks allowed to reach the RA front end (firewall matrix rows). */
     governmentNetworks: z.array(Cidr).min(1),
     /** Maximum rows in one bulk CSV upload. */
@@ -372,13 +373,13 @@ export const Environment = z.strictObject({
   }),
   va: z.strictObject({
     /** OCSP URL placed in certificates' AIA (RFC 5280 4.2.2.1). */
-    url: z.url(),
+    url: HttpUrl,
   }),
   /** The time-stamping authority. Absent: the environment runs none. */
   tsa: TimeStamping.optional(),
   repository: z.strictObject({
     /** Base URL: CA certificates at <base>/certs/<ca>.der, CRLs at <base>/crl/<ca>.crl. */
-    baseUrl: z.url(),
+    baseUrl: HttpUrl.refine((u) => !/[?#]/.test(u), { message: "a base URL without query or fragment: <base>/certs/<ca>.der and <base>/crl/<ca>.crl are appended to it" }),
   }),
   database: z.strictObject({
     /** PostgreSQL instances per site (CloudNativePG). */
@@ -428,6 +429,12 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
   const siteNames = env.sites.map((s) => s.name);
   const dup = <T>(items: T[]) => items.filter((x, i) => items.indexOf(x) !== i);
   for (const d of dup(siteNames)) out.push({ path: ["sites"], message: `site '${d}' is defined twice` });
+  // one cluster per site: two sites on one kubeconfig context would apply both sites' stacks to one cluster
+  for (const d of new Set(dup(env.sites.map((s) => `${s.kubernetes.configPath}\u0000${s.kubernetes.context}`)))) {
+    const [, ctx] = d.split("\u0000");
+    const same = env.sites.filter((s) => s.kubernetes.context === ctx).map((s) => `'${s.name}'`);
+    out.push({ path: ["sites"], message: `sites ${same.join(" and ")} share the kubeconfig context '${ctx}': each site is its own cluster` });
+  }
   if (env.sites.filter((s) => s.role === "primary").length !== 1)
     out.push({ path: ["sites"], message: `exactly one site must have role 'primary' (found ${env.sites.filter((s) => s.role === "primary").length})` });
   if (env.hsm.type === "network" && env.hsm.members.length === 0)
@@ -467,7 +474,8 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
     if (key && key.algorithm !== ca.keyAlgorithm)
       out.push({ path: ["issuingCas", i, "keyAlgorithm"], message: `${ca.keyAlgorithm} differs from the HSM key '${ca.keyLabel}' (${key.algorithm})` });
     ca.profiles.forEach((p, j) => {
-      if (!env.profiles[p])
+      // own keys only: 'constructor' or 'toString' are not profiles
+      if (!Object.hasOwn(env.profiles, p))
         out.push({ path: ["issuingCas", i, "profiles", j], message: `unknown profile '${p}'; defined: ${Object.keys(env.profiles).join(", ")}` });
     });
   });

@@ -3,6 +3,7 @@
  * report order. One file per control family under controls/.
  */
 import { AUDIT_CONTROLS } from "./controls/audit.js";
+import { CEREMONY_CONTROLS } from "./controls/ceremonies.js";
 import { CONTINUITY_CONTROLS } from "./controls/continuity.js";
 import { CUSTODY_CONTROLS } from "./controls/custody.js";
 import { DUTY_CONTROLS } from "./controls/duties.js";
@@ -36,6 +37,7 @@ export const EXCEPTIONS_CONTROL: Control = {
 export const CATALOG: Control[] = [
   ...IDENTITY_CONTROLS,
   ...KEY_CONTROLS,
+  ...CEREMONY_CONTROLS,
   ...HSM_CONTROLS,
   ...CUSTODY_CONTROLS,
   ...VALIDITY_CONTROLS,

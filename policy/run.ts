@@ -48,6 +48,15 @@ function evidenceFor(c: Control, m: TopologyJson): string[] {
       return paths([...m.components.filter((x) => x.kind === "audit-collector"), ...m.schedules.filter((s) => s.kind === "audit-integrity")]);
     case "TSA":
       return paths(m.components.filter((x) => x.kind === "tsa"));
+    case "CER":
+      return paths(m.components.filter((x) => x.kind === "offline-root"));
+    case "URL":
+      return paths(m.components.filter((x) => x.kind === "repository" || x.kind === "ocsp-responder"));
+    case "SOD":
+      return [...new Set(m.roles.flatMap((r) => r.bindings.map((b) => `${m.environment.name}/${m.environment.name}-${b.site}/trusted-roles`)))];
+    case "CLU":
+    case "TIER":
+      return paths(m.zones.filter((z) => z.zone === "management"));
     case "BCP":
     case "RES":
       return paths(m.zones.filter((z) => z.zone === "database"));

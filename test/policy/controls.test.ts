@@ -8,6 +8,10 @@ import { keyAlgorithmProblem } from "../../policy/controls/keys.js";
 import { brTlsMaxValidityDays } from "../../policy/cp-limits.js";
 import { build, check, cleanup, findingsOf, resourceAt, resourcesOf, statusOf, type Built, type Case, type EnvName } from "./fixtures.js";
 import { ISOLATION_CASES } from "./isolation-cases.js";
+import { definition } from "./fixtures.js";
+import { parseEnvironment } from "../../environments/index.js";
+import { renderCeremonyFiles } from "../../scripts/ceremony/render.js";
+import { CeremonyFileError } from "../../scripts/ceremony/schema.js";
 
 const shipped: Partial<Record<EnvName, Built>> = {};
 beforeAll(() => {
@@ -60,7 +64,7 @@ const BASE_CASES: Case[] = [
   {
     id: "LCA-NET-05", pass: "production",
     model: (b) => { b.model.flows.find((f) => f.site === "lanic" && f.from.type === "component" && f.from.id === "lanic/ra-frontend" && f.to.type === "component" && f.to.id === "lanic/ra")!.mtls = false; },
-    finding: "LCA-NET-05:flow:lanic:lanic/ra-frontend->lanic/ra:8443", found: "flow applications to the RA (port 8443) is not mutual TLS",
+    finding: "LCA-NET-05:flow:lanic:lanic/ra-frontend->lanic/ra:8443", found: "flow applications and vetting to the RA (port 8443) is not mutual TLS",
   },
   {
     id: "LCA-WKL-01", pass: "production",
@@ -309,6 +313,46 @@ describe("exposure and URLs", () => {
     cm.data["ca-config.json"] = JSON.stringify(config);
     expect(findingsOf(check(c), "LCA-URL-01").map((f) => f.found)).toEqual([
       "the lao-gov-tls-ca-1 configuration (stack production-lanic) puts crl http://10.20.5.5/crl/lao-gov-tls-ca-1.crl in certificates; the model says http://repository.ca.gov.la/crl/lao-gov-tls-ca-1.crl",
+    ]);
+  });
+});
+
+describe("check refuses whatever synth's ceremony rendering refuses (LCA-CER-01)", () => {
+  const mutations: [string, EnvName, (d: any) => void][] = [
+    ["root key outside ECDSA_P384 / RSA_4096", "production", (d) => { d.rootOfTrust.keyAlgorithm = "ECDSA_P256"; }],
+    ["intermediate longer than 10 years", "production", (d) => { d.rootOfTrust.intermediateValidityDays = 4000; }],
+    ["subordinate CA key RSA_2048", "production", (d) => { d.issuingCas[0].keyAlgorithm = "RSA_2048"; d.hsm.partitions[0].keys[0].algorithm = "RSA_2048"; }],
+    ["subordinate CA key RSA_2048 under the external root", "pilot", (d) => { d.issuingCas[0].keyAlgorithm = "RSA_2048"; d.hsm.partitions[0].keys[0].algorithm = "RSA_2048"; }],
+    ["root OCSP responder certificate longer than a year", "dev", (d) => { d.rootOfTrust.ocspSigner.validityDays = 400; }],
+  ];
+  it.each(mutations)("%s: synth refuses the ceremony files and check reports it", (_name, env, mutate) => {
+    const def = definition(env);
+    mutate(def);
+    expect(() => renderCeremonyFiles(parseEnvironment(def, "fixture"))).toThrow(CeremonyFileError);
+    const ids = findingsOf(check(build(env, mutate)), "LCA-CER-01").map((f) => f.id);
+    expect(ids.length).toBeGreaterThan(0);
+  });
+  it("an intermediate outliving its root: check refuses before the ceremony linter would", () => {
+    const b = build("production", (d) => { d.rootOfTrust.validityDays = 2922; d.rootOfTrust.intermediateValidityDays = 3000; });
+    expect(findingsOf(check(b), "LCA-CER-01").map((f) => f.found)).toEqual(["intermediate for lao-gov-signing-ca-1 valid 3000 days, the root 2922 days: it would outlive its root", "intermediate for lao-gov-tls-ca-1 valid 3000 days, the root 2922 days: it would outlive its root"]);
+  });
+  it("an intermediate without pathLenConstraint (model)", () => {
+    const b = copy("production");
+    delete b.model.environment.ceremonies!.intermediates[0].pathLen;
+    expect(findingsOf(check(b), "LCA-CER-01").map((f) => f.id)).toEqual(["LCA-CER-01:pathlen:lao-gov-signing-ca-1"]);
+  });
+});
+
+describe("mTLS proven (LCA-NET-07)", () => {
+  it("a client without its client certificate, and a server serving TLS without --client-ca", () => {
+    const b = copy("production");
+    const ra = resourceAt(b, "production/production-lanic/registration-authority/service/deployment").spec.template.spec;
+    ra.volume = ra.volume.filter((v: { name: string }) => v.name !== "ra-client-cert");
+    const ca = resourceAt(b, "production/production-lanic/issuing-ca-lao-gov-tls-ca-1/service/deployment").spec.template.spec.container[0];
+    ca.args = ca.args.filter((a: string) => !a.startsWith("--client-ca"));
+    expect(findingsOf(check(b), "LCA-NET-07").map((f) => f.found).sort()).toEqual([
+      "mTLS flow 'issue and revoke under lao-gov-signing-ca-1' (port 8443): lanic/ra mounts no client certificate",
+      "mTLS flow 'issue and revoke under lao-gov-tls-ca-1' (port 8443): lanic/ra mounts no client certificate; lanic/issuing-ca-lao-gov-tls-ca-1 serves TLS without --client-ca",
     ]);
   });
 });

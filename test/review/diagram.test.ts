@@ -149,7 +149,6 @@ describe("diagram arrows merged per zone or group", () => {
     expect(mine.map((a) => `${a.to} ${a.label} ${a.color}`).sort()).toEqual([
       "c:lanic/audit-collector 6514 mTLS #1a7f37",
       "c:lanic/lanic-ca-db 5432 mTLS #1a7f37",
-      "c:lanic/repository 8443 mTLS #1a7f37",
       "hsm:lanic:online 1792 mTLS #1a7f37",
     ]);
     expect(arrows).toContainEqual(expect.objectContaining({ from: "c:lanic/ra", to: `c:lanic/${added}`, color: "#1a7f37" }));

@@ -35,7 +35,7 @@ describe("IssuingCa", () => {
     const config = JSON.parse(cm.data["ca-config.json"]);
     expect(config.urls).toEqual({ caIssuers: "http://repository.ca.gov.la/certs/lao-gov-tls-ca-1.der", crl: "http://repository.ca.gov.la/crl/lao-gov-tls-ca-1.crl", ocsp: "http://ocsp.ca.gov.la" });
     expect(Object.keys(config.profiles).sort()).toEqual(["ocsp-signing", "tls-server"]);
-    expect(config.hsm).toEqual({ library: "/opt/hsm/lib/libCryptoki2_64.so", tokenLabel: "lanic-ca-tls-issuing", keyLabel: "lao-gov-tls-ca-1-2026", pinEnv: "HSM_PIN_TLS_ISSUING" });
+    expect(config.hsm).toEqual({ library: "/opt/hsm/lib/libCryptoki2_64.so", tokenLabel: "lanic-ca-tls-issuing", keyLabel: "lao-gov-tls-ca-1-2026", pinFile: "/etc/lanic-ca/hsm-pin/tls-issuing/pin" });
   });
 });
 
@@ -79,7 +79,7 @@ describe("ValidationAuthority", () => {
     expect(svc.spec).toMatchObject({ cluster_ip: "None", port: [{ name: "publish", port: 8443 }] });
     const config = JSON.parse(byName(lanic, ConfigMapV1.tfResourceType, "ca-config-lao-gov-signing-ca-1").data["ca-config.json"]);
     expect(config.publish.ocspResponderUrl).toBe("https://ocsp-responder-publish.lanic-ca-public.svc:8443");
-    expect(config.ocsp.responder).toMatchObject({ keyAlgorithm: "ECDSA_P256", hsm: { tokenLabel: "lanic-ca-ocsp", keyLabel: "lao-gov-signing-ca-1-ocsp", pinEnv: "HSM_PIN_OCSP" } });
+    expect(config.ocsp.responder).toMatchObject({ keyAlgorithm: "ECDSA_P256", hsm: { tokenLabel: "lanic-ca-ocsp", keyLabel: "lao-gov-signing-ca-1-ocsp", pinFile: "/etc/lanic-ca/hsm-pin/ocsp/pin" } });
   });
   it("GIVEN OCSP off THEN no signer and no schedule for that CA", () => {
     const env = fixture("production", (e) => (e.issuingCas[1].ocsp.enabled = false));

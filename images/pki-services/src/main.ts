@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { verifyAudit } from "./audit/log.js";
 import { KEY_ALGORITHMS, type KeyAlgorithm } from "./config/schema.js";
 import { Pkcs11Token } from "./pkcs11/index.js";
+import { toPem } from "./pki/pem.js";
 import { createSoftHsmToken } from "./lab/softhsm.js";
 import { issuingCaMain } from "./roles/issuing-ca.js";
 import { openDatabase } from "./storage/db.js";
@@ -33,9 +34,20 @@ function dbUrl(flag: string | undefined): string {
 
 async function auditVerify(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { db: { type: "string" } }, strict: true });
-  const db = await openDatabase({ url: dbUrl(values.db) });
+  const url = dbUrl(values.db);
+  // Opened as it is: a mistyped path or an empty database is refused, never created.
+  const db = await openDatabase({ url, migrate: false });
   try {
+    const [t] = await db.query<{ t: string | null }>("SELECT to_regclass('audit_log')::text AS t");
+    if (!t?.t) {
+      console.error(`pki-services: the database ${redact(url)} holds no audit log (no audit_log table): check --db / DATABASE_URL`);
+      return 1;
+    }
     const r = await verifyAudit(db);
+    if (r.records === 0 && r.ok) {
+      console.error(`pki-services: the audit log in ${redact(url)} is empty: a running CA has at least its service.start record; nothing verified`);
+      return 1;
+    }
     for (const p of r.problems) console.log(`TAMPERED ${p.problem}: ${p.message}`);
     console.log(r.ok ? `audit log OK: ${r.records} records, chain intact` : `audit log BROKEN: ${r.problems.length} problem(s) in ${r.records} records`);
     return r.ok ? 0 : 1;
@@ -43,6 +55,9 @@ async function auditVerify(args: string[]): Promise<number> {
     await db.close();
   }
 }
+
+/** A database URL without its password, for messages. */
+const redact = (url: string): string => url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/, "$1***@");
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -81,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
       const token = await Pkcs11Token.open({ library: values.library, tokenLabel: values.token, pin, poolSize: 1 });
       try {
         const { spki } = await token.generateKeyPair(values.label, values.algorithm as KeyAlgorithm);
-        console.log(`-----BEGIN PUBLIC KEY-----\n${spki.toString("base64").replace(/.{64}/g, "$&\n")}\n-----END PUBLIC KEY-----`.replace("\n\n", "\n"));
+        process.stdout.write(toPem(spki, "PUBLIC KEY"));
       } finally {
         token.close();
       }

@@ -60,14 +60,14 @@ async function startTsa(name: string, ntpPort: number, extra: Record<string, unk
   const config = join(tmp.dir, `${name}.json`);
   writeFileSync(config, JSON.stringify({
     name, environment: "test", keyAlgorithm: "RSA_3072",
-    hsm: { library: ca.hsm.library, tokenLabel: ca.hsm.tokenLabel, keyLabel: "tsa-1", pinEnv: "TEST_TSA_PIN" },
+    hsm: { library: ca.hsm.library, tokenLabel: ca.hsm.tokenLabel, keyLabel: "tsa-1", pinFile: ca.config.hsm.pinFile },
     certificatePath: join(tmp.dir, "tsa.pem"), chainPaths: [ca.caFile],
     policyOid: TSA_POLICY, accuracy: { seconds: 1 },
     ntp: { sources: [{ host: "127.0.0.1", port: ntpPort }], intervalSeconds: 2 },
     ...extra,
   }));
   const proc = spawn(process.execPath, [MAIN, "tsa", "--config", config, "--db", join(tmp.dir, "tsa-db"), "--listen", `127.0.0.1:${port}`], {
-    env: { ...process.env, SOFTHSM2_CONF: ca.hsm.conf, TEST_TSA_PIN: ca.hsm.pin },
+    env: { ...process.env, SOFTHSM2_CONF: ca.hsm.conf },
   });
   const out: string[] = [];
   proc.stdout!.on("data", (d: Buffer) => out.push(d.toString()));
@@ -396,10 +396,10 @@ describe("the TSA's clock (RFC 3161 2.1, ETSI EN 319 421 7.7.2)", () => {
     const config = join(tmp.dir, "bad-cert.json");
     writeFileSync(config, JSON.stringify({
       name: "tsa-bad", environment: "test", keyAlgorithm: "ECDSA_P256",
-      hsm: { library: ca.hsm.library, tokenLabel: ca.hsm.tokenLabel, keyLabel: "issuing-ca-1", pinEnv: "TEST_TSA_PIN" },
+      hsm: { library: ca.hsm.library, tokenLabel: ca.hsm.tokenLabel, keyLabel: "issuing-ca-1", pinFile: ca.config.hsm.pinFile },
       certificatePath: ca.caFile, policyOid: TSA_POLICY, accuracy: { seconds: 1 }, ntp: { sources: [{ host: "127.0.0.1", port: ntp.port }] },
     }));
-    const r = spawnSync(process.execPath, [MAIN, "tsa", "--config", config, "--db", "memory://", "--listen", "127.0.0.1:0"], { encoding: "utf8", env: { ...process.env, SOFTHSM2_CONF: ca.hsm.conf, TEST_TSA_PIN: ca.hsm.pin }, timeout: 20_000 });
+    const r = spawnSync(process.execPath, [MAIN, "tsa", "--config", config, "--db", "memory://", "--listen", "127.0.0.1:0"], { encoding: "utf8", env: { ...process.env, SOFTHSM2_CONF: ca.hsm.conf }, timeout: 20_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/has no extendedKeyUsage \(RFC 3161 2\.3/);
     expect(r.stderr).not.toMatch(/\n\s+at /);

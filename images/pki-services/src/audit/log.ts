@@ -40,6 +40,48 @@ export function recordHash(r: Omit<AuditRecord, "hash">): string {
     .digest("hex");
 }
 
+/** NUL and UTF-16 code units that are not part of a surrogate pair: PostgreSQL refuses both in
+ *  text and jsonb, so hostile input would make the audit write of its own rejection fail. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, "g");
+
+/** `s` with each unstorable code unit written as `\uXXXX` and each backslash doubled (so the
+ *  original is recoverable exactly: JSON-unescape it). */
+export function escapeUnstorable(s: string): string {
+  return s.replace(/\\/g, "\\\\").replace(UNSTORABLE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
+ * Actor and details as PostgreSQL can store them. A string (or key) holding NUL or a lone
+ * surrogate is escaped ({@link escapeUnstorable}) and its path listed in `details.escaped`
+ * (e.g. "actor", "problems.0", "profile"), so every rejection is audited, whatever the input,
+ * and nothing is lost. Strings that need no escaping are kept as they are.
+ */
+export function storable(actor: string, details: Record<string, unknown>): { actor: string; details: Record<string, unknown> } {
+  const escaped: string[] = [];
+  const walk = (v: unknown, path: string): unknown => {
+    if (typeof v === "string") {
+      if (!UNSTORABLE.test(v)) return v;
+      escaped.push(path);
+      return escapeUnstorable(v);
+    }
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, path ? `${path}.${i}` : String(i)));
+    if (v && typeof v === "object" && !(v instanceof Date)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) {
+        const key = UNSTORABLE.test(k) ? escapeUnstorable(k) : k;
+        if (key !== k) escaped.push(`${path ? `${path}.` : ""}${key} (key)`);
+        out[key] = walk(x, path ? `${path}.${key}` : key);
+      }
+      return out;
+    }
+    return v;
+  };
+  const a = UNSTORABLE.test(actor) ? (escaped.push("actor"), escapeUnstorable(actor)) : actor;
+  const d = walk(details, "") as Record<string, unknown>;
+  return { actor: a, details: escaped.length ? { ...d, escaped } : d };
+}
+
 /** Appends one record inside `tx` (locks the chain head: appends from every process serialise). */
 export async function appendAudit(tx: Queryable, event: AuditEvent, actor: string, details: Record<string, unknown>, at = new Date()): Promise<AuditRecord> {
   return (await appendAuditBatch(tx, event, actor, [details], at))[0];
@@ -53,8 +95,10 @@ export async function appendAuditBatch(tx: Queryable, event: AuditEvent, actor: 
   let seq = Number(head.seq);
   let prevHash = head.hash;
   const records: AuditRecord[] = [];
-  for (const d of details) {
-    const rec = { seq: ++seq, at: at.toISOString(), event, actor, details: JSON.parse(canonicalJson(d)) as Record<string, unknown>, prevHash };
+  for (const raw of details) {
+    // Text PostgreSQL cannot store is escaped first, so the audit write never fails on it.
+    const s = storable(actor, raw);
+    const rec = { seq: ++seq, at: at.toISOString(), event, actor: s.actor, details: JSON.parse(canonicalJson(s.details)) as Record<string, unknown>, prevHash };
     prevHash = recordHash(rec);
     records.push({ ...rec, hash: prevHash });
   }

@@ -109,8 +109,9 @@ export const Profile = z.strictObject({
 });
 export type Profile = z.infer<typeof Profile>;
 
-/** What a signing service needs to find its key in the HSM. The PIN is never here: it comes
- *  from the environment variable named by `pinEnv`, filled from a Kubernetes Secret. */
+/** What a signing service needs to find its key in the HSM. The PIN is never here: it is read
+ *  from the file `pinFile`, the partition's Kubernetes Secret mounted read-only — never from an
+ *  environment variable, which stays readable in /proc/<pid>/environ for the process's life. */
 export const HsmBinding = z.strictObject({
   /** Path of the PKCS#11 library (vendor library in production, SoftHSM2 in dev and tests). */
   library: z.string().min(1),
@@ -118,8 +119,8 @@ export const HsmBinding = z.strictObject({
   tokenLabel: z.string().min(1),
   /** Label of the key pair (CKA_LABEL) in that token. */
   keyLabel: z.string().min(1),
-  /** Name of the environment variable that holds the partition's user PIN. */
-  pinEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/),
+  /** Absolute path of the file holding the partition's user PIN (the mounted Secret's `pin`). */
+  pinFile: z.string().regex(/^\//, "an absolute path, e.g. /etc/lanic-ca/hsm-pin/issuing/pin"),
 });
 export type HsmBinding = z.infer<typeof HsmBinding>;
 

@@ -6,11 +6,10 @@
  */
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { SUBJECT_ATTRIBUTES, type SubjectAttribute } from "../config/schema.js";
 import type { Pkcs11Signer } from "../pkcs11/token.js";
 import { buildTbsCertificate, caExtensions, readTbsCertificate } from "../pki/certificate.js";
 import { keyIdentifier } from "../pki/key-id.js";
-import { encodeRdns, type SubjectValue } from "../pki/names.js";
+import { encodeRdns, parseSimpleDn } from "../pki/names.js";
 import { randomSerial } from "../pki/serial.js";
 import { signAndVerify, splitSigned } from "../pki/signature.js";
 
@@ -25,16 +24,6 @@ export interface CreateCaOptions {
   readonly notAfter: Date;
   /** RFC 5280 4.2.1.9 pathLenConstraint. No default: the CP decides. */
   readonly pathLength: number | undefined;
-}
-
-/** "CN=x,O=y,C=LA" → the attributes in that order (no escapes, no multi-valued RDNs). */
-function parseSimpleDn(s: string): SubjectValue[] {
-  return s.split(",").map((part) => {
-    const i = part.indexOf("=");
-    const type = part.slice(0, i).trim() as SubjectAttribute;
-    if (i <= 0 || !SUBJECT_ATTRIBUTES.includes(type)) throw new Error(`subject "${s}": "${part}" is not attribute=value with one of ${SUBJECT_ATTRIBUTES.join(", ")}`);
-    return { type, value: part.slice(i + 1).trim() };
-  });
 }
 
 export async function createCaCertificate(o: CreateCaOptions): Promise<x509.X509Certificate> {

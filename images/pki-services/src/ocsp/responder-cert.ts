@@ -1,19 +1,17 @@
 /**
  * The delegated OCSP responder's key pair is generated in the HSM (`pki-services keygen`); its
- * CSR is signed there too, and the issuing CA issues the certificate under its `ocsp-signing`
- * profile (OCSP signing EKU, id-pkix-ocsp-nocheck: RFC 6960 4.2.2.2, BR 7.1.2.8).
+ * CSR is signed there too (the PKI core's CSR builder and sign → verify, ADR 0021), and the
+ * issuing CA issues the certificate under its `ocsp-signing` profile (OCSP signing EKU,
+ * id-pkix-ocsp-nocheck: RFC 6960 4.2.2.2, BR 7.1.2.8).
  */
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
-import { hsmWebCrypto } from "../pkcs11/webcrypto.js";
 import type { Pkcs11Signer } from "../pkcs11/token.js";
+import { buildCsrInfo } from "../pki/certificate.js";
+import { encodeRdns, parseSimpleDn } from "../pki/names.js";
+import { toPem } from "../pki/pem.js";
+import { signAndVerify } from "../pki/signature.js";
 
-/** PEM CSR for the responder key `signer`, subject as an RFC 4514 string. */
+/** PEM CSR for the responder key `signer`, subject as "CN=…,O=…,C=…" (in that order). */
 export async function responderCsr(signer: Pkcs11Signer, subject: string): Promise<string> {
-  const w = await hsmWebCrypto(signer);
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create(
-    { name: subject, keys: { privateKey: w.privateKey, publicKey: w.publicKey }, signingAlgorithm: w.signingAlgorithm },
-    w.crypto,
-  );
-  return csr.toString("pem");
+  const der = await signAndVerify("CSR", buildCsrInfo(encodeRdns(parseSimpleDn(subject)), signer.spki), signer, signer.spki);
+  return toPem(der, "CERTIFICATE REQUEST");
 }

@@ -1,5 +1,5 @@
 /** Subject attributes: OIDs, string types, upper bounds (RFC 5280 4.1.2.4, Appendix A). */
-import type { SubjectAttribute } from "../config/schema.js";
+import { SUBJECT_ATTRIBUTES, type SubjectAttribute } from "../config/schema.js";
 import { oid, seq, set, tlv, TAG } from "./der.js";
 
 export const ATTRIBUTE_OIDS: Record<SubjectAttribute, string> = {
@@ -58,3 +58,13 @@ export function encodeRdns(values: readonly SubjectValue[]): Buffer {
  *  `encodeName` does; undefined values are left out. */
 export const encodeDn = (dn: Partial<Record<SubjectAttribute, string>>): Buffer =>
   encodeName(Object.entries(dn).flatMap(([type, value]) => (value === undefined ? [] : [{ type: type as SubjectAttribute, value }])));
+
+/** "CN=x,O=y,C=LA" → the attributes in that order (no escapes, no multi-valued RDNs). */
+export function parseSimpleDn(s: string): SubjectValue[] {
+  return s.split(",").map((part) => {
+    const i = part.indexOf("=");
+    const type = part.slice(0, i).trim() as SubjectAttribute;
+    if (i <= 0 || !SUBJECT_ATTRIBUTES.includes(type)) throw new Error(`subject "${s}": "${part}" is not attribute=value with one of ${SUBJECT_ATTRIBUTES.join(", ")}`);
+    return { type, value: part.slice(i + 1).trim() };
+  });
+}
