@@ -50,6 +50,8 @@ export function generateEnvironment(opts: { sites: number; issuingCas: number; n
     issuingCas: cas,
     database: {
       ...base.database,
+      // Every site can become primary (lanic-ca failover): its own replication addresses.
+      replicationAddresses: Object.fromEntries(sites.map((s, i) => [s.name, { ca: `10.20.${50 + i}.10`, ra: `10.20.${50 + i}.11` }])),
       backup: base.database.backup && {
         ...base.database.backup,
         objectStores: sites.map((s, i) => ({ ...base.database.backup!.objectStores[0], site: s.name, address: `10.20.${60 + i}.10` })),
