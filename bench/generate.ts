@@ -58,7 +58,8 @@ export function generateEnvironment(opts: { sites: number; issuingCas: number; n
     ...(base.tsa ? { tsa: { ...base.tsa, ca: cas[0].name, keyLabel: "gen-tsa-1" } } : {}),
     database: {
       ...base.database,
-      replicationAddresses: Object.fromEntries(sites.map((s, i) => [s.name, { ca: `10.${20 + i}.50.10`, ra: `10.${20 + i}.50.11`, tsa: `10.${20 + i}.50.12` }])),
+      // Every site can become primary (lanic-ca failover): its own replication addresses.
+      replicationAddresses: Object.fromEntries(sites.map((s, i) => [s.name, { ca: `10.20.${50 + i}.10`, ra: `10.20.${50 + i}.11`, tsa: `10.20.${50 + i}.12` }])),
       backup: base.database.backup && {
         ...base.database.backup,
         objectStores: sites.map((s, i) => ({ ...base.database.backup!.objectStores[0], site: s.name, address: `10.20.${60 + i}.10` })),

@@ -369,8 +369,10 @@ describe("tier and clusters", () => {
     expect(findingsOf(check(b), "LCA-TIER-01")[0].found).toMatch(/^tier dev, but the environment is production: its issuing CAs chain to an external, already-trusted root;/);
   });
   it("LCA-CLU-01: two sites on one context, and a site without its API server outside dev", () => {
-    const b = build("production", (d) => { d.sites[1].kubernetes = { ...d.sites[0].kubernetes }; delete d.sites[0].kubernetes.server; delete d.sites[1].kubernetes.server; });
-    expect(findingsOf(check(b), "LCA-CLU-01").map((f) => f.id).sort()).toEqual(["LCA-CLU-01:server:backup", "LCA-CLU-01:server:lanic", "LCA-CLU-01:shared:lanic:backup"]);
+    // The schema refuses two sites on one context already; the model side proves the policy does too.
+    const b = build("production", (d) => { delete d.sites[0].kubernetes.server; delete d.sites[1].kubernetes.server; });
+    b.model.environment.sites[1].cluster = { ...b.model.environment.sites[0].cluster! };
+    expect(findingsOf(check(b), "LCA-CLU-01").map((f) => f.id).sort()).toEqual(["LCA-CLU-01:provider:backup", "LCA-CLU-01:server:backup", "LCA-CLU-01:server:lanic", "LCA-CLU-01:shared:lanic:backup"]);
   });
 });
 
