@@ -4,7 +4,8 @@
  *
  *   raw     C_SignInit + C_Sign of a precomputed digest with the TSA key (the HSM's ceiling)
  *   stamp   TimeStampAuthority.stamp: parse the request, build the TSTInfo and signed
- *           attributes, sign in the HSM, verify, record the token and its audit record (PGlite)
+ *           attributes, sign in the HSM, verify, record the token and its audit record
+ *           (PostgreSQL 15 on this machine)
  *   http    the same through the TSA's HTTP shell, 32 keep-alive connections (autocannon)
  *
  * The clock guard is replaced by a synchronised status: the bench measures signing and
@@ -13,13 +14,14 @@
  * Usage: node dist/bench/tsa.js [--seconds 4] [--concurrency 32] [--alg RSA_3072]
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { KeyAlgorithm, Profile } from "@lanic-ca/pki-services/config/schema";
 import { createCaCertificate, createSoftHsmToken } from "@lanic-ca/pki-services/lab/index";
+import { PgNode, pgFolder } from "@lanic-ca/pki-services/lab/postgres";
 import { responderCsr } from "@lanic-ca/pki-services/ocsp/responder-cert";
 import { ALGORITHMS, Pkcs11Token } from "@lanic-ca/pki-services/pkcs11/index";
 import { compileProfile, issuerFromCertificate, issuerPublicKey, parseCsr, prepareCertificate, randomSerial, signCertificate } from "@lanic-ca/pki-services/pki/index";
@@ -61,6 +63,8 @@ async function rate(f: (i: number) => Promise<unknown>, secs: number): Promise<n
 }
 
 const dir = mkdtempSync(join(tmpdir(), "bench-tsa-"));
+chmodSync(dir, 0o755); // PostgreSQL runs as postgres: a mkdtemp folder is 0700
+const stops: (() => void)[] = [];
 const hsm = createSoftHsmToken({ dir, tokenLabel: "bench-tsa" });
 const token = await Pkcs11Token.open({ library: hsm.library, tokenLabel: hsm.tokenLabel, pin: hsm.pin, poolSize: 8 });
 try {
@@ -73,7 +77,11 @@ try {
   const profile = compileProfile("time-stamping", PROFILE, issuer);
   const csr = parseCsr(await responderCsr(signer, "CN=Bench TSA,O=MTC,C=LA"));
   const certificate = await signCertificate(profile, prepareCertificate(profile, csr, { serial: randomSerial(), validityDays: 365 }), caSigner, issuerPublicKey(issuer.spki));
-  const db = await openDatabase({ url: "memory://" });
+  // PostgreSQL 15, as production runs it (CloudNativePG): PGlite runs its WASM engine on the
+  // service's own thread and would measure the embedded store, not the TSA.
+  const pg = await PgNode.primary(pgFolder(join(dir, "pg")), "tsa", { archive: pgFolder(join(dir, "archive")) });
+  stops.push(() => pg.stop());
+  const db = await openDatabase({ url: pg.url });
   const clock = { status: () => ({ synchronised: true, accuracyMicros: 1_000_000 }) };
   const tsa = new TimeStampAuthority({ name: "bench", signer, certificate, policyOid: "1.3.6.1.4.1.99999.1.4.1", accuracy: { seconds: 1, millis: 0, micros: 0 }, clock, db });
   const requests = Array.from({ length: 256 }, () => timeStampRequest({ hash: "sha256", hashedMessage: createHash("sha256").update(randomBytes(32)).digest(), nonce: randomBytes(8), certReq: true }));
@@ -102,6 +110,7 @@ try {
   console.log(`tokens recorded: ${n} (each with its audit record)`);
   await db.close();
 } finally {
+  for (const stop of stops) stop();
   token.close();
   rmSync(dir, { recursive: true, force: true });
 }
