@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     token.close();
     const config = {
       name: "bench-ca", environment: "bench", keyAlgorithm: "ECDSA_P256",
-      hsm: { library: hsm.library, tokenLabel: "bench", keyLabel: "ca", pinEnv: "BENCH_PIN" },
+      hsm: { library: hsm.library, tokenLabel: "bench", keyLabel: "ca", pinFile: "/nonexistent/bench-pin-unused" },
       urls: { caIssuers: "http://repo.ca.gov.la/ca.der", crl: "http://crl.ca.gov.la/ca.crl" },
       crl: { intervalHours: 24, nextUpdateHours: 168 }, ocsp: { enabled: false, responseValidityHours: 24, refreshHours: 8 },
       profiles: {}, raClientSubject: "ra",

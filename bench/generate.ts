@@ -45,11 +45,21 @@ export function generateEnvironment(opts: { sites: number; issuingCas: number; n
           pinSecret: "hsm-pin-ocsp",
           keys: cas.map((c) => ({ label: c.ocsp.keyLabel, purpose: "ocsp-signing" as const, ca: c.name, algorithm: "ECDSA_P256" as const })),
         },
+        {
+          name: "tsa",
+          tokenLabel: "gen-tsa",
+          pinSecret: "hsm-pin-tsa",
+          keys: [{ label: "gen-tsa-1", purpose: "time-stamping" as const, ca: cas[0].name, algorithm: "RSA_3072" as const }],
+        },
       ],
     },
     issuingCas: cas,
+    // production's TSA, certified by the first generated CA
+    ...(base.tsa ? { tsa: { ...base.tsa, ca: cas[0].name, keyLabel: "gen-tsa-1" } } : {}),
     database: {
       ...base.database,
+      // Every site can become primary (lanic-ca failover): its own replication addresses.
+      replicationAddresses: Object.fromEntries(sites.map((s, i) => [s.name, { ca: `10.20.${50 + i}.10`, ra: `10.20.${50 + i}.11`, tsa: `10.20.${50 + i}.12` }])),
       backup: base.database.backup && {
         ...base.database.backup,
         objectStores: sites.map((s, i) => ({ ...base.database.backup!.objectStores[0], site: s.name, address: `10.20.${60 + i}.10` })),

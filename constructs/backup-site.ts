@@ -1,6 +1,6 @@
 import { Construct } from "../stacks/cdktf.js";
 import type { Environment, Site } from "../environments/schema.js";
-import { DATABASE_NAME, Database, databaseBackup, RA_DATABASE_NAME } from "./database.js";
+import { DATABASE_NAME, Database, databaseBackup, RA_DATABASE_NAME, TSA_DATABASE_NAME } from "./database.js";
 import type { TopologyModel } from "./model.js";
 import type { Zone } from "./zone.js";
 
@@ -12,6 +12,8 @@ export interface BackupSiteProps {
   readonly databaseZone: Zone;
   /** Where the RA's store lives (the RA zone). */
   readonly raZone: Zone;
+  /** Where the TSA's store lives (the timestamping zone). */
+  readonly tsaZone: Zone;
 }
 
 /**
@@ -24,6 +26,7 @@ export interface BackupSiteProps {
 export class BackupSite extends Construct {
   readonly database: Database;
   readonly raDatabase: Database;
+  readonly tsaDatabase?: Database;
 
   constructor(scope: Construct, id: string, props: BackupSiteProps) {
     super(scope, id);
@@ -41,5 +44,9 @@ export class BackupSite extends Construct {
       });
     this.database = replica("database-replica", DATABASE_NAME, props.databaseZone, addresses.ca);
     this.raDatabase = replica("ra-database-replica", RA_DATABASE_NAME, props.raZone, addresses.ra);
+    if (props.env.tsa) {
+      if (!addresses.tsa) throw new Error(`${this.node.path}: database.replicationAddresses.${props.primary.name}.tsa is required with a TSA and a backup site`);
+      this.tsaDatabase = replica("tsa-database-replica", TSA_DATABASE_NAME, props.tsaZone, addresses.tsa);
+    }
   }
 }

@@ -3,7 +3,7 @@ import type { Environment, Site } from "../environments/schema.js";
 import { SiteStack } from "../stacks/site-stack.js";
 import { AuditLog } from "./audit-log.js";
 import { BackupSite } from "./backup-site.js";
-import { DATABASE_NAME, Database, databaseBackup, RA_DATABASE_NAME } from "./database.js";
+import { DATABASE_NAME, Database, databaseBackup, RA_DATABASE_NAME, TSA_DATABASE_NAME } from "./database.js";
 import { HsmCluster } from "./hsm-cluster.js";
 import { caUrls, IssuingCa, issuingCaServiceConfig } from "./issuing-ca.js";
 import { TopologyModel, ZONE_KINDS, type ZoneKind } from "./model.js";
@@ -11,6 +11,7 @@ import { OfflineRootEnclave } from "./offline-root-enclave.js";
 import { RegistrationAuthority } from "./registration-authority.js";
 import { Repository } from "./repository.js";
 import { pkiWorkload, type SiteContext } from "./site-context.js";
+import { TimeStampingAuthority } from "./time-stamping-authority.js";
 import { TrustedRoles } from "./trusted-roles.js";
 import { ValidationAuthority } from "./validation-authority.js";
 import { Zone } from "./zone.js";
@@ -77,9 +78,23 @@ export class CaTopology extends Construct {
           urls: issuingCaServiceConfig({ env }, ca).urls,
           maxValidityDays: ca.maxValidityDays,
           ocsp: ca.ocsp.enabled,
-          profiles: ca.profiles.map((p) => ({ name: p, kind: env.profiles[p].kind, maxValidityDays: env.profiles[p].maxValidityDays })),
+          profiles: ca.profiles.map((p) => ({ name: p, kind: env.profiles[p].kind, maxValidityDays: env.profiles[p].maxValidityDays, allowedKeyAlgorithms: [...env.profiles[p].allowedKeyAlgorithms] })),
         })),
       ],
+      tsa: env.tsa && {
+        name: env.tsa.name,
+        ca: env.tsa.ca,
+        profile: env.tsa.profile,
+        certificate: {
+          kind: env.profiles[env.tsa.profile].kind,
+          extendedKeyUsage: [...env.profiles[env.tsa.profile].extendedKeyUsage],
+          keyUsage: [...env.profiles[env.tsa.profile].keyUsage],
+        },
+        policyOid: env.tsa.policyOid,
+        accuracyMicros: env.tsa.accuracy.seconds * 1_000_000 + env.tsa.accuracy.millis * 1000 + env.tsa.accuracy.micros,
+        key: { partition: env.tsa.partition, label: env.tsa.keyLabel, algorithm: env.tsa.keyAlgorithm },
+        ntp: env.tsa.ntp.sources.map((s) => ({ name: s.name, address: s.address, port: s.port, country: s.country, facility: s.facility })),
+      },
     };
 
     const hsm = new HsmCluster(this, "hsm", { model, definition: env.hsm });
@@ -111,7 +126,7 @@ export class CaTopology extends Construct {
         mode: { type: "primary", replicaSites: backups.map((b) => ({ name: b.name, podCidr: b.kubernetes.podCidr })) },
         backup: databaseBackup(env, site),
       });
-    const backupSite = standby ? new BackupSite(stack, "backup-site", { model, env, site, primary, databaseZone: zones.database, raZone: zones.ra }) : undefined;
+    const backupSite = standby ? new BackupSite(stack, "backup-site", { model, env, site, primary, databaseZone: zones.database, raZone: zones.ra, tsaZone: zones.timestamping }) : undefined;
     const database = backupSite?.database ?? primaryDb("database", DATABASE_NAME, zones.database);
     // The RA keeps applications in its own store in the RA zone: nothing reachable from the
     // government network connects to the CA database (NCSSR 1.1.1; policy LCA-NET-03).
@@ -123,6 +138,12 @@ export class CaTopology extends Construct {
     const va = new ValidationAuthority(stack, "validation-authority", ctx);
     const ra = new RegistrationAuthority(stack, "registration-authority", ctx, { store: raDatabase });
     for (const ca of env.issuingCas) new IssuingCa(stack, `issuing-ca-${ca.name}`, ctx, { ca, ra, repository, va });
+    if (env.tsa) {
+      // The TSA records tokens in its own store: its zone faces the government network and the
+      // edge, so it never connects to the CA database (NCSSR 1.1.1; policy LCA-NET-03).
+      const store = backupSite ? backupSite.tsaDatabase! : primaryDb("tsa-database", TSA_DATABASE_NAME, zones.timestamping);
+      new TimeStampingAuthority(stack, "time-stamping-authority", ctx, { tsa: env.tsa, store });
+    }
 
     if (!standby) {
       // NCSSR 3.1.2 / BR 5.4.8: the audit hash chain is verified on a schedule.

@@ -47,6 +47,8 @@ function barmanObjectStore(store: LocatedStore, serverName: string, encryption: 
 export const DATABASE_NAME = "lanic-ca-db";
 /** The RA's own store (applications, vetting records), apart from the CA database. */
 export const RA_DATABASE_NAME = "lanic-ca-ra-db";
+/** The TSA's store (token record, audit log) in the timestamping zone. */
+export const TSA_DATABASE_NAME = "lanic-ca-tsa-db";
 const PORT = 5432;
 
 /**

@@ -14,9 +14,10 @@ export interface HsmClusterProps {
 /** Where SoftHSM2 keeps its token files inside dev pods (a PVC shared by the signing pods). */
 export const SOFTHSM_TOKEN_DIR = "/var/lib/softhsm/tokens";
 
-/** The environment variable that carries a partition's PIN (from its Secret, key `pin`). */
-export function pinEnvName(partition: string): string {
-  return `HSM_PIN_${partition.toUpperCase().replace(/-/g, "_")}`;
+/** Where a partition's PIN Secret is mounted (read-only, key `pin`): the services read the PIN
+ *  from this file (hsm.pinFile), never from an environment variable (/proc/<pid>/environ). */
+export function pinFilePath(partition: string): string {
+  return `/etc/lanic-ca/hsm-pin/${partition}/pin`;
 }
 
 /**
@@ -115,7 +116,7 @@ export class HsmPartition {
     if (!this.keyLabels.includes(keyLabel))
       throw new Error(`${workload.node.path}: partition '${this.name}' holds no key '${keyLabel}'; it holds: ${this.keyLabels.join(", ")}`);
     const d = this.cluster.definition;
-    workload.addEnv(pinEnvName(this.name), { secret: this.pinSecret, key: "pin" });
+    workload.addVolume(`hsm-pin-${this.name}`, pinFilePath(this.name).replace(/\/pin$/, ""), { secret: this.pinSecret });
     if (d.type === "softhsm") {
       workload.addEnv("SOFTHSM2_CONF", { value: "/etc/softhsm/softhsm2.conf" });
       workload.addVolume("softhsm-conf", "/etc/softhsm", { configMap: "softhsm-conf" });

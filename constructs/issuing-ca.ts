@@ -3,7 +3,7 @@ import type { IssuingCaServiceConfig } from "@lanic-ca/pki-services/config/schem
 import type { IssuingCa as IssuingCaDef } from "../environments/schema.js";
 import { CrlPublisher } from "./crl-publisher.js";
 import type { HardenedWorkload } from "./hardened-workload.js";
-import { pinEnvName } from "./hsm-cluster.js";
+import { pinFilePath } from "./hsm-cluster.js";
 import { stableStringify } from "./model.js";
 import type { RegistrationAuthority } from "./registration-authority.js";
 import { REPOSITORY_PUBLISH_PORT, type Repository } from "./repository.js";
@@ -44,7 +44,7 @@ export function issuingCaServiceConfig(ctx: Pick<SiteContext, "env">, ca: Issuin
     name: ca.name,
     environment: env.name,
     keyAlgorithm: ca.keyAlgorithm,
-    hsm: { library: env.hsm.pkcs11Library, tokenLabel: partition.tokenLabel, keyLabel: ca.keyLabel, pinEnv: pinEnvName(ca.partition) },
+    hsm: { library: env.hsm.pkcs11Library, tokenLabel: partition.tokenLabel, keyLabel: ca.keyLabel, pinFile: pinFilePath(ca.partition) },
     urls: { ...caUrls(ctx, ca.name), ...(ca.ocsp.enabled ? { ocsp: env.va.url } : {}) },
     crl: { ...ca.crl },
     ocsp: {
@@ -54,7 +54,7 @@ export function issuingCaServiceConfig(ctx: Pick<SiteContext, "env">, ca: Issuin
       ...(ca.ocsp.enabled
         ? {
             responder: {
-              hsm: { library: env.hsm.pkcs11Library, tokenLabel: ocspPartition.tokenLabel, keyLabel: ca.ocsp.keyLabel, pinEnv: pinEnvName(ca.ocsp.partition) },
+              hsm: { library: env.hsm.pkcs11Library, tokenLabel: ocspPartition.tokenLabel, keyLabel: ca.ocsp.keyLabel, pinFile: pinFilePath(ca.ocsp.partition) },
               keyAlgorithm: ocspKey.algorithm,
               certificatePath: `${OCSP_CERT_DIR}/ocsp.pem`,
             },
@@ -123,7 +123,6 @@ export class IssuingCa extends Construct {
     this.service.addVolume("tls", SERVER_TLS_DIR, { secret: `issuing-ca-${ca.name}-tls` });
     ctx.hsm.partition(ca.partition).grantSign(this.service, ca.keyLabel);
     ctx.database.grantReadWrite(this.service);
-    props.repository.grantPublish(this.service);
     props.ra.service.connections.allowTo(this.service, ISSUING_PORT, { purpose: `issue and revoke under ${ca.name}`, mtls: true });
 
     this.crlPublisher = new CrlPublisher(this, "crl", ctx, { ca, configArg });

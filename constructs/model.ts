@@ -6,12 +6,12 @@
  */
 import type { HsmCertification, KeyAlgorithm, Tier, TrustedRole, WorkloadKind } from "../environments/schema.js";
 
-export const ZONE_KINDS = ["public", "government", "ra", "issuing", "hsm", "database", "audit", "management"] as const;
+export const ZONE_KINDS = ["public", "government", "ra", "issuing", "timestamping", "hsm", "database", "audit", "management"] as const;
 export type ZoneKind = (typeof ZONE_KINDS)[number];
 
 /** The CA's high-security zones (NCSSR 1.2.2), the offline root included: a flow into one is
  *  reachable-from-outside evidence for the policy and needs two people in the review diff. */
-export const PROTECTED_ZONES: ReadonlySet<string> = new Set<ZoneKind | "offline">(["issuing", "hsm", "database", "offline"]);
+export const PROTECTED_ZONES: ReadonlySet<string> = new Set<ZoneKind | "offline">(["issuing", "timestamping", "hsm", "database", "offline"]);
 
 export type ComponentKind = WorkloadKind | "database" | "audit-integrity-check" | "hsm" | "offline-root";
 
@@ -101,7 +101,7 @@ export type Endpoint =
       /** What is out there: a network HSM, the internet, the government network, the audit sink,
        *  the other site's replication endpoint, the cluster DNS, a backup object store. */
       name: string;
-      kind: "hsm" | "internet" | "government-network" | "audit-sink" | "replication" | "cluster-dns" | "object-store";
+      kind: "hsm" | "internet" | "government-network" | "audit-sink" | "replication" | "cluster-dns" | "object-store" | "ntp";
       cidrs: string[];
     };
 
@@ -119,7 +119,7 @@ export interface FlowFact {
 
 export interface KeyFact {
   label: string;
-  purpose: "root" | "issuing-ca" | "ocsp-signing";
+  purpose: "root" | "issuing-ca" | "ocsp-signing" | "time-stamping";
   ca: string;
   algorithm: KeyAlgorithm;
   location: { type: "hsm-partition"; hsm: string; partition: string; tokenLabel: string } | { type: "offline-enclave"; hsm: string };
@@ -207,6 +207,14 @@ export interface EnvironmentFact {
   /** What the topology publishes: the repository's base URL (CA certificates under /certs/,
    *  CRLs under /crl/) and the VA's OCSP URL (BR 7.1.2.7, RFC 5280 4.2.1.13, 4.2.2.1). */
   publication: { repositoryBaseUrl: string; ocspUrl: string };
+  /** The offline root's ceremony parameters, as synth renders them into the ceremony files
+   *  (scripts/ceremony/render.ts): the policy checks them against the ceremony limits (LCA-CER-01). */
+  ceremonies?: {
+    rootKeyAlgorithm: string;
+    rootValidityDays: number;
+    intermediates: { ca: string; keyAlgorithm: string; validityDays: number; pathLen?: number }[];
+    ocspSigner?: { keyAlgorithm: string; validityDays: number };
+  };
   cas: {
     name: string;
     type: "root" | "issuing";
@@ -219,9 +227,21 @@ export interface EnvironmentFact {
     validityDays?: number;
     maxValidityDays?: number;
     custodians?: { quorum: number; total: number };
-    profiles: { name: string; kind: string; maxValidityDays: number }[];
+    profiles: { name: string; kind: string; maxValidityDays: number; allowedKeyAlgorithms?: string[] }[];
     ocsp?: boolean;
   }[];
+  /** The time-stamping authority (RFC 3161), when the environment runs one. */
+  tsa?: {
+    name: string;
+    ca: string;
+    profile: string;
+    /** The profile's certificate content as the policy checks it (RFC 3161 2.3). */
+    certificate: { kind: string; extendedKeyUsage: string[]; keyUsage: string[] };
+    policyOid: string;
+    accuracyMicros: number;
+    key: { partition: string; label: string; algorithm: KeyAlgorithm };
+    ntp: { name: string; address: string; port: number; country: string; facility: string }[];
+  };
 }
 
 export interface TopologyJson {

@@ -74,6 +74,13 @@ export class OfflineRootEnclave extends Construct {
     const caCrlHours = root.caCrlNextUpdateDays * 24;
     model.schedules.push({ kind: "ca-crl", ca: root.name, intervalHours: caCrlHours, validityHours: caCrlHours, path: this.node.path });
     const rootUrls = caUrls({ env }, root.name);
+    const intermediates = env.issuingCas.map((ca) => ({ ca: ca.name, keyAlgorithm: ca.keyAlgorithm, validityDays: root.intermediateValidityDays, pathLen: 0 }));
+    model.environment.ceremonies = {
+      rootKeyAlgorithm: root.keyAlgorithm,
+      rootValidityDays: root.validityDays,
+      intermediates,
+      ...(root.ocspSigner ? { ocspSigner: { keyAlgorithm: root.ocspSigner.keyAlgorithm, validityDays: root.ocspSigner.validityDays } } : {}),
+    };
     this.ceremonyInputs = {
       environment: env.name,
       cpCps: env.cpCps,
@@ -89,12 +96,12 @@ export class OfflineRootEnclave extends Construct {
         hsm: root.hsm,
         custodians: root.custodians,
       },
-      intermediates: env.issuingCas.map((ca) => ({
+      intermediates: env.issuingCas.map((ca, i) => ({
         name: ca.name,
         subject: ca.subject,
         keyAlgorithm: ca.keyAlgorithm,
-        validityDays: root.intermediateValidityDays,
-        pathLen: 0,
+        validityDays: intermediates[i].validityDays,
+        pathLen: intermediates[i].pathLen,
         crlUrl: rootUrls.crl,
         caIssuersUrl: rootUrls.caIssuers,
         policyOids: [env.cpCps.policyOid],

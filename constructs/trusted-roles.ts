@@ -6,7 +6,7 @@ import type { Zone } from "./zone.js";
 const READ = ["get", "list", "watch"];
 const core = (resources: string[], verbs: string[]): RbacRule => ({ apiGroups: [""], resources, verbs });
 const apps = (resources: string[], verbs: string[]): RbacRule => ({ apiGroups: ["apps"], resources, verbs });
-const ALL_ZONES: ZoneKind[] = ["public", "government", "ra", "issuing", "hsm", "database", "audit", "management"];
+const ALL_ZONES: ZoneKind[] = ["public", "government", "ra", "issuing", "timestamping", "hsm", "database", "audit", "management"];
 const observe: RbacRule[] = [core(["pods", "services", "configmaps", "events"], READ), apps(["deployments"], READ), { apiGroups: ["batch"], resources: ["cronjobs", "jobs"], verbs: READ }];
 
 /**
@@ -18,11 +18,11 @@ const observe: RbacRule[] = [core(["pods", "services", "configmaps", "events"], 
 export const ROLE_POWERS: Partial<Record<TrustedRole, { zones: ZoneKind[]; rules: RbacRule[] }[]>> = {
   // Keeps the HSM PINs and client credentials: may create and rotate (not read) the Secrets.
   "ca-system-administrator": [
-    { zones: ["issuing", "hsm", "database"], rules: [core(["secrets"], ["create", "update", "patch"]), ...observe] },
+    { zones: ["issuing", "timestamping", "hsm", "database"], rules: [core(["secrets"], ["create", "update", "patch"]), ...observe] },
   ],
   // Activates/deactivates CA and VA keys, starts/stops the CA system, database backup/restore.
   "ia-operator": [
-    { zones: ["issuing"], rules: [apps(["deployments", "deployments/scale"], ["get", "list", "watch", "patch", "update"]), core(["pods", "pods/log"], READ)] },
+    { zones: ["issuing", "timestamping"], rules: [apps(["deployments", "deployments/scale"], ["get", "list", "watch", "patch", "update"]), core(["pods", "pods/log"], READ)] },
     { zones: ["database"], rules: [{ apiGroups: ["batch"], resources: ["jobs"], verbs: ["create", "get", "list", "watch"] }, { apiGroups: ["postgresql.cnpg.io"], resources: ["backups"], verbs: ["create", "get", "list"] }] },
   ],
   // Certificate policy settings of the RA, RA service operation.

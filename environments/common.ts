@@ -60,6 +60,7 @@ export function workloadSizes(replicas: number, scale: "small" | "large"): Input
     "issuing-ca": { replicas, resources: r("1", "512Mi", "2") },
     "crl-publisher": { replicas, resources: r("500m", "1Gi", "2") },
     "audit-collector": { replicas, resources: r("250m", "256Mi", "1") },
+    tsa: { replicas, resources: r("500m", "256Mi", "2") },
   };
 }
 
@@ -87,6 +88,12 @@ export const LUNA_PKCS11_LIBRARY = "/opt/hsm/lib/libCryptoki2_64.so";
 export const LUNA_PCIE_CEREMONY_LIBRARY = "/usr/safenet/lunaclient/lib/libCryptoki2_64.so";
 
 
+/** The time sources in Laos the TSA checks its clock against (RFC 3161 2.1): LANIC's stratum-1
+ *  servers (GNSS receivers) at each site. */
+export const LAO_NTP_SOURCES = [
+  { name: "lanic-ntp-1", address: "10.20.70.10", port: 123, country: "LA", facility: "LANIC data center, Vientiane (GNSS stratum 1)" },
+  { name: "backup-ntp-1", address: "10.40.70.10", port: 123, country: "LA", facility: "LANIC backup data center, Luang Prabang (GNSS stratum 1)" },
+];
 /** Database backups to the S3-compatible object stores inside the LANIC sites (one per site):
  *  a base backup every night at 02:00, the WAL archive continuous, objects encrypted, kept
  *  `retentionDays` (the CP's archive period, RFC 3647 5.5.2). Credentials are Secret names. */

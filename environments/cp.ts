@@ -12,6 +12,8 @@ import type { EnvironmentInput } from "./schema.js";
 export const CP_ARC = "2.16.418.1.1";
 export const CP_POLICY_OID = `${CP_ARC}.1`;
 export const CP_VERSION = "1.0";
+/** The TSA policy (RFC 3161 2.4.2 TSTInfo.policy): the time-stamping practice in the CP arc. */
+export const TSA_POLICY_OID = `${CP_ARC}.4.1`;
 
 type Profiles = EnvironmentInput["profiles"];
 
@@ -88,6 +90,17 @@ export const CP_PROFILES: Profiles = {
     subject: { required: ["CN", "O", "C"], optional: [], countries: ["LA"] },
     subjectAltNames: { dns: false, email: false, required: false },
     ocspNoCheck: true,
+  },
+  "time-stamping": {
+    kind: "time-stamping",
+    description: "The time-stamping authority's certificate (RFC 3161 2.3), key in the HSM",
+    maxValidityDays: 365,
+    allowedKeyAlgorithms: ["RSA_3072", "RSA_4096", "ECDSA_P256", "ECDSA_P384"],
+    keyUsage: ["digitalSignature"],
+    extendedKeyUsage: ["timeStamping"], // alone and critical (RFC 3161 2.3)
+    policyOids: [`${CP_ARC}.3.3`],
+    subject: { required: ["CN", "O", "C"], optional: [], countries: ["LA"] },
+    subjectAltNames: { dns: false, email: false, required: false },
   },
 };
 

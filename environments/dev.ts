@@ -2,8 +2,8 @@
  * Dev: one site, SoftHSM2 tokens inside the signing pods, a throw-away offline root, images by
  * tag. The only tier where a software token is allowed (BR 6.2.7 applies to real CA keys).
  */
-import { CP_POLICY_OID, CP_PROFILES, CP_VERSION } from "./cp.js";
-import { LANIC_LOCATION, kube, trustedRoleGroups, workloadSizes } from "./common.js";
+import { CP_POLICY_OID, CP_PROFILES, CP_VERSION, TSA_POLICY_OID } from "./cp.js";
+import { LANIC_LOCATION, LAO_NTP_SOURCES, kube, trustedRoleGroups, workloadSizes } from "./common.js";
 import type { EnvironmentInput } from "./schema.js";
 
 export default {
@@ -33,6 +33,12 @@ export default {
           { label: "dev-ca-1", purpose: "issuing-ca", ca: "dev-ca-1", algorithm: "ECDSA_P256" },
           { label: "dev-ca-1-ocsp", purpose: "ocsp-signing", ca: "dev-ca-1", algorithm: "ECDSA_P256" },
         ],
+      },
+      {
+        name: "dev-tsa",
+        tokenLabel: "lanic-ca-dev-tsa",
+        pinSecret: "hsm-pin-dev-tsa",
+        keys: [{ label: "dev-tsa-1", purpose: "time-stamping", ca: "dev-ca-1", algorithm: "RSA_3072" }],
       },
     ],
   },
@@ -65,7 +71,7 @@ export default {
       keyAlgorithm: "ECDSA_P256",
       partition: "dev",
       keyLabel: "dev-ca-1",
-      profiles: ["ex-officio-signing", "organisation-signing", "tls-server", "smime", "operator-client", "ocsp-signing"],
+      profiles: ["ex-officio-signing", "organisation-signing", "tls-server", "smime", "operator-client", "ocsp-signing", "time-stamping"],
       maxValidityDays: 365,
       crl: { intervalHours: 1, nextUpdateHours: 24 },
       ocsp: { enabled: true, responseValidityHours: 8, refreshHours: 2, partition: "dev", keyLabel: "dev-ca-1-ocsp" },
@@ -74,6 +80,18 @@ export default {
   profiles: CP_PROFILES,
   ra: { url: "http://ra.dev.ca.lanic.la", governmentNetworks: ["10.60.0.0/14"], bulkUploadMaxRows: 1000 },
   va: { url: "http://ocsp.dev.ca.lanic.la" },
+  tsa: {
+    name: "dev-tsa-1",
+    url: "http://tsa.dev.ca.lanic.la",
+    ca: "dev-ca-1",
+    profile: "time-stamping",
+    partition: "dev-tsa",
+    keyLabel: "dev-tsa-1",
+    keyAlgorithm: "RSA_3072",
+    policyOid: TSA_POLICY_OID,
+    accuracy: { seconds: 1 },
+    ntp: { sources: LAO_NTP_SOURCES.slice(0, 1) },
+  },
   repository: { baseUrl: "http://repository.dev.ca.lanic.la" },
   database: {
     instances: 1,

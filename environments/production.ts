@@ -2,8 +2,8 @@
  * Production: the Lao PDR's own root ("master plan"), two issuing CAs, LANIC primary site in
  * Vientiane and a backup site in a second Lao data center.
  */
-import { CP_POLICY_OID, CP_PROFILES, CP_VERSION } from "./cp.js";
-import { BACKUP_LOCATION, CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LUNA_CERTIFICATION, LUNA_PCIE_CEREMONY_LIBRARY, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes, databaseBackups } from "./common.js";
+import { CP_POLICY_OID, CP_PROFILES, CP_VERSION, TSA_POLICY_OID } from "./cp.js";
+import { BACKUP_LOCATION, CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LAO_NTP_SOURCES, LUNA_CERTIFICATION, LUNA_PCIE_CEREMONY_LIBRARY, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes, databaseBackups } from "./common.js";
 import type { EnvironmentInput } from "./schema.js";
 
 export default {
@@ -55,6 +55,13 @@ export default {
           { label: "lao-gov-tls-ca-1-ocsp", purpose: "ocsp-signing", ca: "lao-gov-tls-ca-1", algorithm: "ECDSA_P256" },
         ],
       },
+      {
+        // The TSA's key in a partition of its own: its PIN unlocks nothing else.
+        name: "tsa",
+        tokenLabel: "lanic-ca-tsa",
+        pinSecret: "hsm-pin-tsa",
+        keys: [{ label: "lao-gov-tsa-1-2026", purpose: "time-stamping", ca: "lao-gov-signing-ca-1", algorithm: "RSA_3072" }],
+      },
     ],
   },
   rootOfTrust: {
@@ -94,7 +101,7 @@ export default {
       keyAlgorithm: "RSA_3072",
       partition: "issuing",
       keyLabel: "lao-gov-signing-ca-1-2026",
-      profiles: ["ex-officio-signing", "organisation-signing", "smime", "operator-client", "ocsp-signing"],
+      profiles: ["ex-officio-signing", "organisation-signing", "smime", "operator-client", "ocsp-signing", "time-stamping"],
       maxValidityDays: 365,
       crl: { intervalHours: 24, nextUpdateHours: 168 },
       ocsp: { enabled: true, responseValidityHours: 96, refreshHours: 24, partition: "ocsp", keyLabel: "lao-gov-signing-ca-1-ocsp" },
@@ -114,12 +121,24 @@ export default {
   profiles: CP_PROFILES,
   ra: { url: "https://ra.ca.gov.la", governmentNetworks: ["10.60.0.0/14"], bulkUploadMaxRows: 10000 },
   va: { url: "http://ocsp.ca.gov.la" },
+  tsa: {
+    name: "lao-gov-tsa-1",
+    url: "http://tsa.ca.gov.la",
+    ca: "lao-gov-signing-ca-1",
+    profile: "time-stamping",
+    partition: "tsa",
+    keyLabel: "lao-gov-tsa-1-2026",
+    keyAlgorithm: "RSA_3072",
+    policyOid: TSA_POLICY_OID,
+    accuracy: { seconds: 1 },
+    ntp: { sources: LAO_NTP_SOURCES },
+  },
   repository: { baseUrl: "http://repository.ca.gov.la" },
   database: {
     instances: 3,
     storageSize: "100Gi",
     storageClass: "lanic-ssd-encrypted",
-    replicationAddresses: { lanic: { ca: "10.20.50.10", ra: "10.20.50.11" }, backup: { ca: "10.40.50.10", ra: "10.40.50.11" } },
+    replicationAddresses: { lanic: { ca: "10.20.50.10", ra: "10.20.50.11", tsa: "10.20.50.12" }, backup: { ca: "10.40.50.10", ra: "10.40.50.11", tsa: "10.40.50.12" } },
     image: CNPG_POSTGRES_IMAGE,
     backup: databaseBackups("production", 2557, [{ site: "lanic", endpoint: "https://s3.lanic.gov.la", address: "10.20.60.10" }, { site: "backup", endpoint: "https://s3.lpq.lanic.gov.la", address: "10.40.60.10" }]),
   },

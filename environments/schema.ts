@@ -17,10 +17,25 @@ const Name = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a lower-case DNS label (a-z, 0-9, '-')")
   .max(40);
+/** One IPv4 octet, 0 to 255, without leading zeros. */
+const OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+const IPV4 = `${OCTET}(\\.${OCTET}){3}`;
+/** The address part of a CIDR has no bit set past the prefix (10.20.0.5/24 is a host, not a network). */
+function hostBitsClear(cidr: string): boolean {
+  const [addr, len] = cidr.split("/");
+  const n = addr.split(".").reduce((a, o) => a * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(len));
+  return n % size === 0;
+}
 const Cidr = z
   .string()
-  .regex(/^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/, "an IPv4 CIDR, e.g. 10.20.0.0/24");
-const Ipv4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, "an IPv4 address");
+  .regex(new RegExp(`^${IPV4}\\/(\\d|[12]\\d|3[0-2])$`), "an IPv4 CIDR with octets 0-255, e.g. 10.20.0.0/24")
+  .refine(hostBitsClear, { message: "host bits are set past the prefix: write the network address (e.g. 10.20.0.0/24, not 10.20.0.5/24)", abort: true });
+const Ipv4 = z.string().regex(new RegExp(`^${IPV4}$`), "an IPv4 address with octets 0-255, e.g. 10.20.10.11");
+/** An http or https URL with a host, no credentials (what certificates and browsers are given). */
+const HttpUrl = z
+  .url({ protocol: /^https?$/, hostname: /^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i, error: "an http:// or https:// URL with a host name, e.g. https://ra.ca.gov.la" })
+  .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), { message: "no user name or password in the URL" });
 const Port = z.number().int().min(1).max(65535);
 const Quantity = z.string().regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti)?$/, "a Kubernetes quantity, e.g. 500m or 512Mi");
 const Oid = z.string().regex(/^[0-2](\.(0|[1-9][0-9]*))+$/, "an OID in dotted form");
@@ -80,12 +95,13 @@ export const HsmCertification = z.discriminatedUnion("scheme", [
 ]);
 export type HsmCertification = z.infer<typeof HsmCertification>;
 
-export const KeyPurpose = z.enum(["issuing-ca", "ocsp-signing"]);
+export const KeyPurpose = z.enum(["issuing-ca", "ocsp-signing", "time-stamping"]);
 export const HsmKey = z.strictObject({
   /** CKA_LABEL of the key pair in the partition. */
   label: z.string().min(1).max(64),
   purpose: KeyPurpose,
-  /** Name of the issuing CA the key belongs to. */
+  /** Name of the issuing CA the key belongs to (for a time-stamping key: the CA that certifies
+   *  the TSA). */
   ca: Name,
   algorithm: KeyAlgorithm,
 });
@@ -245,29 +261,52 @@ export const WORKLOAD_KINDS = [
   "issuing-ca",
   "crl-publisher",
   "audit-collector",
+  "tsa",
 ] as const;
 export const WorkloadKind = z.enum(WORKLOAD_KINDS);
 export type WorkloadKind = z.infer<typeof WorkloadKind>;
 
-/** The trusted roles of the source documents (CP/CPS 5.2.1). */
-export const TRUSTED_ROLES = [
-  "ca-chief-officer",
-  "ca-system-administrator",
-  "key-custodian",
-  "ia-operator",
-  "ra-operator",
-  "va-operator",
-  "audit-log-inspector",
-  "repository-operator",
-  "infrastructure-engineer",
-  "system-auditor",
-  "vetting-officer",
-  "vetting-approver",
-  "vetting-manager",
-  "security-officer",
-] as const;
+// The trusted roles in roles.ts (no zod there: the policy checks read them on the main thread).
+import { TRUSTED_ROLES } from "./roles.js";
+export { TRUSTED_ROLES };
 export const TrustedRole = z.enum(TRUSTED_ROLES);
 export type TrustedRole = z.infer<typeof TrustedRole>;
+
+/** An NTP server the TSA checks its clock against (RFC 3161 2.1; inside Laos, like all
+ *  authentication data: the mission's data-residency rule). */
+export const NtpSource = z.strictObject({
+  name: Name,
+  address: Ipv4,
+  port: Port.default(123),
+  /** Where it is (ISO 3166-1 alpha-2 country and the facility): the policy requires LA. */
+  country: z.string().regex(/^[A-Z]{2}$/),
+  facility: z.string().min(1),
+});
+export type NtpSource = z.infer<typeof NtpSource>;
+
+/** The time-stamping authority (RFC 3161) for signed e-Office documents. */
+export const TimeStamping = z.strictObject({
+  name: Name,
+  /** URL relying parties send time-stamp requests to (RFC 3161 3.4, plain http like OCSP). */
+  url: z.url(),
+  /** The issuing CA that certifies the TSA, and the profile (kind time-stamping) it issues under. */
+  ca: Name,
+  profile: Name,
+  /** Partition and label of the TSA's own key (purpose time-stamping). */
+  partition: Name,
+  keyLabel: z.string().min(1),
+  keyAlgorithm: KeyAlgorithm,
+  /** TSA policy OID in every token (TSTInfo.policy), from the CP arc. No default. */
+  policyOid: Oid,
+  /** Declared accuracy (RFC 3161 2.4.2). No default: the TSA practice statement decides. */
+  accuracy: z.strictObject({
+    seconds: z.number().int().min(0).default(0),
+    millis: z.number().int().min(0).max(999).default(0),
+    micros: z.number().int().min(0).max(999).default(0),
+  }),
+  ntp: z.strictObject({ sources: z.array(NtpSource).min(1) }),
+});
+export type TimeStamping = z.infer<typeof TimeStamping>;
 
 const Group = z.string().regex(/^[a-z0-9][-a-z0-9:.]*$/, "an identity-provider group name");
 
@@ -277,7 +316,7 @@ export const ObjectStore = z.strictObject({
   /** The site (a name in `sites`) whose building holds the store. */
   site: Name,
   /** S3 endpoint, e.g. https://s3.lanic.gov.la. */
-  endpoint: z.url(),
+  endpoint: HttpUrl,
   /** Address of the endpoint (NetworkPolicy egress, firewall matrix row). */
   address: Ipv4,
   port: Port,
@@ -311,7 +350,7 @@ export const Environment = z.strictObject({
   cpCps: z.strictObject({
     version: z.string().regex(/^\d+\.\d+(\.\d+)?$/),
     policyOid: Oid,
-    url: z.url(),
+    url: HttpUrl,
   }),
   sites: z.array(Site).min(1),
   images: z.strictObject({
@@ -326,7 +365,7 @@ export const Environment = z.strictObject({
   profiles: z.record(Name, Profile),
   ra: z.strictObject({
     /** URL of the RA web form on the government network. */
-    url: z.url(),
+    url: HttpUrl,
     /** Government networks allowed to reach the RA front end (firewall matrix rows). */
     governmentNetworks: z.array(Cidr).min(1),
     /** Maximum rows in one bulk CSV upload. */
@@ -334,11 +373,13 @@ export const Environment = z.strictObject({
   }),
   va: z.strictObject({
     /** OCSP URL placed in certificates' AIA (RFC 5280 4.2.2.1). */
-    url: z.url(),
+    url: HttpUrl,
   }),
+  /** The time-stamping authority. Absent: the environment runs none. */
+  tsa: TimeStamping.optional(),
   repository: z.strictObject({
     /** Base URL: CA certificates at <base>/certs/<ca>.der, CRLs at <base>/crl/<ca>.crl. */
-    baseUrl: z.url(),
+    baseUrl: HttpUrl.refine((u) => !/[?#]/.test(u), { message: "a base URL without query or fragment: <base>/certs/<ca>.der and <base>/crl/<ca>.crl are appended to it" }),
   }),
   database: z.strictObject({
     /** PostgreSQL instances per site (CloudNativePG). */
@@ -351,7 +392,7 @@ export const Environment = z.strictObject({
      *  primary (a LoadBalancer IP in its server network), for the CA database and the RA's
      *  store. Required for the primary when there is a backup site, and for a backup site to
      *  fail over to it (`lanic-ca failover`, docs/runbooks/failover.md). */
-    replicationAddresses: z.record(Name, z.strictObject({ ca: Ipv4, ra: Ipv4 })).optional(),
+    replicationAddresses: z.record(Name, z.strictObject({ ca: Ipv4, ra: Ipv4, /** the TSA's store, with a TSA */ tsa: Ipv4.optional() })).optional(),
     /** Backups of every database (CloudNativePG barmanObjectStore): scheduled base backups and
      *  continuous WAL archiving, for point-in-time recovery (docs/runbooks/failover.md). Each
      *  site's clusters write to the object store at that site; the backup site's replicas also
@@ -388,6 +429,12 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
   const siteNames = env.sites.map((s) => s.name);
   const dup = <T>(items: T[]) => items.filter((x, i) => items.indexOf(x) !== i);
   for (const d of dup(siteNames)) out.push({ path: ["sites"], message: `site '${d}' is defined twice` });
+  // one cluster per site: two sites on one kubeconfig context would apply both sites' stacks to one cluster
+  for (const d of new Set(dup(env.sites.map((s) => `${s.kubernetes.configPath}\u0000${s.kubernetes.context}`)))) {
+    const [, ctx] = d.split("\u0000");
+    const same = env.sites.filter((s) => s.kubernetes.context === ctx).map((s) => `'${s.name}'`);
+    out.push({ path: ["sites"], message: `sites ${same.join(" and ")} share the kubeconfig context '${ctx}': each site is its own cluster` });
+  }
   if (env.sites.filter((s) => s.role === "primary").length !== 1)
     out.push({ path: ["sites"], message: `exactly one site must have role 'primary' (found ${env.sites.filter((s) => s.role === "primary").length})` });
   if (env.hsm.type === "network" && env.hsm.members.length === 0)
@@ -427,7 +474,8 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
     if (key && key.algorithm !== ca.keyAlgorithm)
       out.push({ path: ["issuingCas", i, "keyAlgorithm"], message: `${ca.keyAlgorithm} differs from the HSM key '${ca.keyLabel}' (${key.algorithm})` });
     ca.profiles.forEach((p, j) => {
-      if (!env.profiles[p])
+      // own keys only: 'constructor' or 'toString' are not profiles
+      if (!Object.hasOwn(env.profiles, p))
         out.push({ path: ["issuingCas", i, "profiles", j], message: `unknown profile '${p}'; defined: ${Object.keys(env.profiles).join(", ")}` });
     });
   });
@@ -461,8 +509,23 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
       if (!backup.objectStores.some((o) => o.site === s))
         out.push({ path: ["database", "backup", "objectStores"], message: `no object store at site '${s}': every site's databases back up to a store in that site` });
   }
+  if (env.tsa) {
+    const t = env.tsa;
+    if (!caNames.includes(t.ca)) out.push({ path: ["tsa", "ca"], message: `unknown issuing CA '${t.ca}'; defined: ${caNames.join(", ")}` });
+    else if (!env.issuingCas.find((c) => c.name === t.ca)!.profiles.includes(t.profile))
+      out.push({ path: ["tsa", "profile"], message: `issuing CA '${t.ca}' does not issue under profile '${t.profile}'; it issues: ${env.issuingCas.find((c) => c.name === t.ca)!.profiles.join(", ")}` });
+    if (env.profiles[t.profile] && env.profiles[t.profile].kind !== "time-stamping")
+      out.push({ path: ["tsa", "profile"], message: `profile '${t.profile}' is of kind ${env.profiles[t.profile].kind}, not time-stamping` });
+    checkKey(["tsa"], t.partition, t.keyLabel, "time-stamping", t.ca);
+    const key = partitions.get(t.partition)?.keys.find((k) => k.label === t.keyLabel);
+    if (key && key.algorithm !== t.keyAlgorithm) out.push({ path: ["tsa", "keyAlgorithm"], message: `${t.keyAlgorithm} differs from the HSM key '${t.keyLabel}' (${key.algorithm})` });
+    if (t.accuracy.seconds + t.accuracy.millis + t.accuracy.micros === 0) out.push({ path: ["tsa", "accuracy"], message: "an accuracy of zero cannot be met: declare seconds, millis or micros" });
+    for (const [site, a] of Object.entries(env.database.replicationAddresses ?? {}))
+      if (!a.tsa) out.push({ path: ["database", "replicationAddresses", site, "tsa"], message: `required with a TSA: the address at site '${site}' the TSA store's replicas stream from` });
+  }
   const needed: z.infer<typeof WorkloadKind>[] = ["repository", "ra-frontend", "ra", "issuing-ca", "crl-publisher", "audit-collector"];
   if (env.issuingCas.some((c) => c.ocsp.enabled)) needed.push("ocsp-responder", "ocsp-signer");
+  if (env.tsa) needed.push("tsa");
   for (const k of needed)
     if (!env.workloads[k]) out.push({ path: ["workloads", k], message: `missing: the size of the '${k}' workload (replicas and resources)` });
   return out;

@@ -2,8 +2,8 @@
  * Staging: production's shape on one LANIC site, with a test offline root and the staging
  * partitions of the production HSM model. Used for rehearsals of ceremonies and upgrades.
  */
-import { CP_POLICY_OID, CP_PROFILES, CP_VERSION } from "./cp.js";
-import { CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LUNA_CERTIFICATION, LUNA_PCIE_CEREMONY_LIBRARY, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes, databaseBackups } from "./common.js";
+import { CP_POLICY_OID, CP_PROFILES, CP_VERSION, TSA_POLICY_OID } from "./cp.js";
+import { CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LAO_NTP_SOURCES, LUNA_CERTIFICATION, LUNA_PCIE_CEREMONY_LIBRARY, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes, databaseBackups } from "./common.js";
 import type { EnvironmentInput } from "./schema.js";
 
 export default {
@@ -34,6 +34,12 @@ export default {
         tokenLabel: "lanic-ca-stg-ocsp",
         pinSecret: "hsm-pin-ocsp",
         keys: [{ label: "stg-signing-ca-1-ocsp", purpose: "ocsp-signing", ca: "stg-signing-ca-1", algorithm: "ECDSA_P256" }],
+      },
+      {
+        name: "tsa",
+        tokenLabel: "lanic-ca-stg-tsa",
+        pinSecret: "hsm-pin-tsa",
+        keys: [{ label: "stg-tsa-1", purpose: "time-stamping", ca: "stg-signing-ca-1", algorithm: "RSA_3072" }],
       },
     ],
   },
@@ -72,7 +78,7 @@ export default {
       keyAlgorithm: "RSA_3072",
       partition: "issuing",
       keyLabel: "stg-signing-ca-1",
-      profiles: ["ex-officio-signing", "organisation-signing", "tls-server", "smime", "operator-client", "ocsp-signing"],
+      profiles: ["ex-officio-signing", "organisation-signing", "tls-server", "smime", "operator-client", "ocsp-signing", "time-stamping"],
       maxValidityDays: 365,
       crl: { intervalHours: 24, nextUpdateHours: 168 },
       ocsp: { enabled: true, responseValidityHours: 96, refreshHours: 24, partition: "ocsp", keyLabel: "stg-signing-ca-1-ocsp" },
@@ -81,6 +87,18 @@ export default {
   profiles: CP_PROFILES,
   ra: { url: "https://ra.staging.ca.gov.la", governmentNetworks: ["10.60.0.0/14"], bulkUploadMaxRows: 10000 },
   va: { url: "http://ocsp.staging.ca.gov.la" },
+  tsa: {
+    name: "stg-tsa-1",
+    url: "http://tsa.staging.ca.gov.la",
+    ca: "stg-signing-ca-1",
+    profile: "time-stamping",
+    partition: "tsa",
+    keyLabel: "stg-tsa-1",
+    keyAlgorithm: "RSA_3072",
+    policyOid: TSA_POLICY_OID,
+    accuracy: { seconds: 1 },
+    ntp: { sources: LAO_NTP_SOURCES },
+  },
   repository: { baseUrl: "http://repository.staging.ca.gov.la" },
   database: {
     instances: 2,

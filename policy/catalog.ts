@@ -3,6 +3,7 @@
  * report order. One file per control family under controls/.
  */
 import { AUDIT_CONTROLS } from "./controls/audit.js";
+import { CEREMONY_CONTROLS } from "./controls/ceremonies.js";
 import { CONTINUITY_CONTROLS } from "./controls/continuity.js";
 import { CUSTODY_CONTROLS } from "./controls/custody.js";
 import { DUTY_CONTROLS } from "./controls/duties.js";
@@ -13,6 +14,7 @@ import { KEY_CONTROLS } from "./controls/keys.js";
 import { NETWORK_CONTROLS } from "./controls/network.js";
 import { REVOCATION_CONTROLS } from "./controls/revocation.js";
 import { SECRET_CONTROLS } from "./controls/secrets.js";
+import { TSA_CONTROLS } from "./controls/tsa.js";
 import { VALIDITY_CONTROLS } from "./controls/validity.js";
 import { WORKLOAD_CONTROLS } from "./controls/workloads.js";
 import type { Control } from "./types.js";
@@ -35,6 +37,7 @@ export const EXCEPTIONS_CONTROL: Control = {
 export const CATALOG: Control[] = [
   ...IDENTITY_CONTROLS,
   ...KEY_CONTROLS,
+  ...CEREMONY_CONTROLS,
   ...HSM_CONTROLS,
   ...CUSTODY_CONTROLS,
   ...VALIDITY_CONTROLS,
@@ -45,6 +48,7 @@ export const CATALOG: Control[] = [
   ...DUTY_CONTROLS,
   ...AUDIT_CONTROLS,
   ...CONTINUITY_CONTROLS,
+  ...TSA_CONTROLS,
   ...SECRET_CONTROLS,
   EXCEPTIONS_CONTROL,
 ];

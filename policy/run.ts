@@ -24,6 +24,7 @@ const DAY = 86_400_000;
 function applies(c: Control, m: TopologyJson): string | undefined {
   if (!c.tiers.includes(m.environment.tier)) return `not charged in tier ${m.environment.tier} (applies to ${c.tiers.join(", ")})`;
   if (c.rootOfTrust && !c.rootOfTrust.includes(m.environment.rootOfTrust)) return `not charged: the root of trust is ${m.environment.rootOfTrust}`;
+  if (c.requires === "tsa" && !m.environment.tsa) return "not charged: the environment runs no time-stamping authority";
   return undefined;
 }
 
@@ -45,6 +46,17 @@ function evidenceFor(c: Control, m: TopologyJson): string[] {
       return paths(m.components.filter((x) => x.runsAs !== "none"));
     case "AUD":
       return paths([...m.components.filter((x) => x.kind === "audit-collector"), ...m.schedules.filter((s) => s.kind === "audit-integrity")]);
+    case "TSA":
+      return paths(m.components.filter((x) => x.kind === "tsa"));
+    case "CER":
+      return paths(m.components.filter((x) => x.kind === "offline-root"));
+    case "URL":
+      return paths(m.components.filter((x) => x.kind === "repository" || x.kind === "ocsp-responder"));
+    case "SOD":
+      return [...new Set(m.roles.flatMap((r) => r.bindings.map((b) => `${m.environment.name}/${m.environment.name}-${b.site}/trusted-roles`)))];
+    case "CLU":
+    case "TIER":
+      return paths(m.zones.filter((z) => z.zone === "management"));
     case "BCP":
     case "RES":
       return paths(m.zones.filter((z) => z.zone === "database"));

@@ -46,6 +46,8 @@ export interface Control {
   tiers: Tier[];
   /** Only some controls apply to an externally rooted CA (the pilot): offline-root ones do not. */
   rootOfTrust?: EnvironmentFact["rootOfTrust"][];
+  /** Only charged when the environment runs this optional service (the TSA). */
+  requires?: "tsa";
   rationale: string;
   /** What the control enforces: a MUST / SHALL of BR, NCSSR or MRSP or of the source documents
    *  ("must"), or a choice our CP makes beyond them ("cp"). */

@@ -23,12 +23,13 @@ const ZONE_STYLE: Record<string, { fill: string; title: string }> = {
   government: { fill: "#e6f4ea", title: "government zone" },
   ra: { fill: "#e0f2f1", title: "RA zone" },
   issuing: { fill: "#fde8e8", title: "issuing zone (protected)" },
+  timestamping: { fill: "#fdeee0", title: "time-stamping zone (protected)" },
   hsm: { fill: "#fff3cd", title: "HSM zone (protected)" },
   database: { fill: "#f1e8fb", title: "database zone (protected)" },
   audit: { fill: "#eeeeee", title: "audit zone" },
   management: { fill: "#f6f6f6", title: "management zone" },
 };
-const ZONE_ORDER = ["public", "government", "ra", "issuing", "hsm", "database", "audit", "management"];
+const ZONE_ORDER = ["public", "government", "ra", "issuing", "timestamping", "hsm", "database", "audit", "management"];
 
 const q = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
@@ -265,7 +266,7 @@ export function topologyDot(after: TopologyJson, before?: TopologyJson): string 
       const zf = after.zones.find((z) => z.site === site.name && z.zone === zone) ?? before?.zones.find((z) => z.site === site.name && z.zone === zone);
       const st = ZONE_STYLE[zone];
       out.push(`    subgraph ${q(`cluster_${site.name}_${zone}`)} {`);
-      out.push(`      label=${ql([st.title, ...(zf ? [`ns ${zf.namespace}${zf.defaultDeny ? ", default-deny" : ", NOT default-deny"}`] : [])])}; fontsize=11; style="filled,rounded"; fillcolor=${q(st.fill)}; color=${q(zone === "issuing" || zone === "hsm" || zone === "database" ? "#8b0000" : "#888888")};`);
+      out.push(`      label=${ql([st.title, ...(zf ? [`ns ${zf.namespace}${zf.defaultDeny ? ", default-deny" : ", NOT default-deny"}`] : [])])}; fontsize=11; style="filled,rounded"; fillcolor=${q(st.fill)}; color=${q(zone === "issuing" || zone === "timestamping" || zone === "hsm" || zone === "database" ? "#8b0000" : "#888888")};`);
       const groups = [...new Set(keys.map((k) => groupOf.get(k)))].filter((g): g is Frame => !!g && framesUsed.has(g));
       const grouped = new Set(groups.flatMap((g) => g.members));
       for (const k of keys) if (!grouped.has(k)) out.push(nodeLine(nodes.get(k)!, "      "));

@@ -495,6 +495,30 @@ function classifyComponents(b: TopologyJson, a: TopologyJson, col: Collector) {
   }
 }
 
+/** The time-stamping authority: what its tokens assert (policy, accuracy, certificate) and the
+ *  clock behind them (RFC 3161 2.1, 2.4.2). */
+function classifyTsa(b: TopologyJson, a: TopologyJson, col: Collector) {
+  const x = b.environment.tsa, y = a.environment.tsa;
+  const evidence = [`environments/${a.environment.name}.ts`];
+  const add = (severity: "high" | "medium" | "low", direction: "widening" | "narrowing" | "change", summary: string, before?: unknown, after?: unknown) =>
+    col.add({ class: "time-stamping", severity, direction, subject: `time-stamping authority ${y?.name ?? x?.name}`, summary, before, after, evidence }, ["environment|tsa"]);
+  if (!x && !y) return;
+  if (!x) return add("high", "widening", `new time-stamping authority (policy ${y!.policyOid}, accuracy ${y!.accuracyMicros / 1e6} s)`, undefined, y);
+  if (!y) return add("high", "change", "time-stamping authority removed", x, undefined);
+  if (x.policyOid !== y.policyOid) add("high", "change", `TSA policy ${x.policyOid} → ${y.policyOid}`, x.policyOid, y.policyOid);
+  if (x.accuracyMicros !== y.accuracyMicros)
+    add(y.accuracyMicros > x.accuracyMicros ? "high" : "low", y.accuracyMicros > x.accuracyMicros ? "widening" : "narrowing", `TSA accuracy ${x.accuracyMicros / 1e6} s → ${y.accuracyMicros / 1e6} s`, x.accuracyMicros, y.accuracyMicros);
+  if (!jsonEqual(x.certificate, y.certificate) || x.profile !== y.profile || x.ca !== y.ca)
+    add("high", "change", `TSA certificate: ${x.ca}/${x.profile} → ${y.ca}/${y.profile}`, { ca: x.ca, profile: x.profile, ...x.certificate }, { ca: y.ca, profile: y.profile, ...y.certificate });
+  if (!jsonEqual(x.key, y.key)) add("high", "change", `TSA key ${x.key.partition}/${x.key.label} (${x.key.algorithm}) → ${y.key.partition}/${y.key.label} (${y.key.algorithm})`, x.key, y.key);
+  const before = new Map(x.ntp.map((s) => [s.name, s]));
+  const after = new Map(y.ntp.map((s) => [s.name, s]));
+  for (const [n, s] of after)
+    if (!jsonEqual(before.get(n), s))
+      add(s.country !== "LA" ? "high" : "medium", "change", `TSA time source ${n} ${before.has(n) ? "changed" : "added"}: ${s.address}:${s.port} (${s.facility}, ${s.country})`, before.get(n), s);
+  for (const [n, s] of before) if (!after.has(n)) add("medium", "widening", `TSA time source ${n} removed (${s.address})`, s, undefined);
+}
+
 function classifyEnvironmentFacts(b: TopologyJson, a: TopologyJson, col: Collector) {
   // The tier decides which controls apply: any change of it is reviewed by two people (a
   // downgrade silently drops the production controls; policy LCA-TIER-01 derives it).
@@ -517,6 +541,7 @@ function classifyEnvironmentFacts(b: TopologyJson, a: TopologyJson, col: Collect
     col.add({ class: "audit-log", severity: y.retentionDays < x.retentionDays ? "high" : "low", direction: y.retentionDays < x.retentionDays ? "widening" : "narrowing", subject: "audit log retention", summary: `retention ${x.retentionDays} → ${y.retentionDays} days`, before: x.retentionDays, after: y.retentionDays, evidence: [`environments/${a.environment.name}.ts`] }, ["environment|auditLog.retentionDays"]);
   if (x.integrityCheckIntervalDays !== y.integrityCheckIntervalDays)
     col.add({ class: "audit-log", severity: y.integrityCheckIntervalDays > x.integrityCheckIntervalDays ? "medium" : "low", direction: y.integrityCheckIntervalDays > x.integrityCheckIntervalDays ? "widening" : "narrowing", subject: "audit log integrity check", summary: `integrity check every ${x.integrityCheckIntervalDays} → ${y.integrityCheckIntervalDays} days`, before: x.integrityCheckIntervalDays, after: y.integrityCheckIntervalDays, evidence: [`environments/${a.environment.name}.ts`] }, ["environment|auditLog.integrityCheckIntervalDays"]);
+  classifyTsa(b, a, col);
   // Flows and firewall rows carry the retention in their purpose text: covered here.
   if (x.retentionDays !== y.retentionDays || x.sink !== y.sink) col.covered.add("purpose-mentions-audit");
 

@@ -122,5 +122,8 @@ function linkNodeModules(repo: string, root: string) {
     const pkgDir = join(root, "images", name);
     if (existsSync(pkgDir)) symlinkSync(pkgDir, join(dst, "@lanic-ca", name));
     else symlinkSync(join(src, "@lanic-ca", name), join(dst, "@lanic-ca", name));
+    // Packages npm installed inside the workspace (a version the root does not hoist, e.g. pkijs).
+    const nested = join(repo, "images", name, "node_modules");
+    if (existsSync(pkgDir) && existsSync(nested) && !existsSync(join(pkgDir, "node_modules"))) symlinkSync(nested, join(pkgDir, "node_modules"));
   }
 }

@@ -19,6 +19,7 @@ export const CHANGE_CLASSES = [
   "availability",
   "audit-log",
   "revocation-schedule",
+  "time-stamping",
   "policy-exception",
   "policy-control",
   "failover",

@@ -15,9 +15,13 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -e /usr/share/fonts/truetype/lao/Phetsarath_OT.ttf ] || need+=(fonts-lao)
 [ -e /usr/share/fonts/truetype/noto/NotoSansLao-Regular.ttf ] || need+=(fonts-noto-core)
+# chrony: a real NTP server for the TSA's clock tests (never started as this machine's service);
+# faketime: the same server with its clock off.
+[ -x /usr/sbin/chronyd ] || need+=(chrony)
+command -v faketime >/dev/null 2>&1 || need+=(faketime)
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "setup: system tools present (softhsm2, certtool, openssl, curl, postgresql-15, chromium, Lao fonts)"
+  echo "setup: system tools present (softhsm2, certtool, openssl, curl, postgresql-15, chromium, Lao fonts, chrony, faketime)"
   exit 0
 fi
 
@@ -30,7 +34,12 @@ fi
 echo "setup: installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# No package may start a daemon here (chrony's would try to discipline this machine's clock):
+# policy-rc.d refuses every service start during the install.
+created_policy=false
+if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && created_policy=true; fi
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+if $created_policy; then rm -f /usr/sbin/policy-rc.d; fi
 # The Debian package starts a cluster we do not use; tests start their own servers.
 if printf '%s\n' "${need[@]}" | grep -qx postgresql-15; then
   (pg_ctlcluster 15 main stop >/dev/null 2>&1 || true)

@@ -36,7 +36,7 @@ export const AUDIT_CONTROLS: Control[] = [
       for (const [site, ids] of collectorsBySite)
         for (const id of ids)
           if (!forwarding.has(id))
-            out.push({ key: `collector:${id}`, path: comp.get(id)!.path, found: `audit collector ${id} (site ${site}) forwards to no audit sink`, required: "every collector forwards to the audit sink over mTLS", fix: "declare the flow to the audit sink" });
+            out.push({ key: `collector:${id}`, path: comp.get(id)!.path, found: `audit collector ${id} (site ${site}) forwards to no audit sink`, required: "every collector forwards to the audit sink over mTLS", fix: "build the site's collector with the AuditLog construct, which forwards to auditLog.sink over TLS (a flow declared without the collector's forwarding configuration ships nothing)" });
       for (const site of m.environment.sites)
         if (m.components.some((c) => c.site === site.name && AUDITED_KINDS.has(c.kind)) && !collectorsBySite.has(site.name))
           out.push({ key: `site:${site.name}`, path: m.environment.name, found: `site ${site.name} has no audit collector`, required: "an audit collector per site", fix: "add the AuditLog construct to the site" });

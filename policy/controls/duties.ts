@@ -1,5 +1,6 @@
 /** Separation of duties between trusted roles (source documents; NCSSR 2.1). */
-import { TRUSTED_ROLES, type TrustedRole } from "../../environments/schema.js";
+import type { TrustedRole } from "../../environments/schema.js";
+import { TRUSTED_ROLES } from "../../environments/roles.js";
 import type { Control, FindingInput } from "../types.js";
 
 const READ_ONLY = new Set(["get", "list", "watch"]);

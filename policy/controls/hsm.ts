@@ -47,7 +47,7 @@ export const HSM_CONTROLS: Control[] = [
     check(m) {
       return m.hsms
         .filter((h) => h.type === "softhsm" || h.certification.scheme === "none")
-        .map((h) => ({ key: `hsm:${h.name}`, path: h.path, found: `HSM '${h.name}' is ${h.type === "softhsm" ? "SoftHSM (software token)" : "uncertified"} in tier ${m.environment.tier}`, required: "network or offline HSM appliances outside dev", fix: "set hsm.type 'network' with the certified appliances" }));
+        .map((h) => ({ key: `hsm:${h.name}`, path: h.path, found: `HSM '${h.name}' is ${h.type === "softhsm" ? "SoftHSM (software token)" : "uncertified"} in tier ${m.environment.tier}`, required: "network or offline HSM appliances outside dev", fix: "replace the software token with certified HSM appliances (hsm.type 'network', their members and their certification)" }));
     },
   },
   {

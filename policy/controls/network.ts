@@ -3,6 +3,7 @@ import { PROTECTED_ZONES, type TopologyJson } from "../../constructs/model.js";
 import { FlowGraph, type Node } from "../graph.js";
 import type { TfResource } from "../resources.js";
 import type { Control, FindingInput } from "../types.js";
+import { workloadResource } from "./workloads.js";
 
 const PUBLIC_ZONES = new Set(["public", "government"]);
 const isProtected = (n: Node) => (n.component ? PROTECTED_ZONES.has(n.component.zone) : n.external?.kind === "hsm");
@@ -96,12 +97,12 @@ export const NETWORK_CONTROLS: Control[] = [
   },
   {
     id: "LCA-NET-03",
-    title: "No path from public or government zones into issuing, HSM or database zones except RA → issuing CA over mTLS",
+    title: "No path from public or government zones into issuing, time-stamping, HSM or database zones except RA → issuing CA over mTLS and RFC 3161 requests to the TSA",
     rfc3647: "6.7",
     references: ["NCSSR 1.1.1", "NCSSR 1.2.2"],
     severity: "error",
     tiers: ["dev", "staging", "production"],
-    rationale: "Proven by reachability over the flow graph from the internet, the government network and the public and government zones: the only way into the signing, HSM and database zones is the RA calling the issuing CA over mutually authenticated TLS.",
+    rationale: "Proven by reachability over the flow graph from the internet, the government network and the public and government zones: the only ways into the signing, time-stamping, HSM and database zones are the RA calling the issuing CA over mutually authenticated TLS and RFC 3161 requests to the TSA's HTTP port (the TSA, in a zone of its own, reaches only its HSM partition, its own store, its time sources and the audit log).",
     basis: "must",
     owner: "infrastructure-engineer",
     exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
@@ -115,13 +116,17 @@ export const NETWORK_CONTROLS: Control[] = [
         if (isProtected(n)) continue;
         for (const e of g.out.get(key) ?? []) {
           if (!isProtected(e.to)) continue;
-          const allowed = e.from.component?.kind === "ra" && e.to.component?.kind === "issuing-ca" && e.flow.mtls;
+          // The two doors: the RA into the issuing CA's mTLS API, and RFC 3161 requests into the
+          // TSA's HTTP port (a fixed-format request carrying a hash; the TSA signs, nothing else).
+          const allowed =
+            (e.from.component?.kind === "ra" && e.to.component?.kind === "issuing-ca" && e.flow.mtls) ||
+            (e.to.component?.kind === "tsa" && e.flow.purpose.startsWith("time-stamp requests (RFC 3161"));
           if (allowed) continue;
           out.push({
             key: `edge:${e.from.key}->${e.to.key}:${e.flow.port}`,
             path: e.flow.path,
             found: `${g.pathTo(reached, key)} → ${e.to.label} (${g.zoneOf(e.to)} zone, port ${e.flow.port}${e.flow.mtls ? ", mTLS" : ""}: ${e.flow.purpose})`,
-            required: "into issuing/HSM/database zones from anything reachable from public or government networks: only RA → issuing CA over mTLS",
+            required: "into issuing/time-stamping/HSM/database zones from anything reachable from public or government networks: only RA → issuing CA over mTLS, and RFC 3161 requests to the TSA",
             fix: "remove the flow, or route it through the issuing CA's mTLS API",
           });
         }
@@ -173,7 +178,48 @@ export const NETWORK_CONTROLS: Control[] = [
         const internal = f.from.type === "component" && (f.to.type === "component" || ["hsm", "audit-sink", "replication"].includes(f.to.kind));
         const replicationIn = f.from.type === "external" && f.from.kind === "replication";
         if ((internal || replicationIn) && !f.mtls)
-          out.push({ key: `flow:${f.site}:${f.from.type === "component" ? f.from.id : f.from.name}->${f.to.type === "component" ? f.to.id : f.to.name}:${f.port}`, path: f.path, found: `flow ${f.purpose} (port ${f.port}) is not mutual TLS`, required: "mTLS between CA components, to the HSM, audit sink and replica", fix: "declare the flow with { mtls: true } and configure client certificates" });
+          out.push({ key: `flow:${f.site}:${f.from.type === "component" ? f.from.id : f.from.name}->${f.to.type === "component" ? f.to.id : f.to.name}:${f.port}`, path: f.path, found: `flow ${f.purpose} (port ${f.port}) is not mutual TLS`, required: "mTLS between CA components, to the HSM, audit sink and replica", fix: "give both ends certificates (the client's certificate, the server's TLS identity and client CA, mounted from Secrets: LCA-NET-07 checks them), then declare the flow with { mtls: true }" });
+      }
+      return out;
+    },
+  },
+  {
+    id: "LCA-NET-07",
+    title: "A flow's mTLS is proven by client-certificate configuration on both ends",
+    rfc3647: "6.7",
+    references: ["NCSSR 1.2.2", "NCSSR 2.2.1"],
+    severity: "error",
+    tiers: ["dev", "staging", "production"],
+    rationale:
+      "Declaring a flow mTLS proves nothing: for every mTLS flow between the CA's own services (pki-services workloads), the synthesized server mounts its TLS identity and client CA (a `tls` / `publish-tls` Secret; `--client-ca` wherever it names `--tls-cert`) and the client mounts a client certificate (a `*client*` Secret other than the HSM's), so the connection cannot be made without one (NCSSR 1.2.2 authenticated connections).",
+    basis: "must",
+    owner: "infrastructure-engineer",
+    exceptions: { tiers: ["dev"], approvers: ["security-officer", "ca-chief-officer"] },
+    check(m, ctx) {
+      const out: FindingInput[] = [];
+      const comp = new Map(m.components.map((c) => [c.id, c]));
+      const secretVolumes = (pod: { volume?: { name?: string; secret?: { secret_name?: string }[] }[] }) => (pod.volume ?? []).filter((v) => v.secret?.length).map((v) => v.name ?? "");
+      for (const f of m.flows) {
+        if (!f.mtls || f.from.type !== "component" || f.to.type !== "component") continue;
+        const client = comp.get(f.from.id), server = comp.get(f.to.id);
+        if (!client?.role || !server?.role) continue; // the CA's own services (databases and the audit collector: not yet)
+        const cw = workloadResource(ctx.resources, client), sw = workloadResource(ctx.resources, server);
+        if (!cw || !sw) continue;
+        const problems: string[] = [];
+        const clientCerts = secretVolumes(cw.pod as never).filter((n) => /client/.test(n) && n !== "hsm-client-cert");
+        if (clientCerts.length === 0) problems.push(`${client.id} mounts no client certificate`);
+        const serverTls = secretVolumes(sw.pod as never).filter((n) => n === "tls" || n === "publish-tls");
+        if (serverTls.length === 0) problems.push(`${server.id} mounts no TLS identity with a client CA`);
+        const args = (sw.pod.container ?? []).flatMap((c) => ((c as { args?: string[] }).args ?? []));
+        if (args.some((a) => a.startsWith("--tls-cert")) && !args.some((a) => a.startsWith("--client-ca"))) problems.push(`${server.id} serves TLS without --client-ca`);
+        if (problems.length)
+          out.push({
+            key: `flow:${f.site}:${client.id}->${server.id}:${f.port}`,
+            path: f.path,
+            found: `mTLS flow '${f.purpose}' (port ${f.port}): ${problems.join("; ")}`,
+            required: "the client's certificate and the server's TLS identity and client CA mounted from Secrets",
+            fix: `mount the client certificate Secret in ${client.id} and the TLS Secret (tls.crt, tls.key, ca.crt) in ${server.id}, and start both with them`,
+          });
       }
       return out;
     },

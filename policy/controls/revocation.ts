@@ -32,7 +32,7 @@ export const REVOCATION_CONTROLS: Control[] = [
         if (next > CP_LIMITS.crlNextUpdateMaxHours)
           out.push({ key: `next-update:${ca.name}`, path: schedule.path, found: `CRL of '${ca.name}' nextUpdate ${next} h after thisUpdate`, required: `≤ ${CP_LIMITS.crlNextUpdateMaxHours} h (BR 7.2)`, fix: `set issuingCas[${ca.name}].crl.nextUpdateHours ≤ 240` });
         else if (next <= schedule.intervalHours)
-          out.push({ key: `gap:${ca.name}`, path: schedule.path, found: `CRL of '${ca.name}' expires (${next} h) before the next one is published (${schedule.intervalHours} h)`, required: "nextUpdate longer than the publication interval", fix: "raise nextUpdateHours or publish more often" });
+          out.push({ key: `gap:${ca.name}`, path: schedule.path, found: `CRL of '${ca.name}' expires (${next} h) before the next one is published (${schedule.intervalHours} h)`, required: "nextUpdate longer than the publication interval", fix: `publish more often (issuingCas[${ca.name}].crl.intervalHours below nextUpdateHours), keeping nextUpdate ≤ ${CP_LIMITS.crlNextUpdateMaxHours} h` });
       }
       return out;
     },

@@ -18,6 +18,8 @@ import { join, resolve } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { IssuingCaServiceConfig } from "@lanic-ca/pki-services/config/schema";
+import { RaServiceConfig } from "@lanic-ca/pki-services/ra/config";
+import { raKinds } from "../../environments/cp.js";
 import { createSoftHsmToken, findSoftHsmLibrary } from "@lanic-ca/pki-services/lab/softhsm";
 import { responderCsr } from "@lanic-ca/pki-services/ocsp/responder-cert";
 import { IssuingCa } from "@lanic-ca/pki-services/issuing-ca/service";
@@ -32,10 +34,11 @@ import { LAB_STATE_FILE, readLabState, writeLabState, type LabOperator, type Lab
 export const DEFAULT_LAB_DIR = ".lab";
 
 /** The trusted roles that get an operator client certificate (vetting: officer, approver,
- *  manager; the RA operator). Two officers, so that "never one's own review" can be shown. */
+ *  manager; the RA operator). The officer also holds an approver certificate, so that "never
+ *  one's own review" can be shown (the RA counts one person whatever the role OU, ADR 0060). */
 export const LAB_OPERATORS: readonly { role: string; name: string }[] = [
   { role: "vetting-officer", name: "Lab Vetting Officer" },
-  { role: "vetting-officer", name: "Lab Second Officer" },
+  { role: "vetting-approver", name: "Lab Vetting Officer" },
   { role: "vetting-approver", name: "Lab Vetting Approver" },
   { role: "vetting-manager", name: "Lab Vetting Manager" },
   { role: "ra-operator", name: "Lab RA Operator" },
@@ -141,6 +144,7 @@ async function makeCa(dir: string, say: Say): Promise<MadeCa> {
   writeFileSync(join(dir, "README-LAB-ONLY-NOT-FOR-PRODUCTION.txt"), WARNING);
   const ports = {
     repository: await freePort(), repositoryPublish: await freePort(), ocsp: await freePort(), ocspPublish: await freePort(), issuingCa: await freePort(),
+    raBackend: await freePort(), raApplicant: await freePort(), raConsole: await freePort(),
   };
   const env = labEnvironment(ports);
   const issuing = env.issuingCas[0];
@@ -167,6 +171,9 @@ async function makeCa(dir: string, say: Say): Promise<MadeCa> {
   // The repository serves the CA certificates at their AIA URLs and the root's CRL at its CDP.
   writeFileSync(join(dir, "repository/certs", `${rootName}.der`), pemBody(readFileSync(rootCert, "utf8"), "CERTIFICATE"));
   writeFileSync(join(dir, "repository/certs", `${issuing.name}.der`), pemBody(readFileSync(issuingCaCert, "utf8"), "CERTIFICATE"));
+  // The OCSP responder verifies every pushed response against the CA certificates it serves.
+  mkdirSync(join(dir, "ca-certs"), { recursive: true });
+  writeFileSync(join(dir, "ca-certs", `${issuing.name}.pem`), readFileSync(issuingCaCert));
   writeFileSync(join(dir, "repository/crl", `${rootName}.crl`), pemBody(readFileSync(join(cdir, `${rootName}.crl.pem`), "utf8"), "X509 CRL"));
 
   say("mTLS between the services (a lab CA made with openssl)");
@@ -177,11 +184,29 @@ async function makeCa(dir: string, say: Say): Promise<MadeCa> {
   const config0 = issuingCaServiceConfig({ env }, issuing);
   for (const cn of [`crl-publisher-${issuing.name}`, `ocsp-signer-${issuing.name}`, config0.raClientSubject]) tlsDir(join(dir, "tls", cn), tls.client(cn));
 
+  // The RA: backend (RA zone) and its frontends (applicant pages at the edge, operator console).
+  const operatorCa = readFileSync(issuingCaCert, "utf8") + readFileSync(rootCert, "utf8");
+  const raBackendTls = tlsDir(join(dir, "tls", "ra-backend-server"), { key: tls.server.key, cert: tls.server.cert, ca: Buffer.from(tls.ca.toString() + operatorCa) });
+  tlsDir(join(dir, "tls", "ra-frontend-server"), { key: tls.server.key, cert: tls.server.cert, ca: Buffer.from(operatorCa) });
+  tlsDir(join(dir, "tls", "ra-frontend"), tls.client("ra-frontend"));
+  const raConfig = RaServiceConfig.parse({
+    environment: env.name,
+    issuingCa: { url: `https://127.0.0.1:${ports.issuingCa}`, clientTlsDir: join(dir, "tls", config0.raClientSubject) },
+    tlsDir: raBackendTls,
+    frontendClients: ["ra-frontend"],
+    operatorPolicyOid: env.profiles["operator-client"].policyOids[0],
+    kinds: raKinds(env.profiles),
+    bulkUploadMaxRows: env.ra.bulkUploadMaxRows,
+    // CP/CPS 5.5.2: records kept 7 years (lab: the folder is thrown away anyway).
+    evidence: { retentionDays: 2557 },
+  });
+  writeFileSync(join(dir, "ra-config.json"), `${JSON.stringify(raConfig, null, 2)}\n`);
+
   const ocspCert = join(dir, `ocsp-${issuing.name}.pem`);
   const config: IssuingCaServiceConfig = {
     ...config0,
-    hsm: { ...config0.hsm, pinEnv: "LAB_PIN_FROM_FILE" },
-    ocsp: { ...config0.ocsp, responder: { ...config0.ocsp.responder!, hsm: { ...config0.ocsp.responder!.hsm, pinEnv: "LAB_PIN_FROM_FILE" }, certificatePath: ocspCert } },
+    hsm: { ...config0.hsm, pinFile: join(dir, "secrets", `hsm-pin-${partition.name}`) },
+    ocsp: { ...config0.ocsp, responder: { ...config0.ocsp.responder!, hsm: { ...config0.ocsp.responder!.hsm, pinFile: join(dir, "secrets", `hsm-pin-${partition.name}`) }, certificatePath: ocspCert } },
     publish: { repositoryUrl: `https://127.0.0.1:${ports.repositoryPublish}`, ocspResponderUrl: `https://127.0.0.1:${ports.ocspPublish}`, clientTlsDir: join(dir, "tls", `ocsp-signer-${issuing.name}`) },
     caCertificatePath: issuingCaCert,
   };
@@ -320,12 +345,22 @@ export async function labUp(dirArg = DEFAULT_LAB_DIR, say: Say = () => undefined
     add(startProcess(dir, "repository", [main, "repository", "--base-url", `http://127.0.0.1:${state.ports.repository}`, "--root", join(dir, "repository"),
       "--listen", `127.0.0.1:${state.ports.repository}`, "--publish-listen", `127.0.0.1:${state.ports.repositoryPublish}`, ...tls], env, `http://127.0.0.1:${state.ports.repository}`), /"event":"listening"/);
     add(startProcess(dir, "ocsp-responder", [main, "ocsp-responder", "--serve", "--listen", `127.0.0.1:${state.ports.ocsp}`, "--publish-listen", `127.0.0.1:${state.ports.ocspPublish}`,
-      "--cache-file", join(dir, "ocsp-cache.bin"), ...tls], env, `http://127.0.0.1:${state.ports.ocsp}`), /"mode":"publish"/);
+      "--cache-file", join(dir, "ocsp-cache.bin"), "--trust-dir", join(dir, "ca-certs"), ...tls], env, `http://127.0.0.1:${state.ports.ocsp}`), /"mode":"publish"/);
     if (made) state = await issueLabCertificates(dir, made, say);
     for (const [p, re] of ready.splice(0)) await waitReady(p, re);
     // The issuing zone pushes to both at once: started after them.
     add(startProcess(dir, "issuing-zone", [fileURLToPath(ISSUING_ZONE), dir], env, `https://127.0.0.1:${state.ports.issuingCa}`), /"event":"started"/);
-    for (const [p, re] of ready.splice(0)) await waitReady(p, re, 180_000);
+    // The RA backend (its own PGlite store) and its two frontends, as `pki-services ra` runs them.
+    const p = state.ports;
+    add(startProcess(dir, "ra-backend", [main, "ra", "--backend", "--config", join(dir, "ra-config.json"), "--db", join(dir, "db", "ra"), "--listen", `127.0.0.1:${p.raBackend}`], env,
+      `https://127.0.0.1:${p.raBackend}`), /"role":"ra"/);
+    const frontend = (name: string, exposure: string, port: number) =>
+      add(startProcess(dir, name, [main, "ra", "--frontend", "--exposure", exposure, "--listen", `127.0.0.1:${port}`, "--backend-url", `https://127.0.0.1:${p.raBackend}`,
+        "--tls-dir", join(dir, "tls", "ra-frontend-server"), "--backend-tls-dir", join(dir, "tls", "ra-frontend"), "--chain-file", state.files.chain,
+        "--bulk-max-rows", String(loadEnvironment(state.environment).ra.bulkUploadMaxRows)], env, `https://127.0.0.1:${port}`), /"role":"ra-frontend"/);
+    frontend("ra-applicant", "applicant", p.raApplicant);
+    frontend("ra-console", "operator", p.raConsole);
+    for (const [proc, re] of ready.splice(0)) await waitReady(proc, re, 180_000);
   } catch (err) {
     for (const p of started) if (alive(p.pid)) process.kill(p.pid, "SIGTERM");
     throw err;
@@ -408,7 +443,9 @@ export function nextSteps(r: LabUpResult): string {
     "",
     "Next:",
     ...(ra.length
-      ? ["  1. open the applicant pages and apply; import an operator's .p12 into the browser to vet and approve"]
+      ? [`  1. apply at https://127.0.0.1:${s.ports.raApplicant}/ (the lab TLS CA is ${join(r.dir, "tls", "ca.pem")}: accept it or import it);`,
+         `     vet at https://127.0.0.1:${s.ports.raConsole}/console with an operator .p12 imported into the browser;`,
+         `     the approver's page shows the enrollment code: enroll at https://127.0.0.1:${s.ports.raApplicant}/enroll`]
       : ["  1. issue with the RA's client identity, e.g.",
          `     curl --cacert ${join(r.dir, "tls", "ca.pem")} --cert ${join(s.files.raClientTls, "tls.crt")} --key ${join(s.files.raClientTls, "tls.key")} \\`,
          `       -H 'content-type: application/json' -d '{"profile":"tls-server","csr":"<PEM with \\n>"}' https://127.0.0.1:${s.ports.issuingCa}/v1/certificates`]),

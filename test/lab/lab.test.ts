@@ -72,14 +72,14 @@ describe("lanic-ca lab", () => {
       const v = spawnSync(process.execPath, [CLI, "ceremony", "verify-transcript", join(dir, "ceremonies", `${n}.transcript.json`)], { encoding: "utf8" });
       expect(v.status, v.stdout + v.stderr).toBe(0);
     }
-    expect(state.processes.map((p) => p.name)).toEqual(["repository", "ocsp-responder", "issuing-zone"]);
+    expect(state.processes.map((p) => p.name)).toEqual(["repository", "ocsp-responder", "issuing-zone", "ra-backend", "ra-applicant", "ra-console"]);
   });
 
   it("status: every process runs and its port answers; a second up is refused while it runs", () => {
     const s = lab("status", "--json");
     expect(s.status).toBe(0);
     const services = JSON.parse(s.stdout).services as { name: string; running: boolean; listening: boolean }[];
-    expect(services.map((v) => [v.name, v.running, v.listening])).toEqual([["repository", true, true], ["ocsp-responder", true, true], ["issuing-zone", true, true]]);
+    expect(services.map((v) => [v.name, v.running, v.listening])).toEqual([["repository", true, true], ["ocsp-responder", true, true], ["issuing-zone", true, true], ["ra-backend", true, true], ["ra-applicant", true, true], ["ra-console", true, true]]);
     const again = lab("up");
     expect(again.status).toBe(1);
     expect(again.stderr).toContain(`lab: the lab in ${dir} is already running (repository pid ${state.processes[0].pid}`);
@@ -116,7 +116,7 @@ describe("lanic-ca lab", () => {
 
   it("the operators' PKCS#12 files open with the lab password and hold a client certificate of their role under the lab CA", () => {
     const password = readFileSync(join(dir, "secrets", "operator-p12-password"), "utf8").trim();
-    expect(state.operators.map((o) => o.role)).toEqual(["vetting-officer", "vetting-officer", "vetting-approver", "vetting-manager", "ra-operator"]);
+    expect(state.operators.map((o) => o.role)).toEqual(["vetting-officer", "vetting-approver", "vetting-approver", "vetting-manager", "ra-operator"]);
     for (const o of state.operators) {
       const pem = join(work, "op.pem");
       const r = openssl(["pkcs12", "-in", o.p12, "-passin", `pass:${password}`, "-clcerts", "-nokeys", "-out", pem]);
@@ -136,7 +136,7 @@ describe("lanic-ca lab", () => {
     expect(s.stdout).toMatch(/stopped +issuing-zone/);
     expect(s.stderr).toContain(`lab: stopped: issuing-zone (see ${join(dir, "logs", "issuing-zone.log")})`);
     const d = lab("down");
-    expect(d.stdout.trim()).toBe("stopped: repository, ocsp-responder");
+    expect(d.stdout.trim()).toBe("stopped: repository, ocsp-responder, ra-backend, ra-applicant, ra-console");
     for (const p of state.processes) expect(() => process.kill(p.pid, 0)).toThrow();
     expect(lab("status").stdout.trim()).toBe(`lab in ${dir}: stopped`);
     const up = lab("up");
@@ -144,7 +144,7 @@ describe("lanic-ca lab", () => {
     expect(up.stdout).toContain("lab is up (started again)");
     expect(up.stdout).toContain(`http://127.0.0.1:${state.ports.repository}`);
     const d2 = lab("down", "--purge");
-    expect(d2.stdout.trim()).toBe("stopped: repository, ocsp-responder, issuing-zone; lab folder deleted");
+    expect(d2.stdout.trim()).toBe("stopped: repository, ocsp-responder, issuing-zone, ra-backend, ra-applicant, ra-console; lab folder deleted");
     expect(existsSync(dir)).toBe(false);
   }, 200_000);
 });

@@ -8,6 +8,10 @@ import { keyAlgorithmProblem } from "../../policy/controls/keys.js";
 import { brTlsMaxValidityDays } from "../../policy/cp-limits.js";
 import { build, check, cleanup, findingsOf, resourceAt, resourcesOf, statusOf, type Built, type Case, type EnvName } from "./fixtures.js";
 import { ISOLATION_CASES } from "./isolation-cases.js";
+import { definition } from "./fixtures.js";
+import { parseEnvironment } from "../../environments/index.js";
+import { renderCeremonyFiles } from "../../scripts/ceremony/render.js";
+import { CeremonyFileError } from "../../scripts/ceremony/schema.js";
 
 const shipped: Partial<Record<EnvName, Built>> = {};
 beforeAll(() => {
@@ -60,7 +64,7 @@ const BASE_CASES: Case[] = [
   {
     id: "LCA-NET-05", pass: "production",
     model: (b) => { b.model.flows.find((f) => f.site === "lanic" && f.from.type === "component" && f.from.id === "lanic/ra-frontend" && f.to.type === "component" && f.to.id === "lanic/ra")!.mtls = false; },
-    finding: "LCA-NET-05:flow:lanic:lanic/ra-frontend->lanic/ra:8443", found: "flow applications to the RA (port 8443) is not mutual TLS",
+    finding: "LCA-NET-05:flow:lanic:lanic/ra-frontend->lanic/ra:8443", found: "flow applications and vetting to the RA (port 8443) is not mutual TLS",
   },
   {
     id: "LCA-WKL-01", pass: "production",
@@ -76,7 +80,7 @@ const BASE_CASES: Case[] = [
   { id: "LCA-BCP-01", pass: "production", env: (d) => { d.sites[1].location = { ...d.sites[1].location, city: "Thangon", latitude: 18.1, longitude: 102.63 }; }, finding: "LCA-BCP-01:distance:backup", found: "backup site 'backup' (Thangon) is 14 km from 'lanic' (Vientiane)" },
   { id: "LCA-BCP-02", pass: "production", env: (d) => { d.continuity.rpoMinutes = 240; }, finding: "LCA-BCP-02:rpo", found: "RPO 240 minutes" },
   { id: "LCA-BCP-03", pass: "staging", env: (d) => { delete d.database.backup; }, finding: "LCA-BCP-03:database:lanic/lanic-ca-db", found: "database lanic/lanic-ca-db has no backup (no base backups, no WAL archive)" },
-  { id: "LCA-BCP-04", pass: "production", model: (b) => { for (const c of b.model.components) if (c.backup?.site === "backup") c.backup.country = "TH"; }, finding: "LCA-BCP-04:store:backup-object-store", found: "backups of backup/lanic-ca-db, backup/lanic-ca-ra-db are stored in backup-object-store at site 'backup' (TH)" },
+  { id: "LCA-BCP-04", pass: "production", model: (b) => { for (const c of b.model.components) if (c.backup?.site === "backup") c.backup.country = "TH"; }, finding: "LCA-BCP-04:store:backup-object-store", found: "backups of backup/lanic-ca-db, backup/lanic-ca-ra-db, backup/lanic-ca-tsa-db are stored in backup-object-store at site 'backup' (TH)" },
   { id: "LCA-BCP-05", pass: "production", env: (d) => { d.database.backup.retentionDays = 730; }, finding: "LCA-BCP-05:database:lanic/lanic-ca-db", found: "backups of lanic/lanic-ca-db kept 730 days (tier production)" },
   { id: "LCA-BCP-06", pass: "production", model: (b) => { b.model.flows = b.model.flows.filter((f) => !(f.from.type === "component" && f.from.id === "backup/lanic-ca-db" && f.to.type === "external" && f.to.name === "lanic-object-store")); }, finding: "LCA-BCP-06:database:backup:lanic-ca-db", found: "backup/lanic-ca-db has no flow to lanic-object-store" },
   { id: "LCA-RES-01", pass: "production", env: (d) => { d.sites[1].location = { ...d.sites[1].location, city: "Udon Thani", country: "TH" }; }, finding: "LCA-RES-01:site:backup", found: "site 'backup' is in Udon Thani, TH" },
@@ -85,6 +89,10 @@ const BASE_CASES: Case[] = [
     model: (b) => { resourceAt(b, "production/production-lanic/issuing-ca-lao-gov-tls-ca-1/service/deployment").spec.template.spec.container[0].env.push({ name: "HSM_PIN_ISSUING", value: "1234" }); },
     finding: "LCA-SEC-01:env:production-lanic:issuing-ca-lao-gov-tls-ca-1_service_deployment_", found: "environment variable HSM_PIN_ISSUING set to a literal value in kubernetes_deployment_v1",
   },
+  { id: "LCA-TSA-01", pass: "production", env: (d) => { const tsa = d.hsm.partitions.find((p: any) => p.name === "tsa"); d.hsm.partitions.find((p: any) => p.name === "issuing").keys.push(...tsa.keys); d.hsm.partitions = d.hsm.partitions.filter((p: any) => p !== tsa); d.tsa.partition = "issuing"; }, finding: "LCA-TSA-01:partition:issuing", found: /^partition 'issuing' holds the TSA key and issuing-ca key 'lao-gov-signing-ca-1-2026'/ },
+  { id: "LCA-TSA-02", pass: "production", env: (d) => { d.tsa.ntp.sources = [{ name: "pool-ntp", address: "10.9.9.9", port: 123, country: "TH", facility: "a public pool server abroad" }]; }, finding: "LCA-TSA-02:ntp:pool-ntp:country", found: "NTP source 'pool-ntp' (10.9.9.9) is in TH" },
+  { id: "LCA-TSA-03", pass: "production", env: (d) => { d.tsa.accuracy = { seconds: 5 }; }, finding: "LCA-TSA-03:accuracy", found: "accuracy 5 s" },
+  { id: "LCA-TSA-04", pass: "production", env: (d) => { d.profiles = { ...d.profiles, "time-stamping": { ...d.profiles["time-stamping"], extendedKeyUsage: ["timeStamping", "clientAuth"] } }; }, finding: "LCA-TSA-04:profile:time-stamping:eku", found: "extendedKeyUsage timeStamping, clientAuth" },
 ];
 
 const CASES: Case[] = [...BASE_CASES, ...ISOLATION_CASES];
@@ -214,6 +222,7 @@ describe("further violations", () => {
     expect(findingsOf(check(b), "LCA-BCP-06").map((f) => f.found).sort()).toEqual([
       "backup/lanic-ca-db cannot read lanic/lanic-ca-db's backups (the primary has none)",
       "backup/lanic-ca-ra-db cannot read lanic/lanic-ca-ra-db's backups (the primary has none)",
+      "backup/lanic-ca-tsa-db cannot read lanic/lanic-ca-tsa-db's backups (the primary has none)",
     ]);
   });
   it("LCA-SEC-01: a Secret with data and a private key in a ConfigMap", () => {
@@ -226,6 +235,28 @@ describe("further violations", () => {
     const b = copy("production");
     b.model.components.find((c) => c.id === "lanic/ocsp-signer-lao-gov-tls-ca-1")!.hardening!.optOuts.push({ prop: "serviceAccountToken", reason: "needs the API for leader election" });
     expect(findingsOf(check(b), "LCA-WKL-01").map((f) => f.found)).toEqual(["lanic/ocsp-signer-lao-gov-tls-ca-1: opt-out serviceAccountToken (needs the API for leader election)"]);
+  });
+  it("LCA-TSA-01: another workload granted the TSA's key, the TSA granted a CA key", () => {
+    const b = copy("production");
+    const g = b.model.grants.find((x) => x.kind === "hsm-sign" && x.key === "lao-gov-tsa-1-2026" && x.grantee.startsWith("lanic/"))!;
+    b.model.grants.push({ ...g, grantee: "lanic/ocsp-signer-lao-gov-tls-ca-1" });
+    b.model.grants.push({ ...g, key: "lao-gov-signing-ca-1-2026", resource: "partition/issuing" });
+    expect(findingsOf(check(b), "LCA-TSA-01").map((f) => f.id).sort()).toEqual(["LCA-TSA-01:grant:lanic/ocsp-signer-lao-gov-tls-ca-1", "LCA-TSA-01:tsa-grant:lao-gov-signing-ca-1-2026"]);
+  });
+  it("LCA-TSA-02: a time source the TSA has no flow to", () => {
+    const b = copy("production");
+    b.model.flows = b.model.flows.filter((f) => !(f.to.type === "external" && f.to.kind === "ntp" && f.site === "lanic" && f.to.name === "ntp-backup-ntp-1"));
+    expect(findingsOf(check(b), "LCA-TSA-02").map((f) => f.id)).toEqual(["LCA-TSA-02:ntp:backup-ntp-1:flow:lanic/tsa-lao-gov-tsa-1"]);
+  });
+  it("LCA-NET-03: the TSA's door is its RFC 3161 port only: a public flow to its store is a finding", () => {
+    const b = copy("production");
+    b.model.flows.push({ from: { type: "external", name: "internet", kind: "internet", cidrs: ["0.0.0.0/0"] }, to: { type: "component", id: "lanic/lanic-ca-tsa-db" }, port: 5432, protocol: "TCP", mtls: false, purpose: "debug", site: "lanic", path: "production/production-lanic/time-stamping-authority/debug" });
+    expect(findingsOf(check(b), "LCA-NET-03").map((f) => f.id)).toEqual(["LCA-NET-03:edge:lanic/external:internet:internet->lanic/lanic-ca-tsa-db:5432"]);
+  });
+  it("the TSA controls are not charged where no TSA runs (pilot)", () => {
+    const r = check(copy("pilot"), { shippedExceptions: true });
+    for (const id of ["LCA-TSA-01", "LCA-TSA-02", "LCA-TSA-03", "LCA-TSA-04"]) expect(statusOf(r, id)).toBe("not-applicable");
+    for (const id of ["LCA-TSA-01", "LCA-TSA-02", "LCA-TSA-03", "LCA-TSA-04"]) expect(statusOf(check(copy("production")), id)).toBe("pass");
   });
   it("LCA-SOD-01: the audit log inspector sharing a group with a role that writes", () => {
     const b = build("production", (d) => { d.roles["audit-log-inspector"] = d.roles["repository-operator"]; });
@@ -257,7 +288,9 @@ describe("exposure and URLs", () => {
     const b = build("production", (d) => { d.ra.governmentNetworks = ["0.0.0.0/0"]; });
     expect(findingsOf(check(b), "LCA-NET-06").map((f) => f.id).sort()).toEqual([
       "LCA-NET-06:government-network:backup:backup/ra-frontend:0.0.0.0/0",
+      "LCA-NET-06:government-network:backup:backup/tsa-lao-gov-tsa-1:0.0.0.0/0",
       "LCA-NET-06:government-network:lanic:lanic/ra-frontend:0.0.0.0/0",
+      "LCA-NET-06:government-network:lanic:lanic/tsa-lao-gov-tsa-1:0.0.0.0/0",
       "LCA-NET-06:internet:backup/ra-frontend:8443",
       "LCA-NET-06:internet:lanic/ra-frontend:8443",
     ]);
@@ -284,6 +317,46 @@ describe("exposure and URLs", () => {
   });
 });
 
+describe("check refuses whatever synth's ceremony rendering refuses (LCA-CER-01)", () => {
+  const mutations: [string, EnvName, (d: any) => void][] = [
+    ["root key outside ECDSA_P384 / RSA_4096", "production", (d) => { d.rootOfTrust.keyAlgorithm = "ECDSA_P256"; }],
+    ["intermediate longer than 10 years", "production", (d) => { d.rootOfTrust.intermediateValidityDays = 4000; }],
+    ["subordinate CA key RSA_2048", "production", (d) => { d.issuingCas[0].keyAlgorithm = "RSA_2048"; d.hsm.partitions[0].keys[0].algorithm = "RSA_2048"; }],
+    ["subordinate CA key RSA_2048 under the external root", "pilot", (d) => { d.issuingCas[0].keyAlgorithm = "RSA_2048"; d.hsm.partitions[0].keys[0].algorithm = "RSA_2048"; }],
+    ["root OCSP responder certificate longer than a year", "dev", (d) => { d.rootOfTrust.ocspSigner.validityDays = 400; }],
+  ];
+  it.each(mutations)("%s: synth refuses the ceremony files and check reports it", (_name, env, mutate) => {
+    const def = definition(env);
+    mutate(def);
+    expect(() => renderCeremonyFiles(parseEnvironment(def, "fixture"))).toThrow(CeremonyFileError);
+    const ids = findingsOf(check(build(env, mutate)), "LCA-CER-01").map((f) => f.id);
+    expect(ids.length).toBeGreaterThan(0);
+  });
+  it("an intermediate outliving its root: check refuses before the ceremony linter would", () => {
+    const b = build("production", (d) => { d.rootOfTrust.validityDays = 2922; d.rootOfTrust.intermediateValidityDays = 3000; });
+    expect(findingsOf(check(b), "LCA-CER-01").map((f) => f.found)).toEqual(["intermediate for lao-gov-signing-ca-1 valid 3000 days, the root 2922 days: it would outlive its root", "intermediate for lao-gov-tls-ca-1 valid 3000 days, the root 2922 days: it would outlive its root"]);
+  });
+  it("an intermediate without pathLenConstraint (model)", () => {
+    const b = copy("production");
+    delete b.model.environment.ceremonies!.intermediates[0].pathLen;
+    expect(findingsOf(check(b), "LCA-CER-01").map((f) => f.id)).toEqual(["LCA-CER-01:pathlen:lao-gov-signing-ca-1"]);
+  });
+});
+
+describe("mTLS proven (LCA-NET-07)", () => {
+  it("a client without its client certificate, and a server serving TLS without --client-ca", () => {
+    const b = copy("production");
+    const ra = resourceAt(b, "production/production-lanic/registration-authority/service/deployment").spec.template.spec;
+    ra.volume = ra.volume.filter((v: { name: string }) => v.name !== "ra-client-cert");
+    const ca = resourceAt(b, "production/production-lanic/issuing-ca-lao-gov-tls-ca-1/service/deployment").spec.template.spec.container[0];
+    ca.args = ca.args.filter((a: string) => !a.startsWith("--client-ca"));
+    expect(findingsOf(check(b), "LCA-NET-07").map((f) => f.found).sort()).toEqual([
+      "mTLS flow 'issue and revoke under lao-gov-signing-ca-1' (port 8443): lanic/ra mounts no client certificate",
+      "mTLS flow 'issue and revoke under lao-gov-tls-ca-1' (port 8443): lanic/ra mounts no client certificate; lanic/issuing-ca-lao-gov-tls-ca-1 serves TLS without --client-ca",
+    ]);
+  });
+});
+
 describe("tier and clusters", () => {
   it("LCA-TIER-01: production declared staging names every reason it is production", () => {
     const b = build("production", (d) => { d.tier = "staging"; });
@@ -296,8 +369,10 @@ describe("tier and clusters", () => {
     expect(findingsOf(check(b), "LCA-TIER-01")[0].found).toMatch(/^tier dev, but the environment is production: its issuing CAs chain to an external, already-trusted root;/);
   });
   it("LCA-CLU-01: two sites on one context, and a site without its API server outside dev", () => {
-    const b = build("production", (d) => { d.sites[1].kubernetes = { ...d.sites[0].kubernetes }; delete d.sites[0].kubernetes.server; delete d.sites[1].kubernetes.server; });
-    expect(findingsOf(check(b), "LCA-CLU-01").map((f) => f.id).sort()).toEqual(["LCA-CLU-01:server:backup", "LCA-CLU-01:server:lanic", "LCA-CLU-01:shared:lanic:backup"]);
+    // The schema refuses two sites on one context already; the model side proves the policy does too.
+    const b = build("production", (d) => { delete d.sites[0].kubernetes.server; delete d.sites[1].kubernetes.server; });
+    b.model.environment.sites[1].cluster = { ...b.model.environment.sites[0].cluster! };
+    expect(findingsOf(check(b), "LCA-CLU-01").map((f) => f.id).sort()).toEqual(["LCA-CLU-01:provider:backup", "LCA-CLU-01:server:backup", "LCA-CLU-01:server:lanic", "LCA-CLU-01:shared:lanic:backup"]);
   });
 });
 
@@ -320,7 +395,7 @@ describe("offline root HSM and partitions", () => {
   it("LCA-HSM-03: two CAs' keys in one partition (the production HSM as first shipped), and a PIN Secret shared by two partitions", () => {
     const b = build("production", (d) => {
       const [signing, tls, ocsp] = d.hsm.partitions;
-      d.hsm.partitions = [{ ...signing, keys: [...signing.keys, ...tls.keys] }, { ...ocsp, pinSecret: signing.pinSecret }];
+      d.hsm.partitions = [{ ...signing, keys: [...signing.keys, ...tls.keys] }, { ...ocsp, pinSecret: signing.pinSecret }, ...d.hsm.partitions.slice(3)];
       d.issuingCas[1].partition = "issuing";
     });
     const f = findingsOf(check(b), "LCA-HSM-03");
@@ -346,7 +421,7 @@ describe("shipped environments", () => {
   it("the pilot (external root) is not charged with the offline-root controls, and is charged with the rest", () => {
     const r = check(copy("pilot"), { shippedExceptions: true });
     const na = r.results.filter((x) => x.status === "not-applicable").map((x) => x.control.id).sort();
-    expect(na).toEqual(["LCA-CRL-02", "LCA-KEY-01", "LCA-KEY-04", "LCA-KEY-05", "LCA-MPC-01"]);
+    expect(na).toEqual(["LCA-CRL-02", "LCA-KEY-01", "LCA-KEY-04", "LCA-KEY-05", "LCA-MPC-01", "LCA-TSA-01", "LCA-TSA-02", "LCA-TSA-03", "LCA-TSA-04"]);
     for (const id of ["LCA-HSM-01", "LCA-BCP-01", "LCA-RES-01", "LCA-WKL-03", "LCA-NET-03"]) expect(statusOf(r, id)).not.toBe("not-applicable");
   });
   it("dev is not charged with HSM certification, digests, availability or continuity", () => {

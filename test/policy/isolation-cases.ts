@@ -69,4 +69,24 @@ export const ISOLATION_CASES: Case[] = [
     finding: "LCA-URL-01:ca:lao-gov-tls-ca-1:ocsp",
     found: "ocsp URL of lao-gov-tls-ca-1: 'https://ocsp.ca.gov.la' is https, not plain http",
   },
+  // A root key the ceremonies refuse: today synth's ceremony rendering caught it, check did not.
+  {
+    id: "LCA-CER-01", pass: "production",
+    env: (d) => { d.rootOfTrust.keyAlgorithm = "ECDSA_P256"; },
+    finding: "LCA-CER-01:root-key", found: "root key ECDSA_P256",
+  },
+  // An OCSP responder key the ocsp-signing profile does not allow.
+  {
+    id: "LCA-OCSP-02", pass: "production",
+    env: (d) => { d.hsm.partitions.find((p: { name: string }) => p.name === "ocsp").keys[0].algorithm = "RSA_2048"; },
+    finding: "LCA-OCSP-02:key:lao-gov-signing-ca-1-ocsp",
+    found: "OCSP signing key 'lao-gov-signing-ca-1-ocsp' of 'lao-gov-signing-ca-1' is RSA_2048; profile 'ocsp-signing' allows ECDSA_P256, ECDSA_P384, RSA_3072, RSA_4096",
+  },
+  // The RA service started without its TLS identity: the front ends' "mTLS" is a declaration only.
+  {
+    id: "LCA-NET-07", pass: "production",
+    model: (b) => { const pod = resourceAt(b, "production/production-lanic/registration-authority/service/deployment").spec.template.spec; pod.volume = pod.volume.filter((v: { name: string }) => v.name !== "tls"); },
+    finding: "LCA-NET-07:flow:lanic:lanic/ra-frontend->lanic/ra:8443",
+    found: "mTLS flow 'applications and vetting to the RA' (port 8443): lanic/ra mounts no TLS identity with a client CA",
+  },
 ];

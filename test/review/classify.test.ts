@@ -41,6 +41,18 @@ const exceptions = (expires: string | null, controls?: { id: string; enabled: bo
 
 const CASES: Case[] = [
   {
+    name: "TSA accuracy loosened from 1 s to 2 s",
+    env: (e) => { e.tsa!.accuracy = { seconds: 2 }; },
+    expect: [{ class: "time-stamping", severity: "high", direction: "widening" }],
+    approval: "two-person",
+  },
+  {
+    name: "TSA time source moved abroad",
+    env: (e) => { e.tsa!.ntp.sources[0] = { ...e.tsa!.ntp.sources[0], country: "TH", facility: "a pool server abroad" }; },
+    expect: [{ class: "time-stamping", severity: "high", direction: "change" }],
+    approval: "two-person",
+  },
+  {
     name: "failover: the backup site becomes the primary (lanic-ca failover)",
     env: (e) => { for (const s of e.sites) s.role = s.role === "primary" ? "backup" : "primary"; },
     expect: [{ class: "failover", severity: "high", direction: "change" }],
@@ -65,10 +77,11 @@ const CASES: Case[] = [
     approval: "two-person",
   },
   {
-    name: "government networks widened (RA front end reachable from more addresses)",
+    name: "government networks widened (RA front end and TSA reachable from more addresses)",
     env: (e) => { e.ra.governmentNetworks = ["10.0.0.0/8"]; },
-    expect: [{ class: "flow-widened", severity: "medium", direction: "widening" }],
-    approval: "security-officer",
+    // the TSA's zone is protected: more sources into it is high
+    expect: [{ class: "flow-widened", severity: "medium", direction: "widening" }, { class: "flow-into-protected-zone", severity: "high", direction: "widening" }],
+    approval: "two-person",
   },
   {
     name: "RA front end opened to 0.0.0.0/0: an internet exposure of a component not meant to face it",
@@ -97,7 +110,7 @@ const CASES: Case[] = [
   {
     name: "government networks narrowed",
     env: (e) => { e.ra.governmentNetworks = ["10.60.0.0/16"]; },
-    expect: [{ class: "flow-widened", severity: "low", direction: "narrowing" }],
+    expect: [{ class: "flow-widened", severity: "low", direction: "narrowing" }, { class: "flow-into-protected-zone", severity: "low", direction: "narrowing" }],
     approval: "standard",
   },
   {
@@ -158,16 +171,17 @@ const CASES: Case[] = [
     approval: "two-person",
   },
   {
-    // One digest change reaches every signing component of both sites (16 today: issuing CA,
-    // OCSP signer, CRL publisher and its watcher, per issuing CA, per site): ONE entry naming all.
-    name: "signing image digest changed on 16 signing components: one grouped entry",
+    // One digest change reaches every signing component of both sites (18 today: issuing CA,
+    // OCSP signer, CRL publisher and its watcher, per issuing CA, and the TSA, per site): ONE
+    // entry naming all.
+    name: "signing image digest changed on 18 signing components: one grouped entry",
     env: (e) => { e.images.pkiServices = NEW_DIGEST; },
     expect: [{ class: "signing-image", severity: "high", direction: "change" }],
     approval: "two-person",
     entries: (head) => {
       const ids = signingWithImage(head);
-      expect(ids).toHaveLength(16);
-      return [{ class: "signing-image", subject: "16 signing components at sites lanic, backup", subjects: ids, sites: ["lanic", "backup"] }];
+      expect(ids).toHaveLength(18);
+      return [{ class: "signing-image", subject: "18 signing components at sites lanic, backup", subjects: ids, sites: ["lanic", "backup"] }];
     },
   },
   {
@@ -177,7 +191,7 @@ const CASES: Case[] = [
     expect: [{ class: "signing-image", severity: "high", direction: "change" }],
     approval: "two-person",
     entries: (head) => [
-      { class: "signing-image", subject: "15 signing components at sites lanic, backup", subjects: signingWithImage(head).filter((id) => id !== `backup/issuing-ca-${SIGNING_CA}`), sites: ["lanic", "backup"] },
+      { class: "signing-image", subject: "17 signing components at sites lanic, backup", subjects: signingWithImage(head).filter((id) => id !== `backup/issuing-ca-${SIGNING_CA}`), sites: ["lanic", "backup"] },
       { class: "signing-image", subject: `backup/issuing-ca-${SIGNING_CA}`, subjects: [`backup/issuing-ca-${SIGNING_CA}`], sites: ["backup"] },
     ],
   },
@@ -318,11 +332,11 @@ describe("classification of changes to production", () => {
       roles: ["security-officer", "ca-system-administrator"],
       approvers: 2,
       label: "approved:two-person",
-      reasons: [`production: [signing-image] 16 signing components at sites lanic, backup: ${summary} (${ids.join(", ")})`],
+      reasons: [`production: [signing-image] 18 signing components at sites lanic, backup: ${summary} (${ids.join(", ")})`],
     });
     const [entry] = report.environments[0].security;
     expect(entry).toMatchObject({ before: old, after: NEW_DIGEST, summary, sites: ["lanic", "backup"] });
-    expect(entry.evidence).toHaveLength(16);
+    expect(entry.evidence).toHaveLength(18);
     // Terminal: one HIGH line, the subjects listed below it (wrapped, none split).
     const term = renderTerminal(report, { color: false });
     expect(term.match(/HIGH/g)).toHaveLength(1);
@@ -331,7 +345,7 @@ describe("classification of changes to production", () => {
     // Markdown: one table row after the header, naming every subject.
     const md = renderMarkdown(report);
     const rows = md.split("\n").filter((l) => l.startsWith("| 🔴"));
-    expect(rows).toEqual([`| 🔴 high | signing-image | **16 signing components at sites lanic, backup**<br>${ids.join(", ")} | ${summary} |`]);
+    expect(rows).toEqual([`| 🔴 high | signing-image | **18 signing components at sites lanic, backup**<br>${ids.join(", ")} | ${summary} |`]);
     // Deterministic: the same input gives the same bytes.
     expect(stableStringify(buildReport("production", "changed", [{ base: snapshot(base), head: snapshot(productionModel((e) => { e.images.pkiServices = NEW_DIGEST; })) }]))).toBe(stableStringify(report));
   });

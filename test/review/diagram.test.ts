@@ -136,6 +136,7 @@ describe("diagram arrows merged per zone or group", () => {
     expect(arrows.filter((a) => a.color === "#6a3d9a").map((a) => `${a.from} -> ${a.to}`).sort()).toEqual([
       "c:backup/lanic-ca-db -> c:lanic/lanic-ca-db",
       "c:backup/lanic-ca-ra-db -> c:lanic/lanic-ca-ra-db",
+      "c:backup/lanic-ca-tsa-db -> c:lanic/lanic-ca-tsa-db",
     ]);
   });
 
@@ -148,7 +149,6 @@ describe("diagram arrows merged per zone or group", () => {
     expect(mine.map((a) => `${a.to} ${a.label} ${a.color}`).sort()).toEqual([
       "c:lanic/audit-collector 6514 mTLS #1a7f37",
       "c:lanic/lanic-ca-db 5432 mTLS #1a7f37",
-      "c:lanic/repository 8443 mTLS #1a7f37",
       "hsm:lanic:online 1792 mTLS #1a7f37",
     ]);
     expect(arrows).toContainEqual(expect.objectContaining({ from: "c:lanic/ra", to: `c:lanic/${added}`, color: "#1a7f37" }));

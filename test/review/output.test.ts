@@ -80,8 +80,8 @@ describe("a review of two synthesized folders", () => {
     const env = json.environments[0];
     const images = env.security.filter((s: { class: string }) => s.class === "signing-image");
     expect(images).toHaveLength(1);
-    expect(images[0]).toMatchObject({ subject: "16 signing components at sites lanic, backup", sites: ["lanic", "backup"] });
-    expect(images[0].subjects).toHaveLength(16);
+    expect(images[0]).toMatchObject({ subject: "18 signing components at sites lanic, backup", sites: ["lanic", "backup"] });
+    expect(images[0].subjects).toHaveLength(18);
     // subjects and sites are required; subjects is never empty.
     const without = (k: string) => ({ ...json, environments: [{ ...env, security: [Object.fromEntries(Object.entries(images[0]).filter(([x]) => x !== k))] }] });
     expect(validate(without("subjects"))).toBe(false);

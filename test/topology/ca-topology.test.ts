@@ -101,12 +101,14 @@ describe("topology shape", () => {
     const t = topology(loadEnvironment("production"));
     const m = t.model.toJSON();
     const dbs = m.components.filter((c) => c.kind === "database");
-    // THEN each of the four clusters writes encrypted base backups and WAL to its site's store, kept the archive period
+    // THEN each of the six clusters (CA, RA and TSA stores at both sites) writes encrypted base backups and WAL to its site's store, kept the archive period
     expect(dbs.map((c) => [c.id, c.backup?.store, c.backup?.serverName, c.backup?.retentionDays, c.backup?.encryption, c.backup?.walArchive])).toEqual([
       ["backup/lanic-ca-db", "backup-object-store", "lanic-ca-db-backup", 2557, "AES256", true],
       ["backup/lanic-ca-ra-db", "backup-object-store", "lanic-ca-ra-db-backup", 2557, "AES256", true],
+      ["backup/lanic-ca-tsa-db", "backup-object-store", "lanic-ca-tsa-db-backup", 2557, "AES256", true],
       ["lanic/lanic-ca-db", "lanic-object-store", "lanic-ca-db-lanic", 2557, "AES256", true],
       ["lanic/lanic-ca-ra-db", "lanic-object-store", "lanic-ca-ra-db-lanic", 2557, "AES256", true],
+      ["lanic/lanic-ca-tsa-db", "lanic-object-store", "lanic-ca-tsa-db-lanic", 2557, "AES256", true],
     ]);
     expect(dbs.find((c) => c.id === "backup/lanic-ca-db")!.restoreFrom).toEqual([{ store: "lanic-object-store", site: "lanic", serverName: "lanic-ca-db-lanic" }]);
     // AND the stores are external peers: flows and firewall rows (the restore crosses sites)
@@ -115,8 +117,11 @@ describe("topology shape", () => {
       "backup 10.140.0.0/16 (backup/lanic-ca-db) -> 10.40.60.10/32 (backup-object-store):443",
       "backup 10.140.0.0/16 (backup/lanic-ca-ra-db) -> 10.20.60.10/32 (lanic-object-store):443",
       "backup 10.140.0.0/16 (backup/lanic-ca-ra-db) -> 10.40.60.10/32 (backup-object-store):443",
+      "backup 10.140.0.0/16 (backup/lanic-ca-tsa-db) -> 10.20.60.10/32 (lanic-object-store):443",
+      "backup 10.140.0.0/16 (backup/lanic-ca-tsa-db) -> 10.40.60.10/32 (backup-object-store):443",
       "lanic 10.100.0.0/16 (lanic/lanic-ca-db) -> 10.20.60.10/32 (lanic-object-store):443",
       "lanic 10.100.0.0/16 (lanic/lanic-ca-ra-db) -> 10.20.60.10/32 (lanic-object-store):443",
+      "lanic 10.100.0.0/16 (lanic/lanic-ca-tsa-db) -> 10.20.60.10/32 (lanic-object-store):443",
     ]);
     // AND the Cluster names its credentials by Secret only; a ScheduledBackup takes the base backups
     const manifests = resources(synthStack(t.stacks[0]).tf, "kubernetes_manifest").map(([, r]) => r.manifest);
@@ -126,6 +131,7 @@ describe("topology shape", () => {
     expect(manifests.filter((x) => x.kind === "ScheduledBackup").map((x) => [x.metadata.name, x.spec.cluster.name, x.spec.schedule])).toEqual([
       ["lanic-ca-db-base-backup", "lanic-ca-db", "0 0 2 * * *"],
       ["lanic-ca-ra-db-base-backup", "lanic-ca-ra-db", "0 0 2 * * *"],
+      ["lanic-ca-tsa-db-base-backup", "lanic-ca-tsa-db", "0 0 2 * * *"],
     ]);
   });
 
@@ -137,7 +143,7 @@ describe("topology shape", () => {
     // THEN each replica's outgoing stream to the primary is matched by an ingress rule at the
     // primary's same database from that backup site's pod range
     const outgoing = flows.filter((f) => f.site !== "lanic" && f.to.type === "external" && f.to.kind === "replication");
-    expect(outgoing).toHaveLength(6); // CA database and RA store, at each of three backup sites
+    expect(outgoing).toHaveLength(9); // CA database, RA store and TSA store, at each of three backup sites
     for (const f of outgoing) {
       const db = (f.from as { id: string }).id.split("/")[1];
       const podCidr = env.sites.find((s) => s.name === f.site)!.kubernetes.podCidr;

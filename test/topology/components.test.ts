@@ -35,7 +35,7 @@ describe("IssuingCa", () => {
     const config = JSON.parse(cm.data["ca-config.json"]);
     expect(config.urls).toEqual({ caIssuers: "http://repository.ca.gov.la/certs/lao-gov-tls-ca-1.der", crl: "http://repository.ca.gov.la/crl/lao-gov-tls-ca-1.crl", ocsp: "http://ocsp.ca.gov.la" });
     expect(Object.keys(config.profiles).sort()).toEqual(["ocsp-signing", "tls-server"]);
-    expect(config.hsm).toEqual({ library: "/opt/hsm/lib/libCryptoki2_64.so", tokenLabel: "lanic-ca-tls-issuing", keyLabel: "lao-gov-tls-ca-1-2026", pinEnv: "HSM_PIN_TLS_ISSUING" });
+    expect(config.hsm).toEqual({ library: "/opt/hsm/lib/libCryptoki2_64.so", tokenLabel: "lanic-ca-tls-issuing", keyLabel: "lao-gov-tls-ca-1-2026", pinFile: "/etc/lanic-ca/hsm-pin/tls-issuing/pin" });
   });
 });
 
@@ -79,7 +79,7 @@ describe("ValidationAuthority", () => {
     expect(svc.spec).toMatchObject({ cluster_ip: "None", port: [{ name: "publish", port: 8443 }] });
     const config = JSON.parse(byName(lanic, ConfigMapV1.tfResourceType, "ca-config-lao-gov-signing-ca-1").data["ca-config.json"]);
     expect(config.publish.ocspResponderUrl).toBe("https://ocsp-responder-publish.lanic-ca-public.svc:8443");
-    expect(config.ocsp.responder).toMatchObject({ keyAlgorithm: "ECDSA_P256", hsm: { tokenLabel: "lanic-ca-ocsp", keyLabel: "lao-gov-signing-ca-1-ocsp", pinEnv: "HSM_PIN_OCSP" } });
+    expect(config.ocsp.responder).toMatchObject({ keyAlgorithm: "ECDSA_P256", hsm: { tokenLabel: "lanic-ca-ocsp", keyLabel: "lao-gov-signing-ca-1-ocsp", pinFile: "/etc/lanic-ca/hsm-pin/ocsp/pin" } });
   });
   it("GIVEN OCSP off THEN no signer and no schedule for that CA", () => {
     const env = fixture("production", (e) => (e.issuingCas[1].ocsp.enabled = false));
@@ -130,15 +130,17 @@ describe("OfflineRootEnclave", () => {
 });
 
 describe("BackupSite", () => {
-  it("GIVEN a backup site THEN replica clusters of both databases streaming from the primary's addresses, and firewall rows both ways", () => {
+  it("GIVEN a backup site THEN replica clusters of the three databases (CA, RA, TSA) streaming from the primary's addresses, and firewall rows both ways", () => {
     expect(model.components.filter((c) => c.site === "backup" && c.kind === "database").map((c) => [c.id, c.standby])).toEqual([
-      ["backup/lanic-ca-db", true], ["backup/lanic-ca-ra-db", true],
+      ["backup/lanic-ca-db", true], ["backup/lanic-ca-ra-db", true], ["backup/lanic-ca-tsa-db", true],
     ]);
     expect(model.firewall.filter((r) => r.port === 5432).map((r) => `${r.site} ${r.direction} ${r.destination}`).sort()).toEqual([
       "backup outbound 10.20.50.10/32 (lanic-lanic-ca-db)",
       "backup outbound 10.20.50.11/32 (lanic-lanic-ca-ra-db)",
+      "backup outbound 10.20.50.12/32 (lanic-lanic-ca-tsa-db)",
       "lanic inbound 10.100.0.0/16 (lanic/lanic-ca-db)",
       "lanic inbound 10.100.0.0/16 (lanic/lanic-ca-ra-db)",
+      "lanic inbound 10.100.0.0/16 (lanic/lanic-ca-tsa-db)",
     ]);
   });
 });
@@ -151,6 +153,7 @@ describe("TrustedRoles", () => {
     expect(bindings.map((b) => [b.metadata.namespace, b.role_ref.name]).sort()).toEqual([
       ["lanic-ca-database", "lanic-ca:ia-operator:2"],
       ["lanic-ca-issuing", "lanic-ca:ia-operator:1"],
+      ["lanic-ca-timestamping", "lanic-ca:ia-operator:1"],
     ]);
     expect(bindings[0].subject).toEqual([{ api_group: "rbac.authorization.k8s.io", kind: "Group", name: "lanic-ca-production:ia-operator" }]);
     expect(model.roles.find((r) => r.role === "key-custodian")!.bindings).toEqual([]);

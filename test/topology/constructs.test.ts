@@ -175,7 +175,7 @@ describe("HardenedWorkload", () => {
 });
 
 describe("HsmCluster grants", () => {
-  it("GIVEN a network HSM WHEN grantSign THEN PIN by Secret reference, client cert, flow to the site's members, and a grant fact", () => {
+  it("GIVEN a network HSM WHEN grantSign THEN PIN as a mounted Secret file, client cert, flow to the site's members, and a grant fact", () => {
     const env = fixture("production");
     const { stack, model, zone } = setup();
     const hsm = new HsmCluster(stack, "hsm", { model, definition: env.hsm });
@@ -184,7 +184,10 @@ describe("HsmCluster grants", () => {
     const { tf } = synthStack(stack);
     const [, d] = resources(tf, DeploymentV1.tfResourceType)[0];
     const c = d.spec.template.spec.container[0];
-    expect(c.env).toContainEqual({ name: "HSM_PIN_ISSUING", value_from: [{ secret_key_ref: [{ key: "pin", name: "hsm-pin-issuing" }] }] });
+    // the PIN as a mounted Secret file, never an environment variable (/proc/<pid>/environ)
+    expect(c.volume_mount).toContainEqual({ name: "hsm-pin-issuing", mount_path: "/etc/lanic-ca/hsm-pin/issuing", read_only: true });
+    expect(d.spec.template.spec.volume).toContainEqual({ name: "hsm-pin-issuing", secret: [{ secret_name: "hsm-pin-issuing", default_mode: "0440" }] });
+    expect((c.env ?? []).filter((e: { name: string }) => /PIN/.test(e.name))).toEqual([]);
     expect(c.volume_mount).toContainEqual({ name: "hsm-client-cert", mount_path: "/etc/hsm/client", read_only: true });
     expect(model.flows.find((f) => f.to.type === "external" && f.to.kind === "hsm")?.to).toEqual({
       type: "external", name: "hsm", kind: "hsm", cidrs: ["10.20.10.11/32", "10.20.10.12/32"],

@@ -30,10 +30,10 @@ describe("pki-services command lines in the stacks", () => {
 
   it("covers every role the topology runs", () => {
     expect(existsSync(MAIN), "build first: npx tsc -b").toBe(true);
-    expect(new Set([...lines.values()].map((a) => a[0]))).toEqual(new Set(["repository", "ocsp-responder", "ra", "issuing-ca", "crl-publisher", "audit"]));
+    expect(new Set([...lines.values()].map((a) => a[0]))).toEqual(new Set(["repository", "ocsp-responder", "ra", "issuing-ca", "crl-publisher", "audit", "tsa"]));
   });
 
-  it.each([...new Set(["issuing-ca", "crl-publisher", "ocsp-responder", "repository", "audit", "ra"])])("the CLI accepts the '%s' command lines", (role) => {
+  it.each([...new Set(["issuing-ca", "crl-publisher", "ocsp-responder", "repository", "audit", "ra", "tsa"])])("the CLI accepts the '%s' command lines", (role) => {
     for (const [name, args] of lines) {
       if (args[0] !== role) continue;
       // No PIN, no config file, no database: it must fail on those, never on its arguments.

@@ -20,6 +20,7 @@ const USAGE = `usage:
   pki-services ocsp-responder --serve [--workers N (default 1)] [--listen H:P] [--publish-listen H:P] [--cache-file F] --tls-key F --tls-cert F --client-ca F --allowed-clients CN,...
                               [--trust-dir DIR of <ca>.pem (default /etc/lanic-ca/ca-certs)] [--signer CN=ca[+ca...]]...
   pki-services repository --base-url URL [--root DIR] [--listen H:P] [--publish-listen H:P] (--tls-key F --tls-cert F --client-ca F --allowed-clients CN,... | --no-publish)
+  pki-services tsa --config tsa-config.json [--db URL|DIR] [--listen H:P (default 0.0.0.0:8080)]
   pki-services ra --backend [--config /etc/lanic-ca/ra-config.json] [--db URL|DIR] [--listen H:P] [--sweep-seconds N]
   pki-services ra --frontend [--bulk-max-rows N] [--backend-url URL] [--tls-dir DIR] [--backend-tls-dir DIR] [--listen H:P]
   pki-services audit verify [--db URL|DIR]
@@ -33,9 +34,20 @@ function dbUrl(flag: string | undefined): string {
 
 async function auditVerify(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { db: { type: "string" } }, strict: true });
-  const db = await openDatabase({ url: dbUrl(values.db) });
+  const url = dbUrl(values.db);
+  // Opened as it is: a mistyped path or an empty database is refused, never created.
+  const db = await openDatabase({ url, migrate: false });
   try {
+    const [t] = await db.query<{ t: string | null }>("SELECT to_regclass('audit_log')::text AS t");
+    if (!t?.t) {
+      console.error(`pki-services: the database ${redact(url)} holds no audit log (no audit_log table): check --db / DATABASE_URL`);
+      return 1;
+    }
     const r = await verifyAudit(db);
+    if (r.records === 0 && r.ok) {
+      console.error(`pki-services: the audit log in ${redact(url)} is empty: a running CA has at least its service.start record; nothing verified`);
+      return 1;
+    }
     for (const p of r.problems) console.log(`TAMPERED ${p.problem}: ${p.message}`);
     console.log(r.ok ? `audit log OK: ${r.records} records, chain intact` : `audit log BROKEN: ${r.problems.length} problem(s) in ${r.records} records`);
     return r.ok ? 0 : 1;
@@ -43,6 +55,9 @@ async function auditVerify(args: string[]): Promise<number> {
     await db.close();
   }
 }
+
+/** A database URL without its password, for messages. */
+const redact = (url: string): string => url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*:)[^@]*@/, "$1***@");
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -55,6 +70,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./roles/ocsp-responder.js")).ocspResponderMain(rest);
     case "repository":
       return (await import("./roles/repository.js")).repositoryMain(rest);
+    case "tsa":
+      return (await import("./roles/tsa.js")).tsaMain(rest);
     case "ra":
       return (await import("./roles/ra.js")).raMain(rest);
     case "audit":

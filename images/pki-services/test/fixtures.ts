@@ -95,9 +95,12 @@ export async function createTestCa(dir: string, keyAlgorithm: KeyAlgorithm = "EC
   writeFileSync(caFile, caPem);
   const issuer = issuerFromCertificate(Buffer.from(caCert.rawData), keyAlgorithm, URLS);
   const profiles = Object.fromEntries(Object.entries(PROFILES).map(([n, p]) => [n, compileProfile(n, p, issuer)]));
+  // the partition's PIN as the mounted Secret file the services read it from
+  const pinFile = join(dir, "hsm-pin");
+  writeFileSync(pinFile, `${hsm.pin}\n`, { mode: 0o400 });
   const config = IssuingCaServiceConfig.parse({
     name: "issuing-ca-1", environment: "test", keyAlgorithm,
-    hsm: { library: hsm.library, tokenLabel: hsm.tokenLabel, keyLabel: "issuing-ca-1", pinEnv: "TEST_HSM_PIN" },
+    hsm: { library: hsm.library, tokenLabel: hsm.tokenLabel, keyLabel: "issuing-ca-1", pinFile },
     urls: URLS, crl: { intervalHours: 24, nextUpdateHours: 168 }, ocsp: { enabled: true, responseValidityHours: 24, refreshHours: 8 },
     profiles: PROFILES, raClientSubject: "lanic-ra", caCertificatePath: caFile,
   });

@@ -15,6 +15,10 @@ export const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
 export interface PgServer {
   readonly url: string;
   stop(): void;
+  /** Kills the server (immediate shutdown, as a crash) and keeps its data. */
+  pause(): void;
+  /** Starts the paused server again on the same port and data. */
+  resume(): void;
 }
 
 export async function startPostgres(): Promise<PgServer> {
@@ -40,6 +44,8 @@ export async function startPostgres(): Promise<PgServer> {
   run("pg_ctl", ["-D", data, "-o", opts, "-l", join(dir, "log"), "-w", "-t", "60", "start"]);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    pause: () => void run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]),
+    resume: () => void run("pg_ctl", ["-D", data, "-o", opts, "-l", join(dir, "log"), "-w", "-t", "60", "start"]),
     stop: () => {
       try {
         run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);

@@ -7,10 +7,11 @@ import { createHash } from "node:crypto";
 import type { Database, Queryable } from "../storage/db.js";
 
 export type AuditEvent =
-  | "service.start" | "service.stop" | "config.loaded" | "hsm.login" | "hsm.unavailable" | "hsm.recovered"
+  | "service.start" | "service.start.failed" | "service.stop" | "config.loaded" | "hsm.login" | "hsm.unavailable" | "hsm.recovered"
   | "key.use" | "cert.intent" | "cert.issue" | "cert.issue.failed" | "cert.request.rejected" | "cert.revoke" | "cert.revoke.rejected"
   | "cert.reconciled" | "access.denied"
-  | "crl.issue" | "crl.publish.failed" | "ocsp.responder.start" | "ocsp.sign" | "ocsp.sign.failed" | "repository.publish" // issue 7 roles
+  | "crl.issue" | "crl.publish.failed" | "ocsp.responder.start" | "ocsp.sign" | "ocsp.sign.failed" | "repository.publish"
+  | "tsa.stamp" | "tsa.stamp.rejected" | "tsa.clock.synchronised" | "tsa.clock.unsynchronised" // time-stamping (RFC 3161)
   | `ra.${string}`; // the RA's transitions and refusals (ra/service.ts)
 
 export interface AuditRecord {
@@ -39,17 +40,75 @@ export function recordHash(r: Omit<AuditRecord, "hash">): string {
     .digest("hex");
 }
 
+/** NUL and UTF-16 code units that are not part of a surrogate pair: PostgreSQL refuses both in
+ *  text and jsonb, so hostile input would make the audit write of its own rejection fail. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, "g");
+
+/** `s` with each unstorable code unit written as `\uXXXX` and each backslash doubled (so the
+ *  original is recoverable exactly: JSON-unescape it). */
+export function escapeUnstorable(s: string): string {
+  return s.replace(/\\/g, "\\\\").replace(UNSTORABLE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
+ * Actor and details as PostgreSQL can store them. A string (or key) holding NUL or a lone
+ * surrogate is escaped ({@link escapeUnstorable}) and its path listed in `details.escaped`
+ * (e.g. "actor", "problems.0", "profile"), so every rejection is audited, whatever the input,
+ * and nothing is lost. Strings that need no escaping are kept as they are.
+ */
+export function storable(actor: string, details: Record<string, unknown>): { actor: string; details: Record<string, unknown> } {
+  const escaped: string[] = [];
+  const walk = (v: unknown, path: string): unknown => {
+    if (typeof v === "string") {
+      if (!UNSTORABLE.test(v)) return v;
+      escaped.push(path);
+      return escapeUnstorable(v);
+    }
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, path ? `${path}.${i}` : String(i)));
+    if (v && typeof v === "object" && !(v instanceof Date)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) {
+        const key = UNSTORABLE.test(k) ? escapeUnstorable(k) : k;
+        if (key !== k) escaped.push(`${path ? `${path}.` : ""}${key} (key)`);
+        out[key] = walk(x, path ? `${path}.${key}` : key);
+      }
+      return out;
+    }
+    return v;
+  };
+  const a = UNSTORABLE.test(actor) ? (escaped.push("actor"), escapeUnstorable(actor)) : actor;
+  const d = walk(details, "") as Record<string, unknown>;
+  return { actor: a, details: escaped.length ? { ...d, escaped } : d };
+}
+
 /** Appends one record inside `tx` (locks the chain head: appends from every process serialise). */
 export async function appendAudit(tx: Queryable, event: AuditEvent, actor: string, details: Record<string, unknown>, at = new Date()): Promise<AuditRecord> {
+  return (await appendAuditBatch(tx, event, actor, [details], at))[0];
+}
+
+/** Appends one record per `details`, in order, inside `tx`: the chain head is locked and moved
+ *  once (a service that records many events at once, e.g. the TSA's group commit, pays for one
+ *  lock, not one per record). */
+export async function appendAuditBatch(tx: Queryable, event: AuditEvent, actor: string, details: readonly Record<string, unknown>[], at = new Date()): Promise<AuditRecord[]> {
   const [head] = await tx.query<{ seq: string | number; hash: string }>("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE");
-  const seq = Number(head.seq) + 1;
-  const rec = { seq, at: at.toISOString(), event, actor, details: JSON.parse(canonicalJson(details)) as Record<string, unknown>, prevHash: head.hash };
-  const hash = recordHash(rec);
-  await tx.query("INSERT INTO audit_log (seq, at, event, actor, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)", [
-    seq, rec.at, event, actor, JSON.stringify(rec.details), rec.prevHash, hash,
-  ]);
-  await tx.query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", [seq, hash]);
-  return { ...rec, hash };
+  let seq = Number(head.seq);
+  let prevHash = head.hash;
+  const records: AuditRecord[] = [];
+  for (const raw of details) {
+    // Text PostgreSQL cannot store is escaped first, so the audit write never fails on it.
+    const s = storable(actor, raw);
+    const rec = { seq: ++seq, at: at.toISOString(), event, actor: s.actor, details: JSON.parse(canonicalJson(s.details)) as Record<string, unknown>, prevHash };
+    prevHash = recordHash(rec);
+    records.push({ ...rec, hash: prevHash });
+  }
+  const params = records.flatMap((r) => [r.seq, r.at, r.event, r.actor, JSON.stringify(r.details), r.prevHash, r.hash]);
+  const values = records.map((_, i) => `($${i * 7 + 1}, $${i * 7 + 2}, $${i * 7 + 3}, $${i * 7 + 4}, $${i * 7 + 5}, $${i * 7 + 6}, $${i * 7 + 7})`).join(", ");
+  if (records.length) {
+    await tx.query(`INSERT INTO audit_log (seq, at, event, actor, details, prev_hash, hash) VALUES ${values}`, params);
+    await tx.query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", [seq, prevHash]);
+  }
+  return records;
 }
 
 export class AuditLog {

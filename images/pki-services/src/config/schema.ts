@@ -28,6 +28,7 @@ export const PROFILE_KINDS = [
   "smime",
   "operator-client", // trusted-role operators' mTLS client certificates
   "ocsp-signing", // delegated OCSP responder (RFC 6960 4.2.2.2)
+  "time-stamping", // the time-stamping authority's certificate (RFC 3161 2.3)
 ] as const;
 export const ProfileKind = z.enum(PROFILE_KINDS);
 export type ProfileKind = z.infer<typeof ProfileKind>;
@@ -49,6 +50,7 @@ export const EKU_OIDS = {
   emailProtection: "1.3.6.1.5.5.7.3.4",
   ocspSigning: "1.3.6.1.5.5.7.3.9",
   documentSigning: "1.3.6.1.4.1.311.10.3.12", // Microsoft Document Signing (e-Office clients)
+  timeStamping: "1.3.6.1.5.5.7.3.8", // RFC 3161 2.3: the only EKU of a TSA certificate, critical
 } as const;
 export const ExtendedKeyUsage = z.enum(
   Object.keys(EKU_OIDS) as [keyof typeof EKU_OIDS, ...(keyof typeof EKU_OIDS)[]],
@@ -107,8 +109,9 @@ export const Profile = z.strictObject({
 });
 export type Profile = z.infer<typeof Profile>;
 
-/** What a signing service needs to find its key in the HSM. The PIN is never here: it comes
- *  from the environment variable named by `pinEnv`, filled from a Kubernetes Secret. */
+/** What a signing service needs to find its key in the HSM. The PIN is never here: it is read
+ *  from the file `pinFile`, the partition's Kubernetes Secret mounted read-only — never from an
+ *  environment variable, which stays readable in /proc/<pid>/environ for the process's life. */
 export const HsmBinding = z.strictObject({
   /** Path of the PKCS#11 library (vendor library in production, SoftHSM2 in dev and tests). */
   library: z.string().min(1),
@@ -116,8 +119,8 @@ export const HsmBinding = z.strictObject({
   tokenLabel: z.string().min(1),
   /** Label of the key pair (CKA_LABEL) in that token. */
   keyLabel: z.string().min(1),
-  /** Name of the environment variable that holds the partition's user PIN. */
-  pinEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/),
+  /** Absolute path of the file holding the partition's user PIN (the mounted Secret's `pin`). */
+  pinFile: z.string().regex(/^\//, "an absolute path, e.g. /etc/lanic-ca/hsm-pin/issuing/pin"),
 });
 export type HsmBinding = z.infer<typeof HsmBinding>;
 
@@ -197,3 +200,37 @@ export const IssuingCaServiceConfig = z.strictObject({
     for (const p of serviceConfigProblems(config)) ctx.addIssue({ code: "custom", path: p.path, message: p.message });
   });
 export type IssuingCaServiceConfig = z.infer<typeof IssuingCaServiceConfig>;
+
+/** The runtime configuration of a time-stamping authority (RFC 3161), written by synth into a
+ *  ConfigMap (`tsa-config.json`) and read by `pki-services tsa`. */
+export const TsaServiceConfig = z.strictObject({
+  name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/),
+  environment: z.string().min(1),
+  keyAlgorithm: KeyAlgorithm,
+  /** The TSA's own key (purpose time-stamping), granted to the TSA alone. */
+  hsm: HsmBinding,
+  /** The TSA certificate (PEM or DER), issued under the time-stamping profile. */
+  certificatePath: z.string().min(1),
+  /** CA certificates above it (PEM or DER), added to tokens when the request asks (certReq). */
+  chainPaths: z.array(z.string().min(1)).default([]),
+  /** The TSA policy OID in every token (TSTInfo.policy), from the CP's arc. */
+  policyOid: Oid,
+  /** Other reqPolicy values accepted (RFC 3161 2.4.1). */
+  acceptedPolicies: z.array(Oid).default([]),
+  /** Declared accuracy (RFC 3161 2.4.2); the TSA refuses to stamp when its clock's measured
+   *  error exceeds it. */
+  accuracy: z
+    .strictObject({
+      seconds: z.number().int().min(0).default(0),
+      millis: z.number().int().min(0).max(999).default(0),
+      micros: z.number().int().min(0).max(999).default(0),
+    })
+    .refine((a) => a.seconds + a.millis + a.micros > 0, "an accuracy of zero cannot be met: declare seconds, millis or micros"),
+  /** The NTP sources in Laos the clock is checked against (SNTP, RFC 4330). */
+  ntp: z.strictObject({
+    sources: z.array(z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535).default(123) })).min(1),
+    /** Seconds between measurements. @default 16 */
+    intervalSeconds: z.number().int().positive().default(16),
+  }),
+});
+export type TsaServiceConfig = z.infer<typeof TsaServiceConfig>;

@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { HsmUnavailableError } from "../pkcs11/index.js";
 import { toPem } from "../pki/index.js";
+import { isConnectionError } from "../storage/db.js";
 import { ApiError, isoSeconds, type IssuingCa, type VettedSubject } from "./service.js";
 
 /** Largest request body accepted (a CSR with a 4096-bit key is under 2 KiB). */
@@ -33,28 +34,39 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
   res.end(json);
 }
 
+/** Reads the body up to MAX_BODY_BYTES. Beyond (declared or, chunked, as it arrives) a 413:
+ *  what the client still sends is read and discarded (up to 1 MiB more, then the connection is
+ *  cut), so it gets the answer instead of a reset. */
 function readBody(req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > MAX_BODY_BYTES) {
-      reject(new ApiError(413, "too_large", [`request body of ${declared} bytes exceeds the limit of ${MAX_BODY_BYTES} bytes`]));
+    const tooLarge = (message: string) => {
+      reject(new ApiError(413, "too_large", [message]));
+      let drained = 0;
+      req.removeAllListeners("data");
+      req.on("data", (c: Buffer) => {
+        drained += c.length;
+        if (drained > 1 << 20) req.destroy();
+      });
       req.resume();
-      return;
-    }
+    };
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > MAX_BODY_BYTES) return tooLarge(`request body of ${declared} bytes exceeds the limit of ${MAX_BODY_BYTES} bytes`);
     const chunks: Buffer[] = [];
     let n = 0;
     req.on("data", (c: Buffer) => {
       n += c.length;
-      if (n > MAX_BODY_BYTES) {
-        reject(new ApiError(413, "too_large", [`request body exceeds the limit of ${MAX_BODY_BYTES} bytes`]));
-        req.destroy();
-        return;
-      }
+      if (n > MAX_BODY_BYTES) return tooLarge(`request body exceeds the limit of ${MAX_BODY_BYTES} bytes`);
       chunks.push(c);
     });
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
+}
+
+/** The API speaks JSON only: anything else is 415 before the body is read. */
+function requireJson(req: http.IncomingMessage): void {
+  const ct = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+  if (ct !== "application/json") throw new ApiError(415, "unsupported_media_type", [`Content-Type must be application/json, not ${ct ? `"${ct}"` : "absent"}`]);
 }
 
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
@@ -105,6 +117,7 @@ export async function serveIssuingCa(ca: IssuingCa, o: ServeOptions): Promise<{ 
         const idempotencyKey = typeof idemHeader === "string" ? idemHeader : undefined;
         let body: Record<string, unknown>;
         try {
+          requireJson(req);
           body = parseJson(await readBody(req));
           if (typeof body.profile !== "string" || typeof body.csr !== "string") throw new ApiError(400, "bad_request", [`"profile" and "csr" (PEM) are required strings`]);
           if (body.validityDays !== undefined && typeof body.validityDays !== "number") throw new ApiError(400, "bad_request", [`"validityDays" must be a number`]);
@@ -129,6 +142,7 @@ export async function serveIssuingCa(ca: IssuingCa, o: ServeOptions): Promise<{ 
         ca.authorize(actor, "revoke");
         let body: Record<string, unknown>;
         try {
+          requireJson(req);
           body = parseJson(await readBody(req));
           const extra = Object.keys(body).filter((k) => !["reason", "invalidityDate"].includes(k));
           if (extra.length) throw new ApiError(400, "bad_request", [`unknown field(s): ${extra.join(", ")} (known: reason, invalidityDate)`]);
@@ -154,9 +168,16 @@ export async function serveIssuingCa(ca: IssuingCa, o: ServeOptions): Promise<{ 
     } catch (err) {
       if (err instanceof ApiError) {
         if (err.status === 403) await ca.audit.append("access.denied", actor ?? "anonymous", { path: url.pathname, problems: err.problems }).catch(() => undefined);
+        if (err.status === 413) res.setHeader("connection", "close");
         return send(res, err.status, { error: err.code, messages: err.problems, requestId });
       }
       if (err instanceof HsmUnavailableError) return send(res, 503, { error: "hsm_unavailable", messages: [err.message], requestId });
+      // The database away (a failover, a restart): 503 and retry, as for the HSM; the pool
+      // replaces the broken connections by itself.
+      if (isConnectionError(err)) {
+        console.error(JSON.stringify({ event: "db.unavailable", requestId, error: (err as Error).message }));
+        return send(res, 503, { error: "database_unavailable", messages: ["the CA database is unavailable; retry later"], requestId });
+      }
       console.error(`[${requestId}]`, err);
       return send(res, 500, { error: "internal", messages: ["internal error"], requestId });
     }
@@ -175,7 +196,13 @@ export async function serveIssuingCa(ca: IssuingCa, o: ServeOptions): Promise<{ 
     server = http.createServer((req, res) => void handler(req, res));
   }
   server.requestTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(o.port, o.host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) => {
+      const why = err.code === "EADDRINUSE" ? "the address is already in use" : err.code === "EACCES" ? "permission denied" : err.code === "EADDRNOTAVAIL" ? "no such local address" : err.message;
+      reject(new Error(`cannot listen on ${o.host}:${o.port}: ${why}${err.code ? ` (${err.code})` : ""}`));
+    });
+    server.listen(o.port, o.host, () => resolve());
+  });
   const port = (server.address() as AddressInfo).port;
   return { server, port, close: () => new Promise<void>((r) => server.close(() => r())) };
 }

@@ -78,7 +78,7 @@ export function withVettedSubject(csr: ParsedCsr, v: VettedSubject): ParsedCsr {
 export interface IssuingCaOptions {
   readonly config: IssuingCaServiceConfig;
   readonly db: Database;
-  /** The user PIN (read by the caller from process.env[config.hsm.pinEnv]). */
+  /** The user PIN (read by the caller from the file config.hsm.pinFile). */
   readonly pin: string;
   /** DER of this CA's certificate. */
   readonly caCertificate: Buffer;
@@ -103,6 +103,7 @@ export class IssuingCa {
     const audit = new AuditLog(o.db);
     const token = await Pkcs11Token.open({ library: config.hsm.library, tokenLabel: config.hsm.tokenLabel, pin: o.pin, poolSize: o.poolSize });
     let verifyPool: VerifyPool | undefined;
+    let started = false;
     try {
       const signer = await token.signer(config.hsm.keyLabel, config.keyAlgorithm);
       const issuer = issuerFromCertificate(o.caCertificate, config.keyAlgorithm, config.urls);
@@ -121,16 +122,27 @@ export class IssuingCa {
         profiles: [...profiles.keys()], keyAlgorithm: config.keyAlgorithm, key: config.hsm.keyLabel, token: config.hsm.tokenLabel, raClientSubject: config.raClientSubject,
       });
       await audit.append("service.start", "system", { role: "issuing-ca", ca: config.name, environment: config.environment, profiles: [...profiles.keys()] });
+      started = true;
       await audit.append("hsm.login", "system", { token: config.hsm.tokenLabel, key: config.hsm.keyLabel });
       ca.reconcileGraceSeconds = o.reconcileGraceSeconds ?? 120;
       const reconciled = await ca.store.reconcile("system", ca.reconcileGraceSeconds);
       if (reconciled.length) ca.reconciledAtStart = reconciled;
       return ca;
     } catch (err) {
+      // a start that fails after service.start was recorded is recorded as failed (BR 5.4.1)
+      if (started) await audit.append("service.start.failed", "system", { role: "issuing-ca", ca: config.name, reason: (err as Error)?.message ?? String(err) }).catch(() => undefined);
       await verifyPool?.close();
       token.close();
       throw err;
     }
+  }
+
+  /** The start failed after {@link start} returned (e.g. the port is taken): audited as
+   *  `service.start.failed` (not a stop), then the HSM session and workers are closed. */
+  async abortStart(reason: string): Promise<void> {
+    await this.audit.append("service.start.failed", "system", { role: "issuing-ca", ca: this.config.name, reason }).catch(() => undefined);
+    await this.verifyPool?.close();
+    this.token.close();
   }
 
   readonly store: CertificateStore;

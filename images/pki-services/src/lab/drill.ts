@@ -98,7 +98,7 @@ interface Site {
 
 function startIssuingCa(configFile: string, dbUrl: string, env: Record<string, string>): Promise<Site> {
   const proc = spawn(process.execPath, [MAIN, "issuing-ca", "--config", configFile, "--db", dbUrl, "--listen", "127.0.0.1:0", "--insecure-test-identity-header", "--pool-size", "4", "--reconcile-grace-seconds", "0"], {
-    env: { ...process.env, ...env, DRILL_HSM_PIN: PIN },
+    env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -209,12 +209,15 @@ export async function runFailoverDrill(o: DrillOptions): Promise<DrillReport> {
     await primary.requireSyncStandby("backup_site");
     step("databases: primary streaming synchronously to the backup site's replica; WAL archived");
 
+    // the HSM PIN as the services read it: a mounted Secret file, never the environment
+    const pinFile = join(dir, "hsm-pin");
+    writeFileSync(pinFile, `${PIN}\n`, { mode: 0o400 });
     const config = (token: string, responderToken: string) =>
       IssuingCaServiceConfig.parse({
         name: "drill-ca", environment: o.environment, keyAlgorithm: "ECDSA_P256",
-        hsm: { library: lanicHsm.library, tokenLabel: token, keyLabel: "drill-ca", pinEnv: "DRILL_HSM_PIN" },
+        hsm: { library: lanicHsm.library, tokenLabel: token, keyLabel: "drill-ca", pinFile },
         urls: URLS, crl: { intervalHours: 24, nextUpdateHours: 168 },
-        ocsp: { enabled: true, responseValidityHours: 24, refreshHours: 8, responder: { hsm: { library: lanicHsm.library, tokenLabel: responderToken, keyLabel: "drill-ca-ocsp", pinEnv: "DRILL_HSM_PIN" }, certificatePath: join(dir, "responder.pem"), keyAlgorithm: "ECDSA_P256" } },
+        ocsp: { enabled: true, responseValidityHours: 24, refreshHours: 8, responder: { hsm: { library: lanicHsm.library, tokenLabel: responderToken, keyLabel: "drill-ca-ocsp", pinFile }, certificatePath: join(dir, "responder.pem"), keyAlgorithm: "ECDSA_P256" } },
         profiles: PROFILES, raClientSubject: "lanic-ra", caCertificatePath: caFile,
       });
     const lanicConfig = join(dir, "lanic-ca.json");
@@ -456,7 +459,7 @@ export async function runPitr(o: PitrOptions): Promise<PitrReport> {
       const caCert = await createCaCertificate({ subject: "CN=PITR CA,O=MTC,C=LA", subjectSigner: signer, notBefore: new Date(Date.now() - 86_400_000), notAfter: new Date(Date.now() + 3650 * 86_400_000), pathLength: 0 });
       const { IssuingCa } = await import("../issuing-ca/service.js");
       const config = IssuingCaServiceConfig.parse({
-        name: "pitr-ca", environment: "lab", keyAlgorithm: "ECDSA_P256", hsm: { library: hsm.library, tokenLabel: "pitr", keyLabel: "ca", pinEnv: "X" },
+        name: "pitr-ca", environment: "lab", keyAlgorithm: "ECDSA_P256", hsm: { library: hsm.library, tokenLabel: "pitr", keyLabel: "ca", pinFile: "/nonexistent/unused-pin" },
         urls: URLS, crl: { intervalHours: 24, nextUpdateHours: 168 }, ocsp: { enabled: false, responseValidityHours: 24, refreshHours: 8 }, profiles: PROFILES, raClientSubject: "lanic-ra",
       });
       const ca = await IssuingCa.start({ config, db, pin: PIN, caCertificate: Buffer.from(caCert.rawData), poolSize: 2 });

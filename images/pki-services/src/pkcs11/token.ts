@@ -12,6 +12,7 @@
  * the next operation (or the periodic health probe) re-opens the slot, logs in again and
  * re-finds the keys: the service recovers by itself when the token is back.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { createHash, createPublicKey, randomBytes, type KeyObject } from "node:crypto";
 import pkcs11js from "pkcs11js";
 import type { KeyAlgorithm } from "../config/schema.js";
@@ -23,7 +24,7 @@ export interface TokenOptions {
   readonly library: string;
   /** CKA token label of the partition. */
   readonly tokenLabel: string;
-  /** User PIN (from the environment variable named by `hsm.pinEnv`; never from config). */
+  /** User PIN (read from the mounted Secret file `hsm.pinFile`; never from config or the environment). */
   readonly pin: string;
   /** Number of sessions in the pool. @default 8 */
   readonly poolSize?: number;
@@ -71,12 +72,28 @@ function loadLibrary(path: string): LoadedLibrary {
     } catch (err) {
       throw new HsmUnavailableError(`cannot load PKCS#11 library ${path}: ${(err as Error).message}`);
     }
-    initialize(module);
+    try {
+      initialize(module);
+    } catch (err) {
+      module.close();
+      throw new HsmUnavailableError(`the PKCS#11 library ${path} failed to initialise: ${describe(err)}${softHsmHint(path)}`);
+    }
     lib = { module, refs: 0 };
     libraries.set(path, lib);
   }
   lib.refs++;
   return lib;
+}
+
+/** SoftHSM answers a missing configuration or token directory with a bare CKR_GENERAL_ERROR:
+ *  name the file or folder that is missing. */
+function softHsmHint(library: string): string {
+  if (!/softhsm/i.test(library)) return "";
+  const conf = process.env.SOFTHSM2_CONF ?? "/etc/softhsm/softhsm2.conf";
+  if (!existsSync(conf)) return `; SoftHSM's configuration ${conf} does not exist (${process.env.SOFTHSM2_CONF ? "SOFTHSM2_CONF names it" : "SOFTHSM2_CONF is not set"})`;
+  const dir = /^\s*directories\.tokendir\s*=\s*(.+?)\s*$/m.exec(readFileSync(conf, "utf8"))?.[1];
+  if (dir && !existsSync(dir)) return `; the token directory ${dir} named in ${conf} does not exist`;
+  return `; check SoftHSM's configuration ${conf}`;
 }
 
 function initialize(module: pkcs11js.PKCS11): void {

@@ -45,8 +45,8 @@ export const ext = {
     extension(EXT.basicConstraints, true, !ca ? seq() : ca.pathLength === undefined ? seq(bool(true)) : seq(bool(true), smallInt(ca.pathLength))),
   /** RFC 5280 4.2.1.3, BR 7.1.2.10.7: critical. */
   keyUsage: (names: readonly KeyUsageName[]): Buffer => extension(EXT.keyUsage, true, namedBits(names.map((k) => KEY_USAGE_BITS[k]))),
-  /** RFC 5280 4.2.1.12, BR 7.1.2.7.10 / 7.1.2.10.6: not critical. */
-  extKeyUsage: (oids: readonly string[]): Buffer => extension(EXT.extKeyUsage, false, seq(...oids.map((e) => oid(e)))),
+  /** RFC 5280 4.2.1.12, BR 7.1.2.7.10 / 7.1.2.10.6: not critical; a TSA's is (RFC 3161 2.3). */
+  extKeyUsage: (oids: readonly string[], critical = false): Buffer => extension(EXT.extKeyUsage, critical, seq(...oids.map((e) => oid(e)))),
   /** RFC 5280 4.2.1.2 (the identifier: key-id.ts). */
   subjectKeyIdentifier: (id: Uint8Array): Buffer => extension(EXT.subjectKeyIdentifier, false, octets(id)),
   /** RFC 5280 4.2.1.1, BR 7.1.2.11.1: keyIdentifier only. */

@@ -68,10 +68,21 @@ function decodeString(buf: Buffer, t: Tlv): string {
       if (!Buffer.from(s, "utf8").equals(c)) throw new CsrError("CSR subject holds an invalid UTF8String");
       return s;
     }
-    case TAG.BMPString: return c.swap16().toString("utf16le");
+    // Decoded from a copy: the CSR's own bytes are what its signature covers (swap16 works in place).
+    case TAG.BMPString: {
+      if (c.length % 2) throw new CsrError(`CSR subject holds a BMPString of ${c.length} octets (UCS-2: 2 octets per character)`);
+      const s = Buffer.from(c).swap16().toString("utf16le");
+      if (/[\ud800-\udfff]/.test(s)) throw new CsrError("CSR subject holds a BMPString with a surrogate code unit (UCS-2 has none)");
+      return s;
+    }
     case TAG.UniversalString: {
+      if (c.length % 4) throw new CsrError(`CSR subject holds a UniversalString of ${c.length} octets (UCS-4: 4 octets per character)`);
       let s = "";
-      for (let i = 0; i < c.length; i += 4) s += String.fromCodePoint(c.readUInt32BE(i));
+      for (let i = 0; i < c.length; i += 4) {
+        const cp = c.readUInt32BE(i);
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new CsrError(`CSR subject holds a UniversalString with U+${cp.toString(16).toUpperCase()}, which is not a Unicode scalar value`);
+        s += String.fromCodePoint(cp);
+      }
       return s;
     }
     default: return c.toString("latin1");
@@ -95,7 +106,9 @@ export function parseCsr(input: string | Uint8Array): ParsedCsr {
     return parse(der);
   } catch (err) {
     if (err instanceof DerError) throw new CsrError(`CSR is not valid DER: ${err.message}`);
-    throw err;
+    if (err instanceof CsrError) throw err;
+    // a structure no check above foresaw: still the client's CSR, refused as such (400)
+    throw new CsrError(`CSR structure not understood: ${(err as Error)?.message ?? String(err)}`);
   }
 }
 
@@ -114,8 +127,10 @@ function parse(der: Buffer): ParsedCsr {
   const subject: CsrAttribute[] = [];
   for (const rdn of children(der, expectTag(nameT, TAG.SEQUENCE, "subject"))) {
     const atvs = children(der, expectTag(rdn, TAG.SET, "RelativeDistinguishedName"));
+    if (!atvs.length) throw new CsrError("CSR subject holds an empty RelativeDistinguishedName (RFC 5280 4.1.2.4: SET SIZE (1..MAX))");
     for (const atv of atvs) {
-      const [typeT, valueT] = children(der, expectTag(atv, TAG.SEQUENCE, "AttributeTypeAndValue"));
+      const [typeT, valueT, ...more] = children(der, expectTag(atv, TAG.SEQUENCE, "AttributeTypeAndValue"));
+      if (more.length) throw new CsrError("CSR subject: an AttributeTypeAndValue has more than a type and a value");
       const o = oidToString(content(der, expectTag(typeT, TAG.OID, "attribute type")));
       if (!valueT || !STRING_TAGS.has(valueT.tag)) throw new CsrError(`CSR subject attribute ${o} is not a string`);
       subject.push({ oid: o, type: ATTRIBUTE_BY_OID.get(o), tag: valueT.tag, value: decodeString(der, valueT), rdnSize: atvs.length });
@@ -125,6 +140,7 @@ function parse(der: Buffer): ParsedCsr {
   // public key
   const spki = raw(der, expectTag(spkiT, TAG.SEQUENCE, "subjectPKInfo"));
   const [algT, keyT] = children(der, spkiT);
+  if (!algT || !keyT) throw new CsrError("CSR subjectPKInfo is incomplete (algorithm and subjectPublicKey are required)");
   const [algOidT, paramsT] = children(der, expectTag(algT, TAG.SEQUENCE, "AlgorithmIdentifier"));
   const keyOid = oidToString(content(der, expectTag(algOidT, TAG.OID, "key algorithm")));
   const publicKeyBits = content(der, expectTag(keyT, TAG.BIT_STRING, "subjectPublicKey")).subarray(1);
@@ -157,9 +173,12 @@ function parse(der: Buffer): ParsedCsr {
       const [aOidT, valuesT] = children(der, expectTag(attr, TAG.SEQUENCE, "Attribute"));
       const aOid = oidToString(content(der, expectTag(aOidT, TAG.OID, "attribute type")));
       if (aOid !== OID_EXTENSION_REQUEST) throw new CsrError(`CSR attribute ${aOid} is not allowed (only extensionRequest)`);
-      for (const exts of children(der, expectTag(valuesT, TAG.SET, "attribute values"))) {
+      const values = children(der, expectTag(valuesT, TAG.SET, "extensionRequest values"));
+      if (values.length !== 1) throw new CsrError(`CSR extensionRequest attribute holds ${values.length} values (PKCS#9: exactly one)`);
+      for (const exts of values) {
         for (const ext of children(der, expectTag(exts, TAG.SEQUENCE, "Extensions"))) {
           const parts = children(der, expectTag(ext, TAG.SEQUENCE, "Extension"));
+          if (parts.length < 2 || parts.length > 3) throw new CsrError(`CSR requests an Extension of ${parts.length} fields (extnID, critical, extnValue)`);
           const eOid = oidToString(content(der, expectTag(parts[0], TAG.OID, "extnID")));
           const critical = parts.length === 3 && parts[1].tag === TAG.BOOLEAN && der[parts[1].contentStart] !== 0;
           const value = content(der, expectTag(parts[parts.length - 1], TAG.OCTET_STRING, "extnValue"));

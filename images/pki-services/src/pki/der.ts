@@ -181,7 +181,10 @@ export function children(buf: Uint8Array, parent: Tlv): Tlv[] {
   return out;
 }
 
-export function expectTag(t: Tlv, tag: number, what: string): Tlv {
+/** `t` when it has `tag`; a DerError naming `what` when it is absent or another type (a field
+ *  missing from a hostile structure is an error about that field, never a TypeError). */
+export function expectTag(t: Tlv | undefined, tag: number, what: string): Tlv {
+  if (!t) throw new DerError(`${what} is missing`);
   if (t.tag !== tag) throw new DerError(`${what}: expected tag 0x${tag.toString(16)}, found 0x${t.tag.toString(16)}`);
   return t;
 }

@@ -100,8 +100,8 @@ export function compileProfile(name: string, profile: Profile, issuer: IssuerInf
   // RFC 5280 4.2.1.3: critical; the bits depend on the subject key (below).
   allowed.add(EXT.keyUsage);
   const keyUsageExt = (family: KeyFamily) => ext.keyUsage(keyUsageFor(profile, family));
-  // RFC 5280 4.2.1.12 / BR 7.1.2.7.10: not critical.
-  add(EXT.extKeyUsage, ext.extKeyUsage(profile.extendedKeyUsage.map((e) => EKU_OIDS[e])));
+  // RFC 5280 4.2.1.12 / BR 7.1.2.7.10: not critical; a TSA's is critical (RFC 3161 2.3).
+  add(EXT.extKeyUsage, ext.extKeyUsage(profile.extendedKeyUsage.map((e) => EKU_OIDS[e]), profile.kind === "time-stamping"));
   // RFC 5280 4.2.1.4, BR 7.1.2.7.9. None on an OCSP responder (BR 7.1.2.8.8: SHOULD NOT).
   if (profile.policyOids.length && !ocspResponder) add(EXT.certificatePolicies, ext.certificatePolicies(profile.policyOids));
   if (!ocspResponder) {

@@ -22,15 +22,21 @@ export interface RaFrontendOptions {
   readonly bulkMaxRows: number;
   /** Largest request body forwarded. @default 10 MiB + 64 KiB */
   readonly bodyLimit?: number;
+  /** `operator` (government network): client certificates requested, a verified one forwarded.
+   *  `applicant` (LANIC's edge, ADR 0068): none requested, none forwarded — nothing reachable
+   *  from the internet can act as an operator. @default "operator" */
+  readonly exposure?: "applicant" | "operator";
 }
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te", "trailer", "host", "client-cert", "content-length"]);
 
 export async function buildRaFrontend(o: RaFrontendOptions): Promise<FastifyInstance> {
   const bodyLimit = o.bodyLimit ?? 10 * 1024 * 1024 + 64 * 1024;
+  const operator = (o.exposure ?? "operator") === "operator";
   const app = Fastify({
-    // Applicants have no client certificate: it is requested, verified when given, never required.
-    https: { key: o.tls.key, cert: o.tls.cert, ca: o.tls.ca, requestCert: true, rejectUnauthorized: false, minVersion: "TLSv1.2" },
+    // Operators present a client certificate (verified when given, required by the console's
+    // pages and the backend); the applicant exposure never asks for one.
+    https: { key: o.tls.key, cert: o.tls.cert, ca: o.tls.ca, requestCert: operator, rejectUnauthorized: false, minVersion: "TLSv1.2" },
     bodyLimit,
     requestTimeout: 120_000,
   });
@@ -45,7 +51,7 @@ export async function buildRaFrontend(o: RaFrontendOptions): Promise<FastifyInst
     const sock = req.raw.socket as TLSSocket;
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
-    const peer = sock.authorized ? sock.getPeerCertificate(false) : undefined;
+    const peer = operator && sock.authorized ? sock.getPeerCertificate(false) : undefined;
     if (peer?.raw) headers["client-cert"] = clientCertHeader(peer.raw);
     const body = req.body as Buffer | undefined;
     if (body) headers["content-length"] = String(body.length);

@@ -1,4 +1,5 @@
 /** Shared start-up of the issue-7 roles: PIN from the environment, token, TLS material. */
+import { createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HsmBinding, KeyAlgorithm } from "../config/schema.js";
@@ -6,14 +7,82 @@ import { Pkcs11Token, type Pkcs11Signer } from "../pkcs11/index.js";
 import { fromPem } from "../pki/pem.js";
 import type { MtlsClientIdentity } from "../repository/client.js";
 
-/** A certificate file, PEM or DER (pki/pem.ts). */
-export const readCertificate = (path: string): Buffer => fromPem(readFileSync(path), "CERTIFICATE", path);
+/** A certificate file, PEM or DER (pki/pem.ts); the error names the file and `what` it is for. */
+export function readCertificate(path: string, what = "certificate"): Buffer {
+  let b: Buffer;
+  try {
+    b = readFileSync(path);
+  } catch (err) {
+    throw new Error(`the ${what} file ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    const der = fromPem(b, "CERTIFICATE", path);
+    new X509Certificate(der);
+    return der;
+  } catch (err) {
+    throw new Error(`the ${what} file ${path} is not a certificate (PEM or DER): ${(err as Error).message}`);
+  }
+}
 
-/** Opens the token of `hsm` and returns a signer for its key (PIN from the env variable it names). */
+/** A file the role needs, read with an error that names it and the flag it came from. */
+export function readNamedFile(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`${flag} ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** A TLS key and certificate that belong together, else an error naming both files. */
+export function tlsPair(keyPath: string, certPath: string, flags = ["--tls-key", "--tls-cert"]): { key: Buffer; cert: Buffer } {
+  const key = readNamedFile(keyPath, flags[0]);
+  const cert = readNamedFile(certPath, flags[1]);
+  let x: X509Certificate;
+  let k: KeyObject;
+  try {
+    k = createPrivateKey(key);
+  } catch (err) {
+    throw new Error(`${flags[0]} ${keyPath} is not a private key: ${(err as Error).message}`);
+  }
+  try {
+    x = new X509Certificate(cert);
+  } catch (err) {
+    throw new Error(`${flags[1]} ${certPath} is not a certificate: ${(err as Error).message}`);
+  }
+  if (!x.checkPrivateKey(k)) throw new Error(`the TLS key ${keyPath} does not match the certificate ${certPath} (${x.subject.replace(/\n/g, ", ")})`);
+  return { key, cert };
+}
+
+/** A duration flag in seconds: a finite number ≥ `min`. */
+export function seconds(flag: string, value: string | undefined, min = 0): number {
+  const n = Number(value);
+  if (value === undefined || value.trim() === "" || !Number.isFinite(n) || n < min) throw new Error(`${flag} must be a number of seconds ≥ ${min}, not '${value}'`);
+  return n;
+}
+
+/** A positive integer flag (pool sizes, worker counts). */
+export function positiveInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new Error(`${flag} must be a positive integer, not '${value}'`);
+  return n;
+}
+
+/** The partition's user PIN from its mounted Secret file (`hsm.pinFile`; one trailing newline
+ *  dropped). Never from the environment: /proc/<pid>/environ keeps what a process started with. */
+export function readPin(hsm: HsmBinding): string {
+  let pin: string;
+  try {
+    pin = readFileSync(hsm.pinFile, "utf8").replace(/\r?\n$/, "");
+  } catch (err) {
+    throw new Error(`the PIN of token "${hsm.tokenLabel}" is read from ${hsm.pinFile} (hsm.pinFile, the mounted Secret), which cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (!pin) throw new Error(`the PIN file ${hsm.pinFile} of token "${hsm.tokenLabel}" is empty`);
+  return pin;
+}
+
+/** Opens the token of `hsm` and returns a signer for its key (PIN from its mounted file). */
 export async function openSigner(hsm: HsmBinding, algorithm: KeyAlgorithm, poolSize = 4): Promise<{ token: Pkcs11Token; signer: Pkcs11Signer }> {
-  const pin = process.env[hsm.pinEnv];
-  if (!pin) throw new Error(`the HSM PIN is read from the environment variable ${hsm.pinEnv}, which is not set`);
-  delete process.env[hsm.pinEnv]; // not inherited by anything we spawn
+  const pin = readPin(hsm);
   const token = await Pkcs11Token.open({ library: hsm.library, tokenLabel: hsm.tokenLabel, pin, poolSize });
   try {
     return { token, signer: await token.signer(hsm.keyLabel, algorithm) };
@@ -28,10 +97,11 @@ export function clientTls(dir: string): MtlsClientIdentity {
   return { key: readFileSync(join(dir, "tls.key")), cert: readFileSync(join(dir, "tls.crt")), ca: readFileSync(join(dir, "ca.crt")) };
 }
 
-export function hostPort(s: string): { host: string; port: number } {
-  const m = /^(.*):(\d+)$/.exec(s);
-  if (!m) throw new Error(`'${s}' is not HOST:PORT`);
-  return { host: m[1], port: Number(m[2]) };
+/** HOST:PORT of a --listen flag (IPv6 in brackets), port 0..65535. */
+export function hostPort(s: string, flag = "--listen"): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(s);
+  if (!m || Number(m[2]) > 65535) throw new Error(`${flag} '${s}' is not HOST:PORT (e.g. 0.0.0.0:8443, [::1]:8443; port 0 to 65535)`);
+  return { host: m[1].replace(/^\[|\]$/g, ""), port: Number(m[2]) };
 }
 
 export const log = (line: Record<string, unknown>): void => console.log(JSON.stringify({ at: new Date().toISOString(), ...line }));

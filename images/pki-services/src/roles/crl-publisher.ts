@@ -10,7 +10,7 @@ import { CrlPublisher } from "../crl/publisher.js";
 import { publishFile } from "../repository/client.js";
 import { openDatabase } from "../storage/db.js";
 import { loadConfig } from "../config/load.js";
-import { clientTls, log, onStop, openSigner, readCertificate } from "./common.js";
+import { clientTls, log, onStop, openSigner, readCertificate, seconds } from "./common.js";
 
 export async function crlPublisherMain(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -22,6 +22,7 @@ export async function crlPublisherMain(args: string[]): Promise<number> {
     strict: true,
   });
   if (!values.config) throw new Error("--config is required");
+  const pollSeconds = seconds("--poll-seconds", values["poll-seconds"], 0.001);
   const config = loadConfig(values.config);
   const caCertPath = values["ca-cert"] ?? config.caCertificatePath;
   if (!caCertPath) throw new Error(`'caCertificatePath' is required by crl-publisher (in ${values.config} or --ca-cert)`);
@@ -49,9 +50,9 @@ export async function crlPublisherMain(args: string[]): Promise<number> {
   }
   const ac = new AbortController();
   onStop(async () => ac.abort());
-  log({ event: "crl.watch", ca: config.name, pollSeconds: Number(values["poll-seconds"]) });
+  log({ event: "crl.watch", ca: config.name, pollSeconds });
   await publisher.watch({
-    pollSeconds: Number(values["poll-seconds"]), signal: ac.signal,
+    pollSeconds, signal: ac.signal,
     onPublished: (p) => log({ event: "crl.published", ca: config.name, crlNumber: p.crlNumber.toString(), entries: p.entries, size: p.size }),
     onError: (e) => log({ event: "crl.publish.failed", ca: config.name, error: e instanceof Error ? e.message : String(e) }),
   });

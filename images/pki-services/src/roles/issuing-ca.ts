@@ -3,13 +3,12 @@
  * identity mode, database, the service (../issuing-ca/service.ts) behind its HTTP shell
  * (../issuing-ca/http.ts), background HSM probe and reconciliation sweep.
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { readConfigFile } from "../config/load.js";
 import { serveIssuingCa, type IdentityMode } from "../issuing-ca/http.js";
 import { IssuingCa } from "../issuing-ca/service.js";
 import { openDatabase } from "../storage/db.js";
-import { readCertificate } from "./common.js";
+import { hostPort, positiveInt, readCertificate, readNamedFile, readPin, seconds, tlsPair } from "./common.js";
 
 export async function issuingCaMain(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -23,22 +22,38 @@ export async function issuingCaMain(args: string[]): Promise<number> {
     strict: true,
   });
   if (!values.config) throw new Error("--config is required");
+  // every flag is checked before anything is opened: a typo is named, not a stack trace
+  const { host, port } = hostPort(values.listen!);
+  const reconcileGraceSeconds = seconds("--reconcile-grace-seconds", values["reconcile-grace-seconds"]);
+  const poolSize = values["pool-size"] !== undefined ? positiveInt("--pool-size", values["pool-size"]) : undefined;
   const { config, source: configSource } = readConfigFile(values.config);
   const caCertPath = values["ca-cert"] ?? config.caCertificatePath;
   if (!caCertPath) throw new Error(`'caCertificatePath' is required by issuing-ca (in ${values.config} or --ca-cert)`);
-  const pin = process.env[config.hsm.pinEnv];
-  if (!pin) throw new Error(`the HSM PIN is read from the environment variable ${config.hsm.pinEnv}, which is not set`);
-  delete process.env[config.hsm.pinEnv]; // not inherited by anything we spawn
-  const [host, portText] = values.listen!.split(/:(?=\d+$)/);
+  const caCertificate = readCertificate(caCertPath, values["ca-cert"] ? "--ca-cert" : `CA certificate (caCertificatePath in ${values.config})`);
   let identity: IdentityMode;
   if (values["insecure-test-identity-header"]) identity = { kind: "insecure-test-header" };
   else {
     if (!values["tls-key"] || !values["tls-cert"] || !values["client-ca"]) throw new Error("mTLS needs --tls-key, --tls-cert and --client-ca");
-    identity = { kind: "mtls", key: readFileSync(values["tls-key"]), cert: readFileSync(values["tls-cert"]), clientCa: readFileSync(values["client-ca"]) };
+    identity = { kind: "mtls", ...tlsPair(values["tls-key"], values["tls-cert"]), clientCa: readNamedFile(values["client-ca"], "--client-ca") };
   }
+  const pin = readPin(config.hsm);
   const db = await openDatabase({ url: values.db ?? process.env.DATABASE_URL ?? "/var/lib/pki-services/db" });
-  const ca = await IssuingCa.start({ config, db, pin, caCertificate: readCertificate(caCertPath), poolSize: values["pool-size"] ? Number(values["pool-size"]) : undefined, reconcileGraceSeconds: Number(values["reconcile-grace-seconds"]), configSource });
-  const srv = await serveIssuingCa(ca, { host, port: Number(portText), identity });
+  let ca: IssuingCa;
+  try {
+    ca = await IssuingCa.start({ config, db, pin, caCertificate, poolSize, reconcileGraceSeconds, configSource });
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+  let srv: Awaited<ReturnType<typeof serveIssuingCa>>;
+  try {
+    srv = await serveIssuingCa(ca, { host, port, identity });
+  } catch (err) {
+    // audited as a failed start, not left as a start without a stop
+    await ca.abortStart((err as Error).message);
+    await db.close().catch(() => undefined);
+    throw err;
+  }
   console.log(JSON.stringify({ event: "listening", role: "issuing-ca", host, port: srv.port, reconciled: ca.reconciledAtStart.length }));
   // The HSM health is probed in the background so the service notices (and recovers) by itself.
   const probe = setInterval(() => void ca.health().catch(() => undefined), 5000);

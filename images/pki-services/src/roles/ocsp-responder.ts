@@ -16,7 +16,7 @@ import { ResponseCache, serveOcsp, serveOcspPublish } from "../ocsp/server.js";
 import { pushOcspResponses } from "../repository/client.js";
 import { openDatabase } from "../storage/db.js";
 import { loadConfig } from "../config/load.js";
-import { clientTls, hostPort, log, onStop, openSigner, readCertificate, serverTls } from "./common.js";
+import { clientTls, hostPort, log, onStop, openSigner, readCertificate, seconds, serverTls } from "./common.js";
 
 /** `--signer CN=ca-1+ca-2` (repeatable): which CAs a signer's client CN may push for; without
  *  any, `ocsp-signer-<ca>` signs for `<ca>` only (the IaC names the signers so). */
@@ -99,7 +99,7 @@ export async function ocspResponderMain(args: string[]): Promise<number> {
     await s.checkResponderCertificate();
     const ac = new AbortController();
     const running = s.run({
-      pollSeconds: Number(values["poll-seconds"]), signal: ac.signal,
+      pollSeconds: seconds("--poll-seconds", values["poll-seconds"], 0.001), signal: ac.signal,
       onPass: (r) => { if (r.signed) log({ event: "ocsp.signed", ca: config.name, ...r }); },
       onError: (e) => log({ event: "ocsp.sign.failed", ca: config.name, error: e instanceof Error ? e.message : String(e) }),
     });

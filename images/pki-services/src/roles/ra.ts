@@ -10,6 +10,7 @@ import { CaClient } from "../ra/ca-client.js";
 import { readRaConfig } from "../ra/config.js";
 import { buildRaFrontend } from "../ra/frontend.js";
 import { buildRaBackend } from "../ra/http.js";
+import { registerRaPages } from "../ra/web/pages.js";
 import { RA_MIGRATIONS } from "../ra/migrations.js";
 import { RaService } from "../ra/service.js";
 import { purgeExpiredEvidence } from "../ra/evidence.js";
@@ -33,6 +34,9 @@ export async function raMain(args: string[]): Promise<number> {
       "backend-url": { type: "string", default: "https://ra:8443" },
       "tls-dir": { type: "string", default: "/etc/lanic-ca/tls" },
       "backend-tls-dir": { type: "string", default: "/etc/lanic-ca/ra-backend-client" },
+      // the pages (ADR 0067/0068): which exposure this frontend serves, and the CA chain for PKCS#12
+      exposure: { type: "string", default: "operator" },
+      "chain-file": { type: "string", default: "/etc/lanic-ca/ca-chain/chain.pem" },
     },
     strict: true,
   });
@@ -41,9 +45,13 @@ export async function raMain(args: string[]): Promise<number> {
   if (values.frontend) {
     const rows = Number(values["bulk-max-rows"] ?? "10000");
     if (!Number.isInteger(rows) || rows < 1) throw new Error(`--bulk-max-rows (${values["bulk-max-rows"]}) must be a positive integer`);
-    const app = await buildRaFrontend({ tls: tlsDir(values["tls-dir"]!), backendUrl: values["backend-url"]!, backendTls: tlsDir(values["backend-tls-dir"]!), bulkMaxRows: rows });
+    const exposure = values.exposure;
+    if (exposure !== "applicant" && exposure !== "operator") throw new Error(`--exposure (${exposure}) must be applicant or operator`);
+    const backendTls = tlsDir(values["backend-tls-dir"]!);
+    const app = await buildRaFrontend({ tls: tlsDir(values["tls-dir"]!), backendUrl: values["backend-url"]!, backendTls, bulkMaxRows: rows, exposure });
+    await registerRaPages(app, { exposure, backendUrl: values["backend-url"]!, backendTls, chainPem: readFileSync(values["chain-file"]!, "utf8") });
     await app.listen({ host, port });
-    log({ event: "listening", role: "ra-frontend", host, port: (app.server.address() as { port: number }).port, backend: values["backend-url"] });
+    log({ event: "listening", role: "ra-frontend", exposure, host, port: (app.server.address() as { port: number }).port, backend: values["backend-url"] });
     onStop(() => app.close());
     return -1;
   }

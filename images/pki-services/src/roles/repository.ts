@@ -18,7 +18,13 @@ export async function repositoryMain(args: string[]): Promise<number> {
     strict: true,
   });
   if (!values["base-url"]) throw new Error("--base-url is required (the public URL the AIA and CDP point at)");
-  const base = new URL(values["base-url"]);
+  let base: URL;
+  try {
+    base = new URL(values["base-url"]);
+    if (base.protocol !== "http:" && base.protocol !== "https:") throw new Error("not http(s)");
+  } catch {
+    throw new Error(`--base-url '${values["base-url"]}' is not an http:// or https:// URL (the public URL the AIA and CDP point at, e.g. http://repository.ca.gov.la)`);
+  }
   const store = new RepositoryStore(values.root!);
   const loaded = await store.load();
   const pub = await serveRepository(store, hostPort(values.listen!));

@@ -2,6 +2,8 @@
  * A tiny database port with two adapters: PostgreSQL through `pg` and PGlite. Only what the
  * services need: parameterised queries, transactions, migrations.
  */
+import { existsSync, statSync, type Stats } from "node:fs";
+import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { MIGRATIONS } from "./migrations.js";
@@ -38,6 +40,12 @@ class PgDatabase implements Database {
   }
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A checked-out client has no pool listener: the server dying under it emits `error` on the
+    // client, which would crash the process. The failure reaches the caller through the query
+    // that fails; the broken client is discarded on release.
+    let broken: Error | undefined;
+    const onError = (err: Error) => (broken = err);
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const r = await fn({ query: async <U>(s: string, p?: unknown[]) => (await client.query(s, p)).rows as U[] });
@@ -45,9 +53,11 @@ class PgDatabase implements Database {
       return r;
     } catch (err) {
       await client.query("ROLLBACK").catch(() => undefined);
+      broken ??= isConnectionError(err) ? (err as Error) : undefined;
       throw err;
     } finally {
-      client.release();
+      client.off("error", onError);
+      client.release(broken);
     }
   }
   async close(): Promise<void> {
@@ -66,17 +76,50 @@ export interface OpenDatabaseOptions {
 
 export type Migration = (typeof MIGRATIONS)[number];
 
-/** Opens the database and applies pending migrations. */
-export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+/** The database (or the connection to it) is gone: callers answer 503, not 500. */
+export class DatabaseUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DatabaseUnavailableError";
+  }
+}
+
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "ENOTFOUND", "EHOSTUNREACH", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"]);
+/** True for an error that means the server or the connection is away (node codes, SQLSTATE
+ *  class 08 and 57P0x, pg's own "Connection terminated" errors). */
+export function isConnectionError(err: unknown): boolean {
+  if (err instanceof DatabaseUnavailableError) return true;
+  const e = err as { code?: string; message?: string } | undefined;
+  if (e?.code && CONNECTION_CODES.has(e.code)) return true;
+  return /Connection terminated|Client has encountered a connection error|connection timeout|timeout exceeded when trying to connect|Client was closed|Cannot use a pool after calling end/i.test(e?.message ?? "");
+}
+
+/** Opens the database and applies pending migrations (`migrate: false`: opens an existing one
+ *  as it is, creating nothing). */
+export async function openDatabase(options: OpenDatabaseOptions & { readonly migrate?: boolean }): Promise<Database> {
   let db: Database;
   if (/^postgres(ql)?:\/\//.test(options.url)) {
-    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: 10_000 });
     pool.on("error", () => undefined); // a dropped idle client is replaced on next use
     db = new PgDatabase(pool);
   } else {
-    db = new PgliteDatabase(await PGlite.create(options.url === "memory://" ? undefined : options.url));
+    if (options.url !== "memory://") {
+      let st: Stats | undefined;
+      try {
+        st = statSync(options.url);
+      } catch {
+        if (options.migrate === false) throw new Error(`no database at ${options.url}: not a PostgreSQL URL, and no PGlite data directory there`);
+      }
+      if (st && !st.isDirectory()) throw new Error(`the database path ${options.url} is a file, not a PGlite data directory (nor a postgres:// URL)`);
+      if (st && options.migrate === false && !existsSync(join(options.url, "PG_VERSION"))) throw new Error(`${options.url} is not a PGlite data directory (no PG_VERSION in it)`);
+    }
+    try {
+      db = new PgliteDatabase(await PGlite.create(options.url === "memory://" ? undefined : options.url));
+    } catch (err) {
+      throw new Error(`the PGlite database at ${options.url} cannot be opened: ${(err as Error)?.message ?? String(err)}`);
+    }
   }
-  await migrate(db, [...MIGRATIONS, ...(options.migrations ?? [])]);
+  if (options.migrate !== false) await migrate(db, [...MIGRATIONS, ...(options.migrations ?? [])]);
   return db;
 }
 

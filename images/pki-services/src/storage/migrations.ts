@@ -91,4 +91,23 @@ ALTER TABLE certificates ADD COLUMN request_sha256 text;
 CREATE UNIQUE INDEX certificates_idempotency ON certificates (ca_name, idempotency_key) WHERE idempotency_key IS NOT NULL AND status <> 'failed' AND NOT reconciled;
 `,
   },
+  {
+    version: 4,
+    name: "time-stamp tokens (tsa)",
+    sql: `
+-- Every time-stamp token the TSA hands out (RFC 3161 2.4.2: serialNumber unique per TSA; the
+-- primary key makes reuse impossible), kept as evidence with what it stamped.
+CREATE TABLE tsa_tokens (
+  serial          text PRIMARY KEY,
+  tsa_name        text NOT NULL,
+  policy          text NOT NULL,
+  gen_time        timestamptz NOT NULL,
+  hash_algorithm  text NOT NULL CHECK (hash_algorithm IN ('sha256', 'sha384', 'sha512')),
+  imprint         text NOT NULL,
+  nonce           text,
+  token           bytea NOT NULL
+);
+CREATE INDEX tsa_tokens_gen_time ON tsa_tokens (tsa_name, gen_time);
+`,
+  },
 ];

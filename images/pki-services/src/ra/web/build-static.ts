@@ -4,7 +4,7 @@
  * only), bundled by esbuild from src/ra/web/browser/ with PKIjs (docs/adr/0066), and the style
  * sheet. Run after `tsc -b` (the root `npm run build`, the image's build stage).
  */
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -28,7 +28,11 @@ export async function buildStatic(outdir = STATIC_DIR): Promise<void> {
     legalComments: "eof",
     logLevel: "warning",
   });
-  copyFileSync(join(pkg, "src/ra/web/static/ra.css"), join(outdir, "ra.css"));
+  for (const f of readdirSync(join(pkg, "src/ra/web/static"))) copyFileSync(join(pkg, "src/ra/web/static", f), join(outdir, f));
+  // The pages' templates (Eta) beside the compiled pages.ts.
+  const views = join(outdir, "..", "views");
+  mkdirSync(views, { recursive: true });
+  for (const f of readdirSync(join(pkg, "src/ra/web/views"))) copyFileSync(join(pkg, "src/ra/web/views", f), join(views, f));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await buildStatic();

@@ -53,7 +53,7 @@ async function enroll(form: HTMLFormElement): Promise<void> {
     // Only the CSR, the code and the CSRF token are sent: never the key, never the password.
     const body = new URLSearchParams({ _csrf: String(data.get("_csrf") ?? ""), code: String(data.get("code") ?? ""), csr });
     const res = await fetch(form.action, { method: "POST", headers: { accept: "application/json", "content-type": "application/x-www-form-urlencoded" }, body, credentials: "same-origin" });
-    const json = (await res.json()) as { certificate?: string; chain?: string; name?: string; errors?: Record<string, string>; message?: string };
+    const json = (await res.json()) as { certificate?: string; chain?: string; name?: string; revocationSecret?: string; errors?: Record<string, string>; message?: string };
     if (!res.ok || !json.certificate) {
       for (const [field, text] of Object.entries(json.errors ?? {})) fieldError(form, field, text);
       show(form, json.message ?? message(form, "failed", "The request was refused."), "error");
@@ -67,6 +67,12 @@ async function enroll(form: HTMLFormElement): Promise<void> {
       link.href = url;
       link.download = `${(json.name ?? "certificate").replace(/[^\p{L}\p{N}._-]+/gu, "_")}.p12`;
       link.hidden = false;
+    }
+    const secretBox = form.querySelector<HTMLElement>("[data-enroll-secret-box]");
+    const secretEl = form.querySelector<HTMLElement>("[data-enroll-secret]");
+    if (secretBox && secretEl && json.revocationSecret) {
+      secretEl.textContent = json.revocationSecret;
+      secretBox.hidden = false;
     }
     const pem = form.querySelector<HTMLTextAreaElement>("[data-enroll-certificate]");
     if (pem) {
@@ -87,6 +93,7 @@ if (typeof document !== "undefined") {
       ev.preventDefault();
       void enroll(form);
     });
-    form.querySelector<HTMLElement>("[data-needs-js]")?.removeAttribute("hidden");
+    for (const el of form.querySelectorAll<HTMLElement>("[data-needs-js]")) el.hidden = false;
+    for (const el of form.querySelectorAll<HTMLElement>("[data-no-js]")) el.hidden = true;
   }
 }
