@@ -11,7 +11,6 @@
  * `node lab-issuing-zone.js <lab dir>`; the HSM PIN is read from `<lab dir>/secrets/hsm-pin-dev`
  * (never from the environment: /proc/<pid>/environ keeps it).
  */
-import "reflect-metadata";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { hsmDigestSigner } from "@lanic-ca/pki-services/crl/digest-signer";

@@ -9,7 +9,6 @@
  * operators' client certificates (PKCS#12), issued by the issuing CA itself. Every `up` then
  * starts the roles as processes on 127.0.0.1; `down` stops them; `status` shows what runs.
  */
-import "reflect-metadata";
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";

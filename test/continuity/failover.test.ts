@@ -18,8 +18,8 @@ describe("lanic-ca failover", () => {
     expect(plan).toMatchObject({ environment: "production", from: "lanic", to: "backup" });
     const changed = plan.text.split("\n").filter((l, i) => l !== text.split("\n")[i]);
     expect(changed).toEqual([
-      '    { name: "lanic", role: "backup", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-prod-vte", "10.100.0.0/16") },',
-      '    { name: "backup", role: "primary", location: BACKUP_LOCATION, kubernetes: kube("lanic-ca-prod-lpq", "10.140.0.0/16") },',
+      '    { name: "lanic", role: "backup", location: LANIC_LOCATION, kubernetes: kube("lanic-ca-prod-vte", "10.100.0.0/16", "https://api.ca-prod-vte.k8s.lanic.gov.la:6443") },',
+      '    { name: "backup", role: "primary", location: BACKUP_LOCATION, kubernetes: kube("lanic-ca-prod-lpq", "10.140.0.0/16", "https://api.ca-prod-lpq.k8s.lanic.gov.la:6443") },',
     ]);
     const swapped = { ...production, sites: production.sites.map((s) => ({ ...s, role: s.role === "primary" ? ("backup" as const) : ("primary" as const) })) };
     expect(planFailover(file, plan.text, swapped, "lanic").text).toBe(text);
@@ -37,8 +37,8 @@ describe("lanic-ca failover", () => {
   it("the failed-over production: backup site's clusters promoted, standbys up, CronJobs resumed, LANIC a replica; every control passes", () => {
     const b = build("production", (d) => { for (const s of d.sites) s.role = s.role === "primary" ? "backup" : "primary"; });
     const at = (site: string) => b.model.components.filter((c) => c.site === site);
-    expect(at("backup").filter((c) => c.kind === "database").map((c) => [c.id, c.standby])).toEqual([["backup/lanic-ca-db", false], ["backup/lanic-ca-ra-db", false]]);
-    expect(at("lanic").filter((c) => c.kind === "database").map((c) => [c.id, c.standby])).toEqual([["lanic/lanic-ca-db", true], ["lanic/lanic-ca-ra-db", true]]);
+    expect(at("backup").filter((c) => c.kind === "database").map((c) => [c.id, c.standby])).toEqual([["backup/lanic-ca-db", false], ["backup/lanic-ca-ra-db", false], ["backup/lanic-ca-tsa-db", false]]);
+    expect(at("lanic").filter((c) => c.kind === "database").map((c) => [c.id, c.standby])).toEqual([["lanic/lanic-ca-db", true], ["lanic/lanic-ca-ra-db", true], ["lanic/lanic-ca-tsa-db", true]]);
     expect(at("backup").filter((c) => c.signing && c.runsAs === "Deployment").every((c) => !c.standby && c.replicas === 2)).toBe(true);
     expect(at("backup").filter((c) => c.runsAs === "CronJob" && c.kind === "crl-publisher").every((c) => !c.standby)).toBe(true);
     expect(at("lanic").filter((c) => c.signing && c.runsAs !== "none").every((c) => c.standby && c.replicas === 0)).toBe(true);

@@ -88,7 +88,7 @@ describe("lanic-ca lab", () => {
   it("issues through the issuing CA's mTLS API; openssl verifies the chain, OCSP says good, then revoked, and the CRL lists it", async () => {
     const key = join(work, "leaf.key");
     execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]);
-    const csr = execFileSync("openssl", ["req", "-new", "-key", key, "-subj", "/C=LA/O=Lab Test/CN=www.lab.test", "-addext", "subjectAltName=DNS:www.lab.test"], { encoding: "utf8", env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
+    const csr = execFileSync("openssl", ["req", "-new", "-key", key, "-subj", "/C=LA/ST=Vientiane Capital/L=Vientiane/O=Lab Test/CN=www.lab.gov.la", "-addext", "subjectAltName=DNS:www.lab.gov.la"], { encoding: "utf8", env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
     const r = await callCa("POST", "/v1/certificates", { profile: "tls-server", csr, validityDays: 30 });
     expect(r.status, JSON.stringify(r.json)).toBe(201);
     const cert = join(work, "leaf.pem");

@@ -41,7 +41,8 @@ const URLS = { caIssuers: "http://repository.lab/certs/drill-ca.der", crl: "http
 const base = () => ({ allowedKeyAlgorithms: ["ECDSA_P256" as const], policyOids: ["1.3.6.1.4.1.99999.1.1"], subject: { required: ["CN" as const, "O" as const, "C" as const], optional: [], countries: ["LA"] }, subjectAltNames: { dns: false, email: false, required: false } });
 const PROFILES: Record<string, Profile> = {
   operator: { ...base(), kind: "operator-client", description: "drill", maxValidityDays: 365, keyUsage: ["digitalSignature"], extendedKeyUsage: ["clientAuth"], ocspNoCheck: false },
-  ocsp: { ...base(), kind: "ocsp-signing", description: "drill responder", maxValidityDays: 30, keyUsage: ["digitalSignature"], extendedKeyUsage: ["ocspSigning"], ocspNoCheck: true },
+  // BR 7.1.2.8.8 / our CP: an OCSP responder certificate carries no certificatePolicies
+  ocsp: { ...base(), policyOids: [], kind: "ocsp-signing", description: "drill responder", maxValidityDays: 30, keyUsage: ["digitalSignature"], extendedKeyUsage: ["ocspSigning"], ocspNoCheck: true },
 };
 
 export interface ContinuityTargets {
