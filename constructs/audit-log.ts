@@ -1,10 +1,12 @@
-import { Construct } from "../stacks/cdktf.js";
+import { Construct } from "./cdktf.js";
 import type { Environment } from "../environments/schema.js";
 import { ExternalPeer } from "./connections.js";
 import { HardenedWorkload } from "./hardened-workload.js";
 import type { TopologyModel } from "./model.js";
 import type { Zone } from "./zone.js";
-import { AUDIT_PORT } from "./site-context.js";
+
+/** The audit collector's syslog-over-TLS port (RFC 5425). */
+export const AUDIT_PORT = 6514;
 
 export interface AuditLogProps {
   readonly model: TopologyModel;

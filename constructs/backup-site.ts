@@ -1,4 +1,4 @@
-import { Construct } from "../stacks/cdktf.js";
+import { Construct } from "./cdktf.js";
 import type { Environment, Site } from "../environments/schema.js";
 import { DATABASE_NAME, Database, databaseBackup, RA_DATABASE_NAME, TSA_DATABASE_NAME } from "./database.js";
 import type { TopologyModel } from "./model.js";

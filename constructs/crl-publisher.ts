@@ -1,4 +1,4 @@
-import { Construct } from "../stacks/cdktf.js";
+import { Construct } from "./cdktf.js";
 import type { IssuingCa as IssuingCaDef } from "../environments/schema.js";
 import type { HardenedWorkload } from "./hardened-workload.js";
 import { cronEvery, pkiWorkload, type SiteContext } from "./site-context.js";

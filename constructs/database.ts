@@ -1,4 +1,4 @@
-import { Construct, Manifest } from "../stacks/cdktf.js";
+import { Construct, Manifest } from "./cdktf.js";
 import type { DatabaseBackup, Environment, ObjectStore, Site } from "../environments/schema.js";
 import { Connections, ExternalPeer, type IConnectable } from "./connections.js";
 import type { HardenedWorkload } from "./hardened-workload.js";

@@ -1,4 +1,4 @@
-import { Construct, CronJobV1, DeploymentV1, PodDisruptionBudgetV1, ServiceV1 } from "../stacks/cdktf.js";
+import { Construct, CronJobV1, DeploymentV1, PodDisruptionBudgetV1, ServiceV1 } from "./cdktf.js";
 import type { Resources } from "../environments/schema.js";
 import { Connections, type IConnectable } from "./connections.js";
 import { produced as lazy } from "./produced.js";

@@ -1,4 +1,4 @@
-import { ConfigMapV1, Construct, EndpointsV1, ServiceV1 } from "../stacks/cdktf.js";
+import { ConfigMapV1, Construct, EndpointsV1, ServiceV1 } from "./cdktf.js";
 import type { HsmCluster as HsmClusterDef } from "../environments/schema.js";
 import { ExternalPeer } from "./connections.js";
 import type { HardenedWorkload } from "./hardened-workload.js";

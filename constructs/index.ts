@@ -14,4 +14,3 @@ export * from "./offline-root-enclave.js";
 export * from "./backup-site.js";
 export * from "./trusted-roles.js";
 export * from "./site-context.js";
-export * from "./ca-topology.js";

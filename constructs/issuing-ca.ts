@@ -1,4 +1,4 @@
-import { ConfigMapV1, Construct } from "../stacks/cdktf.js";
+import { ConfigMapV1, Construct } from "./cdktf.js";
 import type { IssuingCaServiceConfig } from "@lanic-ca/pki-services/config/schema";
 import type { IssuingCa as IssuingCaDef } from "../environments/schema.js";
 import { CrlPublisher } from "./crl-publisher.js";

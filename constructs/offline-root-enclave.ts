@@ -1,4 +1,4 @@
-import { Construct } from "../stacks/cdktf.js";
+import { Construct } from "./cdktf.js";
 import type { Environment, OfflineRoot } from "../environments/schema.js";
 import { caUrls } from "./issuing-ca.js";
 import type { TopologyModel } from "./model.js";

@@ -1,4 +1,4 @@
-import { Token } from "../stacks/cdktf.js";
+import { Token } from "./cdktf.js";
 import type { IResolvable } from "cdktf";
 
 /**

@@ -1,4 +1,4 @@
-import { Construct } from "../stacks/cdktf.js";
+import { Construct } from "./cdktf.js";
 import { ExternalPeer } from "./connections.js";
 import type { Database } from "./database.js";
 import type { HardenedWorkload } from "./hardened-workload.js";

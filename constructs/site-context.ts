@@ -24,7 +24,6 @@ export interface SiteContext {
 }
 
 export const CONFIG_DIR = "/etc/lanic-ca";
-export const AUDIT_PORT = 6514;
 
 export interface PkiWorkloadOptions {
   readonly kind: ComponentKind;

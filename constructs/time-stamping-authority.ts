@@ -1,5 +1,5 @@
 import type { TsaServiceConfig } from "@lanic-ca/pki-services/config/schema";
-import { ConfigMapV1, Construct } from "../stacks/cdktf.js";
+import { ConfigMapV1, Construct } from "./cdktf.js";
 import type { TimeStamping } from "../environments/schema.js";
 import { ExternalPeer } from "./connections.js";
 import type { Database } from "./database.js";

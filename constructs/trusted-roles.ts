@@ -1,4 +1,4 @@
-import { ClusterRoleV1, Construct, RoleBindingV1 } from "../stacks/cdktf.js";
+import { ClusterRoleV1, Construct, RoleBindingV1 } from "./cdktf.js";
 import type { Environment, TrustedRole } from "../environments/schema.js";
 import type { RbacRule, TopologyModel, ZoneKind } from "./model.js";
 import type { Zone } from "./zone.js";

@@ -1,4 +1,4 @@
-import { Construct, ServiceV1 } from "../stacks/cdktf.js";
+import { Construct, ServiceV1 } from "./cdktf.js";
 import { ExternalPeer } from "./connections.js";
 import type { HardenedWorkload } from "./hardened-workload.js";
 import { pkiWorkload, type SiteContext } from "./site-context.js";

@@ -1,4 +1,4 @@
-import { Construct, NamespaceV1, NetworkPolicyV1 } from "../stacks/cdktf.js";
+import { Construct, NamespaceV1, NetworkPolicyV1 } from "./cdktf.js";
 import type { TopologyModel, ZoneKind } from "./model.js";
 
 export interface ZoneProps {

@@ -4,7 +4,7 @@
  * were read on the side thread (ADR 0055); `checkTopology` (policy/index.ts) reads them itself.
  */
 import { relative } from "node:path";
-import type { CaTopology } from "../constructs/ca-topology.js";
+import type { CaTopology } from "../stacks/ca-topology.js";
 import type { PolicyException } from "./exceptions.js";
 import { SynthesizedResources } from "./resources.js";
 import { evaluate } from "./run.js";

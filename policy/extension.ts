@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import { ENVIRONMENT_NAMES } from "../environments/definitions.js";
-import type { CaTopology } from "../constructs/ca-topology.js";
+import type { CaTopology } from "../stacks/ca-topology.js";
 import { buildApp, type SynthExtension } from "../stacks/synth.js";
 import { checkWithExceptions, givenExceptions, type CheckOptions, type ExceptionsFileContent } from "./check.js";
 import { jsonReport } from "./report/json.js";

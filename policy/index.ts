@@ -1,5 +1,5 @@
 /** The CP/CPS policy: catalog, evaluation, reports, the synth gate and `lanic-ca check`. */
-import type { CaTopology } from "../constructs/ca-topology.js";
+import type { CaTopology } from "../stacks/ca-topology.js";
 import { checkWithExceptions, givenExceptions, type CheckOptions } from "./check.js";
 import { loadExceptions } from "./exceptions.js";
 import type { PolicyResult } from "./types.js";

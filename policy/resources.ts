@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CaTopology } from "../constructs/ca-topology.js";
+import type { CaTopology } from "../stacks/ca-topology.js";
 import { shareFragments } from "../stacks/fast-tokens.js";
 
 export interface TfResource {

@@ -22,7 +22,7 @@
  * loudly rather than silently.
  */
 import { createRequire } from "node:module";
-import { TerraformElement, TerraformStack } from "./cdktf.js";
+import { TerraformElement, TerraformStack } from "../constructs/cdktf.js";
 import type { Construct } from "constructs";
 
 const require = createRequire(import.meta.url);

@@ -12,7 +12,7 @@
  */
 import { existsSync } from "node:fs";
 import { Worker } from "node:worker_threads";
-import type { CaTopology } from "../constructs/ca-topology.js";
+import type { CaTopology } from "./ca-topology.js";
 import type { SynthExtension } from "./synth.js";
 
 export interface SideTask<T> {

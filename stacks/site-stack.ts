@@ -1,5 +1,5 @@
 import { relative, resolve } from "node:path";
-import { App, KubernetesProvider, LocalBackend, TerraformStack } from "./cdktf.js";
+import { App, KubernetesProvider, LocalBackend, TerraformStack } from "../constructs/cdktf.js";
 import type { Construct } from "constructs";
 import type { Environment, Site } from "../environments/schema.js";
 

@@ -6,8 +6,8 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import "./fast-tokens.js";
-import { App } from "./cdktf.js";
-import { CaTopology } from "../constructs/ca-topology.js";
+import { App } from "../constructs/cdktf.js";
+import { CaTopology } from "./ca-topology.js";
 import { stableStringify, type TopologyJson } from "../constructs/model.js";
 import type { Environment } from "../environments/schema.js";
 

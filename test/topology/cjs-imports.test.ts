@@ -3,7 +3,7 @@
  * WHEN one of them imports a value from a CommonJS package with an ES `import`
  * THEN Node runs its export lexer over that package's source before compiling it — for cdktf and
  * the provider a second pass over ≈ 12.5 MB, a fifth of a synth (ADR 0053). Such values are
- * loaded with `require` (stacks/cdktf.ts, or `createRequire` in the module); `import type` is
+ * loaded with `require` (constructs/cdktf.ts, or `createRequire` in the module); `import type` is
  * erased and allowed.
  */
 import { spawnSync } from "node:child_process";
@@ -50,7 +50,7 @@ function commonJs(specifiers: string[]): Map<string, boolean> {
 function violations(files: string[]): string[] {
   const found = files.flatMap((f) => valueImports(readFileSync(f, "utf8")).map((i) => ({ file: relative(root, f), ...i })));
   const cjs = commonJs([...new Set(found.map((i) => i.specifier))]);
-  return found.filter((i) => cjs.get(i.specifier)).map((i) => `${i.file}:${i.line}: value import of CommonJS "${i.specifier}" (load it with require: stacks/cdktf.ts, ADR 0053)`);
+  return found.filter((i) => cjs.get(i.specifier)).map((i) => `${i.file}:${i.line}: value import of CommonJS "${i.specifier}" (load it with require: constructs/cdktf.ts, ADR 0053)`);
 }
 
 describe("CommonJS packages are loaded with require, not ES import", () => {
@@ -81,21 +81,21 @@ describe("CommonJS packages are loaded with require, not ES import", () => {
   it("flags the fixture that imports cdktf, the provider and yaml as ES modules, and not zod (ESM)", () => {
     const fixture = join(root, "test/fixtures/cjs-imports/esm-import-of-cjs.ts");
     expect(violations([fixture])).toEqual([
-      `test/fixtures/cjs-imports/esm-import-of-cjs.ts:3: value import of CommonJS "cdktf" (load it with require: stacks/cdktf.ts, ADR 0053)`,
-      `test/fixtures/cjs-imports/esm-import-of-cjs.ts:4: value import of CommonJS "@cdktf/provider-kubernetes/lib/deployment-v1/index.js" (load it with require: stacks/cdktf.ts, ADR 0053)`,
-      `test/fixtures/cjs-imports/esm-import-of-cjs.ts:5: value import of CommonJS "yaml" (load it with require: stacks/cdktf.ts, ADR 0053)`,
+      `test/fixtures/cjs-imports/esm-import-of-cjs.ts:3: value import of CommonJS "cdktf" (load it with require: constructs/cdktf.ts, ADR 0053)`,
+      `test/fixtures/cjs-imports/esm-import-of-cjs.ts:4: value import of CommonJS "@cdktf/provider-kubernetes/lib/deployment-v1/index.js" (load it with require: constructs/cdktf.ts, ADR 0053)`,
+      `test/fixtures/cjs-imports/esm-import-of-cjs.ts:5: value import of CommonJS "yaml" (load it with require: constructs/cdktf.ts, ADR 0053)`,
     ]);
   });
 
   it("holds for every module `lanic-ca synth` loads", () => {
     const files = loadedWith(LANIC_CA_ROOTS);
     // The synth path reaches the constructs, the stack, the policy gate and its reports.
-    for (const f of ["stacks/cdktf.ts", "constructs/hardened-workload.ts", "policy/exceptions.ts", "cli/extensions.ts"]) expect(files).toContain(join(root, f));
+    for (const f of ["constructs/cdktf.ts", "constructs/hardened-workload.ts", "policy/exceptions.ts", "cli/extensions.ts"]) expect(files).toContain(join(root, f));
     expect(violations(files)).toEqual([]);
   });
 
-  it("stacks/cdktf.ts hands out the very classes an ES import gives (one module cache)", async () => {
-    const ours = await import("../../stacks/cdktf.js");
+  it("constructs/cdktf.ts hands out the very classes an ES import gives (one module cache)", async () => {
+    const ours = await import("../../constructs/cdktf.js");
     const cdktf = await import("cdktf");
     const constructs = await import("constructs");
     const deployment = await import("@cdktf/provider-kubernetes/lib/deployment-v1/index.js");

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, Testing, TerraformStack } from "cdktf";
 import { afterAll } from "vitest";
-import { CaTopology } from "../../constructs/ca-topology.js";
+import { CaTopology } from "../../stacks/ca-topology.js";
 import { parseEnvironment } from "../../environments/load.js";
 import type { Environment, EnvironmentInput } from "../../environments/schema.js";
 import dev from "../../environments/dev.js";

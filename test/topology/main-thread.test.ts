@@ -32,7 +32,7 @@ describe("the main thread of lanic-ca synth loads no zod or yaml", () => {
   it("holds for cli/main.ts and cli/program.ts", () => {
     const files = loadedWith(["cli/main.ts", "cli/program.ts"]).map((f) => relative(root, f));
     // The path does reach the constructs, the stack, the gate and the side-thread plumbing.
-    for (const f of ["stacks/cdktf.ts", "policy/check.ts", "policy/extension.ts", "cli/synth-inputs.ts", "stacks/side-thread.ts"]) expect(files).toContain(f);
+    for (const f of ["constructs/cdktf.ts", "policy/check.ts", "policy/extension.ts", "cli/synth-inputs.ts", "stacks/side-thread.ts"]) expect(files).toContain(f);
     expect(sideOnlyLoads(["cli/main.ts", "cli/program.ts"])).toEqual([]);
   });
 

@@ -1,20 +1,20 @@
-import { Construct } from "../stacks/cdktf.js";
+import { Construct } from "../constructs/cdktf.js";
 import type { Environment, Site } from "../environments/schema.js";
-import { SiteStack } from "../stacks/site-stack.js";
-import { AuditLog } from "./audit-log.js";
-import { BackupSite } from "./backup-site.js";
-import { DATABASE_NAME, Database, databaseBackup, RA_DATABASE_NAME, TSA_DATABASE_NAME } from "./database.js";
-import { HsmCluster } from "./hsm-cluster.js";
-import { caUrls, IssuingCa, issuingCaServiceConfig } from "./issuing-ca.js";
-import { TopologyModel, ZONE_KINDS, type ZoneKind } from "./model.js";
-import { OfflineRootEnclave } from "./offline-root-enclave.js";
-import { RegistrationAuthority } from "./registration-authority.js";
-import { Repository } from "./repository.js";
-import { pkiWorkload, type SiteContext } from "./site-context.js";
-import { TimeStampingAuthority } from "./time-stamping-authority.js";
-import { TrustedRoles } from "./trusted-roles.js";
-import { ValidationAuthority } from "./validation-authority.js";
-import { Zone } from "./zone.js";
+import { SiteStack } from "./site-stack.js";
+import { AuditLog } from "../constructs/audit-log.js";
+import { BackupSite } from "../constructs/backup-site.js";
+import { DATABASE_NAME, Database, databaseBackup, RA_DATABASE_NAME, TSA_DATABASE_NAME } from "../constructs/database.js";
+import { HsmCluster } from "../constructs/hsm-cluster.js";
+import { caUrls, IssuingCa, issuingCaServiceConfig } from "../constructs/issuing-ca.js";
+import { TopologyModel, ZONE_KINDS, type ZoneKind } from "../constructs/model.js";
+import { OfflineRootEnclave } from "../constructs/offline-root-enclave.js";
+import { RegistrationAuthority } from "../constructs/registration-authority.js";
+import { Repository } from "../constructs/repository.js";
+import { pkiWorkload, type SiteContext } from "../constructs/site-context.js";
+import { TimeStampingAuthority } from "../constructs/time-stamping-authority.js";
+import { TrustedRoles } from "../constructs/trusted-roles.js";
+import { ValidationAuthority } from "../constructs/validation-authority.js";
+import { Zone } from "../constructs/zone.js";
 
 export interface CaTopologyProps {
   /** A validated environment definition (environments/). */
