@@ -355,6 +355,37 @@ describe("mTLS proven (LCA-NET-07)", () => {
       "mTLS flow 'issue and revoke under lao-gov-tls-ca-1' (port 8443): lanic/ra mounts no client certificate; lanic/issuing-ca-lao-gov-tls-ca-1 serves TLS without --client-ca",
     ]);
   });
+  const raDb = (b: Built) => resourceAt(b, "production/production-lanic/ra-database/cluster").manifest.spec;
+  const raPod = (b: Built) => resourceAt(b, "production/production-lanic/registration-authority/service/deployment").spec.template.spec;
+  const raDbFindings = (b: Built) => findingsOf(check(b), "LCA-NET-07").filter((f) => f.id === "LCA-NET-07:flow:lanic:lanic/ra->lanic/lanic-ca-ra-db:5432").map((f) => f.found);
+  const RA_DB = "mTLS flow 'CA database (PostgreSQL over TLS)' (port 5432): ";
+  it("a database Cluster without its server TLS and client CA Secrets", () => {
+    const b = copy("production");
+    delete raDb(b).certificates.clientCASecret;
+    delete raDb(b).certificates.serverTLSSecret;
+    expect(raDbFindings(b)).toEqual([`${RA_DB}lanic/lanic-ca-ra-db names no serverTLSSecret, clientCASecret (spec.certificates)`]);
+  });
+  it("a database whose pg_hba admits connections without TLS, or TLS logins without a client certificate", () => {
+    const b = copy("production");
+    raDb(b).postgresql.pg_hba = ["hostssl all all all scram-sha-256"];
+    expect(raDbFindings(b)).toEqual([
+      `${RA_DB}lanic/lanic-ca-ra-db pg_hba admits connections without TLS (no 'hostnossl all all all reject' before CloudNativePG's final 'host all all all'); lanic/lanic-ca-ra-db pg_hba admits TLS logins without a client certificate (no 'hostssl all all all cert' or 'clientcert=verify-full')`,
+    ]);
+    const c = copy("production");
+    raDb(c).postgresql.pg_hba = ["host lanic_ca all 10.0.0.0/8 scram-sha-256", "hostssl lanic_ca all 10.0.0.0/8 md5", ...raDb(c).postgresql.pg_hba];
+    expect(raDbFindings(c)).toEqual([
+      `${RA_DB}lanic/lanic-ca-ra-db pg_hba line 'host lanic_ca all 10.0.0.0/8 scram-sha-256' admits connections without TLS; lanic/lanic-ca-ra-db pg_hba line 'hostssl lanic_ca all 10.0.0.0/8 md5' admits TLS logins without a client certificate`,
+    ]);
+  });
+  it("a database client that does not verify the server, or has no client certificate", () => {
+    const b = copy("production");
+    const c = raPod(b).container[0];
+    c.env.find((e: { name: string }) => e.name === "PGSSLMODE").value = "require";
+    raPod(b).volume = raPod(b).volume.filter((v: { name: string }) => v.name !== "db-client-tls");
+    expect(raDbFindings(b)).toEqual([
+      `${RA_DB}lanic/ra does not verify the server (PGSSLMODE require, not verify-full); lanic/ra presents no client certificate (PGSSLCERT, PGSSLKEY, PGSSLROOTCERT not in a mounted Secret)`,
+    ]);
+  });
 });
 
 describe("tier and clusters", () => {
