@@ -14,7 +14,7 @@ export default {
   sites: [{ name: "lab", role: "primary", location: LANIC_LOCATION, kubernetes: kube("kind-lanic-ca-dev", "10.244.0.0/16") }],
   images: {
     pkiServices: "registry.lanic.gov.la/lanic-ca/pki-services:dev",
-    auditCollector: "registry.lanic.gov.la/mirror/fluent-bit:3.2",
+    auditCollector: "registry.lanic.gov.la/mirror/fluent-bit:5.0",
   },
   hsm: {
     type: "softhsm",

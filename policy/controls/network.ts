@@ -1,7 +1,7 @@
 /** Network controls (NCSSR 1.1, 1.2): default deny, only declared flows, reachability. */
 import { PROTECTED_ZONES, type TopologyJson } from "../../constructs/model.js";
 import { FlowGraph, type Node } from "../graph.js";
-import type { TfResource } from "../resources.js";
+import type { SynthesizedResources, TfResource } from "../resources.js";
 import type { Control, FindingInput } from "../types.js";
 import { workloadResource } from "./workloads.js";
 
@@ -191,7 +191,7 @@ export const NETWORK_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale:
-      "Declaring a flow mTLS proves nothing: for every mTLS flow between the CA's own services (pki-services workloads), the synthesized server mounts its TLS identity and client CA (a `tls` / `publish-tls` Secret; `--client-ca` wherever it names `--tls-cert`) and the client mounts a client certificate (a `*client*` Secret other than the HSM's); for every flow into a CloudNativePG database, the Cluster names its server TLS and client CA Secrets and its pg_hba refuses connections without TLS and TLS logins without a client certificate (`hostssl … cert` or `clientcert=verify-full`), and the client runs with PGSSLMODE=verify-full and PGSSLCERT, PGSSLKEY, PGSSLROOTCERT in a mounted Secret; so the connection cannot be made without one (NCSSR 1.2.2 authenticated connections).",
+      "Declaring a flow mTLS proves nothing: for every mTLS flow between the CA's own services (pki-services workloads), the synthesized server mounts its TLS identity and client CA (a `tls` / `publish-tls` Secret; `--client-ca` wherever it names `--tls-cert`) and the client mounts a client certificate (a `*client*` Secret other than the HSM's); for every flow into a CloudNativePG database, the Cluster names its server TLS and client CA Secrets and its pg_hba refuses connections without TLS and TLS logins without a client certificate (`hostssl … cert` or `clientcert=verify-full`), and the client runs with PGSSLMODE=verify-full and PGSSLCERT, PGSSLKEY, PGSSLROOTCERT in a mounted Secret; for every flow into the audit collector, the configuration its `--config` names (in a mounted ConfigMap) serves the port over TLS with `tls.verify_client_cert on` and its certificate, key and client CA in a mounted Secret, and the shipper has AUDIT_SYSLOG_CERT, _KEY, _CA in a mounted Secret (the collector's output to the sink likewise presents a client certificate); so the connection cannot be made without one (NCSSR 1.2.2 authenticated connections).",
     basis: "must",
     owner: "infrastructure-engineer",
     exceptions: { tiers: ["dev"], approvers: ["security-officer", "ca-chief-officer"] },
@@ -199,6 +199,21 @@ export const NETWORK_CONTROLS: Control[] = [
       const out: FindingInput[] = [];
       const comp = new Map(m.components.map((c) => [c.id, c]));
       for (const f of m.flows) {
+        // The collector's own end toward the audit sink (the sink's end is outside the topology).
+        if (f.mtls && f.from.type === "component" && f.to.type === "external" && f.to.kind === "audit-sink") {
+          const collector = comp.get(f.from.id);
+          const w = collector && workloadResource(ctx.resources, collector);
+          const problems = w ? collectorProblems(collector.id, w.pod as Pod, w.resource.stack, ctx.resources, { sinkPort: f.port }) : [];
+          if (problems.length)
+            out.push({
+              key: `flow:${f.site}:${f.from.id}->${f.to.name}:${f.port}`,
+              path: f.path,
+              found: `mTLS flow '${f.purpose}' (port ${f.port}): ${problems.join("; ")}`,
+              required: "the collector's syslog output with tls on, tls.verify on and a client certificate from a mounted Secret",
+              fix: "create the collector with the AuditLog construct",
+            });
+          continue;
+        }
         if (!f.mtls || f.from.type !== "component" || f.to.type !== "component") continue;
         const client = comp.get(f.from.id), server = comp.get(f.to.id);
         if (!client || !server) continue;
@@ -211,6 +226,11 @@ export const NETWORK_CONTROLS: Control[] = [
           if (!cluster) continue;
           problems = [...databaseServerProblems(server.id, cluster), ...databaseClientProblems(client.id, cw.pod as Pod)];
           fix = `give the Cluster of ${server.id} spec.certificates (serverTLSSecret, serverCASecret, clientCASecret) and pg_hba 'hostnossl all all all reject' + 'hostssl all all all scram-sha-256 clientcert=verify-full', and grant ${client.id} through database.grantRead/grantReadWrite (PGSSLMODE verify-full, the role's client certificate Secret)`;
+        } else if (server.kind === "audit-collector") {
+          const sw = workloadResource(ctx.resources, server);
+          if (!sw) continue;
+          problems = [...collectorProblems(server.id, sw.pod as Pod, sw.resource.stack, ctx.resources, { port: f.port }), ...auditShipperProblems(client.id, cw.pod as Pod)];
+          fix = `serve the collector's syslog input with tls on, tls.verify_client_cert on and its certificate, key and client CA from a mounted Secret, and ship from ${client.id} through auditLog.ship (AUDIT_SYSLOG_CERT, _KEY, _CA in a mounted Secret)`;
         } else if (client.role && server.role) {
           const sw = workloadResource(ctx.resources, server);
           if (!sw) continue;
@@ -232,12 +252,12 @@ export const NETWORK_CONTROLS: Control[] = [
 ];
 
 type Pod = {
-  volume?: { name?: string; secret?: { secret_name?: string }[] }[];
+  volume?: { name?: string; secret?: { secret_name?: string }[]; config_map?: { name?: string }[] }[];
   container?: { args?: string[]; env?: { name?: string; value?: string }[]; volume_mount?: { name?: string; mount_path?: string }[] }[];
 };
 const secretVolumes = (pod: Pod) => (pod.volume ?? []).filter((v) => v.secret?.length).map((v) => v.name ?? "");
 /** Client-certificate volumes of other flows, which prove nothing about a service flow. */
-const OTHER_CLIENT_CERTS = new Set(["hsm-client-cert", "db-client-tls"]);
+const OTHER_CLIENT_CERTS = new Set(["hsm-client-cert", "db-client-tls", "audit-client-tls"]);
 
 function serviceProblems(clientId: string, client: Pod, serverId: string, server: Pod): string[] {
   const problems: string[] = [];
@@ -262,6 +282,65 @@ function filesInSecrets(pod: Pod, vars: string[]): { missing: string[]; env: Map
     return !file || !mounts.some((d) => file.startsWith(`${d}/`));
   });
   return { missing, env };
+}
+
+/** The sections of a Fluent Bit classic configuration file, keys lower-cased. */
+function fluentBitSections(text: string): { name: string; entries: Map<string, string> }[] {
+  const sections: { name: string; entries: Map<string, string> }[] = [];
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const head = /^\[([A-Za-z_]+)\]$/.exec(line);
+    if (head) sections.push({ name: head[1].toUpperCase(), entries: new Map() });
+    else {
+      const [k, ...v] = line.split(/\s+/);
+      sections.at(-1)?.entries.set(k.toLowerCase(), v.join(" "));
+    }
+  }
+  return sections;
+}
+
+/** The collector's end, from the configuration file its `--config` names in a mounted ConfigMap:
+ *  the syslog input on `port` requires client certificates, or the output to `sinkPort` presents one. */
+function collectorProblems(serverId: string, pod: Pod, stack: string, res: SynthesizedResources, on: { port?: number; sinkPort?: number }): string[] {
+  const c = pod.container?.[0];
+  const configPath = (c?.args ?? []).map((a) => /^(?:--config=|-c=?)(.+)$/.exec(a)?.[1]).find((x) => x) ?? "";
+  const dir = (m: { mount_path?: string }) => (m.mount_path ?? "").replace(/\/$/, "");
+  const mount = (c?.volume_mount ?? []).find((v) => v.mount_path && configPath.startsWith(`${dir(v)}/`));
+  const configMap = mount && (pod.volume ?? []).find((v) => v.name === mount.name)?.config_map?.[0]?.name;
+  const cm = configMap ? res.ofType("kubernetes_config_map_v1").find((r) => r.stack === stack && (r.body.metadata as { name?: string })?.name === configMap) : undefined;
+  const text = cm && mount ? (cm.body.data as Record<string, string> | undefined)?.[configPath.slice(dir(mount).length + 1)] : undefined;
+  if (!text) return [`${serverId} has no configuration in a mounted ConfigMap (its --config names ${configPath || "nothing"})`];
+  const sections = fluentBitSections(text);
+  const files = (e: Map<string, string>, keys: string[]) => {
+    const { missing } = filesInSecrets({ ...pod, container: [{ ...c, env: keys.map((k) => ({ name: k, value: e.get(k) })) }] }, keys);
+    return missing;
+  };
+  const problems: string[] = [];
+  if (on.port !== undefined) {
+    const input = sections.find((x) => x.name === "INPUT" && x.entries.get("port") === String(on.port));
+    if (!input) return [`${serverId} configures no input on port ${on.port}`];
+    const e = input.entries;
+    if (e.get("tls") !== "on") problems.push(`${serverId} input on port ${on.port} is not TLS`);
+    else if (e.get("tls.verify") === "off" || e.get("tls.verify_client_cert") !== "on") problems.push(`${serverId} input on port ${on.port} does not require client certificates (tls.verify_client_cert on)`);
+    const missing = files(e, ["tls.crt_file", "tls.key_file", "tls.ca_file"]);
+    if (missing.length) problems.push(`${serverId} input on port ${on.port}: ${missing.join(", ")} not in a mounted Secret`);
+  }
+  if (on.sinkPort !== undefined) {
+    const output = sections.find((x) => x.name === "OUTPUT" && x.entries.get("port") === String(on.sinkPort));
+    if (!output) return [`${serverId} configures no output to port ${on.sinkPort}`];
+    const e = output.entries;
+    if (e.get("tls") !== "on" || e.get("tls.verify") === "off") problems.push(`${serverId} output to port ${on.sinkPort} does not verify the sink over TLS`);
+    const missing = files(e, ["tls.crt_file", "tls.key_file", "tls.ca_file"]);
+    if (missing.length) problems.push(`${serverId} output to port ${on.sinkPort} presents no client certificate (${missing.join(", ")} not in a mounted Secret)`);
+  }
+  return problems;
+}
+
+/** The client end of an audit flow: the shipper's client certificate to the collector. */
+function auditShipperProblems(clientId: string, pod: Pod): string[] {
+  const { missing } = filesInSecrets(pod, ["AUDIT_SYSLOG_CERT", "AUDIT_SYSLOG_KEY", "AUDIT_SYSLOG_CA"]);
+  return missing.length ? [`${clientId} ships its audit log with no client certificate (${missing.join(", ")} not in a mounted Secret)`] : [];
 }
 
 /** The client end of a PostgreSQL flow: libpq's verify-full and a client certificate. */

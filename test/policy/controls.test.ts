@@ -381,6 +381,33 @@ describe("mTLS proven (LCA-NET-07)", () => {
       `${RA_DB}lanic/lanic-ca-ra-db pg_hba line 'host lanic_ca all 10.0.0.0/8 scram-sha-256' admits connections without TLS; lanic/lanic-ca-ra-db pg_hba line 'hostssl lanic_ca all 10.0.0.0/8 md5' admits TLS logins without a client certificate`,
     ]);
   });
+  const collectorConfig = (b: Built) => Object.values(resourcesOf(b, "production-lanic", "kubernetes_config_map_v1")).find((r) => r.metadata.name === "audit-collector-config")!.data;
+  const collectorPod = (b: Built) => resourceAt(b, "production/production-lanic/audit-log/collector/deployment").spec.template.spec;
+  const auditFindings = (b: Built, id: string) => findingsOf(check(b), "LCA-NET-07").filter((f) => f.id === `LCA-NET-07:flow:lanic:${id}`).map((f) => f.found);
+  const RA_AUDIT = "mTLS flow 'audit log (syslog over TLS)' (port 6514): ";
+  it("an audit collector whose syslog input does not require client certificates", () => {
+    const b = copy("production");
+    const data = collectorConfig(b);
+    data["audit-collector.conf"] = data["audit-collector.conf"].replace(/ *tls\.verify_client_cert +on\n/, "");
+    expect(auditFindings(b, "lanic/ra->lanic/audit-collector:6514")).toEqual([`${RA_AUDIT}lanic/audit-collector input on port 6514 does not require client certificates (tls.verify_client_cert on)`]);
+    const c = copy("production");
+    collectorConfig(c)["audit-collector.conf"] = collectorConfig(c)["audit-collector.conf"].replace("tls.ca_file            /etc/lanic-ca/tls/ca.crt", "tls.ca_file /etc/ssl/certs/ca-certificates.crt");
+    expect(auditFindings(c, "lanic/ra->lanic/audit-collector:6514")).toEqual([`${RA_AUDIT}lanic/audit-collector input on port 6514: tls.ca_file not in a mounted Secret`]);
+  });
+  it("an audit collector started with a configuration that is not the mounted one", () => {
+    const b = copy("production");
+    collectorPod(b).container[0].args = ["--config=/fluent-bit/etc/fluent-bit.conf"];
+    expect(auditFindings(b, "lanic/ra->lanic/audit-collector:6514")).toEqual([`${RA_AUDIT}lanic/audit-collector has no configuration in a mounted ConfigMap (its --config names /fluent-bit/etc/fluent-bit.conf)`]);
+  });
+  it("a shipper without its client certificate, and a collector that presents none to the sink", () => {
+    const b = copy("production");
+    raPod(b).volume = raPod(b).volume.filter((v: { name: string }) => v.name !== "audit-client-tls");
+    collectorPod(b).volume = collectorPod(b).volume.filter((v: { name: string }) => v.name !== "sink-client-tls");
+    expect(auditFindings(b, "lanic/ra->lanic/audit-collector:6514")).toEqual([`${RA_AUDIT}lanic/ra ships its audit log with no client certificate (AUDIT_SYSLOG_CERT, AUDIT_SYSLOG_KEY, AUDIT_SYSLOG_CA not in a mounted Secret)`]);
+    expect(auditFindings(b, "lanic/audit-collector->audit-sink:6514")).toEqual([
+      "mTLS flow 'audit log forwarding (syslog-tls), retention 2557 days' (port 6514): lanic/audit-collector output to port 6514 presents no client certificate (tls.crt_file, tls.key_file, tls.ca_file not in a mounted Secret)",
+    ]);
+  });
   it("a database client that does not verify the server, or has no client certificate", () => {
     const b = copy("production");
     const c = raPod(b).container[0];
