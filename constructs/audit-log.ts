@@ -1,4 +1,4 @@
-import { Construct } from "./cdktf.js";
+import { ConfigMapV1, Construct } from "./cdktf.js";
 import type { Environment } from "../environments/schema.js";
 import { ExternalPeer } from "./connections.js";
 import { HardenedWorkload } from "./hardened-workload.js";
@@ -8,6 +8,48 @@ import { ConstructError } from "./errors.js";
 
 /** The audit collector's syslog-over-TLS port (RFC 5425). */
 export const AUDIT_PORT = 6514;
+
+const CONFIG_DIR = "/etc/lanic-ca/collector";
+const TLS_DIR = "/etc/lanic-ca/tls";
+const SINK_CLIENT_DIR = "/etc/lanic-ca/sink-client";
+/** Where a shipper mounts its client certificate to the collector. */
+export const AUDIT_CLIENT_TLS_DIR = "/etc/lanic-ca/audit-client";
+
+/** The collector's Fluent Bit configuration (classic format): syslog over mutual TLS in
+ *  (RFC 5425; `tls.verify_client_cert`, Fluent Bit 5.0 or later), syslog over mutual TLS out to
+ *  the sink. Paths only: the certificates and keys are mounted from Secrets. */
+function collectorConfig(sink: Environment["auditLog"]["sink"]): string {
+  const section = (name: string, entries: [string, string | number][]) => [`[${name}]`, ...entries.map(([k, v]) => `    ${k.padEnd(22)} ${v}`)].join("\n");
+  return `${[
+    section("SERVICE", [["flush", 1], ["log_level", "info"], ["parsers_file", "/fluent-bit/etc/parsers.conf"]]),
+    section("INPUT", [
+      ["name", "syslog"],
+      ["mode", "tcp"],
+      ["listen", "0.0.0.0"],
+      ["port", AUDIT_PORT],
+      ["parser", "syslog-rfc5424"],
+      ["tls", "on"],
+      ["tls.verify", "on"],
+      ["tls.verify_client_cert", "on"],
+      ["tls.crt_file", `${TLS_DIR}/tls.crt`],
+      ["tls.key_file", `${TLS_DIR}/tls.key`],
+      ["tls.ca_file", `${TLS_DIR}/ca.crt`],
+    ]),
+    section("OUTPUT", [
+      ["name", "syslog"],
+      ["match", "*"],
+      ["host", sink.address],
+      ["port", sink.port],
+      ["mode", "tls"],
+      ["syslog_format", "rfc5424"],
+      ["tls", "on"],
+      ["tls.verify", "on"],
+      ["tls.crt_file", `${SINK_CLIENT_DIR}/tls.crt`],
+      ["tls.key_file", `${SINK_CLIENT_DIR}/tls.key`],
+      ["tls.ca_file", `${SINK_CLIENT_DIR}/ca.crt`],
+    ]),
+  ].join("\n\n")}\n`;
+}
 
 export interface AuditLogProps {
   readonly model: TopologyModel;
@@ -36,12 +78,21 @@ export class AuditLog extends Construct {
       kind: "audit-collector",
       name: "audit-collector",
       image: props.env.images.auditCollector,
-      args: ["--config=/etc/lanic-ca/audit-collector.conf"],
+      args: [`--config=${CONFIG_DIR}/audit-collector.conf`],
       replicas: size.replicas,
       resources: size.resources,
       ports: [{ name: "syslog-tls", port: AUDIT_PORT }],
     });
     const sink = props.env.auditLog.sink;
+    // mTLS both ends (NCSSR 1.2.2; LCA-NET-07 reads the configuration): the collector's server
+    // identity and the CA of the shippers' client certificates, and its client certificate to the sink.
+    new ConfigMapV1(this, "config", {
+      metadata: { name: "audit-collector-config", namespace: props.zone.namespace, labels: { "app.kubernetes.io/part-of": "lanic-ca" } },
+      data: { "audit-collector.conf": collectorConfig(sink) },
+    });
+    this.collector.addVolume("config", CONFIG_DIR, { configMap: "audit-collector-config" });
+    this.collector.addVolume("tls", TLS_DIR, { secret: "audit-collector-tls" });
+    this.collector.addVolume("sink-client-tls", SINK_CLIENT_DIR, { secret: "audit-collector-sink-client-tls" });
     this.collector.connections.allowTo(new ExternalPeer("audit-sink", "audit-sink", [`${sink.address}/32`]), sink.port, {
       purpose: `audit log forwarding (${sink.type}), retention ${props.env.auditLog.retentionDays} days`,
       mtls: true,
@@ -51,6 +102,10 @@ export class AuditLog extends Construct {
   /** `workload` ships its log to this site's collector. */
   ship(workload: HardenedWorkload): void {
     workload.addEnv("AUDIT_SYSLOG_ADDR", { value: `audit-collector.${this.collector.namespace}.svc:${AUDIT_PORT}` });
+    workload.addVolume("audit-client-tls", AUDIT_CLIENT_TLS_DIR, { secret: `${workload.props.name}-audit-client-tls` });
+    workload.addEnv("AUDIT_SYSLOG_CERT", { value: `${AUDIT_CLIENT_TLS_DIR}/tls.crt` });
+    workload.addEnv("AUDIT_SYSLOG_KEY", { value: `${AUDIT_CLIENT_TLS_DIR}/tls.key` });
+    workload.addEnv("AUDIT_SYSLOG_CA", { value: `${AUDIT_CLIENT_TLS_DIR}/ca.crt` });
     workload.connections.allowTo(this.collector, AUDIT_PORT, { purpose: "audit log (syslog over TLS)", mtls: true });
   }
 }

@@ -44,6 +44,21 @@ function barmanObjectStore(store: LocatedStore, serverName: string, encryption: 
   };
 }
 
+/** The TLS Secrets of cluster `name` (CloudNativePG `spec.certificates`): a server identity
+ *  with its CA, and the CA of the client certificates with the replication client's. */
+export function databaseCertificates(name: string) {
+  return {
+    serverTLSSecret: `${name}-server-tls`,
+    serverCASecret: `${name}-server-ca`,
+    clientCASecret: `${name}-client-ca`,
+    replicationTLSSecret: `${name}-replication-tls`,
+  };
+}
+
+/** Where a grantee mounts its client certificate for the database (libpq PGSSLCERT, PGSSLKEY,
+ *  PGSSLROOTCERT name the files in it). */
+export const DATABASE_CLIENT_TLS_DIR = "/etc/lanic-ca/db-client";
+
 export const DATABASE_NAME = "lanic-ca-db";
 /** The RA's own store (applications, vetting records), apart from the CA database. */
 export const RA_DATABASE_NAME = "lanic-ca-ra-db";
@@ -90,7 +105,14 @@ export class Database extends Construct implements IConnectable {
       storage: { size: s.storageSize, storageClass: s.storageClass },
       postgresql: {
         parameters: { ssl_min_protocol_version: "TLSv1.3", log_connections: "on", log_disconnections: "on", password_encryption: "scram-sha-256" },
+        // Mutual TLS (NCSSR 1.2.2; LCA-NET-07 reads these lines): no connection without TLS, and
+        // every TLS login presents a client certificate from the client CA whose CN is the role,
+        // besides its password. CloudNativePG puts these before its own final `host all all all`.
+        pg_hba: ["hostnossl all all all reject", "hostssl all all all scram-sha-256 clientcert=verify-full"],
       },
+      // The server identity and the CA of the client certificates are the CA's own (Secrets
+      // created out of band), not the operator's self-signed ones.
+      certificates: databaseCertificates(name),
       affinity: { enablePodAntiAffinity: true, podAntiAffinityType: "required", topologyKey: "kubernetes.io/hostname" },
       ...(mode.type === "primary"
         ? {
@@ -214,13 +236,20 @@ export class Database extends Construct implements IConnectable {
   private credentials(workload: HardenedWorkload, access: "rw" | "ro"): string {
     const zone = workload.props.zone.zone;
     this.roles.set(`${zone}_${access}`, access);
-    return `${this.name}-${zone}-${access}`;
+    const secret = `${this.name}-${zone}-${access}`;
+    // The client end of mTLS: verify the server's name against its CA, and present the role's
+    // client certificate (CN = the role, pg_hba clientcert=verify-full).
+    workload.addEnv("PGSSLMODE", { value: "verify-full" });
+    workload.addVolume("db-client-tls", DATABASE_CLIENT_TLS_DIR, { secret: `${secret}-client-tls` });
+    workload.addEnv("PGSSLCERT", { value: `${DATABASE_CLIENT_TLS_DIR}/tls.crt` });
+    workload.addEnv("PGSSLKEY", { value: `${DATABASE_CLIENT_TLS_DIR}/tls.key` });
+    workload.addEnv("PGSSLROOTCERT", { value: `${DATABASE_CLIENT_TLS_DIR}/ca.crt` });
+    return secret;
   }
 
   /** Lets `workload` read the CA database only. */
   grantRead(workload: HardenedWorkload): void {
     workload.addEnv("DATABASE_URL", { secret: this.credentials(workload, "ro"), key: "uri" });
-    workload.addEnv("PGSSLMODE", { value: "verify-full" });
     workload.connections.allowTo(this, PORT, { purpose: "CA database, read only (PostgreSQL over TLS)", mtls: true });
     this.props.model.grants.push({ kind: "database-read", resource: `database/${this.name}`, grantee: workload.componentId, path: workload.node.path });
   }
@@ -228,7 +257,6 @@ export class Database extends Construct implements IConnectable {
   /** Lets `workload` read and write the CA database (TLS, credentials from the operator's Secret). */
   grantReadWrite(workload: HardenedWorkload): void {
     workload.addEnv("DATABASE_URL", { secret: this.credentials(workload, "rw"), key: "uri" });
-    workload.addEnv("PGSSLMODE", { value: "verify-full" });
     workload.connections.allowTo(this, PORT, { purpose: "CA database (PostgreSQL over TLS)", mtls: true });
     this.props.model.grants.push({
       kind: "database-read-write",

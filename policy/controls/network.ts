@@ -1,7 +1,7 @@
 /** Network controls (NCSSR 1.1, 1.2): default deny, only declared flows, reachability. */
 import { PROTECTED_ZONES, type TopologyJson } from "../../constructs/model.js";
 import { FlowGraph, type Node } from "../graph.js";
-import type { TfResource } from "../resources.js";
+import type { SynthesizedResources, TfResource } from "../resources.js";
 import type { Control, FindingInput } from "../types.js";
 import { workloadResource } from "./workloads.js";
 
@@ -191,39 +191,201 @@ export const NETWORK_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale:
-      "Declaring a flow mTLS proves nothing: for every mTLS flow between the CA's own services (pki-services workloads), the synthesized server mounts its TLS identity and client CA (a `tls` / `publish-tls` Secret; `--client-ca` wherever it names `--tls-cert`) and the client mounts a client certificate (a `*client*` Secret other than the HSM's), so the connection cannot be made without one (NCSSR 1.2.2 authenticated connections).",
+      "Declaring a flow mTLS proves nothing: for every mTLS flow between the CA's own services (pki-services workloads), the synthesized server mounts its TLS identity and client CA (a `tls` / `publish-tls` Secret; `--client-ca` wherever it names `--tls-cert`) and the client mounts a client certificate (a `*client*` Secret other than the HSM's); for every flow into a CloudNativePG database, the Cluster names its server TLS and client CA Secrets and its pg_hba refuses connections without TLS and TLS logins without a client certificate (`hostssl … cert` or `clientcert=verify-full`), and the client runs with PGSSLMODE=verify-full and PGSSLCERT, PGSSLKEY, PGSSLROOTCERT in a mounted Secret; for every flow into the audit collector, the configuration its `--config` names (in a mounted ConfigMap) serves the port over TLS with `tls.verify_client_cert on` and its certificate, key and client CA in a mounted Secret, and the shipper has AUDIT_SYSLOG_CERT, _KEY, _CA in a mounted Secret (the collector's output to the sink likewise presents a client certificate); so the connection cannot be made without one (NCSSR 1.2.2 authenticated connections).",
     basis: "must",
     owner: "infrastructure-engineer",
     exceptions: { tiers: ["dev"], approvers: ["security-officer", "ca-chief-officer"] },
     check(m, ctx) {
       const out: FindingInput[] = [];
       const comp = new Map(m.components.map((c) => [c.id, c]));
-      const secretVolumes = (pod: { volume?: { name?: string; secret?: { secret_name?: string }[] }[] }) => (pod.volume ?? []).filter((v) => v.secret?.length).map((v) => v.name ?? "");
       for (const f of m.flows) {
+        // The collector's own end toward the audit sink (the sink's end is outside the topology).
+        if (f.mtls && f.from.type === "component" && f.to.type === "external" && f.to.kind === "audit-sink") {
+          const collector = comp.get(f.from.id);
+          const w = collector && workloadResource(ctx.resources, collector);
+          const problems = w ? collectorProblems(collector.id, w.pod as Pod, w.resource.stack, ctx.resources, { sinkPort: f.port }) : [];
+          if (problems.length)
+            out.push({
+              key: `flow:${f.site}:${f.from.id}->${f.to.name}:${f.port}`,
+              path: f.path,
+              found: `mTLS flow '${f.purpose}' (port ${f.port}): ${problems.join("; ")}`,
+              required: "the collector's syslog output with tls on, tls.verify on and a client certificate from a mounted Secret",
+              fix: "create the collector with the AuditLog construct",
+            });
+          continue;
+        }
         if (!f.mtls || f.from.type !== "component" || f.to.type !== "component") continue;
         const client = comp.get(f.from.id), server = comp.get(f.to.id);
-        if (!client?.role || !server?.role) continue; // the CA's own services (databases and the audit collector: not yet)
-        const cw = workloadResource(ctx.resources, client), sw = workloadResource(ctx.resources, server);
-        if (!cw || !sw) continue;
-        const problems: string[] = [];
-        const clientCerts = secretVolumes(cw.pod as never).filter((n) => /client/.test(n) && n !== "hsm-client-cert");
-        if (clientCerts.length === 0) problems.push(`${client.id} mounts no client certificate`);
-        const serverTls = secretVolumes(sw.pod as never).filter((n) => n === "tls" || n === "publish-tls");
-        if (serverTls.length === 0) problems.push(`${server.id} mounts no TLS identity with a client CA`);
-        const args = (sw.pod.container ?? []).flatMap((c) => ((c as { args?: string[] }).args ?? []));
-        if (args.some((a) => a.startsWith("--tls-cert")) && !args.some((a) => a.startsWith("--client-ca"))) problems.push(`${server.id} serves TLS without --client-ca`);
+        if (!client || !server) continue;
+        const cw = workloadResource(ctx.resources, client);
+        if (!cw) continue;
+        let problems: string[];
+        let fix: string;
+        if (server.kind === "database") {
+          const cluster = ctx.resources.at(`${server.path}/cluster`);
+          if (!cluster) continue;
+          problems = [...databaseServerProblems(server.id, cluster), ...databaseClientProblems(client.id, cw.pod as Pod)];
+          fix = `give the Cluster of ${server.id} spec.certificates (serverTLSSecret, serverCASecret, clientCASecret) and pg_hba 'hostnossl all all all reject' + 'hostssl all all all scram-sha-256 clientcert=verify-full', and grant ${client.id} through database.grantRead/grantReadWrite (PGSSLMODE verify-full, the role's client certificate Secret)`;
+        } else if (server.kind === "audit-collector") {
+          const sw = workloadResource(ctx.resources, server);
+          if (!sw) continue;
+          problems = [...collectorProblems(server.id, sw.pod as Pod, sw.resource.stack, ctx.resources, { port: f.port }), ...auditShipperProblems(client.id, cw.pod as Pod)];
+          fix = `serve the collector's syslog input with tls on, tls.verify_client_cert on and its certificate, key and client CA from a mounted Secret, and ship from ${client.id} through auditLog.ship (AUDIT_SYSLOG_CERT, _KEY, _CA in a mounted Secret)`;
+        } else if (client.role && server.role) {
+          const sw = workloadResource(ctx.resources, server);
+          if (!sw) continue;
+          problems = serviceProblems(client.id, cw.pod as Pod, server.id, sw.pod as Pod);
+          fix = `mount the client certificate Secret in ${client.id} and the TLS Secret (tls.crt, tls.key, ca.crt) in ${server.id}, and start both with them`;
+        } else continue;
         if (problems.length)
           out.push({
             key: `flow:${f.site}:${client.id}->${server.id}:${f.port}`,
             path: f.path,
             found: `mTLS flow '${f.purpose}' (port ${f.port}): ${problems.join("; ")}`,
-            required: "the client's certificate and the server's TLS identity and client CA mounted from Secrets",
-            fix: `mount the client certificate Secret in ${client.id} and the TLS Secret (tls.crt, tls.key, ca.crt) in ${server.id}, and start both with them`,
+            required: "the client's certificate and the server's TLS identity and client CA configured on both ends",
+            fix,
           });
       }
       return out;
     },
   },
 ];
+
+type Pod = {
+  volume?: { name?: string; secret?: { secret_name?: string }[]; config_map?: { name?: string }[] }[];
+  container?: { args?: string[]; env?: { name?: string; value?: string }[]; volume_mount?: { name?: string; mount_path?: string }[] }[];
+};
+const secretVolumes = (pod: Pod) => (pod.volume ?? []).filter((v) => v.secret?.length).map((v) => v.name ?? "");
+/** Client-certificate volumes of other flows, which prove nothing about a service flow. */
+const OTHER_CLIENT_CERTS = new Set(["hsm-client-cert", "db-client-tls", "audit-client-tls"]);
+
+function serviceProblems(clientId: string, client: Pod, serverId: string, server: Pod): string[] {
+  const problems: string[] = [];
+  if (!secretVolumes(client).some((n) => /client/.test(n) && !OTHER_CLIENT_CERTS.has(n))) problems.push(`${clientId} mounts no client certificate`);
+  if (!secretVolumes(server).some((n) => n === "tls" || n === "publish-tls")) problems.push(`${serverId} mounts no TLS identity with a client CA`);
+  const args = (server.container ?? []).flatMap((c) => c.args ?? []);
+  if (args.some((a) => a.startsWith("--tls-cert")) && !args.some((a) => a.startsWith("--client-ca"))) problems.push(`${serverId} serves TLS without --client-ca`);
+  return problems;
+}
+
+/** The files named by `vars` in the container's environment, each inside a mounted Secret. */
+function filesInSecrets(pod: Pod, vars: string[]): { missing: string[]; env: Map<string, string> } {
+  const secrets = new Set(secretVolumes(pod));
+  const env = new Map<string, string>();
+  const mounts: string[] = [];
+  for (const c of pod.container ?? []) {
+    for (const e of c.env ?? []) if (e.name && e.value !== undefined) env.set(e.name, e.value);
+    for (const v of c.volume_mount ?? []) if (v.name && secrets.has(v.name) && v.mount_path) mounts.push(v.mount_path.replace(/\/$/, ""));
+  }
+  const missing = vars.filter((n) => {
+    const file = env.get(n);
+    return !file || !mounts.some((d) => file.startsWith(`${d}/`));
+  });
+  return { missing, env };
+}
+
+/** The sections of a Fluent Bit classic configuration file, keys lower-cased. */
+function fluentBitSections(text: string): { name: string; entries: Map<string, string> }[] {
+  const sections: { name: string; entries: Map<string, string> }[] = [];
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const head = /^\[([A-Za-z_]+)\]$/.exec(line);
+    if (head) sections.push({ name: head[1].toUpperCase(), entries: new Map() });
+    else {
+      const [k, ...v] = line.split(/\s+/);
+      sections.at(-1)?.entries.set(k.toLowerCase(), v.join(" "));
+    }
+  }
+  return sections;
+}
+
+/** The collector's end, from the configuration file its `--config` names in a mounted ConfigMap:
+ *  the syslog input on `port` requires client certificates, or the output to `sinkPort` presents one. */
+function collectorProblems(serverId: string, pod: Pod, stack: string, res: SynthesizedResources, on: { port?: number; sinkPort?: number }): string[] {
+  const c = pod.container?.[0];
+  const configPath = (c?.args ?? []).map((a) => /^(?:--config=|-c=?)(.+)$/.exec(a)?.[1]).find((x) => x) ?? "";
+  const dir = (m: { mount_path?: string }) => (m.mount_path ?? "").replace(/\/$/, "");
+  const mount = (c?.volume_mount ?? []).find((v) => v.mount_path && configPath.startsWith(`${dir(v)}/`));
+  const configMap = mount && (pod.volume ?? []).find((v) => v.name === mount.name)?.config_map?.[0]?.name;
+  const cm = configMap ? res.ofType("kubernetes_config_map_v1").find((r) => r.stack === stack && (r.body.metadata as { name?: string })?.name === configMap) : undefined;
+  const text = cm && mount ? (cm.body.data as Record<string, string> | undefined)?.[configPath.slice(dir(mount).length + 1)] : undefined;
+  if (!text) return [`${serverId} has no configuration in a mounted ConfigMap (its --config names ${configPath || "nothing"})`];
+  const sections = fluentBitSections(text);
+  const files = (e: Map<string, string>, keys: string[]) => {
+    const { missing } = filesInSecrets({ ...pod, container: [{ ...c, env: keys.map((k) => ({ name: k, value: e.get(k) })) }] }, keys);
+    return missing;
+  };
+  const problems: string[] = [];
+  if (on.port !== undefined) {
+    const input = sections.find((x) => x.name === "INPUT" && x.entries.get("port") === String(on.port));
+    if (!input) return [`${serverId} configures no input on port ${on.port}`];
+    const e = input.entries;
+    if (e.get("tls") !== "on") problems.push(`${serverId} input on port ${on.port} is not TLS`);
+    else if (e.get("tls.verify") === "off" || e.get("tls.verify_client_cert") !== "on") problems.push(`${serverId} input on port ${on.port} does not require client certificates (tls.verify_client_cert on)`);
+    const missing = files(e, ["tls.crt_file", "tls.key_file", "tls.ca_file"]);
+    if (missing.length) problems.push(`${serverId} input on port ${on.port}: ${missing.join(", ")} not in a mounted Secret`);
+  }
+  if (on.sinkPort !== undefined) {
+    const output = sections.find((x) => x.name === "OUTPUT" && x.entries.get("port") === String(on.sinkPort));
+    if (!output) return [`${serverId} configures no output to port ${on.sinkPort}`];
+    const e = output.entries;
+    if (e.get("tls") !== "on" || e.get("tls.verify") === "off") problems.push(`${serverId} output to port ${on.sinkPort} does not verify the sink over TLS`);
+    const missing = files(e, ["tls.crt_file", "tls.key_file", "tls.ca_file"]);
+    if (missing.length) problems.push(`${serverId} output to port ${on.sinkPort} presents no client certificate (${missing.join(", ")} not in a mounted Secret)`);
+  }
+  return problems;
+}
+
+/** The client end of an audit flow: the shipper's client certificate to the collector. */
+function auditShipperProblems(clientId: string, pod: Pod): string[] {
+  const { missing } = filesInSecrets(pod, ["AUDIT_SYSLOG_CERT", "AUDIT_SYSLOG_KEY", "AUDIT_SYSLOG_CA"]);
+  return missing.length ? [`${clientId} ships its audit log with no client certificate (${missing.join(", ")} not in a mounted Secret)`] : [];
+}
+
+/** The client end of a PostgreSQL flow: libpq's verify-full and a client certificate. */
+function databaseClientProblems(clientId: string, pod: Pod): string[] {
+  const problems: string[] = [];
+  const { missing, env } = filesInSecrets(pod, ["PGSSLCERT", "PGSSLKEY", "PGSSLROOTCERT"]);
+  if (env.get("PGSSLMODE") !== "verify-full") problems.push(`${clientId} does not verify the server (PGSSLMODE ${env.get("PGSSLMODE") ?? "unset"}, not verify-full)`);
+  if (missing.length) problems.push(`${clientId} presents no client certificate (${missing.join(", ")} not in a mounted Secret)`);
+  return problems;
+}
+
+/** pg_hba options of a line: `clientcert=verify-full` etc. */
+const HBA_ALL = /^(hostssl|hostnossl|host)\s+all\s+all\s+(all|0\.0\.0\.0\/0)\s+(\S+)(.*)$/;
+
+/** The server end of a PostgreSQL flow: the CloudNativePG Cluster's certificates and pg_hba.
+ *  CloudNativePG appends `host all all all <method>` after the user's lines, so the user's lines
+ *  must refuse non-TLS connections and require a client certificate on every TLS login. */
+function databaseServerProblems(serverId: string, cluster: TfResource): string[] {
+  const problems: string[] = [];
+  const spec = ((cluster.body.manifest as { spec?: Record<string, unknown> } | undefined)?.spec ?? {}) as {
+    certificates?: { serverTLSSecret?: string; serverCASecret?: string; clientCASecret?: string };
+    postgresql?: { pg_hba?: string[] };
+  };
+  const certs = spec.certificates ?? {};
+  const absent = (["serverTLSSecret", "serverCASecret", "clientCASecret"] as const).filter((k) => !certs[k]);
+  if (absent.length) problems.push(`${serverId} names no ${absent.join(", ")} (spec.certificates)`);
+  const lines = (spec.postgresql?.pg_hba ?? []).map((l) => l.trim().replace(/\s+/g, " "));
+  let noTls: "refused" | "admitted" | undefined;
+  let tls: "certificate" | "admitted" | undefined;
+  for (const line of lines) {
+    const h = HBA_ALL.exec(line);
+    if (!h) {
+      // A narrower line before the catch-alls: it must itself refuse or require a certificate.
+      if (/^host(nossl)?\s/.test(line) && !/\sreject$/.test(line)) problems.push(`${serverId} pg_hba line '${line}' admits connections without TLS`);
+      else if (/^hostssl\s/.test(line) && !/\scert(\s|$)|clientcert=verify-(ca|full)/.test(line)) problems.push(`${serverId} pg_hba line '${line}' admits TLS logins without a client certificate`);
+      continue;
+    }
+    const [, type, , method, options] = h;
+    const cert = method === "cert" || /clientcert=verify-(ca|full)/.test(options);
+    if (type !== "hostssl" && noTls === undefined) noTls = method === "reject" ? "refused" : "admitted";
+    if (type !== "hostnossl" && tls === undefined) tls = method === "reject" || cert ? "certificate" : "admitted";
+  }
+  if (noTls !== "refused") problems.push(`${serverId} pg_hba admits connections without TLS (no 'hostnossl all all all reject' before CloudNativePG's final 'host all all all')`);
+  if (tls !== "certificate") problems.push(`${serverId} pg_hba admits TLS logins without a client certificate (no 'hostssl all all all cert' or 'clientcert=verify-full')`);
+  return problems;
+}
 
 export type { TopologyJson };

@@ -159,9 +159,10 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertLintContext): vo
   const ekus = ekuExt ? (AsnConvert.parse(ekuExt.extnValue, ExtendedKeyUsage) as unknown as string[]).map(String) : [];
   if (ctx.kind === "root" && ekuExt) p.push("extKeyUsage must not be present in a root certificate (BR 7.1.2.1.2)");
   if (ctx.kind === "subordinate" || ctx.kind === "cross") {
-    if (ekus.includes(OID.anyExtendedKeyUsage) || ekus.includes(EKU.ocspSigning)) p.push("extKeyUsage of a CA must not contain anyExtendedKeyUsage or id-kp-OCSPSigning (BR 7.1.2.10.6)");
-    if (ekus.includes(EKU.serverAuth) && [EKU.codeSigning, EKU.emailProtection, EKU.timeStamping].some((e) => ekus.includes(e)))
-      p.push("extKeyUsage with serverAuth must not contain codeSigning, emailProtection or timeStamping (BR 7.1.2.10.6)");
+    if (ekus.includes(OID.anyExtendedKeyUsage)) p.push("extKeyUsage of a CA must not contain anyExtendedKeyUsage (BR 7.1.2.10.6, MRSP 5.3)");
+    if (ekus.includes(EKU.serverAuth) && [EKU.codeSigning, EKU.emailProtection, EKU.timeStamping, EKU.ocspSigning].some((e) => ekus.includes(e)))
+      p.push("extKeyUsage with serverAuth must not contain codeSigning, emailProtection, timeStamping or id-kp-OCSPSigning (BR 7.1.2.10.6)");
+    if (ctx.kind === "subordinate" && ekus.length === 0) p.push("extKeyUsage must be present in a subordinate CA certificate: an issuing CA is restricted to its purpose (BR 7.1.2.10.6, MRSP 5.3, ADR 0070)");
   }
   if (ctx.kind === "ocsp-signer") {
     if (ekus.length !== 1 || ekus[0] !== EKU.ocspSigning) p.push("extKeyUsage must be exactly id-kp-OCSPSigning (RFC 6960 4.2.2.2, BR 7.1.2.8.5)");

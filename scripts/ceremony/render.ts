@@ -6,7 +6,9 @@
  */
 import type { Environment, IssuingCa, OfflineRoot, ExternalRoot } from "../../environments/schema.js";
 import { CP_LIMITS } from "../../policy/cp-limits.js";
-import { EKU_FORBIDDEN_WITH_SERVER_AUTH, parseCeremony, type CeremonyFile } from "./schema.js";
+import { caCertificateContent } from "@lanic-ca/pki-services/config/cp-rules";
+import type { Profile } from "@lanic-ca/pki-services/config/schema";
+import { parseCeremony, type CeremonyFile } from "./schema.js";
 import { stringify } from "yaml";
 
 export interface RenderedFile {
@@ -15,21 +17,16 @@ export interface RenderedFile {
   readonly content: string;
 }
 
-type EkuName = "serverAuth" | "clientAuth" | "emailProtection" | "documentSigning";
-/** BR 7.1.6.1: the reserved policy identifier a TLS subordinate CA carries (organization-validated). */
-const BR_OV = "2.23.140.1.2.2";
-
-/** The CA certificate's EKU: the union of its profiles' (without ocspSigning, BR 7.1.2.10.6).
- *  A CA whose profiles mix serverAuth with a purpose BR 7.1.2.10.6 forbids beside it (a dev CA
- *  issuing every profile) gets no EKU at all: the CP/CPS policy checks report that environment,
- *  synth does not stop on it here. */
-function caEkus(env: Environment, ca: IssuingCa): { ekus: EkuName[]; note?: string } {
-  const set = new Set<string>();
-  for (const p of ca.profiles) for (const e of env.profiles[p]?.extendedKeyUsage ?? []) if (e !== "ocspSigning") set.add(e);
-  const ekus = [...set].sort() as EkuName[];
-  if (ekus.includes("serverAuth") && ekus.some((e) => (EKU_FORBIDDEN_WITH_SERVER_AUTH as readonly string[]).includes(e)))
-    return { ekus: [], note: `# extendedKeyUsage left empty: the profiles of ${ca.name} mix serverAuth with ${ekus.filter((e) => e !== "serverAuth").join(", ")} (BR 7.1.2.10.6)\n` };
-  return { ekus };
+/** The CA certificate's EKU and policies, from the profiles it issues under (config/cp-rules.ts
+ *  caCertificateContent, the same rules the issuing CA checks at start): every policy its
+ *  certificates assert, so RFC 5280 6.1 path validation with an explicit policy keeps a
+ *  non-empty tree (no anyPolicy: subordinate CAs are policy-restricted, BR 7.1.2.10.5); the EKU
+ *  restricted to its purpose (BR 7.1.2.10.6, MRSP 5.3; ADR 0070). A CA whose profiles break the
+ *  layout (a TLS CA that also issues other kinds) is reported by the LCA-PRF controls and fails
+ *  the strict parse below. */
+function caContent(env: Environment, ca: IssuingCa) {
+  const profiles = ca.profiles.filter((n) => Object.hasOwn(env.profiles, n)).map((name) => ({ name, profile: env.profiles[name] as Profile }));
+  return caCertificateContent(profiles, env.cpCps.policyOid);
 }
 
 function partitionOf(env: Environment, name: string) {
@@ -76,7 +73,7 @@ function offline(env: Environment, root: OfflineRoot): RenderedFile[] {
     const n = String(4 + 2 * i).padStart(2, "0");
     const m = String(5 + 2 * i).padStart(2, "0");
     const part = partitionOf(env, ca.partition);
-    const { ekus, note } = caEkus(env, ca);
+    const content = caContent(env, ca);
     out.push(
       file(env, `${n}-${ca.name}-key.yaml`, `Issuing CA key and CSR in the online HSM (${ca.name})`, {
         type: "issuing-ca-key", environment: env.name, description: `Generate the ${ca.name} key pair in HSM partition '${ca.partition}' and its CSR`,
@@ -88,11 +85,11 @@ function offline(env: Environment, root: OfflineRoot): RenderedFile[] {
         inputs: { issuerCertificate: rootCert, csr: `${ca.name}.csr.pem` },
         certificate: {
           subject: ca.subject, keyAlgorithm: ca.keyAlgorithm, notBefore: "signing-time", validityDays: root.intermediateValidityDays,
-          pathLength: CP_LIMITS.issuingCaPathLength, extendedKeyUsage: ekus,
-          policies: ekus.includes("serverAuth") ? [BR_OV, env.cpCps.policyOid] : [env.cpCps.policyOid], crlUrl, issuerUrl,
+          pathLength: CP_LIMITS.issuingCaPathLength, extendedKeyUsage: content.extendedKeyUsage,
+          policies: content.policies, crlUrl, issuerUrl,
         },
         outputs: { certificate: `${ca.name}.crt.pem`, transcript: `${m}-${ca.name}-intermediate.transcript` },
-      }, note),
+      }, content.problems.map((p) => `# ${p.message}\n`).join("")),
     );
   });
   const k = String(4 + 2 * env.issuingCas.length).padStart(2, "0");

@@ -345,9 +345,9 @@ export function limitProblems(c: CeremonyFile): Problem[] {
       out.push({ path: ["certificate", "validityDays"], message: `${d} days is more than ${CP_LIMITS.subordinateMaxValidityDays}, the maximum for a subordinate CA certificate (CP/CPS 6.3.2)` });
     const ekus = c.certificate.extendedKeyUsage;
     ekus.forEach((e, i) => {
-      if (e === "ocspSigning")
-        out.push({ path: ["certificate", "extendedKeyUsage", i], message: "ocspSigning must not be asserted in a CA certificate (BR 7.1.2.10.6)" });
-      else if (ekus.includes("serverAuth") && (EKU_FORBIDDEN_WITH_SERVER_AUTH as readonly string[]).includes(e))
+      // A non-TLS CA that certifies its own OCSP responder asserts ocspSigning (strict verifiers
+      // require the issuer's EKU to cover the responder's, ADR 0070); a TLS CA must not (BR 7.1.2.10.6).
+      if (ekus.includes("serverAuth") && (EKU_FORBIDDEN_WITH_SERVER_AUTH as readonly string[]).includes(e))
         out.push({ path: ["certificate", "extendedKeyUsage", i], message: `${e} must not be combined with serverAuth in a CA certificate (BR 7.1.2.10.6)` });
     });
   }

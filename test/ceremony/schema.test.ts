@@ -105,7 +105,9 @@ describe("renderCeremonyFiles", () => {
     const tls = files["07-lao-gov-tls-ca-1-intermediate.yaml"].certificate;
     expect(tls.crlUrl).toBe("http://repository.ca.gov.la/crl/lao-gov-root-ca.crl");
     expect(tls.issuerUrl).toBe("http://repository.ca.gov.la/certs/lao-gov-root-ca.der");
-    expect(tls.policies).toEqual(["2.23.140.1.2.2", env.cpCps.policyOid]);
+    // every policy its leaves assert (RFC 5280 6.1: a non-empty tree under -explicit_policy), the
+    // reserved identifier first (BR 7.1.2.10.5)
+    expect(tls.policies).toEqual(["2.23.140.1.2.2", env.cpCps.policyOid, "2.16.418.1.1.2.3"]);
     expect(tls.extendedKeyUsage).toEqual(["serverAuth"]);
     expect(files["08-ca-crl.yaml"].crl.nextUpdateDays).toBe(365);
     // No ocsp-signer files without rootOfTrust.ocspSigner; the README points at the cross-certificate template.

@@ -259,12 +259,25 @@ describe("refusals", () => {
       type: "intermediate", hsm: rootHsm(), quorum: quorum(), issuerKey: rootKey, inputs: { issuerCertificate: "root.pem", publicKey: "ca.pub.pem" },
       certificate: {
         subject: { CN: "Test Issuing CA 1", O: "LANIC (test)", C: "LA" }, keyAlgorithm: "ECDSA_P256", notBefore: "signing-time", validityDays: 3653,
-        pathLength: 0, extendedKeyUsage: [], policies: ["2.16.418.1.1.1"], crlUrl: "http://repository.test/crl/root.crl", issuerUrl: "http://repository.test/certs/root.der",
+        pathLength: 0, extendedKeyUsage: ["clientAuth"], policies: ["2.16.418.1.1.1"], crlUrl: "http://repository.test/crl/root.crl", issuerUrl: "http://repository.test/certs/root.der",
       },
       outputs: { certificate: "outlive.pem", transcript: "outlive.transcript" },
     });
     expect(msg).toMatch(/^lint refused the certificate before signing \(1 problem\):\n {2}- notAfter \S+ is after the issuer's notAfter \S+: a certificate must not outlive its issuer \(CP\/CPS 6\.3\.2\)$/);
     expect(existsSync(join(dir, "outlive.pem"))).toBe(false);
+  });
+
+  it("refuses at lint an intermediate without extKeyUsage: an issuing CA is restricted to its purpose (BR 7.1.2.10.6, MRSP 5.3)", async () => {
+    const msg = await refusal("no-eku.yaml", [shares[0], shares[1]], {
+      type: "intermediate", hsm: rootHsm(), quorum: quorum(), issuerKey: rootKey, inputs: { issuerCertificate: "root.pem", publicKey: "ca.pub.pem" },
+      certificate: {
+        subject: { CN: "Test Issuing CA 1", O: "LANIC (test)", C: "LA" }, keyAlgorithm: "ECDSA_P256", notBefore: "signing-time", validityDays: 365,
+        pathLength: 0, extendedKeyUsage: [], policies: ["2.16.418.1.1.1"], crlUrl: "http://repository.test/crl/root.crl", issuerUrl: "http://repository.test/certs/root.der",
+      },
+      outputs: { certificate: "no-eku.pem", transcript: "no-eku.transcript" },
+    });
+    expect(msg).toBe("lint refused the certificate before signing (1 problem):\n  - extKeyUsage must be present in a subordinate CA certificate: an issuing CA is restricted to its purpose (BR 7.1.2.10.6, MRSP 5.3, ADR 0070)");
+    expect(existsSync(join(dir, "no-eku.pem"))).toBe(false);
   });
 
   it("reshare: new custodians get new shares of the same PIN; the root key is unchanged", async () => {

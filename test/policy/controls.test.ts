@@ -32,6 +32,10 @@ const BASE_CASES: Case[] = [
   { id: "LCA-VAL-01", pass: "production", env: (d) => { d.profiles["ex-officio-signing"].maxValidityDays = 730; }, finding: "LCA-VAL-01:profile:lao-gov-signing-ca-1:ex-officio-signing", found: "profile 'ex-officio-signing' of CA 'lao-gov-signing-ca-1' allows 730 days" },
   { id: "LCA-VAL-02", pass: "production", now: new Date("2029-03-15T00:00:00Z"), model: () => {}, finding: "LCA-VAL-02:profile:lao-gov-tls-ca-1:tls-server", found: "TLS profile 'tls-server' of CA 'lao-gov-tls-ca-1' allows 100 days on 2029-03-15" },
   { id: "LCA-VAL-03", pass: "production", now: new Date("2029-01-01T00:00:00Z"), model: () => {}, finding: "LCA-VAL-03:profile:lao-gov-tls-ca-1:tls-server", found: "TLS profile 'tls-server' of CA 'lao-gov-tls-ca-1' allows 100 days; from 2029-03-15 (in 73 days) BR 6.3.2 allows 47" },
+  { id: "LCA-PRF-01", pass: "production", env: (d) => { d.profiles["tls-server"].policyOids = ["2.16.418.1.1.2.3"]; }, finding: "LCA-PRF-01:profile:lao-gov-tls-ca-1:tls-server", found: /^profile 'tls-server' of CA 'lao-gov-tls-ca-1': a TLS profile must assert one CA\/Browser Forum reserved policy identifier .*found 2\.16\.418\.1\.1\.2\.3 \(BR 7\.1\.2\.7\.9, 7\.1\.6\.1\)$/ },
+  { id: "LCA-PRF-02", pass: "production", env: (d) => { d.profiles["tls-server"].subjectAltNames.email = true; d.profiles["tls-server"].subject.optional.push("OU"); }, finding: "LCA-PRF-02:profile:lao-gov-tls-ca-1:tls-server", found: "profile 'tls-server' of CA 'lao-gov-tls-ca-1': a TLS profile must not allow subject attribute OU (BR 7.1.2.7.4: organizationalUnitName MUST NOT); a TLS profile must not allow rfc822Name subjectAltNames (BR 7.1.2.7.12)" },
+  { id: "LCA-PRF-03", pass: "production", env: (d) => { d.profiles["ocsp-signing"].ocspNoCheck = false; }, finding: "LCA-PRF-03:profile:lao-gov-signing-ca-1:ocsp-signing", found: "profile 'ocsp-signing' of CA 'lao-gov-signing-ca-1': an OCSP signing profile must add id-pkix-ocsp-nocheck (BR 7.1.2.8.6, RFC 6960 4.2.2.2.1)" },
+  { id: "LCA-PRF-04", pass: "production", env: (d) => { d.issuingCas[1].profiles.push("smime"); }, finding: "LCA-PRF-04:ca:lao-gov-tls-ca-1", found: /^issuing CA 'lao-gov-tls-ca-1' \(profiles tls-server, ocsp-signing, smime\): a CA issuing TLS certificates is restricted to them \(EKU serverAuth, BR 7\.1\.2\.6\.1, 7\.1\.2\.10\.6; MRSP 5\.3\): it must not also issue 'smime'/ },
   { id: "LCA-CRL-01", pass: "production", env: (d) => { d.issuingCas[1].crl.intervalHours = 169; }, finding: "LCA-CRL-01:interval:lao-gov-tls-ca-1", found: "CRL of 'lao-gov-tls-ca-1' published every 169 h" },
   { id: "LCA-CRL-02", pass: "production", env: (d) => { d.rootOfTrust.caCrlNextUpdateDays = 366; }, finding: "LCA-CRL-02:ca:lao-gov-root-ca", found: "root CRL nextUpdate 366 days" },
   { id: "LCA-OCSP-01", pass: "production", env: (d) => { d.issuingCas[0].ocsp.responseValidityHours = 7; d.issuingCas[0].ocsp.refreshHours = 3; }, finding: "LCA-OCSP-01:validity:lao-gov-signing-ca-1", found: "OCSP responses of 'lao-gov-signing-ca-1' valid 7 h" },
@@ -353,6 +357,64 @@ describe("mTLS proven (LCA-NET-07)", () => {
     expect(findingsOf(check(b), "LCA-NET-07").map((f) => f.found).sort()).toEqual([
       "mTLS flow 'issue and revoke under lao-gov-signing-ca-1' (port 8443): lanic/ra mounts no client certificate",
       "mTLS flow 'issue and revoke under lao-gov-tls-ca-1' (port 8443): lanic/ra mounts no client certificate; lanic/issuing-ca-lao-gov-tls-ca-1 serves TLS without --client-ca",
+    ]);
+  });
+  const raDb = (b: Built) => resourceAt(b, "production/production-lanic/ra-database/cluster").manifest.spec;
+  const raPod = (b: Built) => resourceAt(b, "production/production-lanic/registration-authority/service/deployment").spec.template.spec;
+  const raDbFindings = (b: Built) => findingsOf(check(b), "LCA-NET-07").filter((f) => f.id === "LCA-NET-07:flow:lanic:lanic/ra->lanic/lanic-ca-ra-db:5432").map((f) => f.found);
+  const RA_DB = "mTLS flow 'CA database (PostgreSQL over TLS)' (port 5432): ";
+  it("a database Cluster without its server TLS and client CA Secrets", () => {
+    const b = copy("production");
+    delete raDb(b).certificates.clientCASecret;
+    delete raDb(b).certificates.serverTLSSecret;
+    expect(raDbFindings(b)).toEqual([`${RA_DB}lanic/lanic-ca-ra-db names no serverTLSSecret, clientCASecret (spec.certificates)`]);
+  });
+  it("a database whose pg_hba admits connections without TLS, or TLS logins without a client certificate", () => {
+    const b = copy("production");
+    raDb(b).postgresql.pg_hba = ["hostssl all all all scram-sha-256"];
+    expect(raDbFindings(b)).toEqual([
+      `${RA_DB}lanic/lanic-ca-ra-db pg_hba admits connections without TLS (no 'hostnossl all all all reject' before CloudNativePG's final 'host all all all'); lanic/lanic-ca-ra-db pg_hba admits TLS logins without a client certificate (no 'hostssl all all all cert' or 'clientcert=verify-full')`,
+    ]);
+    const c = copy("production");
+    raDb(c).postgresql.pg_hba = ["host lanic_ca all 10.0.0.0/8 scram-sha-256", "hostssl lanic_ca all 10.0.0.0/8 md5", ...raDb(c).postgresql.pg_hba];
+    expect(raDbFindings(c)).toEqual([
+      `${RA_DB}lanic/lanic-ca-ra-db pg_hba line 'host lanic_ca all 10.0.0.0/8 scram-sha-256' admits connections without TLS; lanic/lanic-ca-ra-db pg_hba line 'hostssl lanic_ca all 10.0.0.0/8 md5' admits TLS logins without a client certificate`,
+    ]);
+  });
+  const collectorConfig = (b: Built) => Object.values(resourcesOf(b, "production-lanic", "kubernetes_config_map_v1")).find((r) => r.metadata.name === "audit-collector-config")!.data;
+  const collectorPod = (b: Built) => resourceAt(b, "production/production-lanic/audit-log/collector/deployment").spec.template.spec;
+  const auditFindings = (b: Built, id: string) => findingsOf(check(b), "LCA-NET-07").filter((f) => f.id === `LCA-NET-07:flow:lanic:${id}`).map((f) => f.found);
+  const RA_AUDIT = "mTLS flow 'audit log (syslog over TLS)' (port 6514): ";
+  it("an audit collector whose syslog input does not require client certificates", () => {
+    const b = copy("production");
+    const data = collectorConfig(b);
+    data["audit-collector.conf"] = data["audit-collector.conf"].replace(/ *tls\.verify_client_cert +on\n/, "");
+    expect(auditFindings(b, "lanic/ra->lanic/audit-collector:6514")).toEqual([`${RA_AUDIT}lanic/audit-collector input on port 6514 does not require client certificates (tls.verify_client_cert on)`]);
+    const c = copy("production");
+    collectorConfig(c)["audit-collector.conf"] = collectorConfig(c)["audit-collector.conf"].replace("tls.ca_file            /etc/lanic-ca/tls/ca.crt", "tls.ca_file /etc/ssl/certs/ca-certificates.crt");
+    expect(auditFindings(c, "lanic/ra->lanic/audit-collector:6514")).toEqual([`${RA_AUDIT}lanic/audit-collector input on port 6514: tls.ca_file not in a mounted Secret`]);
+  });
+  it("an audit collector started with a configuration that is not the mounted one", () => {
+    const b = copy("production");
+    collectorPod(b).container[0].args = ["--config=/fluent-bit/etc/fluent-bit.conf"];
+    expect(auditFindings(b, "lanic/ra->lanic/audit-collector:6514")).toEqual([`${RA_AUDIT}lanic/audit-collector has no configuration in a mounted ConfigMap (its --config names /fluent-bit/etc/fluent-bit.conf)`]);
+  });
+  it("a shipper without its client certificate, and a collector that presents none to the sink", () => {
+    const b = copy("production");
+    raPod(b).volume = raPod(b).volume.filter((v: { name: string }) => v.name !== "audit-client-tls");
+    collectorPod(b).volume = collectorPod(b).volume.filter((v: { name: string }) => v.name !== "sink-client-tls");
+    expect(auditFindings(b, "lanic/ra->lanic/audit-collector:6514")).toEqual([`${RA_AUDIT}lanic/ra ships its audit log with no client certificate (AUDIT_SYSLOG_CERT, AUDIT_SYSLOG_KEY, AUDIT_SYSLOG_CA not in a mounted Secret)`]);
+    expect(auditFindings(b, "lanic/audit-collector->audit-sink:6514")).toEqual([
+      "mTLS flow 'audit log forwarding (syslog-tls), retention 2557 days' (port 6514): lanic/audit-collector output to port 6514 presents no client certificate (tls.crt_file, tls.key_file, tls.ca_file not in a mounted Secret)",
+    ]);
+  });
+  it("a database client that does not verify the server, or has no client certificate", () => {
+    const b = copy("production");
+    const c = raPod(b).container[0];
+    c.env.find((e: { name: string }) => e.name === "PGSSLMODE").value = "require";
+    raPod(b).volume = raPod(b).volume.filter((v: { name: string }) => v.name !== "db-client-tls");
+    expect(raDbFindings(b)).toEqual([
+      `${RA_DB}lanic/ra does not verify the server (PGSSLMODE require, not verify-full); lanic/ra presents no client certificate (PGSSLCERT, PGSSLKEY, PGSSLROOTCERT not in a mounted Secret)`,
     ]);
   });
 });

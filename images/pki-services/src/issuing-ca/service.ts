@@ -10,7 +10,7 @@ import type { ConfigSource } from "../config/load.js";
 import { IssuingCaServiceConfig, SUBJECT_ATTRIBUTES } from "../config/schema.js";
 import { HsmUnavailableError, Pkcs11Token, type Pkcs11Signer } from "../pkcs11/index.js";
 import { VerifyPool } from "../pki/verify-pool.js";
-import { compileProfile, CsrError, issuerFromCertificate, issuerPublicKey, LintError, parseCsr, prepareCertificate, randomSerial, SignatureCheckError, signCertificate, toPem, type CompiledProfile } from "../pki/index.js";
+import { compileProfile, CsrError, issuerCoverageProblems, issuerFromCertificate, issuerPublicKey, LintError, parseCsr, prepareCertificate, randomSerial, SignatureCheckError, signCertificate, toPem, type CompiledProfile } from "../pki/index.js";
 import type { Database } from "../storage/db.js";
 import { CertificateStore, IdempotencyConflictError, InvalidityDateError, isSubscriberRevocationReason, REVOCATION_REASONS, SerialCollisionError, SUBSCRIBER_REVOCATION_REASONS, type RevocationReason } from "../storage/store.js";
 import { ATTRIBUTE_OIDS } from "../pki/names.js";
@@ -110,6 +110,9 @@ export class IssuingCa {
       if (!issuer.spki.equals(signer.spki)) {
         throw new Error(`the CA certificate's public key is not the key "${config.hsm.keyLabel}" in token "${config.hsm.tokenLabel}"`);
       }
+      // The CA certificate must cover every profile before anything is signed (profile.ts).
+      const uncovered = Object.entries(config.profiles).flatMap(([n, p]) => issuerCoverageProblems(n, p, issuer));
+      if (uncovered.length) throw new Error(`the CA certificate does not cover its profiles:\n  - ${uncovered.join("\n  - ")}`);
       const profiles = new Map(Object.entries(config.profiles).map(([n, p]) => [n, compileProfile(n, p, issuer)]));
       const threads = o.verifyThreads ?? 1;
       verifyPool = threads > 0 ? new VerifyPool(issuer.spki, threads) : undefined;

@@ -24,6 +24,10 @@ export interface CreateCaOptions {
   readonly notAfter: Date;
   /** RFC 5280 4.2.1.9 pathLenConstraint. No default: the CP decides. */
   readonly pathLength: number | undefined;
+  /** certificatePolicies (OIDs): every policy the CA's certificates assert (BR 7.1.2.10.5). */
+  readonly policies?: readonly string[];
+  /** extendedKeyUsage (OIDs) restricting the CA to its purpose (BR 7.1.2.10.6, MRSP 5.3). */
+  readonly extendedKeyUsage?: readonly string[];
 }
 
 export async function createCaCertificate(o: CreateCaOptions): Promise<x509.X509Certificate> {
@@ -36,6 +40,7 @@ export async function createCaCertificate(o: CreateCaOptions): Promise<x509.X509
     extensions: caExtensions({
       ca: { pathLength: o.pathLength }, keyUsage: ["digitalSignature", "keyCertSign", "cRLSign"],
       subjectKeyId: keyIdentifier(o.subjectSigner.spki), authorityKeyId: o.issuer ? keyIdentifier(signer.spki) : undefined,
+      policies: o.policies, extendedKeyUsage: o.extendedKeyUsage,
     }),
   });
   return new x509.X509Certificate(await signAndVerify("certificate", tbs, signer, signer.spki));

@@ -22,6 +22,10 @@ export interface IssuerInfo {
   readonly spki: Buffer;
   readonly keyAlgorithm: KeyAlgorithm;
   readonly urls: { readonly caIssuers: string; readonly crl: string; readonly ocsp?: string };
+  /** certificatePolicies of the CA certificate (OIDs), undefined when it has none. */
+  readonly policies?: readonly string[];
+  /** extendedKeyUsage of the CA certificate (OIDs), undefined when it has none. */
+  readonly extendedKeyUsage?: readonly string[];
 }
 
 /** Reads subject, SPKI and SKI from the CA certificate (DER). */
@@ -39,19 +43,61 @@ export function issuerFromCertificate(
   const spki = raw(der, spkiT);
   const [, keyBitsT] = children(der, spkiT);
   let keyIdentifier: Buffer | undefined;
+  let policies: string[] | undefined;
+  let extendedKeyUsage: string[] | undefined;
   const extsT = f.find((t) => t.tag === 0xa3);
   if (extsT) {
     for (const ext of children(der, children(der, extsT)[0])) {
       const parts = children(der, ext);
-      if (oidToString(content(der, parts[0])) === EXT.subjectKeyIdentifier) {
-        const v = content(der, parts[parts.length - 1]);
-        keyIdentifier = content(v, readTlv(v, 0));
-      }
+      const id = oidToString(content(der, parts[0]));
+      const v = content(der, parts[parts.length - 1]);
+      if (id === EXT.subjectKeyIdentifier) keyIdentifier = content(v, readTlv(v, 0));
+      // RFC 5280 4.2.1.4 PolicyInformation: policyIdentifier first.
+      else if (id === EXT.certificatePolicies) policies = children(v, readTlv(v, 0)).map((pi) => oidToString(content(v, children(v, pi)[0])));
+      else if (id === EXT.extKeyUsage) extendedKeyUsage = children(v, readTlv(v, 0)).map((k) => oidToString(content(v, k)));
     }
   }
   // The CA certificate has no SKI: the identifier of its key (key-id.ts, RFC 7093 2 method 1).
   keyIdentifier ??= keyIdentifierOfBits(content(der, keyBitsT).subarray(1));
-  return { subjectDer: raw(der, subjectT), keyIdentifier, spki, keyAlgorithm, urls };
+  return { subjectDer: raw(der, subjectT), keyIdentifier, spki, keyAlgorithm, urls, policies, extendedKeyUsage };
+}
+
+/**
+ * Why the CA certificate does not cover what `profile` issues, checked before anything is signed
+ * (the issuing CA refuses to start):
+ * - every policy the profile asserts must be asserted by the CA certificate (anyPolicy is never
+ *   used: our subordinate CAs are policy-restricted, BR 7.1.2.10.5), or RFC 5280 6.1.3 (d)-(e)
+ *   leaves an empty valid_policy_tree and `openssl verify -policy_check -explicit_policy`, NSS
+ *   with a required policy and document validators reject the certificate;
+ * - when the CA certificate has extendedKeyUsage, it must contain each of the profile's EKUs
+ *   (OpenSSL, GnuTLS and NSS treat an intermediate's EKU as a constraint on its path); the OCSP
+ *   responder certificate of a TLS CA is the exception: BR 7.1.2.10.6 forbids id-kp-OCSPSigning in
+ *   a TLS CA, and RFC 6960 4.2.2.2 authorizes the responder by its issuer directly (ADR 0070).
+ * A CA certificate without certificatePolicies (lab and test CAs) is not checked for policies:
+ * the ceremony lint refuses such a subordinate CA (scripts/ceremony/lint.ts, BR 7.1.2.10.5).
+ */
+export function issuerCoverageProblems(name: string, profile: Profile, issuer: IssuerInfo): string[] {
+  const out: string[] = [];
+  const ocspResponder = profile.kind === "ocsp-signing";
+  if (issuer.policies && !ocspResponder) {
+    const missing = profile.policyOids.filter((o) => !issuer.policies!.includes(o));
+    if (missing.length)
+      out.push(`profile "${name}" asserts ${missing.join(", ")}, which the issuing CA's certificate does not assert (it asserts ${issuer.policies.join(", ") || "none"}): RFC 5280 6.1.3 would leave an empty policy tree and relying parties requiring that policy reject every certificate; certify the CA with every policy its profiles assert (BR 7.1.2.10.5)`);
+  }
+  if (issuer.extendedKeyUsage) {
+    const ca = issuer.extendedKeyUsage;
+    const tlsCa = ca.includes(EKU_OIDS.serverAuth);
+    for (const e of profile.extendedKeyUsage) {
+      if (ca.includes(EKU_OIDS[e])) continue;
+      if (e === "ocspSigning" && tlsCa) continue; // BR 7.1.2.10.6 (see above)
+      out.push(
+        e === "ocspSigning"
+          ? `profile "${name}" certifies an OCSP responder, but the issuing CA's extendedKeyUsage lacks id-kp-OCSPSigning: strict verifiers (GnuTLS) refuse the responder; a non-TLS CA that certifies its own responder asserts it (ADR 0070)`
+          : `profile "${name}" asserts ${e}, which the issuing CA's extendedKeyUsage does not contain (${ca.join(", ")}): verifiers reject the certificate (BR 7.1.2.10.6, MRSP 5.3)`,
+      );
+    }
+  }
+  return out;
 }
 
 export interface CompiledProfile {

@@ -94,12 +94,24 @@ export function isConnectionError(err: unknown): boolean {
   return /Connection terminated|Client has encountered a connection error|connection timeout|timeout exceeded when trying to connect|Client was closed|Cannot use a pool after calling end/i.test(e?.message ?? "");
 }
 
+const LIBPQ_TLS = [["sslmode", "PGSSLMODE"], ["sslcert", "PGSSLCERT"], ["sslkey", "PGSSLKEY"], ["sslrootcert", "PGSSLROOTCERT"]] as const;
+/** libpq's TLS environment (`PGSSLMODE`, `PGSSLCERT`, `PGSSLKEY`, `PGSSLROOTCERT`, as the
+ *  deployment sets them: ADR 0036) added to a URL that names none of these parameters;
+ *  node-postgres itself reads only PGSSLMODE, and a URL's own parameters win over the environment. */
+export function withLibpqTls(url: string, env: NodeJS.ProcessEnv = process.env): string {
+  const query = url.includes("?") ? url.slice(url.indexOf("?") + 1) : "";
+  const given = new URLSearchParams(query);
+  if (LIBPQ_TLS.some(([param]) => given.has(param))) return url;
+  const add = LIBPQ_TLS.filter(([, name]) => env[name]).map(([param, name]) => `${param}=${encodeURIComponent(env[name]!)}`);
+  return add.length ? `${url}${query ? "&" : url.includes("?") ? "" : "?"}${add.join("&")}` : url;
+}
+
 /** Opens the database and applies pending migrations (`migrate: false`: opens an existing one
  *  as it is, creating nothing). */
 export async function openDatabase(options: OpenDatabaseOptions & { readonly migrate?: boolean }): Promise<Database> {
   let db: Database;
   if (/^postgres(ql)?:\/\//.test(options.url)) {
-    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: 10_000 });
+    const pool = new pg.Pool({ connectionString: withLibpqTls(options.url), max: options.poolSize ?? 10, connectionTimeoutMillis: 10_000 });
     pool.on("error", () => undefined); // a dropped idle client is replaced on next use
     db = new PgDatabase(pool);
   } else {
