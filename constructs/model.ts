@@ -4,6 +4,7 @@
  * resource names. `toJSON()` is stable: sorted, no construct-order dependence, so two synths of
  * the same input give byte-identical `topology/<env>.json`.
  */
+import type { Profile as ProfileContent } from "@lanic-ca/pki-services/config/schema";
 import type { HsmCertification, KeyAlgorithm, Tier, TrustedRole, WorkloadKind } from "../environments/schema.js";
 
 export const ZONE_KINDS = ["public", "government", "ra", "issuing", "timestamping", "hsm", "database", "audit", "management"] as const;
@@ -227,7 +228,8 @@ export interface EnvironmentFact {
     validityDays?: number;
     maxValidityDays?: number;
     custodians?: { quorum: number; total: number };
-    profiles: { name: string; kind: string; maxValidityDays: number; allowedKeyAlgorithms?: string[] }[];
+    /** `content`: the profile as the CA issues under it (the LCA-PRF controls read it). */
+    profiles: { name: string; kind: string; maxValidityDays: number; allowedKeyAlgorithms?: string[]; content?: ProfileContent }[];
     ocsp?: boolean;
   }[];
   /** The time-stamping authority (RFC 3161), when the environment runs one. */

@@ -32,6 +32,10 @@ export default {
         keys: [
           { label: "dev-ca-1", purpose: "issuing-ca", ca: "dev-ca-1", algorithm: "ECDSA_P256" },
           { label: "dev-ca-1-ocsp", purpose: "ocsp-signing", ca: "dev-ca-1", algorithm: "ECDSA_P256" },
+          // The TLS issuing CA (ADR 0070), in the same SoftHSM token (one partition per CA key
+          // binds staging and production, LCA-HSM-03).
+          { label: "dev-tls-ca-1", purpose: "issuing-ca", ca: "dev-tls-ca-1", algorithm: "ECDSA_P256" },
+          { label: "dev-tls-ca-1-ocsp", purpose: "ocsp-signing", ca: "dev-tls-ca-1", algorithm: "ECDSA_P256" },
         ],
       },
       {
@@ -71,10 +75,22 @@ export default {
       keyAlgorithm: "ECDSA_P256",
       partition: "dev",
       keyLabel: "dev-ca-1",
-      profiles: ["ex-officio-signing", "organisation-signing", "tls-server", "smime", "operator-client", "ocsp-signing", "time-stamping"],
+      profiles: ["ex-officio-signing", "organisation-signing", "smime", "operator-client", "ocsp-signing", "time-stamping"],
       maxValidityDays: 365,
       crl: { intervalHours: 1, nextUpdateHours: 24 },
       ocsp: { enabled: true, responseValidityHours: 8, refreshHours: 2, partition: "dev", keyLabel: "dev-ca-1-ocsp" },
+    },
+    {
+      // TLS issuance from a CA restricted to it (BR 7.1.2.10.6, MRSP 5.3; ADR 0070), as in production.
+      name: "dev-tls-ca-1",
+      subject: { CN: "LANIC CA Dev TLS CA 1", O: "LANIC (development)", C: "LA" },
+      keyAlgorithm: "ECDSA_P256",
+      partition: "dev",
+      keyLabel: "dev-tls-ca-1",
+      profiles: ["tls-server", "ocsp-signing"],
+      maxValidityDays: 100,
+      crl: { intervalHours: 1, nextUpdateHours: 24 },
+      ocsp: { enabled: true, responseValidityHours: 8, refreshHours: 2, partition: "dev", keyLabel: "dev-tls-ca-1-ocsp" },
     },
   ],
   profiles: CP_PROFILES,

@@ -28,12 +28,21 @@ export default {
         pinSecret: "hsm-pin-issuing",
         keys: [{ label: "stg-signing-ca-1", purpose: "issuing-ca", ca: "stg-signing-ca-1", algorithm: "RSA_3072" }],
       },
+      {
+        name: "tls-issuing",
+        tokenLabel: "lanic-ca-stg-tls-issuing",
+        pinSecret: "hsm-pin-tls-issuing",
+        keys: [{ label: "stg-tls-ca-1", purpose: "issuing-ca", ca: "stg-tls-ca-1", algorithm: "ECDSA_P384" }],
+      },
       // The OCSP key in its own partition: the OCSP signer's PIN must not unlock the CA key (LCA-HSM-03).
       {
         name: "ocsp",
         tokenLabel: "lanic-ca-stg-ocsp",
         pinSecret: "hsm-pin-ocsp",
-        keys: [{ label: "stg-signing-ca-1-ocsp", purpose: "ocsp-signing", ca: "stg-signing-ca-1", algorithm: "ECDSA_P256" }],
+        keys: [
+          { label: "stg-signing-ca-1-ocsp", purpose: "ocsp-signing", ca: "stg-signing-ca-1", algorithm: "ECDSA_P256" },
+          { label: "stg-tls-ca-1-ocsp", purpose: "ocsp-signing", ca: "stg-tls-ca-1", algorithm: "ECDSA_P256" },
+        ],
       },
       {
         name: "tsa",
@@ -78,10 +87,22 @@ export default {
       keyAlgorithm: "RSA_3072",
       partition: "issuing",
       keyLabel: "stg-signing-ca-1",
-      profiles: ["ex-officio-signing", "organisation-signing", "tls-server", "smime", "operator-client", "ocsp-signing", "time-stamping"],
+      profiles: ["ex-officio-signing", "organisation-signing", "smime", "operator-client", "ocsp-signing", "time-stamping"],
       maxValidityDays: 365,
       crl: { intervalHours: 24, nextUpdateHours: 168 },
       ocsp: { enabled: true, responseValidityHours: 96, refreshHours: 24, partition: "ocsp", keyLabel: "stg-signing-ca-1-ocsp" },
+    },
+    {
+      // TLS issuance from a CA restricted to it (BR 7.1.2.10.6, MRSP 5.3; ADR 0070), as in production.
+      name: "stg-tls-ca-1",
+      subject: { CN: "Lao Government Staging TLS CA 1", O: "Ministry of Technology and Communications", C: "LA" },
+      keyAlgorithm: "ECDSA_P384",
+      partition: "tls-issuing",
+      keyLabel: "stg-tls-ca-1",
+      profiles: ["tls-server", "ocsp-signing"],
+      maxValidityDays: 100,
+      crl: { intervalHours: 24, nextUpdateHours: 168 },
+      ocsp: { enabled: true, responseValidityHours: 96, refreshHours: 24, partition: "ocsp", keyLabel: "stg-tls-ca-1-ocsp" },
     },
   ],
   profiles: CP_PROFILES,

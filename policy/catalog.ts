@@ -12,6 +12,7 @@ import { HSM_CONTROLS } from "./controls/hsm.js";
 import { IDENTITY_CONTROLS } from "./controls/identity.js";
 import { KEY_CONTROLS } from "./controls/keys.js";
 import { NETWORK_CONTROLS } from "./controls/network.js";
+import { PROFILE_CONTROLS } from "./controls/profiles.js";
 import { REVOCATION_CONTROLS } from "./controls/revocation.js";
 import { SECRET_CONTROLS } from "./controls/secrets.js";
 import { TSA_CONTROLS } from "./controls/tsa.js";
@@ -41,6 +42,7 @@ export const CATALOG: Control[] = [
   ...HSM_CONTROLS,
   ...CUSTODY_CONTROLS,
   ...VALIDITY_CONTROLS,
+  ...PROFILE_CONTROLS,
   ...REVOCATION_CONTROLS,
   ...NETWORK_CONTROLS,
   ...EXPOSURE_CONTROLS,

@@ -78,7 +78,7 @@ export class CaTopology extends Construct {
           urls: issuingCaServiceConfig({ env }, ca).urls,
           maxValidityDays: ca.maxValidityDays,
           ocsp: ca.ocsp.enabled,
-          profiles: ca.profiles.map((p) => ({ name: p, kind: env.profiles[p].kind, maxValidityDays: env.profiles[p].maxValidityDays, allowedKeyAlgorithms: [...env.profiles[p].allowedKeyAlgorithms] })),
+          profiles: ca.profiles.map((p) => ({ name: p, kind: env.profiles[p].kind, maxValidityDays: env.profiles[p].maxValidityDays, allowedKeyAlgorithms: [...env.profiles[p].allowedKeyAlgorithms], content: structuredClone(env.profiles[p]) })),
         })),
       ],
       tsa: env.tsa && {

@@ -447,7 +447,7 @@ export function nextSteps(r: LabUpResult): string {
          `     the approver's page shows the enrollment code: enroll at https://127.0.0.1:${s.ports.raApplicant}/enroll`]
       : ["  1. issue with the RA's client identity, e.g.",
          `     curl --cacert ${join(r.dir, "tls", "ca.pem")} --cert ${join(s.files.raClientTls, "tls.crt")} --key ${join(s.files.raClientTls, "tls.key")} \\`,
-         `       -H 'content-type: application/json' -d '{"profile":"tls-server","csr":"<PEM with \\n>"}' https://127.0.0.1:${s.ports.issuingCa}/v1/certificates`]),
+         `       -H 'content-type: application/json' -d '{"profile":"operator-client","csr":"<PEM with \\n>"}' https://127.0.0.1:${s.ports.issuingCa}/v1/certificates`]),
     `  2. verify: openssl verify -CAfile ${rel(s.files.rootCert)} -untrusted ${rel(s.files.issuingCaCert)} cert.pem`,
     `  3. status: openssl ocsp -url http://127.0.0.1:${s.ports.ocsp} -issuer ${rel(s.files.issuingCaCert)} -CAfile ${rel(s.files.rootCert)} -cert cert.pem`,
     `  4. CRL:    curl -s http://127.0.0.1:${s.ports.repository}/crl/${s.issuingCa}.crl | openssl crl -inform DER -noout -text`,

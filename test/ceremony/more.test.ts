@@ -82,8 +82,8 @@ describe("the dev ceremony files, exactly as synth renders them, against SoftHSM
     const order = [...readme.matchAll(/`lanic-ca ceremony (?:split )?(\S+\.yaml)`/g)].map((m) => m[1]);
     expect(order).toEqual(devFiles.filter((f) => f.path.endsWith(".yaml")).map((f) => f.path));
     expect(order).toEqual([
-      "01-quorum-split.yaml", "02-root-key.yaml", "03-root-certificate.yaml", "04-dev-ca-1-key.yaml", "05-dev-ca-1-intermediate.yaml", "06-ca-crl.yaml",
-      "07-ocsp-signer-key.yaml", "08-ocsp-signer.yaml",
+      "01-quorum-split.yaml", "02-root-key.yaml", "03-root-certificate.yaml", "04-dev-ca-1-key.yaml", "05-dev-ca-1-intermediate.yaml",
+      "06-dev-tls-ca-1-key.yaml", "07-dev-tls-ca-1-intermediate.yaml", "08-ca-crl.yaml", "09-ocsp-signer-key.yaml", "10-ocsp-signer.yaml",
     ]);
     let k = 0;
     for (const path of order) {
@@ -108,16 +108,22 @@ describe("the dev ceremony files, exactly as synth renders them, against SoftHSM
     const text = o("x509", "-in", "dev-ca-1.crt.pem", "-noout", "-text");
     expect(text).toContain("CA:TRUE, pathlen:0");
     expect(text).toContain("Policy: 2.16.418.1.1.1");
+    // restricted to its purpose (ADR 0070): the union of its profiles' EKUs, its own responder's included
+    expect(text).toMatch(/X509v3 Extended Key Usage: \n\s+TLS Web Client Authentication, E-mail Protection, 1.3.6.1.4.1.311.10.3.12, Time Stamping, OCSP Signing\n/);
+    // the TLS CA: serverAuth only, the reserved policy first, then every policy of its leaves (BR 7.1.2.10.5, 7.1.2.10.6)
+    const tls = o("x509", "-in", "dev-tls-ca-1.crt.pem", "-noout", "-text");
+    expect(tls).toMatch(/X509v3 Extended Key Usage: \n\s+TLS Web Server Authentication\n/);
+    expect(tls).toMatch(/Policy: 2\.23\.140\.1\.2\.2\n\s+Policy: 2\.16\.418\.1\.1\.1\n\s+Policy: 2\.16\.418\.1\.1\.2\.3\n/);
     expect(text).toContain("URI:http://repository.dev.ca.lanic.la/crl/dev-root-ca.crl");
     expect(text).toContain("CA Issuers - URI:http://repository.dev.ca.lanic.la/certs/dev-root-ca.der");
     // The certified key is the one generated in the online token by 04.
     expect(ws.opensslSpkiSha256(join(devDir, "dev-ca-1.crt.pem"), "x509")).toBe(ws.opensslSpkiSha256(join(devDir, "dev-ca-1.pub.pem"), "pkey"));
   });
 
-  it("07-08 (rootOfTrust.ocspSigner): the root certifies the responder key made in the online token; OCSP Signing EKU, OCSP No Check, issuer = root", async () => {
+  it("09-10 (rootOfTrust.ocspSigner): the root certifies the responder key made in the online token; OCSP Signing EKU, OCSP No Check, issuer = root", async () => {
     devOk();
-    expect(rendered(devFiles, "07-ocsp-signer-key.yaml").key).toEqual({ label: "dev-root-ca-ocsp", algorithm: "ECDSA_P256", generate: true });
-    expect(rendered(devFiles, "08-ocsp-signer.yaml").inputs).toEqual({ issuerCertificate: "dev-root-ca.crt.pem", csr: "dev-root-ca-ocsp.csr.pem" });
+    expect(rendered(devFiles, "09-ocsp-signer-key.yaml").key).toEqual({ label: "dev-root-ca-ocsp", algorithm: "ECDSA_P256", generate: true });
+    expect(rendered(devFiles, "10-ocsp-signer.yaml").inputs).toEqual({ issuerCertificate: "dev-root-ca.crt.pem", csr: "dev-root-ca-ocsp.csr.pem" });
     const o = (...args: string[]) => ws.openssl(args, devDir);
     const text = o("x509", "-in", "dev-root-ca-ocsp.crt.pem", "-noout", "-text");
     expect(text).toMatch(/X509v3 Extended Key Usage: \n\s+OCSP Signing\n/);

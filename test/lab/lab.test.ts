@@ -68,7 +68,7 @@ describe("lanic-ca lab", () => {
     expect(openssl(["verify", "-x509_strict", "-CAfile", state.files.rootCert, state.files.issuingCaCert]).stdout.trim()).toBe(`${state.files.issuingCaCert}: OK`);
     expect(readFileSync(join(dir, "README-LAB-ONLY-NOT-FOR-PRODUCTION.txt"), "utf8")).toContain("LAB ONLY — NOT FOR PRODUCTION");
     expect(readFileSync(join(dir, "secrets", "custodian-shares-LAB-ONLY.txt"), "utf8")).toMatch(/^# LAB ONLY — NOT FOR PRODUCTION.*\ndev\/dev-1:/);
-    for (const n of ["01-quorum-split", "05-dev-ca-1-intermediate", "08-ocsp-signer"]) {
+    for (const n of ["01-quorum-split", "05-dev-ca-1-intermediate", "10-ocsp-signer"]) {
       const v = spawnSync(process.execPath, [CLI, "ceremony", "verify-transcript", join(dir, "ceremonies", `${n}.transcript.json`)], { encoding: "utf8" });
       expect(v.status, v.stdout + v.stderr).toBe(0);
     }
@@ -88,8 +88,9 @@ describe("lanic-ca lab", () => {
   it("issues through the issuing CA's mTLS API; openssl verifies the chain, OCSP says good, then revoked, and the CRL lists it", async () => {
     const key = join(work, "leaf.key");
     execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]);
-    const csr = execFileSync("openssl", ["req", "-new", "-key", key, "-subj", "/C=LA/ST=Vientiane Capital/L=Vientiane/O=Lab Test/CN=www.lab.gov.la", "-addext", "subjectAltName=DNS:www.lab.gov.la"], { encoding: "utf8", env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
-    const r = await callCa("POST", "/v1/certificates", { profile: "tls-server", csr, validityDays: 30 });
+    // the lab runs the dev signing CA (TLS is issued by dev-tls-ca-1, ADR 0070): an operator's client certificate
+    const csr = execFileSync("openssl", ["req", "-new", "-key", key, "-subj", "/C=LA/O=Lab Test/CN=Lab Operator"], { encoding: "utf8", env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
+    const r = await callCa("POST", "/v1/certificates", { profile: "operator-client", csr, validityDays: 30 });
     expect(r.status, JSON.stringify(r.json)).toBe(201);
     const cert = join(work, "leaf.pem");
     writeFileSync(cert, r.json.certificate as string);

@@ -182,7 +182,7 @@ export function caCertificateContent(profiles: readonly { readonly name: string;
   } else {
     for (const { profile } of profiles) for (const e of profile.extendedKeyUsage) ekus.add(e);
   }
-  const order: ExtendedKeyUsage[] = ["serverAuth", "clientAuth", "emailProtection", "documentSigning", "ocspSigning"];
+  const order: ExtendedKeyUsage[] = ["serverAuth", "clientAuth", "emailProtection", "documentSigning", "timeStamping", "ocspSigning"];
   return { extendedKeyUsage: order.filter((e) => ekus.has(e)), policies, problems };
 }
 
