@@ -35,7 +35,7 @@ export function buildProgram(): Command {
       const envs = selectEnvironments(names);
       const result = await synthesize(envs, { outdir: opts.out, extensions: SYNTH_EXTENSIONS });
       if (opts.json) {
-        process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         return;
       }
       for (const e of result.environments) {

@@ -1,4 +1,4 @@
-import { Construct, NetworkPolicyV1, Token } from "./cdktf.js";
+import { type Construct, NetworkPolicyV1, Token } from "./cdktf.js";
 import type { Endpoint, TopologyModel } from "./model.js";
 import { produced } from "./produced.js";
 import type { Zone } from "./zone.js";

@@ -55,7 +55,7 @@ export function parseExceptions(text: string, source: string): PolicyException[]
   const raw = text.trim() === "" ? { exceptions: [] } : parse(text);
   const r = ExceptionsFile.safeParse(raw ?? { exceptions: [] });
   if (!r.success)
-    throw new ExceptionsError(`${source}: invalid exceptions file:\n` + r.error.issues.map((i) => `  - ${source}: ${i.path.join(".") || "(root)"}: ${i.message}`).join("\n"));
+    throw new ExceptionsError(`${source}: invalid exceptions file:\n${r.error.issues.map((i) => `  - ${source}: ${i.path.join(".") || "(root)"}: ${i.message}`).join("\n")}`);
   return r.data.exceptions;
 }
 

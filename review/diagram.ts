@@ -331,7 +331,7 @@ export function topologyDot(after: TopologyJson, before?: TopologyJson): string 
     out.push(`  { rank=same; ${sites.map((s) => id("anchor", s.name)).join("; ")}; }`);
   }
   out.push("}");
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }
 
 let graphviz: Promise<Graphviz> | undefined;

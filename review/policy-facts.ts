@@ -60,7 +60,7 @@ export function normaliseControls(raw: unknown): ControlFact[] | null {
     const id = str(x.id) ?? str(x.controlId) ?? str(x.control);
     if (!id) continue;
     const status = (str(x.status) ?? "").toLowerCase();
-    const enabled = x.enabled === false || ["disabled", "off", "skipped", "not-applicable"].includes(status) ? false : true;
+    const enabled = !(x.enabled === false || ["disabled", "off", "skipped", "not-applicable"].includes(status));
     out.push({ id, enabled, severity: str(x.severity) });
   }
   return out;

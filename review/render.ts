@@ -77,7 +77,7 @@ export function renderTerminal(report: DiffReport, options: { color?: boolean; m
     out.push(c.bold("What this diff cannot see"));
     for (const n of notes) out.push(c.yellow(`  ! ${n.environment ? `${n.environment}: ` : ""}${n.message}`));
   }
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }
 
 /** Wraps at `width` on ", " boundaries (a subject is never split). */
@@ -168,5 +168,5 @@ export function renderMarkdown(report: DiffReport, options: { marker?: string; m
     out.push("");
     out.push("</details>");
   }
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }

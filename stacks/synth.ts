@@ -43,7 +43,7 @@ export function buildApp(envs: Environment[], outdir: string): { app: App; topol
 function firewallCsv(model: TopologyJson): string {
   const esc = (s: string | number) => (/[",\n]/.test(String(s)) ? `"${String(s).replace(/"/g, '""')}"` : String(s));
   const rows = model.firewall.map((r) => [r.site, r.direction, r.source, r.destination, r.protocol, r.port, r.purpose].map(esc).join(","));
-  return ["site,direction,source,destination,protocol,port,purpose", ...rows].join("\n") + "\n";
+  return `${["site,direction,source,destination,protocol,port,purpose", ...rows].join("\n")}\n`;
 }
 
 /** `LANIC_CA_TRACE=1`: each step of synth with the process's elapsed milliseconds, on stderr. */

@@ -22,5 +22,5 @@ export function terminalReport(results: PolicyResult[], color = true): string {
     for (const e of r.exceptions)
       lines.push(`  ${c.cyan("exception")} ${e.control} ${e.finding} — ${e.reason} (approved by ${e.approvedBy}, ${e.ticket}, expires ${e.expires}; covers ${e.covers.length})`);
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
