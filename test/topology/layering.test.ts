@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { importCycles, moduleGraph, root, upwardImports } from "./module-graph.js";
 
-export const LAYERS: Record<string, number> = {
+const LAYERS: Record<string, number> = {
   environments: 0,
   constructs: 1,
   stacks: 2,
@@ -25,11 +25,7 @@ const DIRS = Object.keys(LAYERS);
 describe("layering", () => {
   it("finds the upward imports and the cycles of a tree that has them (test/fixtures/layering)", () => {
     const graph = moduleGraph(DIRS, join(root, "test/fixtures/layering"));
-    expect(upwardImports(graph, LAYERS)).toEqual([
-      "constructs/widget.ts → stacks/site-stack.ts",
-      "policy/check.ts → cli/environments.ts",
-      "review/cli.ts → cli/environments.ts",
-    ]);
+    expect(upwardImports(graph, LAYERS)).toEqual(["constructs/widget.ts → stacks/site-stack.ts", "policy/check.ts → cli/environments.ts", "review/cli.ts → cli/environments.ts"]);
     expect(importCycles(graph)).toEqual([
       ["cli/environments.ts", "review/cli.ts"],
       ["constructs/widget.ts", "stacks/site-stack.ts"],
