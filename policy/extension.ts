@@ -76,7 +76,7 @@ export function policyExtension(options: PolicyExtensionOptions = {}): SynthExte
         return readExceptions(env, options.exceptionsDir);
       };
       const files = await Promise.all(order.map(exceptionsOf));
-      topologies.forEach((t, i) => results.set(t.env.name, checkWithExceptions(t, files[i], { ...options, shareWithSynth: true })));
+      for (const [i, t] of topologies.entries()) results.set(t.env.name, checkWithExceptions(t, files[i], { ...options, shareWithSynth: true }));
       const all = order.map((n) => results.get(n)!);
       print(terminalReport(all, !!process.stderr.isTTY));
       const refused = all.filter(refuses);

@@ -15,7 +15,6 @@ import { formatPath, zodProblems } from "../../environments/load.js";
 import { CP_LIMITS } from "../../policy/cp-limits.js";
 import { CEREMONY_TYPES } from "./types.js";
 const { LineCounter, parseDocument } = createRequire(import.meta.url)("yaml") as typeof import("yaml"); // CommonJS: require (ADR 0053)
-type LineCounter = import("yaml").LineCounter;
 
 // Limits: policy/cp-limits.ts (CP_LIMITS), the one place the policy checks read them too.
 

@@ -69,7 +69,10 @@ describe("where the gate's exceptions come from", () => {
 
   it("takes them from `exceptionsFor` (the CLI's, read on the side thread) with their file's path as evidence", async () => {
     const asked: string[] = [];
-    const exceptionsFor = async (env: string) => (asked.push(env), { exceptions: [unmatched], source: join(process.cwd(), `side/${env}.yaml`) });
+    const exceptionsFor = async (env: string) => {
+      asked.push(env);
+      return { exceptions: [unmatched], source: join(process.cwd(), `side/${env}.yaml`) };
+    };
     let printed = "";
     const run = synthesize([loadEnvironment("dev")], { outdir: tmp(), extensions: [policyExtension({ now: NOW, exceptionsFor, print: (t) => (printed += t) })] });
     await expect(run).rejects.toThrow("lanic-ca synth: refused by the CP/CPS policy: dev (1 error)");
@@ -90,7 +93,10 @@ describe("where the gate's exceptions come from", () => {
 describe("lanic-ca check", () => {
   const run = async (args: string[]) => {
     let out = "";
-    const spy = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => {
+      out += String(c);
+      return true;
+    });
     try {
       await buildProgram().parseAsync(args, { from: "user" });
       return { out, error: undefined as Error | undefined };

@@ -14,7 +14,7 @@ import { LANIC_CA_ROOTS, loadedWith, root, STATIC_IMPORT } from "./module-graph.
 
 
 /** Bare specifiers imported as values (static `import … from`, `export … from`, `import(…)`). */
-export function valueImports(text: string): { specifier: string; line: number }[] {
+function valueImports(text: string): { specifier: string; line: number }[] {
   const out: { specifier: string; line: number }[] = [];
   const lineOf = (i: number) => text.slice(0, i).split("\n").length;
   const bare = (s: string) => !s.startsWith(".") && !s.startsWith("node:") && !s.startsWith("/");

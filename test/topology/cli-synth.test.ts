@@ -116,7 +116,7 @@ describe("compiled synth with its side thread", () => {
         Array.from({ length: 24 }, (_, i) => onSideThread<{ path: string }[]>({ module: render, fn: "renderCeremonyFiles", args: [loadEnvironment(names[i % 4])], inline: never })),
       );
       const { renderCeremonyFiles } = await import("../../scripts/ceremony/render.js");
-      many.forEach((files, i) => expect(files).toEqual(renderCeremonyFiles(loadEnvironment(names[i % 4]))));
+      for (const [i, files] of many.entries()) expect(files).toEqual(renderCeremonyFiles(loadEnvironment(names[i % 4])));
       await new Promise((r) => setImmediate(r));
       expect(warnings).toEqual([]);
     } finally {
