@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     // openssl: same entries in index.txt, a software key of the same algorithm
     const idx = join(dir, "index.txt");
     const ws = createWriteStream(idx);
-    const rev = new Date(Date.now() - 3_600_000).toISOString().replace(/[-:T]/g, "").slice(2, 14) + "Z";
+    const rev = `${new Date(Date.now() - 3_600_000).toISOString().replace(/[-:T]/g, "").slice(2, 14)}Z`;
     for (let g = 1; g <= n; g++) {
       const line = `R\t351231000000Z\t${rev},${REASONS[(g % 5) + 1]}\t4${g.toString(16).padStart(31, "0").toUpperCase()}\tunknown\t/CN=x\n`;
       if (!ws.write(line)) await once(ws, "drain");

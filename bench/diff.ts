@@ -24,7 +24,7 @@ async function main() {
   try {
     const env = parseEnvironment(structuredClone(production), "environments/production.ts");
     const changedInput = structuredClone(production) as unknown as { images: { pkiServices: string }; ra: { governmentNetworks: string[] }; database: { instances: number }; workloads: { ra: { replicas: number } } };
-    changedInput.images.pkiServices = "registry.lanic.gov.la/lanic-ca/pki-services@sha256:" + "ef".repeat(32);
+    changedInput.images.pkiServices = `registry.lanic.gov.la/lanic-ca/pki-services@sha256:${"ef".repeat(32)}`;
     changedInput.ra.governmentNetworks = ["10.0.0.0/8"];
     changedInput.database.instances = 2;
     changedInput.workloads.ra.replicas = 1;

@@ -189,7 +189,7 @@ async function main(): Promise<void> {
     execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", rKey, "-out", rPem, "-days", "2", "-subj", "/CN=Bench OCSP openssl", "-addext", "extendedKeyUsage=OCSPSigning"], { env: { ...process.env, OPENSSL_CONF: "/dev/null" }, stdio: "ignore" });
     const exp = "351231000000Z";
     const rev = "261101000000Z";
-    writeFileSync(join(dir, "index.txt"), serials.map((s, i) => (i % 10 === 9 ? `R\t${exp}\t${rev},keyCompromise\t${s.toUpperCase()}\tunknown\t/CN=c${i}` : `V\t${exp}\t\t${s.toUpperCase()}\tunknown\t/CN=c${i}`)).join("\n") + "\n");
+    writeFileSync(join(dir, "index.txt"), `${serials.map((s, i) => (i % 10 === 9 ? `R\t${exp}\t${rev},keyCompromise\t${s.toUpperCase()}\tunknown\t/CN=c${i}` : `V\t${exp}\t\t${s.toUpperCase()}\tunknown\t/CN=c${i}`)).join("\n")}\n`);
 
     // One request for a good serial, no nonce (the same bytes to all three servers).
     const certFile = join(dir, "req.der");

@@ -316,5 +316,5 @@ export function stableStringify(value: unknown): string {
     }
     return v;
   };
-  return JSON.stringify(sortKeys(value), null, 2) + "\n";
+  return `${JSON.stringify(sortKeys(value), null, 2)}\n`;
 }

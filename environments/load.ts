@@ -2,7 +2,7 @@
  * Loads and validates environment definitions. An invalid definition fails with every problem
  * listed, each naming the file, the field path and what is allowed.
  */
-import { z } from "zod";
+import type { z } from "zod";
 import { Environment, referenceProblems } from "./schema.js";
 
 export class EnvironmentError extends Error {

@@ -488,7 +488,7 @@ function classifyComponents(b: TopologyJson, a: TopologyJson, col: Collector) {
     }
   }
   for (const y of d.added) {
-    if (y.hardening && y.hardening.optOuts.length)
+    if (y.hardening?.optOuts.length)
       col.add({ class: "workload-hardening", severity: y.signing ? "high" : "medium", direction: "widening", subject: y.id, site: y.site, summary: `new component with opt-outs: ${y.hardening.optOuts.map((o) => `${o.prop} (${o.reason})`).join("; ")}`, evidence: [y.path] });
     if (y.signing)
       col.add({ class: "signing-image", severity: "high", direction: "change", subject: y.id, site: y.site, summary: `new signing component runs ${fmt(y.image)}`, after: y.image, evidence: [y.path] });

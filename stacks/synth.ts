@@ -21,9 +21,6 @@ export interface SynthOptions {
 /** A step other parts of the project add to synth. */
 export interface SynthExtension {
   readonly name: string;
-  /** Starts work that needs only the construct tree (diagrams, ceremony files) as soon as it
-   *  exists, before the gate; typically on the side thread (stacks/side-thread.ts). */
-  readonly start?: (topologies: CaTopology[]) => void;
   /** Runs after the construct tree is built and before anything is written; throwing refuses
    *  the synth (the policy gate). */
   readonly beforeWrite?: (topologies: CaTopology[], outdir: string) => void | Promise<void>;
@@ -46,7 +43,7 @@ export function buildApp(envs: Environment[], outdir: string): { app: App; topol
 function firewallCsv(model: TopologyJson): string {
   const esc = (s: string | number) => (/[",\n]/.test(String(s)) ? `"${String(s).replace(/"/g, '""')}"` : String(s));
   const rows = model.firewall.map((r) => [r.site, r.direction, r.source, r.destination, r.protocol, r.port, r.purpose].map(esc).join(","));
-  return ["site,direction,source,destination,protocol,port,purpose", ...rows].join("\n") + "\n";
+  return `${["site,direction,source,destination,protocol,port,purpose", ...rows].join("\n")}\n`;
 }
 
 /** `LANIC_CA_TRACE=1`: each step of synth with the process's elapsed milliseconds, on stderr. */
@@ -58,7 +55,6 @@ export async function synthesize(envs: Environment[], options: SynthOptions = {}
   trace("start");
   const { app, topologies } = buildApp(envs, outdir);
   trace("construct tree built");
-  for (const x of extensions) x.start?.(topologies);
   for (const x of extensions) {
     await x.beforeWrite?.(topologies, outdir);
     if (x.beforeWrite) trace(`${x.name}: before write`);

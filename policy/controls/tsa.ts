@@ -28,7 +28,7 @@ export const TSA_CONTROLS: Control[] = [
       const t = m.environment.tsa!;
       const out: FindingInput[] = [];
       const key = m.keys.find((k) => k.label === t.key.label && k.purpose === "time-stamping");
-      if (!key || key.location.type !== "hsm-partition")
+      if (key?.location.type !== "hsm-partition")
         out.push({ key: `key:${t.key.label}`, path: tsaPath(m), found: `time-stamping key '${t.key.label}' is ${key ? "not in an HSM partition" : "not declared in the HSM"}`, required: "the TSA key generated in an HSM partition (purpose time-stamping)", fix: "declare the key in hsm.partitions[].keys with purpose 'time-stamping' and generate it in the HSM" });
       const partition = key?.location.type === "hsm-partition" ? key.location.partition : undefined;
       if (partition) {

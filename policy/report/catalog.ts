@@ -10,5 +10,5 @@ export function catalogTable(): string {
     (c) =>
       `| ${c.id} | ${cell(c.title)} | ${c.rfc3647} | ${cell(c.references.join(", "))} | ${c.severity} | ${c.tiers.join(", ")}${c.rootOfTrust ? ` (${c.rootOfTrust.join(", ")} root only)` : ""} | ${c.basis} | ${c.owner} | ${exceptable(c)} | ${cell(c.rationale)} |`,
   );
-  return ["| Id | Control | RFC 3647 | References | Severity | Tiers | Basis | Owner | Exceptable (approvers) | Rationale |", "|---|---|---|---|---|---|---|---|---|---|", ...rows].join("\n") + "\n";
+  return `${["| Id | Control | RFC 3647 | References | Severity | Tiers | Basis | Owner | Exceptable (approvers) | Rationale |", "|---|---|---|---|---|---|---|---|---|---|", ...rows].join("\n")}\n`;
 }

@@ -62,5 +62,5 @@ export function traceabilityMatrix(results: PolicyResult[]): string {
         .join("<br>");
       out.push(`| ${s} | ${c.id} ${cell(c.title)} | ${cell(c.references.join(", "))} | ${statuses.join(" | ")} | ${evidence} |`);
     }
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }

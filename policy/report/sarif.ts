@@ -56,5 +56,5 @@ export function sarifLog(results: PolicyResult[]): Record<string, unknown> {
 }
 
 export function sarifReport(results: PolicyResult[]): string {
-  return JSON.stringify(sarifLog(results), null, 2) + "\n";
+  return `${JSON.stringify(sarifLog(results), null, 2)}\n`;
 }

@@ -131,7 +131,7 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertLintContext): vo
 
   const bcExt = ext(exts, OID.basicConstraints);
   if (isCa) {
-    if (!bcExt || !bcExt.critical) p.push("basicConstraints must be present and critical (BR 7.1.2.1.4, 7.1.2.10.4)");
+    if (!bcExt?.critical) p.push("basicConstraints must be present and critical (BR 7.1.2.1.4, 7.1.2.10.4)");
     else {
       const bc = AsnConvert.parse(bcExt.extnValue, BasicConstraints);
       if (!bc.cA) p.push("basicConstraints cA must be TRUE (BR 7.1.2.10.4)");
@@ -145,7 +145,7 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertLintContext): vo
   } else if (bcExt && AsnConvert.parse(bcExt.extnValue, BasicConstraints).cA) p.push("an OCSP responder certificate must not be a CA (BR 7.1.2.8)");
 
   const kuExt = ext(exts, OID.keyUsage);
-  if (!kuExt || !kuExt.critical) p.push("keyUsage must be present and critical (BR 7.1.2.10.7, 7.1.2.8.7)");
+  if (!kuExt?.critical) p.push("keyUsage must be present and critical (BR 7.1.2.10.7, 7.1.2.8.7)");
   else {
     const ku = AsnConvert.parse(kuExt.extnValue, KeyUsage).toNumber();
     if (isCa) {
@@ -194,7 +194,7 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertLintContext): vo
     else {
       const dps = AsnConvert.parse(cdp.extnValue, CRLDistributionPoints);
       const uris = dps.flatMap((d) => d.distributionPoint?.fullName?.map((g) => g.uniformResourceIdentifier) ?? []);
-      if (uris.length === 0 || uris.some((u) => !u || !u.startsWith("http://"))) p.push("cRLDistributionPoints must be http:// URLs (BR 7.1.2.11.2)");
+      if (uris.length === 0 || uris.some((u) => !u?.startsWith("http://"))) p.push("cRLDistributionPoints must be http:// URLs (BR 7.1.2.11.2)");
     }
   }
   const aiaExt = ext(exts, OID.authorityInfoAccess);
@@ -202,7 +202,7 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertLintContext): vo
     for (const ad of AsnConvert.parse(aiaExt.extnValue, AuthorityInfoAccessSyntax)) {
       if (ad.accessMethod !== OID.adOcsp && ad.accessMethod !== OID.adCaIssuers) p.push(`authorityInformationAccess method ${ad.accessMethod} is not allowed (BR 7.1.2.10.3)`);
       const u = ad.accessLocation.uniformResourceIdentifier;
-      if (!u || !u.startsWith("http://")) p.push("authorityInformationAccess locations must be http:// URLs (BR 7.1.2.10.3)");
+      if (!u?.startsWith("http://")) p.push("authorityInformationAccess locations must be http:// URLs (BR 7.1.2.10.3)");
     }
   }
   const known = new Set<string>([

@@ -187,7 +187,7 @@ export function verifyTranscript(jsonPath: string, options: { markdownPath?: str
     prev = e.hash;
   });
   const last = doc.entries.at(-1);
-  if (!last || last.kind !== "result") problems.push("the transcript does not end with a result entry (truncated?)");
+  if (last?.kind !== "result") problems.push("the transcript does not end with a result entry (truncated?)");
   if (options.head && last?.hash !== options.head)
     problems.push(`the last entry hash ${last?.hash ?? "(none)"} differs from the recorded head ${options.head}`);
   if (options.markdownPath) {

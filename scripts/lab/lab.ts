@@ -16,7 +16,7 @@ import { createConnection, createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { IssuingCaServiceConfig } from "@lanic-ca/pki-services/config/schema";
+import type { IssuingCaServiceConfig } from "@lanic-ca/pki-services/config/schema";
 import { RaServiceConfig } from "@lanic-ca/pki-services/ra/config";
 import { raKinds } from "../../environments/cp.js";
 import { createSoftHsmToken, findSoftHsmLibrary } from "@lanic-ca/pki-services/lab/softhsm";
@@ -51,7 +51,7 @@ ceremonies run unattended on one machine. Real ceremonies never write a share or
 `;
 
 const pkiMain = (): string => fileURLToPath(import.meta.resolve("@lanic-ca/pki-services/main"));
-/** Beside this file in dist/scripts/lab/ and in the bundle (dist/bin/), like the side modules. */
+/** Beside this file in dist/scripts/lab/. */
 const ISSUING_ZONE = new URL("./lab-issuing-zone.js", import.meta.url);
 
 function freePort(): Promise<number> {
@@ -428,7 +428,7 @@ export function nextSteps(r: LabUpResult): string {
   const ra = s.processes.filter((p) => p.name.startsWith("ra-"));
   return [
     "",
-    "LAB ONLY — NOT FOR PRODUCTION: PINs, shares and operator keys are plain files in " + r.dir,
+    `LAB ONLY — NOT FOR PRODUCTION: PINs, shares and operator keys are plain files in ${r.dir}`,
     "",
     "Running:",
     ...s.processes.map((p) => `  ${p.name.padEnd(16)} ${p.url ?? ""}   (pid ${p.pid}, log ${rel(p.log)})`),

@@ -522,7 +522,7 @@ describe("shares typed at the no-echo prompt of a real terminal (pseudo-terminal
       const onData = (d: Buffer) => {
         screen += d.toString("utf8");
         const s = steps[0];
-        if (s && s.when.test(screen.slice(from))) {
+        if (s?.when.test(screen.slice(from))) {
           steps.shift();
           from = screen.length;
           child.stdin.write(`${s.type}\r`);

@@ -47,7 +47,7 @@ const BASE_CASES: Case[] = [
   {
     id: "LCA-NET-02", pass: "production",
     model: (b) => {
-      resourcesOf(b, "production-lanic", "kubernetes_network_policy_v1")["ssh"] = {
+      resourcesOf(b, "production-lanic", "kubernetes_network_policy_v1").ssh = {
         "//": { metadata: { path: "production/production-lanic/issuing-ca-lao-gov-tls-ca-1/service/ingress-ssh" } },
         metadata: { name: "issuing-ca-ssh", namespace: "lanic-ca-issuing" },
         spec: { pod_selector: { match_labels: { "app.kubernetes.io/name": "issuing-ca-lao-gov-tls-ca-1" } }, policy_types: ["Ingress"], ingress: [{ from: [{ ip_block: { cidr: "0.0.0.0/0" } }], ports: [{ port: "22", protocol: "TCP" }] }] },
@@ -185,7 +185,7 @@ describe("TLS validity dates (BR 6.3.2)", () => {
 describe("further violations", () => {
   it("LCA-KEY-01: an online resource naming the root key", () => {
     const b = copy("production");
-    resourcesOf(b, "production-lanic", "kubernetes_config_map_v1")["leak"] = { "//": { metadata: { path: "production/production-lanic/leak" } }, metadata: { name: "leak" }, data: { key: "lao-gov-root-ca-2026" } };
+    resourcesOf(b, "production-lanic", "kubernetes_config_map_v1").leak = { "//": { metadata: { path: "production/production-lanic/leak" } }, metadata: { name: "leak" }, data: { key: "lao-gov-root-ca-2026" } };
     expect(findingsOf(check(b), "LCA-KEY-01").map((f) => f.id)).toEqual(["LCA-KEY-01:resource:production-lanic:kubernetes_config_map_v1:leak"]);
   });
   it("LCA-KEY-01: an online partition holding a key under the root key's label", () => {
@@ -231,8 +231,8 @@ describe("further violations", () => {
   });
   it("LCA-SEC-01: a Secret with data and a private key in a ConfigMap", () => {
     const b = copy("production");
-    b.stacks["production-lanic"].resource!["kubernetes_secret_v1"] = { pin: { "//": { metadata: { path: "production/production-lanic/pin" } }, metadata: { name: "hsm-pin" }, data: { pin: "1234" } } };
-    resourcesOf(b, "production-lanic", "kubernetes_config_map_v1")["key"] = { "//": { metadata: { path: "production/production-lanic/key" } }, metadata: { name: "k" }, data: { "k.pem": `-----BEGIN ${"EC PRIVATE"} KEY-----\nMHcCAQEE\n-----END ${"EC PRIVATE"} KEY-----\n` } }; // a truncated, fake key (no real key is committed)
+    b.stacks["production-lanic"].resource!.kubernetes_secret_v1 = { pin: { "//": { metadata: { path: "production/production-lanic/pin" } }, metadata: { name: "hsm-pin" }, data: { pin: "1234" } } };
+    resourcesOf(b, "production-lanic", "kubernetes_config_map_v1").key = { "//": { metadata: { path: "production/production-lanic/key" } }, metadata: { name: "k" }, data: { "k.pem": `-----BEGIN ${"EC PRIVATE"} KEY-----\nMHcCAQEE\n-----END ${"EC PRIVATE"} KEY-----\n` } }; // a truncated, fake key (no real key is committed)
     expect(findingsOf(check(b), "LCA-SEC-01").map((f) => f.id).sort()).toEqual(["LCA-SEC-01:pem:production-lanic:key:data.k.pem", "LCA-SEC-01:secret:production-lanic:pin"]);
   });
   it("LCA-WKL-01: an opt-out recorded in the model", () => {

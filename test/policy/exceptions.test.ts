@@ -52,7 +52,7 @@ describe("exceptions", () => {
   });
   it("violating: a control declared never exceptable", () => {
     const b = copy();
-    b.stacks["production-lanic"].resource!["kubernetes_secret_v1"] = { pin: { "//": { metadata: { path: "production/production-lanic/pin" } }, metadata: { name: "hsm-pin" }, data: { pin: "1234" } } };
+    b.stacks["production-lanic"].resource!.kubernetes_secret_v1 = { pin: { "//": { metadata: { path: "production/production-lanic/pin" } }, metadata: { name: "hsm-pin" }, data: { pin: "1234" } } };
     const r = check(b, { exceptions: [{ ...base, control: "LCA-SEC-01", finding: "LCA-SEC-01:secret:production-lanic:pin" }] });
     expect(findingsOf(r, "LCA-EXC-01").map((f) => f.id)).toEqual(["LCA-EXC-01:0:not-exceptable"]);
     expect(statusOf(r, "LCA-SEC-01")).toBe("fail");

@@ -14,7 +14,7 @@ import type { EnvironmentInput } from "../../environments/index.js";
 
 type Env = Mutable<EnvironmentInput>;
 const SIGNING_CA = "lao-gov-signing-ca-1";
-const NEW_DIGEST = "registry.lanic.gov.la/lanic-ca/pki-services@sha256:" + "ab".repeat(32);
+const NEW_DIGEST = `registry.lanic.gov.la/lanic-ca/pki-services@sha256:${"ab".repeat(32)}`;
 
 const isFlow = (from: string, to: string, port: number) => (f: FlowFact) =>
   f.site === "lanic" && f.from.type === "component" && f.from.id === from && f.to.type === "component" && f.to.id === to && f.port === port;

@@ -53,7 +53,7 @@ describe("a review of two synthesized folders", () => {
     await synth(join(tmp, "base"));
     await synth(join(tmp, "head"), (e) => {
       e.database.instances = 2; // inside the CloudNativePG Cluster manifest
-      e.images.pkiServices = "registry.lanic.gov.la/lanic-ca/pki-services@sha256:" + "cd".repeat(32);
+      e.images.pkiServices = `registry.lanic.gov.la/lanic-ca/pki-services@sha256:${"cd".repeat(32)}`;
       e.ra.governmentNetworks = ["10.0.0.0/8"];
     });
     report = await runDiff({ base: join(tmp, "base"), head: join(tmp, "head"), envs: [] });
@@ -137,7 +137,7 @@ describe("a review of two synthesized folders", () => {
     head.flows.push({ ...structuredClone(base.flows.find((f: { port: number }) => f.port === 8443)), from: { type: "component", id: "lanic/repository" } });
     head.components = head.components.filter((c: { id: string }) => c.id !== "backup/ra-frontend");
     const digest = structuredClone(base);
-    for (const c of digest.components) if (c.signing && c.image) c.image = c.image.replace(/sha256:.*/, "sha256:" + "ab".repeat(32));
+    for (const c of digest.components) if (c.signing && c.image) c.image = c.image.replace(/sha256:.*/, `sha256:${"ab".repeat(32)}`);
     const reversed = (t: typeof base) => { const r = structuredClone(t); r.environment.sites.reverse(); return r; };
     expect(reversed(base).environment.sites[0].name).toBe("backup");
     for (const svg of [await topologySvg(head, base), await topologySvg(digest, base), await topologySvg(reversed(head), reversed(base)), await topologySvg(reversed(base))]) primaryOnTop(svg);

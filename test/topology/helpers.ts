@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { App, Testing, TerraformStack } from "cdktf";
+import { App, Testing, type TerraformStack } from "cdktf";
 import { afterAll } from "vitest";
 import { CaTopology } from "../../stacks/ca-topology.js";
 import { parseEnvironment } from "../../environments/load.js";

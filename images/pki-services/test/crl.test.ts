@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hsmDigestSigner } from "../src/crl/digest-signer.js";
-import { derLength, putEntry, writeCrl, type CrlEntryRow } from "../src/crl/encode.js";
+import { derLength, putEntry } from "../src/crl/encode.js";
 import { CrlPublisher } from "../src/crl/publisher.js";
 import { serveIssuingCa } from "../src/issuing-ca/http.js";
 import { IssuingCa } from "../src/issuing-ca/service.js";

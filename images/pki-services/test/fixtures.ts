@@ -87,8 +87,8 @@ export async function createTestCa(dir: string, keyAlgorithm: KeyAlgorithm = "EC
     subject: "CN=LANIC Test Issuing CA 1,O=MTC,C=LA", subjectSigner: signer, issuer: { certificate: rootCert, signer: rootSigner },
     notBefore: nb, notAfter: new Date("2035-01-01T00:00:00Z"), pathLength: 0,
   });
-  const rootPem = rootCert.toString("pem") + "\n";
-  const caPem = caCert.toString("pem") + "\n";
+  const rootPem = `${rootCert.toString("pem")}\n`;
+  const caPem = `${caCert.toString("pem")}\n`;
   const rootFile = join(dir, "root.pem");
   const caFile = join(dir, "issuing-ca.pem");
   writeFileSync(rootFile, rootPem);

@@ -104,7 +104,7 @@ async function firstLoad(d: Database, batchSize?: number) {
     push: async (r) => { events.push(`push ${r.length}`); for (const x of r) c.put(x); return { instance: c.instance }; },
   });
   const pass = await s.syncOnce();
-  return { s, events, pass, content: [...c["map"].entries()].map(([k, v]) => `${k} ${summarizeResponse(v.der).status}`).sort() };
+  return { s, events, pass, content: [...c.map.entries()].map(([k, v]) => `${k} ${summarizeResponse(v.der).status}`).sort() };
 }
 
 /** Checks a batched first load of `live` certificates against an unbatched one. */

@@ -101,7 +101,7 @@ describe.each(backends)("storage and audit on %s", (_name, url) => {
     expect(lines[1]).toBe("TAMPERED deleted: record(s) 10..10 before record 11 were deleted");
     expect(lines[2]).toMatch(/^TAMPERED reordered: record 20 \(\S+ at \S+\) was reordered: it was written as record 21$/);
     expect(lines[3]).toMatch(/^TAMPERED reordered: record 21 \(\S+ at \S+\) was reordered: it was written as record 20$/);
-    expect(lines.at(-1)).toBe("audit log BROKEN: 4 problem(s) in " + (Number(/in (\d+) records/.exec(lines.at(-1)!)?.[1])) + " records");
+    expect(lines.at(-1)).toBe(`audit log BROKEN: 4 problem(s) in ${Number(/in (\d+) records/.exec(lines.at(-1)!)?.[1])} records`);
     db = await openDatabase({ url: dbUrl });
     // Deleting the tail is caught by the chain head.
     const [{ max }] = await db.query<{ max: string }>("SELECT max(seq) AS max FROM audit_log");

@@ -37,7 +37,7 @@ let chainFile: string;
 async function startChrony(dir: string, opts: { synchronised: boolean; shiftSeconds?: number; port?: number }): Promise<{ port: number; stop: () => void }> {
   const port = opts.port ?? (await freePort());
   const conf = join(dir, `chrony-${port}.conf`);
-  writeFileSync(conf, [`port ${port}`, "bindaddress 127.0.0.1", "allow 127.0.0.1", "cmdport 0", `pidfile ${dir}/chronyd-${port}.pid`, ...(opts.synchronised ? ["local stratum 8"] : [])].join("\n") + "\n");
+  writeFileSync(conf, `${[`port ${port}`, "bindaddress 127.0.0.1", "allow 127.0.0.1", "cmdport 0", `pidfile ${dir}/chronyd-${port}.pid`, ...(opts.synchronised ? ["local stratum 8"] : [])].join("\n")}\n`);
   const args = ["-x", "-d", "-u", "root", "-f", conf];
   const p = opts.shiftSeconds ? spawn("faketime", ["-f", `+${opts.shiftSeconds}s`, "chronyd", ...args], { stdio: "ignore" }) : spawn("chronyd", args, { stdio: "ignore" });
   // ready when it answers (a synchronised server) or after a moment (one that never answers)

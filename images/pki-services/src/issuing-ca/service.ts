@@ -212,7 +212,7 @@ export class IssuingCa {
         await this.store.reserve(prepared, actor, requestId, idem);
         break;
       } catch (err) {
-        if (err instanceof IdempotencyConflictError) throw new ApiError(409, "in_progress", [err.message + "; retry later"]);
+        if (err instanceof IdempotencyConflictError) throw new ApiError(409, "in_progress", [`${err.message}; retry later`]);
         // 126 random bits: a collision is astronomically unlikely, but never reuse a serial.
         if (!(err instanceof SerialCollisionError) || attempt > 2) throw err;
         prepared = prepare();

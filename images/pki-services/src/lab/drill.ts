@@ -191,8 +191,8 @@ export async function runFailoverDrill(o: DrillOptions): Promise<DrillReport> {
     const caCert = await createCaCertificate({ subject: "CN=Drill Issuing CA,O=MTC,C=LA", subjectSigner: caSigner, issuer: { certificate: rootCert, signer: rootSigner }, notBefore: nb, notAfter: new Date(Date.now() + 1825 * 86_400_000), pathLength: 0 });
     const caFile = join(dir, "drill-ca.pem");
     const chainFile = join(dir, "chain.pem");
-    writeFileSync(caFile, caCert.toString("pem") + "\n");
-    writeFileSync(chainFile, caCert.toString("pem") + "\n" + rootCert.toString("pem") + "\n");
+    writeFileSync(caFile, `${caCert.toString("pem")}\n`);
+    writeFileSync(chainFile, `${caCert.toString("pem")}\n${rootCert.toString("pem")}\n`);
     const media = [];
     for (const k of [{ label: "drill-ca", spki: caKey.spki }, { label: "drill-ca-ocsp", spki: ocspKey.spki }])
       media.push({ label: k.label, algorithm: "ECDSA_P256" as const, spki: k.spki.toString("base64"), wrapped: (await lanic.wrapKey(k.label, "custodian-wrapping-key")).toString("base64") });
@@ -378,7 +378,7 @@ export async function runFailoverDrill(o: DrillOptions): Promise<DrillReport> {
       ok: checks.every((c) => c.ok),
     };
     mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, "drill-report.json"), JSON.stringify(report, null, 2) + "\n");
+    writeFileSync(join(out, "drill-report.json"), `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(join(out, "drill-report.md"), renderDrillReport(report));
     return report;
   } finally {

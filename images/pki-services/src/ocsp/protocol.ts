@@ -158,7 +158,7 @@ export function issuerHashes(hash: CertIdHash, subjectDer: Buffer, spki: Buffer)
 
 /** GeneralizedTime, seconds, Zulu (RFC 6960 / RFC 5280 4.1.2.5.2). */
 export function generalizedTime(d: Date): Buffer {
-  return tlv(TAG.GeneralizedTime, Buffer.from(d.toISOString().replace(/[-:T]/g, "").slice(0, 14) + "Z", "latin1"));
+  return tlv(TAG.GeneralizedTime, Buffer.from(`${d.toISOString().replace(/[-:T]/g, "").slice(0, 14)}Z`, "latin1"));
 }
 
 export interface SingleStatus {

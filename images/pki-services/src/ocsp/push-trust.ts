@@ -150,9 +150,9 @@ export class OcspPushTrust {
     const top = expectTag(readTlv(der, 0), TAG.SEQUENCE, "OCSPResponse");
     if (top.end !== der.length) throw new DerError("trailing bytes after OCSPResponse");
     const [statusT, bytesT, ...more] = children(der, top);
-    if (!statusT || statusT.tag !== 0x0a || statusT.end - statusT.contentStart !== 1) throw new DerError("responseStatus missing");
+    if (statusT?.tag !== 0x0a || statusT.end - statusT.contentStart !== 1) throw new DerError("responseStatus missing");
     if (der[statusT.contentStart] !== 0) throw new PushRejected(`responseStatus ${der[statusT.contentStart]} is not successful: only signed responses are pushed`);
-    if (!bytesT || bytesT.tag !== 0xa0 || more.length) throw new DerError("responseBytes missing");
+    if (bytesT?.tag !== 0xa0 || more.length) throw new DerError("responseBytes missing");
     const rb = children(der, expectTag(children(der, bytesT)[0] ?? fail("ResponseBytes empty"), TAG.SEQUENCE, "ResponseBytes"));
     if (rb.length !== 2 || oidToString(content(der, expectTag(rb[0], TAG.OID, "responseType"))) !== OID.basic) throw new PushRejected("responseType is not id-pkix-ocsp-basic");
     const basic = content(der, expectTag(rb[1], TAG.OCTET_STRING, "response"));
@@ -208,7 +208,7 @@ export class OcspPushTrust {
     if (!status) throw new PushRejected("certStatus is neither good nor revoked (this CA never pre-signs unknown, ADR 0051)");
     const thisUpdate = parseTime(basic, single[2] ?? fail("thisUpdate missing"), "thisUpdate");
     const nextT = single[3];
-    if (!nextT || nextT.tag !== 0xa0) throw new PushRejected("nextUpdate missing (BR 4.9.9 / RFC 5019 2.2.4)");
+    if (nextT?.tag !== 0xa0) throw new PushRejected("nextUpdate missing (BR 4.9.9 / RFC 5019 2.2.4)");
     const nextUpdate = parseTime(basic, children(basic, nextT)[0] ?? fail("nextUpdate empty"), "nextUpdate");
     if (thisUpdate > now + SKEW_MS) throw new PushRejected(`thisUpdate ${new Date(thisUpdate).toISOString()} is in the future`);
     if (nextUpdate <= now) throw new PushRejected(`nextUpdate ${new Date(nextUpdate).toISOString()} has passed`);
@@ -227,13 +227,13 @@ export class OcspPushTrust {
     if (rid.tag === 0xa2) byKey = content(basic, expectTag(children(basic, rid)[0] ?? fail("byKey empty"), TAG.OCTET_STRING, "byKey"));
     else if (rid.tag === 0xa1) byName = raw(basic, children(basic, rid)[0] ?? fail("byName empty"));
     else throw new DerError("responderID is neither byName nor byKey");
-    if ((byKey && byKey.equals(ca.keyHash)) || (byName && byName.equals(ca.subjectDer))) return ca.cert.publicKey;
+    if (byKey?.equals(ca.keyHash) || byName?.equals(ca.subjectDer)) return ca.cert.publicKey;
     if (!certsT) throw new PushRejected("it is signed by a delegated responder but carries no responder certificate (RFC 6960 4.2.2.2)");
     if (certsT.tag !== 0xa0) throw new DerError("certs is not [0]");
     const list = children(basic, expectTag(children(basic, certsT)[0] ?? fail("certs empty"), TAG.SEQUENCE, "certs"));
     for (const c of list) {
       const d = this.delegatedCert(raw(basic, c), ca, now);
-      if ((byKey && byKey.equals(d.keyHash)) || (byName && byName.equals(subjectDer(raw(basic, c))))) return d.key;
+      if (byKey?.equals(d.keyHash) || byName?.equals(subjectDer(raw(basic, c)))) return d.key;
     }
     throw new PushRejected("no certificate in the response matches its responderID");
   }

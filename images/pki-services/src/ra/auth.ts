@@ -66,7 +66,7 @@ export function operatorFromCertificate(der: Buffer, o: { policyOid?: string; tr
     if (now < new Date(node.validFrom) || now > new Date(node.validTo)) throw new AuthError(401, `the forwarded client certificate is not valid now (${node.validFrom} to ${node.validTo})`);
   }
   const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
-  if (!eku || !eku.usages.map(String).includes(EKU_CLIENT_AUTH)) throw new AuthError(403, "the client certificate has no clientAuth extended key usage");
+  if (!eku?.usages.map(String).includes(EKU_CLIENT_AUTH)) throw new AuthError(403, "the client certificate has no clientAuth extended key usage");
   if (o.policyOid) {
     const pol = cert.getExtension(x509.CertificatePolicyExtension);
     if (!pol?.policies.includes(o.policyOid)) throw new AuthError(403, `the client certificate is not an operator-client certificate (certificatePolicies lacks ${o.policyOid})`);

@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { appendAudit } from "../audit/log.js";
 import type { Actor } from "./auth.js";
-import { EVIDENCE_MEDIA_TYPES } from "./config.js";
+import type { EVIDENCE_MEDIA_TYPES } from "./config.js";
 import { auditSafe, RaError, type Application, type RaService } from "./service.js";
 
 export type EvidenceMediaType = (typeof EVIDENCE_MEDIA_TYPES)[number];

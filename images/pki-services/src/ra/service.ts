@@ -197,7 +197,7 @@ export class RaService {
     if (!parsed.keyAlgorithm || !kind.allowedKeyAlgorithms.includes(parsed.keyAlgorithm)) {
       throw new RaError(422, "weak_key", [`csr: key ${parsed.keyDescription} is not allowed for kind "${kindName}" (allowed: ${kind.allowedKeyAlgorithms.join(", ")}) (BR 6.1.5)`]);
     }
-    return csr.trim() + "\n";
+    return `${csr.trim()}\n`;
   }
 
   /** A refusal: audited (with the hostile input escaped), nothing else written. */
@@ -275,7 +275,7 @@ export class RaService {
     const spec = VETTING_ACTIONS[action];
     requireRole(actor, spec.roles, `${action} an application`); // AuthError: audited by the HTTP shell
     try {
-      if (spec.reason && (!reason || !reason.trim())) throw new RaError(400, "reason_required", [`"reason" is required to ${action} an application`]);
+      if (spec.reason && !reason?.trim()) throw new RaError(400, "reason_required", [`"reason" is required to ${action} an application`]);
       if (reason && (FORBIDDEN.test(reason.replace(/[\n\t]/g, " ")) || reason.length > 1000)) throw new RaError(400, "bad_reason", [`"reason" must be at most 1000 characters without control characters or < >`]);
       const r = await this.db.transaction(async (tx) => {
         const [cur] = await tx.query<Record<string, unknown>>(`SELECT * FROM ra_applications WHERE id = $1 FOR UPDATE`, [id]);
@@ -552,7 +552,7 @@ export class RaService {
     const spec = VETTING_ACTIONS[action];
     requireRole(actor, spec.roles, `${action} a batch`);
     try {
-      if (spec.reason && (!reason || !reason.trim())) throw new RaError(400, "reason_required", [`"reason" is required to ${action} a batch`]);
+      if (spec.reason && !reason?.trim()) throw new RaError(400, "reason_required", [`"reason" is required to ${action} a batch`]);
       return await this.db.transaction(async (tx) => {
         const [b] = await tx.query(`SELECT id FROM ra_batches WHERE id = $1`, [batchId]);
         if (!b) throw new RaError(404, "not_found", [`no batch ${batchId}`]);

@@ -148,7 +148,7 @@ export async function registerRaPages(app: FastifyInstance, o: RaPagesOptions): 
     Object.entries(k.fields).map(([name, f]) => ({
       name, label: f.label[lang], required: f.required, maxLength: f.maxLength, pattern: f.pattern, fixed: f.fixed,
       type: /email/i.test(name) ? "email" : "text", value: values[name] ?? "", error: errors[name],
-      hint: f.fixed ? `${T[lang].fixed}: ${f.fixed}` : `${f.required ? T[lang].required + " · " : ""}${T[lang].maxChars.replace("{n}", String(f.maxLength))}`,
+      hint: f.fixed ? `${T[lang].fixed}: ${f.fixed}` : `${f.required ? `${T[lang].required} · ` : ""}${T[lang].maxChars.replace("{n}", String(f.maxLength))}`,
     }));
 
   if (o.exposure === "applicant") {
