@@ -13,7 +13,7 @@ export function generateEnvironment(opts: { sites: number; issuingCas: number; n
     ...structuredClone(base.sites[i === 0 ? 0 : 1]),
     name: i === 0 ? "lanic" : `backup-${i}`,
     role: (i === 0 ? "primary" : "backup") as "primary" | "backup",
-    kubernetes: { context: `gen-${i}`, configPath: "~/.kube/config", podCidr: `10.${100 + i}.0.0/16` },
+    kubernetes: { context: `gen-${i}`, configPath: "~/.kube/config", podCidr: `10.${100 + i}.0.0/16`, server: `https://api.gen-${i}.k8s.lanic.gov.la:6443` },
   }));
   const template = base.issuingCas[0];
   const cas = Array.from({ length: opts.issuingCas }, (_, i) => ({

@@ -8,7 +8,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 
 const dir = import.meta.dirname;
-const helpers = new Set(["run", "harness", "generate", "synth-one", "synth-probe"]);
+const helpers = new Set(["run", "harness", "generate", "synth-one"]);
 const all = readdirSync(dir)
   .filter((f) => f.endsWith(".js") && !helpers.has(f.replace(/\.js$/, "")) && !f.startsWith("."))
   .map((f) => f.replace(/\.js$/, ""))

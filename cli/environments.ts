@@ -1,12 +1,19 @@
-/**
- * The environments a command names, validated (zod): imported when a command runs, so the
- * `lanic-ca` main thread loads zod only for commands that parse here (synth parses on the side
- * thread, cli/synth-inputs.ts).
- */
-import "./zod-jitless.js";
-import { loadEnvironment } from "../environments/index.js";
-import { readEnvironments } from "./errors.js";
+/** The environments a command names, validated (environments/). */
+import { ENVIRONMENT_NAMES, loadEnvironment, type Environment } from "../environments/index.js";
+import { CliError } from "./errors.js";
 
-export function selectEnvironments(names: string[]) {
-  return readEnvironments(names, loadEnvironment);
+/** The named environments (all when none), each validated; every problem of every one in one
+ *  CliError. */
+export function selectEnvironments(names: string[]): Environment[] {
+  const errors: string[] = [];
+  const envs: Environment[] = [];
+  for (const n of names.length > 0 ? names : ENVIRONMENT_NAMES) {
+    try {
+      envs.push(loadEnvironment(n));
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  if (errors.length > 0) throw new CliError(errors.join("\n"));
+  return envs;
 }

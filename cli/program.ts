@@ -1,19 +1,23 @@
 /** The `lanic-ca` program: its commands (synth, and those the extensions add) and `main`.
  *  The executable is cli/main.ts. */
-import { createRequire } from "node:module";
-import { ENVIRONMENT_NAMES } from "../environments/definitions.js";
+import { Command, CommanderError } from "commander";
+import pc from "picocolors";
+import { ENVIRONMENT_NAMES, EnvironmentError } from "../environments/index.js";
+import { ExceptionsError } from "../policy/exceptions.js";
+import { PolicyRefusal } from "../policy/extension.js";
+import { ReviewError } from "../review/cli.js";
+import { FailoverError } from "../scripts/continuity/failover.js";
+import { LabError } from "../scripts/lab/cli.js";
 import { synthesize } from "../stacks/synth.js";
+import { ConstructError } from "../constructs/errors.js";
+import { selectEnvironments } from "./environments.js";
 import { CliError } from "./errors.js";
 import { COMMANDS, SYNTH_EXTENSIONS } from "./extensions.js";
-import { synthEnvironments } from "./synth-inputs.js";
-// CommonJS packages are loaded with require (ADR 0053: no export lexer pass).
-const { Command, CommanderError } = createRequire(import.meta.url)("commander") as typeof import("commander");
-type Command = import("commander").Command;
-const pc = createRequire(import.meta.url)("picocolors") as typeof import("picocolors"); // CommonJS: require (ADR 0053)
 
-// No zod here or in what this imports: synth validates on the side thread (cli/synth-inputs.ts),
-// other commands import cli/environments.ts when they run (ADR 0055).
 export { CliError };
+
+/** Errors whose message is the whole story: printed without a stack trace. */
+const TOLD = [CliError, EnvironmentError, ExceptionsError, ConstructError, PolicyRefusal, ReviewError, LabError, FailoverError];
 
 export function buildProgram(): Command {
   const program = new Command("lanic-ca")
@@ -28,7 +32,7 @@ export function buildProgram(): Command {
     .option("-o, --out <dir>", "output folder", "cdktf.out")
     .option("--json", "print the result as JSON")
     .action(async (names: string[], opts: { out: string; json?: boolean }) => {
-      const envs = await synthEnvironments(names);
+      const envs = selectEnvironments(names);
       const result = await synthesize(envs, { outdir: opts.out, extensions: SYNTH_EXTENSIONS });
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -53,8 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     return Number(process.exitCode ?? 0);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    // Input errors by name: their classes are in the zod modules this one does not load.
-    if (e instanceof CliError || ["EnvironmentError", "ExceptionsError"].includes((e as Error).name)) {
+    if (TOLD.some((c) => e instanceof c)) {
       console.error(pc.red((e as Error).message));
       return 1;
     }

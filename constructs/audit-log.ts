@@ -4,6 +4,7 @@ import { ExternalPeer } from "./connections.js";
 import { HardenedWorkload } from "./hardened-workload.js";
 import type { TopologyModel } from "./model.js";
 import type { Zone } from "./zone.js";
+import { ConstructError } from "./errors.js";
 
 /** The audit collector's syslog-over-TLS port (RFC 5425). */
 export const AUDIT_PORT = 6514;
@@ -69,7 +70,7 @@ export class AuditLog extends Construct {
   constructor(scope: Construct, id: string, props: AuditLogProps) {
     super(scope, id);
     const size = props.env.workloads["audit-collector"];
-    if (!size) throw new Error(`${this.node.path}: the environment sizes no 'audit-collector' workload`);
+    if (!size) throw new ConstructError(`the environment sizes no 'audit-collector' workload`, this);
     this.collector = new HardenedWorkload(this, "collector", {
       model: props.model,
       zone: props.zone,

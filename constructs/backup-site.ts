@@ -3,6 +3,7 @@ import type { Environment, Site } from "../environments/schema.js";
 import { DATABASE_NAME, Database, databaseBackup, RA_DATABASE_NAME, TSA_DATABASE_NAME } from "./database.js";
 import type { TopologyModel } from "./model.js";
 import type { Zone } from "./zone.js";
+import { ConstructError } from "./errors.js";
 
 export interface BackupSiteProps {
   readonly model: TopologyModel;
@@ -31,7 +32,7 @@ export class BackupSite extends Construct {
   constructor(scope: Construct, id: string, props: BackupSiteProps) {
     super(scope, id);
     const addresses = props.env.database.replicationAddresses?.[props.primary.name];
-    if (!addresses) throw new Error(`${this.node.path}: database.replicationAddresses.${props.primary.name} is required with a backup site`);
+    if (!addresses) throw new ConstructError(`database.replicationAddresses.${props.primary.name} is required with a backup site`, this);
     const replica = (cid: string, name: string, zone: Zone, primaryAddress: string) =>
       new Database(this, cid, {
         name,
@@ -45,7 +46,7 @@ export class BackupSite extends Construct {
     this.database = replica("database-replica", DATABASE_NAME, props.databaseZone, addresses.ca);
     this.raDatabase = replica("ra-database-replica", RA_DATABASE_NAME, props.raZone, addresses.ra);
     if (props.env.tsa) {
-      if (!addresses.tsa) throw new Error(`${this.node.path}: database.replicationAddresses.${props.primary.name}.tsa is required with a TSA and a backup site`);
+      if (!addresses.tsa) throw new ConstructError(`database.replicationAddresses.${props.primary.name}.tsa is required with a TSA and a backup site`, this);
       this.tsaDatabase = replica("tsa-database-replica", TSA_DATABASE_NAME, props.tsaZone, addresses.tsa);
     }
   }

@@ -2,6 +2,7 @@ import { type Construct, NetworkPolicyV1, Token } from "./cdktf.js";
 import type { Endpoint, TopologyModel } from "./model.js";
 import { produced } from "./produced.js";
 import type { Zone } from "./zone.js";
+import { ConstructError } from "./errors.js";
 
 /** Something with a network identity inside the cluster: a workload or a database. */
 export interface IConnectable {
@@ -96,7 +97,7 @@ export class Connections {
   }
 
   private declare(what: string): void {
-    if (this.declared.has(what)) throw new Error(`${this.owner.node.path}: flow ${what} is declared twice`);
+    if (this.declared.has(what)) throw new ConstructError(`flow ${what} is declared twice`, this.owner);
     this.declared.add(what);
   }
 
@@ -127,8 +128,9 @@ export class Connections {
     }
     const peer = target.connections;
     if (peer.site !== this.site)
-      throw new Error(
-        `${this.owner.node.path}: flow to ${peer.props.componentId} crosses sites (${this.site} → ${peer.site}); declare it to an ExternalPeer (the other site's address)`,
+      throw new ConstructError(
+        `flow to ${peer.props.componentId} crosses sites (${this.site} → ${peer.site}); declare it to an ExternalPeer (the other site's address)`,
+        this.owner,
       );
     this.declare(`${this.props.componentId} → ${peer.props.componentId}:${port}`);
     this.rules().egress.push({ peers: [peer.selector()], port, protocol });

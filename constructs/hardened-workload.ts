@@ -4,6 +4,7 @@ import { Connections, type IConnectable } from "./connections.js";
 import { produced as lazy } from "./produced.js";
 import type { ComponentKind, HardeningFact, TopologyModel } from "./model.js";
 import type { Zone } from "./zone.js";
+import { ConstructError } from "./errors.js";
 
 /** A documented, visible opt-out from a secure default (style: every opt-out explicit). */
 export interface OptOut {
@@ -78,10 +79,10 @@ export class HardenedWorkload extends Construct implements IConnectable {
   constructor(scope: Construct, id: string, readonly props: HardenedWorkloadProps) {
     super(scope, id);
     if (!Number.isInteger(props.replicas) || props.replicas < 0)
-      throw new Error(`${this.node.path}: 'replicas' (${props.replicas}) must be a whole number ≥ 0`);
+      throw new ConstructError(`'replicas' (${props.replicas}) must be a whole number ≥ 0`, this);
     for (const [prop, optOut] of [["writableRootFilesystem", props.writableRootFilesystem], ["serviceAccountToken", props.serviceAccountToken]] as const)
       if (optOut && optOut.reason.trim().length < 20)
-        throw new Error(`${this.node.path}: opt-out '${prop}' needs a reason of at least 20 characters (got '${optOut.reason}')`);
+        throw new ConstructError(`opt-out '${prop}' needs a reason of at least 20 characters (got '${optOut.reason}')`, this);
     const site = props.zone.site;
     this.componentId = `${site}/${props.name}`;
     this.namespace = props.zone.namespace;
@@ -187,7 +188,7 @@ export class HardenedWorkload extends Construct implements IConnectable {
 
   /** Adds an environment variable, literal or from a Secret key (the value never enters the IaC). */
   addEnv(name: string, from: { value: string } | { secret: string; key: string }): void {
-    if (this.env.some((e) => e.name === name)) throw new Error(`${this.node.path}: environment variable '${name}' is set twice`);
+    if (this.env.some((e) => e.name === name)) throw new ConstructError(`environment variable '${name}' is set twice`, this);
     this.env.push("value" in from ? { name, value: from.value } : { name, secret: { name: from.secret, key: from.key } });
   }
 
@@ -198,7 +199,7 @@ export class HardenedWorkload extends Construct implements IConnectable {
     if (existing) {
       // The same mount twice (e.g. two grants of one partition) mounts once; anything else is a clash.
       if (JSON.stringify(existing) === JSON.stringify(volume)) return;
-      throw new Error(`${this.node.path}: volume '${name}' is mounted twice, differently (${existing.mountPath} and ${mountPath})`);
+      throw new ConstructError(`volume '${name}' is mounted twice, differently (${existing.mountPath} and ${mountPath})`, this);
     }
     this.volumes.push(volume);
   }

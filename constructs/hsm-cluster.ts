@@ -4,6 +4,7 @@ import { ExternalPeer } from "./connections.js";
 import type { HardenedWorkload } from "./hardened-workload.js";
 import type { TopologyModel } from "./model.js";
 import type { Zone } from "./zone.js";
+import { ConstructError } from "./errors.js";
 
 export interface HsmClusterProps {
   readonly model: TopologyModel;
@@ -95,7 +96,7 @@ export class HsmCluster extends Construct {
 
   partition(name: string): HsmPartition {
     const p = this.definition.partitions.find((x) => x.name === name);
-    if (!p) throw new Error(`${this.node.path}: no partition '${name}'; defined: ${this.definition.partitions.map((x) => x.name).join(", ")}`);
+    if (!p) throw new ConstructError(`no partition '${name}'; defined: ${this.definition.partitions.map((x) => x.name).join(", ")}`, this);
     return new HsmPartition(this, p.name, p.tokenLabel, p.pinSecret, p.keys.map((k) => k.label), this.model);
   }
 }
@@ -114,7 +115,7 @@ export class HsmPartition {
   /** Lets `workload` sign with the key `keyLabel` of this partition. */
   grantSign(workload: HardenedWorkload, keyLabel: string): void {
     if (!this.keyLabels.includes(keyLabel))
-      throw new Error(`${workload.node.path}: partition '${this.name}' holds no key '${keyLabel}'; it holds: ${this.keyLabels.join(", ")}`);
+      throw new ConstructError(`partition '${this.name}' holds no key '${keyLabel}'; it holds: ${this.keyLabels.join(", ")}`, workload);
     const d = this.cluster.definition;
     workload.addVolume(`hsm-pin-${this.name}`, pinFilePath(this.name).replace(/\/pin$/, ""), { secret: this.pinSecret });
     if (d.type === "softhsm") {

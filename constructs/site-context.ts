@@ -7,6 +7,7 @@ import type { HsmCluster } from "./hsm-cluster.js";
 import type { ComponentKind, TopologyModel, ZoneKind } from "./model.js";
 import type { Zone } from "./zone.js";
 import type { Construct } from "constructs";
+import { ConstructError } from "./errors.js";
 
 /** What every component of one site needs: the environment, the site, its stack and zones, and
  *  the shared services (HSM, database, audit log) it is granted access to. */
@@ -46,7 +47,7 @@ export interface PkiWorkloadOptions {
 export function pkiWorkload(scope: Construct, id: string, ctx: SiteContext, o: PkiWorkloadOptions): HardenedWorkload {
   const sizeOf = o.sizeOf ?? (o.kind as WorkloadKind);
   const size = ctx.env.workloads[sizeOf];
-  if (!size) throw new Error(`${scope.node.path}: the environment sizes no '${sizeOf}' workload`);
+  if (!size) throw new ConstructError(`the environment sizes no '${sizeOf}' workload`, scope);
   const standby = ctx.standby && (o.signing ?? false);
   const w = new HardenedWorkload(scope, id, {
     model: ctx.model,

@@ -1,5 +1,5 @@
 /** The shipped environment definitions, by name, unvalidated (environments/index.ts validates
- *  them). No zod here: the `lanic-ca` main thread imports this for the names alone (ADR 0055). */
+ *  them). */
 import type { EnvironmentInput } from "./schema.js";
 import dev from "./dev.js";
 import staging from "./staging.js";

@@ -1,7 +1,6 @@
 /**
- * Checks one built topology against the catalog with its exceptions given (already read). No
- * zod or yaml here: the synth gate runs on the `lanic-ca` main thread, where the exception files
- * were read on the side thread (ADR 0055); `checkTopology` (policy/index.ts) reads them itself.
+ * Checks one built topology against the catalog with its exceptions given (already read): the
+ * synth gate (policy/extension.ts) and `checkTopology` (policy/index.ts) read them first.
  */
 import { relative } from "node:path";
 import type { CaTopology } from "../stacks/ca-topology.js";

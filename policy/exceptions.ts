@@ -14,11 +14,10 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRequire } from "node:module";
 import { z } from "zod";
 import { TrustedRole } from "../environments/schema.js";
 import { CP_LIMITS } from "./cp-limits.js";
-const { parse } = createRequire(import.meta.url)("yaml") as typeof import("yaml"); // CommonJS: require (ADR 0053)
+import { parse } from "yaml";
 
 const CONTROL_ID = /^LCA-[A-Z]+-\d{2}$/;
 /** A tracker key and number (LANIC-CA-42, SEC-7) or an issue number (#42). */

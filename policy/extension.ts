@@ -7,9 +7,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import { ENVIRONMENT_NAMES } from "../environments/definitions.js";
+import type { Environment } from "../environments/schema.js";
 import type { CaTopology } from "../stacks/ca-topology.js";
 import { buildApp, type SynthExtension } from "../stacks/synth.js";
-import { checkWithExceptions, givenExceptions, type CheckOptions, type ExceptionsFileContent } from "./check.js";
+import { checkWithExceptions, givenExceptions, type CheckOptions } from "./check.js";
+import { loadExceptions } from "./exceptions.js";
+import { checkTopology } from "./index.js";
 import { jsonReport } from "./report/json.js";
 import { junitReport } from "./report/junit.js";
 import { markdownReport, traceabilityMatrix } from "./report/markdown.js";
@@ -23,7 +26,6 @@ export class PolicyRefusal extends Error {
   constructor(message: string) {
     super(message);
     this.name = "PolicyRefusal";
-    this.stack = message; // the CLI prints `stack` for errors it does not know: no trace
   }
 }
 
@@ -48,14 +50,12 @@ function writeFiles(outdir: string, files: { path: string; content: string }[]) 
 export interface PolicyExtensionOptions extends Omit<CheckOptions, "resources" | "shareWithSynth"> {
   /** Where the terminal summary goes. @default process.stderr */
   readonly print?: (text: string) => void;
-  /** An environment's exceptions file, read (the CLI reads them on the side thread, ADR 0055).
-   *  @default read from `exceptionsDir` when the gate runs */
-  readonly exceptionsFor?: (env: string) => Promise<ExceptionsFileContent>;
 }
 
-/** Reads an environment's exceptions file (zod and yaml are loaded only when this runs). */
-async function readExceptions(env: string, dir?: string): Promise<ExceptionsFileContent> {
-  return (await import("./exceptions.js")).loadExceptions(env, dir);
+/** What `lanic-ca check` receives from the CLI (cli/extensions.ts). */
+export interface PolicyContext {
+  /** The named environments (all when none), validated. */
+  selectEnvironments(names: string[]): Environment[];
 }
 
 /** The synth gate. */
@@ -65,18 +65,14 @@ export function policyExtension(options: PolicyExtensionOptions = {}): SynthExte
   const print = options.print ?? ((t: string) => process.stderr.write(t));
   return {
     name: "policy",
-    async beforeWrite(topologies: CaTopology[], outdir: string) {
+    beforeWrite(topologies: CaTopology[], outdir: string) {
       results.clear();
       order = topologies.map((t) => t.env.name);
-      // Given (tests) > read from `exceptionsDir` > `exceptionsFor` (the CLI's) > the default folder.
-      const exceptionsOf = (env: string): ExceptionsFileContent | Promise<ExceptionsFileContent> => {
-        const given = givenExceptions(env, options);
-        if (given) return given;
-        if (options.exceptionsFor && options.exceptionsDir === undefined) return options.exceptionsFor(env);
-        return readExceptions(env, options.exceptionsDir);
-      };
-      const files = await Promise.all(order.map(exceptionsOf));
-      for (const [i, t] of topologies.entries()) results.set(t.env.name, checkWithExceptions(t, files[i], { ...options, shareWithSynth: true }));
+      // Given (tests) > read from `exceptionsDir` (default policy/exceptions/).
+      for (const t of topologies) {
+        const exceptions = givenExceptions(t.env.name, options) ?? loadExceptions(t.env.name, options.exceptionsDir);
+        results.set(t.env.name, checkWithExceptions(t, exceptions, { ...options, shareWithSynth: true }));
+      }
       const all = order.map((n) => results.get(n)!);
       print(terminalReport(all, !!process.stderr.isTTY));
       const refused = all.filter(refuses);
@@ -99,7 +95,7 @@ export function policyExtension(options: PolicyExtensionOptions = {}): SynthExte
 }
 
 /** `lanic-ca check [env…]`. */
-export function registerPolicyCommands(program: Command): void {
+export function registerPolicyCommands(program: Command, context: PolicyContext): void {
   program
     .command("check")
     .description("check environments against the CP/CPS controls (the synth gate, without writing the stacks)")
@@ -109,11 +105,7 @@ export function registerPolicyCommands(program: Command): void {
     .option("--exceptions <dir>", "folder of <env>.yaml exception files", "policy/exceptions")
     .option("--now <date>", "evaluate as of this date (YYYY-MM-DD; BR 6.3.2 dates, exception expiry)")
     .action(async (names: string[], opts: { format: string; output?: string; exceptions: string; now?: string }) => {
-      // Imported when run: the program imports this module through cli/extensions.ts, and these
-      // load zod (ADR 0055).
-      const { selectEnvironments } = await import("../cli/environments.js");
-      const { checkTopology } = await import("./index.js");
-      const envs = selectEnvironments(names);
+      const envs = context.selectEnvironments(names);
       const now = opts.now ? new Date(`${opts.now}T12:00:00Z`) : new Date();
       if (Number.isNaN(now.getTime())) throw new PolicyRefusal(`--now: '${opts.now}' is not a date (YYYY-MM-DD)`);
       const { topologies } = buildApp(envs, join(process.cwd(), "cdktf.out"));

@@ -2,42 +2,41 @@
  * `lanic-ca diff` and `lanic-ca diagram`, and the synth step that writes diagrams/<env>.svg.
  * Registered in cli/extensions.ts.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { stableStringify, type TopologyJson } from "../constructs/model.js";
-import type { SynthExtension } from "../stacks/synth.js";
-import { sideThreadExtension } from "../stacks/side-thread.js";
+import type { Environment } from "../environments/schema.js";
+import { buildApp, synthesize, type SynthExtension } from "../stacks/synth.js";
+import { baselineWasmOnly, synthDiagram, topologyDot, topologySvg } from "./diagram.js";
 import { buildReport, type EnvironmentSnapshot } from "./diff.js";
 import { environmentsIn, readSnapshot, synthesizeRef } from "./load.js";
 import { renderMarkdown, renderTerminal } from "./render.js";
 import { SEVERITY_ORDER, type DiffReport, type Note, type Severity } from "./types.js";
-import { DIAGRAM_MODULE } from "./side-modules.js";
 
-/**
- * synth writes diagrams/<env>.svg next to the topology model. The DOT and the layout are made on
- * the side thread as soon as the construct tree exists (`start`), while the main thread resolves
- * the stacks; `files` collects them.
- */
-export const diagramExtension = (): SynthExtension =>
-  sideThreadExtension<string>(
-    "diagrams",
-    (t) => {
-      const model = t.model.toJSON();
-      return {
-        module: DIAGRAM_MODULE,
-        fn: "synthDiagram",
-        args: [model],
-        inline: async () => (await import("./diagram.js")).topologySvg(model),
-      };
-    },
-    (t, content) => [{ path: `diagrams/${t.env.name}.svg`, content }],
-  );
+/** A refused review command: the message is the whole story (the CLI prints it, exit 1). */
+export class ReviewError extends Error {}
+
+/** What the review commands receive from the CLI (cli/extensions.ts). */
+export interface ReviewContext {
+  /** The named environments (all when none), validated. */
+  selectEnvironments(names: string[]): Environment[];
+  /** The steps `lanic-ca synth` runs (the head side of a diff is synthesized with them). */
+  readonly synthExtensions: readonly SynthExtension[];
+}
+
+/** synth writes diagrams/<env>.svg next to the topology model. */
+export const diagramExtension = (): SynthExtension => ({
+  name: "diagrams",
+  files: async (t) => [{ path: `diagrams/${t.env.name}.svg`, content: await synthDiagram(t.model.toJSON()) }],
+});
 
 const isSynthFolder = (p: string) => existsSync(join(p, "topology"));
 
 export interface DiffOptions {
+  /** The CLI's environments and synth steps: needed when the head is the work tree. */
+  context?: ReviewContext;
   base: string;
   head?: string;
   envs: string[];
@@ -71,19 +70,18 @@ export async function runDiff(o: DiffOptions): Promise<DiffReport> {
       headDir = o.head;
       headLabel = o.head;
     } else {
-      const { selectEnvironments } = await import("../cli/environments.js");
-      const { SYNTH_EXTENSIONS } = await import("../cli/extensions.js");
-      const { synthesize } = await import("../stacks/synth.js");
+      if (!o.context) throw new Error("runDiff: the head is the work tree, but no CLI context was given to synthesize it");
       const tmp = mkdtempSync(join(tmpdir(), "lanic-ca-head-"));
       cleanups.push(() => rmSync(tmp, { recursive: true, force: true }));
       o.log?.("work tree: synthesizing");
-      const envs = selectEnvironments(o.envs);
+      const envs = o.context.selectEnvironments(o.envs);
+      const extensions = o.context.synthExtensions;
       try {
-        await synthesize(envs, { outdir: tmp, extensions: SYNTH_EXTENSIONS.filter((x) => x.name !== "diagrams") });
+        await synthesize(envs, { outdir: tmp, extensions: extensions.filter((x) => x.name !== "diagrams") });
       } catch (e) {
         // A refused synth (the policy gate) still deserves a review: diff it without the gate,
         // and say so. CI fails at its own synth step anyway.
-        await synthesize(envs, { outdir: tmp, extensions: SYNTH_EXTENSIONS.filter((x) => x.name !== "diagrams" && x.name !== "policy") });
+        await synthesize(envs, { outdir: tmp, extensions: extensions.filter((x) => x.name !== "diagrams" && x.name !== "policy") });
         notes.push({ environment: null, message: `the work tree's synth was refused (${(e as Error).message.split("\n")[0]}); diffed without the policy gate, so head-side control results are missing` });
       }
       headDir = tmp;
@@ -103,7 +101,6 @@ export async function runDiff(o: DiffOptions): Promise<DiffReport> {
 /** Diff diagrams: one SVG per changed environment. */
 export async function writeDiffDiagrams(report: DiffReport, base: (env: string) => TopologyJson | null, head: (env: string) => TopologyJson | null, dir: string): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
-  const { topologySvg } = await import("./diagram.js");
   const written: string[] = [];
   for (const e of report.environments) {
     if (e.status === "unchanged") continue;
@@ -122,7 +119,7 @@ export function exceedsThreshold(report: DiffReport, failOn: string): boolean {
   return report.environments.some((e) => e.security.some((c) => c.direction !== "narrowing" && SEVERITY_ORDER[c.severity] >= SEVERITY_ORDER[t]));
 }
 
-export function registerReviewCommands(program: Command): void {
+export function registerReviewCommands(program: Command, context: ReviewContext): void {
   program
     .command("diff")
     .description("security review: what changed in the topology between two synthesized outputs, classified, with the approval it needs")
@@ -138,9 +135,8 @@ export function registerReviewCommands(program: Command): void {
     .option("--no-color", "no colour in terminal output")
     .option("--npm-ci", "run npm ci in the base worktree when its lockfile differs (default: reuse node_modules, with a note)")
     .action(async (envs: string[], opts: { base: string; head?: string; format: string; markdown?: string; json?: string; diagrams?: string; failOn: string; marker: string; color: boolean; npmCi?: boolean }) => {
-      const { CliError } = await import("../cli/errors.js");
-      if (!["terminal", "markdown", "json"].includes(opts.format)) throw new CliError(`--format ${opts.format}: must be one of terminal, markdown, json`);
-      if (!["high", "medium", "low", "none"].includes(opts.failOn)) throw new CliError(`--fail-on ${opts.failOn}: must be one of high, medium, low, none`);
+      if (!["terminal", "markdown", "json"].includes(opts.format)) throw new ReviewError(`--format ${opts.format}: must be one of terminal, markdown, json`);
+      if (!["high", "medium", "low", "none"].includes(opts.failOn)) throw new ReviewError(`--fail-on ${opts.failOn}: must be one of high, medium, low, none`);
       let report: DiffReport;
       let keepBase: string | null = null;
       try {
@@ -149,13 +145,12 @@ export function registerReviewCommands(program: Command): void {
           // Keep the synthesized base around for the diagrams: synthesize it into a folder first.
           const r = synthesizeRef(resolve("."), opts.base, envs, { npmCi: opts.npmCi, log });
           keepBase = mkdtempSync(join(tmpdir(), "lanic-ca-base-"));
-          const { cpSync } = await import("node:fs");
           cpSync(r.outdir, keepBase, { recursive: true });
           r.cleanup();
-          report = await runDiff({ base: keepBase, head: opts.head, envs, log });
+          report = await runDiff({ context, base: keepBase, head: opts.head, envs, log });
           report.base = `${opts.base}`;
           report.notes.push(...r.notes);
-        } else report = await runDiff({ base: opts.base, head: opts.head, envs, log });
+        } else report = await runDiff({ context, base: opts.base, head: opts.head, envs, log });
         const md = renderMarkdown(report, { marker: opts.marker });
         if (opts.markdown) write(opts.markdown, md);
         if (opts.json) write(opts.json, stableStringify(report));
@@ -167,11 +162,9 @@ export function registerReviewCommands(program: Command): void {
           const headDir = opts.head ?? null;
           let headRead = read(headDir);
           if (!headDir) {
-            const { buildApp } = await import("../stacks/synth.js");
-            const { selectEnvironments } = await import("../cli/environments.js");
             const appDir = mkdtempSync(join(tmpdir(), "lanic-ca-app-"));
             try {
-              const models = buildApp(selectEnvironments(report.environments.filter((e) => e.status !== "removed").map((e) => e.name)), appDir).topologies.map((t) => t.model.toJSON());
+              const models = buildApp(context.selectEnvironments(report.environments.filter((e) => e.status !== "removed").map((e) => e.name)), appDir).topologies.map((t) => t.model.toJSON());
               headRead = (env) => models.find((m) => m.environment.name === env) ?? null;
             } finally {
               rmSync(appDir, { recursive: true, force: true });
@@ -183,13 +176,13 @@ export function registerReviewCommands(program: Command): void {
         else if (opts.format === "markdown") process.stdout.write(md);
         else process.stdout.write(renderTerminal(report, { color: opts.color && !!process.stdout.isTTY }));
       } catch (e) {
-        if (e instanceof CliError) throw e;
-        throw new CliError(`lanic-ca diff: ${(e as Error).message}`);
+        if (e instanceof ReviewError) throw e;
+        throw new ReviewError(`lanic-ca diff: ${(e as Error).message}`);
       } finally {
         if (keepBase) rmSync(keepBase, { recursive: true, force: true });
       }
       if (exceedsThreshold(report, opts.failOn))
-        throw new CliError(`lanic-ca diff: changes at or above '${opts.failOn}' need approval by ${report.requiredApproval.level === "two-person" ? "two people (security officer + CA system administrator)" : report.requiredApproval.roles.join(", ") || "review"} (--fail-on ${opts.failOn})`);
+        throw new ReviewError(`lanic-ca diff: changes at or above '${opts.failOn}' need approval by ${report.requiredApproval.level === "two-person" ? "two people (security officer + CA system administrator)" : report.requiredApproval.roles.join(", ") || "review"} (--fail-on ${opts.failOn})`);
     });
 
   program
@@ -201,23 +194,19 @@ export function registerReviewCommands(program: Command): void {
     .option("--base <dir>", "a synthesized folder to compare with: writes <env>.diff.svg")
     .option("--dot", "also write the Graphviz source (<env>.dot)")
     .action(async (names: string[], opts: { out: string; from?: string; base?: string; dot?: boolean }) => {
-      const { selectEnvironments } = await import("../cli/environments.js");
-      const { CliError } = await import("../cli/errors.js");
-      const { baselineWasmOnly, topologyDot, topologySvg } = await import("./diagram.js");
       baselineWasmOnly();
       let models: TopologyJson[];
       if (opts.from) {
         const envs = names.length ? names : environmentsIn(opts.from);
         models = envs.map((n) => {
           const f = join(opts.from!, "topology", `${n}.json`);
-          if (!existsSync(f)) throw new CliError(`${f}: not found (run lanic-ca synth -o ${opts.from})`);
+          if (!existsSync(f)) throw new ReviewError(`${f}: not found (run lanic-ca synth -o ${opts.from})`);
           return JSON.parse(readFileSync(f, "utf8")) as TopologyJson;
         });
       } else {
-        const { buildApp } = await import("../stacks/synth.js");
         const tmp = mkdtempSync(join(tmpdir(), "lanic-ca-diagram-"));
         try {
-          models = buildApp(selectEnvironments(names), tmp).topologies.map((t) => t.model.toJSON());
+          models = buildApp(context.selectEnvironments(names), tmp).topologies.map((t) => t.model.toJSON());
         } finally {
           rmSync(tmp, { recursive: true, force: true });
         }

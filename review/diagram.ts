@@ -342,7 +342,7 @@ let graphviz: Promise<Graphviz> | undefined;
 /**
  * Runs Graphviz's WASM on V8's baseline compiler only (Liftoff, no optimizing tier) — for every
  * WASM module this process compiles from now on; call it before the first renderSvg, in a
- * process that draws once (synth's diagram worker, `lanic-ca diagram`). On one layout the
+ * process that draws once (`lanic-ca synth`, `lanic-ca diagram`). On one layout the
  * optimizing tier costs more than it saves: it compiles Graphviz's hot functions in the
  * background, on the cores synth needs. Production's first layout takes ~0.1 s instead of
  * ~0.4 s, the 10× one ~0.5 s instead of ~1.2 s (bench/diagram.ts); the SVG bytes are the same.
@@ -361,15 +361,8 @@ export async function topologySvg(after: TopologyJson, before?: TopologyJson): P
   return renderSvg(topologyDot(after, before));
 }
 
-/** Loads Graphviz (baseline WASM compiler) ahead of synth's diagrams (cli/main.ts). */
-export function prepareSynthDiagrams(): void {
-  baselineWasmOnly();
-  graphviz ??= Graphviz.load();
-  graphviz.catch(() => undefined); // a failure to load shows when a diagram awaits it
-}
-
-/** synth's diagram, drawn on the side thread (stacks/side-thread.ts): one layout per
- *  environment, so Graphviz runs on V8's baseline WASM compiler. */
+/** synth's diagram (review/cli.ts diagramExtension): one layout per environment, so Graphviz
+ *  runs on V8's baseline WASM compiler. */
 export async function synthDiagram(model: TopologyJson): Promise<string> {
   baselineWasmOnly();
   return topologySvg(model);

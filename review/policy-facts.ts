@@ -6,9 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRequire } from "node:module";
-// CommonJS: require (ADR 0053), when a snapshot is read (not on synth's main thread, ADR 0055).
-const parseYaml = (text: string): unknown => (createRequire(import.meta.url)("yaml") as typeof import("yaml")).parse(text);
+import { parse as parseYaml } from "yaml";
 
 export interface ExceptionFact {
   control: string;

@@ -3,9 +3,8 @@
  * severity also spelled out, so it reads the same without colour) and Markdown for a
  * pull-request comment. JSON is the report itself (`stableStringify`).
  */
-import { createRequire } from "node:module";
 import type { DiffReport, OtherChange, SecurityChange, StackChange } from "./types.js";
-const pc = createRequire(import.meta.url)("picocolors") as typeof import("picocolors"); // CommonJS: require (ADR 0053)
+import pc from "picocolors";
 
 type Colors = Pick<typeof pc, "red" | "yellow" | "green" | "bold" | "dim" | "cyan">;
 const plain: Colors = { red: String, yellow: String, green: String, bold: String, dim: String, cyan: String } as unknown as Colors;

@@ -21,9 +21,6 @@ export interface SynthOptions {
 /** A step other parts of the project add to synth. */
 export interface SynthExtension {
   readonly name: string;
-  /** Starts work that needs only the construct tree (diagrams, ceremony files) as soon as it
-   *  exists, before the gate; typically on the side thread (stacks/side-thread.ts). */
-  readonly start?: (topologies: CaTopology[]) => void;
   /** Runs after the construct tree is built and before anything is written; throwing refuses
    *  the synth (the policy gate). */
   readonly beforeWrite?: (topologies: CaTopology[], outdir: string) => void | Promise<void>;
@@ -58,7 +55,6 @@ export async function synthesize(envs: Environment[], options: SynthOptions = {}
   trace("start");
   const { app, topologies } = buildApp(envs, outdir);
   trace("construct tree built");
-  for (const x of extensions) x.start?.(topologies);
   for (const x of extensions) {
     await x.beforeWrite?.(topologies, outdir);
     if (x.beforeWrite) trace(`${x.name}: before write`);

@@ -1,7 +1,6 @@
 /** The terminal summary: counts, then each open finding with its fix, then exceptions. */
-import { createRequire } from "node:module";
 import type { PolicyResult } from "../types.js";
-const pc = createRequire(import.meta.url)("picocolors") as typeof import("picocolors"); // CommonJS: require (ADR 0053)
+import pc from "picocolors";
 
 export function terminalReport(results: PolicyResult[], color = true): string {
   const c = color ? pc : pc.createColors(false);

@@ -2,11 +2,14 @@
  * `lanic-ca ceremony …`: the key-ceremony commands, registered on a commander program (the
  * lanic-ca CLI, or the stand-alone scripts/ceremony/main.ts carried into the offline enclave).
  */
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
-import { createRequire } from "node:module";
+import pc from "picocolors";
+import { loadEnvironment } from "../../environments/index.js";
+import { renderCrossCertificateFile } from "./render.js";
+import { verifyTranscript } from "./transcript.js";
 import { CEREMONY_TYPES } from "./types.js";
-const pc = createRequire(import.meta.url)("picocolors") as typeof import("picocolors"); // CommonJS: require (ADR 0053)
 
 function collect(value: string, previous: { role: string; name: string }[]): { role: string; name: string }[] {
   const i = value.indexOf(":");
@@ -31,7 +34,8 @@ export function registerCeremonyCommands(program: Command): void {
     .option("--json", "print the result (outputs, transcript, last hash) as JSON on stdout")
     .action(async (file: string, opts: { participant: { role: string; name: string }[]; json?: boolean }) => {
       try {
-        const { runCeremony } = await import("./run.js"); // HSM, zx, x509: loaded only to run one
+        // The ceremony runtime (HSM, zx, X.509) loads when a ceremony runs (ADR 0056: ≥ 10 % of synth).
+        const { runCeremony } = await import("./run.js");
         const r = await runCeremony({ file, participants: opts.participant });
         if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       } catch (err) {
@@ -74,14 +78,11 @@ export function registerCeremonyCommands(program: Command): void {
         if (opts.subjectKind !== "root" && opts.subjectKind !== "issuing-ca") throw new Error(`--subject-kind '${opts.subjectKind}': expected root or issuing-ca`);
         const days = opts.validityDays === undefined ? undefined : Number(opts.validityDays);
         if (days !== undefined && !(Number.isInteger(days) && days > 0)) throw new Error(`--validity-days '${opts.validityDays}': expected a positive whole number of days`);
-        const [{ loadEnvironment }, { renderCrossCertificateFile }] = await Promise.all([import("../../environments/index.js"), import("./render.js")]);
         const f = renderCrossCertificateFile(loadEnvironment(opts.environment), {
           subjectKind: opts.subjectKind, subjectCertificate: opts.subjectCertificate, name: opts.name, validityDays: days,
         });
         if (!opts.out) process.stdout.write(f.content);
         else {
-          const { join } = await import("node:path");
-          const { writeFileSync } = await import("node:fs");
           writeFileSync(join(opts.out, f.path), f.content, { flag: "wx" });
           process.stderr.write(`${pc.green("wrote")} ${join(opts.out, f.path)}\n`);
         }
@@ -98,7 +99,6 @@ export function registerCeremonyCommands(program: Command): void {
     .option("--head <sha256>", "the last hash written in the paper ceremony log")
     .option("--json", "print the result as JSON on stdout")
     .action(async (json: string, _o: unknown, cmd: Command) => {
-      const { verifyTranscript } = await import("./transcript.js");
       const opts = cmd.optsWithGlobals() as { markdown?: string; head?: string; json?: boolean };
       const md = opts.markdown ?? (json.endsWith(".json") && existsSync(json.replace(/\.json$/, ".md")) ? json.replace(/\.json$/, ".md") : undefined);
       const r = verifyTranscript(json, { markdownPath: md, head: opts.head });

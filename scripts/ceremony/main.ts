@@ -4,9 +4,8 @@
  * this and its dependencies): `node dist/scripts/ceremony/main.js ceremony <file>`. The same
  * commands are registered in the lanic-ca CLI.
  */
-import { createRequire } from "node:module";
 import { registerCeremonyCommands } from "./cli.js";
-const { Command } = createRequire(import.meta.url)("commander") as typeof import("commander"); // ADR 0053
+import { Command } from "commander";
 
 const program = new Command("lanic-ca").description("LANIC CA key ceremonies");
 registerCeremonyCommands(program);

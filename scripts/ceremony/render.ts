@@ -4,13 +4,12 @@
  * and quorum), so that the ceremonies and the deployment cannot disagree. Synth writes them to
  * cdktf.out/ceremonies/<env>/; every file parses with the strict schema (test/ceremony).
  */
-import { createRequire } from "node:module";
 import type { Environment, IssuingCa, OfflineRoot, ExternalRoot } from "../../environments/schema.js";
 import { CP_LIMITS } from "../../policy/cp-limits.js";
 import { caCertificateContent } from "@lanic-ca/pki-services/config/cp-rules";
 import type { Profile } from "@lanic-ca/pki-services/config/schema";
 import { parseCeremony, type CeremonyFile } from "./schema.js";
-const { stringify } = createRequire(import.meta.url)("yaml") as typeof import("yaml"); // CommonJS: require (ADR 0053)
+import { stringify } from "yaml";
 
 export interface RenderedFile {
   /** Relative to cdktf.out/ceremonies/<env>/. */

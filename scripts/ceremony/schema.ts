@@ -8,13 +8,12 @@
  * enforces them again on the bytes about to be signed.
  */
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { z } from "zod";
 import { KeyAlgorithm } from "@lanic-ca/pki-services/config/schema";
 import { formatPath, zodProblems } from "../../environments/load.js";
 import { CP_LIMITS } from "../../policy/cp-limits.js";
 import { CEREMONY_TYPES } from "./types.js";
-const { LineCounter, parseDocument } = createRequire(import.meta.url)("yaml") as typeof import("yaml"); // CommonJS: require (ADR 0053)
+import { LineCounter, parseDocument } from "yaml";
 
 // Limits: policy/cp-limits.ts (CP_LIMITS), the one place the policy checks read them too.
 

@@ -1,6 +1,5 @@
 /** The ceremony types, in the order of the schema's union (scripts/ceremony/schema.ts; a test
- *  holds them equal). Apart from the schema so the `lanic-ca` program can name them in its help
- *  without loading zod (ADR 0055). */
+ *  holds them equal). */
 export const CEREMONY_TYPES = [
   "quorum-split",
   "root-key",

@@ -10,9 +10,11 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { CliError } from "../../cli/errors.js";
 import { DEFINITIONS, unknownEnvironment } from "../../environments/definitions.js";
 import type { EnvironmentInput } from "../../environments/schema.js";
+
+/** A failover that cannot be written: the message is the whole story (the CLI prints it, exit 1). */
+export class FailoverError extends Error {}
 
 export interface FailoverPlan {
   readonly environment: string;
@@ -30,16 +32,16 @@ export interface FailoverPlan {
 export function planFailover(file: string, text: string, env: EnvironmentInput, to: string): FailoverPlan {
   const primary = env.sites.find((s) => s.role === "primary");
   const target = env.sites.find((s) => s.name === to);
-  if (!target) throw new CliError(`${file}: no site '${to}' in environment '${env.name}'; sites: ${env.sites.map((s) => s.name).join(", ")}`);
-  if (!primary || target.role !== "backup") throw new CliError(`${file}: site '${to}' is already the primary of '${env.name}'; nothing to fail over`);
+  if (!target) throw new FailoverError(`${file}: no site '${to}' in environment '${env.name}'; sites: ${env.sites.map((s) => s.name).join(", ")}`);
+  if (!primary || target.role !== "backup") throw new FailoverError(`${file}: site '${to}' is already the primary of '${env.name}'; nothing to fail over`);
   if (!env.database.replicationAddresses?.[to])
-    throw new CliError(`${file}: database.replicationAddresses.${to} is missing: the '${primary.name}' clusters would have nothing to stream from after the failover`);
+    throw new FailoverError(`${file}: database.replicationAddresses.${to} is missing: the '${primary.name}' clusters would have nothing to stream from after the failover`);
   const roleOf = (name: string, role: string) => new RegExp(`(name:\\s*"${name}",\\s*role:\\s*)"${role}"`, "g");
   const swaps: [RegExp, string][] = [[roleOf(primary.name, "primary"), "backup"], [roleOf(to, "backup"), "primary"]];
   let out = text;
   for (const [re, role] of swaps) {
     const n = out.match(re)?.length ?? 0;
-    if (n !== 1) throw new CliError(`${file}: expected one site entry '${re.source.replace(/\\s\*|\\/g, " ").replace(/\s+/g, " ").trim()}', found ${n}; edit the sites' roles by hand`);
+    if (n !== 1) throw new FailoverError(`${file}: expected one site entry '${re.source.replace(/\\s\*|\\/g, " ").replace(/\s+/g, " ").trim()}', found ${n}; edit the sites' roles by hand`);
     out = out.replace(re, `$1"${role}"`);
   }
   return { environment: env.name, from: primary.name, to, text: out };
@@ -55,13 +57,13 @@ export function registerContinuityCommands(program: Command): void {
     .option("--dry-run", "print the plan, change nothing")
     .action((name: string, opts: { to: string; dir: string; dryRun?: boolean }) => {
       const env = DEFINITIONS[name];
-      if (!env) throw new CliError(unknownEnvironment(name));
+      if (!env) throw new FailoverError(unknownEnvironment(name));
       const file = join(opts.dir, `${name}.ts`);
       let text: string;
       try {
         text = readFileSync(file, "utf8");
       } catch {
-        throw new CliError(`${file}: cannot read the definition of '${name}' (run from the repository root or give --dir)`);
+        throw new FailoverError(`${file}: cannot read the definition of '${name}' (run from the repository root or give --dir)`);
       }
       const plan = planFailover(file, text, env, opts.to);
       if (!opts.dryRun) writeFileSync(file, plan.text);

@@ -2,14 +2,19 @@
  * `lanic-ca lab up|down|status`: the dev environment as a working CA on this machine, LAB ONLY
  * (scripts/lab/lab.ts, docs/adr/0065-lab-on-one-machine.md).
  */
-import { createRequire } from "node:module";
 import type { Command } from "commander";
-import { CliError } from "../../cli/errors.js";
-const pc = createRequire(import.meta.url)("picocolors") as typeof import("picocolors"); // CommonJS: require (ADR 0053)
+import pc from "picocolors";
+
+// The lab's runtime (./lab.js: PGlite, the signing services, SoftHSM) is imported when a lab
+// command runs, as the ceremony runtime is (scripts/ceremony/cli.ts): loaded with every command,
+// they cost `lanic-ca synth` more than 10 % (bench/synth.ts, ADR 0056).
+
+/** A lab command that failed: the message is the whole story (the CLI prints it, exit 1). */
+export class LabError extends Error {}
 
 /** Exit 1 with the message (cli/main.ts exits with main's code: process.exitCode would be lost). */
 function fail(err: unknown): never {
-  throw new CliError(`lab: ${(err as Error).message}`);
+  throw new LabError(`lab: ${(err as Error).message}`);
 }
 
 export function registerLabCommands(program: Command): void {

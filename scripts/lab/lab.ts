@@ -51,7 +51,7 @@ ceremonies run unattended on one machine. Real ceremonies never write a share or
 `;
 
 const pkiMain = (): string => fileURLToPath(import.meta.resolve("@lanic-ca/pki-services/main"));
-/** Beside this file in dist/scripts/lab/ and in the bundle (dist/bin/), like the side modules. */
+/** Beside this file in dist/scripts/lab/. */
 const ISSUING_ZONE = new URL("./lab-issuing-zone.js", import.meta.url);
 
 function freePort(): Promise<number> {

@@ -67,26 +67,11 @@ describe("where the gate's exceptions come from", () => {
     expires: "2026-12-22",
   };
 
-  it("takes them from `exceptionsFor` (the CLI's, read on the side thread) with their file's path as evidence", async () => {
-    const asked: string[] = [];
-    const exceptionsFor = async (env: string) => {
-      asked.push(env);
-      return { exceptions: [unmatched], source: join(process.cwd(), `side/${env}.yaml`) };
-    };
+  it("uses the `exceptions` given before the exceptions folder", async () => {
     let printed = "";
-    const run = synthesize([loadEnvironment("dev")], { outdir: tmp(), extensions: [policyExtension({ now: NOW, exceptionsFor, print: (t) => (printed += t) })] });
-    await expect(run).rejects.toThrow("lanic-ca synth: refused by the CP/CPS policy: dev (1 error)");
-    expect(asked).toEqual(["dev"]);
+    const given = policyExtension({ now: NOW, exceptions: [unmatched], exceptionsDir: EXCEPTIONS, print: (t) => (printed += t) });
+    await expect(synthesize([loadEnvironment("dev")], { outdir: tmp(), extensions: [given] })).rejects.toThrow("lanic-ca synth: refused by the CP/CPS policy: dev (1 error)");
     expect(printed).toContain("exception LCA-NET-03 no-such-finding matches no finding");
-    expect(printed).toContain("side/dev.yaml");
-  });
-
-  it("reads `exceptionsDir` instead when it is given (and `exceptions` before both)", async () => {
-    const exceptionsFor = vi.fn();
-    await synthesize([loadEnvironment("dev")], { outdir: tmp(), extensions: [policyExtension({ now: NOW, exceptionsDir: EXCEPTIONS, exceptionsFor, print: () => undefined })] });
-    const given = policyExtension({ now: NOW, exceptions: [unmatched], exceptionsFor, print: () => undefined });
-    await expect(synthesize([loadEnvironment("dev")], { outdir: tmp(), extensions: [given] })).rejects.toThrow("dev (1 error)");
-    expect(exceptionsFor).not.toHaveBeenCalled();
   });
 });
 
