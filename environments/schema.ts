@@ -436,12 +436,10 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
     out.push({ path: ["hsm", "partitions"], message: `partition '${d}' is defined twice` });
   const caNames = env.issuingCas.map((c) => c.name);
   for (const d of dup(caNames)) out.push({ path: ["issuingCas"], message: `issuing CA '${d}' is defined twice` });
-  env.hsm.partitions.forEach((p, i) =>
-    p.keys.forEach((k, j) => {
+  for (const [i, p] of env.hsm.partitions.entries())
+    for (const [j, k] of p.keys.entries())
       if (!caNames.includes(k.ca))
         out.push({ path: ["hsm", "partitions", i, "keys", j, "ca"], message: `unknown issuing CA '${k.ca}'; defined: ${caNames.join(", ")}` });
-    }),
-  );
   const checkKey = (path: (string | number)[], partition: string, label: string, purpose: string, ca: string) => {
     const p = partitions.get(partition);
     if (!p) {

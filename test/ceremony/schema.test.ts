@@ -69,7 +69,7 @@ describe("ceremony files are parsed strictly, before any HSM is touched", () => 
   const CRL = ROOT_CERT.replace("type: root-certificate", "type: ca-crl")
     .replace("key: { label: root, algorithm: ECDSA_P384 }", "issuerKey: { label: root, algorithm: ECDSA_P384 }")
     .replace("inputs: { publicKey: root.pub.pem }", "inputs: { issuerCertificate: root.pem }")
-    .replace(/certificate:\n(  .*\n)+/, "crl: { number: 1, thisUpdate: signing-time, nextUpdateDays: 366 }\n")
+    .replace(/certificate:\n( {2}.*\n)+/, "crl: { number: 1, thisUpdate: signing-time, nextUpdateDays: 366 }\n")
     .replace("outputs: { certificate: root.pem, transcript: root-cert }", "outputs: { crl: root.crl, transcript: crl }");
   it("refuses a CA CRL valid for more than 12 months (BR 4.9.7)", () => {
     expect(refused(CRL)).toEqual(["crl.nextUpdateDays: 366 days is more than 365: a CRL of CA certificates is re-issued at least every 12 months (BR 4.9.7)"]);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { importCycles, moduleGraph, root, upwardImports } from "./module-graph.js";
 
-export const LAYERS: Record<string, number> = {
+const LAYERS: Record<string, number> = {
   environments: 0,
   constructs: 1,
   stacks: 2,

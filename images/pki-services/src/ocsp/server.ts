@@ -169,14 +169,16 @@ function answer(cache: ResponseCache, der: Buffer, req: http.IncomingMessage, re
   try {
     key = parseRequest(der).key;
   } catch (err) {
-    if (err instanceof OcspRequestLimit) return sendError(res, 200, ERROR_RESPONSE.malformedRequest, { ...extra, "x-ocsp-limit": "one certificate per request (RFC 5019 2.1.1)" });
-    if (err instanceof OcspRequestError) return sendError(res, 400, ERROR_RESPONSE.malformedRequest, extra);
-    return sendError(res, 500, ERROR_RESPONSE.internalError, extra);
+    if (err instanceof OcspRequestLimit) sendError(res, 200, ERROR_RESPONSE.malformedRequest, { ...extra, "x-ocsp-limit": "one certificate per request (RFC 5019 2.1.1)" });
+    else sendError(res, err instanceof OcspRequestError ? 400 : 500, err instanceof OcspRequestError ? ERROR_RESPONSE.malformedRequest : ERROR_RESPONSE.internalError, extra);
+    return;
   }
   const c = cache.get(key);
   const now = Date.now();
-  if (!c) return sendError(res, 200, ERROR_RESPONSE.unauthorized, extra);
-  if (c.nextUpdate <= now) return sendError(res, 200, ERROR_RESPONSE.tryLater, extra);
+  if (!c || c.nextUpdate <= now) {
+    sendError(res, 200, c ? ERROR_RESPONSE.tryLater : ERROR_RESPONSE.unauthorized, extra);
+    return;
+  }
   // RFC 5019 6.2: caching headers follow the response's own validity.
   const maxAge = Math.max(0, Math.floor((c.nextUpdate - now) / 1000));
   if (req.headers["if-none-match"] === c.etag) {
