@@ -185,22 +185,8 @@ export const OfflineRoot = z.strictObject({
   }),
   /** Where the enclave is, by site name (it is in a site's building, never on its network). */
   site: Name,
-  /** The root's status is also served by OCSP (RFC 6960 4.2.2.2): a delegated responder
-   *  certificate (id-kp-OCSPSigning, id-pkix-ocsp-nocheck) that the root signs in a ceremony, for
-   *  a key generated in the online HSM. Synth renders the `ocsp-signer-key` and `ocsp-signer`
-   *  ceremony files from it; its subject is the root's with " OCSP Responder" appended to the CN.
-   *  No default: absent, the root's status is published by its CA CRL only. */
-  ocspSigner: z
-    .strictObject({
-      /** Partition of the online HSM (hsm.partitions) where the responder key is generated. */
-      partition: Name,
-      /** CKA_LABEL of the responder key in that partition. */
-      keyLabel: z.string().min(1).max(64),
-      keyAlgorithm: KeyAlgorithm,
-      /** Validity of the responder certificate in days (CP/CPS 4.9.9: ≤ 365, checked on the ceremony file). */
-      validityDays: z.number().int().positive(),
-    })
-    .optional(),
+  // No root OCSP responder: the status of the intermediates is the root's CA CRL, signed in the
+  // ca-crl ceremony (BR 4.9.7, 7.1.2.10.3: id-ad-ocsp MAY); docs/adr/0072.
 });
 export type OfflineRoot = z.infer<typeof OfflineRoot>;
 

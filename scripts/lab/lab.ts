@@ -101,7 +101,7 @@ async function runCeremonies(dir: string, env: Environment, pins: { rootSo: stri
     const type = /^type: (\S+)$/m.exec(readFileSync(join(cdir, f), "utf8"))?.[1];
     const lines =
       type === "quorum-split" ? [pins.rootSo, "", "", "", "", "", ""]
-      : type === "issuing-ca-key" || type === "ocsp-signer-key" ? [pins.online]
+      : type === "issuing-ca-key" ? [pins.online]
       : shares.slice(0, 2);
     let screen = "";
     const out = new PassThrough();
