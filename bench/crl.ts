@@ -1,5 +1,5 @@
 /**
- * CRL generation at scale (issue 7): a 1,000,000-entry CRL from PostgreSQL 15, streamed through a
+ * CRL generation at scale (ADR 0050): a 1,000,000-entry CRL from PostgreSQL 15, streamed through a
  * cursor and signed in SoftHSM (`CrlPublisher.publishOnce`: DER + PEM + sha256 + record + audit),
  * against `openssl ca -gencrl` over an index.txt with the same entries, in the same run. Both run
  * as child processes under /usr/bin/time -v for their peak RSS.

@@ -1,5 +1,5 @@
 /**
- * Diagram speed (issue 2's growth, the diagram step of synth): the topology diagram of a
+ * Diagram speed (the diagram step of synth as the topology grows, ADR 0041): the topology diagram of a
  * generated 10× environment (30 issuing CAs, 10 sites) against production's, both drawn in the
  * same run. Each drawing runs in a fresh process, as synth's diagram worker does: Graphviz WASM
  * loaded (timed apart), then topologyDot + renderSvg once, on V8's baseline WASM compiler only

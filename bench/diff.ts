@@ -1,5 +1,5 @@
 /**
- * Bench (issue 6): the diff of production against a changed production must take ≤ 25% of one
+ * Bench (ADR 0040): the diff of production against a changed production must take ≤ 25% of one
  * synth of production, both measured in this process (after one warm-up each, median of 5).
  * The diff reads both synthesized folders (topology model + Terraform stacks + policy files),
  * classifies and renders terminal, Markdown and JSON.

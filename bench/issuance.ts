@@ -1,6 +1,6 @@
 /**
  * Issuance speed through the HSM, as a ratio against raw PKCS#11 signatures with the same key
- * in the same run (issue 3: target ≥ 0.8). One worker process per core (each with its own
+ * in the same run (target ≥ 0.8, ADR 0010). One worker process per core (each with its own
  * PKCS#11 sessions; C_Sign runs on the libuv pool), same concurrency for both measurements.
  *
  *   raw      C_SignInit + C_Sign of a precomputed digest (the HSM's ceiling)

@@ -1,5 +1,5 @@
 /**
- * OCSP responder speed (issue 7): requests/s and p99 latency on loopback at 8 and 32
+ * OCSP responder speed (ADR 0052): requests/s and p99 latency on loopback at 8 and 32
  * connections, against references measured in the same run over the same data:
  *
  *   ours ×N     the real `pki-services ocsp-responder --serve --workers N` (N = 1 and 2), loaded

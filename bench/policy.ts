@@ -1,5 +1,5 @@
 /**
- * Policy speed (issue 4: "CP/CPS controls as synthesize-time policy").
+ * Policy speed (the CP/CPS controls as a synthesize-time gate, ADR 0030).
  * 1. Gate cost: `synthesize()` of the four shipped environments with the policy gate against
  *    the same synth without it, in one process, interleaved. Target: the gate adds ≤ 25 %.
  *    Also printed: the checks alone (evaluate() over a built model and its Terraform JSON).

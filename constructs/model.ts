@@ -214,7 +214,6 @@ export interface EnvironmentFact {
     rootKeyAlgorithm: string;
     rootValidityDays: number;
     intermediates: { ca: string; keyAlgorithm: string; validityDays: number; pathLen?: number }[];
-    ocspSigner?: { keyAlgorithm: string; validityDays: number };
   };
   cas: {
     name: string;

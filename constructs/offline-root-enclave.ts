@@ -79,7 +79,6 @@ export class OfflineRootEnclave extends Construct {
       rootKeyAlgorithm: root.keyAlgorithm,
       rootValidityDays: root.validityDays,
       intermediates,
-      ...(root.ocspSigner ? { ocspSigner: { keyAlgorithm: root.ocspSigner.keyAlgorithm, validityDays: root.ocspSigner.validityDays } } : {}),
     };
     this.ceremonyInputs = {
       environment: env.name,

@@ -65,8 +65,6 @@ export default {
       ],
     },
     site: "lab",
-    // The root's status by OCSP too, so that the dev ceremonies exercise the ocsp-signer files.
-    ocspSigner: { partition: "dev", keyLabel: "dev-root-ca-ocsp", keyAlgorithm: "ECDSA_P256", validityDays: 365 },
   },
   issuingCas: [
     {

@@ -185,22 +185,8 @@ export const OfflineRoot = z.strictObject({
   }),
   /** Where the enclave is, by site name (it is in a site's building, never on its network). */
   site: Name,
-  /** The root's status is also served by OCSP (RFC 6960 4.2.2.2): a delegated responder
-   *  certificate (id-kp-OCSPSigning, id-pkix-ocsp-nocheck) that the root signs in a ceremony, for
-   *  a key generated in the online HSM. Synth renders the `ocsp-signer-key` and `ocsp-signer`
-   *  ceremony files from it; its subject is the root's with " OCSP Responder" appended to the CN.
-   *  No default: absent, the root's status is published by its CA CRL only. */
-  ocspSigner: z
-    .strictObject({
-      /** Partition of the online HSM (hsm.partitions) where the responder key is generated. */
-      partition: Name,
-      /** CKA_LABEL of the responder key in that partition. */
-      keyLabel: z.string().min(1).max(64),
-      keyAlgorithm: KeyAlgorithm,
-      /** Validity of the responder certificate in days (CP/CPS 4.9.9: ≤ 365, checked on the ceremony file). */
-      validityDays: z.number().int().positive(),
-    })
-    .optional(),
+  // No root OCSP responder: the status of the intermediates is the root's CA CRL, signed in the
+  // ca-crl ceremony (BR 4.9.7, 7.1.2.10.3: id-ad-ocsp MAY); docs/adr/0072.
 });
 export type OfflineRoot = z.infer<typeof OfflineRoot>;
 
@@ -450,12 +436,10 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
     out.push({ path: ["hsm", "partitions"], message: `partition '${d}' is defined twice` });
   const caNames = env.issuingCas.map((c) => c.name);
   for (const d of dup(caNames)) out.push({ path: ["issuingCas"], message: `issuing CA '${d}' is defined twice` });
-  env.hsm.partitions.forEach((p, i) =>
-    p.keys.forEach((k, j) => {
+  for (const [i, p] of env.hsm.partitions.entries())
+    for (const [j, k] of p.keys.entries())
       if (!caNames.includes(k.ca))
         out.push({ path: ["hsm", "partitions", i, "keys", j, "ca"], message: `unknown issuing CA '${k.ca}'; defined: ${caNames.join(", ")}` });
-    }),
-  );
   const checkKey = (path: (string | number)[], partition: string, label: string, purpose: string, ca: string) => {
     const p = partitions.get(partition);
     if (!p) {

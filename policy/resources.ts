@@ -79,7 +79,10 @@ export class SynthesizedResources {
     for (const s of topology.stacks) {
       // cdktf builds and resolves every element's fragment twice (prepareStack, then
       // toTerraform); run back to back here, once (ADR 0031, ADR 0032).
-      const tf = (options.shareWithSynth ? shareFragments(s, () => (s.prepareStack(), s.toTerraform())) : s.toTerraform()) as StackJson;
+      const tf = (options.shareWithSynth ? shareFragments(s, () => {
+          s.prepareStack();
+          return s.toTerraform();
+        }) : s.toTerraform()) as StackJson;
       stacks[s.node.id] = tf;
       if (options.shareWithSynth) {
         const size = s.node.findAll().length;

@@ -217,7 +217,10 @@ export function topologyDot(after: TopologyJson, before?: TopologyJson): string 
       const k = `${side} ${frame.cluster} ${other} ${us[0].kind} ${st}`;
       const e = edges.get(k) ?? { from: side === "tail" ? rep : other, to: side === "tail" ? other : rep, labels: new Set<string>(), status: [], kind: us[0].kind, [side]: frame };
       e.labels.add(us[0].token);
-      for (const u of us) (e.status.push(st), used.add(u));
+      for (const u of us) {
+        e.status.push(st);
+        used.add(u);
+      }
       edges.set(k, e);
     }
     rest = rest.filter((u) => !used.has(u));
@@ -324,10 +327,10 @@ export function topologyDot(after: TopologyJson, before?: TopologyJson): string 
   // the few real edges between sites can save. weight=0: the ties do not pull on the positions.
   if (sites.length > 1) {
     const outer = sites.map((s) => id("order", s.name));
-    sites.forEach((s, i) => out.push(`  ${outer[i]} [shape=point, style=invis, width=0, height=0, label="", group=${q(`site_${s.name}`)}];`));
+    for (const [i, s] of sites.entries()) out.push(`  ${outer[i]} [shape=point, style=invis, width=0, height=0, label="", group=${q(`site_${s.name}`)}];`);
     out.push(`  { rank=min; ${outer.join("; ")}; }`);
     out.push(`  ${outer.join(" -> ")} [style=invis];`);
-    sites.forEach((s, i) => out.push(`  ${outer[i]} -> ${id("anchor", s.name)} [style=invis, weight=0];`));
+    for (const [i, s] of sites.entries()) out.push(`  ${outer[i]} -> ${id("anchor", s.name)} [style=invis, weight=0];`);
     out.push(`  { rank=same; ${sites.map((s) => id("anchor", s.name)).join("; ")}; }`);
   }
   out.push("}");

@@ -574,7 +574,7 @@ function classifyEnvironmentFacts(b: TopologyJson, a: TopologyJson, col: Collect
 
 function classifyPolicy(env: string, b: PolicySnapshot | undefined, a: PolicySnapshot | undefined, col: Collector, notes: Note[]) {
   if (!b?.exceptions && !a?.exceptions && !b?.controls && !a?.controls) {
-    notes.push({ environment: env, message: "no policy report (cdktf.out/policy/<env>.json) or policy/exceptions file on either side: exception and control changes could not be checked (they come with issue 4, policy/)" });
+    notes.push({ environment: env, message: "no policy report (cdktf.out/policy/<env>.json) or policy/exceptions file on either side: exception and control changes could not be checked (synth writes the policy reports)" });
     return;
   }
   const ex = diffBy<ExceptionFact>(b?.exceptions ?? [], a?.exceptions ?? [], (e) => `${e.control} ${e.finding}`);

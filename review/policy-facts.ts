@@ -1,8 +1,7 @@
 /**
  * The policy side of a review: exceptions (policy/exceptions/<env>.yaml) and the controls a
- * policy report lists (cdktf.out/policy/<env>.json). Issue 4 (policy/) owns both formats; this
- * reader is deliberately tolerant of field names so that it keeps working while that lands, and
- * says so in a note when it finds nothing to read.
+ * policy report lists (cdktf.out/policy/<env>.json). policy/ owns both formats (ADR 0030, 0033);
+ * this reader is tolerant of field names, and says so in a note when it finds nothing to read.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";

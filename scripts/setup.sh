@@ -9,6 +9,7 @@ set -euo pipefail
 need=()
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
 command -v certtool >/dev/null 2>&1 || need+=(gnutls-bin)
+[ -x /usr/bin/vfychain ] || need+=(libnss3-tools) # NSS vfychain: a third independent verifier (test/certs)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)

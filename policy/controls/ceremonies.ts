@@ -38,8 +38,6 @@ export const CEREMONY_CONTROLS: Control[] = [
         if (i.pathLen !== CP_LIMITS.issuingCaPathLength)
           out.push({ key: `pathlen:${i.ca}`, path, found: `intermediate for ${i.ca} has ${i.pathLen === undefined ? "no pathLenConstraint" : `pathLenConstraint ${i.pathLen}`}`, required: `pathLenConstraint ${CP_LIMITS.issuingCaPathLength}: an issuing CA certifies end entities only (CP/CPS 7.1.2, BR 7.1.2.10.4)`, fix: "render the intermediate with the OfflineRootEnclave (it sets pathLen 0)" });
       }
-      if (c.ocspSigner && c.ocspSigner.validityDays > CP_LIMITS.ocspSignerMaxValidityDays)
-        out.push({ key: "root-ocsp-signer:validity", path, found: `the root's OCSP responder certificate valid ${c.ocspSigner.validityDays} days`, required: `≤ ${CP_LIMITS.ocspSignerMaxValidityDays} days (CP/CPS 4.9.9)`, fix: `set rootOfTrust.ocspSigner.validityDays ≤ ${CP_LIMITS.ocspSignerMaxValidityDays}` });
       return out;
     },
   },
@@ -70,13 +68,6 @@ export const CEREMONY_CONTROLS: Control[] = [
         for (const k of keys)
           if (!allowed.includes(k.algorithm))
             out.push({ key: `key:${k.label}`, path: hsmPath, found: `OCSP signing key '${k.label}' of '${ca.name}' is ${k.algorithm}; profile '${profile.name}' allows ${allowed.join(", ")}`, required: "the responder key of an algorithm its certificate profile allows", fix: `generate '${k.label}' as one of ${allowed.join(", ")} (hsm.partitions[].keys[].algorithm)` });
-      }
-      const root = m.environment.ceremonies?.ocspSigner;
-      const rootCa = m.environment.cas.find((c) => c.type === "root");
-      if (root && rootCa) {
-        const allowed = m.environment.cas.flatMap((c) => c.profiles.filter((p) => p.kind === "ocsp-signing").flatMap((p) => p.allowedKeyAlgorithms ?? []));
-        if (allowed.length && !allowed.includes(root.keyAlgorithm))
-          out.push({ key: `key:${rootCa.name}-ocsp`, path: m.environment.name, found: `the root's OCSP responder key is ${root.keyAlgorithm}; the ocsp-signing profile allows ${[...new Set(allowed)].join(", ")}`, required: "the responder key of an algorithm the ocsp-signing profile allows", fix: "set rootOfTrust.ocspSigner.keyAlgorithm to an allowed algorithm" });
       }
       return out;
     },

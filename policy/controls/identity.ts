@@ -27,8 +27,6 @@ export function productionReasons(m: TopologyJson): string[] {
   return out;
 }
 
-const siteCluster = (s: { cluster?: { configPath: string; context: string; server?: string } }) => s.cluster?.server ?? (s.cluster ? `${s.cluster.configPath}#${s.cluster.context}` : undefined);
-
 export const IDENTITY_CONTROLS: Control[] = [
   {
     id: "LCA-TIER-01",

@@ -24,7 +24,8 @@ type Container = {
 export function workloadResource(res: SynthesizedResources, c: ComponentFact): { resource: TfResource; pod: PodSpec } | undefined {
   const r = res.at(`${c.path}/deployment`) ?? res.at(`${c.path}/cronjob`);
   if (!r) return undefined;
-  const spec = r.body.spec as Record<string, any>;
+  type Template = { template?: { spec?: PodSpec } };
+  const spec = r.body.spec as (Template & { job_template?: { spec?: Template } }) | undefined;
   const pod = (r.type === "kubernetes_cron_job_v1" ? spec?.job_template?.spec?.template?.spec : spec?.template?.spec) as PodSpec;
   return { resource: r, pod: pod ?? {} };
 }

@@ -100,29 +100,6 @@ function offline(env: Environment, root: OfflineRoot): RenderedFile[] {
       outputs: { crl: `${root.name}.crl.pem`, transcript: `${k}-ca-crl.transcript` },
     }),
   );
-  if (root.ocspSigner) {
-    // The root's delegated OCSP responder (RFC 6960 4.2.2.2): its key is made in the online HSM
-    // (where the responder signs), then certified by the root in the enclave.
-    const o = root.ocspSigner;
-    const part = partitionOf(env, o.partition);
-    const subject = { ...root.subject, CN: `${root.subject.CN} OCSP Responder` };
-    const base2 = `${root.name}-ocsp`;
-    const a = String(5 + 2 * env.issuingCas.length).padStart(2, "0");
-    const b = String(6 + 2 * env.issuingCas.length).padStart(2, "0");
-    out.push(
-      file(env, `${a}-ocsp-signer-key.yaml`, `Key and CSR of ${root.name}'s OCSP responder in the online HSM`, {
-        type: "ocsp-signer-key", environment: env.name, description: `Generate the ${root.name} OCSP responder key pair in HSM partition '${o.partition}' and its CSR`,
-        hsm: { library: env.hsm.pkcs11Library, tokenLabel: part.tokenLabel }, key: { label: o.keyLabel, algorithm: o.keyAlgorithm, generate: true },
-        csr: { subject }, outputs: { publicKey: `${base2}.pub.pem`, csr: `${base2}.csr.pem`, transcript: `${a}-ocsp-signer-key.transcript` },
-      }),
-      file(env, `${b}-ocsp-signer.yaml`, `Delegated OCSP responder certificate of ${root.name}`, {
-        type: "ocsp-signer", ...base, description: `Sign the ${root.name} OCSP responder certificate with the ${root.name} key`, issuerKey: rootKey,
-        inputs: { issuerCertificate: rootCert, csr: `${base2}.csr.pem` },
-        certificate: { subject, keyAlgorithm: o.keyAlgorithm, notBefore: "signing-time", validityDays: o.validityDays, issuerUrl },
-        outputs: { certificate: `${base2}.crt.pem`, transcript: `${b}-ocsp-signer.transcript` },
-      }),
-    );
-  }
   return out;
 }
 

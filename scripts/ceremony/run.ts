@@ -181,7 +181,7 @@ export async function runCeremony(options: RunOptions): Promise<RunResult> {
         let spki: Buffer;
         if (inp.csr) {
           const path = abs(inp.csr);
-          let csr;
+          let csr: ReturnType<typeof parseCsr>;
           try {
             csr = parseCsr(fromPem(readFileSync(path), "CERTIFICATE REQUEST", path));
           } catch (err) {

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { KeyAlgorithm } from "@lanic-ca/pki-services/config/schema";
+import { EKU_OIDS, KeyAlgorithm } from "@lanic-ca/pki-services/config/schema";
 import { formatPath, zodProblems } from "../../environments/load.js";
 import { CP_LIMITS } from "../../policy/cp-limits.js";
 import { CEREMONY_TYPES } from "./types.js";
@@ -65,16 +65,9 @@ export const Quorum = z.strictObject({
 });
 export type Quorum = z.infer<typeof Quorum>;
 
-/** Extended key usages a ceremony file names, with their OIDs (RFC 5280 4.2.1.12, BR 7.1.2.10.6). */
-export const EKU = {
-  serverAuth: "1.3.6.1.5.5.7.3.1",
-  clientAuth: "1.3.6.1.5.5.7.3.2",
-  codeSigning: "1.3.6.1.5.5.7.3.3",
-  emailProtection: "1.3.6.1.5.5.7.3.4",
-  timeStamping: "1.3.6.1.5.5.7.3.8",
-  ocspSigning: "1.3.6.1.5.5.7.3.9",
-  documentSigning: "1.3.6.1.4.1.311.10.3.12",
-} as const;
+/** Extended key usages a ceremony file names, with their OIDs (RFC 5280 4.2.1.12, BR 7.1.2.10.6):
+ *  the profiles' (config/schema.ts) and codeSigning, which a CA certificate may name but no profile issues. */
+export const EKU = { ...EKU_OIDS, codeSigning: "1.3.6.1.5.5.7.3.3" } as const;
 export type EkuName = keyof typeof EKU;
 export const ekuOids = (names: readonly EkuName[]): string[] => names.map((n) => EKU[n]);
 const EkuName = z.enum(["serverAuth", "clientAuth", "emailProtection", "documentSigning", "codeSigning", "timeStamping", "ocspSigning"]);
@@ -202,22 +195,6 @@ export const CaCrl = z.strictObject({
   outputs: z.strictObject({ crl: FilePath, ...transcript }),
 });
 
-export const OcspSigner = z.strictObject({
-  type: z.literal("ocsp-signer"),
-  ...base,
-  quorum: Quorum,
-  issuerKey: KeyRef,
-  inputs: SubjectKeyInput,
-  certificate: z.strictObject({
-    subject: Subject,
-    keyAlgorithm: KeyAlgorithm,
-    notBefore: NotBefore,
-    validityDays: Days,
-    issuerUrl: HttpUrl.optional(),
-  }),
-  outputs: z.strictObject({ certificate: FilePath, ...transcript }),
-});
-
 const OnlineKeyCsr = {
   ...base,
   /** The key, in the online HSM partition. `generate: true` makes it (refusing an existing label). */
@@ -230,8 +207,6 @@ const OnlineKeyCsr = {
 export const IssuingCaKey = z.strictObject({ type: z.literal("issuing-ca-key"), ...OnlineKeyCsr });
 /** Pilot: the issuing CA's key pair and CSR for an external root. */
 export const ExternalCsr = z.strictObject({ type: z.literal("external-csr"), ...OnlineKeyCsr });
-/** The root's delegated OCSP responder key pair and CSR, in the online HSM (input of `ocsp-signer`). */
-export const OcspSignerKey = z.strictObject({ type: z.literal("ocsp-signer-key"), ...OnlineKeyCsr });
 
 /** Pilot: import of the certificate the external root returned, checked against our HSM key
  *  and our profile. */
@@ -265,8 +240,6 @@ export const CeremonyFile = z.discriminatedUnion("type", [
   Intermediate,
   CrossCertificate,
   CaCrl,
-  OcspSigner,
-  OcspSignerKey,
   IssuingCaKey,
   ExternalCsr,
   ExternalCertificateImport,
@@ -279,8 +252,6 @@ export type RootCertificate = z.infer<typeof RootCertificate>;
 export type Intermediate = z.infer<typeof Intermediate>;
 export type CrossCertificate = z.infer<typeof CrossCertificate>;
 export type CaCrl = z.infer<typeof CaCrl>;
-export type OcspSigner = z.infer<typeof OcspSigner>;
-export type OcspSignerKey = z.infer<typeof OcspSignerKey>;
 export type IssuingCaKey = z.infer<typeof IssuingCaKey>;
 export type ExternalCsr = z.infer<typeof ExternalCsr>;
 export type ExternalCertificateImport = z.infer<typeof ExternalCertificateImport>;
@@ -331,11 +302,10 @@ export function limitProblems(c: CeremonyFile): Problem[] {
     case "intermediate":
     case "cross-certificate":
     case "ca-crl":
-    case "ocsp-signer":
       oneOf(["issuerKey", "algorithm"], c.issuerKey.algorithm, CP_LIMITS.rootKeyAlgorithms, "the offline root's key", rootKeyCite);
       break;
   }
-  if (c.type === "intermediate" || c.type === "ocsp-signer") {
+  if (c.type === "intermediate") {
     const n = [c.inputs.csr, c.inputs.publicKey].filter(Boolean).length;
     if (n !== 1) out.push({ path: ["inputs"], message: `exactly one of 'csr' or 'publicKey' is required (found ${n})` });
   }
@@ -358,8 +328,6 @@ export function limitProblems(c: CeremonyFile): Problem[] {
   }
   if (c.type === "ca-crl" && c.crl.nextUpdateDays > CP_LIMITS.caCrlMaxDays)
     out.push({ path: ["crl", "nextUpdateDays"], message: `${c.crl.nextUpdateDays} days is more than ${CP_LIMITS.caCrlMaxDays}: a CRL of CA certificates is re-issued at least every 12 months (BR 4.9.7)` });
-  if (c.type === "ocsp-signer" && c.certificate.validityDays > CP_LIMITS.ocspSignerMaxValidityDays)
-    out.push({ path: ["certificate", "validityDays"], message: `${c.certificate.validityDays} days is more than ${CP_LIMITS.ocspSignerMaxValidityDays}, the maximum for a delegated OCSP responder certificate (CP/CPS 4.9.9)` });
   if (c.type === "issuing-ca-key" || c.type === "external-csr")
     oneOf(["key", "algorithm"], c.key.algorithm, CP_LIMITS.subordinateKeyAlgorithms, "a subordinate CA key", "CP/CPS 6.1.5, BR 6.1.5, MRSP 5.1");
   return out;

@@ -7,8 +7,6 @@ export const CEREMONY_TYPES = [
   "intermediate",
   "cross-certificate",
   "ca-crl",
-  "ocsp-signer",
-  "ocsp-signer-key",
   "issuing-ca-key",
   "external-csr",
   "external-certificate-import",

@@ -3,8 +3,6 @@
  * independent verifier:
  * - the dev ceremony files exactly as synth renders them, run in their README's order (so the
  *   renderer and the tool cannot drift apart);
- *   with the root's OCSP responder (dev sets rootOfTrust.ocspSigner: ocsp-signer-key, ocsp-signer);
- * - the root's delegated OCSP responder certificate (ocsp-signer) and its refusals;
  * - an RSA_4096 root (one keygen in its own token) with an intermediate under it;
  * - the cross-certificate template (renderCrossCertificateFile, `ceremony template`), run;
  * - the pilot path: external-csr with the rendered RSA_3072 key, an OpenSSL-made external root
@@ -83,7 +81,7 @@ describe("the dev ceremony files, exactly as synth renders them, against SoftHSM
     expect(order).toEqual(devFiles.filter((f) => f.path.endsWith(".yaml")).map((f) => f.path));
     expect(order).toEqual([
       "01-quorum-split.yaml", "02-root-key.yaml", "03-root-certificate.yaml", "04-dev-ca-1-key.yaml", "05-dev-ca-1-intermediate.yaml",
-      "06-dev-tls-ca-1-key.yaml", "07-dev-tls-ca-1-intermediate.yaml", "08-ca-crl.yaml", "09-ocsp-signer-key.yaml", "10-ocsp-signer.yaml",
+      "06-dev-tls-ca-1-key.yaml", "07-dev-tls-ca-1-intermediate.yaml", "08-ca-crl.yaml",
     ]);
     let k = 0;
     for (const path of order) {
@@ -91,7 +89,7 @@ describe("the dev ceremony files, exactly as synth renders them, against SoftHSM
       const lines =
         c.type === "quorum-split"
           ? [DEV_SO_PIN, ...c.quorum.custodians.flatMap(() => ["", ""])]
-          : c.type === "issuing-ca-key" || c.type === "ocsp-signer-key"
+          : c.type === "issuing-ca-key"
             ? [DEV_ONLINE_PIN]
             : [devShares[k % 3], devShares[++k % 3]];
       const { result, screen } = await ws.runFile(join(devDir, path), lines);
@@ -120,92 +118,6 @@ describe("the dev ceremony files, exactly as synth renders them, against SoftHSM
     expect(ws.opensslSpkiSha256(join(devDir, "dev-ca-1.crt.pem"), "x509")).toBe(ws.opensslSpkiSha256(join(devDir, "dev-ca-1.pub.pem"), "pkey"));
   });
 
-  it("09-10 (rootOfTrust.ocspSigner): the root certifies the responder key made in the online token; OCSP Signing EKU, OCSP No Check, issuer = root", async () => {
-    devOk();
-    expect(rendered(devFiles, "09-ocsp-signer-key.yaml").key).toEqual({ label: "dev-root-ca-ocsp", algorithm: "ECDSA_P256", generate: true });
-    expect(rendered(devFiles, "10-ocsp-signer.yaml").inputs).toEqual({ issuerCertificate: "dev-root-ca.crt.pem", csr: "dev-root-ca-ocsp.csr.pem" });
-    const o = (...args: string[]) => ws.openssl(args, devDir);
-    const text = o("x509", "-in", "dev-root-ca-ocsp.crt.pem", "-noout", "-text");
-    expect(text).toMatch(/X509v3 Extended Key Usage: \n\s+OCSP Signing\n/);
-    expect(text).toMatch(/OCSP No Check: \n/);
-    expect(text).toMatch(/X509v3 Key Usage: critical\n\s+Digital Signature\n/);
-    expect(text).not.toContain("Basic Constraints");
-    expect(dn("dev-root-ca-ocsp.crt.pem", "issuer", devDir)).toBe(dn("dev-root-ca.crt.pem", "subject", devDir));
-    expect(dn("dev-root-ca-ocsp.crt.pem", "subject", devDir)).toBe("C = LA, O = LANIC (development), CN = LANIC CA Dev Root OCSP Responder");
-    const d = dates("dev-root-ca-ocsp.crt.pem", devDir);
-    expect((d.notAfter.getTime() - d.notBefore.getTime() + 1000) / 86_400_000).toBe(365);
-    expect(o("verify", "-x509_strict", "-CAfile", "dev-root-ca.crt.pem", "dev-root-ca-ocsp.crt.pem").trim()).toBe("dev-root-ca-ocsp.crt.pem: OK");
-    // The certified key is the one 07 generated in the online token (its CSR and its public key).
-    const spki = ws.opensslSpkiSha256(join(devDir, "dev-root-ca-ocsp.crt.pem"), "x509");
-    expect(spki).toBe(ws.opensslSpkiSha256(join(devDir, "dev-root-ca-ocsp.pub.pem"), "pkey"));
-    expect(spki).toBe(ws.opensslSpkiSha256(join(devDir, "dev-root-ca-ocsp.csr.pem"), "req"));
-    const tok = await openToken({ library: ws.library, tokenLabel: DEV_ONLINE_TOKEN }, DEV_ONLINE_PIN);
-    try {
-      expect((await tok.signer("dev-root-ca-ocsp", "ECDSA_P256")).spki.toString("base64")).toBe(
-        readFileSync(join(devDir, "dev-root-ca-ocsp.pub.pem"), "utf8").replace(/-----[^-]+-----|\s/g, ""),
-      );
-    } finally {
-      tok.close();
-    }
-  });
-});
-
-describe("ocsp-signer: the dev root's delegated OCSP responder certificate", () => {
-  const root = () => rendered(devFiles, "02-root-key.yaml");
-  const ocsp = (name: string, certificate: Doc = {}) => ({
-    type: "ocsp-signer", hsm: root().hsm, quorum: root().quorum, issuerKey: root().key,
-    inputs: { issuerCertificate: "dev-root-ca.crt.pem", publicKey: "dev-root-ocsp-1.pub.pem" },
-    certificate: {
-      subject: { CN: "LANIC CA Dev Root OCSP Responder 1", O: "LANIC (development)", C: "LA" }, keyAlgorithm: "ECDSA_P256",
-      notBefore: "signing-time", validityDays: 365, issuerUrl: "http://repository.dev.ca.lanic.la/certs/dev-root-ca.der", ...certificate,
-    },
-    outputs: { certificate: `${name}.crt.pem`, transcript: `${name}.transcript` },
-  });
-
-  it("the root certifies a responder key of the online token: OCSP Signing EKU, ocsp-nocheck, issuer = root, within the root's validity", async () => {
-    devOk();
-    const tok = await openToken({ library: ws.library, tokenLabel: DEV_ONLINE_TOKEN }, DEV_ONLINE_PIN);
-    try {
-      const k = await tok.generateKeyPair("dev-root-ocsp-1", "ECDSA_P256");
-      writeFileSync(join(devDir, "dev-root-ocsp-1.pub.pem"), toPem(k.spki, "PUBLIC KEY"), { flag: "wx" });
-    } finally {
-      tok.close();
-    }
-    const { result } = await ws.run("dev/07-root-ocsp-signer.yaml", [devShares[1], devShares[2]], ocsp("dev-root-ocsp-1"));
-    expect(result.outputs.certificate).toBe(join(devDir, "dev-root-ocsp-1.crt.pem"));
-
-    const text = ws.openssl(["x509", "-in", "dev-root-ocsp-1.crt.pem", "-noout", "-text"], devDir);
-    expect(text).toMatch(/X509v3 Extended Key Usage: \n\s+OCSP Signing\n/);
-    expect(text).toMatch(/OCSP No Check: \n/);
-    expect(text).toMatch(/X509v3 Key Usage: critical\n\s+Digital Signature\n/);
-    expect(text).not.toContain("Basic Constraints");
-    expect(text).toContain("CA Issuers - URI:http://repository.dev.ca.lanic.la/certs/dev-root-ca.der");
-    expect(dn("dev-root-ocsp-1.crt.pem", "issuer", devDir)).toBe(dn("dev-root-ca.crt.pem", "subject", devDir));
-    expect(dn("dev-root-ocsp-1.crt.pem", "subject", devDir)).toBe("C = LA, O = LANIC (development), CN = LANIC CA Dev Root OCSP Responder 1");
-    const r = dates("dev-root-ca.crt.pem", devDir);
-    const d = dates("dev-root-ocsp-1.crt.pem", devDir);
-    expect(d.notBefore.getTime()).toBeGreaterThanOrEqual(r.notBefore.getTime());
-    expect(d.notAfter.getTime()).toBeLessThanOrEqual(r.notAfter.getTime());
-    expect((d.notAfter.getTime() - d.notBefore.getTime() + 1000) / 86_400_000).toBe(365);
-    expect(ws.openssl(["verify", "-x509_strict", "-CAfile", "dev-root-ca.crt.pem", "dev-root-ocsp-1.crt.pem"], devDir).trim()).toBe("dev-root-ocsp-1.crt.pem: OK");
-    expect(ws.opensslSpkiSha256(join(devDir, "dev-root-ocsp-1.crt.pem"), "x509")).toBe(ws.opensslSpkiSha256(join(devDir, "dev-root-ocsp-1.pub.pem"), "pkey"));
-  });
-
-  it("refuses a responder certificate valid for more than 365 days, before the HSM", async () => {
-    const file = join(devDir, "ocsp-long.yaml");
-    expect(await ws.refusal("dev/ocsp-long.yaml", [], ocsp("ocsp-long", { validityDays: 366 }))).toBe(
-      `${file}: invalid ceremony file (1 problem):\n  - ${file}: certificate.validityDays: 366 days is more than 365, the maximum for a delegated OCSP responder certificate (CP/CPS 4.9.9)`,
-    );
-    expect(existsSync(join(devDir, "ocsp-long.transcript.json"))).toBe(false);
-  });
-
-  it("refuses a responder key of another algorithm than the file states", async () => {
-    devOk();
-    expect(await ws.refusal("dev/ocsp-alg.yaml", [devShares[0], devShares[1]], ocsp("ocsp-alg", { keyAlgorithm: "ECDSA_P384" }))).toBe(
-      "the subject key is ECDSA_P256, but the ceremony file says ECDSA_P384",
-    );
-    expect(existsSync(join(devDir, "ocsp-alg.crt.pem"))).toBe(false);
-  });
 });
 
 describe("an RSA_4096 root in SoftHSM: root key, root certificate, one intermediate; OpenSSL verifies the chain", () => {

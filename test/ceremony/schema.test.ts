@@ -50,7 +50,7 @@ describe("ceremony files are parsed strictly, before any HSM is touched", () => 
     ["a weak root key", ROOT_CERT.replace("algorithm: ECDSA_P384", "algorithm: RSA_2048"), "key.algorithm: RSA_2048 is not allowed for a root key; allowed: ECDSA_P384, RSA_4096 (CP/CPS 6.1.5, BR 6.1.5, MRSP 5.1)"],
     ["a quorum of one", ROOT_CERT.replace("threshold: 2", "threshold: 1"), "quorum.threshold: 1 is below 2: the offline HSM needs multi-person control (BR 5.2.2, 6.2.2)"],
     ["a quorum larger than the custodians", ROOT_CERT.replace("threshold: 2", "threshold: 4"), "quorum.threshold: 4 is more than the 3 custodians"],
-    ["an unknown ceremony type", ROOT_CERT.replace("type: root-certificate", "type: root-cert"), 'type: must be one of "quorum-split", "root-key", "root-certificate", "intermediate", "cross-certificate", "ca-crl", "ocsp-signer", "ocsp-signer-key", "issuing-ca-key", "external-csr", "external-certificate-import" (got "root-cert")'],
+    ["an unknown ceremony type", ROOT_CERT.replace("type: root-certificate", "type: root-cert"), 'type: must be one of "quorum-split", "root-key", "root-certificate", "intermediate", "cross-certificate", "ca-crl", "issuing-ca-key", "external-csr", "external-certificate-import" (got "root-cert")'],
     ["a bad country", ROOT_CERT.replace("C: LA", "C: Laos"), 'certificate.subject.C: an ISO 3166-1 alpha-2 code, e.g. LA (got "Laos")'],
   ])("refuses %s", (_what, text, message) => {
     expect(refused(text)).toEqual([message]);
@@ -69,7 +69,7 @@ describe("ceremony files are parsed strictly, before any HSM is touched", () => 
   const CRL = ROOT_CERT.replace("type: root-certificate", "type: ca-crl")
     .replace("key: { label: root, algorithm: ECDSA_P384 }", "issuerKey: { label: root, algorithm: ECDSA_P384 }")
     .replace("inputs: { publicKey: root.pub.pem }", "inputs: { issuerCertificate: root.pem }")
-    .replace(/certificate:\n(  .*\n)+/, "crl: { number: 1, thisUpdate: signing-time, nextUpdateDays: 366 }\n")
+    .replace(/certificate:\n( {2}.*\n)+/, "crl: { number: 1, thisUpdate: signing-time, nextUpdateDays: 366 }\n")
     .replace("outputs: { certificate: root.pem, transcript: root-cert }", "outputs: { crl: root.crl, transcript: crl }");
   it("refuses a CA CRL valid for more than 12 months (BR 4.9.7)", () => {
     expect(refused(CRL)).toEqual(["crl.nextUpdateDays: 366 days is more than 365: a CRL of CA certificates is re-issued at least every 12 months (BR 4.9.7)"]);
@@ -110,31 +110,8 @@ describe("renderCeremonyFiles", () => {
     expect(tls.policies).toEqual(["2.23.140.1.2.2", env.cpCps.policyOid, "2.16.418.1.1.2.3"]);
     expect(tls.extendedKeyUsage).toEqual(["serverAuth"]);
     expect(files["08-ca-crl.yaml"].crl.nextUpdateDays).toBe(365);
-    // No ocsp-signer files without rootOfTrust.ocspSigner; the README points at the cross-certificate template.
+    // No root OCSP responder (ADR 0072); the README points at the cross-certificate template.
     expect(files["README.md"]).toContain("`lanic-ca ceremony template cross-certificate --environment production ...`");
-  });
-
-  it("renders the root's OCSP responder files when rootOfTrust.ocspSigner is set, and fails synth on an unknown partition", () => {
-    const env = loadEnvironment("production");
-    if (env.rootOfTrust.type !== "offline") throw new Error("production has an offline root");
-    const withOcsp = { ...env, rootOfTrust: { ...env.rootOfTrust, ocspSigner: { partition: env.hsm.partitions[0].name, keyLabel: "root-ocsp-1", keyAlgorithm: "ECDSA_P256" as const, validityDays: 365 } } };
-    const files = Object.fromEntries(renderCeremonyFiles(withOcsp).map((f) => [f.path, f.path.endsWith(".yaml") ? parseCeremonyText(f.content, f.path) : f.content]));
-    expect(Object.keys(files).slice(-3)).toEqual(["08-ca-crl.yaml", "09-ocsp-signer-key.yaml", "10-ocsp-signer.yaml"]);
-    expect(files["09-ocsp-signer-key.yaml"]).toMatchObject({
-      type: "ocsp-signer-key", hsm: { tokenLabel: env.hsm.partitions[0].tokenLabel }, key: { label: "root-ocsp-1", algorithm: "ECDSA_P256", generate: true },
-      csr: { subject: { CN: "Lao Government Root CA 2026 OCSP Responder", O: "Ministry of Technology and Communications", C: "LA" } },
-    });
-    expect(files["10-ocsp-signer.yaml"]).toMatchObject({
-      type: "ocsp-signer", hsm: { tokenLabel: "lao-gov-root" }, issuerKey: { label: "lao-gov-root-ca-2026", algorithm: "ECDSA_P384" },
-      inputs: { issuerCertificate: "lao-gov-root-ca.crt.pem", csr: "lao-gov-root-ca-ocsp.csr.pem" },
-      certificate: { keyAlgorithm: "ECDSA_P256", validityDays: 365, issuerUrl: "http://repository.ca.gov.la/certs/lao-gov-root-ca.der" },
-    });
-    const tooLong = { ...withOcsp, rootOfTrust: { ...withOcsp.rootOfTrust, ocspSigner: { ...withOcsp.rootOfTrust.ocspSigner, validityDays: 400 } } };
-    expect(() => renderCeremonyFiles(tooLong)).toThrow(
-      "cdktf.out/ceremonies/production/10-ocsp-signer.yaml: certificate.validityDays: 400 days is more than 365, the maximum for a delegated OCSP responder certificate (CP/CPS 4.9.9)",
-    );
-    const unknown = { ...withOcsp, rootOfTrust: { ...withOcsp.rootOfTrust, ocspSigner: { ...withOcsp.rootOfTrust.ocspSigner, partition: "nowhere" } } };
-    expect(() => renderCeremonyFiles(unknown)).toThrow("environment production: unknown HSM partition 'nowhere'");
   });
 
   it("renders the external-CSR ceremonies for the pilot", () => {

@@ -68,7 +68,7 @@ describe("lanic-ca lab", () => {
     expect(openssl(["verify", "-x509_strict", "-CAfile", state.files.rootCert, state.files.issuingCaCert]).stdout.trim()).toBe(`${state.files.issuingCaCert}: OK`);
     expect(readFileSync(join(dir, "README-LAB-ONLY-NOT-FOR-PRODUCTION.txt"), "utf8")).toContain("LAB ONLY — NOT FOR PRODUCTION");
     expect(readFileSync(join(dir, "secrets", "custodian-shares-LAB-ONLY.txt"), "utf8")).toMatch(/^# LAB ONLY — NOT FOR PRODUCTION.*\ndev\/dev-1:/);
-    for (const n of ["01-quorum-split", "05-dev-ca-1-intermediate", "10-ocsp-signer"]) {
+    for (const n of ["01-quorum-split", "05-dev-ca-1-intermediate", "08-ca-crl"]) {
       const v = spawnSync(process.execPath, [CLI, "ceremony", "verify-transcript", join(dir, "ceremonies", `${n}.transcript.json`)], { encoding: "utf8" });
       expect(v.status, v.stdout + v.stderr).toBe(0);
     }

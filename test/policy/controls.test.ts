@@ -327,7 +327,6 @@ describe("check refuses whatever synth's ceremony rendering refuses (LCA-CER-01)
     ["intermediate longer than 10 years", "production", (d) => { d.rootOfTrust.intermediateValidityDays = 4000; }],
     ["subordinate CA key RSA_2048", "production", (d) => { d.issuingCas[0].keyAlgorithm = "RSA_2048"; d.hsm.partitions[0].keys[0].algorithm = "RSA_2048"; }],
     ["subordinate CA key RSA_2048 under the external root", "pilot", (d) => { d.issuingCas[0].keyAlgorithm = "RSA_2048"; d.hsm.partitions[0].keys[0].algorithm = "RSA_2048"; }],
-    ["root OCSP responder certificate longer than a year", "dev", (d) => { d.rootOfTrust.ocspSigner.validityDays = 400; }],
   ];
   it.each(mutations)("%s: synth refuses the ceremony files and check reports it", (_name, env, mutate) => {
     const def = definition(env);

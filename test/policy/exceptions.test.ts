@@ -123,7 +123,7 @@ describe("exceptions", () => {
   });
   it("the example in docs/policy.md parses (ticket formats LANIC-CA-42 and \"#4\")", () => {
     const doc = readFileSync(join(import.meta.dirname, "../../docs/policy.md"), "utf8");
-    const example = /## Exceptions\n[^]*?```yaml\n([^]*?)```/.exec(doc)![1];
+    const example = /## Exceptions\n[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)![1];
     const parsed = parseExceptions(example, "docs/policy.md");
     expect(parsed.length).toBeGreaterThan(0);
     expect(parsed.map((e) => e.ticket)).toEqual(expect.arrayContaining(["LANIC-CA-42", "#4"]));

@@ -78,7 +78,10 @@ describe("where the gate's exceptions come from", () => {
 describe("lanic-ca check", () => {
   const run = async (args: string[]) => {
     let out = "";
-    const spy = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => {
+      out += String(c);
+      return true;
+    });
     try {
       await buildProgram().parseAsync(args, { from: "user" });
       return { out, error: undefined as Error | undefined };

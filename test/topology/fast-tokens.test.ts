@@ -100,7 +100,10 @@ describe("fast token resolution", () => {
     const shared = (() => {
       const app = buildApp([env], "/nonexistent").app;
       const stacks = app.node.findAll().filter((c): c is TerraformStack => TerraformStack.isStack(c));
-      return Object.fromEntries(stacks.map((s) => [s.node.id, JSON.stringify(shareFragments(s, () => (s.prepareStack(), s.toTerraform())), null, 2)]));
+      return Object.fromEntries(stacks.map((s) => [s.node.id, JSON.stringify(shareFragments(s, () => {
+        s.prepareStack();
+        return s.toTerraform();
+      }), null, 2)]));
     })();
     useFastResolve(false);
     try {
@@ -120,8 +123,14 @@ describe("fast token resolution", () => {
     };
     const app = new App({ outdir: "/nonexistent", stackTraces: false });
     const [a, b] = build(app);
-    const first = JSON.stringify(shareFragments(a, () => (a.prepareStack(), a.toTerraform())), null, 2);
-    const bJson = JSON.stringify(shareFragments(b, () => (b.prepareStack(), b.toTerraform())), null, 2);
+    const first = JSON.stringify(shareFragments(a, () => {
+      a.prepareStack();
+      return a.toTerraform();
+    }), null, 2);
+    const bJson = JSON.stringify(shareFragments(b, () => {
+      b.prepareStack();
+      return b.toTerraform();
+    }), null, 2);
     // b's preparation added an output to a: a's JSON computed before is stale, computed again.
     const aJson = JSON.stringify(a.toTerraform(), null, 2);
     expect(aJson).not.toEqual(first);
@@ -142,6 +151,7 @@ describe("fast token resolution", () => {
           concat: `prefix-${ns.metadata.name}-suffix`,
           number: Token.asString(v.numberValue),
           joined: Fn.join(",", names.listValue),
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal "${…}" is the escape under test
           literalEscape: "${var.not_a_token}",
           numberLike: "sha256:3f1e9a 1e5 -2.5e+3",
           lazyNested: Token.asString(Lazy.anyValue({ produce: () => ({ a: [ns.metadata.name, undefined, 3], b: { c: undefined, d: "x" } }) })),

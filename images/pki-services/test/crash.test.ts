@@ -1,5 +1,5 @@
 /**
- * Crash safety (issue 3): SIGKILL the issuing CA (a real child process, real SoftHSM, a real
+ * Crash safety (ADR 0011): SIGKILL the issuing CA (a real child process, real SoftHSM, a real
  * PostgreSQL 15 on disk) in the middle of 1,000 concurrent issuances, restart it, and show: no
  * lost record, no duplicate serial, every certificate a client received is in the database,
  * every intent left by the crash is reconciled (recorded and revoked), the audit chain holds.

@@ -112,7 +112,7 @@ describe("issuing-ca HTTP API", () => {
     const tokens = join(ca.hsm.dir, "tokens");
     const csr = good();
     renameSync(tokens, `${tokens}.away`);
-    let down;
+    let down: Awaited<ReturnType<typeof call>>;
     try {
       down = await call("POST", "/v1/certificates", { profile: "operator", csr });
       const h = await call("GET", "/healthz");
@@ -241,7 +241,7 @@ describe("issuing-ca audit events", () => {
     const before = await count();
     // The HSM returns a well-formed ECDSA signature that is not over this TBS.
     const spy = vi.spyOn(service.signer, "sign").mockImplementationOnce(async () => (await service.signer.sign(Buffer.from("something else"))));
-    let r;
+    let r: Awaited<ReturnType<typeof call>>;
     try {
       r = await call("POST", "/v1/certificates", { profile: "operator", csr: opensslCsr(tmp.dir, "ec:P-256", "/C=LA/O=LANIC/CN=op-discarded") });
     } finally {

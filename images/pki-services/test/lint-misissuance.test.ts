@@ -5,7 +5,7 @@
  */
 import "reflect-metadata";
 import { createPrivateKey, createPublicKey, sign } from "node:crypto";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -191,7 +191,39 @@ describe("names (RFC 5280 4.1.2.4, BR 7.1.4, 7.1.2.7.12)", () => {
     // openssl req itself refuses 65 characters: the CSR is made byte by byte.
     const keyFile = opensslKey(tmp.dir, "ec:P-256");
     const csr65 = parseCsr(craftCsr(seq(C(), O(`${lao64}ກ`), CN("op-lao")), spkiOf(keyFile), readFileSync(keyFile, "utf8"), SIG.ecdsaSha256));
-    expect(problems(ca.profiles.operator, csr65)).toEqual(["subject attribute O has 65 characters (195 UTF-8 octets), more than 64 characters (RFC 5280 Appendix A ub-organization-name)"]);
+    expect(problems(ca.profiles.operator, csr65)).toEqual(["subject attribute O has 65 characters (195 UTF-8 octets), more than 64 characters (RFC 5280 Appendix A ub-organization-name); the bound counts characters, and some verifiers count UTF-8 octets instead, so a Lao name near the bound may be refused by them (docs/adr/0071-name-bounds-in-characters.md)"]);
+  });
+});
+
+describe("a 25-character Lao name is 69 UTF-8 octets: within ub-common-name 64, which counts characters (docs/adr/0071-name-bounds-in-characters.md)", () => {
+  // 22 Lao letters (3 octets each) and 3 spaces: 25 characters, 69 octets
+  const lao25 = "ສົມພອນ ພົມມະວົງ ກະຊວງ ປທສ";
+  it("the fixture is what it claims", () => {
+    expect([...lao25].length).toBe(25);
+    expect(Buffer.byteLength(lao25, "utf8")).toBe(69);
+  });
+
+  it("issues it as CN byte-exact (UTF8String, 69 octets); openssl and certtool accept the certificate", async () => {
+    const csr = parseCsr(opensslCsr(tmp.dir, "ec:P-256", `/C=LA/O=MTC/CN=${lao25}`));
+    const prepared = prepareCertificate(ca.profiles.operator, csr, { serial: randomSerial(), now: new Date() });
+    const der = await signCertificate(ca.profiles.operator, prepared, ca.signer, issuerPublicKey(ca.signer.spki));
+    expect(der.includes(Buffer.concat([Buffer.from([TAG.UTF8String, 69]), Buffer.from(lao25, "utf8")]))).toBe(true);
+    const file = join(tmp.dir, "lao25.pem");
+    writeFileSync(file, toPem(der));
+    expect(execFileSync("openssl", ["verify", "-x509_strict", "-CAfile", ca.rootFile, "-untrusted", ca.caFile, file]).toString()).toBe(`${file}: OK\n`);
+    writeFileSync(join(tmp.dir, "lao25-chain.pem"), toPem(der) + ca.caPem + ca.rootPem);
+    const gnutls = spawnSync("certtool", ["--verify-chain", "--infile", join(tmp.dir, "lao25-chain.pem")], { encoding: "utf8" });
+    expect(gnutls.status, gnutls.stdout + gnutls.stderr).toBe(0);
+    expect(execFileSync("openssl", ["x509", "-in", file, "-noout", "-subject", "-nameopt", "utf8,sep_comma_plus"]).toString()).toBe(`subject=C=LA,O=MTC,CN=${lao25}\n`);
+  });
+
+  it("refuses a CN one character over the bound, naming characters and octets and the verifiers that count octets", () => {
+    const keyFile = opensslKey(tmp.dir, "ec:P-256");
+    const lao65 = "ກ".repeat(65);
+    const csr = parseCsr(craftCsr(seq(C(), O("MTC"), CN(lao65)), spkiOf(keyFile), readFileSync(keyFile, "utf8"), SIG.ecdsaSha256));
+    expect(problems(ca.profiles.operator, csr)).toEqual([
+      "subject attribute CN has 65 characters (195 UTF-8 octets), more than 64 characters (RFC 5280 Appendix A ub-common-name); the bound counts characters, and some verifiers count UTF-8 octets instead, so a Lao name near the bound may be refused by them (docs/adr/0071-name-bounds-in-characters.md)",
+    ]);
   });
 });
 

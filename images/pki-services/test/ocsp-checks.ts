@@ -1,4 +1,4 @@
-/** The OCSP test bed and the `openssl ocsp` checks of issue 7, shared by the one-process
+/** The OCSP test bed and the `openssl ocsp` checks (RFC 6960, ADR 0051), shared by the one-process
  *  responder (ocsp.test.ts) and the clustered one (ocsp-cluster.test.ts). */
 import { execFile } from "node:child_process";
 import { describe, expect, it } from "vitest";

@@ -199,7 +199,7 @@ describe("ocsp-responder HTTP", () => {
     ["GET /", () => fetch(`${url}/`)],
     ["truncated DER", () => fetch(url, { method: "POST", body: Buffer.from("3082ffff30", "hex") })],
     ["unsupported hash (MD5)", () => fetch(url, { method: "POST", body: request({ alg: seq(oid("1.2.840.113549.2.5"), Buffer.from([5, 0])), hashLen: 16 }) })],
-    ["two requests", () => fetch(url, { method: "POST", body: request({ twice: true }) })],
+    ["an empty requestList", () => fetch(url, { method: "POST", body: request({ none: true }) })],
     ["nonce of 33 octets (RFC 8954 2.1)", () => fetch(url, { method: "POST", body: request({ nonce: Buffer.alloc(33, 7) }) })],
     ["nonce of 0 octets", () => fetch(url, { method: "POST", body: request({ nonce: Buffer.alloc(0) }) })],
     ["unknown critical extension", () => fetch(url, { method: "POST", body: request({ critical: true }) })],
@@ -213,6 +213,20 @@ describe("ocsp-responder HTTP", () => {
       expect(Buffer.from(await r.arrayBuffer()).toString("hex")).toBe(malformed);
     });
   }
+
+  it("several CertIDs (RFC 6960 4.1.1): the documented limit as an OCSP response, HTTP 200, malformedRequest and x-ocsp-limit (ADR 0072)", async () => {
+    const r = await fetch(url, { method: "POST", body: request({ twice: true }), headers: { "content-type": "application/ocsp-request" } });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toBe("application/ocsp-response");
+    expect(r.headers.get("x-ocsp-limit")).toBe("one certificate per request (RFC 5019 2.1.1)");
+    expect(Buffer.from(await r.arrayBuffer()).toString("hex")).toBe(malformed);
+    expect(() => parseRequest(request({ twice: true }))).toThrow("requestList holds 2 requests; this responder answers one certificate per request (RFC 5019 2.1.1): send one request per certificate");
+    // as OpenSSL reports it to a relying party that asks for two certificates at once
+    const two = await ocsp(["-cert", certs.good.file, "-cert", certs.revoked.file]);
+    expect(two.stdout + two.stderr).toContain("Responder Error: malformedrequest (1)");
+    // and each certificate on its own is answered
+    expect((await ocsp(["-cert", certs.good.file])).stdout).toContain(": good");
+  });
 
   it("a nonce of 1..32 octets is accepted and parsed", () => {
     const p = parseRequest(request({ nonce: Buffer.alloc(32, 1) }));
@@ -271,10 +285,10 @@ function createLabTlsOther() {
 }
 
 /** Hand-built OCSPRequests for the malformed cases. */
-function request(o: { alg?: Buffer; hashLen?: number; twice?: boolean; nonce?: Buffer; secondNonce?: Buffer; critical?: boolean }): Buffer {
+function request(o: { alg?: Buffer; hashLen?: number; twice?: boolean; none?: boolean; nonce?: Buffer; secondNonce?: Buffer; critical?: boolean }): Buffer {
   const n = o.hashLen ?? 20;
   const certId = seq(o.alg ?? HASH_ALG_DER.sha1, octets(Buffer.alloc(n, 1)), octets(Buffer.alloc(n, 2)), uint(Buffer.from([1, 2])));
-  const reqs = o.twice ? seq(seq(certId), seq(certId)) : seq(seq(certId));
+  const reqs = o.none ? seq() : o.twice ? seq(seq(certId), seq(certId)) : seq(seq(certId));
   const exts: Buffer[] = [];
   if (o.nonce) exts.push(seq(oid(OID.nonce), octets(octets(o.nonce))));
   if (o.secondNonce) exts.push(seq(oid(OID.nonce), octets(octets(o.secondNonce))));

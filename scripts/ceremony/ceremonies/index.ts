@@ -14,7 +14,6 @@ import { crossCertificate } from "./cross-certificate.js";
 import { externalCertificateImport } from "./external-certificate-import.js";
 import { intermediate } from "./intermediate.js";
 import { keyCsr } from "./key-csr.js";
-import { ocspSigner } from "./ocsp-signer.js";
 import { quorumSplit } from "./quorum-split.js";
 import { rootCertificate } from "./root-certificate.js";
 import { rootKey } from "./root-key.js";
@@ -28,8 +27,6 @@ export const CEREMONIES: { readonly [T in CeremonyType]: CeremonyFunction<T> } =
   intermediate,
   "cross-certificate": crossCertificate,
   "ca-crl": caCrl,
-  "ocsp-signer": ocspSigner,
-  "ocsp-signer-key": keyCsr,
   "issuing-ca-key": keyCsr,
   "external-csr": keyCsr,
   "external-certificate-import": externalCertificateImport,

@@ -1,10 +1,10 @@
-/** `issuing-ca-key`, `ocsp-signer-key`, `external-csr`: a key pair in the online HSM partition
+/** `issuing-ca-key`, `external-csr`: a key pair in the online HSM partition
  *  (generated, or an existing one) and its CSR, signed by the key itself (RFC 2986). */
 import { buildCsrInfo, encodeDn, spkiSha256, toPem } from "@lanic-ca/pki-services/pki/index";
 import type { CeremonyContext } from "../context.js";
-import type { ExternalCsr, IssuingCaKey, OcspSignerKey } from "../schema.js";
+import type { ExternalCsr, IssuingCaKey } from "../schema.js";
 
-export async function keyCsr(x: CeremonyContext<IssuingCaKey | OcspSignerKey | ExternalCsr>): Promise<void> {
+export async function keyCsr(x: CeremonyContext<IssuingCaKey | ExternalCsr>): Promise<void> {
   const c = x.file;
   const tok = await x.openHsm();
   if (c.key.generate) await x.transcript.step(`Generating ${c.key.algorithm} key pair "${c.key.label}" in the HSM`, () => tok.generateKeyPair(c.key.label, c.key.algorithm));

@@ -77,7 +77,9 @@ export function storable(actor: string, details: Record<string, unknown>): { act
     }
     return v;
   };
-  const a = UNSTORABLE.test(actor) ? (escaped.push("actor"), escapeUnstorable(actor)) : actor;
+  const unstorableActor = UNSTORABLE.test(actor);
+  if (unstorableActor) escaped.push("actor");
+  const a = unstorableActor ? escapeUnstorable(actor) : actor;
   const d = walk(details, "") as Record<string, unknown>;
   return { actor: a, details: escaped.length ? { ...d, escaped } : d };
 }

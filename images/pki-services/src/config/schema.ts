@@ -160,8 +160,7 @@ export const IssuingCaServiceConfig = z.strictObject({
   ocsp: OcspSchedule.extend({
     /** The delegated responder (RFC 6960 4.2.2.2): its key in the HSM (own partition and PIN
      *  variable when the environment puts OCSP keys apart) and its certificate (PEM), issued by
-     *  this CA under its ocsp-signing profile. Required by `ocsp-responder --sign-only`.
-     *  Added by issue 7. */
+     *  this CA under its ocsp-signing profile. Required by `ocsp-responder --sign-only`. */
     responder: z
       .strictObject({
         hsm: HsmBinding,
@@ -173,7 +172,7 @@ export const IssuingCaServiceConfig = z.strictObject({
       .optional(),
   }),
   /** Where the signers push what they sign (publish port 8443, mTLS). Optional: without it the
-   *  CRL publisher only writes files. Added by issue 7. */
+   *  CRL publisher only writes files. */
   publish: z
     .strictObject({
       /** e.g. https://repository.lanic-public.svc:8443 */

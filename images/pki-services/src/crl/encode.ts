@@ -2,7 +2,7 @@
  * A full CRL (RFC 5280 5.1), encoded as a stream: the revoked entries arrive in batches (from a
  * database cursor), are encoded into a temporary file while their length is counted, and the
  * TBSCertList is then hashed from that file and signed (the digest goes to the HSM), so memory
- * does not grow with the number of entries (issue 7: 1,000,000 entries).
+ * does not grow with the number of entries (bench/crl.ts: 1,000,000 entries; ADR 0050).
  *
  * Profile (RFC 5280 5.1–5.3, BR 7.2): v2; issuer = the CA certificate's subject; thisUpdate /
  * nextUpdate; entries with userCertificate, revocationDate and the entry extensions reasonCode

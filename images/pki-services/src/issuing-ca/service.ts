@@ -198,7 +198,7 @@ export class IssuingCa {
       const csr = parseCsr(req.csr);
       return prepareCertificate(profile, req.subject ? withVettedSubject(csr, req.subject) : csr, { serial: randomSerial(), validityDays: req.validityDays });
     };
-    let prepared;
+    let prepared: ReturnType<typeof prepare>;
     try {
       prepared = prepare();
     } catch (err) {
@@ -277,7 +277,7 @@ export class IssuingCa {
         return refuse(new ApiError(400, "bad_invalidity_date", [`"invalidityDate" must be an RFC 3339 date-time with a time zone, e.g. "2026-01-02T03:04:05Z" (got ${JSON.stringify(invalidityDate)})`]));
       }
     }
-    let r;
+    let r: Awaited<ReturnType<CertificateStore["revoke"]>>;
     try {
       r = await this.store.revoke(serial, reason as RevocationReason, actor, { invalidityDate: inv });
     } catch (err) {

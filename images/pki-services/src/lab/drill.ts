@@ -140,16 +140,14 @@ function csr(dir: string, cn: string): string {
 
 const crlNumber = (file: string) => BigInt(execFileSync("openssl", ["crl", "-inform", "DER", "-in", file, "-noout", "-crlnumber"]).toString().trim().split("=")[1]);
 
-/** Loads `rows` synthetic issued certificates (copies of `der` under new serials) in one statement. */
-export async function seedCertificates(db: Database, ca: string, der: Buffer, rows: number): Promise<void> {
+/** Loads `rows` synthetic issued certificates (copies of an issued one's row under new serials) in one statement. */
+export async function seedCertificates(db: Database, rows: number): Promise<void> {
   if (rows <= 0) return;
   const cols = await db.query<{ column_name: string }>("SELECT column_name FROM information_schema.columns WHERE table_name = 'certificates' ORDER BY ordinal_position");
   const names = cols.map((c) => c.column_name);
   const template = (await db.query<Record<string, unknown>>("SELECT * FROM certificates WHERE status = 'issued' LIMIT 1"))[0];
   if (!template) throw new Error("seedCertificates needs one issued certificate to copy");
   const select = names.map((n) => (n === "serial" ? "'7f' || lpad(to_hex(g), 30, '0')" : `t.${n}`)).join(", ");
-  void ca;
-  void der;
   await db.query(`INSERT INTO certificates (${names.join(", ")}) SELECT ${select} FROM generate_series(1, ${rows}) g, (SELECT * FROM certificates WHERE serial = $1) t`, [template.serial]);
 }
 
@@ -238,7 +236,7 @@ export async function runFailoverDrill(o: DrillOptions): Promise<DrillReport> {
     const caDer = Buffer.from(caCert.rawData);
     const first = await issue(agent, site1.port, "operator", request);
     if (o.seedRows) {
-      await seedCertificates(primaryDb, "drill-ca", caDer, o.seedRows);
+      await seedCertificates(primaryDb, o.seedRows);
       step("database seeded", `${o.seedRows} certificate rows`);
     }
     const cache = new ResponseCache();
@@ -466,7 +464,7 @@ export async function runPitr(o: PitrOptions): Promise<PitrReport> {
       const ca = await IssuingCa.start({ config, db, pin: PIN, caCertificate: Buffer.from(caCert.rawData), poolSize: 2 });
       await ca.issue({ profile: "operator", csr: csr(dir, "pitr") }, "lanic-ra");
       await ca.stop();
-      await seedCertificates(db, "pitr-ca", Buffer.alloc(0), (o.rows ?? 1000) - 1);
+      await seedCertificates(db, (o.rows ?? 1000) - 1);
     } finally {
       token.close();
     }

@@ -44,6 +44,18 @@ export class OcspRequestError extends Error {
   }
 }
 
+/** A well-formed request this responder does not answer: several CertIDs in one requestList.
+ *  RFC 6960 4.1.1 allows them, but every answer here is pre-signed for one certificate (ADR 0051)
+ *  and RFC 6960 4.2.2.3 wants a SingleResponse for each requested certificate in one signed
+ *  response, which needs the key this responder does not hold. The limit is the RFC 5019 2.1.1
+ *  profile's (one Request per OCSPRequest), answered as an OCSP response (ADR 0072). */
+export class OcspRequestLimit extends OcspRequestError {
+  constructor(readonly requests: number) {
+    super(`requestList holds ${requests} requests; this responder answers one certificate per request (RFC 5019 2.1.1): send one request per certificate`);
+    this.name = "OcspRequestLimit";
+  }
+}
+
 export interface ParsedRequest {
   readonly hash: CertIdHash;
   readonly issuerNameHash: Buffer;
@@ -81,7 +93,7 @@ function fail(m: string): never {
   throw new DerError(m);
 }
 
-/** RFC 6960 4.1.1. One Request per OCSPRequest (like RFC 5019 2.1.1); anything else, an unknown
+/** RFC 6960 4.1.1. One Request per OCSPRequest (RFC 5019 2.1.1; several: OcspRequestLimit); an unknown
  *  critical extension, an extension given twice (two nonces) or a nonce of 0 or more than 32
  *  octets (RFC 8954 2.1) is malformed. */
 export function parseRequest(der: Buffer): ParsedRequest {
@@ -98,7 +110,7 @@ export function parseRequest(der: Buffer): ParsedRequest {
     }
     if (tbs[i]?.tag === 0xa1) i++; // requestorName: ignored (we do not require signed requests)
     const list = children(der, expectTag(tbs[i++] ?? fail("requestList missing"), TAG.SEQUENCE, "requestList"));
-    if (list.length !== 1) throw new OcspRequestError(`requestList holds ${list.length} requests; this responder answers exactly one per request`);
+    if (list.length === 0) throw new OcspRequestError("requestList is empty (RFC 6960 4.1.1)");
     let nonce: Buffer | undefined;
     const onExt = (id: Buffer, critical: boolean, value: Buffer) => {
       if (id.equals(NONCE_OID_CONTENT)) {
@@ -112,6 +124,10 @@ export function parseRequest(der: Buffer): ParsedRequest {
     };
     if (tbs[i]?.tag === 0xa2) extensions(der, tbs[i++], "requestExtensions", onExt);
     if (i !== tbs.length) throw new DerError("unexpected field in tbsRequest");
+    if (list.length > 1) {
+      for (const r of list) expectTag(children(der, expectTag(r, TAG.SEQUENCE, "Request"))[0] ?? fail("reqCert missing"), TAG.SEQUENCE, "CertID");
+      throw new OcspRequestLimit(list.length);
+    }
     const req = children(der, expectTag(list[0], TAG.SEQUENCE, "Request"));
     const certId = children(der, expectTag(req[0] ?? fail("reqCert missing"), TAG.SEQUENCE, "CertID"));
     if (req[1]) {

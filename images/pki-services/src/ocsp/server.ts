@@ -9,6 +9,10 @@
  *   unsigned `unauthorized` (RFC 6960 2.3 / RFC 5019 2.2.3), never `good` (BR 4.9.9); see
  *   docs/adr/0051 for why not `unknown`.
  * - Malformed, oversized or unsupported requests: `malformedRequest` with HTTP 400.
+ * - Several CertIDs in one request (well-formed, RFC 6960 4.1.1): every response here is
+ *   pre-signed for one certificate, so the limit of RFC 5019 2.1.1 applies: an OCSP response
+ *   `malformedRequest` with HTTP 200 and an `x-ocsp-limit` header saying to send one request per
+ *   certificate (ADR 0072). OpenSSL, NSS and browsers send one CertID per request.
  * - A response past its nextUpdate is never served: `tryLater`.
  * - Nonce (RFC 8954): a request nonce of 1..32 octets is accepted and the pre-signed response is
  *   returned without it (RFC 8954 2.1 / RFC 6960 4.4.1 let a responder not echo it; RFC 5019
@@ -21,7 +25,7 @@ import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { readTlv } from "../pki/der.js";
-import { ERROR_RESPONSE, MAX_REQUEST_BYTES, OcspRequestError, parseRequest, summarizeResponse, type ResponseSummary } from "./protocol.js";
+import { ERROR_RESPONSE, MAX_REQUEST_BYTES, OcspRequestError, OcspRequestLimit, parseRequest, summarizeResponse, type ResponseSummary } from "./protocol.js";
 import { PushRejected, type OcspPushTrust } from "./push-trust.js";
 
 interface Cached {
@@ -165,13 +169,16 @@ function answer(cache: ResponseCache, der: Buffer, req: http.IncomingMessage, re
   try {
     key = parseRequest(der).key;
   } catch (err) {
-    if (err instanceof OcspRequestError) return sendError(res, 400, ERROR_RESPONSE.malformedRequest, extra);
-    return sendError(res, 500, ERROR_RESPONSE.internalError, extra);
+    if (err instanceof OcspRequestLimit) sendError(res, 200, ERROR_RESPONSE.malformedRequest, { ...extra, "x-ocsp-limit": "one certificate per request (RFC 5019 2.1.1)" });
+    else sendError(res, err instanceof OcspRequestError ? 400 : 500, err instanceof OcspRequestError ? ERROR_RESPONSE.malformedRequest : ERROR_RESPONSE.internalError, extra);
+    return;
   }
   const c = cache.get(key);
   const now = Date.now();
-  if (!c) return sendError(res, 200, ERROR_RESPONSE.unauthorized, extra);
-  if (c.nextUpdate <= now) return sendError(res, 200, ERROR_RESPONSE.tryLater, extra);
+  if (!c || c.nextUpdate <= now) {
+    sendError(res, 200, c ? ERROR_RESPONSE.tryLater : ERROR_RESPONSE.unauthorized, extra);
+    return;
+  }
   // RFC 5019 6.2: caching headers follow the response's own validity.
   const maxAge = Math.max(0, Math.floor((c.nextUpdate - now) / 1000));
   if (req.headers["if-none-match"] === c.etag) {

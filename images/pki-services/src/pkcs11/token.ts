@@ -233,7 +233,6 @@ export class Pkcs11Token {
   private markDown(reason: string): void {
     if (this.down) return;
     this.down = reason;
-    const sessions = this.all;
     this.all = [];
     this.free = [];
     this.keyCache.clear();
@@ -244,7 +243,6 @@ export class Pkcs11Token {
         /* the token is gone */
       }
     }
-    void sessions;
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w.reject(new HsmUnavailableError(`HSM unavailable: ${reason}`));

@@ -231,7 +231,10 @@ export function lintRequest(p: CompiledProfile, input: RequestLintInput): Linted
     // octets are reported too (docs/adr/0071-name-bounds-in-characters.md).
     const chars = [...value].length;
     if (chars > ATTRIBUTE_MAX_LENGTH[type]) {
-      problems.push(`subject attribute ${type} has ${chars} characters (${Buffer.byteLength(value, "utf8")} UTF-8 octets), more than ${ATTRIBUTE_MAX_LENGTH[type]} characters (RFC 5280 Appendix A ub-${UB_NAMES[type]})`);
+      problems.push(
+        `subject attribute ${type} has ${chars} characters (${Buffer.byteLength(value, "utf8")} UTF-8 octets), more than ${ATTRIBUTE_MAX_LENGTH[type]} characters (RFC 5280 Appendix A ub-${UB_NAMES[type]}); ` +
+          "the bound counts characters, and some verifiers count UTF-8 octets instead, so a Lao name near the bound may be refused by them (docs/adr/0071-name-bounds-in-characters.md)",
+      );
       continue;
     }
     if (type === "C") {

@@ -104,7 +104,10 @@ export class VerifyPool {
     this.scheduled = false;
     const q = this.queue;
     this.queue = [];
-    if (!this.workers.length) return this.verifyHere(q);
+    if (!this.workers.length) {
+      this.verifyHere(q);
+      return;
+    }
     // Spread the batch over the threads.
     const per = Math.ceil(q.length / this.workers.length);
     for (let i = 0; i < q.length; i += per) {

@@ -55,7 +55,10 @@ class Utf8Gate extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: string) => void): void {
     const start = this.bytes;
     this.bytes += chunk.length;
-    if (this.bytes > this.maxBytes) return cb(new RaError(413, "too_large", [`the file exceeds the limit of ${this.maxBytes} bytes`]));
+    if (this.bytes > this.maxBytes) {
+      cb(new RaError(413, "too_large", [`the file exceeds the limit of ${this.maxBytes} bytes`]));
+      return;
+    }
     this.hash.update(chunk);
     try {
       cb(null, this.decoder.decode(chunk, { stream: true }));

@@ -187,7 +187,7 @@ export class RaService {
   /** Parses the CSR and checks its key against the kind (BR 6.1.5) and its proof of possession. */
   checkCsr(kindName: string, csr: string): string {
     const kind = this.kind(kindName);
-    let parsed;
+    let parsed: ReturnType<typeof parseCsr>;
     try {
       parsed = parseCsr(csr);
     } catch (err) {
@@ -349,7 +349,7 @@ export class RaService {
     const app = rowToApplication(r);
     if (app.state !== "approved" || !app.csr) return app;
     const kind = this.kind(app.kind);
-    let res;
+    let res: Awaited<ReturnType<CaClient["issue"]>>;
     try {
       res = await this.ca.issue({ profile: kind.profile, csr: app.csr, subject: vettedSubject(kind, app.fields), idempotencyKey: id });
     } catch (err) {
@@ -496,7 +496,8 @@ export class RaService {
 
   /** Renewal: a new application pre-filled from an issued one (vetted again, with a new key). */
   async renew(actor: Actor, id: string, token: string | undefined, csr?: string): Promise<{ application: Application; accessToken: string }> {
-    const app = actor.kind === "operator" ? (requireRole(actor, ["ra-operator"], "renew an application"), await this.mustGet(actor, id, "renew")) : await this.checkAccess(actor, id, token, "renew");
+    if (actor.kind === "operator") requireRole(actor, ["ra-operator"], "renew an application");
+    const app = actor.kind === "operator" ? await this.mustGet(actor, id, "renew") : await this.checkAccess(actor, id, token, "renew");
     if (!["issued", "delivered", "revoked"].includes(app.state)) {
       return this.refuse(actor, "renew", new RaError(409, "bad_transition", [`cannot renew application ${id}: it is ${app.state} (only a certificate that was issued can be renewed)`]), { application: id });
     }
