@@ -1,6 +1,5 @@
 /** Small helpers shared by the benchmarks: timing fresh processes, medians, ratio lines. */
 import { spawnSync } from "node:child_process";
-import { createServer } from "node:net";
 
 /** Wall time in ms of a fresh process (throws if it fails). */
 export function timeProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
@@ -32,14 +31,4 @@ export function report(name: string, ratio: number, detail: string, target: { ma
   return ok;
 }
 
-/** A free loopback TCP port (asked of the kernel, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "@lanic-ca/pki-services/lab/ports";

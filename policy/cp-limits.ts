@@ -57,11 +57,6 @@ export const BR_TLS_REDUCTIONS = ["2026-03-15", "2027-03-15", "2029-03-15"] as c
 /** How long before a BR 6.3.2 reduction the policy warns (LCA-VAL-03). */
 export const TLS_REDUCTION_NOTICE_DAYS = 90;
 
-/** BR 6.3.2: maximum validity of a TLS subscriber certificate issued on `date`. */
-export function brTlsMaxValidityDays(date: Date): number {
-  const t = date.toISOString().slice(0, 10);
-  if (t < "2026-03-15") return 398;
-  if (t < "2027-03-15") return 200;
-  if (t < "2029-03-15") return 100;
-  return 47;
-}
+/** BR 6.3.2: maximum validity of a TLS subscriber certificate issued on a date: the signing
+ *  services' own rule (config/cp-rules.ts), so the policy and the services cannot disagree. */
+export { brTlsMaxValidityDays } from "@lanic-ca/pki-services/config/cp-rules";

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { KeyAlgorithm } from "@lanic-ca/pki-services/config/schema";
+import { EKU_OIDS, KeyAlgorithm } from "@lanic-ca/pki-services/config/schema";
 import { formatPath, zodProblems } from "../../environments/load.js";
 import { CP_LIMITS } from "../../policy/cp-limits.js";
 import { CEREMONY_TYPES } from "./types.js";
@@ -65,16 +65,9 @@ export const Quorum = z.strictObject({
 });
 export type Quorum = z.infer<typeof Quorum>;
 
-/** Extended key usages a ceremony file names, with their OIDs (RFC 5280 4.2.1.12, BR 7.1.2.10.6). */
-export const EKU = {
-  serverAuth: "1.3.6.1.5.5.7.3.1",
-  clientAuth: "1.3.6.1.5.5.7.3.2",
-  codeSigning: "1.3.6.1.5.5.7.3.3",
-  emailProtection: "1.3.6.1.5.5.7.3.4",
-  timeStamping: "1.3.6.1.5.5.7.3.8",
-  ocspSigning: "1.3.6.1.5.5.7.3.9",
-  documentSigning: "1.3.6.1.4.1.311.10.3.12",
-} as const;
+/** Extended key usages a ceremony file names, with their OIDs (RFC 5280 4.2.1.12, BR 7.1.2.10.6):
+ *  the profiles' (config/schema.ts) and codeSigning, which a CA certificate may name but no profile issues. */
+export const EKU = { ...EKU_OIDS, codeSigning: "1.3.6.1.5.5.7.3.3" } as const;
 export type EkuName = keyof typeof EKU;
 export const ekuOids = (names: readonly EkuName[]): string[] => names.map((n) => EKU[n]);
 const EkuName = z.enum(["serverAuth", "clientAuth", "emailProtection", "documentSigning", "codeSigning", "timeStamping", "ocspSigning"]);

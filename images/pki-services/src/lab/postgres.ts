@@ -9,7 +9,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { appendFileSync, chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "./ports.js";
 import { join } from "node:path";
 
 export const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
@@ -31,16 +31,6 @@ function pg(bin: string, args: string[]): string {
   return execFileSync(cmd[0], cmd[1], { stdio: ["ignore", "pipe", "pipe"] }).toString();
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export class PgNode {
   private constructor(readonly name: string, readonly data: string, readonly port: number, private readonly log: string) {}
