@@ -32,7 +32,10 @@ function files(dir: string): Record<string, string> {
 describe("the compiled lanic-ca synth", () => {
   let inProcess: Record<string, string>;
   beforeAll(async () => {
-    await synthesize(ENVIRONMENT_NAMES.map((n) => loadEnvironment(n)), { outdir: join(work, "in-process"), extensions: SYNTH_EXTENSIONS });
+    await synthesize(
+      ENVIRONMENT_NAMES.map((n) => loadEnvironment(n)),
+      { outdir: join(work, "in-process"), extensions: SYNTH_EXTENSIONS },
+    );
     inProcess = files(join(work, "in-process"));
   }, 180_000);
 

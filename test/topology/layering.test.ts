@@ -25,11 +25,7 @@ const DIRS = Object.keys(LAYERS);
 describe("layering", () => {
   it("finds the upward imports and the cycles of a tree that has them (test/fixtures/layering)", () => {
     const graph = moduleGraph(DIRS, join(root, "test/fixtures/layering"));
-    expect(upwardImports(graph, LAYERS)).toEqual([
-      "constructs/widget.ts → stacks/site-stack.ts",
-      "policy/check.ts → cli/environments.ts",
-      "review/cli.ts → cli/environments.ts",
-    ]);
+    expect(upwardImports(graph, LAYERS)).toEqual(["constructs/widget.ts → stacks/site-stack.ts", "policy/check.ts → cli/environments.ts", "review/cli.ts → cli/environments.ts"]);
     expect(importCycles(graph)).toEqual([
       ["cli/environments.ts", "review/cli.ts"],
       ["constructs/widget.ts", "stacks/site-stack.ts"],
