@@ -191,7 +191,7 @@ export const NETWORK_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rationale:
-      "Declaring a flow mTLS proves nothing: for every mTLS flow between the CA's own services (pki-services workloads), the synthesized server mounts its TLS identity and client CA (a `tls` / `publish-tls` Secret; `--client-ca` wherever it names `--tls-cert`) and the client mounts a client certificate (a `*client*` Secret other than the HSM's); for every flow into a CloudNativePG database, the Cluster names its server TLS and client CA Secrets and its pg_hba refuses connections without TLS and TLS logins without a client certificate (`hostssl … cert` or `clientcert=verify-full`), and the client runs with PGSSLMODE=verify-full and PGSSLCERT, PGSSLKEY, PGSSLROOTCERT in a mounted Secret; for every flow into the audit collector, the configuration its `--config` names (in a mounted ConfigMap) serves the port over TLS with `tls.verify_client_cert on` and its certificate, key and client CA in a mounted Secret, and the shipper has AUDIT_SYSLOG_CERT, _KEY, _CA in a mounted Secret (the collector's output to the sink likewise presents a client certificate); so the connection cannot be made without one (NCSSR 1.2.2 authenticated connections).",
+      "Declaring a flow mTLS proves nothing: for every mTLS flow between the CA's own services (pki-services workloads), the synthesized server mounts its TLS identity and client CA (a `tls` / `publish-tls` Secret; `--client-ca` wherever it names `--tls-cert`) and the client mounts a client certificate (a `*client*` Secret other than the HSM's); for every flow into a CloudNativePG database, the Cluster names its server TLS and client CA Secrets and its pg_hba refuses connections without TLS and TLS logins without a client certificate (`hostssl … cert` or `clientcert=verify-full`), and the client runs with PGSSLMODE=verify-full and PGSSLCERT, PGSSLKEY, PGSSLROOTCERT in a mounted Secret; for every flow into the audit collector, the configuration its `--config` names (in a mounted ConfigMap) serves the port over TLS with `tls.verify_client_cert on` and its certificate, key and client CA in a mounted Secret, and the shipper has AUDIT_SYSLOG_CERT, _KEY, _CA in a mounted Secret (the collector's output to the sink likewise presents a client certificate); for streaming replication between sites, the primary Cluster names its server TLS and client CA Secrets and the replica connects with sslmode verify-full and its streaming_replica certificate; so the connection cannot be made without one (NCSSR 1.2.2 authenticated connections).",
     basis: "must",
     owner: "infrastructure-engineer",
     exceptions: { tiers: ["dev"], approvers: ["security-officer", "ca-chief-officer"] },
@@ -211,6 +211,25 @@ export const NETWORK_CONTROLS: Control[] = [
               found: `mTLS flow '${f.purpose}' (port ${f.port}): ${problems.join("; ")}`,
               required: "the collector's syslog output with tls on, tls.verify on and a client certificate from a mounted Secret",
               fix: "create the collector with the AuditLog construct",
+            });
+          continue;
+        }
+        // Streaming replication between sites: the primary verifies the replica's streaming_replica
+        // certificate against its client CA (CloudNativePG's own `hostssl … cert` line); the
+        // replica verifies the primary's name and presents that certificate.
+        const replicaOut = f.from.type === "component" && f.to.type === "external" && f.to.kind === "replication";
+        const replicaIn = f.from.type === "external" && f.from.kind === "replication" && f.to.type === "component";
+        if (f.mtls && (replicaOut || replicaIn)) {
+          const db = comp.get(f.from.type === "component" ? f.from.id : f.to.type === "component" ? f.to.id : "");
+          const cluster = db && ctx.resources.at(`${db.path}/cluster`);
+          const problems = cluster ? replicationProblems(db.id, cluster, replicaOut ? "replica" : "primary") : [];
+          if (problems.length)
+            out.push({
+              key: `flow:${f.site}:${f.from.type === "component" ? f.from.id : f.from.name}->${f.to.type === "component" ? f.to.id : f.to.name}:${f.port}`,
+              path: f.path,
+              found: `mTLS flow '${f.purpose}' (port ${f.port}): ${problems.join("; ")}`,
+              required: "the primary's server TLS and client CA; the replica's verify-full connection with its streaming_replica certificate",
+              fix: "create both clusters with the Database construct (spec.certificates; externalClusters with sslmode verify-full, sslCert, sslKey, sslRootCert)",
             });
           continue;
         }
@@ -352,6 +371,31 @@ function databaseClientProblems(clientId: string, pod: Pod): string[] {
   return problems;
 }
 
+type ClusterSpec = {
+  certificates?: { serverTLSSecret?: string; serverCASecret?: string; clientCASecret?: string };
+  postgresql?: { pg_hba?: string[] };
+  externalClusters?: { name?: string; connectionParameters?: { sslmode?: string }; sslCert?: { name?: string }; sslKey?: { name?: string }; sslRootCert?: { name?: string } }[];
+  replica?: { source?: string };
+};
+const clusterSpec = (cluster: TfResource) => ((cluster.body.manifest as { spec?: ClusterSpec } | undefined)?.spec ?? {}) as ClusterSpec;
+
+/** Both ends of streaming replication, from each site's Cluster. */
+function replicationProblems(dbId: string, cluster: TfResource, end: "primary" | "replica"): string[] {
+  const spec = clusterSpec(cluster);
+  if (end === "primary") {
+    const certs = spec.certificates ?? {};
+    const absent = (["serverTLSSecret", "clientCASecret"] as const).filter((k) => !certs[k]);
+    return absent.length ? [`${dbId} names no ${absent.join(", ")} (spec.certificates) to verify the replica's certificate`] : [];
+  }
+  const source = spec.externalClusters?.find((x) => x.name === spec.replica?.source);
+  if (!source) return [`${dbId} names no external cluster for its replica source '${spec.replica?.source ?? ""}'`];
+  const problems: string[] = [];
+  if (source.connectionParameters?.sslmode !== "verify-full") problems.push(`${dbId} does not verify the primary (sslmode ${source.connectionParameters?.sslmode ?? "unset"}, not verify-full)`);
+  const absent = (["sslCert", "sslKey", "sslRootCert"] as const).filter((k) => !source[k]?.name);
+  if (absent.length) problems.push(`${dbId} presents no streaming_replica certificate (${absent.join(", ")} not set)`);
+  return problems;
+}
+
 /** pg_hba options of a line: `clientcert=verify-full` etc. */
 const HBA_ALL = /^(hostssl|hostnossl|host)\s+all\s+all\s+(all|0\.0\.0\.0\/0)\s+(\S+)(.*)$/;
 
@@ -360,10 +404,7 @@ const HBA_ALL = /^(hostssl|hostnossl|host)\s+all\s+all\s+(all|0\.0\.0\.0\/0)\s+(
  *  must refuse non-TLS connections and require a client certificate on every TLS login. */
 function databaseServerProblems(serverId: string, cluster: TfResource): string[] {
   const problems: string[] = [];
-  const spec = ((cluster.body.manifest as { spec?: Record<string, unknown> } | undefined)?.spec ?? {}) as {
-    certificates?: { serverTLSSecret?: string; serverCASecret?: string; clientCASecret?: string };
-    postgresql?: { pg_hba?: string[] };
-  };
+  const spec = clusterSpec(cluster);
   const certs = spec.certificates ?? {};
   const absent = (["serverTLSSecret", "serverCASecret", "clientCASecret"] as const).filter((k) => !certs[k]);
   if (absent.length) problems.push(`${serverId} names no ${absent.join(", ")} (spec.certificates)`);

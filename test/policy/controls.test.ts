@@ -407,6 +407,18 @@ describe("mTLS proven (LCA-NET-07)", () => {
       "mTLS flow 'audit log forwarding (syslog-tls), retention 2557 days' (port 6514): lanic/audit-collector output to port 6514 presents no client certificate (tls.crt_file, tls.key_file, tls.ca_file not in a mounted Secret)",
     ]);
   });
+  it("streaming replication: a primary without its client CA, a replica that does not verify the primary or has no certificate", () => {
+    const b = copy("production");
+    delete resourceAt(b, "production/production-lanic/ra-database/cluster").manifest.spec.certificates.clientCASecret;
+    const source = resourceAt(b, "production/production-backup/backup-site/ra-database-replica/cluster").manifest.spec.externalClusters[0];
+    source.connectionParameters.sslmode = "require";
+    delete source.sslKey;
+    const found = findingsOf(check(b), "LCA-NET-07").filter((f) => f.found.includes("streaming replication")).map((f) => `${f.id} ${f.found}`).sort();
+    expect(found).toEqual([
+      "LCA-NET-07:flow:backup:backup/lanic-ca-ra-db->lanic-lanic-ca-ra-db:5432 mTLS flow 'PostgreSQL streaming replication from the lanic site' (port 5432): backup/lanic-ca-ra-db does not verify the primary (sslmode require, not verify-full); backup/lanic-ca-ra-db presents no streaming_replica certificate (sslKey not set)",
+      "LCA-NET-07:flow:lanic:backup-lanic-ca-ra-db->lanic/lanic-ca-ra-db:5432 mTLS flow 'PostgreSQL streaming replication to the backup site' (port 5432): lanic/lanic-ca-ra-db names no clientCASecret (spec.certificates) to verify the replica's certificate",
+    ]);
+  });
   it("a database client that does not verify the server, or has no client certificate", () => {
     const b = copy("production");
     const c = raPod(b).container[0];
