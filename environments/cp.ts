@@ -47,9 +47,10 @@ export const CP_PROFILES: Profiles = {
     description: "TLS server certificate for government web sites (organisation validated)",
     maxValidityDays: 100, // BR 6.3.2: 200 days from 2026-03-15, 100 days from 2027-03-15
     allowedKeyAlgorithms: [...anyKey],
-    // BR 7.1.2.7.11: digitalSignature only (keyEncipherment serves TLS 1.2 RSA key exchange,
-    // which the BR discourages; never for ECDSA keys, RFC 8813 3).
-    keyUsage: ["digitalSignature"],
+    // BR 7.1.2.7.11: digitalSignature; keyEncipherment (MAY) for RSA keys only, compiled per key
+    // type (RFC 8813 3: never for ECDSA): NSS refuses an RSA TLS server certificate without it
+    // (vfychain -u 1: "key usage inadequate", test/certs/matrix.test.ts).
+    keyUsage: ["digitalSignature", "keyEncipherment"],
     extendedKeyUsage: ["serverAuth"],
     policyOids: ["2.23.140.1.2.2", `${CP_ARC}.2.3`], // BR 7.1.6.1 organization-validated
     // BR 7.1.2.7.4: O and C, and L or ST (the Lao capital or province of the organisation).
