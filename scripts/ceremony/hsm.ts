@@ -75,3 +75,21 @@ export function initUserPin(hsm: Hsm, soPin: string, newPin: string): void {
     }
   });
 }
+
+/** The attributes that mark a private key for backup (ADR 0081: CKA_EXTRACTABLE and
+ *  CKA_WRAP_WITH_TRUSTED, still CKA_SENSITIVE). Read on a session of its own while the user is
+ *  logged in by an open Pkcs11Token of this process (private objects need the login). */
+export function backupAttributes(hsm: Hsm, label: string): { sensitive: boolean; extractable: boolean; wrapWithTrusted: boolean } {
+  return withRawSession(hsm, (p11, session) => {
+    p11.C_FindObjectsInit(session, [
+      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+      { type: pkcs11js.CKA_LABEL, value: label },
+    ]);
+    const found = p11.C_FindObjects(session, 2);
+    p11.C_FindObjectsFinal(session);
+    if (found.length !== 1) throw new HsmError(`token "${hsm.tokenLabel}" holds ${found.length} private keys labelled "${label}"; exactly one is required`);
+    const a = p11.C_GetAttributeValue(session, found[0], [{ type: pkcs11js.CKA_SENSITIVE }, { type: pkcs11js.CKA_EXTRACTABLE }, { type: pkcs11js.CKA_WRAP_WITH_TRUSTED }]);
+    const b = (i: number) => (a[i].value as Buffer)[0] === 1;
+    return { sensitive: b(0), extractable: b(1), wrapWithTrusted: b(2) };
+  });
+}

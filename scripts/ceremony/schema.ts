@@ -94,11 +94,15 @@ export const QuorumSplit = z.strictObject({
   outputs: z.strictObject({ ...transcript }),
 });
 
+/** A key generated for backup: `CKA_EXTRACTABLE` and `CKA_WRAP_WITH_TRUSTED`, so it can leave
+ *  the HSM only wrapped under a trusted key (ADR 0081, 0082). Omitted: never extractable. */
+const Backup = { backup: z.boolean().optional() };
+
 export const RootKey = z.strictObject({
   type: z.literal("root-key"),
   ...base,
   quorum: Quorum,
-  key: KeyRef,
+  key: KeyRef.extend(Backup),
   outputs: z.strictObject({ publicKey: FilePath, ...transcript }),
 });
 
@@ -198,7 +202,7 @@ export const CaCrl = z.strictObject({
 const OnlineKeyCsr = {
   ...base,
   /** The key, in the online HSM partition. `generate: true` makes it (refusing an existing label). */
-  key: z.strictObject({ label: z.string().min(1).max(64), algorithm: KeyAlgorithm, generate: z.boolean() }),
+  key: z.strictObject({ label: z.string().min(1).max(64), algorithm: KeyAlgorithm, generate: z.boolean(), ...Backup }),
   csr: z.strictObject({ subject: Subject }),
   outputs: z.strictObject({ publicKey: FilePath, csr: FilePath, ...transcript }),
 };
@@ -233,6 +237,40 @@ export const ExternalCertificateImport = z.strictObject({
   outputs: z.strictObject({ certificate: FilePath, ...transcript }),
 });
 
+/** The custodians among whom a key backup's wrapping key is split, M of N (ADR 0082). */
+export const WrappingCustodians = z.strictObject({
+  threshold: z.number().int(),
+  members: z.array(Custodian).min(1),
+});
+export type WrappingCustodians = z.infer<typeof WrappingCustodians>;
+
+/** Key backup (ADR 0081, 0082): a CA key marked for backup, wrapped under a fresh trusted AES
+ *  key that exists afterwards only as the custodians' shares. `quorum` present: the token is the
+ *  offline HSM, opened by the custodians' activation shares; absent: an online partition, its
+ *  PIN typed. */
+export const KeyBackup = z.strictObject({
+  type: z.literal("key-backup"),
+  ...base,
+  quorum: Quorum.optional(),
+  key: KeyRef,
+  custodians: WrappingCustodians,
+  /** Where the copies of the backup media are kept (BR 5.7.1.1 (11): at least one off site). */
+  copies: z.array(z.strictObject({ id: Name, location: z.string().min(1) })).min(1),
+  outputs: z.strictObject({ media: FilePath, mediaRegister: FilePath, ...transcript }),
+});
+
+/** Key restore (ADR 0082): the key from backup media, unwrapped into a token that does not hold
+ *  its label, with M of the wrapping key's custodians. */
+export const KeyRestore = z.strictObject({
+  type: z.literal("key-restore"),
+  ...base,
+  quorum: Quorum.optional(),
+  /** The key expected in the media (label and algorithm are checked against it). */
+  key: KeyRef,
+  inputs: z.strictObject({ media: FilePath }),
+  outputs: z.strictObject({ publicKey: FilePath, ...transcript }),
+});
+
 export const CeremonyFile = z.discriminatedUnion("type", [
   QuorumSplit,
   RootKey,
@@ -243,6 +281,8 @@ export const CeremonyFile = z.discriminatedUnion("type", [
   IssuingCaKey,
   ExternalCsr,
   ExternalCertificateImport,
+  KeyBackup,
+  KeyRestore,
 ]);
 export type CeremonyFile = z.infer<typeof CeremonyFile>;
 export type CeremonyType = CeremonyFile["type"];
@@ -255,11 +295,13 @@ export type CaCrl = z.infer<typeof CaCrl>;
 export type IssuingCaKey = z.infer<typeof IssuingCaKey>;
 export type ExternalCsr = z.infer<typeof ExternalCsr>;
 export type ExternalCertificateImport = z.infer<typeof ExternalCertificateImport>;
+export type KeyBackup = z.infer<typeof KeyBackup>;
+export type KeyRestore = z.infer<typeof KeyRestore>;
 export { CEREMONY_TYPES };
 
 /** Ceremonies that open the offline HSM, and so need the custodians' quorum. */
-export type OfflineCeremony = Extract<CeremonyFile, { quorum: Quorum }>;
-export const isOffline = (c: CeremonyFile): c is OfflineCeremony => "quorum" in c;
+export type OfflineCeremony = Extract<CeremonyFile, { quorum: Quorum }> | ((KeyBackup | KeyRestore) & { quorum: Quorum });
+export const isOffline = (c: CeremonyFile): c is OfflineCeremony => "quorum" in c && c.quorum !== undefined;
 
 // ---------------------------------------------------------------- limits
 type Problem = { path: (string | number)[]; message: string };
@@ -328,6 +370,20 @@ export function limitProblems(c: CeremonyFile): Problem[] {
   }
   if (c.type === "ca-crl" && c.crl.nextUpdateDays > CP_LIMITS.caCrlMaxDays)
     out.push({ path: ["crl", "nextUpdateDays"], message: `${c.crl.nextUpdateDays} days is more than ${CP_LIMITS.caCrlMaxDays}: a CRL of CA certificates is re-issued at least every 12 months (BR 4.9.7)` });
+  if (c.type === "key-backup") {
+    const w = c.custodians;
+    if (w.threshold < CP_LIMITS.custodianMinQuorum)
+      out.push({ path: ["custodians", "threshold"], message: `${w.threshold} is below ${CP_LIMITS.custodianMinQuorum}: the wrapping key of a CA key backup needs multi-person control (BR 5.2.2, 6.2.2)` });
+    if (w.threshold > w.members.length) out.push({ path: ["custodians", "threshold"], message: `${w.threshold} is more than the ${w.members.length} custodians` });
+    const ids = w.members.map((m) => m.id);
+    ids.forEach((id, i) => {
+      if (ids.indexOf(id) !== i) out.push({ path: ["custodians", "members", i, "id"], message: `custodian '${id}' is listed twice` });
+    });
+    const copies = c.copies.map((m) => m.id);
+    copies.forEach((id, i) => {
+      if (copies.indexOf(id) !== i) out.push({ path: ["copies", i, "id"], message: `copy '${id}' is listed twice` });
+    });
+  }
   if (c.type === "issuing-ca-key" || c.type === "external-csr")
     oneOf(["key", "algorithm"], c.key.algorithm, CP_LIMITS.subordinateKeyAlgorithms, "a subordinate CA key", "CP/CPS 6.1.5, BR 6.1.5, MRSP 5.1");
   return out;

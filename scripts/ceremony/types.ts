@@ -10,4 +10,6 @@ export const CEREMONY_TYPES = [
   "issuing-ca-key",
   "external-csr",
   "external-certificate-import",
+  "key-backup",
+  "key-restore",
 ] as const;

@@ -50,7 +50,7 @@ describe("ceremony files are parsed strictly, before any HSM is touched", () => 
     ["a weak root key", ROOT_CERT.replace("algorithm: ECDSA_P384", "algorithm: RSA_2048"), "key.algorithm: RSA_2048 is not allowed for a root key; allowed: ECDSA_P384, RSA_4096 (CP/CPS 6.1.5, BR 6.1.5, MRSP 5.1)"],
     ["a quorum of one", ROOT_CERT.replace("threshold: 2", "threshold: 1"), "quorum.threshold: 1 is below 2: the offline HSM needs multi-person control (BR 5.2.2, 6.2.2)"],
     ["a quorum larger than the custodians", ROOT_CERT.replace("threshold: 2", "threshold: 4"), "quorum.threshold: 4 is more than the 3 custodians"],
-    ["an unknown ceremony type", ROOT_CERT.replace("type: root-certificate", "type: root-cert"), 'type: must be one of "quorum-split", "root-key", "root-certificate", "intermediate", "cross-certificate", "ca-crl", "issuing-ca-key", "external-csr", "external-certificate-import" (got "root-cert")'],
+    ["an unknown ceremony type", ROOT_CERT.replace("type: root-certificate", "type: root-cert"), 'type: must be one of "quorum-split", "root-key", "root-certificate", "intermediate", "cross-certificate", "ca-crl", "issuing-ca-key", "external-csr", "external-certificate-import", "key-backup", "key-restore" (got "root-cert")'],
     ["a bad country", ROOT_CERT.replace("C: LA", "C: Laos"), 'certificate.subject.C: an ISO 3166-1 alpha-2 code, e.g. LA (got "Laos")'],
   ])("refuses %s", (_what, text, message) => {
     expect(refused(text)).toEqual([message]);

@@ -13,7 +13,9 @@ import { caCrl } from "./ca-crl.js";
 import { crossCertificate } from "./cross-certificate.js";
 import { externalCertificateImport } from "./external-certificate-import.js";
 import { intermediate } from "./intermediate.js";
+import { keyBackup } from "./key-backup.js";
 import { keyCsr } from "./key-csr.js";
+import { keyRestore } from "./key-restore.js";
 import { quorumSplit } from "./quorum-split.js";
 import { rootCertificate } from "./root-certificate.js";
 import { rootKey } from "./root-key.js";
@@ -30,4 +32,6 @@ export const CEREMONIES: { readonly [T in CeremonyType]: CeremonyFunction<T> } =
   "issuing-ca-key": keyCsr,
   "external-csr": keyCsr,
   "external-certificate-import": externalCertificateImport,
+  "key-backup": keyBackup,
+  "key-restore": keyRestore,
 };
