@@ -267,6 +267,18 @@ describe("refusals", () => {
     expect(existsSync(join(dir, "outlive.pem"))).toBe(false);
   });
 
+  it("refuses at lint a TLS intermediate without the CA/Browser Forum reserved policy (BR 7.1.2.10.5)", async () => {
+    const msg = await refusal("tls-no-reserved.yaml", [shares[0], shares[1]], {
+      type: "intermediate", hsm: rootHsm(), quorum: quorum(), issuerKey: rootKey, inputs: { issuerCertificate: "root.pem", publicKey: "ca.pub.pem" },
+      certificate: {
+        subject: { CN: "Test TLS CA 1", O: "LANIC (test)", C: "LA" }, keyAlgorithm: "ECDSA_P256", notBefore: "signing-time", validityDays: 365,
+        pathLength: 0, extendedKeyUsage: ["serverAuth"], policies: ["2.16.418.1.1.1"], crlUrl: "http://repository.test/crl/root.crl", issuerUrl: "http://repository.test/certs/root.der",
+      },
+      outputs: { certificate: "tls-no-reserved.pem", transcript: "tls-no-reserved.transcript" },
+    });
+    expect(msg).toBe("lint refused the certificate before signing (1 problem):\n  - a TLS subordinate CA certificate asserts exactly one CA/Browser Forum reserved policy identifier (2.23.140.1.2.x), found none (BR 7.1.2.10.5)");
+  });
+
   it("refuses at lint an intermediate without extKeyUsage: an issuing CA is restricted to its purpose (BR 7.1.2.10.6, MRSP 5.3)", async () => {
     const msg = await refusal("no-eku.yaml", [shares[0], shares[1]], {
       type: "intermediate", hsm: rootHsm(), quorum: quorum(), issuerKey: rootKey, inputs: { issuerCertificate: "root.pem", publicKey: "ca.pub.pem" },
