@@ -164,7 +164,7 @@ function external(env: Environment, root: ExternalRoot): RenderedFile[] {
         type: "external-certificate-import", environment: env.name, description: `Check and import the ${ca.name} certificate issued by ${root.subject.CN}`, hsm,
         key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm }, externalRoot: { subject: root.subject, certificateSha256: root.certificateSha256 },
         inputs: { certificate: `${ca.name}.returned.crt.pem`, issuerCertificate: `${root.name}.crt.pem` },
-        expect: { subject: ca.subject, maxValidityDays: CP_LIMITS.subordinateMaxValidityDays, pathLength: CP_LIMITS.issuingCaPathLength, policies: [env.cpCps.policyOid] },
+        expect: { subject: ca.subject, maxValidityDays: CP_LIMITS.subordinateMaxValidityDays, pathLength: CP_LIMITS.issuingCaPathLength, policies: caContent(env, ca).policies },
         outputs: { certificate: `${ca.name}.crt.pem`, transcript: `${m}-${ca.name}-external-import.transcript` },
       }),
     );

@@ -263,7 +263,9 @@ describe("the pilot path: external CSR (RSA_3072 in the online token), an extern
     "[ca]",
     "basicConstraints = critical, CA:TRUE, pathlen:0",
     "keyUsage = critical, keyCertSign, cRLSign",
-    "certificatePolicies = 2.16.418.1.1.1",
+    // what the pilot CA's profiles need (ADR 0070): their EKUs and policies
+    "extendedKeyUsage = clientAuth, 1.3.6.1.4.1.311.10.3.12, OCSPSigning",
+    "certificatePolicies = 2.16.418.1.1.1, 2.16.418.1.1.2.1, 2.16.418.1.1.2.2, 2.16.418.1.1.3.1",
     "subjectKeyIdentifier = hash",
     "authorityKeyIdentifier = keyid:always",
     "crlDistributionPoints = URI:http://crl.pilot-partner.test/root.crl",
@@ -369,8 +371,8 @@ describe("the pilot path: external CSR (RSA_3072 in the online token), an extern
         "  - pathLenConstraint must be 0, found 1 (CP/CPS 7.1.2)",
         "  - keyUsage must be critical (BR 7.1.2.10.7)",
         "  - keyUsage must assert keyCertSign and cRLSign (BR 7.1.2.10.7)",
-        "  - extKeyUsage of a CA must not contain anyExtendedKeyUsage or id-kp-OCSPSigning (BR 7.1.2.10.6)",
-        "  - certificatePolicies must contain our CP/CPS policy 2.16.418.1.1.1 (BR 7.1.2.10.5)",
+        "  - extKeyUsage of a CA must not contain anyExtendedKeyUsage (BR 7.1.2.10.6, MRSP 5.3)",
+        ...["2.16.418.1.1.1", "2.16.418.1.1.2.1", "2.16.418.1.1.2.2", "2.16.418.1.1.3.1"].map((o) => `  - certificatePolicies must contain ${o}, a policy its certificates assert (BR 7.1.2.10.5, RFC 5280 6.1)`),
       ].join("\n"),
     );
   });

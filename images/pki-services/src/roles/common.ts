@@ -6,6 +6,7 @@ import type { HsmBinding, KeyAlgorithm } from "../config/schema.js";
 import { Pkcs11Token, type Pkcs11Signer } from "../pkcs11/index.js";
 import { fromPem } from "../pki/pem.js";
 import type { MtlsClientIdentity } from "../repository/client.js";
+import { SyslogShipper, syslogTargetFromEnv } from "../audit/syslog.js";
 
 /** A certificate file, PEM or DER (pki/pem.ts); the error names the file and `what` it is for. */
 export function readCertificate(path: string, what = "certificate"): Buffer {
@@ -104,7 +105,31 @@ export function hostPort(s: string, flag = "--listen"): { host: string; port: nu
   return { host: m[1].replace(/^\[|\]$/g, ""), port: Number(m[2]) };
 }
 
-export const log = (line: Record<string, unknown>): void => console.log(JSON.stringify({ at: new Date().toISOString(), ...line }));
+let shipper: SyslogShipper | undefined | null = null;
+/** A log line on stdout, and to the audit collector when the deployment names one (ADR 0036). */
+export const log = (line: Record<string, unknown>): void => {
+  const text = JSON.stringify({ at: new Date().toISOString(), ...line });
+  console.log(text);
+  if (shipper === null) {
+    const target = syslogTargetFromEnv();
+    shipper = target && new SyslogShipper(target);
+  }
+  shipper?.send(text);
+};
+
+/** A listen error as the operator needs it: the address and why (EADDRINUSE, EACCES, ...). */
+export function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  const why = err.code === "EADDRINUSE" ? "the address is already in use" : err.code === "EACCES" ? "permission denied" : err.code === "EADDRNOTAVAIL" ? "no such local address" : err.message;
+  return new Error(`cannot listen on ${host}:${port}: ${why}${err.code ? ` (${err.code})` : ""}`);
+}
+
+/** A start that fails once the audit log is open is recorded as `service.start.failed` with the
+ *  reason, never left as a `service.start` without a stop (BR 5.4.1: start-up and shutdown of
+ *  the logging functions). The audit write itself failing must not hide the start's error. */
+export async function auditFailedStart(audit: { append(event: "service.start.failed", actor: string, details: Record<string, unknown>): Promise<unknown> }, actor: string, details: Record<string, unknown>, err: unknown): Promise<void> {
+  const reason = ((err as Error)?.message ?? String(err)).slice(0, 500);
+  await audit.append("service.start.failed", actor, { ...details, reason }).catch(() => undefined);
+}
 
 export function onStop(fn: () => Promise<void>): void {
   const stop = () => void fn().finally(() => process.exit(0));

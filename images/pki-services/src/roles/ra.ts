@@ -15,7 +15,7 @@ import { RA_MIGRATIONS } from "../ra/migrations.js";
 import { RaService } from "../ra/service.js";
 import { purgeExpiredEvidence } from "../ra/evidence.js";
 import { openDatabase } from "../storage/db.js";
-import { hostPort, log, onStop } from "./common.js";
+import { auditFailedStart, hostPort, listenError, log, onStop } from "./common.js";
 
 const tlsDir = (dir: string) => ({ key: readFileSync(join(dir, "tls.key")), cert: readFileSync(join(dir, "tls.crt")), ca: readFileSync(join(dir, "ca.crt")) });
 
@@ -47,23 +47,46 @@ export async function raMain(args: string[]): Promise<number> {
     if (!Number.isInteger(rows) || rows < 1) throw new Error(`--bulk-max-rows (${values["bulk-max-rows"]}) must be a positive integer`);
     const exposure = values.exposure;
     if (exposure !== "applicant" && exposure !== "operator") throw new Error(`--exposure (${exposure}) must be applicant or operator`);
-    const backendTls = tlsDir(values["backend-tls-dir"]!);
-    const app = await buildRaFrontend({ tls: tlsDir(values["tls-dir"]!), backendUrl: values["backend-url"]!, backendTls, bulkMaxRows: rows, exposure });
-    await registerRaPages(app, { exposure, backendUrl: values["backend-url"]!, backendTls, chainPem: readFileSync(values["chain-file"]!, "utf8") });
-    await app.listen({ host, port });
-    log({ event: "listening", role: "ra-frontend", exposure, host, port: (app.server.address() as { port: number }).port, backend: values["backend-url"] });
-    onStop(() => app.close());
+    // The frontend holds no database (ADR 0060): its failed start is a log line, the backend's
+    // audit log records only what the backend does.
+    let app: Awaited<ReturnType<typeof buildRaFrontend>> | undefined;
+    try {
+      const backendTls = tlsDir(values["backend-tls-dir"]!);
+      app = await buildRaFrontend({ tls: tlsDir(values["tls-dir"]!), backendUrl: values["backend-url"]!, backendTls, bulkMaxRows: rows, exposure });
+      await registerRaPages(app, { exposure, backendUrl: values["backend-url"]!, backendTls, chainPem: readFileSync(values["chain-file"]!, "utf8") });
+      await app.listen({ host, port }).catch((err: NodeJS.ErrnoException) => Promise.reject(listenError(err, host, port)));
+    } catch (err) {
+      log({ event: "service.start.failed", role: "ra-frontend", exposure, reason: (err as Error).message });
+      await app?.close().catch(() => undefined);
+      throw err;
+    }
+    const frontend = app;
+    log({ event: "listening", role: "ra-frontend", exposure, host, port: (frontend.server.address() as { port: number }).port, backend: values["backend-url"] });
+    onStop(() => frontend.close());
     return -1;
   }
   const config = readRaConfig(values.config!);
   const db = await openDatabase({ url: values.db ?? process.env.DATABASE_URL ?? "/var/lib/pki-services/ra-db", migrations: RA_MIGRATIONS });
   const audit = new AuditLog(db);
-  const ca = CaClient.fromDir(config.issuingCa.url, config.issuingCa.clientTlsDir);
-  const service = new RaService({ config, db, audit, ca });
-  await audit.append("service.start", "system", { role: "ra", environment: config.environment, kinds: Object.keys(config.kinds), issuingCa: config.issuingCa.url });
-  const app = await buildRaBackend(service, tlsDir(config.tlsDir));
-  await app.listen({ host, port });
-  log({ event: "listening", role: "ra", host, port: (app.server.address() as { port: number }).port });
+  let ca: CaClient | undefined;
+  let app: Awaited<ReturnType<typeof buildRaBackend>> | undefined;
+  let service: RaService;
+  try {
+    ca = CaClient.fromDir(config.issuingCa.url, config.issuingCa.clientTlsDir);
+    service = new RaService({ config, db, audit, ca });
+    await audit.append("service.start", "system", { role: "ra", environment: config.environment, kinds: Object.keys(config.kinds), issuingCa: config.issuingCa.url });
+    app = await buildRaBackend(service, tlsDir(config.tlsDir));
+    await app.listen({ host, port }).catch((err: NodeJS.ErrnoException) => Promise.reject(listenError(err, host, port)));
+  } catch (err) {
+    await auditFailedStart(audit, "system", { role: "ra" }, err);
+    await app?.close().catch(() => undefined);
+    ca?.close();
+    await db.close();
+    throw err;
+  }
+  const backend = app;
+  const caClient = ca;
+  log({ event: "listening", role: "ra", host, port: (backend.server.address() as { port: number }).port });
   // Approved applications not yet issued (a crash, a CA outage) and expired codes, in the background.
   let sweeping = false;
   const sweep = async () => {
@@ -85,9 +108,9 @@ export async function raMain(args: string[]): Promise<number> {
   timer.unref();
   onStop(async () => {
     clearInterval(timer);
-    await app.close();
+    await backend.close();
     await audit.append("service.stop", "system", { role: "ra" }).catch(() => undefined);
-    ca.close();
+    caClient.close();
     await db.close();
   });
   return -1;

@@ -15,7 +15,7 @@ import { ClockGuard } from "../tsa/clock.js";
 import { accuracyMicros, TSA_OID } from "../tsa/protocol.js";
 import { serveTsa } from "../tsa/server.js";
 import { TimeStampAuthority } from "../tsa/service.js";
-import { hostPort, log, onStop, openSigner, readCertificate } from "./common.js";
+import { auditFailedStart, hostPort, log, onStop, openSigner, readCertificate } from "./common.js";
 
 export function readTsaConfig(path: string): { config: TsaServiceConfig; sha256: string } {
   let bytes: Buffer;
@@ -93,7 +93,7 @@ export async function tsaMain(args: string[]): Promise<number> {
     return -1;
   } catch (err) {
     // A start that fails is audited as such, never left as a start without a stop.
-    if (!started) await audit.append("service.start.failed", actor, { role: "tsa", error: (err as Error).message.slice(0, 500) }).catch(() => undefined);
+    if (!started) await auditFailedStart(audit, actor, { role: "tsa" }, err);
     await db.close();
     throw err;
   }
