@@ -188,6 +188,11 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertLintContext): vo
     else {
       const pols = AsnConvert.parse(cpExt.extnValue, CertificatePolicies).map((x) => x.policyIdentifier);
       if (pols.includes(OID.anyPolicy)) p.push("anyPolicy must not be used: our subordinate CAs are policy-restricted (BR 7.1.2.10.5)");
+      // BR 7.1.2.10.5: a TLS subordinate CA asserts exactly one CA/B Forum reserved policy identifier.
+      const reserved = pols.filter((o) => o.startsWith("2.23.140.1.2.") || o === "2.23.140.1.1");
+      if (ekus.includes(EKU.serverAuth) && reserved.length !== 1)
+        p.push(`a TLS subordinate CA certificate asserts exactly one CA/Browser Forum reserved policy identifier (2.23.140.1.2.x), found ${reserved.join(", ") || "none"} (BR 7.1.2.10.5)`);
+      if (!ekus.includes(EKU.serverAuth) && reserved.length) p.push(`${reserved.join(", ")} is a TLS policy identifier; a CA without serverAuth must not assert it (BR 7.1.6.1)`);
     }
     const cdp = ext(exts, OID.crlDistributionPoints);
     if (!cdp) p.push("cRLDistributionPoints must be present in a subordinate CA certificate (BR 7.1.2.2.3, 7.1.2.3.2)");

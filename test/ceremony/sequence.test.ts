@@ -200,7 +200,7 @@ describe("the lanic-ca ceremony commands (compiled, in a child process with pipe
     expect(few.stderr).toContain("type: 'ca-crl' cannot be run by this command; expected 'quorum-split'");
   });
 
-  it("runs the same through the bundled lanic-ca (dist/bin: zx, PKCS#11 and the quorum tooling from node_modules)", () => {
+  it("runs the same through the compiled lanic-ca (dist/bin: zx, PKCS#11 and the quorum tooling from node_modules)", () => {
     ceremonyCli(join(process.cwd(), "dist/bin/lanic-ca.js")).crlCeremony("bin", 4, [shares[0], shares[2]]);
   });
 });
@@ -265,6 +265,18 @@ describe("refusals", () => {
     });
     expect(msg).toMatch(/^lint refused the certificate before signing \(1 problem\):\n {2}- notAfter \S+ is after the issuer's notAfter \S+: a certificate must not outlive its issuer \(CP\/CPS 6\.3\.2\)$/);
     expect(existsSync(join(dir, "outlive.pem"))).toBe(false);
+  });
+
+  it("refuses at lint a TLS intermediate without the CA/Browser Forum reserved policy (BR 7.1.2.10.5)", async () => {
+    const msg = await refusal("tls-no-reserved.yaml", [shares[0], shares[1]], {
+      type: "intermediate", hsm: rootHsm(), quorum: quorum(), issuerKey: rootKey, inputs: { issuerCertificate: "root.pem", publicKey: "ca.pub.pem" },
+      certificate: {
+        subject: { CN: "Test TLS CA 1", O: "LANIC (test)", C: "LA" }, keyAlgorithm: "ECDSA_P256", notBefore: "signing-time", validityDays: 365,
+        pathLength: 0, extendedKeyUsage: ["serverAuth"], policies: ["2.16.418.1.1.1"], crlUrl: "http://repository.test/crl/root.crl", issuerUrl: "http://repository.test/certs/root.der",
+      },
+      outputs: { certificate: "tls-no-reserved.pem", transcript: "tls-no-reserved.transcript" },
+    });
+    expect(msg).toBe("lint refused the certificate before signing (1 problem):\n  - a TLS subordinate CA certificate asserts exactly one CA/Browser Forum reserved policy identifier (2.23.140.1.2.x), found none (BR 7.1.2.10.5)");
   });
 
   it("refuses at lint an intermediate without extKeyUsage: an issuing CA is restricted to its purpose (BR 7.1.2.10.6, MRSP 5.3)", async () => {

@@ -67,11 +67,16 @@ export function importProblems(
   if (!(kuv & KeyUsageFlags.keyCertSign) || !(kuv & KeyUsageFlags.cRLSign)) p.push("keyUsage must assert keyCertSign and cRLSign (BR 7.1.2.10.7)");
   const eku = exts.find((e) => e.extnID === EXT.extKeyUsage);
   const ekus = eku ? (AsnConvert.parse(eku.extnValue, ExtendedKeyUsage) as unknown as string[]).map(String) : [];
-  if (ekus.includes(ANY_EXTENDED_KEY_USAGE) || ekus.includes(EKU.ocspSigning))
-    p.push("extKeyUsage of a CA must not contain anyExtendedKeyUsage or id-kp-OCSPSigning (BR 7.1.2.10.6)");
+  // Restricted to its purpose (ADR 0070): an EKU without anyExtendedKeyUsage; id-kp-OCSPSigning
+  // (its own responder) only in a CA without serverAuth (BR 7.1.2.10.6, MRSP 5.3).
+  if (!eku) p.push("extKeyUsage must be present: an issuing CA is restricted to its purpose (BR 7.1.2.10.6, MRSP 5.3)");
+  if (ekus.includes(ANY_EXTENDED_KEY_USAGE)) p.push("extKeyUsage of a CA must not contain anyExtendedKeyUsage (BR 7.1.2.10.6, MRSP 5.3)");
+  if (ekus.includes(EKU.serverAuth) && [EKU.emailProtection, EKU.timeStamping, EKU.ocspSigning].some((e) => ekus.includes(e)))
+    p.push("extKeyUsage with serverAuth must not contain emailProtection, timeStamping or id-kp-OCSPSigning (BR 7.1.2.10.6)");
   const cp = exts.find((e) => e.extnID === EXT.certificatePolicies);
   const pols = cp ? AsnConvert.parse(cp.extnValue, CertificatePolicies).map((q) => q.policyIdentifier) : [];
-  for (const o of expect.policies) if (!pols.includes(o)) p.push(`certificatePolicies must contain our CP/CPS policy ${o} (BR 7.1.2.10.5)`);
+  // every policy its profiles assert, or RFC 5280 6.1 leaves relying parties an empty policy tree
+  for (const o of expect.policies) if (!pols.includes(o)) p.push(`certificatePolicies must contain ${o}, a policy its certificates assert (BR 7.1.2.10.5, RFC 5280 6.1)`);
   const aki = exts.find((e) => e.extnID === EXT.authorityKeyIdentifier);
   if (aki && issuer.subjectKeyId && !Buffer.from(AsnConvert.parse(aki.extnValue, AuthorityKeyIdentifier).keyIdentifier?.buffer ?? new ArrayBuffer(0)).equals(issuer.subjectKeyId))
     p.push("its authorityKeyIdentifier is not the external root's subjectKeyIdentifier (RFC 5280 4.2.1.1)");

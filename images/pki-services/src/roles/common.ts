@@ -6,6 +6,7 @@ import type { HsmBinding, KeyAlgorithm } from "../config/schema.js";
 import { Pkcs11Token, type Pkcs11Signer } from "../pkcs11/index.js";
 import { fromPem } from "../pki/pem.js";
 import type { MtlsClientIdentity } from "../repository/client.js";
+import { SyslogShipper, syslogTargetFromEnv } from "../audit/syslog.js";
 
 /** A certificate file, PEM or DER (pki/pem.ts); the error names the file and `what` it is for. */
 export function readCertificate(path: string, what = "certificate"): Buffer {
@@ -104,7 +105,17 @@ export function hostPort(s: string, flag = "--listen"): { host: string; port: nu
   return { host: m[1].replace(/^\[|\]$/g, ""), port: Number(m[2]) };
 }
 
-export const log = (line: Record<string, unknown>): void => console.log(JSON.stringify({ at: new Date().toISOString(), ...line }));
+let shipper: SyslogShipper | undefined | null = null;
+/** A log line on stdout, and to the audit collector when the deployment names one (ADR 0036). */
+export const log = (line: Record<string, unknown>): void => {
+  const text = JSON.stringify({ at: new Date().toISOString(), ...line });
+  console.log(text);
+  if (shipper === null) {
+    const target = syslogTargetFromEnv();
+    shipper = target && new SyslogShipper(target);
+  }
+  shipper?.send(text);
+};
 
 /** A listen error as the operator needs it: the address and why (EADDRINUSE, EACCES, ...). */
 export function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
