@@ -15,11 +15,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { loadEnvironment } from "../../environments/index.js";
-import { openToken } from "../../scripts/ceremony/hsm.js";
 import { renderCeremonyFiles, renderCrossCertificateFile } from "../../scripts/ceremony/render.js";
 import { parseCeremonyText } from "../../scripts/ceremony/schema.js";
 import { verifyTranscript } from "../../scripts/ceremony/transcript.js";
-import { toPem } from "@lanic-ca/pki-services/pki/index";
 import { CeremonyWorkspace, sharesOnScreen, stripAnsi } from "./helpers.js";
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -66,11 +64,6 @@ beforeAll(() => {
 });
 afterAll(() => ws.tearDown());
 
-const dates = (path: string, cwd: string) => {
-  const out = ws.openssl(["x509", "-in", path, "-noout", "-dates", "-dateopt", "iso_8601"], cwd);
-  const get = (k: string) => new Date(new RegExp(`^${k}=(.+)$`, "m").exec(out)![1].replace(" ", "T"));
-  return { notBefore: get("notBefore"), notAfter: get("notAfter") };
-};
 const dn = (path: string, which: "subject" | "issuer", cwd: string) => ws.openssl(["x509", "-in", path, "-noout", `-${which}`], cwd).trim().replace(/^(subject|issuer)=/, "");
 
 describe("the dev ceremony files, exactly as synth renders them, against SoftHSM", () => {
