@@ -1,16 +1,16 @@
 /**
  * Diagram speed (the diagram step of synth as the topology grows, ADR 0041): the topology diagram of a
  * generated 10× environment (30 issuing CAs, 10 sites) against production's, both drawn in the
- * same run. Each drawing runs in a fresh process, as synth's diagram worker does: Graphviz WASM
+ * same run. Each drawing runs in a fresh process, as synth draws it: Graphviz WASM
  * loaded (timed apart), then topologyDot + renderSvg once, on V8's baseline WASM compiler only
- * (baselineWasmOnly, as the worker and `lanic-ca diagram` run it); for comparison also with V8's
+ * (baselineWasmOnly, as synth and `lanic-ca diagram` run it); for comparison also with V8's
  * default tiering, where the first layout pays for compiling Graphviz's hot functions. Runs
  * interleaved, medians. Also printed: the same drawing warm (a second time in one process).
- * Synth draws on a worker thread while the main thread resolves the stacks, so the drawing is
- * not the bottleneck while it takes less than that main job: the reference is `synthesize()` of
- * the same 10× environment without extensions, in this process (after a warm-up run, so without
- * process start and imports: a stricter reference than a whole synth). Target: ≤ 0.5× (the two
- * share two cores). The growth from production's drawing is printed, without a target.
+ * Synth draws in the same process after it resolves the stacks (ADR 0056), so the drawing adds to
+ * synth's time; it stays the minor part while it takes at most half of that job. The reference is
+ * `synthesize()` of the same 10× environment without extensions, in this process (after a warm-up
+ * run, so without process start and imports: a stricter reference than a whole synth).
+ * Target: ≤ 0.5×. The growth from production's drawing is printed, without a target.
  *   node dist/bench/diagram.js
  */
 import { spawnSync } from "node:child_process";

@@ -32,7 +32,6 @@ import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import { createRequire } from "node:module";
 import cluster from "node:cluster";
 import { connect } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
@@ -47,13 +46,10 @@ import { issuerHashes, ocspResponse, publicKeyBits, responseData } from "@lanic-
 import { responderCsr } from "@lanic-ca/pki-services/ocsp/responder-cert";
 import { useKernelBalancing } from "@lanic-ca/pki-services/ocsp/cluster";
 import type { Profile } from "@lanic-ca/pki-services/config/schema";
+import autocannon from "autocannon";
 import { freePort } from "./harness.js";
 
-interface AutocannonResult { requests: { average: number }; latency: { p99: number; p50: number }; errors: number; non2xx: number; timeouts: number; duration: number; "2xx": number }
-type Autocannon = (o: Record<string, unknown>) => Promise<AutocannonResult>;
-const require = createRequire(import.meta.url);
-const autocannon = require("autocannon") as Autocannon;
-const PKI_SERVICES = require.resolve("@lanic-ca/pki-services/main");
+const PKI_SERVICES = fileURLToPath(import.meta.resolve("@lanic-ca/pki-services/main"));
 
 const URLS = { caIssuers: "http://repo.ca.gov.la/ca1.der", crl: "http://crl.ca.gov.la/ca1.crl", ocsp: "http://ocsp.ca.gov.la" };
 const OCSP_PROFILE: Profile = {

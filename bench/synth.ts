@@ -95,7 +95,9 @@ try {
   const devices: Record<string, { what: string; cli: string; part?: true }> = {
     fastTokens: {
       what: "fast-tokens: no token creation stacks, the plain-data resolver, each fragment built and resolved once (stacks/fast-tokens.ts, ADR 0032)",
-      cli: variant("no-fast-tokens", (d) => [noCreationStacks, noFastResolve, noSharedFragments].forEach((undo) => undo(d))),
+      cli: variant("no-fast-tokens", (d) => {
+        for (const undo of [noCreationStacks, noFastResolve, noSharedFragments]) undo(d);
+      }),
     },
     sharedFragments: {
       what: "fast-tokens' part: each fragment built and resolved once for the gate and synth (shareFragments, ADR 0032)",

@@ -15,7 +15,6 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -29,10 +28,9 @@ import { openDatabase } from "@lanic-ca/pki-services/storage/db";
 import { timeStampRequest } from "@lanic-ca/pki-services/tsa/protocol";
 import { serveTsa } from "@lanic-ca/pki-services/tsa/server";
 import { TimeStampAuthority } from "@lanic-ca/pki-services/tsa/service";
+import autocannon from "autocannon";
 import { report } from "./harness.js";
 
-type Autocannon = (o: Record<string, unknown>) => Promise<{ requests: { average: number; total: number }; latency: { p99: number; p50: number }; non2xx: number; errors: number }>;
-const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "4" }, concurrency: { type: "string", default: "32" }, alg: { type: "string", default: "RSA_3072" } } });
 const seconds = Number(values.seconds);

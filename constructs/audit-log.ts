@@ -25,6 +25,7 @@ function collectorConfig(sink: Environment["auditLog"]["sink"]): string {
     section("INPUT", [
       ["name", "syslog"],
       ["mode", "tcp"],
+      ["format", "octet_counting"], // RFC 5425 4.3 framing, as the shippers send (pki-services audit/syslog.ts)
       ["listen", "0.0.0.0"],
       ["port", AUDIT_PORT],
       ["parser", "syslog-rfc5424"],

@@ -8,7 +8,7 @@ import type { Environment, IssuingCa, OfflineRoot, ExternalRoot } from "../../en
 import { CP_LIMITS } from "../../policy/cp-limits.js";
 import { caCertificateContent } from "@lanic-ca/pki-services/config/cp-rules";
 import type { Profile } from "@lanic-ca/pki-services/config/schema";
-import { parseCeremony, type CeremonyFile } from "./schema.js";
+import { parseCeremony, type CeremonyFile, type Quorum } from "./schema.js";
 import { stringify } from "yaml";
 
 export interface RenderedFile {
@@ -59,7 +59,8 @@ function offline(env: Environment, root: OfflineRoot): RenderedFile[] {
       mode: "initialise", outputs: { transcript: "01-quorum-split.transcript" },
     }),
     file(env, "02-root-key.yaml", "Root key generation", {
-      type: "root-key", ...base, description: `Generate the ${root.name} key pair in the offline HSM`, key: rootKey,
+      // Generated for backup (ADR 0081): it leaves the HSM only wrapped, in the key-backup ceremony.
+      type: "root-key", ...base, description: `Generate the ${root.name} key pair in the offline HSM`, key: { ...rootKey, backup: true },
       outputs: { publicKey: `${root.name}.pub.pem`, transcript: "02-root-key.transcript" },
     }),
     file(env, "03-root-certificate.yaml", "Self-signed root certificate", {
@@ -77,7 +78,7 @@ function offline(env: Environment, root: OfflineRoot): RenderedFile[] {
     out.push(
       file(env, `${n}-${ca.name}-key.yaml`, `Issuing CA key and CSR in the online HSM (${ca.name})`, {
         type: "issuing-ca-key", environment: env.name, description: `Generate the ${ca.name} key pair in HSM partition '${ca.partition}' and its CSR`,
-        hsm: { library: env.hsm.pkcs11Library, tokenLabel: part.tokenLabel }, key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm, generate: true },
+        hsm: { library: env.hsm.pkcs11Library, tokenLabel: part.tokenLabel }, key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm, generate: true, backup: true },
         csr: { subject: ca.subject }, outputs: { publicKey: `${ca.name}.pub.pem`, csr: `${ca.name}.csr.pem`, transcript: `${n}-${ca.name}-key.transcript` },
       }),
       file(env, `${m}-${ca.name}-intermediate.yaml`, `Intermediate certificate for ${ca.name}, signed by ${root.name}`, {
@@ -100,6 +101,54 @@ function offline(env: Environment, root: OfflineRoot): RenderedFile[] {
       outputs: { crl: `${root.name}.crl.pem`, transcript: `${k}-ca-crl.transcript` },
     }),
   );
+  out.push(...keyBackups(env, root.custodians, root, 5 + 2 * env.issuingCas.length));
+  return out;
+}
+
+/**
+ * Key backup of every CA key (ADR 0081, 0082; BR 5.7.1.1 (11)): the root key in the offline HSM
+ * (opened by the quorum) and each issuing CA key in its online partition (PIN typed), wrapped
+ * under a key split among the custodians (the offline root's; an external root's environment
+ * declares its own); copies of the media at every site. And, for
+ * after the loss of an HSM, the matching key-restore files (`restore-*.yaml`, not part of the
+ * sequence: the new offline HSM is first initialised with 01-quorum-split.yaml).
+ */
+function keyBackups(env: Environment, owners: { quorum: number; members: { id: string; name: string }[] }, root: OfflineRoot | undefined, first: number): RenderedFile[] {
+  // Copies, not the environment's objects: YAML would print them as anchors and aliases.
+  const custodians = { threshold: owners.quorum, members: owners.members.map((m) => ({ ...m })) };
+  const copies = env.sites.map((s) => ({ id: `${s.name}-key-safe`, location: `${s.location.facility}, ${s.location.city}: custodians' key safe` }));
+  const keys = [
+    ...(root
+      ? [{
+          name: root.name, what: `the ${root.name} key in the offline HSM`, hsm: { library: root.hsm.pkcs11Library, tokenLabel: root.hsm.tokenLabel },
+          quorum: { threshold: root.custodians.quorum, custodians: root.custodians.members, register: "quorum-register.json" } as Quorum | undefined,
+          key: { label: root.keyLabel, algorithm: root.keyAlgorithm },
+        }]
+      : []),
+    ...env.issuingCas.map((ca) => ({
+      name: ca.name, what: `the ${ca.name} key in HSM partition '${ca.partition}'`,
+      hsm: { library: env.hsm.pkcs11Library, tokenLabel: partitionOf(env, ca.partition).tokenLabel }, quorum: undefined, key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm },
+    })),
+  ];
+  const out: RenderedFile[] = [];
+  keys.forEach((k, i) => {
+    const n = String(first + i).padStart(2, "0");
+    out.push(
+      file(env, `${n}-${k.name}-key-backup.yaml`, `Key backup: ${k.what}, wrapped under a key split among the custodians`, {
+        type: "key-backup", environment: env.name, description: `Back up ${k.what} (${custodians.threshold} of ${custodians.members.length} custodians to restore)`,
+        hsm: k.hsm, ...(k.quorum ? { quorum: k.quorum } : {}), key: k.key, custodians, copies,
+        outputs: { media: `${k.name}.key-backup.json`, mediaRegister: `${k.name}.key-backup-register.json`, transcript: `${n}-${k.name}-key-backup.transcript` },
+      }),
+    );
+  });
+  for (const k of keys)
+    out.push(
+      file(env, `restore-${k.name}-key.yaml`, `Key restore (after the loss of an HSM only): ${k.what}, from its backup media`, {
+        type: "key-restore", environment: env.name, description: `Restore ${k.what} from ${k.name}.key-backup.json into a token that does not hold it`,
+        hsm: k.hsm, ...(k.quorum ? { quorum: k.quorum } : {}), key: k.key, inputs: { media: `${k.name}.key-backup.json` },
+        outputs: { publicKey: `${k.name}.restored.pub.pem`, transcript: `restore-${k.name}-key.transcript` },
+      }),
+    );
   return out;
 }
 
@@ -113,7 +162,7 @@ function external(env: Environment, root: ExternalRoot): RenderedFile[] {
     out.push(
       file(env, `${n}-${ca.name}-external-csr.yaml`, `CSR of ${ca.name} for the external root (${root.operator})`, {
         type: "external-csr", environment: env.name, description: `Generate the ${ca.name} key pair and the CSR sent to ${root.operator}`, hsm,
-        key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm, generate: true }, csr: { subject: ca.subject },
+        key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm, generate: true, ...(root.custodians ? { backup: true } : {}) }, csr: { subject: ca.subject },
         outputs: { publicKey: `${ca.name}.pub.pem`, csr: `${ca.name}.csr.pem`, transcript: `${n}-${ca.name}-external-csr.transcript` },
       }),
       file(env, `${m}-${ca.name}-external-import.yaml`, `Import of the certificate ${root.operator} returned for ${ca.name}`, {
@@ -125,10 +174,13 @@ function external(env: Environment, root: ExternalRoot): RenderedFile[] {
       }),
     );
   });
+  if (root.custodians) out.push(...keyBackups(env, root.custodians, undefined, 1 + 2 * env.issuingCas.length));
   return out;
 }
 
 function readme(env: Environment, files: RenderedFile[]): RenderedFile {
+  const sequence = files.filter((f) => !f.path.startsWith("restore-"));
+  const restores = files.filter((f) => f.path.startsWith("restore-"));
   const lines = [
     `# Key ceremonies: ${env.name}`,
     "",
@@ -136,8 +188,16 @@ function readme(env: Environment, files: RenderedFile[]): RenderedFile {
     "docs/runbooks/key-ceremony.md. Each writes a transcript (`*.transcript.md` / `.json`); check each with",
     "`lanic-ca ceremony verify-transcript <file>.transcript.json` and write its last hash in the paper log.",
     "",
-    ...files.map((f, i) => `${i + 1}. \`lanic-ca ceremony ${f.path.includes("quorum-split") ? "split " : ""}${f.path}\``),
+    ...sequence.map((f, i) => `${i + 1}. \`lanic-ca ceremony ${f.path.includes("quorum-split") ? "split " : ""}${f.path}\``),
     "",
+    ...(restores.length
+      ? [
+          "Copy each `*.key-backup.json` onto the media its `*.key-backup-register.json` names (docs/runbooks/key-ceremony.md,",
+          "\"Key backup and restore\"). Only after the loss of an HSM, with the media copied back here:",
+          ...restores.map((f) => `- \`lanic-ca ceremony ${f.path}\``),
+          "",
+        ]
+      : []),
     ...(env.rootOfTrust.type === "offline"
       ? [
           "Cross-certificates depend on an event (a root rollover, the switch from the external root) and are not",

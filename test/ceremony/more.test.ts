@@ -15,11 +15,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { loadEnvironment } from "../../environments/index.js";
-import { openToken } from "../../scripts/ceremony/hsm.js";
 import { renderCeremonyFiles, renderCrossCertificateFile } from "../../scripts/ceremony/render.js";
 import { parseCeremonyText } from "../../scripts/ceremony/schema.js";
 import { verifyTranscript } from "../../scripts/ceremony/transcript.js";
-import { toPem } from "@lanic-ca/pki-services/pki/index";
 import { CeremonyWorkspace, sharesOnScreen, stripAnsi } from "./helpers.js";
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -27,6 +25,7 @@ type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 const ws = new CeremonyWorkspace();
 const DEV_SO_PIN = "dev-so-pin-1";
 const DEV_ONLINE_PIN = "dev-online-pin";
+const DEV_ONLINE_SO_PIN = "dev-online-so-pin";
 const PILOT_PIN = "pilot-online-pin";
 const RSA_ROOT_TOKEN = "rsa-root";
 const RSA_SO_PIN = "rsa-so-pin";
@@ -52,7 +51,7 @@ beforeAll(() => {
   ws.setUp(
     [
       { label: DEV_ROOT_TOKEN, pin: "transport-pin", soPin: DEV_SO_PIN },
-      { label: DEV_ONLINE_TOKEN, pin: DEV_ONLINE_PIN },
+      { label: DEV_ONLINE_TOKEN, pin: DEV_ONLINE_PIN, soPin: DEV_ONLINE_SO_PIN },
       { label: PILOT_TOKEN, pin: PILOT_PIN },
       { label: RSA_ROOT_TOKEN, pin: "transport-pin", soPin: RSA_SO_PIN },
     ],
@@ -65,11 +64,6 @@ beforeAll(() => {
 });
 afterAll(() => ws.tearDown());
 
-const dates = (path: string, cwd: string) => {
-  const out = ws.openssl(["x509", "-in", path, "-noout", "-dates", "-dateopt", "iso_8601"], cwd);
-  const get = (k: string) => new Date(new RegExp(`^${k}=(.+)$`, "m").exec(out)![1].replace(" ", "T"));
-  return { notBefore: get("notBefore"), notAfter: get("notAfter") };
-};
 const dn = (path: string, which: "subject" | "issuer", cwd: string) => ws.openssl(["x509", "-in", path, "-noout", `-${which}`], cwd).trim().replace(/^(subject|issuer)=/, "");
 
 describe("the dev ceremony files, exactly as synth renders them, against SoftHSM", () => {
@@ -82,16 +76,22 @@ describe("the dev ceremony files, exactly as synth renders them, against SoftHSM
     expect(order).toEqual([
       "01-quorum-split.yaml", "02-root-key.yaml", "03-root-certificate.yaml", "04-dev-ca-1-key.yaml", "05-dev-ca-1-intermediate.yaml",
       "06-dev-tls-ca-1-key.yaml", "07-dev-tls-ca-1-intermediate.yaml", "08-ca-crl.yaml",
+      "09-dev-root-ca-key-backup.yaml", "10-dev-ca-1-key-backup.yaml", "11-dev-tls-ca-1-key-backup.yaml",
+      // after the loss of an HSM only (test/ceremony/key-backup.test.ts runs a restore)
+      "restore-dev-root-ca-key.yaml", "restore-dev-ca-1-key.yaml", "restore-dev-tls-ca-1-key.yaml",
     ]);
     let k = 0;
-    for (const path of order) {
+    for (const path of order.filter((p) => !p.startsWith("restore-"))) {
       const c = parse(readFileSync(join(devDir, path), "utf8")) as Doc;
+      const activation = () => (c.quorum ? [devShares[k % 3], devShares[++k % 3]] : [DEV_ONLINE_PIN]);
       const lines =
         c.type === "quorum-split"
           ? [DEV_SO_PIN, ...c.quorum.custodians.flatMap(() => ["", ""])]
           : c.type === "issuing-ca-key"
             ? [DEV_ONLINE_PIN]
-            : [devShares[k % 3], devShares[++k % 3]];
+            : c.type === "key-backup"
+              ? [...activation(), c.quorum ? DEV_SO_PIN : DEV_ONLINE_SO_PIN, ...c.custodians.members.flatMap(() => ["", ""])]
+              : activation();
       const { result, screen } = await ws.runFile(join(devDir, path), lines);
       if (c.type === "quorum-split") devShares = sharesOnScreen(screen, "dev");
       expect(result.status).toBe("succeeded");
@@ -293,7 +293,7 @@ describe("the pilot path: external CSR (RSA_3072 in the online token), an extern
 
   it("external-csr: the rendered file generates the RSA_3072 key in the token; openssl req -verify checks the CSR and its subject", async () => {
     const d = pilotDoc(CSR_FILE);
-    expect(d.key).toEqual({ label: "lao-gov-pilot-ca-1", algorithm: "RSA_3072", generate: true });
+    expect(d.key).toEqual({ label: "lao-gov-pilot-ca-1", algorithm: "RSA_3072", generate: true, backup: true });
     const { result } = await ws.runFile(writeDoc(CSR_FILE, d), [PILOT_PIN]);
     const v = ws.opensslStatus(["req", "-in", "lao-gov-pilot-ca-1.csr.pem", "-noout", "-verify", "-subject"], pilotDir);
     expect(v.status).toBe(0);
@@ -308,7 +308,7 @@ describe("the pilot path: external CSR (RSA_3072 in the online token), an extern
 
   it("intermediate: the dev root (ECDSA_P384) certifies that RSA_3072 CSR too (production's TLS CA algorithm)", async () => {
     devOk();
-    const root = rendered(devFiles, "02-root-key.yaml");
+    const root = rendered(devFiles, "03-root-certificate.yaml"); // its key: the root key reference, without key-generation options
     const subject = rendered(pilotFiles, CSR_FILE).csr.subject;
     await ws.run("dev/rsa-intermediate.yaml", [devShares[0], devShares[2]], {
       type: "intermediate", hsm: root.hsm, quorum: root.quorum, issuerKey: root.key,
@@ -456,7 +456,7 @@ describe("shares typed at the no-echo prompt of a real terminal (pseudo-terminal
   it("accepts the shares, shows '*' for each character typed, and never shows a share", async () => {
     devOk();
     expect(existsSync(main), "build first: npx tsc -b").toBe(true);
-    const root = rendered(devFiles, "02-root-key.yaml");
+    const root = rendered(devFiles, "03-root-certificate.yaml"); // its key: the root key reference, without key-generation options
     ws.write("dev/tty-crl.yaml", {
       type: "ca-crl", hsm: root.hsm, quorum: root.quorum, issuerKey: root.key, inputs: { issuerCertificate: "dev-root-ca.crt.pem" },
       crl: { number: 2, thisUpdate: "signing-time", nextUpdateDays: 30 }, outputs: { crl: "tty.crl.pem", transcript: "tty.transcript" },
@@ -489,7 +489,7 @@ describe("shares typed at the no-echo prompt of a real terminal (pseudo-terminal
 
   it("Ctrl-C at the share prompt stops the ceremony before the HSM, without showing the share already typed", async () => {
     devOk();
-    const root = rendered(devFiles, "02-root-key.yaml");
+    const root = rendered(devFiles, "03-root-certificate.yaml"); // its key: the root key reference, without key-generation options
     ws.write("dev/tty-abort.yaml", {
       type: "ca-crl", hsm: root.hsm, quorum: root.quorum, issuerKey: root.key, inputs: { issuerCertificate: "dev-root-ca.crt.pem" },
       crl: { number: 3, thisUpdate: "signing-time", nextUpdateDays: 30 }, outputs: { crl: "tty-abort.crl.pem", transcript: "tty-abort.transcript" },

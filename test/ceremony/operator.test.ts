@@ -1,5 +1,5 @@
 /**
- * The ceremony commands as an operator meets them, through the real executables (the bundled
+ * The ceremony commands as an operator meets them, through the real executables (the compiled
  * `lanic-ca` and the stand-alone ceremony entry): every refusal exits 1 with its message, a
  * tampered transcript exits 1, an aborted ceremony does not block its retry (its transcript is
  * kept under another name), and outputs and transcripts stay inside the ceremony folder.
@@ -32,7 +32,7 @@ const keyCsr = (label: string, outputs: Record<string, string>) => ({
 });
 
 describe.each([
-  ["the bundled lanic-ca", BIN],
+  ["the compiled lanic-ca", BIN],
   ["the stand-alone ceremony entry", STANDALONE],
 ])("ceremony exit codes through %s", (_name, main) => {
   it("exits 1 with the message for a refused ceremony file, and 1 for a tampered transcript", () => {
@@ -59,7 +59,7 @@ describe.each([
   });
 });
 
-describe("an aborted ceremony and its retry (the bundled lanic-ca)", () => {
+describe("an aborted ceremony and its retry (the compiled lanic-ca)", () => {
   it("keeps the failed transcript under another name and lets the retry run", () => {
     ws.write("retry.yaml", keyCsr("retry", { publicKey: "retry.pub.pem", csr: "retry.csr.pem", transcript: "retry" }));
     const wrong = cli(BIN, ["ceremony", "retry.yaml"], "not-the-pin\n");

@@ -95,7 +95,16 @@ describe("renderCeremonyFiles", () => {
       "README.md", "01-quorum-split.yaml", "02-root-key.yaml", "03-root-certificate.yaml",
       "04-lao-gov-signing-ca-1-key.yaml", "05-lao-gov-signing-ca-1-intermediate.yaml",
       "06-lao-gov-tls-ca-1-key.yaml", "07-lao-gov-tls-ca-1-intermediate.yaml", "08-ca-crl.yaml",
+      "09-lao-gov-root-ca-key-backup.yaml", "10-lao-gov-signing-ca-1-key-backup.yaml", "11-lao-gov-tls-ca-1-key-backup.yaml",
+      "restore-lao-gov-root-ca-key.yaml", "restore-lao-gov-signing-ca-1-key.yaml", "restore-lao-gov-tls-ca-1-key.yaml",
     ]);
+    // Every CA key generated for backup, backed up with a copy at each site (ADR 0082, BR 5.7.1.1 (11)).
+    expect(files["02-root-key.yaml"].key.backup).toBe(true);
+    expect(files["04-lao-gov-signing-ca-1-key.yaml"].key.backup).toBe(true);
+    expect(files["09-lao-gov-root-ca-key-backup.yaml"].custodians.threshold).toBe(3);
+    expect(files["10-lao-gov-signing-ca-1-key-backup.yaml"].quorum).toBeUndefined();
+    expect(files["11-lao-gov-tls-ca-1-key-backup.yaml"].copies.map((c: { id: string }) => c.id)).toEqual(["lanic-key-safe", "backup-key-safe"]);
+    expect(files["restore-lao-gov-root-ca-key.yaml"].inputs.media).toBe("lao-gov-root-ca.key-backup.json");
     expect(files["03-root-certificate.yaml"].certificate).toEqual({
       subject: { CN: "Lao Government Root CA 2026", O: "Ministry of Technology and Communications", C: "LA" },
       notBefore: "signing-time",
@@ -116,6 +125,10 @@ describe("renderCeremonyFiles", () => {
 
   it("renders the external-CSR ceremonies for the pilot", () => {
     const files = renderCeremonyFiles(loadEnvironment("pilot")).map((f) => f.path);
-    expect(files).toEqual(["README.md", "01-lao-gov-pilot-ca-1-external-csr.yaml", "02-lao-gov-pilot-ca-1-external-import.yaml"]);
+    expect(files).toEqual([
+      "README.md", "01-lao-gov-pilot-ca-1-external-csr.yaml", "02-lao-gov-pilot-ca-1-external-import.yaml",
+      // our CA key under the external root is backed up too, by the custodians the pilot declares (ADR 0082)
+      "03-lao-gov-pilot-ca-1-key-backup.yaml", "restore-lao-gov-pilot-ca-1-key.yaml",
+    ]);
   });
 });

@@ -200,7 +200,7 @@ describe("the lanic-ca ceremony commands (compiled, in a child process with pipe
     expect(few.stderr).toContain("type: 'ca-crl' cannot be run by this command; expected 'quorum-split'");
   });
 
-  it("runs the same through the bundled lanic-ca (dist/bin: zx, PKCS#11 and the quorum tooling from node_modules)", () => {
+  it("runs the same through the compiled lanic-ca (dist/bin: zx, PKCS#11 and the quorum tooling from node_modules)", () => {
     ceremonyCli(join(process.cwd(), "dist/bin/lanic-ca.js")).crlCeremony("bin", 4, [shares[0], shares[2]]);
   });
 });

@@ -27,6 +27,10 @@ export const T = {
     violations: "Rule violations", none: "none", noApplications: "No applications.",
     errRequired: "This field is required.", errMaxLength: "Too long: at most {n} characters (you typed {got}).", errPattern: "The value does not have the required form.",
     errChars: "Contains a character that is not allowed (control characters and < >).", errSpaces: "Remove the spaces at the start or the end.",
+    bulk: "Bulk upload (CSV)", bulkIntro: "A CSV file in UTF-8, one application per row, the first row naming the columns (the kind's field names). Check it with a dry run: nothing is stored and every bad row is shown; then upload it: the good rows are kept and the bad ones reported.",
+    bulkFile: "CSV file", dryRun: "Check (dry run)", commit: "Upload the good rows", row: "Row", column: "Column", problem: "What is wrong",
+    rowsTotal: "Rows", goodRows: "Good rows", badRows: "Bad rows", dryRunDone: "Dry run: nothing was stored.", batchStored: "Uploaded: the good rows were stored as applications.",
+    duplicateBatch: "This file was uploaded before: nothing was created again.", noProblems: "No problems found.", batch: "Batch",
     fourEyes: "You accepted this application as its vetting officer: another vetting approver must approve it (separation of duties).",
   },
   lo: {
@@ -50,6 +54,10 @@ export const T = {
     violations: "ການລະເມີດກົດລະບຽບ", none: "ບໍ່ມີ", noApplications: "ບໍ່ມີຄຳຮ້ອງ.",
     errRequired: "ຊ່ອງນີ້ຈຳເປັນຕ້ອງໃສ່.", errMaxLength: "ຍາວເກີນໄປ: ບໍ່ເກີນ {n} ຕົວອັກສອນ (ທ່ານພິມ {got}).", errPattern: "ຄ່າບໍ່ຖືກຕາມຮູບແບບທີ່ກຳນົດ.",
     errChars: "ມີຕົວອັກສອນທີ່ບໍ່ອະນຸຍາດ (ຕົວຄວບຄຸມ ແລະ < >).", errSpaces: "ລຶບຍະຫວ່າງຢູ່ຕົ້ນ ຫຼື ທ້າຍອອກ.",
+    bulk: "ອັບໂຫຼດເປັນຊຸດ (CSV)", bulkIntro: "ໄຟລ໌ CSV ແບບ UTF-8, ໜຶ່ງຄຳຮ້ອງຕໍ່ແຖວ, ແຖວທຳອິດແມ່ນຊື່ຖັນ (ຊື່ຊ່ອງຂອງປະເພດ). ກວດສອບກ່ອນ: ບໍ່ມີຫຍັງຖືກບັນທຶກ ແລະ ສະແດງທຸກແຖວທີ່ຜິດ; ຈາກນັ້ນອັບໂຫຼດ: ແຖວທີ່ຖືກຕ້ອງຈະຖືກເກັບໄວ້ ແລະ ແຖວທີ່ຜິດຈະຖືກລາຍງານ.",
+    bulkFile: "ໄຟລ໌ CSV", dryRun: "ກວດສອບ (ບໍ່ບັນທຶກ)", commit: "ອັບໂຫຼດແຖວທີ່ຖືກຕ້ອງ", row: "ແຖວ", column: "ຖັນ", problem: "ຜິດຫຍັງ",
+    rowsTotal: "ຈຳນວນແຖວ", goodRows: "ແຖວທີ່ຖືກຕ້ອງ", badRows: "ແຖວທີ່ຜິດ", dryRunDone: "ກວດສອບເທົ່ານັ້ນ: ບໍ່ມີຫຍັງຖືກບັນທຶກ.", batchStored: "ອັບໂຫຼດແລ້ວ: ແຖວທີ່ຖືກຕ້ອງຖືກບັນທຶກເປັນຄຳຮ້ອງ.",
+    duplicateBatch: "ໄຟລ໌ນີ້ເຄີຍອັບໂຫຼດແລ້ວ: ບໍ່ມີຫຍັງຖືກສ້າງຊ້ຳ.", noProblems: "ບໍ່ພົບບັນຫາ.", batch: "ຊຸດ",
     fourEyes: "ທ່ານໄດ້ຮັບຄຳຮ້ອງນີ້ໃນຖານະເຈົ້າໜ້າທີ່ກວດສອບ: ຜູ້ອະນຸມັດຄົນອື່ນຕ້ອງເປັນຜູ້ອະນຸມັດ (ການແບ່ງແຍກໜ້າທີ່).",
   },
 } as const satisfies Record<Lang, Record<string, string>>;

@@ -88,7 +88,10 @@ export async function registerRaPages(app: FastifyInstance, o: RaPagesOptions): 
   await app.register(fastifyCookie);
   await app.register(fastifyCsrf, {
     cookieOpts: { path: "/", sameSite: "strict", httpOnly: true, secure: true },
-    getToken: (req) => parseForm(req)._csrf,
+    getToken: (req) => {
+      const m = (req as { multipart?: FormData }).multipart;
+      return m ? String(m.get("_csrf") ?? "") : parseForm(req)._csrf;
+    },
   });
   await app.register(fastifyStatic, { root: STATIC_DIR, prefix: "/static/", decorateReply: false, maxAge: 3600_000 });
 
@@ -104,9 +107,10 @@ export async function registerRaPages(app: FastifyInstance, o: RaPagesOptions): 
    *  operator's verified certificate (RFC 9440 Client-Cert, ADR 0060). */
   const api = (method: string, path: string, body: unknown, as: { token?: string; operator?: Buffer } = {}): Promise<ApiReply> =>
     new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      // A Buffer is a CSV file (the bulk upload), sent as it is; anything else is JSON.
+      const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
       const headers: Record<string, string> = { accept: "application/json" };
-      if (payload) Object.assign(headers, { "content-type": "application/json", "content-length": String(payload.length) });
+      if (payload) Object.assign(headers, { "content-type": Buffer.isBuffer(body) ? "text/csv; charset=utf-8" : "application/json", "content-length": String(payload.length) });
       if (as.token) headers.authorization = `Bearer ${as.token}`;
       if (as.operator) headers["client-cert"] = clientCertHeader(as.operator);
       const req = https.request(new URL(path, o.backendUrl), { method, agent, headers, timeout: 120_000 }, (res) => {
@@ -307,6 +311,67 @@ export async function registerRaPages(app: FastifyInstance, o: RaPagesOptions): 
     const why = r.body.error === "four_eyes" ? `${T[lang].fourEyes} (${messages(r).join(" ")})` : messages(r).join(" ");
     return showApplication(req, reply, id, { flash: { text: `${T[lang].refused}: ${why}`, bad: true }, status: r.status });
   });
+
+  // Bulk upload (ADR 0062): the file is checked first (dry run: every bad row by row and column,
+  // nothing stored); the page then carries the exact bytes it checked (base64) to the commit, so
+  // what is stored is what was shown, and the same file uploaded again is recognised (SHA-256).
+  const bulkKinds = async (lang: Lang) => Object.entries(await kinds()).map(([name, k]) => ({ name, label: k.label[lang] }));
+  app.get<{ Querystring: { lang?: string } }>("/console/bulk", async (req, reply) => {
+    const lang = langOf(req, reply);
+    return render(reply, lang, "bulk", T[lang].bulk, { csrf: reply.generateCsrf(), kinds: await bulkKinds(lang), kind: "" }, 200, peerSummary(req));
+  });
+
+  const maxCsvBytes = 10 * 1024 * 1024;
+  app.post(
+    "/console/bulk",
+    {
+      // base64 of a file at the backend's default limit (10 MiB), plus the form around it
+      bodyLimit: Math.ceil((maxCsvBytes * 4) / 3) + 1024 * 1024,
+      preValidation: async (req) => {
+        const type = String(req.headers["content-type"] ?? "");
+        if (!type.startsWith("multipart/form-data") || !Buffer.isBuffer(req.body)) return;
+        // Node's own multipart parser (undici's Request.formData); a broken body stays unparsed
+        // and is refused by the CSRF check or the handler below.
+        (req as { multipart?: FormData }).multipart = await new Request("https://ra-frontend.invalid/", { method: "POST", headers: { "content-type": type }, body: req.body }).formData().catch(() => undefined);
+      },
+      preHandler: app.csrfProtection,
+    },
+    async (req, reply) => {
+      const lang = langOf(req, reply);
+      const t = T[lang];
+      const form = (req as { multipart?: FormData }).multipart;
+      const page = async (status: number, data: Record<string, unknown>) =>
+        render(reply, lang, "bulk", t.bulk, { csrf: reply.generateCsrf(), kinds: await bulkKinds(lang), kind: "", ...data }, status, peerSummary(req));
+      if (!form) return page(400, { error: `${t.refused}: multipart/form-data with a CSV file is expected` });
+      const kind = String(form.get("kind") ?? "");
+      const k = (await kinds())[kind];
+      if (!k) return page(400, { error: `${t.refused}: ${t.kind} "${kind}" ${t.notFound}` });
+      const commit = form.get("mode") === "commit";
+      let csv: Buffer;
+      let filename: string;
+      const file = form.get("file");
+      if (commit) {
+        csv = Buffer.from(String(form.get("csv") ?? ""), "base64");
+        filename = String(form.get("filename") ?? "upload.csv");
+      } else if (file && typeof file !== "string" && file.size > 0) {
+        csv = Buffer.from(await file.arrayBuffer());
+        filename = file.name || "upload.csv";
+      } else return page(400, { kind, error: `${t.refused}: ${t.bulkFile}: ${t.errRequired}` });
+      const q = new URLSearchParams({ kind, filename: filename.slice(0, 255), dryRun: String(!commit) });
+      const r = await api("POST", `/api/v1/batches?${q}`, csv, { operator: peerCertificate(req) });
+      if (r.status !== 200 && r.status !== 201) return page(r.status, { kind, error: `${t.refused}: ${messages(r).join(" ")}` });
+      const report = r.body as unknown as import("../csv.js").BatchReport;
+      const problems = report.problems.map((p) => ({
+        row: p.row,
+        column: p.column,
+        columnText: p.column ? `${p.columnLetter ?? ""} · ${k.fields[p.column]?.label[lang] ?? p.column}` : "",
+        message: fieldMessage(lang, p.message),
+        // the service's own words (what is allowed) when the page's sentence is shorter
+        detail: fieldMessage(lang, p.message) === p.message ? undefined : p.message,
+      }));
+      return page(commit && !report.duplicate ? 201 : 200, { kind, kindLabel: k.label[lang], report, problems, csv: report.dryRun ? csv.toString("base64") : "" });
+    },
+  );
 
   app.get<{ Querystring: { from?: string; to?: string; lang?: string } }>("/console/report", async (req, reply) => {
     const lang = langOf(req, reply);
