@@ -50,6 +50,15 @@ export default {
     subject: { CN: "Pilot Partner Root CA", O: "Pilot Partner (WebTrust-audited commercial CA)", C: "US" },
     certificateSha256: "0000000000000000000000000000000000000000000000000000000000000000",
     operator: "Commercial CA selected by MTC for the pilot (fingerprint recorded at contract)",
+    // The custodians of the issuing CA key backup (ADR 0082): our keys, even under an external root.
+    custodians: {
+      quorum: 2,
+      members: [
+        { id: "custodian-1", name: "Key custodian 1 (MTC)" },
+        { id: "custodian-2", name: "Key custodian 2 (MTC)" },
+        { id: "custodian-3", name: "Key custodian 3 (LANIC)" },
+      ],
+    },
   },
   issuingCas: [
     {

@@ -198,6 +198,14 @@ export const ExternalRoot = z.strictObject({
   certificateSha256: z.string().regex(/^[a-f0-9]{64}$/, "64 lower-case hex digits"),
   /** Organisation that operates the external root (the pilot's commercial CA). */
   operator: z.string().min(1),
+  /** The key custodians who hold, M of N, the wrapping key of the issuing CA keys' backup
+   *  (BR 5.2.2, 5.7.1.1 (11); ADR 0082). Without them no key backup is rendered. */
+  custodians: z
+    .strictObject({
+      quorum: z.number().int().positive(),
+      members: z.array(Custodian).min(1),
+    })
+    .optional(),
 });
 export type ExternalRoot = z.infer<typeof ExternalRoot>;
 

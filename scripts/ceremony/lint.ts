@@ -42,7 +42,7 @@ export class LintError extends Error {
 const DAY = 86_400_000;
 const hex = (b: ArrayBuffer | Uint8Array) => Buffer.from(b as ArrayBuffer).toString("hex");
 
-export type CertKind = "root" | "subordinate" | "cross" | "ocsp-signer";
+export type CertKind = "root" | "subordinate" | "cross";
 
 export interface IssuerFacts {
   /** DER of the issuer's subject Name. */
@@ -58,7 +58,7 @@ export interface CertLintContext {
   readonly signingTime: Date;
   /** For a root: the root itself (self-issued). */
   readonly issuer: IssuerFacts;
-  /** Required pathLenConstraint (undefined: must be absent). Not used for ocsp-signer. */
+  /** Required pathLenConstraint (undefined: must be absent). */
   readonly pathLength?: number;
   /** Allowed subject key algorithms (CP/CPS 6.1.5). */
   readonly allowedKeys: readonly string[];
@@ -89,7 +89,6 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertLintContext): vo
   } catch (err) {
     throw new LintError("certificate", [`the TBSCertificate does not decode: ${(err as Error).message}`]);
   }
-  const isCa = ctx.kind !== "ocsp-signer";
   if (tbs.version !== 2) p.push("version must be v3 (BR 7.1.2.1, 7.1.2.8)");
 
   const serial = Buffer.from(tbs.serialNumber);
@@ -115,7 +114,7 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertLintContext): vo
 
   const subj = attrs(tbs.subject);
   for (const [name, id] of [["countryName", OID.C], ["organizationName", OID.O], ["commonName", OID.CN]] as const)
-    if (isCa && !subj.includes(id)) p.push(`subject must contain ${name} (BR 7.1.2.10.2)`);
+    if (!subj.includes(id)) p.push(`subject must contain ${name} (BR 7.1.2.10.2)`);
   if (ctx.kind === "root" && subj.includes(OID.OU)) p.push("subject of a root must not contain organizationalUnitName (BR 7.1.2.10.2)");
 
   const spki = Buffer.from(AsnConvert.serialize(tbs.subjectPublicKeyInfo));
@@ -130,29 +129,25 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertLintContext): vo
   });
 
   const bcExt = ext(exts, OID.basicConstraints);
-  if (isCa) {
-    if (!bcExt?.critical) p.push("basicConstraints must be present and critical (BR 7.1.2.1.4, 7.1.2.10.4)");
-    else {
-      const bc = AsnConvert.parse(bcExt.extnValue, BasicConstraints);
-      if (!bc.cA) p.push("basicConstraints cA must be TRUE (BR 7.1.2.10.4)");
-      if (bc.pathLenConstraint !== ctx.pathLength)
-        p.push(
-          ctx.pathLength === undefined
-            ? `pathLenConstraint ${bc.pathLenConstraint} must be absent (BR 7.1.2.1.4)`
-            : `pathLenConstraint must be ${ctx.pathLength}, found ${bc.pathLenConstraint ?? "none"} (CP/CPS 7.1.2)`,
-        );
-    }
-  } else if (bcExt && AsnConvert.parse(bcExt.extnValue, BasicConstraints).cA) p.push("an OCSP responder certificate must not be a CA (BR 7.1.2.8)");
+  if (!bcExt?.critical) p.push("basicConstraints must be present and critical (BR 7.1.2.1.4, 7.1.2.10.4)");
+  else {
+    const bc = AsnConvert.parse(bcExt.extnValue, BasicConstraints);
+    if (!bc.cA) p.push("basicConstraints cA must be TRUE (BR 7.1.2.10.4)");
+    if (bc.pathLenConstraint !== ctx.pathLength)
+      p.push(
+        ctx.pathLength === undefined
+          ? `pathLenConstraint ${bc.pathLenConstraint} must be absent (BR 7.1.2.1.4)`
+          : `pathLenConstraint must be ${ctx.pathLength}, found ${bc.pathLenConstraint ?? "none"} (CP/CPS 7.1.2)`,
+      );
+  }
 
   const kuExt = ext(exts, OID.keyUsage);
-  if (!kuExt?.critical) p.push("keyUsage must be present and critical (BR 7.1.2.10.7, 7.1.2.8.7)");
+  if (!kuExt?.critical) p.push("keyUsage must be present and critical (BR 7.1.2.10.7)");
   else {
     const ku = AsnConvert.parse(kuExt.extnValue, KeyUsage).toNumber();
-    if (isCa) {
-      if (!(ku & KeyUsageFlags.keyCertSign) || !(ku & KeyUsageFlags.cRLSign)) p.push("keyUsage must assert keyCertSign and cRLSign (BR 7.1.2.10.7)");
-      if (ku & ~(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature))
-        p.push("keyUsage of a CA may assert only digitalSignature, keyCertSign and cRLSign (BR 7.1.2.10.7)");
-    } else if (ku !== KeyUsageFlags.digitalSignature) p.push("keyUsage of an OCSP responder must be digitalSignature only (BR 7.1.2.8.7)");
+    if (!(ku & KeyUsageFlags.keyCertSign) || !(ku & KeyUsageFlags.cRLSign)) p.push("keyUsage must assert keyCertSign and cRLSign (BR 7.1.2.10.7)");
+    if (ku & ~(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature))
+      p.push("keyUsage of a CA may assert only digitalSignature, keyCertSign and cRLSign (BR 7.1.2.10.7)");
   }
 
   const ekuExt = ext(exts, OID.extKeyUsage);
@@ -164,14 +159,10 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertLintContext): vo
       p.push("extKeyUsage with serverAuth must not contain codeSigning, emailProtection, timeStamping or id-kp-OCSPSigning (BR 7.1.2.10.6)");
     if (ctx.kind === "subordinate" && ekus.length === 0) p.push("extKeyUsage must be present in a subordinate CA certificate: an issuing CA is restricted to its purpose (BR 7.1.2.10.6, MRSP 5.3, ADR 0070)");
   }
-  if (ctx.kind === "ocsp-signer") {
-    if (ekus.length !== 1 || ekus[0] !== EKU.ocspSigning) p.push("extKeyUsage must be exactly id-kp-OCSPSigning (RFC 6960 4.2.2.2, BR 7.1.2.8.5)");
-    if (!ext(exts, OID.ocspNoCheck)) p.push("id-pkix-ocsp-nocheck must be present (RFC 6960 4.2.2.2.1, BR 7.1.2.8.6)");
-  }
 
   const skiExt = ext(exts, OID.subjectKeyIdentifier);
   const ski = skiExt ? Buffer.from(AsnConvert.parse(skiExt.extnValue, SubjectKeyIdentifier).buffer) : undefined;
-  if (isCa && !ski) p.push("subjectKeyIdentifier must be present (BR 7.1.2.1.2, 7.1.2.11.4)");
+  if (!ski) p.push("subjectKeyIdentifier must be present (BR 7.1.2.1.2, 7.1.2.11.4)");
   if (ski && ctx.kind !== "cross" && !ski.equals(keyIdentifier(spki))) p.push("subjectKeyIdentifier does not match the subject public key (RFC 7093 2)");
   const akiExt = ext(exts, OID.authorityKeyIdentifier);
   const aki = akiExt ? AsnConvert.parse(akiExt.extnValue, AuthorityKeyIdentifier) : undefined;
@@ -212,7 +203,7 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertLintContext): vo
   }
   const known = new Set<string>([
     OID.basicConstraints, OID.keyUsage, OID.extKeyUsage, OID.subjectKeyIdentifier, OID.authorityKeyIdentifier,
-    OID.certificatePolicies, OID.crlDistributionPoints, OID.authorityInfoAccess, OID.ocspNoCheck,
+    OID.certificatePolicies, OID.crlDistributionPoints, OID.authorityInfoAccess,
   ]);
   for (const id of ids) if (!known.has(id)) p.push(`extension ${id} is not in our CA profiles (BR 7.1.2.11.5)`);
   if (p.length > 0) throw new LintError("certificate", p);

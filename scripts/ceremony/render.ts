@@ -8,7 +8,7 @@ import type { Environment, IssuingCa, OfflineRoot, ExternalRoot } from "../../en
 import { CP_LIMITS } from "../../policy/cp-limits.js";
 import { caCertificateContent } from "@lanic-ca/pki-services/config/cp-rules";
 import type { Profile } from "@lanic-ca/pki-services/config/schema";
-import { parseCeremony, type CeremonyFile } from "./schema.js";
+import { parseCeremony, type CeremonyFile, type Quorum } from "./schema.js";
 import { stringify } from "yaml";
 
 export interface RenderedFile {
@@ -101,25 +101,30 @@ function offline(env: Environment, root: OfflineRoot): RenderedFile[] {
       outputs: { crl: `${root.name}.crl.pem`, transcript: `${k}-ca-crl.transcript` },
     }),
   );
-  out.push(...keyBackups(env, root, 5 + 2 * env.issuingCas.length));
+  out.push(...keyBackups(env, root.custodians, root, 5 + 2 * env.issuingCas.length));
   return out;
 }
 
 /**
  * Key backup of every CA key (ADR 0081, 0082; BR 5.7.1.1 (11)): the root key in the offline HSM
  * (opened by the quorum) and each issuing CA key in its online partition (PIN typed), wrapped
- * under a key split among the root's custodians; copies of the media at every site. And, for
+ * under a key split among the custodians (the offline root's; an external root's environment
+ * declares its own); copies of the media at every site. And, for
  * after the loss of an HSM, the matching key-restore files (`restore-*.yaml`, not part of the
  * sequence: the new offline HSM is first initialised with 01-quorum-split.yaml).
  */
-function keyBackups(env: Environment, root: OfflineRoot, first: number): RenderedFile[] {
-  const hsm = { library: root.hsm.pkcs11Library, tokenLabel: root.hsm.tokenLabel };
-  const quorum = { threshold: root.custodians.quorum, custodians: root.custodians.members, register: "quorum-register.json" };
-  // Copies, not the quorum's objects: YAML would print them as anchors and aliases.
-  const custodians = { threshold: root.custodians.quorum, members: root.custodians.members.map((m) => ({ ...m })) };
+function keyBackups(env: Environment, owners: { quorum: number; members: { id: string; name: string }[] }, root: OfflineRoot | undefined, first: number): RenderedFile[] {
+  // Copies, not the environment's objects: YAML would print them as anchors and aliases.
+  const custodians = { threshold: owners.quorum, members: owners.members.map((m) => ({ ...m })) };
   const copies = env.sites.map((s) => ({ id: `${s.name}-key-safe`, location: `${s.location.facility}, ${s.location.city}: custodians' key safe` }));
   const keys = [
-    { name: root.name, what: `the ${root.name} key in the offline HSM`, hsm, quorum, key: { label: root.keyLabel, algorithm: root.keyAlgorithm } },
+    ...(root
+      ? [{
+          name: root.name, what: `the ${root.name} key in the offline HSM`, hsm: { library: root.hsm.pkcs11Library, tokenLabel: root.hsm.tokenLabel },
+          quorum: { threshold: root.custodians.quorum, custodians: root.custodians.members, register: "quorum-register.json" } as Quorum | undefined,
+          key: { label: root.keyLabel, algorithm: root.keyAlgorithm },
+        }]
+      : []),
     ...env.issuingCas.map((ca) => ({
       name: ca.name, what: `the ${ca.name} key in HSM partition '${ca.partition}'`,
       hsm: { library: env.hsm.pkcs11Library, tokenLabel: partitionOf(env, ca.partition).tokenLabel }, quorum: undefined, key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm },
@@ -157,7 +162,7 @@ function external(env: Environment, root: ExternalRoot): RenderedFile[] {
     out.push(
       file(env, `${n}-${ca.name}-external-csr.yaml`, `CSR of ${ca.name} for the external root (${root.operator})`, {
         type: "external-csr", environment: env.name, description: `Generate the ${ca.name} key pair and the CSR sent to ${root.operator}`, hsm,
-        key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm, generate: true }, csr: { subject: ca.subject },
+        key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm, generate: true, ...(root.custodians ? { backup: true } : {}) }, csr: { subject: ca.subject },
         outputs: { publicKey: `${ca.name}.pub.pem`, csr: `${ca.name}.csr.pem`, transcript: `${n}-${ca.name}-external-csr.transcript` },
       }),
       file(env, `${m}-${ca.name}-external-import.yaml`, `Import of the certificate ${root.operator} returned for ${ca.name}`, {
@@ -169,6 +174,7 @@ function external(env: Environment, root: ExternalRoot): RenderedFile[] {
       }),
     );
   });
+  if (root.custodians) out.push(...keyBackups(env, root.custodians, undefined, 1 + 2 * env.issuingCas.length));
   return out;
 }
 

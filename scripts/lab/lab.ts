@@ -188,7 +188,8 @@ async function makeCa(dir: string, say: Say): Promise<MadeCa> {
     tlsDir: raBackendTls,
     frontendClients: ["ra-frontend"],
     operatorPolicyOid: env.profiles["operator-client"].policyOids[0],
-    kinds: raKinds(env.profiles),
+    // the kinds the lab's one issuing CA issues (TLS comes from the dev TLS CA, ADR 0070)
+    kinds: raKinds(Object.fromEntries(issuing.profiles.map((p) => [p, env.profiles[p]]))),
     bulkUploadMaxRows: env.ra.bulkUploadMaxRows,
     // CP/CPS 5.5.2: records kept 7 years (lab: the folder is thrown away anyway).
     evidence: { retentionDays: 2557 },

@@ -33,7 +33,7 @@ const good = [
   { row: 4, holderName: "Vongsa, Khamla", position: "Director", ministry: "Ministry of Finance", email: "khamla@mof.gov.la", appointmentReference: `${run}-003/MOF` },
   { row: 8, holderName: "ນາງ ມະນີວັນ ແກ້ວມະນີ", position: "ຫົວໜ້າພະແນກ", ministry: "ກະຊວງສາທາລະນະສຸກ", email: "", appointmentReference: `${run}-007/ກສທ` },
 ];
-const csv = [
+const csv = `${[
   "holderName,position,ministry,email,appointmentReference",
   `${good[0].holderName},${good[0].position},${good[0].ministry},${good[0].email},${good[0].appointmentReference}`,
   `ທ້າວ ສົມພອນ,ຫົວໜ້າກົມ,ກະຊວງພາຍໃນ,not-a-mailbox,${run}-002`, // row 3: email
@@ -42,7 +42,7 @@ const csv = [
   `ນາງ ແສງດາວ,${"ຕຳແໜ່ງ".repeat(12)},ກະຊວງພາຍໃນ,,${run}-005`, // row 6: position over 64 characters
   `ທ້າວ ຄຳ,ຫົວໜ້າ,ກະຊວງ,,${run}-006,extra`, // row 7: one cell too many
   `${good[2].holderName},${good[2].position},${good[2].ministry},,${good[2].appointmentReference}`,
-].join("\r\n") + "\r\n";
+].join("\r\n")}\r\n`;
 
 interface ListedApplication { id: string; state: string; fields: Record<string, string> }
 

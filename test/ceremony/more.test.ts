@@ -293,7 +293,7 @@ describe("the pilot path: external CSR (RSA_3072 in the online token), an extern
 
   it("external-csr: the rendered file generates the RSA_3072 key in the token; openssl req -verify checks the CSR and its subject", async () => {
     const d = pilotDoc(CSR_FILE);
-    expect(d.key).toEqual({ label: "lao-gov-pilot-ca-1", algorithm: "RSA_3072", generate: true });
+    expect(d.key).toEqual({ label: "lao-gov-pilot-ca-1", algorithm: "RSA_3072", generate: true, backup: true });
     const { result } = await ws.runFile(writeDoc(CSR_FILE, d), [PILOT_PIN]);
     const v = ws.opensslStatus(["req", "-in", "lao-gov-pilot-ca-1.csr.pem", "-noout", "-verify", "-subject"], pilotDir);
     expect(v.status).toBe(0);

@@ -125,6 +125,10 @@ describe("renderCeremonyFiles", () => {
 
   it("renders the external-CSR ceremonies for the pilot", () => {
     const files = renderCeremonyFiles(loadEnvironment("pilot")).map((f) => f.path);
-    expect(files).toEqual(["README.md", "01-lao-gov-pilot-ca-1-external-csr.yaml", "02-lao-gov-pilot-ca-1-external-import.yaml"]);
+    expect(files).toEqual([
+      "README.md", "01-lao-gov-pilot-ca-1-external-csr.yaml", "02-lao-gov-pilot-ca-1-external-import.yaml",
+      // our CA key under the external root is backed up too, by the custodians the pilot declares (ADR 0082)
+      "03-lao-gov-pilot-ca-1-key-backup.yaml", "restore-lao-gov-pilot-ca-1-key.yaml",
+    ]);
   });
 });

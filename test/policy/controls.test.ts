@@ -392,6 +392,12 @@ describe("mTLS proven (LCA-NET-07)", () => {
     const c = copy("production");
     collectorConfig(c)["audit-collector.conf"] = collectorConfig(c)["audit-collector.conf"].replace("tls.ca_file            /etc/lanic-ca/tls/ca.crt", "tls.ca_file /etc/ssl/certs/ca-certificates.crt");
     expect(auditFindings(c, "lanic/ra->lanic/audit-collector:6514")).toEqual([`${RA_AUDIT}lanic/audit-collector input on port 6514: tls.ca_file not in a mounted Secret`]);
+    const d = copy("production");
+    collectorConfig(d)["audit-collector.conf"] = collectorConfig(d)["audit-collector.conf"].replace(/ *tls +on\n/, "    tls off\n");
+    expect(auditFindings(d, "lanic/ra->lanic/audit-collector:6514")).toEqual([`${RA_AUDIT}lanic/audit-collector input on port 6514 is not TLS`]);
+    const e = copy("production");
+    collectorConfig(e)["audit-collector.conf"] = collectorConfig(e)["audit-collector.conf"].replace(/port +6514\n/, "port 514\n");
+    expect(auditFindings(e, "lanic/ra->lanic/audit-collector:6514")).toEqual([`${RA_AUDIT}lanic/audit-collector configures no input on port 6514`]);
   });
   it("an audit collector started with a configuration that is not the mounted one", () => {
     const b = copy("production");

@@ -55,6 +55,8 @@ describe("invalid environment definitions name the field and what is allowed", (
     ["unknown top-level key", (e) => (e.colour = "red"), "colour: unknown key 'colour' (not allowed here)"],
     ["unknown nested key", (e) => (e.issuingCas[0].crl.every = 3), "issuingCas[0].crl.every: unknown key 'every' (not allowed here)"],
     ["unknown key in a shared schedule", (e) => (e.issuingCas[0].ocsp.every = 1), "issuingCas[0].ocsp.every: unknown key 'every' (not allowed here)"],
+    // the root serves no OCSP: its status is its CA CRL (ADR 0072)
+    ["a root OCSP responder", (e) => (e.rootOfTrust.ocspSigner = { partition: "ocsp", keyLabel: "root-ocsp", keyAlgorithm: "ECDSA_P256", validityDays: 365 }), "rootOfTrust.ocspSigner: unknown key 'ocspSigner' (not allowed here)"],
     ["bad tier", (e) => (e.tier = "prod"), 'tier: must be one of "dev", "staging", "production" (got "prod")'],
     ["bad CIDR", (e) => (e.ra.governmentNetworks[0] = "10.60.0.0"), 'ra.governmentNetworks[0]: an IPv4 CIDR with octets 0-255, e.g. 10.20.0.0/24 (got "10.60.0.0")'],
     ["CIDR octet over 255", (e) => (e.ra.governmentNetworks[0] = "10.300.0.0/16"), 'ra.governmentNetworks[0]: an IPv4 CIDR with octets 0-255, e.g. 10.20.0.0/24 (got "10.300.0.0/16")'],

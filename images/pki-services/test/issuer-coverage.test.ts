@@ -41,7 +41,8 @@ beforeAll(async () => {
     certs[name] = Buffer.from(c.rawData);
     writeFileSync(join(tmp.dir, `${name}.pem`), c.toString("pem"));
     const issuer = issuerFromCertificate(certs[name], "ECDSA_P256", URLS);
-    const p = compileProfile("tls-server", tls, issuer);
+    // the defective leaf is made as before the check (the CA's policies unread), to show why
+    const p = compileProfile("tls-server", tls, name === "cp-only" ? { ...issuer, policies: undefined } : issuer);
     const csr = parseCsr(opensslCsr(tmp.dir, "ec:P-256", "/C=LA/L=Vientiane/O=MTC/CN=www.mtc.gov.la", ["subjectAltName=DNS:www.mtc.gov.la"]));
     const prepared = prepareCertificate(p, csr, { serial: randomSerial() });
     writeFileSync(join(tmp.dir, `${name}-leaf.pem`), toPem(await signCertificate(p, prepared, signer, issuerPublicKey(issuer.spki)), "CERTIFICATE"));
@@ -69,6 +70,15 @@ describe("the issuing CA's certificate covers its profiles' policies (RFC 5280 6
       `profile "tls-server" asserts 2.23.140.1.2.2, which the issuing CA's certificate does not assert (it asserts ${CP_OID}): RFC 5280 6.1.3 would leave an empty policy tree and relying parties requiring that policy reject every certificate; certify the CA with every policy its profiles assert (BR 7.1.2.10.5)`,
     ]);
     expect(issuerCoverageProblems("tls-server", PROFILES["tls-server"], issuerFromCertificate(certs.covering, "ECDSA_P256", URLS))).toEqual([]);
+  });
+
+  it("the pre-issuance lint refuses the TBS too, before anything is signed", () => {
+    const issuer = issuerFromCertificate(certs["cp-only"], "ECDSA_P256", URLS);
+    const p = compileProfile("tls-server", PROFILES["tls-server"], issuer);
+    const csr = parseCsr(opensslCsr(tmp.dir, "ec:P-256", "/C=LA/L=Vientiane/O=MTC/CN=www.mtc.gov.la", ["subjectAltName=DNS:www.mtc.gov.la"]));
+    expect(() => prepareCertificate(p, csr, { serial: randomSerial() })).toThrow(
+      `certificatePolicies 2.23.140.1.2.2 not asserted by the issuing CA's certificate (it asserts ${CP_OID}): RFC 5280 6.1.3 would leave an empty policy tree (BR 7.1.2.10.5)`,
+    );
   });
 
   it("refuses a profile whose EKU the CA's extendedKeyUsage does not contain; a TLS CA's own responder is allowed (BR 7.1.2.10.6)", () => {

@@ -419,6 +419,14 @@ function lintTbsContent(p: CompiledProfile, subject: Buffer, spki: Buffer, exts:
       if (attrs.includes("2.5.4.11")) problems.push("a TLS certificate must not name organizationalUnitName (BR 7.1.2.7.4)");
     }
   } else if (policies.some(isCabfTlsPolicy)) problems.push(`a ${kind} certificate must not assert a TLS policy identifier (BR 7.1.6.1)`);
+  // RFC 5280 6.1.3 (d): a policy the issuing CA's certificate does not assert leaves relying
+  // parties that require it an empty policy tree (the CA's start checks the profiles the same way,
+  // profile.ts issuerCoverageProblems; a CA certificate without certificatePolicies is a lab's).
+  const caPolicies = p.issuer.policies;
+  if (caPolicies) {
+    const missing = policies.filter((o) => !caPolicies.includes(o));
+    if (missing.length) problems.push(`certificatePolicies ${missing.join(", ")} not asserted by the issuing CA's certificate (it asserts ${caPolicies.join(", ") || "none"}): RFC 5280 6.1.3 would leave an empty policy tree (BR 7.1.2.10.5)`);
+  }
   return problems;
 }
 
