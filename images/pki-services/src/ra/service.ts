@@ -348,10 +348,19 @@ export class RaService {
     const [r] = await this.db.query<Record<string, unknown>>(`SELECT * FROM ra_applications WHERE id = $1`, [id]);
     const app = rowToApplication(r);
     if (app.state !== "approved" || !app.csr) return app;
+    return (await this.callCa(app)).recorded;
+  }
+
+  /** The issuing CA's call for an approved application with a CSR; resolves once the CA has
+   *  answered, with the recording of certificate, serial and audit record still running (the
+   *  caller may ask the CA for the next one meanwhile: the idempotency key makes a crash before
+   *  the recording a replay, ADR 0061). */
+  private async callCa(app: Application): Promise<{ recorded: Promise<Application> }> {
+    const id = app.id;
     const kind = this.kind(app.kind);
     let res: Awaited<ReturnType<CaClient["issue"]>>;
     try {
-      res = await this.ca.issue({ profile: kind.profile, csr: app.csr, subject: vettedSubject(kind, app.fields), idempotencyKey: id });
+      res = await this.ca.issue({ profile: kind.profile, csr: app.csr!, subject: vettedSubject(kind, app.fields), idempotencyKey: id });
     } catch (err) {
       if (err instanceof CaCallError && err.permanent) {
         const msg = err.messages.join("; ");
@@ -363,7 +372,7 @@ export class RaService {
       throw err;
     }
     const notAfter = notAfterOf(res.certificate);
-    return this.db.transaction(async (tx) => {
+    const recorded = this.db.transaction(async (tx) => {
       const [row] = await tx.query<Record<string, unknown>>(
         `UPDATE ra_applications SET state = 'issued', serial = $2, certificate = $3, not_after = $4, issued_at = now(), issue_error = NULL, updated_at = now() WHERE id = $1 AND state = 'approved' RETURNING *`,
         [id, res.serial, res.certificate, notAfter],
@@ -372,28 +381,44 @@ export class RaService {
       await appendAudit(tx, "ra.issue", SYSTEM_ACTOR.id, { application: id, serial: res.serial, profile: kind.profile, approver: app.approver, officer: app.officer });
       return rowToApplication(row);
     });
+    return { recorded };
   }
 
   /** Approved applications with a CSR not yet issued (after a crash, or a CA outage): issued
-   *  with bounded concurrency. Returns how many were issued. */
+   *  with bounded concurrency at the CA; each lane asks the CA for the next application while the
+   *  previous one is recorded. Returns how many were issued. */
   async issuePending(): Promise<number> {
     let done = 0;
     for (;;) {
-      const rows = await this.db.query<{ id: string }>(`SELECT id FROM ra_applications WHERE state = 'approved' AND csr IS NOT NULL AND issue_error IS NULL ORDER BY approved_at, id LIMIT 500`);
+      const rows = await this.db.query<Record<string, unknown>>(`SELECT * FROM ra_applications WHERE state = 'approved' AND csr IS NOT NULL AND issue_error IS NULL ORDER BY approved_at, id LIMIT 500`);
       if (!rows.length) return done;
       let next = 0;
       let failed = 0;
+      const recordings: Promise<void>[] = [];
+      const count = (p: Promise<Application>) => p.then((a) => void (a.state === "issued" && done++), () => void failed++);
       const worker = async () => {
         while (next < rows.length) {
-          const { id } = rows[next++];
+          const app = rowToApplication(rows[next++]);
+          const running = this.inFlight.get(app.id);
+          if (running) {
+            recordings.push(count(running)); // issued by another path (an approval) right now
+            continue;
+          }
+          const called = this.callCa(app);
+          const whole = called.then((c) => c.recorded);
+          this.inFlight.set(app.id, whole);
+          void whole.finally(() => this.inFlight.delete(app.id)).catch(() => undefined);
           try {
-            if ((await this.issue(id)).state === "issued") done++;
+            await called;
           } catch {
             failed++;
+            continue;
           }
+          recordings.push(count(whole));
         }
       };
       await Promise.all(Array.from({ length: this.config.issuanceConcurrency }, worker));
+      await Promise.all(recordings);
       if (failed) return done; // the CA is failing: the next sweep retries
     }
   }
