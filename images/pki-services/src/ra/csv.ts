@@ -136,6 +136,7 @@ export async function uploadBatch(service: RaService, actor: Actor, o: { kind: s
         continue;
       }
       accepted++;
+      if (!tx) continue; // a dry run keeps nothing: memory does not grow with the file
       pending.push([randomUUID(), o.kind, JSON.stringify(v.fields), actor.id, batchId, row]);
       if (pending.length >= CHUNK) await flush();
     }
