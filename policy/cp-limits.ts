@@ -11,8 +11,6 @@ export const CP_LIMITS = {
   rootValidityDays: { min: 2922, max: 9132 },
   /** Subordinate (issuing) CA certificates: at most 10 years (CP/CPS 6.3.2). */
   subordinateMaxValidityDays: 3653,
-  /** Delegated OCSP responder certificates (id-pkix-ocsp-nocheck) are short-lived (CP/CPS 4.9.9). */
-  ocspSignerMaxValidityDays: 365,
   /** Root keys (CP/CPS 6.1.5, within BR 6.1.5 and MRSP 5.1). */
   rootKeyAlgorithms: ["ECDSA_P384", "RSA_4096"],
   /** Subordinate CA keys (CP/CPS 6.1.5, within BR 6.1.5 and MRSP 5.1): RSA ≥ caRsaMinBits. */

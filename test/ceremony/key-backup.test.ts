@@ -13,6 +13,8 @@ import { combine } from "shamir-secret-sharing";
 import { openToken } from "../../scripts/ceremony/hsm.js";
 import { parseShare, secretToPin } from "../../scripts/ceremony/quorum.js";
 import { verifyTranscript } from "../../scripts/ceremony/transcript.js";
+import { CeremonyFileError, parseCeremonyText } from "../../scripts/ceremony/schema.js";
+import { stringify } from "yaml";
 import { CeremonyWorkspace, sharesOnScreen } from "./helpers.js";
 
 const custodians = [
@@ -154,5 +156,33 @@ describe("key backup and restore against SoftHSM2", () => {
   it("refuses to restore into a token that already holds the label, before any wrapping-key share is asked", async () => {
     const msg = await ws.refusal("restore-again.yaml", [freshShares[0], freshShares[1]], restoreDoc("restore-again"));
     expect(msg).toContain('token "kb-fresh" already holds an object labelled "kb-root-key"; a restore never replaces a key');
+  });
+});
+
+describe("key-backup files are checked before any HSM is touched", () => {
+  const doc = (patch: Record<string, unknown>) =>
+    stringify({
+      type: "key-backup", environment: "dev", description: "test", hsm: { library: "/usr/lib/softhsm/libsofthsm2.so", tokenLabel: "t" }, key: rootKey,
+      custodians: wrapping, copies, outputs: { media: "m.json", mediaRegister: "r.json", transcript: "t" }, ...patch,
+    });
+  const problems = (text: string) => {
+    try {
+      parseCeremonyText(text, "kb.yaml");
+    } catch (err) {
+      return (err as CeremonyFileError).problems.map((p) => `${p.path}: ${p.message}`);
+    }
+    return [];
+  };
+  it("accepts an online-partition backup (no quorum: the PIN is typed)", () => {
+    expect(problems(doc({}))).toEqual([]);
+  });
+  it.each([
+    ["a wrapping key held by one custodian", { custodians: { threshold: 1, members: custodians } }, "custodians.threshold: 1 is below 2: the wrapping key of a CA key backup needs multi-person control (BR 5.2.2, 6.2.2)"],
+    ["more shares needed than custodians", { custodians: { threshold: 4, members: custodians } }, "custodians.threshold: 4 is more than the 3 custodians"],
+    ["a custodian listed twice", { custodians: { threshold: 2, members: [...custodians, custodians[0]] } }, "custodians.members[3].id: custodian 'c1' is listed twice"],
+    ["a copy listed twice", { copies: [...copies, copies[0]] }, "copies[2].id: copy 'lanic-safe' is listed twice"],
+    ["no copy", { copies: [] }, "copies: Too small: expected array to have >=1 items"],
+  ])("refuses %s", (_what, patch, message) => {
+    expect(problems(doc(patch))).toEqual([message]);
   });
 });
