@@ -46,7 +46,13 @@ const production = loadEnvironment("production");
 async function drill(seedRows: number): Promise<{ rto: number; failover: number; rows: number }> {
   return inTemp("drill", async (dir) => {
     const r = await runFailoverDrill({ dir, environment: production.name, targets: production.continuity, before: 40, after: 10, seedRows });
-    if (!r.ok) throw new Error(`the drill failed: ${r.checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`).join("; ")}`);
+    if (!r.ok)
+      throw new Error(
+        `the drill failed: ${r.checks
+          .filter((c) => !c.ok)
+          .map((c) => `${c.check}: ${c.detail}`)
+          .join("; ")}`,
+      );
     const at = (s: string) => r.steps.find((x) => x.step.startsWith(s))?.t;
     const promoted = at("backup site: replica promoted");
     const started = at("backup site: issuing CA started");
@@ -78,9 +84,13 @@ const large = med(samples.large);
 console.log(`${RUNS} run(s) each, medians`);
 const per = (big: number, little: number, bigRows: number, littleRows: number) => ((big - little) / (bigRows - littleRows)) * PER;
 
-console.log(`failover drill: RTO ${small.drill.rto.toFixed(1)} s with ${small.drill.rows} rows, ${large.drill.rto.toFixed(1)} s with ${large.drill.rows} rows` +
-  ` (promote → services started: ${small.drill.failover.toFixed(1)} s / ${large.drill.failover.toFixed(1)} s)`);
-console.log(`  per ${PER.toLocaleString("en")} certificates: +${per(large.drill.rto, small.drill.rto, large.drill.rows, small.drill.rows).toFixed(2)} s RTO, +${per(large.drill.failover, small.drill.failover, large.drill.rows, small.drill.rows).toFixed(2)} s promote → started`);
+console.log(
+  `failover drill: RTO ${small.drill.rto.toFixed(1)} s with ${small.drill.rows} rows, ${large.drill.rto.toFixed(1)} s with ${large.drill.rows} rows` +
+    ` (promote → services started: ${small.drill.failover.toFixed(1)} s / ${large.drill.failover.toFixed(1)} s)`,
+);
+console.log(
+  `  per ${PER.toLocaleString("en")} certificates: +${per(large.drill.rto, small.drill.rto, large.drill.rows, small.drill.rows).toFixed(2)} s RTO, +${per(large.drill.failover, small.drill.failover, large.drill.rows, small.drill.rows).toFixed(2)} s promote → started`,
+);
 console.log(`point-in-time restore: ${small.pitr.seconds.toFixed(1)} s with ${small.pitr.rows} rows, ${large.pitr.seconds.toFixed(1)} s with ${large.pitr.rows} rows`);
 console.log(`  per ${PER.toLocaleString("en")} certificates: +${per(large.pitr.seconds, small.pitr.seconds, large.pitr.rows, small.pitr.rows).toFixed(2)} s`);
 

@@ -26,7 +26,6 @@ import { freePort } from "./harness.js";
 const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
 const REASONS = ["", "keyCompromise", "CACompromise", "affiliationChanged", "superseded", "cessationOfOperation"];
 
-
 /** A throwaway PostgreSQL 15 (as the `postgres` user when run as root). */
 async function startPostgres(): Promise<{ url: string; stop: () => void }> {
   const root = process.getuid?.() === 0;
@@ -38,10 +37,13 @@ async function startPostgres(): Promise<{ url: string; stop: () => void }> {
   run("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
   const port = await freePort();
   run("pg_ctl", ["-D", data, "-o", `-p ${port} -k ${data} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off`, "-l", join(data, "log"), "-w", "start"]);
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop: () => {
-    spawnSync(root ? "runuser" : join(PG_BIN, "pg_ctl"), root ? ["-u", "postgres", "--", join(PG_BIN, "pg_ctl"), "-D", data, "-m", "immediate", "stop"] : ["-D", data, "-m", "immediate", "stop"]);
-    rmSync(top, { recursive: true, force: true });
-  } };
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    stop: () => {
+      spawnSync(root ? "runuser" : join(PG_BIN, "pg_ctl"), root ? ["-u", "postgres", "--", join(PG_BIN, "pg_ctl"), "-D", data, "-m", "immediate", "stop"] : ["-D", data, "-m", "immediate", "stop"]);
+      rmSync(top, { recursive: true, force: true });
+    },
+  };
 }
 
 function timeV(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { seconds: number; maxRssMb: number; stdout: string } {
@@ -76,14 +78,24 @@ async function main(): Promise<void> {
     const token = await Pkcs11Token.open({ library: hsm.library, tokenLabel: "bench", pin: hsm.pin, poolSize: 1 });
     await token.generateKeyPair("ca", "ECDSA_P256");
     const signer = await token.signer("ca", "ECDSA_P256");
-    const caCert = await createCaCertificate({ subject: "CN=Bench Issuing CA,O=MTC,C=LA", subjectSigner: signer, notBefore: new Date(Date.now() - 86_400_000), notAfter: new Date(Date.now() + 3650 * 86_400_000), pathLength: 0 });
+    const caCert = await createCaCertificate({
+      subject: "CN=Bench Issuing CA,O=MTC,C=LA",
+      subjectSigner: signer,
+      notBefore: new Date(Date.now() - 86_400_000),
+      notAfter: new Date(Date.now() + 3650 * 86_400_000),
+      pathLength: 0,
+    });
     token.close();
     const config = {
-      name: "bench-ca", environment: "bench", keyAlgorithm: "ECDSA_P256",
+      name: "bench-ca",
+      environment: "bench",
+      keyAlgorithm: "ECDSA_P256",
       hsm: { library: hsm.library, tokenLabel: "bench", keyLabel: "ca", pinFile: "/nonexistent/bench-pin-unused" },
       urls: { caIssuers: "http://repo.ca.gov.la/ca.der", crl: "http://crl.ca.gov.la/ca.crl" },
-      crl: { intervalHours: 24, nextUpdateHours: 168 }, ocsp: { enabled: false, responseValidityHours: 24, refreshHours: 8 },
-      profiles: {}, raClientSubject: "ra",
+      crl: { intervalHours: 24, nextUpdateHours: 168 },
+      ocsp: { enabled: false, responseValidityHours: 24, refreshHours: 8 },
+      profiles: {},
+      raClientSubject: "ra",
     };
 
     pg = await startPostgres();
@@ -110,9 +122,38 @@ async function main(): Promise<void> {
     ws.end();
     await once(ws, "finish");
     const env = { ...process.env, OPENSSL_CONF: "/dev/null" };
-    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(dir, "ca.key"), "-out", join(dir, "ca.pem"), "-days", "30", "-subj", "/CN=Bench Issuing CA/O=MTC/C=LA", "-addext", "subjectKeyIdentifier=hash", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], { env, stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        join(dir, "ca.key"),
+        "-out",
+        join(dir, "ca.pem"),
+        "-days",
+        "30",
+        "-subj",
+        "/CN=Bench Issuing CA/O=MTC/C=LA",
+        "-addext",
+        "subjectKeyIdentifier=hash",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+      ],
+      { env, stdio: "ignore" },
+    );
     writeFileSync(join(dir, "crlnumber"), "1000\n");
-    writeFileSync(join(dir, "ca.cnf"), `[ ca ]\ndefault_ca = CA_default\n[ CA_default ]\ndir = ${dir}\ndatabase = $dir/index.txt\ncrlnumber = $dir/crlnumber\ncertificate = $dir/ca.pem\nprivate_key = $dir/ca.key\ndefault_md = sha256\ndefault_crl_days = 7\ncrl_extensions = crl_ext\nunique_subject = no\n[ crl_ext ]\nauthorityKeyIdentifier = keyid:always\n`);
+    writeFileSync(
+      join(dir, "ca.cnf"),
+      `[ ca ]\ndefault_ca = CA_default\n[ CA_default ]\ndir = ${dir}\ndatabase = $dir/index.txt\ncrlnumber = $dir/crlnumber\ncertificate = $dir/ca.pem\nprivate_key = $dir/ca.key\ndefault_md = sha256\ndefault_crl_days = 7\ncrl_extensions = crl_ext\nunique_subject = no\n[ crl_ext ]\nauthorityKeyIdentifier = keyid:always\n`,
+    );
 
     const out = join(dir, "out");
     mkdirSync(out);
@@ -138,4 +179,11 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === "--child") void child(JSON.parse(process.argv[3]));
-else main().then(() => process.exit(0), (err: Error) => { console.error(err); process.exit(1); });
+else
+  main().then(
+    () => process.exit(0),
+    (err: Error) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );

@@ -24,7 +24,15 @@ import { buildApp, synthesize } from "../stacks/synth.js";
 import { generateEnvironment } from "./generate.js";
 import { median, report } from "./harness.js";
 
-interface Drawing { load: number; dot: number; layout: number; warm: number; arrows: number; svgBytes: number; siteOrder: string[] }
+interface Drawing {
+  load: number;
+  dot: number;
+  layout: number;
+  warm: number;
+  arrows: number;
+  svgBytes: number;
+  siteOrder: string[];
+}
 
 /** Child: draw one model (a JSON file) as a fresh process would, then once more warm. */
 async function child(file: string, baseline: boolean): Promise<Drawing> {
@@ -83,14 +91,19 @@ async function main() {
           (samples[`${config} ${name}`] ??= []).push(JSON.parse(r.stdout) as Drawing);
         }
     const med = (key: string, k: "load" | "dot" | "layout" | "warm") => median(samples[key].map((s) => s[k]));
-    for (const [name, m] of [["production", prod], ["10×", gen]] as const) {
+    for (const [name, m] of [
+      ["production", prod],
+      ["10×", gen],
+    ] as const) {
       const s = samples[`baseline WASM ${name}`][0];
       const expected = m.environment.sites.map((x) => x.name).sort((a, b) => (a === "lanic" ? -1 : b === "lanic" ? 1 : a < b ? -1 : 1));
       console.log(`${name}: ${m.components.length} components, ${m.flows.length} flows → ${s.arrows} arrows, SVG ${(s.svgBytes / 1e6).toFixed(2)} MB`);
       console.log(`  sites top to bottom: ${s.siteOrder.join(", ")}${s.siteOrder.join() === expected.join() ? "" : "  (NOT primary first, then backups by name)"}`);
       for (const config of Object.keys(configs)) {
         const key = `${config} ${name}`;
-        console.log(`  ${config.padEnd(16)} fresh process: WASM load ${med(key, "load").toFixed(0)} ms, DOT ${med(key, "dot").toFixed(0)} ms, first layout ${med(key, "layout").toFixed(0)} ms; warm layout ${med(key, "warm").toFixed(0)} ms (medians of ${runs})`);
+        console.log(
+          `  ${config.padEnd(16)} fresh process: WASM load ${med(key, "load").toFixed(0)} ms, DOT ${med(key, "dot").toFixed(0)} ms, first layout ${med(key, "layout").toFixed(0)} ms; warm layout ${med(key, "warm").toFixed(0)} ms (medians of ${runs})`,
+        );
       }
     }
     const synthRuns: number[] = [];
@@ -101,7 +114,8 @@ async function main() {
     }
     const synth10 = median(synthRuns);
     const drawing = (key: string) => med(key, "dot") + med(key, "layout");
-    const d10 = drawing("baseline WASM 10×"), d1 = drawing("baseline WASM production");
+    const d10 = drawing("baseline WASM 10×"),
+      d1 = drawing("baseline WASM production");
     console.log(`synthesize() of the 10× environment, no extensions (warm, median of ${synthRuns.length}): ${synth10.toFixed(0)} ms`);
     console.log(`growth of the drawing, 10× vs production: ${(d10 / d1).toFixed(1)}× (${d10.toFixed(0)} ms vs ${d1.toFixed(0)} ms; ${(gen.components.length / prod.components.length).toFixed(0)}× the components)`);
     const ok = report("diagram 10× (DOT + first layout, fresh process) vs synth of the 10× environment", d10 / synth10, `${d10.toFixed(0)} ms vs ${synth10.toFixed(0)} ms`, { max: 0.5 });

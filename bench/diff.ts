@@ -51,7 +51,8 @@ async function main() {
       if (i > 0) diffTimes.push(performance.now() - t0);
       summary = `${report.summary.high} high, ${report.summary.medium} medium, ${report.summary.low} low, ${report.summary.other} other, ${report.summary.stackResources} resources`;
     }
-    const s = median(synthTimes), d = median(diffTimes);
+    const s = median(synthTimes),
+      d = median(diffTimes);
     const ratio = d / s;
     console.log(`synth production (median of 5):              ${s.toFixed(1)} ms`);
     console.log(`diff production vs changed (median of 5):    ${d.toFixed(1)} ms   [${summary}]`);

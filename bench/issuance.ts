@@ -30,11 +30,16 @@ import { compileProfile, csrToDer, issuerFromCertificate, issuerPublicKey, parse
 import type { KeyAlgorithm, Profile } from "@lanic-ca/pki-services/config/schema";
 
 const PROFILE: Profile = {
-  kind: "organisation-signing", description: "bench", maxValidityDays: 365,
-  allowedKeyAlgorithms: ["ECDSA_P256", "RSA_2048", "RSA_3072"], keyUsage: ["digitalSignature", "nonRepudiation"],
-  extendedKeyUsage: ["documentSigning"], policyOids: ["1.3.6.1.4.1.99999.1.1", "1.3.6.1.4.1.99999.1.2.2"],
+  kind: "organisation-signing",
+  description: "bench",
+  maxValidityDays: 365,
+  allowedKeyAlgorithms: ["ECDSA_P256", "RSA_2048", "RSA_3072"],
+  keyUsage: ["digitalSignature", "nonRepudiation"],
+  extendedKeyUsage: ["documentSigning"],
+  policyOids: ["1.3.6.1.4.1.99999.1.1", "1.3.6.1.4.1.99999.1.2.2"],
   subject: { required: ["CN", "O", "organizationIdentifier", "C"], optional: ["L"], countries: ["LA"] },
-  subjectAltNames: { dns: false, email: false, required: false }, ocspNoCheck: false,
+  subjectAltNames: { dns: false, email: false, required: false },
+  ocspNoCheck: false,
 };
 const URLS = { caIssuers: "http://repo.ca.gov.la/ca1.crt", crl: "http://crl.ca.gov.la/ca1.crl", ocsp: "http://ocsp.ca.gov.la" };
 const PIN = "1234";
@@ -42,7 +47,15 @@ const TOKEN = "bench";
 const MODES = ["raw", "issue", "issue/vt", "+csr", "sign+enc", "verify", "pop"] as const;
 type Mode = (typeof MODES)[number];
 
-interface Job { mode: Mode; label: string; alg: KeyAlgorithm; seconds: number; concurrency: number; caDer: string; csrs: string[] }
+interface Job {
+  mode: Mode;
+  label: string;
+  alg: KeyAlgorithm;
+  seconds: number;
+  concurrency: number;
+  caDer: string;
+  csrs: string[];
+}
 
 // ------------------------------------------------------------------ worker
 async function worker(): Promise<void> {
@@ -105,7 +118,15 @@ async function worker(): Promise<void> {
 
 // ------------------------------------------------------------------ parent
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: "string", default: "3" }, workers: { type: "string" }, concurrency: { type: "string", default: "16" }, algs: { type: "string", default: "ECDSA_P256,RSA_3072" }, modes: { type: "string", default: MODES.join(",") } } });
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: "string", default: "3" },
+      workers: { type: "string" },
+      concurrency: { type: "string", default: "16" },
+      algs: { type: "string", default: "ECDSA_P256,RSA_3072" },
+      modes: { type: "string", default: MODES.join(",") },
+    },
+  });
   const algs = values.algs!.split(",") as ("ECDSA_P256" | "RSA_3072")[];
   const modes = values.modes!.split(",") as Mode[];
   if (!modes.includes("raw")) modes.unshift("raw"); // the reference
@@ -124,14 +145,23 @@ async function main(): Promise<void> {
     for (const alg of ["ECDSA_P256", "RSA_3072"] as const) {
       await token.generateKeyPair(alg, alg);
       const s = await token.signer(alg, alg);
-      const c = await createCaCertificate({ subject: `CN=Bench Issuing ${alg},O=MTC,C=LA`, subjectSigner: s, issuer: { certificate: rootCert, signer: root }, notBefore: new Date("2025-01-01"), notAfter: new Date("2035-01-01"), pathLength: 0 });
+      const c = await createCaCertificate({
+        subject: `CN=Bench Issuing ${alg},O=MTC,C=LA`,
+        subjectSigner: s,
+        issuer: { certificate: rootCert, signer: root },
+        notBefore: new Date("2025-01-01"),
+        notAfter: new Date("2035-01-01"),
+        pathLength: 0,
+      });
       cas[alg] = Buffer.from(c.rawData).toString("base64");
     }
     token.close();
     const key = join(dir, "subscriber.pem");
     execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]);
     const csrs = Array.from({ length: 8 }, (_, i) =>
-      execFileSync("openssl", ["req", "-new", "-utf8", "-key", key, "-subj", `/C=LA/O=ບໍລິສັດ ທົດລອງ ${i}/organizationIdentifier=MTC-LIC-${1000 + i}/CN=ບໍລິສັດ ທົດລອງ ${i}`], { env: { ...process.env, OPENSSL_CONF: "/dev/null" } }).toString(),
+      execFileSync("openssl", ["req", "-new", "-utf8", "-key", key, "-subj", `/C=LA/O=ບໍລິສັດ ທົດລອງ ${i}/organizationIdentifier=MTC-LIC-${1000 + i}/CN=ບໍລິສັດ ທົດລອງ ${i}`], {
+        env: { ...process.env, OPENSSL_CONF: "/dev/null" },
+      }).toString(),
     );
 
     // Started one after the other: SoftHSM reads the token files at C_Initialize.
@@ -146,14 +176,21 @@ async function main(): Promise<void> {
       );
     }
     const run = async (job: Job) => {
-      const rs = await Promise.all(workers.map((w) => new Promise<{ done: number; secs: number; cpuSecs: number }>((resolve) => {
-        w.once("message", (m) => resolve(m as { done: number; secs: number; cpuSecs: number }));
-        w.send(job);
-      })));
+      const rs = await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<{ done: number; secs: number; cpuSecs: number }>((resolve) => {
+              w.once("message", (m) => resolve(m as { done: number; secs: number; cpuSecs: number }));
+              w.send(job);
+            }),
+        ),
+      );
       return { rate: rs.reduce((a, r) => a + r.done / r.secs, 0), cpu: rs.reduce((a, r) => a + r.cpuSecs / r.secs, 0) };
     };
     const load0 = loadavg()[0];
-    console.log(`issuance bench: ${nWorkers} worker processes × ${concurrency} in flight, ${seconds}s per measurement (3 interleaved rounds), ${availableParallelism()} cores, load average ${load0.toFixed(1)}, SoftHSM2 ${hsm.library}`);
+    console.log(
+      `issuance bench: ${nWorkers} worker processes × ${concurrency} in flight, ${seconds}s per measurement (3 interleaved rounds), ${availableParallelism()} cores, load average ${load0.toFixed(1)}, SoftHSM2 ${hsm.library}`,
+    );
     console.log(`  raw       C_SignInit + C_Sign of a digest: the HSM's ceiling, the reference of every ratio
   issue     lint + TBS + sign + verify-after-sign (this thread) + DER   — the service's path
   issue/vt  the same, verify-after-sign in a worker thread (VerifyPool, ${process.env.BENCH_VERIFY_THREADS ?? 1} per process)

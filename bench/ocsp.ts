@@ -53,13 +53,25 @@ const PKI_SERVICES = fileURLToPath(import.meta.resolve("@lanic-ca/pki-services/m
 
 const URLS = { caIssuers: "http://repo.ca.gov.la/ca1.der", crl: "http://crl.ca.gov.la/ca1.crl", ocsp: "http://ocsp.ca.gov.la" };
 const OCSP_PROFILE: Profile = {
-  kind: "ocsp-signing", description: "bench responder", maxValidityDays: 30, allowedKeyAlgorithms: ["ECDSA_P256"], keyUsage: ["digitalSignature"],
-  extendedKeyUsage: ["ocspSigning"], policyOids: [], subject: { required: ["CN", "O", "C"], optional: [], countries: ["LA"] },
-  subjectAltNames: { dns: false, email: false, required: false }, ocspNoCheck: true,
+  kind: "ocsp-signing",
+  description: "bench responder",
+  maxValidityDays: 30,
+  allowedKeyAlgorithms: ["ECDSA_P256"],
+  keyUsage: ["digitalSignature"],
+  extendedKeyUsage: ["ocspSigning"],
+  policyOids: [],
+  subject: { required: ["CN", "O", "C"], optional: [], countries: ["LA"] },
+  subjectAltNames: { dns: false, email: false, required: false },
+  ocspNoCheck: true,
 };
 
-
-interface Load { rps: number; p99: number; errors: number; n: number; clientCpu: number }
+interface Load {
+  rps: number;
+  p99: number;
+  errors: number;
+  n: number;
+  clientCpu: number;
+}
 
 /** The lean per-connection client: `connections` loops, each connecting, sending one request
  *  with `Connection: close` and reading until the server closes; a 200 status line counts. */
@@ -67,24 +79,31 @@ async function perConnection(port: number, body: Buffer, connections: number, se
   const req = Buffer.concat([Buffer.from(`POST / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/ocsp-request\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`), body]);
   const lat: number[] = [];
   let errors = 0;
-  const one = () => new Promise<void>((resolve) => {
-    const t = process.hrtime.bigint();
-    const sock = connect(port, "127.0.0.1");
-    sock.setNoDelay(true);
-    let head: Buffer | undefined;
-    sock.on("connect", () => sock.write(req));
-    sock.on("data", (c: Buffer) => { head ??= c; });
-    sock.on("error", () => undefined);
-    sock.on("close", () => {
-      if (head && /^HTTP\/1\.[01] 200 /.test(head.toString("latin1", 0, 13))) lat.push(Number(process.hrtime.bigint() - t) / 1e6);
-      else errors++;
-      resolve();
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const t = process.hrtime.bigint();
+      const sock = connect(port, "127.0.0.1");
+      sock.setNoDelay(true);
+      let head: Buffer | undefined;
+      sock.on("connect", () => sock.write(req));
+      sock.on("data", (c: Buffer) => {
+        head ??= c;
+      });
+      sock.on("error", () => undefined);
+      sock.on("close", () => {
+        if (head && /^HTTP\/1\.[01] 200 /.test(head.toString("latin1", 0, 13))) lat.push(Number(process.hrtime.bigint() - t) / 1e6);
+        else errors++;
+        resolve();
+      });
     });
-  });
   const c0 = process.cpuUsage();
   const t0 = Date.now();
   const end = t0 + seconds * 1000;
-  await Promise.all(Array.from({ length: connections }, async () => { while (Date.now() < end) await one(); }));
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (Date.now() < end) await one();
+    }),
+  );
   const elapsed = (Date.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   lat.sort((x, y) => x - y);
@@ -104,7 +123,14 @@ function tree(pid: number): number[] {
   const kids = existsSync(f) ? readFileSync(f, "utf8").trim().split(/\s+/).filter(Boolean).map(Number) : [];
   return [pid, ...kids.flatMap(tree)];
 }
-const treeCpu = (pids: number[]) => pids.reduce((sum, p) => { try { return sum + cpuSeconds(p); } catch { return sum; } }, 0);
+const treeCpu = (pids: number[]) =>
+  pids.reduce((sum, p) => {
+    try {
+      return sum + cpuSeconds(p);
+    } catch {
+      return sum;
+    }
+  }, 0);
 
 /** Measures `fn` and the server's CPU time (all its processes) during it: requests per server
  *  CPU-second does not depend on the load generator or on other load on the machine. */
@@ -123,17 +149,24 @@ function ceilingChild(port: number, file: string, workers: number): void {
   if (workers > 1 && cluster.isPrimary) {
     useKernelBalancing();
     let listening = 0;
-    for (let i = 0; i < workers; i++) cluster.fork().on("listening", () => { if (++listening === workers) process.send?.("ready"); });
+    for (let i = 0; i < workers; i++)
+      cluster.fork().on("listening", () => {
+        if (++listening === workers) process.send?.("ready");
+      });
     return;
   }
   const body = readFileSync(file);
-  http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
-    req.on("data", () => undefined);
-    req.on("end", () => {
-      res.writeHead(200, { "content-type": "application/ocsp-response", "content-length": body.length });
-      res.end(body);
+  http
+    .createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
+      req.on("data", () => undefined);
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "application/ocsp-response", "content-length": body.length });
+        res.end(body);
+      });
+    })
+    .listen(port, "127.0.0.1", () => {
+      if (workers === 1) process.send?.("ready");
     });
-  }).listen(port, "127.0.0.1", () => { if (workers === 1) process.send?.("ready"); });
 }
 
 // ------------------------------------------------------------------ main
@@ -152,7 +185,13 @@ async function main(): Promise<void> {
     await token.generateKeyPair("responder", "ECDSA_P256");
     const caSigner = await token.signer("ca", "ECDSA_P256");
     const rSigner = await token.signer("responder", "ECDSA_P256");
-    const caCert = await createCaCertificate({ subject: "CN=Bench Issuing CA,O=MTC,C=LA", subjectSigner: caSigner, notBefore: new Date(Date.now() - 86_400_000), notAfter: new Date(Date.now() + 365 * 86_400_000), pathLength: 0 });
+    const caCert = await createCaCertificate({
+      subject: "CN=Bench Issuing CA,O=MTC,C=LA",
+      subjectSigner: caSigner,
+      notBefore: new Date(Date.now() - 86_400_000),
+      notAfter: new Date(Date.now() + 365 * 86_400_000),
+      pathLength: 0,
+    });
     const caDer = Buffer.from(caCert.rawData);
     const issuer = issuerFromCertificate(caDer, "ECDSA_P256", URLS);
     const profile = compileProfile("ocsp", OCSP_PROFILE, issuer);
@@ -168,11 +207,13 @@ async function main(): Promise<void> {
     const nextUpdate = new Date(thisUpdate.getTime() + 24 * 3_600_000);
     const revokedAt = new Date(thisUpdate.getTime() - 3_600_000);
     const t0 = Date.now();
-    const responses = await Promise.all(serials.map(async (s, i) => {
-      const status = i % 10 === 9 ? { status: "revoked" as const, revokedAt, reason: 1 } : { status: "good" as const };
-      const tbs = responseData({ hash: "sha1", ...hashes, serial: Buffer.from(s, "hex"), status, thisUpdate, nextUpdate, responderKeyHash: rkh });
-      return ocspResponse(tbs, ds.signatureAlgorithm, await ds.signDigest(createHash("sha256").update(tbs).digest()), [responderDer]);
-    }));
+    const responses = await Promise.all(
+      serials.map(async (s, i) => {
+        const status = i % 10 === 9 ? { status: "revoked" as const, revokedAt, reason: 1 } : { status: "good" as const };
+        const tbs = responseData({ hash: "sha1", ...hashes, serial: Buffer.from(s, "hex"), status, thisUpdate, nextUpdate, responderKeyHash: rkh });
+        return ocspResponse(tbs, ds.signatureAlgorithm, await ds.signDigest(createHash("sha256").update(tbs).digest()), [responderDer]);
+      }),
+    );
     const presignMs = Date.now() - t0;
     writeFileSync(join(dir, "responses.bin"), Buffer.concat(responses));
     token.close();
@@ -182,10 +223,17 @@ async function main(): Promise<void> {
     writeFileSync(caPem, toPem(caDer));
     const rKey = join(dir, "ossl-responder.key");
     const rPem = join(dir, "ossl-responder.pem");
-    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", rKey, "-out", rPem, "-days", "2", "-subj", "/CN=Bench OCSP openssl", "-addext", "extendedKeyUsage=OCSPSigning"], { env: { ...process.env, OPENSSL_CONF: "/dev/null" }, stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", rKey, "-out", rPem, "-days", "2", "-subj", "/CN=Bench OCSP openssl", "-addext", "extendedKeyUsage=OCSPSigning"],
+      { env: { ...process.env, OPENSSL_CONF: "/dev/null" }, stdio: "ignore" },
+    );
     const exp = "351231000000Z";
     const rev = "261101000000Z";
-    writeFileSync(join(dir, "index.txt"), `${serials.map((s, i) => (i % 10 === 9 ? `R\t${exp}\t${rev},keyCompromise\t${s.toUpperCase()}\tunknown\t/CN=c${i}` : `V\t${exp}\t\t${s.toUpperCase()}\tunknown\t/CN=c${i}`)).join("\n")}\n`);
+    writeFileSync(
+      join(dir, "index.txt"),
+      `${serials.map((s, i) => (i % 10 === 9 ? `R\t${exp}\t${rev},keyCompromise\t${s.toUpperCase()}\tunknown\t/CN=c${i}` : `V\t${exp}\t\t${s.toUpperCase()}\tunknown\t/CN=c${i}`)).join("\n")}\n`,
+    );
 
     // One request for a good serial, no nonce (the same bytes to all three servers).
     const certFile = join(dir, "req.der");
@@ -207,10 +255,16 @@ async function main(): Promise<void> {
       const port = await freePort();
       const cacheFile = join(dir, `cache-${workers}.bin`);
       copyFileSync(join(dir, "responses.bin"), cacheFile);
-      const p = spawn(process.execPath, [PKI_SERVICES, "ocsp-responder", "--serve", "--workers", String(workers), "--listen", `127.0.0.1:${port}`, "--cache-file", cacheFile, "--publish-tls-dir", join(dir, "no-publish")], { stdio: ["ignore", "pipe", "inherit"] });
+      const p = spawn(
+        process.execPath,
+        [PKI_SERVICES, "ocsp-responder", "--serve", "--workers", String(workers), "--listen", `127.0.0.1:${port}`, "--cache-file", cacheFile, "--publish-tls-dir", join(dir, "no-publish")],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
       procs.push(p);
       await new Promise<void>((resolve, reject) => {
-        p.stdout!.on("data", (d: Buffer) => { if (d.toString().includes('"mode":"serve"')) resolve(); });
+        p.stdout!.on("data", (d: Buffer) => {
+          if (d.toString().includes('"mode":"serve"')) resolve();
+        });
         p.once("exit", (code) => reject(new Error(`ocsp-responder --workers ${workers} exited ${code}`)));
       });
       return { port, proc: p };
@@ -225,8 +279,12 @@ async function main(): Promise<void> {
     };
 
     const servers = {
-      "ours×1": await startOurs(1), "ours×2": await startOurs(2), "ceiling×1": await startCeiling(1), "ceiling×2": await startCeiling(2),
-      "openssl×1": await startOpenssl(1), "openssl×2": await startOpenssl(2),
+      "ours×1": await startOurs(1),
+      "ours×2": await startOurs(2),
+      "ceiling×1": await startCeiling(1),
+      "ceiling×2": await startCeiling(2),
+      "openssl×1": await startOpenssl(1),
+      "openssl×2": await startOpenssl(2),
     };
     type Name = keyof typeof servers;
     // sanity: every server answers a successful OCSP response; ours the pre-signed bytes
@@ -263,20 +321,33 @@ async function main(): Promise<void> {
     /** The median round of each quantity (taken separately). */
     const results = new Map<string, Measured>();
 
-    console.log(`OCSP responder, loopback, POST of a ${body.length}-byte request, ${ours.length}-byte response, ${n} certificates (pre-signed in ${presignMs} ms by SoftHSM); ${rounds} rounds of ${seconds} s per measurement, median round (min–max req/s), ${cpus} cores`);
+    console.log(
+      `OCSP responder, loopback, POST of a ${body.length}-byte request, ${ours.length}-byte response, ${n} certificates (pre-signed in ${presignMs} ms by SoftHSM); ${rounds} rounds of ${seconds} s per measurement, median round (min–max req/s), ${cpus} cores`,
+    );
     const CONNS = [8, 32];
     for (let round = 0; round < rounds; round++) {
       for (const c of CONNS) for (const name of ["ours×1", "ceiling×1", "ours×2", "ceiling×2"] as const) await measure("autocannon", name, c);
       for (const c of CONNS) for (const name of ["openssl×1", "ours×1", "openssl×2", "ours×2"] as const) await measure("per-conn", name, c);
     }
-    console.log(`${"client".padEnd(11)} ${"conns".padEnd(6)} ${"server".padEnd(10)} ${"req/s".padStart(7)} ${"(min–max)".padStart(13)} ${"p99 ms".padStart(7)} ${"errors".padStart(7)} ${"client".padStart(7)} ${"req/srvCPUs".padStart(11)}`);
+    console.log(
+      `${"client".padEnd(11)} ${"conns".padEnd(6)} ${"server".padEnd(10)} ${"req/s".padStart(7)} ${"(min–max)".padStart(13)} ${"p99 ms".padStart(7)} ${"errors".padStart(7)} ${"client".padStart(7)} ${"req/srvCPUs".padStart(11)}`,
+    );
     for (const [k, xs] of samples) {
       const pick = (f: (m: Measured) => number) => median(xs.map(f));
-      const r: Measured = { rps: pick((m) => m.rps), p99: pick((m) => m.p99), errors: xs.reduce((a, m) => a + m.errors, 0), n: pick((m) => m.n), clientCpu: pick((m) => m.clientCpu), perCpuSecond: pick((m) => m.perCpuSecond) };
+      const r: Measured = {
+        rps: pick((m) => m.rps),
+        p99: pick((m) => m.p99),
+        errors: xs.reduce((a, m) => a + m.errors, 0),
+        n: pick((m) => m.n),
+        clientCpu: pick((m) => m.clientCpu),
+        perCpuSecond: pick((m) => m.perCpuSecond),
+      };
       results.set(k, r);
       const [client, name, c] = k.split(" ");
       const range = `${Math.min(...xs.map((m) => m.rps)).toFixed(0)}–${Math.max(...xs.map((m) => m.rps)).toFixed(0)}`;
-      console.log(`${client.padEnd(11)} ${c.padEnd(6)} ${name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} ${range.padStart(13)} ${r.p99.toFixed(2).padStart(7)} ${String(r.errors).padStart(7)} ${(100 * r.clientCpu).toFixed(0).padStart(6)}% ${r.perCpuSecond.toFixed(0).padStart(11)}`);
+      console.log(
+        `${client.padEnd(11)} ${c.padEnd(6)} ${name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} ${range.padStart(13)} ${r.p99.toFixed(2).padStart(7)} ${String(r.errors).padStart(7)} ${(100 * r.clientCpu).toFixed(0).padStart(6)}% ${r.perCpuSecond.toFixed(0).padStart(11)}`,
+      );
     }
 
     const get = (client: Client, name: Name, c: number) => results.get(key(client, name, c))!;
@@ -295,14 +366,22 @@ async function main(): Promise<void> {
       const ceil1 = o1.rps / get("autocannon", "ceiling×1", c).rps;
       const ceil2 = o2.rps / get("autocannon", "ceiling×2", c).rps;
       console.log(`@${c} connections:`);
-      console.log(`  ours/openssl (ours keep-alive by autocannon; openssl by the per-connection client, its best at 8 or 32 connections, ${best("openssl×1", c).toFixed(0)} ×1, ${best("openssl×2", c).toFixed(0)} ×2 req/s), target ≥ 3:`);
+      console.log(
+        `  ours/openssl (ours keep-alive by autocannon; openssl by the per-connection client, its best at 8 or 32 connections, ${best("openssl×1", c).toFixed(0)} ×1, ${best("openssl×2", c).toFixed(0)} ×2 req/s), target ≥ 3:`,
+      );
       console.log(`    ours×2 / openssl×1 = ${x(vsO21)} ${verdict(vsO21 >= 3)}   ours×2 / openssl×2 (-multi 2) = ${x(vsO22)} ${verdict(vsO22 >= 3)}   ours×1 / openssl×1 = ${x(vsO11)} ${verdict(vsO11 >= 3)}`);
-      console.log(`  the same per-connection client for both (one request per connection): ×1 ${x(get("per-conn", "ours×1", c).rps / get("per-conn", "openssl×1", c).rps)}, ×2 ${x(get("per-conn", "ours×2", c).rps / get("per-conn", "openssl×2", c).rps)}`);
-      console.log(`  per server CPU-second: keep-alive ours / openssl ×1 ${x(o1.perCpuSecond / get("per-conn", "openssl×1", c).perCpuSecond)}, ×2 ${x(o2.perCpuSecond / get("per-conn", "openssl×2", c).perCpuSecond)}; per-connection ×1 ${x(get("per-conn", "ours×1", c).perCpuSecond / get("per-conn", "openssl×1", c).perCpuSecond)}, ×2 ${x(get("per-conn", "ours×2", c).perCpuSecond / get("per-conn", "openssl×2", c).perCpuSecond)}`);
+      console.log(
+        `  the same per-connection client for both (one request per connection): ×1 ${x(get("per-conn", "ours×1", c).rps / get("per-conn", "openssl×1", c).rps)}, ×2 ${x(get("per-conn", "ours×2", c).rps / get("per-conn", "openssl×2", c).rps)}`,
+      );
+      console.log(
+        `  per server CPU-second: keep-alive ours / openssl ×1 ${x(o1.perCpuSecond / get("per-conn", "openssl×1", c).perCpuSecond)}, ×2 ${x(o2.perCpuSecond / get("per-conn", "openssl×2", c).perCpuSecond)}; per-connection ×1 ${x(get("per-conn", "ours×1", c).perCpuSecond / get("per-conn", "openssl×1", c).perCpuSecond)}, ×2 ${x(get("per-conn", "ours×2", c).perCpuSecond / get("per-conn", "openssl×2", c).perCpuSecond)}`,
+      );
       const bound = (name: "ceiling×1" | "ceiling×2", o: "openssl×1" | "openssl×2") => x(get("autocannon", name, c).perCpuSecond / get("per-conn", o, c).perCpuSecond);
       console.log(`  bound: the ceiling's requests per CPU-second / openssl's = ${bound("ceiling×1", "openssl×1")} (×1), ${bound("ceiling×2", "openssl×2")} (×2) — no node server beats openssl by more with the same CPU`);
       console.log(`  ours/ceiling, same processes (target ≥ 0.7): ×1 ${x(ceil1)} ${verdict(ceil1 >= 0.7)}   ×2 ${x(ceil2)} ${verdict(ceil2 >= 0.7)}`);
-      console.log(`  p99 (autocannon, whole ms)${c === 32 ? ", target ≤ 5 ms" : ""}: ours×1 ${o1.p99.toFixed(0)} ms${c === 32 ? ` ${verdict(o1.p99 <= 5)}` : ""}, ours×2 ${o2.p99.toFixed(0)} ms${c === 32 ? ` ${verdict(o2.p99 <= 5)}` : ""}; ceiling×1 ${get("autocannon", "ceiling×1", c).p99.toFixed(0)} ms, ceiling×2 ${get("autocannon", "ceiling×2", c).p99.toFixed(0)} ms`);
+      console.log(
+        `  p99 (autocannon, whole ms)${c === 32 ? ", target ≤ 5 ms" : ""}: ours×1 ${o1.p99.toFixed(0)} ms${c === 32 ? ` ${verdict(o1.p99 <= 5)}` : ""}, ours×2 ${o2.p99.toFixed(0)} ms${c === 32 ? ` ${verdict(o2.p99 <= 5)}` : ""}; ceiling×1 ${get("autocannon", "ceiling×1", c).p99.toFixed(0)} ms, ceiling×2 ${get("autocannon", "ceiling×2", c).p99.toFixed(0)} ms`,
+      );
     }
   } finally {
     // openssl ocsp -multi does not stop its children on SIGTERM (and its parent may not stop):
@@ -310,11 +389,25 @@ async function main(): Promise<void> {
     for (const p of procs) {
       const pids = p.pid ? tree(p.pid) : [];
       p.kill();
-      if (p.spawnfile === "openssl") for (const pid of pids) { try { process.kill(pid, "SIGKILL"); } catch { /* gone */ } }
+      if (p.spawnfile === "openssl")
+        for (const pid of pids) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            /* gone */
+          }
+        }
     }
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 if (process.argv[2] === "--child") ceilingChild(Number(process.argv[3]), process.argv[4], Number(process.argv[5]));
-else main().then(() => process.exit(0), (err: Error) => { console.error(err); process.exit(1); });
+else
+  main().then(
+    () => process.exit(0),
+    (err: Error) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );

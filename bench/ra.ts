@@ -58,7 +58,27 @@ const openssl = (args: string[]) => execFileSync("openssl", args, { cwd: dir, st
 /** A service CA and two mTLS identities for the RA → issuing CA hop. */
 function tls(): { caServer: { key: Buffer; cert: Buffer }; raClientDir: string; ca: Buffer } {
   const f = (n: string) => join(dir, n);
-  openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f("svc-ca.key"), "-out", f("svc-ca.pem"), "-days", "2", "-subj", "/CN=bench service CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
+  openssl([
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    f("svc-ca.key"),
+    "-out",
+    f("svc-ca.pem"),
+    "-days",
+    "2",
+    "-subj",
+    "/CN=bench service CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign",
+  ]);
   const leaf = (name: string, cn: string, ext: string) => {
     openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f(`${name}.key`), "-out", f(`${name}.csr`), "-subj", `/CN=${cn}`]);
     writeFileSync(f(`${name}.ext`), `${ext}\n`);
@@ -130,7 +150,14 @@ try {
   await token.generateKeyPair("issuing-ca-1", "ECDSA_P256");
   const root = await token.signer("root", "ECDSA_P384");
   const rootCert = await createCaCertificate({ subject: "CN=Bench Root,O=MTC,C=LA", subjectSigner: root, notBefore: new Date("2025-01-01"), notAfter: new Date("2040-01-01"), pathLength: 1 });
-  const caCert = await createCaCertificate({ subject: "CN=Bench Issuing CA 1,O=MTC,C=LA", subjectSigner: await token.signer("issuing-ca-1", "ECDSA_P256"), issuer: { certificate: rootCert, signer: root }, notBefore: new Date("2025-01-01"), notAfter: new Date("2035-01-01"), pathLength: 0 });
+  const caCert = await createCaCertificate({
+    subject: "CN=Bench Issuing CA 1,O=MTC,C=LA",
+    subjectSigner: await token.signer("issuing-ca-1", "ECDSA_P256"),
+    issuer: { certificate: rootCert, signer: root },
+    notBefore: new Date("2025-01-01"),
+    notAfter: new Date("2035-01-01"),
+    pathLength: 0,
+  });
   token.close();
   const caFile = join(dir, "issuing-ca.pem");
   writeFileSync(caFile, caCert.toString("pem"));
@@ -140,21 +167,36 @@ try {
   const profiles = Object.fromEntries(Object.entries(CP_PROFILES).map(([n, p]) => [n, Profile.parse(p)]));
   const issuing = await IssuingCa.start({
     config: IssuingCaServiceConfig.parse({
-      name: "issuing-ca-1", environment: "test", keyAlgorithm: "ECDSA_P256",
+      name: "issuing-ca-1",
+      environment: "test",
+      keyAlgorithm: "ECDSA_P256",
       hsm: { library: hsm.library, tokenLabel: hsm.tokenLabel, keyLabel: "issuing-ca-1", pinFile },
       urls: { caIssuers: "http://repo.ca.gov.la/ca1.crt", crl: "http://crl.ca.gov.la/ca1.crl", ocsp: "http://ocsp.ca.gov.la" },
-      crl: { intervalHours: 24, nextUpdateHours: 168 }, ocsp: { enabled: true, responseValidityHours: 24, refreshHours: 8 },
-      profiles, raClientSubject: "lanic-ra", caCertificatePath: caFile,
+      crl: { intervalHours: 24, nextUpdateHours: 168 },
+      ocsp: { enabled: true, responseValidityHours: 24, refreshHours: 8 },
+      profiles,
+      raClientSubject: "lanic-ra",
+      caCertificatePath: caFile,
     }),
-    db: caDb, pin: hsm.pin, caCertificate: Buffer.from(caCert.rawData), poolSize: 8, reconcileGraceSeconds: 0,
+    db: caDb,
+    pin: hsm.pin,
+    caCertificate: Buffer.from(caCert.rawData),
+    poolSize: 8,
+    reconcileGraceSeconds: 0,
   });
   stops.push(() => issuing.stop());
   const t = tls();
   const caSrv = await serveIssuingCa(issuing, { host: "127.0.0.1", port: 0, identity: { kind: "mtls", key: t.caServer.key, cert: t.caServer.cert, clientCa: t.ca } });
   stops.push(() => caSrv.close());
   const config = RaServiceConfig.parse({
-    environment: "test", issuingCa: { url: `https://127.0.0.1:${caSrv.port}`, clientTlsDir: t.raClientDir }, tlsDir: t.raClientDir,
-    frontendClients: ["ra-frontend"], operatorPolicyOid: "2.16.418.1.1.3.1", kinds: raKinds(CP_PROFILES), bulkUploadMaxRows: Math.max(ROWS, SMALL), evidence: { retentionDays: 2557 },
+    environment: "test",
+    issuingCa: { url: `https://127.0.0.1:${caSrv.port}`, clientTlsDir: t.raClientDir },
+    tlsDir: t.raClientDir,
+    frontendClients: ["ra-frontend"],
+    operatorPolicyOid: "2.16.418.1.1.3.1",
+    kinds: raKinds(CP_PROFILES),
+    bulkUploadMaxRows: Math.max(ROWS, SMALL),
+    evidence: { retentionDays: 2557 },
   });
   const caClient = CaClient.fromDir(config.issuingCa.url, config.issuingCa.clientTlsDir);
   stops.push(() => caClient.close());
@@ -190,14 +232,20 @@ try {
   const bulk: Record<string, Awaited<ReturnType<typeof upload>>> = {};
   for (const dryRun of [true, false]) for (const rows of [SMALL, ROWS]) bulk[`${dryRun ? "dry run" : "upload"} ${rows}`] = await upload(rows, dryRun);
   console.log(`\n  ${"bulk CSV".padEnd(14)} ${"MiB file".padStart(9)} ${"rows/s".padStart(8)} ${"peak MiB".padStart(9)} ${"above start".padStart(12)}`);
-  for (const [name, m] of Object.entries(bulk)) console.log(`  ${name.padEnd(14)} ${(m.bytes / 2 ** 20).toFixed(2).padStart(9)} ${m.rate.toFixed(0).padStart(8)} ${m.totalMiB.toFixed(1).padStart(9)} ${m.peakMiB.toFixed(2).padStart(12)}`);
+  for (const [name, m] of Object.entries(bulk))
+    console.log(`  ${name.padEnd(14)} ${(m.bytes / 2 ** 20).toFixed(2).padStart(9)} ${m.rate.toFixed(0).padStart(8)} ${m.totalMiB.toFixed(1).padStart(9)} ${m.peakMiB.toFixed(2).padStart(12)}`);
   // Judged on the peak of the live heap + buffers (what the process needs, the bench's own copy
   // of the file included); the growth above the start is printed beside it, since a few MiB held
   // per file would hide in the total.
   for (const mode of ["dry run", "upload"]) {
     const big = bulk[`${mode} ${ROWS}`];
     const small = bulk[`${mode} ${SMALL}`];
-    report(`bulk ${mode}: peak memory ${ROWS} rows vs ${SMALL}`, big.totalMiB / small.totalMiB, `${big.totalMiB.toFixed(1)} vs ${small.totalMiB.toFixed(1)} MiB (${big.peakMiB.toFixed(2)} vs ${small.peakMiB.toFixed(2)} MiB above the start); ${big.rate.toFixed(0)} rows/s`, { max: 1.5 });
+    report(
+      `bulk ${mode}: peak memory ${ROWS} rows vs ${SMALL}`,
+      big.totalMiB / small.totalMiB,
+      `${big.totalMiB.toFixed(1)} vs ${small.totalMiB.toFixed(1)} MiB (${big.peakMiB.toFixed(2)} vs ${small.peakMiB.toFixed(2)} MiB above the start); ${big.rate.toFixed(0)} rows/s`,
+      { max: 1.5 },
+    );
   }
 
   // ---------------------------------------------------------------- end to end
@@ -205,12 +253,23 @@ try {
   openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", keyFile]);
   const csrs = Array.from({ length: 8 }, (_, i) => openssl(["req", "-new", "-utf8", "-key", keyFile, "-subj", `/CN=holder ${i}`]).toString());
   const kind = service.kind("organisation-signing");
-  const fieldsOf = (i: number, tag: string) => ({ companyName: `ບໍລິສັດ ທົດລອງ ${i}`, legalName: `ບໍລິສັດ ທົດລອງ ${i} ຈຳກັດ`, licenceNumber: `MTC-${tag}-${i}`, licenceIssuer: "MTC", contactEmail: `c${i}@example.la`, country: "LA" });
+  const fieldsOf = (i: number, tag: string) => ({
+    companyName: `ບໍລິສັດ ທົດລອງ ${i}`,
+    legalName: `ບໍລິສັດ ທົດລອງ ${i} ຈຳກັດ`,
+    licenceNumber: `MTC-${tag}-${i}`,
+    licenceIssuer: "MTC",
+    contactEmail: `c${i}@example.la`,
+    country: "LA",
+  });
   /** `n` applications vetted by two people and approved with a CSR: the state the RA issues from. */
   const approve = async (n: number, tag: string) => {
     for (let i = 0; i < n; i += 250) {
       const params: unknown[] = [];
-      const rows = Array.from({ length: Math.min(250, n - i) }, (_, j) => `($${params.push(randomUUID())}, 'organisation-signing', 'approved', $${params.push(JSON.stringify(fieldsOf(i + j, tag)))}, $${params.push(csrs[(i + j) % csrs.length])}, 'C=LA,O=MTC,CN=Noy', 'C=LA,O=MTC,CN=A', 'C=LA,O=MTC,CN=B', now())`);
+      const rows = Array.from(
+        { length: Math.min(250, n - i) },
+        (_, j) =>
+          `($${params.push(randomUUID())}, 'organisation-signing', 'approved', $${params.push(JSON.stringify(fieldsOf(i + j, tag)))}, $${params.push(csrs[(i + j) % csrs.length])}, 'C=LA,O=MTC,CN=Noy', 'C=LA,O=MTC,CN=A', 'C=LA,O=MTC,CN=B', now())`,
+      );
       await raDb.query(`INSERT INTO ra_applications (id, kind, state, fields, csr, submitted_by, officer, approver, approved_at) VALUES ${rows.join(", ")}`, params);
     }
   };
@@ -227,9 +286,11 @@ try {
     const reqs = Array.from({ length: n }, (_, i) => ({ profile: kind.profile, csr: csrs[i % csrs.length], subject: vettedSubject(kind, fieldsOf(i, tag)), idempotencyKey: randomUUID() }));
     let next = 0;
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: config.issuanceConcurrency }, async () => {
-      while (next < reqs.length) await caClient.issue(reqs[next++]);
-    }));
+    await Promise.all(
+      Array.from({ length: config.issuanceConcurrency }, async () => {
+        while (next < reqs.length) await caClient.issue(reqs[next++]);
+      }),
+    );
     return n / ((performance.now() - t0) / 1000);
   };
   await caAlone(50);

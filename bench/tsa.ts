@@ -31,17 +31,22 @@ import { TimeStampAuthority } from "@lanic-ca/pki-services/tsa/service";
 import autocannon from "autocannon";
 import { report } from "./harness.js";
 
-
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "4" }, concurrency: { type: "string", default: "32" }, alg: { type: "string", default: "RSA_3072" } } });
 const seconds = Number(values.seconds);
 const concurrency = Number(values.concurrency);
 const alg = values.alg as KeyAlgorithm;
 
 const PROFILE: Profile = {
-  kind: "time-stamping", description: "bench", maxValidityDays: 365,
-  allowedKeyAlgorithms: [alg], keyUsage: ["digitalSignature"], extendedKeyUsage: ["timeStamping"],
-  policyOids: ["1.3.6.1.4.1.99999.1.3.3"], subject: { required: ["CN", "O", "C"], optional: [], countries: ["LA"] },
-  subjectAltNames: { dns: false, email: false, required: false }, ocspNoCheck: false,
+  kind: "time-stamping",
+  description: "bench",
+  maxValidityDays: 365,
+  allowedKeyAlgorithms: [alg],
+  keyUsage: ["digitalSignature"],
+  extendedKeyUsage: ["timeStamping"],
+  policyOids: ["1.3.6.1.4.1.99999.1.3.3"],
+  subject: { required: ["CN", "O", "C"], optional: [], countries: ["LA"] },
+  subjectAltNames: { dns: false, email: false, required: false },
+  ocspNoCheck: false,
 };
 
 async function rate(f: (i: number) => Promise<unknown>, secs: number): Promise<number> {
@@ -99,8 +104,12 @@ try {
 
   const server = await serveTsa(tsa, { host: "127.0.0.1", port: 0, health: async () => ({ ok: true, clock: clock.status(), hsm: { ok: true } }) });
   const load = await autocannon({
-    url: `http://127.0.0.1:${server.port}/`, connections: 32, duration: Math.max(2, seconds / 2), method: "POST",
-    headers: { "content-type": "application/timestamp-query" }, body: requests[0],
+    url: `http://127.0.0.1:${server.port}/`,
+    connections: 32,
+    duration: Math.max(2, seconds / 2),
+    method: "POST",
+    headers: { "content-type": "application/timestamp-query" },
+    body: requests[0],
   });
   await server.close();
   console.log(`HTTP at 32 connections: ${load.requests.average.toFixed(0)} req/s, p50 ${load.latency.p50} ms, p99 ${load.latency.p99} ms, non-2xx ${load.non2xx}, errors ${load.errors}`);

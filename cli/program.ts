@@ -20,10 +20,7 @@ export { CliError };
 const TOLD = [CliError, EnvironmentError, ExceptionsError, ConstructError, PolicyRefusal, ReviewError, LabError, FailoverError];
 
 export function buildProgram(): Command {
-  const program = new Command("lanic-ca")
-    .description("The Lao government CA (LANIC) as code: synthesize, check and review its topology")
-    .showHelpAfterError()
-    .exitOverride();
+  const program = new Command("lanic-ca").description("The Lao government CA (LANIC) as code: synthesize, check and review its topology").showHelpAfterError().exitOverride();
 
   program
     .command("synth")

@@ -21,7 +21,11 @@ export const AUDIT_CLIENT_TLS_DIR = "/etc/lanic-ca/audit-client";
 function collectorConfig(sink: Environment["auditLog"]["sink"]): string {
   const section = (name: string, entries: [string, string | number][]) => [`[${name}]`, ...entries.map(([k, v]) => `    ${k.padEnd(22)} ${v}`)].join("\n");
   return `${[
-    section("SERVICE", [["flush", 1], ["log_level", "info"], ["parsers_file", "/fluent-bit/etc/parsers.conf"]]),
+    section("SERVICE", [
+      ["flush", 1],
+      ["log_level", "info"],
+      ["parsers_file", "/fluent-bit/etc/parsers.conf"],
+    ]),
     section("INPUT", [
       ["name", "syslog"],
       ["mode", "tcp"],

@@ -82,8 +82,7 @@ export class Connections {
   private rules(): { egress: TfRule[]; ingress: TfRule[] } {
     if (this.policy) return this.policy;
     const policy = (this.policy = { egress: [] as TfRule[], ingress: [] as TfRule[] });
-    const render = (rules: TfRule[], side: "to" | "from") =>
-      rules.map((r) => ({ [side]: r.peers, ports: [{ port: String(r.port), protocol: r.protocol }] }));
+    const render = (rules: TfRule[], side: "to" | "from") => rules.map((r) => ({ [side]: r.peers, ports: [{ port: String(r.port), protocol: r.protocol }] }));
     new NetworkPolicyV1(this.owner, "allow", {
       metadata: { name: `${this.props.name}-allow`, namespace: this.props.zone.namespace, labels: { "app.kubernetes.io/part-of": "lanic-ca" } },
       spec: {
@@ -127,11 +126,7 @@ export class Connections {
       return;
     }
     const peer = target.connections;
-    if (peer.site !== this.site)
-      throw new ConstructError(
-        `flow to ${peer.props.componentId} crosses sites (${this.site} → ${peer.site}); declare it to an ExternalPeer (the other site's address)`,
-        this.owner,
-      );
+    if (peer.site !== this.site) throw new ConstructError(`flow to ${peer.props.componentId} crosses sites (${this.site} → ${peer.site}); declare it to an ExternalPeer (the other site's address)`, this.owner);
     this.declare(`${this.props.componentId} → ${peer.props.componentId}:${port}`);
     this.rules().egress.push({ peers: [peer.selector()], port, protocol });
     peer.rules().ingress.push({ peers: [this.selector()], port, protocol });

@@ -52,11 +52,11 @@ export class CrlPublisher extends Construct {
     }
     if (!ctx.standby)
       ctx.model.schedules.push({
-      kind: "crl",
-      ca: ca.name,
-      intervalHours: ca.crl.intervalHours,
-      validityHours: ca.crl.nextUpdateHours,
-      path: this.workload.node.path,
-    });
+        kind: "crl",
+        ca: ca.name,
+        intervalHours: ca.crl.intervalHours,
+        validityHours: ca.crl.nextUpdateHours,
+        path: this.workload.node.path,
+      });
   }
 }

@@ -78,7 +78,11 @@ export class Database extends Construct implements IConnectable {
   /** Login roles granted, `<zone>_rw` / `<zone>_ro`: one per grantee zone (least privilege). */
   private readonly roles = new Map<string, "rw" | "ro">();
 
-  constructor(scope: Construct, id: string, private readonly props: DatabaseProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: DatabaseProps,
+  ) {
     super(scope, id);
     const site = props.zone.site;
     const name = (this.name = props.name ?? DATABASE_NAME);
@@ -149,9 +153,7 @@ export class Database extends Construct implements IConnectable {
           }),
       // RFC 3647 5.5.2 / BR 5.5.2: kept for the CP's archive period; CloudNativePG deletes older
       // base backups and the WAL they no longer need.
-      ...(backup
-        ? { backup: { retentionPolicy: `${backup.settings.retentionDays}d`, barmanObjectStore: barmanObjectStore(backup.store, serverName, backup.settings.encryption) } }
-        : {}),
+      ...(backup ? { backup: { retentionPolicy: `${backup.settings.retentionDays}d`, barmanObjectStore: barmanObjectStore(backup.store, serverName, backup.settings.encryption) } } : {}),
     };
     new Manifest(this, "cluster", {
       manifest: {

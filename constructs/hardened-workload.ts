@@ -76,13 +76,18 @@ export class HardenedWorkload extends Construct implements IConnectable {
   private readonly env: EnvVar[] = [];
   private readonly volumes: Volume[] = [];
 
-  constructor(scope: Construct, id: string, readonly props: HardenedWorkloadProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    readonly props: HardenedWorkloadProps,
+  ) {
     super(scope, id);
-    if (!Number.isInteger(props.replicas) || props.replicas < 0)
-      throw new ConstructError(`'replicas' (${props.replicas}) must be a whole number ≥ 0`, this);
-    for (const [prop, optOut] of [["writableRootFilesystem", props.writableRootFilesystem], ["serviceAccountToken", props.serviceAccountToken]] as const)
-      if (optOut && optOut.reason.trim().length < 20)
-        throw new ConstructError(`opt-out '${prop}' needs a reason of at least 20 characters (got '${optOut.reason}')`, this);
+    if (!Number.isInteger(props.replicas) || props.replicas < 0) throw new ConstructError(`'replicas' (${props.replicas}) must be a whole number ≥ 0`, this);
+    for (const [prop, optOut] of [
+      ["writableRootFilesystem", props.writableRootFilesystem],
+      ["serviceAccountToken", props.serviceAccountToken],
+    ] as const)
+      if (optOut && optOut.reason.trim().length < 20) throw new ConstructError(`opt-out '${prop}' needs a reason of at least 20 characters (got '${optOut.reason}')`, this);
     const site = props.zone.site;
     this.componentId = `${site}/${props.name}`;
     this.namespace = props.zone.namespace;
@@ -208,24 +213,18 @@ export class HardenedWorkload extends Construct implements IConnectable {
   // provider's Terraform (snake_case) form, when the stack is synthesized.
   private podSpec(replicated: boolean) {
     const props = this.props;
-    const env = lazy(
-      () =>
-        [...this.env]
-          .sort((a, b) => (a.name < b.name ? -1 : 1))
-          .map((e) => (e.secret ? { name: e.name, value_from: [{ secret_key_ref: [{ name: e.secret.name, key: e.secret.key }] }] } : { name: e.name, value: e.value })),
+    const env = lazy(() =>
+      [...this.env].sort((a, b) => (a.name < b.name ? -1 : 1)).map((e) => (e.secret ? { name: e.name, value_from: [{ secret_key_ref: [{ name: e.secret.name, key: e.secret.key }] }] } : { name: e.name, value: e.value })),
     );
-    const volumeMount = lazy(
-      () => this.volumes.map((v) => ({ name: v.name, mount_path: v.mountPath, read_only: v.readOnly })),
-    );
-    const volume = lazy(
-      () =>
-        this.volumes.map((v) => {
-          const s = v.source;
-          if ("secret" in s) return { name: v.name, secret: [{ secret_name: s.secret, default_mode: "0440" }] };
-          if ("configMap" in s) return { name: v.name, config_map: [{ name: s.configMap }] };
-          if ("pvc" in s) return { name: v.name, persistent_volume_claim: [{ claim_name: s.pvc, read_only: v.readOnly }] };
-          return { name: v.name, empty_dir: [{ size_limit: s.emptyDir }] };
-        }),
+    const volumeMount = lazy(() => this.volumes.map((v) => ({ name: v.name, mount_path: v.mountPath, read_only: v.readOnly })));
+    const volume = lazy(() =>
+      this.volumes.map((v) => {
+        const s = v.source;
+        if ("secret" in s) return { name: v.name, secret: [{ secret_name: s.secret, default_mode: "0440" }] };
+        if ("configMap" in s) return { name: v.name, config_map: [{ name: s.configMap }] };
+        if ("pvc" in s) return { name: v.name, persistent_volume_claim: [{ claim_name: s.pvc, read_only: v.readOnly }] };
+        return { name: v.name, empty_dir: [{ size_limit: s.emptyDir }] };
+      }),
     );
     const ports = props.ports ?? [];
     // A TCP probe: the signing services serve mTLS and a kubelet probe presents no client
@@ -268,9 +267,7 @@ export class HardenedWorkload extends Construct implements IConnectable {
       volume: volume as never,
       ...(replicated
         ? {
-            topologySpreadConstraint: [
-              { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", labelSelector: [{ matchLabels: this.labels }] },
-            ],
+            topologySpreadConstraint: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", labelSelector: [{ matchLabels: this.labels }] }],
           }
         : {}),
     };

@@ -65,7 +65,11 @@ export class HsmCluster extends Construct {
   membersAt(site: string): ExternalPeer | undefined {
     const members = this.definition.members.filter((m) => m.site === site);
     if (members.length === 0) return undefined;
-    return new ExternalPeer("hsm", "hsm", members.map((m) => `${m.address}/32`));
+    return new ExternalPeer(
+      "hsm",
+      "hsm",
+      members.map((m) => `${m.address}/32`),
+    );
   }
 
   /** Creates, in a site's HSM zone, the Service + Endpoints that name the appliances of that site
@@ -97,7 +101,14 @@ export class HsmCluster extends Construct {
   partition(name: string): HsmPartition {
     const p = this.definition.partitions.find((x) => x.name === name);
     if (!p) throw new ConstructError(`no partition '${name}'; defined: ${this.definition.partitions.map((x) => x.name).join(", ")}`, this);
-    return new HsmPartition(this, p.name, p.tokenLabel, p.pinSecret, p.keys.map((k) => k.label), this.model);
+    return new HsmPartition(
+      this,
+      p.name,
+      p.tokenLabel,
+      p.pinSecret,
+      p.keys.map((k) => k.label),
+      this.model,
+    );
   }
 }
 
@@ -114,8 +125,7 @@ export class HsmPartition {
 
   /** Lets `workload` sign with the key `keyLabel` of this partition. */
   grantSign(workload: HardenedWorkload, keyLabel: string): void {
-    if (!this.keyLabels.includes(keyLabel))
-      throw new ConstructError(`partition '${this.name}' holds no key '${keyLabel}'; it holds: ${this.keyLabels.join(", ")}`, workload);
+    if (!this.keyLabels.includes(keyLabel)) throw new ConstructError(`partition '${this.name}' holds no key '${keyLabel}'; it holds: ${this.keyLabels.join(", ")}`, workload);
     const d = this.cluster.definition;
     workload.addVolume(`hsm-pin-${this.name}`, pinFilePath(this.name).replace(/\/pin$/, ""), { secret: this.pinSecret });
     if (d.type === "softhsm") {
@@ -131,8 +141,7 @@ export class HsmPartition {
       // the grant is still recorded, so the policy reports it (LCA-HSM-04, LCA-BCP-01) instead
       // of synth stopping here.
       const peer = this.cluster.membersAt(workload.connections.site);
-      if (peer && !workload.connections.allows(peer, d.members[0].port))
-        workload.connections.allowTo(peer, d.members[0].port, { purpose: `PKCS#11 (NTLS) to the HSM appliances`, mtls: true });
+      if (peer && !workload.connections.allows(peer, d.members[0].port)) workload.connections.allowTo(peer, d.members[0].port, { purpose: `PKCS#11 (NTLS) to the HSM appliances`, mtls: true });
     }
     this.model.grants.push({
       kind: "hsm-sign",

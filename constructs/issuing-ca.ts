@@ -107,14 +107,7 @@ export class IssuingCa extends Construct {
       name: `issuing-ca-${ca.name}`,
       zone: "issuing",
       // mTLS: only the RA's client certificate (CN raClientSubject) may issue or revoke.
-      args: [
-        "issuing-ca",
-        configArg,
-        `--listen=0.0.0.0:${ISSUING_PORT}`,
-        `--tls-key=${SERVER_TLS_DIR}/tls.key`,
-        `--tls-cert=${SERVER_TLS_DIR}/tls.crt`,
-        `--client-ca=${SERVER_TLS_DIR}/ca.crt`,
-      ],
+      args: ["issuing-ca", configArg, `--listen=0.0.0.0:${ISSUING_PORT}`, `--tls-key=${SERVER_TLS_DIR}/tls.key`, `--tls-cert=${SERVER_TLS_DIR}/tls.crt`, `--client-ca=${SERVER_TLS_DIR}/ca.crt`],
       ports: [{ name: "https", port: ISSUING_PORT }],
       signing: true,
       ca: ca.name,
@@ -149,12 +142,12 @@ export class IssuingCa extends Construct {
       props.va.grantPublish(this.ocspSigner);
       if (!ctx.standby)
         ctx.model.schedules.push({
-        kind: "ocsp",
-        ca: ca.name,
-        intervalHours: ca.ocsp.refreshHours,
-        validityHours: ca.ocsp.responseValidityHours,
-        path: this.ocspSigner.node.path,
-      });
+          kind: "ocsp",
+          ca: ca.name,
+          intervalHours: ca.ocsp.refreshHours,
+          validityHours: ca.ocsp.responseValidityHours,
+          path: this.ocspSigner.node.path,
+        });
     }
   }
 }

@@ -260,7 +260,10 @@ export interface TopologyJson {
 
 const endpointKey = (e: Endpoint) => (e.type === "component" ? `c:${e.id}` : `x:${e.kind}:${e.name}`);
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-const by = <T>(key: (x: T) => string) => (a: T, b: T) => cmp(key(a), key(b));
+const by =
+  <T>(key: (x: T) => string) =>
+  (a: T, b: T) =>
+    cmp(key(a), key(b));
 
 /** Collects facts during construction; one per environment (held by CaTopology). */
 export class TopologyModel {

@@ -17,25 +17,28 @@ const observe: RbacRule[] = [core(["pods", "services", "configmaps", "events"], 
  */
 export const ROLE_POWERS: Partial<Record<TrustedRole, { zones: ZoneKind[]; rules: RbacRule[] }[]>> = {
   // Keeps the HSM PINs and client credentials: may create and rotate (not read) the Secrets.
-  "ca-system-administrator": [
-    { zones: ["issuing", "timestamping", "hsm", "database"], rules: [core(["secrets"], ["create", "update", "patch"]), ...observe] },
-  ],
+  "ca-system-administrator": [{ zones: ["issuing", "timestamping", "hsm", "database"], rules: [core(["secrets"], ["create", "update", "patch"]), ...observe] }],
   // Activates/deactivates CA and VA keys, starts/stops the CA system, database backup/restore.
   "ia-operator": [
     { zones: ["issuing", "timestamping"], rules: [apps(["deployments", "deployments/scale"], ["get", "list", "watch", "patch", "update"]), core(["pods", "pods/log"], READ)] },
-    { zones: ["database"], rules: [{ apiGroups: ["batch"], resources: ["jobs"], verbs: ["create", "get", "list", "watch"] }, { apiGroups: ["postgresql.cnpg.io"], resources: ["backups"], verbs: ["create", "get", "list"] }] },
+    {
+      zones: ["database"],
+      rules: [
+        { apiGroups: ["batch"], resources: ["jobs"], verbs: ["create", "get", "list", "watch"] },
+        { apiGroups: ["postgresql.cnpg.io"], resources: ["backups"], verbs: ["create", "get", "list"] },
+      ],
+    },
   ],
   // Certificate policy settings of the RA, RA service operation.
   "ra-operator": [
-    { zones: ["ra", "government"], rules: [core(["configmaps"], ["get", "list", "watch", "update", "patch"]), apps(["deployments", "deployments/scale"], ["get", "list", "watch", "patch"]), core(["pods", "pods/log"], READ)] },
+    {
+      zones: ["ra", "government"],
+      rules: [core(["configmaps"], ["get", "list", "watch", "update", "patch"]), apps(["deployments", "deployments/scale"], ["get", "list", "watch", "patch"]), core(["pods", "pods/log"], READ)],
+    },
   ],
   // VA (OCSP) certificate settings.
-  "va-operator": [
-    { zones: ["public"], rules: [apps(["deployments", "deployments/scale"], ["get", "list", "watch", "patch"]), core(["pods", "pods/log"], READ)] },
-  ],
-  "repository-operator": [
-    { zones: ["public"], rules: [core(["configmaps"], ["get", "list", "watch", "update", "patch"]), apps(["deployments"], ["get", "list", "watch", "patch"]), core(["pods"], READ)] },
-  ],
+  "va-operator": [{ zones: ["public"], rules: [apps(["deployments", "deployments/scale"], ["get", "list", "watch", "patch"]), core(["pods", "pods/log"], READ)] }],
+  "repository-operator": [{ zones: ["public"], rules: [core(["configmaps"], ["get", "list", "watch", "update", "patch"]), apps(["deployments"], ["get", "list", "watch", "patch"]), core(["pods"], READ)] }],
   // Reviews the IA and RA audit logs: read-only, everywhere logs are.
   "audit-log-inspector": [{ zones: ALL_ZONES, rules: [core(["pods", "pods/log"], READ)] }],
   // Installs and maintains the CA system: full power in management, observation elsewhere.
@@ -43,8 +46,21 @@ export const ROLE_POWERS: Partial<Record<TrustedRole, { zones: ZoneKind[]; rules
     { zones: ["management"], rules: [core(["pods", "pods/log", "pods/exec", "services", "configmaps"], ["*"]), apps(["deployments"], ["*"])] },
     { zones: ALL_ZONES.filter((z) => z !== "management"), rules: observe },
   ],
-  "system-auditor": [{ zones: ALL_ZONES, rules: [...observe, { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: READ }, { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], verbs: READ }] }],
-  "security-officer": [{ zones: ALL_ZONES, rules: [{ apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: READ }, { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], verbs: READ }] }],
+  "system-auditor": [
+    {
+      zones: ALL_ZONES,
+      rules: [...observe, { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: READ }, { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], verbs: READ }],
+    },
+  ],
+  "security-officer": [
+    {
+      zones: ALL_ZONES,
+      rules: [
+        { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: READ },
+        { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], verbs: READ },
+      ],
+    },
+  ],
   "ca-chief-officer": [{ zones: ALL_ZONES, rules: observe }],
 };
 

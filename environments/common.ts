@@ -48,8 +48,7 @@ export function trustedRoleGroups(env: string): Input["roles"] {
 /** Replicas and resources of every workload, scaled for a tier. */
 export function workloadSizes(replicas: number, scale: "small" | "large"): Input["workloads"] {
   const small = { cpu: "100m", memory: "128Mi", cpuLimit: "500m", memoryLimit: "256Mi" };
-  const r = (cpu: string, memory: string, cpuLimit: string) =>
-    scale === "small" ? small : { cpu, memory, cpuLimit, memoryLimit: memory };
+  const r = (cpu: string, memory: string, cpuLimit: string) => (scale === "small" ? small : { cpu, memory, cpuLimit, memoryLimit: memory });
   return {
     repository: { replicas, resources: r("250m", "256Mi", "1") },
     // N + 1 copies of the pre-signed responses (ADR 0052): 1 Gi holds ≈ 150,000 live certificates at 2 workers.
@@ -86,7 +85,6 @@ export const LUNA_PKCS11_LIBRARY = "/opt/hsm/lib/libCryptoki2_64.so";
  *  default install path): a different library from the online HSM client's, configured for the
  *  local card only (LCA-KEY-05). */
 export const LUNA_PCIE_CEREMONY_LIBRARY = "/usr/safenet/lunaclient/lib/libCryptoki2_64.so";
-
 
 /** The time sources in Laos the TSA checks its clock against (RFC 3161 2.1): LANIC's stratum-1
  *  servers (GNSS receivers) at each site. */

@@ -13,7 +13,9 @@ export function loadEnvironment(name: string): Environment {
   // stacks are named after `name`: a copied definition that keeps another's name would
   // overwrite that environment's stacks
   if (env.name !== name) {
-    throw new EnvironmentError(`environments/${name}.ts`, [{ path: "name", message: `'${env.name}' is not the definition's own name '${name}': two definitions with one name overwrite each other's stacks (got "${env.name}")` }]);
+    throw new EnvironmentError(`environments/${name}.ts`, [
+      { path: "name", message: `'${env.name}' is not the definition's own name '${name}': two definitions with one name overwrite each other's stacks (got "${env.name}")` },
+    ]);
   }
   return env;
 }

@@ -10,10 +10,7 @@ export class EnvironmentError extends Error {
     readonly source: string,
     readonly problems: { path: string; message: string }[],
   ) {
-    super(
-      `${source}: invalid environment definition (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-        problems.map((p) => `  - ${source}: ${p.path}: ${p.message}`).join("\n"),
-    );
+    super(`${source}: invalid environment definition (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${source}: ${p.path}: ${p.message}`).join("\n"));
     this.name = "EnvironmentError";
   }
 }
@@ -21,9 +18,7 @@ export class EnvironmentError extends Error {
 /** Renders a zod path as `issuingCas[0].crl.intervalHours`. */
 export function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return "(root)";
-  return path
-    .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-    .join("");
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
 }
 
 /**

@@ -83,7 +83,10 @@ export default {
     storageClass: "lanic-ssd-encrypted",
     replicationAddresses: { lanic: { ca: "10.20.52.10", ra: "10.20.52.11" }, backup: { ca: "10.40.52.10", ra: "10.40.52.11" } },
     image: CNPG_POSTGRES_IMAGE,
-    backup: databaseBackups("pilot", 2557, [{ site: "lanic", endpoint: "https://s3.lanic.gov.la", address: "10.20.60.10" }, { site: "backup", endpoint: "https://s3.lpq.lanic.gov.la", address: "10.40.60.10" }]),
+    backup: databaseBackups("pilot", 2557, [
+      { site: "lanic", endpoint: "https://s3.lanic.gov.la", address: "10.20.60.10" },
+      { site: "backup", endpoint: "https://s3.lpq.lanic.gov.la", address: "10.40.60.10" },
+    ]),
   },
   auditLog: {
     sink: { type: "syslog-tls", address: "10.20.30.43", port: 6514 },

@@ -3,7 +3,20 @@
  * Vientiane and a backup site in a second Lao data center.
  */
 import { CP_POLICY_OID, CP_PROFILES, CP_VERSION, TSA_POLICY_OID } from "./cp.js";
-import { BACKUP_LOCATION, CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LAO_NTP_SOURCES, LUNA_CERTIFICATION, LUNA_PCIE_CEREMONY_LIBRARY, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes, databaseBackups } from "./common.js";
+import {
+  BACKUP_LOCATION,
+  CNPG_POSTGRES_IMAGE,
+  kube,
+  LANIC_LOCATION,
+  LAO_NTP_SOURCES,
+  LUNA_CERTIFICATION,
+  LUNA_PCIE_CEREMONY_LIBRARY,
+  LUNA_PKCS11_LIBRARY,
+  RELEASED_IMAGES,
+  trustedRoleGroups,
+  workloadSizes,
+  databaseBackups,
+} from "./common.js";
 import type { EnvironmentInput } from "./schema.js";
 
 export default {
@@ -140,7 +153,10 @@ export default {
     storageClass: "lanic-ssd-encrypted",
     replicationAddresses: { lanic: { ca: "10.20.50.10", ra: "10.20.50.11", tsa: "10.20.50.12" }, backup: { ca: "10.40.50.10", ra: "10.40.50.11", tsa: "10.40.50.12" } },
     image: CNPG_POSTGRES_IMAGE,
-    backup: databaseBackups("production", 2557, [{ site: "lanic", endpoint: "https://s3.lanic.gov.la", address: "10.20.60.10" }, { site: "backup", endpoint: "https://s3.lpq.lanic.gov.la", address: "10.40.60.10" }]),
+    backup: databaseBackups("production", 2557, [
+      { site: "lanic", endpoint: "https://s3.lanic.gov.la", address: "10.20.60.10" },
+      { site: "backup", endpoint: "https://s3.lpq.lanic.gov.la", address: "10.40.60.10" },
+    ]),
   },
   auditLog: {
     sink: { type: "syslog-tls", address: "10.20.30.40", port: 6514 },

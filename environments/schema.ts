@@ -128,15 +128,14 @@ export const HsmCluster = z.strictObject({
   pkcs11Library: z.string().startsWith("/"),
   /** Secret (created out of band) with the HSM client certificate and key (NTLS/mTLS to the appliances). */
   clientCertificateSecret: Name,
-  members: z
-    .array(
-      z.strictObject({
-        name: Name,
-        site: Name,
-        address: Ipv4,
-        port: Port,
-      }),
-    ),
+  members: z.array(
+    z.strictObject({
+      name: Name,
+      site: Name,
+      address: Ipv4,
+      port: Port,
+    }),
+  ),
   partitions: z.array(HsmPartition).min(1),
 });
 export type HsmCluster = z.infer<typeof HsmCluster>;
@@ -246,17 +245,7 @@ export const WorkloadSize = z.strictObject({
 });
 export type WorkloadSize = z.infer<typeof WorkloadSize>;
 
-export const WORKLOAD_KINDS = [
-  "repository",
-  "ocsp-responder",
-  "ocsp-signer",
-  "ra-frontend",
-  "ra",
-  "issuing-ca",
-  "crl-publisher",
-  "audit-collector",
-  "tsa",
-] as const;
+export const WORKLOAD_KINDS = ["repository", "ocsp-responder", "ocsp-signer", "ra-frontend", "ra", "issuing-ca", "crl-publisher", "audit-collector", "tsa"] as const;
 export const WorkloadKind = z.enum(WORKLOAD_KINDS);
 export type WorkloadKind = z.infer<typeof WorkloadKind>;
 
@@ -429,25 +418,18 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
     const same = env.sites.filter((s) => s.kubernetes.context === ctx).map((s) => `'${s.name}'`);
     out.push({ path: ["sites"], message: `sites ${same.join(" and ")} share the kubeconfig context '${ctx}': each site is its own cluster` });
   }
-  if (env.sites.filter((s) => s.role === "primary").length !== 1)
-    out.push({ path: ["sites"], message: `exactly one site must have role 'primary' (found ${env.sites.filter((s) => s.role === "primary").length})` });
-  if (env.hsm.type === "network" && env.hsm.members.length === 0)
-    out.push({ path: ["hsm", "members"], message: "a network HSM cluster needs at least one member (name, site, address, port)" });
-  if (env.hsm.type === "softhsm" && env.hsm.members.length > 0)
-    out.push({ path: ["hsm", "members"], message: "a SoftHSM token lives inside the signing pods: no network members allowed" });
+  if (env.sites.filter((s) => s.role === "primary").length !== 1) out.push({ path: ["sites"], message: `exactly one site must have role 'primary' (found ${env.sites.filter((s) => s.role === "primary").length})` });
+  if (env.hsm.type === "network" && env.hsm.members.length === 0) out.push({ path: ["hsm", "members"], message: "a network HSM cluster needs at least one member (name, site, address, port)" });
+  if (env.hsm.type === "softhsm" && env.hsm.members.length > 0) out.push({ path: ["hsm", "members"], message: "a SoftHSM token lives inside the signing pods: no network members allowed" });
   env.hsm.members.forEach((m, i) => {
-    if (!siteNames.includes(m.site))
-      out.push({ path: ["hsm", "members", i, "site"], message: `unknown site '${m.site}'; defined: ${siteNames.join(", ")}` });
+    if (!siteNames.includes(m.site)) out.push({ path: ["hsm", "members", i, "site"], message: `unknown site '${m.site}'; defined: ${siteNames.join(", ")}` });
   });
   const partitions = new Map(env.hsm.partitions.map((p) => [p.name, p]));
-  for (const d of dup(env.hsm.partitions.map((p) => p.name)))
-    out.push({ path: ["hsm", "partitions"], message: `partition '${d}' is defined twice` });
+  for (const d of dup(env.hsm.partitions.map((p) => p.name))) out.push({ path: ["hsm", "partitions"], message: `partition '${d}' is defined twice` });
   const caNames = env.issuingCas.map((c) => c.name);
   for (const d of dup(caNames)) out.push({ path: ["issuingCas"], message: `issuing CA '${d}' is defined twice` });
   for (const [i, p] of env.hsm.partitions.entries())
-    for (const [j, k] of p.keys.entries())
-      if (!caNames.includes(k.ca))
-        out.push({ path: ["hsm", "partitions", i, "keys", j, "ca"], message: `unknown issuing CA '${k.ca}'; defined: ${caNames.join(", ")}` });
+    for (const [j, k] of p.keys.entries()) if (!caNames.includes(k.ca)) out.push({ path: ["hsm", "partitions", i, "keys", j, "ca"], message: `unknown issuing CA '${k.ca}'; defined: ${caNames.join(", ")}` });
   const checkKey = (path: (string | number)[], partition: string, label: string, purpose: string, ca: string) => {
     const p = partitions.get(partition);
     if (!p) {
@@ -463,26 +445,21 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
     checkKey(["issuingCas", i], ca.partition, ca.keyLabel, "issuing-ca", ca.name);
     if (ca.ocsp.enabled) checkKey(["issuingCas", i, "ocsp"], ca.ocsp.partition, ca.ocsp.keyLabel, "ocsp-signing", ca.name);
     const key = partitions.get(ca.partition)?.keys.find((k) => k.label === ca.keyLabel);
-    if (key && key.algorithm !== ca.keyAlgorithm)
-      out.push({ path: ["issuingCas", i, "keyAlgorithm"], message: `${ca.keyAlgorithm} differs from the HSM key '${ca.keyLabel}' (${key.algorithm})` });
+    if (key && key.algorithm !== ca.keyAlgorithm) out.push({ path: ["issuingCas", i, "keyAlgorithm"], message: `${ca.keyAlgorithm} differs from the HSM key '${ca.keyLabel}' (${key.algorithm})` });
     ca.profiles.forEach((p, j) => {
       // own keys only: 'constructor' or 'toString' are not profiles
-      if (!Object.hasOwn(env.profiles, p))
-        out.push({ path: ["issuingCas", i, "profiles", j], message: `unknown profile '${p}'; defined: ${Object.keys(env.profiles).join(", ")}` });
+      if (!Object.hasOwn(env.profiles, p)) out.push({ path: ["issuingCas", i, "profiles", j], message: `unknown profile '${p}'; defined: ${Object.keys(env.profiles).join(", ")}` });
     });
   });
   if (env.rootOfTrust.type === "offline") {
     const r = env.rootOfTrust;
-    if (!siteNames.includes(r.site))
-      out.push({ path: ["rootOfTrust", "site"], message: `unknown site '${r.site}'; defined: ${siteNames.join(", ")}` });
+    if (!siteNames.includes(r.site)) out.push({ path: ["rootOfTrust", "site"], message: `unknown site '${r.site}'; defined: ${siteNames.join(", ")}` });
     if (r.custodians.quorum > r.custodians.members.length)
       out.push({ path: ["rootOfTrust", "custodians", "quorum"], message: `quorum ${r.custodians.quorum} is larger than the ${r.custodians.members.length} custodians` });
     if (r.hsm.attachment === "network" && !r.hsm.address)
       out.push({ path: ["rootOfTrust", "hsm", "address"], message: "required when attachment is 'network': the appliance's address (the policy then refuses it: an offline root is reachable by no network, LCA-KEY-05)" });
-    if (r.hsm.attachment !== "network" && r.hsm.address)
-      out.push({ path: ["rootOfTrust", "hsm", "address"], message: `only with attachment 'network' (this HSM is attached by ${r.hsm.attachment})` });
-    for (const d of dup(r.custodians.members.map((m) => m.id)))
-      out.push({ path: ["rootOfTrust", "custodians", "members"], message: `custodian '${d}' is listed twice` });
+    if (r.hsm.attachment !== "network" && r.hsm.address) out.push({ path: ["rootOfTrust", "hsm", "address"], message: `only with attachment 'network' (this HSM is attached by ${r.hsm.attachment})` });
+    for (const d of dup(r.custodians.members.map((m) => m.id))) out.push({ path: ["rootOfTrust", "custodians", "members"], message: `custodian '${d}' is listed twice` });
   }
   const primarySite = env.sites.find((s) => s.role === "primary")?.name;
   if (env.sites.some((s) => s.role === "backup") && primarySite && !env.database.replicationAddresses?.[primarySite])
@@ -492,14 +469,11 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
   const backup = env.database.backup;
   if (backup) {
     backup.objectStores.forEach((o, i) => {
-      if (!siteNames.includes(o.site))
-        out.push({ path: ["database", "backup", "objectStores", i, "site"], message: `unknown site '${o.site}'; defined: ${siteNames.join(", ")}` });
+      if (!siteNames.includes(o.site)) out.push({ path: ["database", "backup", "objectStores", i, "site"], message: `unknown site '${o.site}'; defined: ${siteNames.join(", ")}` });
     });
-    for (const d of dup(backup.objectStores.map((o) => o.site)))
-      out.push({ path: ["database", "backup", "objectStores"], message: `site '${d}' has two object stores; one per site` });
+    for (const d of dup(backup.objectStores.map((o) => o.site))) out.push({ path: ["database", "backup", "objectStores"], message: `site '${d}' has two object stores; one per site` });
     for (const s of siteNames)
-      if (!backup.objectStores.some((o) => o.site === s))
-        out.push({ path: ["database", "backup", "objectStores"], message: `no object store at site '${s}': every site's databases back up to a store in that site` });
+      if (!backup.objectStores.some((o) => o.site === s)) out.push({ path: ["database", "backup", "objectStores"], message: `no object store at site '${s}': every site's databases back up to a store in that site` });
   }
   if (env.tsa) {
     const t = env.tsa;
@@ -518,7 +492,6 @@ export function referenceProblems(env: Environment): { path: (string | number)[]
   const needed: z.infer<typeof WorkloadKind>[] = ["repository", "ra-frontend", "ra", "issuing-ca", "crl-publisher", "audit-collector"];
   if (env.issuingCas.some((c) => c.ocsp.enabled)) needed.push("ocsp-responder", "ocsp-signer");
   if (env.tsa) needed.push("tsa");
-  for (const k of needed)
-    if (!env.workloads[k]) out.push({ path: ["workloads", k], message: `missing: the size of the '${k}' workload (replicas and resources)` });
+  for (const k of needed) if (!env.workloads[k]) out.push({ path: ["workloads", k], message: `missing: the size of the '${k}' workload (replicas and resources)` });
   return out;
 }

@@ -3,7 +3,19 @@
  * partitions of the production HSM model. Used for rehearsals of ceremonies and upgrades.
  */
 import { CP_POLICY_OID, CP_PROFILES, CP_VERSION, TSA_POLICY_OID } from "./cp.js";
-import { CNPG_POSTGRES_IMAGE, kube, LANIC_LOCATION, LAO_NTP_SOURCES, LUNA_CERTIFICATION, LUNA_PCIE_CEREMONY_LIBRARY, LUNA_PKCS11_LIBRARY, RELEASED_IMAGES, trustedRoleGroups, workloadSizes, databaseBackups } from "./common.js";
+import {
+  CNPG_POSTGRES_IMAGE,
+  kube,
+  LANIC_LOCATION,
+  LAO_NTP_SOURCES,
+  LUNA_CERTIFICATION,
+  LUNA_PCIE_CEREMONY_LIBRARY,
+  LUNA_PKCS11_LIBRARY,
+  RELEASED_IMAGES,
+  trustedRoleGroups,
+  workloadSizes,
+  databaseBackups,
+} from "./common.js";
 import type { EnvironmentInput } from "./schema.js";
 
 export default {

@@ -28,7 +28,8 @@ export const EXCEPTIONS_CONTROL: Control = {
   references: ["NCSSR 1.3", "CP 1.5.4"],
   severity: "error",
   tiers: ["dev", "staging", "production"],
-  rationale: "A deviation from a control is accepted only where the control allows one (never for a MUST of BR, NCSSR or MRSP in production), for one named finding, with a reason, a ticket, an expiry at most 180 days ahead and an approver who holds a role allowed to approve that control and is not the role it benefits; an expired or unused exception is an error, so none outlives its need.",
+  rationale:
+    "A deviation from a control is accepted only where the control allows one (never for a MUST of BR, NCSSR or MRSP in production), for one named finding, with a reason, a ticket, an expiry at most 180 days ahead and an approver who holds a role allowed to approve that control and is not the role it benefits; an expired or unused exception is an error, so none outlives its need.",
   basis: "must",
   owner: "security-officer",
   exceptions: "never",

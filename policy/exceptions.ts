@@ -32,11 +32,14 @@ export const PolicyException = z
       .string({ error: required("the finding id it covers, `<control>:<key>` as the report prints it") })
       .min(1)
       .refine((f) => !f.includes("*"), "one finding id, no wildcard: write one exception per finding"),
-    reason: z.string({ error: required(`why the deviation is acceptable for now (at least ${CP_LIMITS.exceptionMinReason} characters)`) }).trim().min(CP_LIMITS.exceptionMinReason, `at least ${CP_LIMITS.exceptionMinReason} characters`),
+    reason: z
+      .string({ error: required(`why the deviation is acceptable for now (at least ${CP_LIMITS.exceptionMinReason} characters)`) })
+      .trim()
+      .min(CP_LIMITS.exceptionMinReason, `at least ${CP_LIMITS.exceptionMinReason} characters`),
     approvedBy: TrustedRole,
     ticket: z
-      .string({ error: (iss) => (iss.input === null ? "empty: an unquoted #42 is a YAML comment; write ticket: \"#42\"" : iss.input === undefined ? "required: a ticket reference, e.g. LANIC-CA-42 or \"#42\"" : undefined) })
-      .regex(TICKET, "a ticket reference, e.g. LANIC-CA-42 or \"#42\""),
+      .string({ error: (iss) => (iss.input === null ? 'empty: an unquoted #42 is a YAML comment; write ticket: "#42"' : iss.input === undefined ? 'required: a ticket reference, e.g. LANIC-CA-42 or "#42"' : undefined) })
+      .regex(TICKET, 'a ticket reference, e.g. LANIC-CA-42 or "#42"'),
     expires: z.union([z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD"), z.date().transform((d) => d.toISOString().slice(0, 10))], {
       error: (iss) => (iss.input === undefined || iss.input === null ? `required: the date the exception ends, YYYY-MM-DD, at most ${CP_LIMITS.exceptionMaxDays} days ahead` : "a date YYYY-MM-DD"),
     }),
@@ -54,8 +57,7 @@ export class ExceptionsError extends Error {
 export function parseExceptions(text: string, source: string): PolicyException[] {
   const raw = text.trim() === "" ? { exceptions: [] } : parse(text);
   const r = ExceptionsFile.safeParse(raw ?? { exceptions: [] });
-  if (!r.success)
-    throw new ExceptionsError(`${source}: invalid exceptions file:\n${r.error.issues.map((i) => `  - ${source}: ${i.path.join(".") || "(root)"}: ${i.message}`).join("\n")}`);
+  if (!r.success) throw new ExceptionsError(`${source}: invalid exceptions file:\n${r.error.issues.map((i) => `  - ${source}: ${i.path.join(".") || "(root)"}: ${i.message}`).join("\n")}`);
   return r.data.exceptions;
 }
 

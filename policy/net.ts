@@ -17,10 +17,11 @@ export function prefixLength(cidr: string): number | null {
 export function cidrContains(outer: string, inner: string): boolean {
   const [oa, ol] = outer.split("/");
   const [ia, il = "32"] = inner.split("/");
-  const o = ipv4(oa), i = ipv4(ia);
+  const o = ipv4(oa),
+    i = ipv4(ia);
   if (o === null || i === null || ol === undefined || Number(il) < Number(ol)) return false;
   const mask = Number(ol) === 0 ? 0 : (~0 << (32 - Number(ol))) >>> 0;
-  return ((o & mask) >>> 0) === ((i & mask) >>> 0);
+  return (o & mask) >>> 0 === (i & mask) >>> 0;
 }
 
 /** RFC 1918 private, loopback or link-local. */

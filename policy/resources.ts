@@ -79,10 +79,14 @@ export class SynthesizedResources {
     for (const s of topology.stacks) {
       // cdktf builds and resolves every element's fragment twice (prepareStack, then
       // toTerraform); run back to back here, once (ADR 0031, ADR 0032).
-      const tf = (options.shareWithSynth ? shareFragments(s, () => {
-          s.prepareStack();
-          return s.toTerraform();
-        }) : s.toTerraform()) as StackJson;
+      const tf = (
+        options.shareWithSynth
+          ? shareFragments(s, () => {
+              s.prepareStack();
+              return s.toTerraform();
+            })
+          : s.toTerraform()
+      ) as StackJson;
       stacks[s.node.id] = tf;
       if (options.shareWithSynth) {
         const size = s.node.findAll().length;
@@ -97,8 +101,6 @@ export class SynthesizedResources {
 
   /** The stacks written by a synth (`<outdir>/stacks/<id>/cdk.tf.json`). */
   static fromOutdir(outdir: string, stackIds: string[]): SynthesizedResources {
-    return new SynthesizedResources(
-      Object.fromEntries(stackIds.map((id) => [id, JSON.parse(readFileSync(join(outdir, "stacks", id, "cdk.tf.json"), "utf8")) as StackJson])),
-    );
+    return new SynthesizedResources(Object.fromEntries(stackIds.map((id) => [id, JSON.parse(readFileSync(join(outdir, "stacks", id, "cdk.tf.json"), "utf8")) as StackJson])));
   }
 }

@@ -73,9 +73,7 @@ export function evaluate(model: TopologyJson, options: EvaluateOptions): PolicyR
   for (const control of catalog) {
     if (control === EXCEPTIONS_CONTROL) continue;
     const note = applies(control, model);
-    const findings: Finding[] = note
-      ? []
-      : control.check(model, ctx).map((f) => ({ ...f, controlId: control.id, id: `${control.id}:${f.key}`, severity: control.severity }));
+    const findings: Finding[] = note ? [] : control.check(model, ctx).map((f) => ({ ...f, controlId: control.id, id: `${control.id}:${f.key}`, severity: control.severity }));
     // The same key twice is one finding (e.g. the same flow seen twice).
     const unique = [...new Map(findings.map((f) => [f.id, f])).values()];
     results.push({
@@ -109,9 +107,17 @@ export function evaluate(model: TopologyJson, options: EvaluateOptions): PolicyR
     const problems: Finding[] = [];
     const expires = Date.parse(`${ex.expires}T23:59:59Z`);
     if (Number.isNaN(expires)) problems.push(err(`${i}:date`, `exception ${label}: expiry '${ex.expires}' is not a date`, "a date YYYY-MM-DD", "write the date the deviation ends, at most 180 days ahead"));
-    else if (expires < now.getTime()) problems.push(err(`${i}:expired`, `exception ${label} expired on ${ex.expires} (today ${today})`, "no expired exception", `fix the finding, or renew the exception with a new approval (${ex.ticket})`));
+    else if (expires < now.getTime())
+      problems.push(err(`${i}:expired`, `exception ${label} expired on ${ex.expires} (today ${today})`, "no expired exception", `fix the finding, or renew the exception with a new approval (${ex.ticket})`));
     else if (expires - now.getTime() > CP_LIMITS.exceptionMaxDays * DAY)
-      problems.push(err(`${i}:too-far`, `exception ${label} expires ${ex.expires}, more than ${CP_LIMITS.exceptionMaxDays} days after ${today}`, `expiry ≤ ${CP_LIMITS.exceptionMaxDays} days ahead`, "set an earlier expiry and review the deviation again then"));
+      problems.push(
+        err(
+          `${i}:too-far`,
+          `exception ${label} expires ${ex.expires}, more than ${CP_LIMITS.exceptionMaxDays} days after ${today}`,
+          `expiry ≤ ${CP_LIMITS.exceptionMaxDays} days ahead`,
+          "set an earlier expiry and review the deviation again then",
+        ),
+      );
     const result = results.find((r) => r.control.id === ex.control);
     const control = result?.control ?? (ex.control === EXCEPTIONS_CONTROL.id ? EXCEPTIONS_CONTROL : undefined);
     if (!control) problems.push(err(`${i}:unknown-control`, `exception ${label}: no control ${ex.control}`, "a control id from the catalog", "fix the control id"));
@@ -119,25 +125,45 @@ export function evaluate(model: TopologyJson, options: EvaluateOptions): PolicyR
       const rule = control.exceptions;
       const tier = model.environment.tier;
       if (rule === "never")
-        problems.push(err(`${i}:not-exceptable`, `exception ${label}: ${control.id} cannot be excepted (${control.references.join(", ")})`, `no exception to ${control.id} in any tier`, `fix the finding: ${control.title}`));
+        problems.push(
+          err(`${i}:not-exceptable`, `exception ${label}: ${control.id} cannot be excepted (${control.references.join(", ")})`, `no exception to ${control.id} in any tier`, `fix the finding: ${control.title}`),
+        );
       else if (!rule.tiers.includes(tier))
         problems.push(
-          err(`${i}:tier`, `exception ${label}: ${control.id} cannot be excepted in tier ${tier}${control.basis === "must" && tier === "production" ? ` (a MUST of ${control.references.join(", ")})` : ""}`, `exceptions to ${control.id} only in ${rule.tiers.join(", ")}`, `fix the finding: ${control.title}`),
+          err(
+            `${i}:tier`,
+            `exception ${label}: ${control.id} cannot be excepted in tier ${tier}${control.basis === "must" && tier === "production" ? ` (a MUST of ${control.references.join(", ")})` : ""}`,
+            `exceptions to ${control.id} only in ${rule.tiers.join(", ")}`,
+            `fix the finding: ${control.title}`,
+          ),
         );
       else {
         if (!rule.approvers.includes(ex.approvedBy))
-          problems.push(err(`${i}:approver`, `exception ${label} approved by ${ex.approvedBy}, who may not approve exceptions to ${control.id}`, `approved by ${rule.approvers.join(" or ")}`, `have ${rule.approvers.join(" or ")} review and approve it`));
+          problems.push(
+            err(
+              `${i}:approver`,
+              `exception ${label} approved by ${ex.approvedBy}, who may not approve exceptions to ${control.id}`,
+              `approved by ${rule.approvers.join(" or ")}`,
+              `have ${rule.approvers.join(" or ")} review and approve it`,
+            ),
+          );
         // The approver must not be the one who benefits: the control's owner role, nor anyone
         // holding it (a group in both roles) (NCSSR 2.1).
         const shared = (groupsOf.get(ex.approvedBy) ?? []).filter((g) => (groupsOf.get(control.owner) ?? []).includes(g));
         if (ex.approvedBy === control.owner || shared.length)
           problems.push(
-            err(`${i}:beneficiary`, `exception ${label} approved by ${ex.approvedBy}${shared.length ? ` (group ${shared.join(", ")} also holds ${control.owner})` : ""}, the role whose work ${control.id} checks`, `approved by someone who does not hold ${control.owner}`, `have a ${rule.approvers.filter((r) => r !== control.owner).join(" or ")} outside ${control.owner} approve it`),
+            err(
+              `${i}:beneficiary`,
+              `exception ${label} approved by ${ex.approvedBy}${shared.length ? ` (group ${shared.join(", ")} also holds ${control.owner})` : ""}, the role whose work ${control.id} checks`,
+              `approved by someone who does not hold ${control.owner}`,
+              `have a ${rule.approvers.filter((r) => r !== control.owner).join(" or ")} outside ${control.owner} approve it`,
+            ),
           );
       }
     }
     const covers = result?.findings.filter((f) => f.id === ex.finding) ?? [];
-    if (result && covers.length === 0) problems.push(err(`${i}:unmatched`, `exception ${label} matches no finding`, "every exception covers a current finding", "remove the exception (the finding is gone) or fix its finding id"));
+    if (result && covers.length === 0)
+      problems.push(err(`${i}:unmatched`, `exception ${label} matches no finding`, "every exception covers a current finding", "remove the exception (the finding is gone) or fix its finding id"));
     exceptionErrors.push(...problems);
     if (result && problems.length === 0)
       for (const f of covers) {

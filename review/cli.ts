@@ -52,7 +52,9 @@ export async function runDiff(o: DiffOptions): Promise<DiffReport> {
   const notes: Note[] = [];
   const cleanups: (() => void)[] = [];
   try {
-    let baseDir: string, baseRoot: string | null = null, baseLabel: string;
+    let baseDir: string,
+      baseRoot: string | null = null,
+      baseLabel: string;
     if (isSynthFolder(o.base)) {
       baseDir = o.base;
       baseLabel = o.base;
@@ -64,7 +66,9 @@ export async function runDiff(o: DiffOptions): Promise<DiffReport> {
       baseRoot = r.root;
       baseLabel = `${o.base} (${r.commit.slice(0, 12)})`;
     }
-    let headDir: string, headRoot: string | null = null, headLabel: string;
+    let headDir: string,
+      headRoot: string | null = null,
+      headLabel: string;
     if (o.head) {
       if (!isSynthFolder(o.head)) throw new Error(`--head ${o.head}: not a synthesized folder (no topology/ inside); run \`lanic-ca synth -o ${o.head}\` first`);
       headDir = o.head;
@@ -104,7 +108,8 @@ export async function writeDiffDiagrams(report: DiffReport, base: (env: string) 
   const written: string[] = [];
   for (const e of report.environments) {
     if (e.status === "unchanged") continue;
-    const a = head(e.name) ?? base(e.name), b = base(e.name) ?? undefined;
+    const a = head(e.name) ?? base(e.name),
+      b = base(e.name) ?? undefined;
     if (!a) continue;
     const file = join(dir, `${e.name}.diff.svg`);
     writeFileSync(file, await topologySvg(a, b ?? undefined));
@@ -182,7 +187,9 @@ export function registerReviewCommands(program: Command, context: ReviewContext)
         if (keepBase) rmSync(keepBase, { recursive: true, force: true });
       }
       if (exceedsThreshold(report, opts.failOn))
-        throw new ReviewError(`lanic-ca diff: changes at or above '${opts.failOn}' need approval by ${report.requiredApproval.level === "two-person" ? "two people (security officer + CA system administrator)" : report.requiredApproval.roles.join(", ") || "review"} (--fail-on ${opts.failOn})`);
+        throw new ReviewError(
+          `lanic-ca diff: changes at or above '${opts.failOn}' need approval by ${report.requiredApproval.level === "two-person" ? "two people (security officer + CA system administrator)" : report.requiredApproval.roles.join(", ") || "review"} (--fail-on ${opts.failOn})`,
+        );
     });
 
   program

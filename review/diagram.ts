@@ -39,20 +39,46 @@ const id = (...parts: string[]) => q(parts.join(":"));
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** Numbers inside names in numeric order: gen-ca-2 before gen-ca-10. */
 const natural = (a: string, b: string) => {
-  const pa = a.split(/(\d+)/), pb = b.split(/(\d+)/);
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++)
-    if (pa[i] !== pb[i]) return (i % 2 === 1 && Number(pa[i]) - Number(pb[i])) || cmp(pa[i], pb[i]);
+  const pa = a.split(/(\d+)/),
+    pb = b.split(/(\d+)/);
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) if (pa[i] !== pb[i]) return (i % 2 === 1 && Number(pa[i]) - Number(pb[i])) || cmp(pa[i], pb[i]);
   return pa.length - pb.length;
 };
 
-interface Node { key: string; site: string | null; zone: string | null; kind: string; label: string; attrs: string; status: Status }
+interface Node {
+  key: string;
+  site: string | null;
+  zone: string | null;
+  kind: string;
+  label: string;
+  attrs: string;
+  status: Status;
+}
 type EdgeKind = "normal" | "audit" | "hsm" | "replication" | "inbound";
 /** One (from node, to node, port) of the model, before arrows are merged. */
-interface Unit { from: string; to: string; token: string; kind: EdgeKind; status: Status[] }
+interface Unit {
+  from: string;
+  to: string;
+  token: string;
+  kind: EdgeKind;
+  status: Status[];
+}
 /** A drawn arrow. `tail`/`head` set: drawn from/to that frame (a zone or a group), `members` in it. */
-interface Edge { from: string; to: string; labels: Set<string>; status: Status[]; kind: EdgeKind; tail?: Frame; head?: Frame }
+interface Edge {
+  from: string;
+  to: string;
+  labels: Set<string>;
+  status: Status[];
+  kind: EdgeKind;
+  tail?: Frame;
+  head?: Frame;
+}
 /** A zone of a site, or a group (the components of one kind) inside a zone. */
-interface Frame { cluster: string; members: string[]; what: string }
+interface Frame {
+  cluster: string;
+  members: string[];
+  what: string;
+}
 
 function hsmLabel(h: HsmFact, site: string): string {
   const cert = h.certification.scheme === "none" ? "software token (dev only)" : `${h.certification.scheme} L${h.certification.level}`;
@@ -62,7 +88,7 @@ function hsmLabel(h: HsmFact, site: string): string {
 }
 
 function componentLabel(c: ComponentFact): string {
-  const lines = [c.name, `${c.runsAs === "none" ? "" : `${c.runsAs} `}${c.runsAs === "Deployment" || c.runsAs === "CloudNativePG Cluster" ? `×${c.replicas}` : c.schedule ?? ""}`.trim()];
+  const lines = [c.name, `${c.runsAs === "none" ? "" : `${c.runsAs} `}${c.runsAs === "Deployment" || c.runsAs === "CloudNativePG Cluster" ? `×${c.replicas}` : (c.schedule ?? "")}`.trim()];
   if (c.standby) lines.push("warm standby");
   if (c.signing) lines.push("signs (HSM key)");
   return lines.filter(Boolean).join("\\n");
@@ -72,8 +98,7 @@ function componentLabel(c: ComponentFact): string {
 export function topologyDot(after: TopologyJson, before?: TopologyJson): string {
   const env = after.environment;
   const diff = !!before;
-  const sites = [...new Map([...(before?.environment.sites ?? []), ...env.sites].map((s) => [s.name, s])).values()]
-    .sort((a, b) => (a.role === b.role ? cmp(a.name, b.name) : a.role === "primary" ? -1 : 1));
+  const sites = [...new Map([...(before?.environment.sites ?? []), ...env.sites].map((s) => [s.name, s])).values()].sort((a, b) => (a.role === b.role ? cmp(a.name, b.name) : a.role === "primary" ? -1 : 1));
   const nodes = new Map<string, Node>();
   const afterComps = new Map(after.components.map((c) => [c.id, c]));
   const beforeComps = new Map((before?.components ?? []).map((c) => [c.id, c]));
@@ -109,9 +134,18 @@ export function topologyDot(after: TopologyJson, before?: TopologyJson): string 
   const hsmsBefore = (before?.hsms ?? []).filter((h) => h.type !== "offline");
   for (const site of sites)
     for (const h of [...new Map([...hsmsBefore, ...hsmsAfter].map((h) => [h.name, h])).values()]) {
-      const a = hsmsAfter.find((x) => x.name === h.name), b = hsmsBefore.find((x) => x.name === h.name);
+      const a = hsmsAfter.find((x) => x.name === h.name),
+        b = hsmsBefore.find((x) => x.name === h.name);
       const cur = a ?? h;
-      const status: Status = !diff ? "same" : !b ? "added" : !a ? "removed" : JSON.stringify(hsmLabel(a, site.name)) === JSON.stringify(hsmLabel(b, site.name)) && JSON.stringify(a.certification) === JSON.stringify(b.certification) ? "same" : "changed";
+      const status: Status = !diff
+        ? "same"
+        : !b
+          ? "added"
+          : !a
+            ? "removed"
+            : JSON.stringify(hsmLabel(a, site.name)) === JSON.stringify(hsmLabel(b, site.name)) && JSON.stringify(a.certification) === JSON.stringify(b.certification)
+              ? "same"
+              : "changed";
       nodes.set(`hsm:${site.name}:${h.name}`, {
         key: id("hsm", site.name, h.name),
         site: site.name,
@@ -142,8 +176,27 @@ export function topologyDot(after: TopologyJson, before?: TopologyJson): string 
     }
     const key = `x:${e.kind}:${e.name}`;
     if (!nodes.has(key)) {
-      const title = e.kind === "internet" ? "Internet" : e.kind === "government-network" ? "Government network" : e.kind === "audit-sink" ? "Audit log sink (SIEM)" : e.kind === "replication" ? `database replication: ${e.name}` : e.kind === "object-store" ? `backup object store: ${e.name}` : e.name;
-      nodes.set(key, { key: id("x", e.kind, e.name), site: null, zone: null, kind: e.kind, label: `${title}\\n${e.cidrs.join(", ")}`, attrs: `shape=note, style=filled, fillcolor="#f0f0f0", color="#555555"`, status: "same" });
+      const title =
+        e.kind === "internet"
+          ? "Internet"
+          : e.kind === "government-network"
+            ? "Government network"
+            : e.kind === "audit-sink"
+              ? "Audit log sink (SIEM)"
+              : e.kind === "replication"
+                ? `database replication: ${e.name}`
+                : e.kind === "object-store"
+                  ? `backup object store: ${e.name}`
+                  : e.name;
+      nodes.set(key, {
+        key: id("x", e.kind, e.name),
+        site: null,
+        zone: null,
+        kind: e.kind,
+        label: `${title}\\n${e.cidrs.join(", ")}`,
+        attrs: `shape=note, style=filled, fillcolor="#f0f0f0", color="#555555"`,
+        status: "same",
+      });
     }
     return { key, kind: e.kind === "internet" || e.kind === "government-network" ? "inbound" : e.kind === "replication" ? "replication" : "normal" };
   };
@@ -153,7 +206,8 @@ export function topologyDot(after: TopologyJson, before?: TopologyJson): string 
     for (const f of t.flows) {
       const st = status(f);
       if (st === null) continue;
-      const from = nodeFor(f.from, f, t), to = nodeFor(f.to, f, t);
+      const from = nodeFor(f.from, f, t),
+        to = nodeFor(f.to, f, t);
       if (!from || !to) continue;
       const audit = f.to.type === "component" && cm.get(f.to.id)?.kind === "audit-collector";
       const kind: EdgeKind = audit ? "audit" : from.kind === "replication" || to.kind === "replication" ? "replication" : to.kind === "hsm" ? "hsm" : from.kind === "inbound" ? "inbound" : "normal";
@@ -176,17 +230,26 @@ export function topologyDot(after: TopologyJson, before?: TopologyJson): string 
   // group: the components of one kind inside a zone of several kinds, framed and named. Only
   // when all those members' flows have the same diff status. Everything else: one arrow per
   // (component, component), as the model says. docs/adr/0041.
-  const statusOf = (st: Status[]): Status =>
-    !diff ? "same" : st.every((s) => s === "added") ? "added" : st.every((s) => s === "removed") ? "removed" : st.some((s) => s !== "same") ? "changed" : "same";
-  const zoneOf = new Map<string, Frame>(), groupOf = new Map<string, Frame>();
+  const statusOf = (st: Status[]): Status => (!diff ? "same" : st.every((s) => s === "added") ? "added" : st.every((s) => s === "removed") ? "removed" : st.some((s) => s !== "same") ? "changed" : "same");
+  const zoneOf = new Map<string, Frame>(),
+    groupOf = new Map<string, Frame>();
   const byZone = new Map<string, string[]>();
-  for (const [k, n] of nodes) if (n.site !== null && n.zone !== null) byZone.set(`${n.site}_${n.zone}`, byZone.get(`${n.site}_${n.zone}`) ?? []).get(`${n.site}_${n.zone}`)!.push(k);
+  for (const [k, n] of nodes)
+    if (n.site !== null && n.zone !== null)
+      byZone
+        .set(`${n.site}_${n.zone}`, byZone.get(`${n.site}_${n.zone}`) ?? [])
+        .get(`${n.site}_${n.zone}`)!
+        .push(k);
   for (const [z, keys] of byZone) {
     const members = keys.sort((a, b) => cmp(nodes.get(a)!.key, nodes.get(b)!.key));
     const zone: Frame = { cluster: `cluster_${z}`, members, what: "in zone" };
     for (const k of members) zoneOf.set(k, zone);
     const kinds = new Map<string, string[]>();
-    for (const k of members) kinds.set(nodes.get(k)!.kind, kinds.get(nodes.get(k)!.kind) ?? []).get(nodes.get(k)!.kind)!.push(k);
+    for (const k of members)
+      kinds
+        .set(nodes.get(k)!.kind, kinds.get(nodes.get(k)!.kind) ?? [])
+        .get(nodes.get(k)!.kind)!
+        .push(k);
     if (kinds.size < 2) continue; // the group would be the zone
     for (const [kind, ks] of kinds) {
       if (ks.length < 2) continue;
@@ -240,15 +303,15 @@ export function topologyDot(after: TopologyJson, before?: TopologyJson): string 
 
   // --- write DOT
   const out: string[] = [];
-  const title = diff
-    ? `${env.name}: topology changes (green added, red removed, amber changed)`
-    : `${env.name} (${env.tier}) — LANIC CA topology, CP/CPS ${env.cpCpsVersion}`;
+  const title = diff ? `${env.name}: topology changes (green added, red removed, amber changed)` : `${env.name} (${env.tier}) — LANIC CA topology, CP/CPS ${env.cpCpsVersion}`;
   out.push(`digraph ${q(env.name)} {`);
   const legend = diff
     ? "green = added · red (dashed) = removed · amber = changed · grey = unchanged · an arrow from or to a frame = the same flow for every member, with the same change (label: how many) · DNS flows to kube-dns are not drawn"
     : "arrows = allowed flows (port, mTLS) · an arrow from or to a zone or group frame = that flow for every member (label: how many) · dark red border = signing workload · dashed = warm standby · gold = HSM · grey arrows = audit log shipping (6514 mTLS) · DNS flows to kube-dns are not drawn";
   const html = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  out.push(`  graph [fontname="Helvetica", fontsize=20, label=<<b>${html(title)}</b><br/><font point-size="11">${html(legend)}</font>>, labelloc=t, rankdir=LR, newrank=true, compound=true, nodesep=0.3, ranksep=1.0, splines=true, pad=0.4, bgcolor="white"];`);
+  out.push(
+    `  graph [fontname="Helvetica", fontsize=20, label=<<b>${html(title)}</b><br/><font point-size="11">${html(legend)}</font>>, labelloc=t, rankdir=LR, newrank=true, compound=true, nodesep=0.3, ranksep=1.0, splines=true, pad=0.4, bgcolor="white"];`,
+  );
   out.push(`  node [fontname="Helvetica", fontsize=10, margin="0.15,0.06"];`);
   out.push(`  edge [fontname="Helvetica", fontsize=8, arrowsize=0.7];`);
   const nodeLine = (n: Node, indent: string) => `${indent}${n.key} [label="${esc(n.label).replace(/\\\\n/g, "\\n")}", ${n.attrs}];`;
@@ -257,7 +320,9 @@ export function topologyDot(after: TopologyJson, before?: TopologyJson): string 
     const inBefore = before ? before.environment.sites.some((s) => s.name === site.name) : true;
     const sst: Status = !diff ? "same" : !inBefore ? "added" : !inAfter ? "removed" : "same";
     out.push(`  subgraph ${q(`cluster_site_${site.name}`)} {`);
-    out.push(`    label=${q(`Site ${site.name} (${site.role}) — ${site.city}, ${site.country}`)}; fontsize=16; style="rounded,bold"; penwidth=2.5; color=${q(sst === "same" ? "#1f4e79" : STATUS_COLOR[sst])}; bgcolor="white";`);
+    out.push(
+      `    label=${q(`Site ${site.name} (${site.role}) — ${site.city}, ${site.country}`)}; fontsize=16; style="rounded,bold"; penwidth=2.5; color=${q(sst === "same" ? "#1f4e79" : STATUS_COLOR[sst])}; bgcolor="white";`,
+    );
     // An invisible anchor per site: tied to the site order below.
     out.push(`    ${id("anchor", site.name)} [shape=point, style=invis, width=0, height=0, label="", group=${q(`site_${site.name}`)}];`);
     for (const zone of ZONE_ORDER) {
@@ -269,7 +334,9 @@ export function topologyDot(after: TopologyJson, before?: TopologyJson): string 
       const zf = after.zones.find((z) => z.site === site.name && z.zone === zone) ?? before?.zones.find((z) => z.site === site.name && z.zone === zone);
       const st = ZONE_STYLE[zone];
       out.push(`    subgraph ${q(`cluster_${site.name}_${zone}`)} {`);
-      out.push(`      label=${ql([st.title, ...(zf ? [`ns ${zf.namespace}${zf.defaultDeny ? ", default-deny" : ", NOT default-deny"}`] : [])])}; fontsize=11; style="filled,rounded"; fillcolor=${q(st.fill)}; color=${q(zone === "issuing" || zone === "timestamping" || zone === "hsm" || zone === "database" ? "#8b0000" : "#888888")};`);
+      out.push(
+        `      label=${ql([st.title, ...(zf ? [`ns ${zf.namespace}${zf.defaultDeny ? ", default-deny" : ", NOT default-deny"}`] : [])])}; fontsize=11; style="filled,rounded"; fillcolor=${q(st.fill)}; color=${q(zone === "issuing" || zone === "timestamping" || zone === "hsm" || zone === "database" ? "#8b0000" : "#888888")};`,
+      );
       const groups = [...new Set(keys.map((k) => groupOf.get(k)))].filter((g): g is Frame => !!g && framesUsed.has(g));
       const grouped = new Set(groups.flatMap((g) => g.members));
       for (const k of keys) if (!grouped.has(k)) out.push(nodeLine(nodes.get(k)!, "      "));
@@ -294,15 +361,26 @@ export function topologyDot(after: TopologyJson, before?: TopologyJson): string 
     out.push(`    label=${ql(["OFFLINE ROOT ENCLAVE", "air-gapped: no network"])}; fontsize=12; fontcolor="white"; style="filled,bold"; fillcolor="#2b2b2b"; color="#000000"; penwidth=3;`);
     for (const r of roots) {
       const st: Status = before ? compStatus(after.components.find((c) => c.id === r.id) ?? r) : "same";
-      const lines = [`root CA ${r.ca ?? r.name}`, ca ? `${ca.keyAlgorithm}${ca.custodians ? `, custodians ${ca.custodians.quorum} of ${ca.custodians.total}` : ""}` : "", hsm ? `${hsm.vendor} ${hsm.model}` : "", hsm && hsm.certification.scheme !== "none" ? `${hsm.certification.scheme} L${hsm.certification.level}` : hsm ? "software token (dev only)" : "", `kept at site ${r.site}`].filter(Boolean);
-      out.push(`    ${id("c", r.id)} [label="${lines.map(esc).join("\\n")}", shape=box3d, style=filled, fillcolor=${q(st === "same" ? "#ffd966" : STATUS_FILL[st])}, color=${q(st === "same" ? "#ffd966" : STATUS_COLOR[st])}, penwidth=2];`);
+      const lines = [
+        `root CA ${r.ca ?? r.name}`,
+        ca ? `${ca.keyAlgorithm}${ca.custodians ? `, custodians ${ca.custodians.quorum} of ${ca.custodians.total}` : ""}` : "",
+        hsm ? `${hsm.vendor} ${hsm.model}` : "",
+        hsm && hsm.certification.scheme !== "none" ? `${hsm.certification.scheme} L${hsm.certification.level}` : hsm ? "software token (dev only)" : "",
+        `kept at site ${r.site}`,
+      ].filter(Boolean);
+      out.push(
+        `    ${id("c", r.id)} [label="${lines.map(esc).join("\\n")}", shape=box3d, style=filled, fillcolor=${q(st === "same" ? "#ffd966" : STATUS_FILL[st])}, color=${q(st === "same" ? "#ffd966" : STATUS_COLOR[st])}, penwidth=2];`,
+      );
     }
     out.push("  }");
   }
   for (const n of [...nodes.values()].filter((n) => n.site === null).sort((a, b) => cmp(a.key, b.key))) out.push(nodeLine(n, "  "));
   const frameLabel = (f: Frame, side: "tail" | "head") => `${side === "head" ? "to " : ""}${f.members.length === 2 ? "both" : `all ${f.members.length}`} ${f.what}`;
   const sortKey = (e: Edge) => `${nodes.get(e.from)!.key} ${nodes.get(e.to)!.key} ${e.tail?.cluster ?? ""} ${e.head?.cluster ?? ""} ${statusOf(e.status)}`;
-  for (const e of [...edges.values()].map((e) => ({ e, k: sortKey(e) })).sort((a, b) => cmp(a.k, b.k)).map((x) => x.e)) {
+  for (const e of [...edges.values()]
+    .map((e) => ({ e, k: sortKey(e) }))
+    .sort((a, b) => cmp(a.k, b.k))
+    .map((x) => x.e)) {
     const st = statusOf(e.status);
     const base = e.kind === "audit" ? "#9a9a9a" : e.kind === "hsm" ? "#b8860b" : e.kind === "replication" ? "#6a3d9a" : e.kind === "inbound" ? "#1f4e79" : "#333333";
     const color = diff && st !== "same" ? STATUS_COLOR[st] : diff ? "#bbbbbb" : base;
@@ -312,10 +390,15 @@ export function topologyDot(after: TopologyJson, before?: TopologyJson): string 
     const label = [ports, frame].filter(Boolean).join(" — ");
     const width = diff && st !== "same" ? 2.5 : e.kind === "audit" ? 0.6 : 1.2;
     const compound = `${e.tail ? `, ltail=${q(e.tail.cluster)}` : ""}${e.head ? `, lhead=${q(e.head.cluster)}` : ""}`;
-    out.push(`  ${nodes.get(e.from)!.key} -> ${nodes.get(e.to)!.key} [label=${q(label)}, color=${q(color)}, fontcolor=${q(color)}, style=${style}, penwidth=${width}${e.kind === "audit" ? ", arrowsize=0.5" : ""}${compound}];`);
+    out.push(
+      `  ${nodes.get(e.from)!.key} -> ${nodes.get(e.to)!.key} [label=${q(label)}, color=${q(color)}, fontcolor=${q(color)}, style=${style}, penwidth=${width}${e.kind === "audit" ? ", arrowsize=0.5" : ""}${compound}];`,
+    );
   }
   // Flows from outside enter on the left.
-  const sources = [...nodes.values()].filter((n) => n.site === null && /^"x:(internet|government-network)/.test(n.key)).map((n) => n.key).sort();
+  const sources = [...nodes.values()]
+    .filter((n) => n.site === null && /^"x:(internet|government-network)/.test(n.key))
+    .map((n) => n.key)
+    .sort();
   if (sources.length) out.push(`  { rank=min; ${sources.join("; ")}; }`);
   // Sites top to bottom in the order of \`sites\` (primary first), whatever the flows. Graphviz
   // drops an edge between two nodes of one rank in different clusters (class2.c, interclrep), so

@@ -15,7 +15,10 @@ import type { Note } from "./types.js";
 export function environmentsIn(outdir: string): string[] {
   const dir = join(outdir, "topology");
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)).sort();
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => f.slice(0, -5))
+    .sort();
 }
 
 /** One environment of a synthesized folder; null when the folder does not hold it. */
@@ -25,9 +28,7 @@ export function readSnapshot(outdir: string, env: string, repoRoot: string | nul
   const stacks: Record<string, unknown> = {};
   const stacksDir = join(outdir, "stacks");
   if (existsSync(stacksDir))
-    for (const id of readdirSync(stacksDir).sort())
-      if (id.startsWith(`${env}-`) && existsSync(join(stacksDir, id, "cdk.tf.json")))
-        stacks[id] = JSON.parse(readFileSync(join(stacksDir, id, "cdk.tf.json"), "utf8"));
+    for (const id of readdirSync(stacksDir).sort()) if (id.startsWith(`${env}-`) && existsSync(join(stacksDir, id, "cdk.tf.json"))) stacks[id] = JSON.parse(readFileSync(join(stacksDir, id, "cdk.tf.json"), "utf8"));
   return {
     name: env,
     topology: JSON.parse(readFileSync(topo, "utf8")) as TopologyJson,
@@ -91,8 +92,7 @@ export function synthesizeRef(repo: string, ref: string, envs: string[], options
       log(`${ref}: package-lock.json differs from the work tree's: npm ci in the worktree`);
       execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
     } else {
-      if (!sameLock)
-        notes.push({ environment: null, message: `${ref}: its package-lock.json differs from the work tree's; it was built with the work tree's node_modules (pass --npm-ci for an exact install)` });
+      if (!sameLock) notes.push({ environment: null, message: `${ref}: its package-lock.json differs from the work tree's; it was built with the work tree's node_modules (pass --npm-ci for an exact install)` });
       linkNodeModules(repo, root);
     }
     log(`${ref} (${commit.slice(0, 12)}): building in ${root}`);

@@ -28,11 +28,10 @@ function groupOther(other: OtherChange[]): Map<string, OtherChange[]> {
 
 /** Terminal text. `color: false` gives the same text without escape codes. */
 export function renderTerminal(report: DiffReport, options: { color?: boolean; maxOther?: number } = {}): string {
-  const c: Colors = options.color ?? pc.isColorSupported ? pc : plain;
+  const c: Colors = (options.color ?? pc.isColorSupported) ? pc : plain;
   const maxOther = options.maxOther ?? 200;
   const out: string[] = [];
-  const tag = (x: SecurityChange) =>
-    x.direction === "narrowing" ? c.green("NARROWING") : x.severity === "high" ? c.red(c.bold("HIGH  ")) : x.severity === "medium" ? c.yellow("MEDIUM") : c.dim("LOW   ");
+  const tag = (x: SecurityChange) => (x.direction === "narrowing" ? c.green("NARROWING") : x.severity === "high" ? c.red(c.bold("HIGH  ")) : x.severity === "medium" ? c.yellow("MEDIUM") : c.dim("LOW   "));
   out.push(c.bold(`lanic-ca diff  ${report.base}  →  ${report.head}`));
   const a = report.requiredApproval;
   const lvl = a.level === "two-person" ? c.red(c.bold(LEVEL_TEXT[a.level])) : a.level === "security-officer" ? c.yellow(LEVEL_TEXT[a.level]) : c.green(LEVEL_TEXT[a.level]);

@@ -56,14 +56,19 @@ export function decide(g: GateInput): { pass: boolean; message: string } {
     message:
       `gate: this change needs approval by ${who}.\n` +
       `  add the label '${r.label}' once they have approved${g.countApprovals ? `, or get ${r.approvers} approvals (now ${g.approvals})` : ""}.\n` +
-      r.reasons.slice(0, 20).map((x) => `  - ${x}`).join("\n"),
+      r.reasons
+        .slice(0, 20)
+        .map((x) => `  - ${x}`)
+        .join("\n"),
   };
 }
 
 function commentBody(marker: string, markdown: string | null, policyDir: string, gate: string): string {
   const parts = [`<!-- ${marker} -->`];
   if (existsSync(policyDir)) {
-    const mds = readdirSync(policyDir).filter((f) => f.endsWith(".md")).sort();
+    const mds = readdirSync(policyDir)
+      .filter((f) => f.endsWith(".md"))
+      .sort();
     if (mds.length) {
       parts.push("## Policy (CP/CPS controls)");
       for (const f of mds) parts.push(readFileSync(join(policyDir, f), "utf8").replace(/^#+ /gm, "#### "));
@@ -76,7 +81,8 @@ function commentBody(marker: string, markdown: string | null, policyDir: string,
 
 async function post(platform: string, marker: string, body: string) {
   if (platform === "github") {
-    const token = process.env.GITHUB_TOKEN, repo = process.env.GITHUB_REPOSITORY;
+    const token = process.env.GITHUB_TOKEN,
+      repo = process.env.GITHUB_REPOSITORY;
     const event = process.env.GITHUB_EVENT_PATH ? JSON.parse(readFileSync(process.env.GITHUB_EVENT_PATH, "utf8")) : {};
     const pr = event.pull_request?.number;
     if (!token || !repo || !pr) throw new Error("--post github needs GITHUB_TOKEN, GITHUB_REPOSITORY and a pull_request event");
@@ -89,15 +95,16 @@ async function post(platform: string, marker: string, body: string) {
       : await fetch(`${api}/${pr}/comments`, { method: "POST", headers, body: JSON.stringify({ body }) });
     if (!res.ok) throw new Error(`GitHub comment: HTTP ${res.status}`);
   } else if (platform === "gitlab") {
-    const token = process.env.GITLAB_TOKEN, api = process.env.CI_API_V4_URL, project = process.env.CI_PROJECT_ID, mr = process.env.CI_MERGE_REQUEST_IID;
+    const token = process.env.GITLAB_TOKEN,
+      api = process.env.CI_API_V4_URL,
+      project = process.env.CI_PROJECT_ID,
+      mr = process.env.CI_MERGE_REQUEST_IID;
     if (!token || !api || !project || !mr) throw new Error("--post gitlab needs GITLAB_TOKEN, CI_API_V4_URL, CI_PROJECT_ID and CI_MERGE_REQUEST_IID");
     const base = `${api}/projects/${project}/merge_requests/${mr}/notes`;
     const headers = { "private-token": token, "content-type": "application/json" };
     const notes = (await (await fetch(`${base}?per_page=100`, { headers })).json()) as { id: number; body: string }[];
     const mine = notes.find((n) => n.body.includes(`<!-- ${marker} -->`));
-    const res = mine
-      ? await fetch(`${base}/${mine.id}`, { method: "PUT", headers, body: JSON.stringify({ body }) })
-      : await fetch(base, { method: "POST", headers, body: JSON.stringify({ body }) });
+    const res = mine ? await fetch(`${base}/${mine.id}`, { method: "PUT", headers, body: JSON.stringify({ body }) }) : await fetch(base, { method: "POST", headers, body: JSON.stringify({ body }) });
     if (!res.ok) throw new Error(`GitLab note: HTTP ${res.status}`);
   } else throw new Error(`--post ${platform}: must be github or gitlab`);
 }
@@ -121,7 +128,10 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const report = JSON.parse(readFileSync(values.report, "utf8")) as Report;
-  const labels = values.labels.split(",").map((s) => s.trim()).filter(Boolean);
+  const labels = values.labels
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const verdict = decide({ report, labels, approvals: Number(values.approvals) || 0, countApprovals: values["count-approvals"] });
   if (values.post) {
     const md = values.markdown && existsSync(values.markdown) ? readFileSync(values.markdown, "utf8") : null;

@@ -59,16 +59,18 @@ export class CaTopology extends Construct {
       },
       cas: [
         ...(env.rootOfTrust.type === "offline"
-          ? [{
-              name: env.rootOfTrust.name,
-              type: "root" as const,
-              subject: { CN: env.rootOfTrust.subject.CN, O: env.rootOfTrust.subject.O },
-              keyAlgorithm: env.rootOfTrust.keyAlgorithm,
-              urls: caUrls({ env }, env.rootOfTrust.name),
-              validityDays: env.rootOfTrust.validityDays,
-              custodians: { quorum: env.rootOfTrust.custodians.quorum, total: env.rootOfTrust.custodians.members.length },
-              profiles: [],
-            }]
+          ? [
+              {
+                name: env.rootOfTrust.name,
+                type: "root" as const,
+                subject: { CN: env.rootOfTrust.subject.CN, O: env.rootOfTrust.subject.O },
+                keyAlgorithm: env.rootOfTrust.keyAlgorithm,
+                urls: caUrls({ env }, env.rootOfTrust.name),
+                validityDays: env.rootOfTrust.validityDays,
+                custodians: { quorum: env.rootOfTrust.custodians.quorum, total: env.rootOfTrust.custodians.members.length },
+                profiles: [],
+              },
+            ]
           : []),
         ...env.issuingCas.map((ca) => ({
           name: ca.name,
@@ -78,7 +80,13 @@ export class CaTopology extends Construct {
           urls: issuingCaServiceConfig({ env }, ca).urls,
           maxValidityDays: ca.maxValidityDays,
           ocsp: ca.ocsp.enabled,
-          profiles: ca.profiles.map((p) => ({ name: p, kind: env.profiles[p].kind, maxValidityDays: env.profiles[p].maxValidityDays, allowedKeyAlgorithms: [...env.profiles[p].allowedKeyAlgorithms], content: structuredClone(env.profiles[p]) })),
+          profiles: ca.profiles.map((p) => ({
+            name: p,
+            kind: env.profiles[p].kind,
+            maxValidityDays: env.profiles[p].maxValidityDays,
+            allowedKeyAlgorithms: [...env.profiles[p].allowedKeyAlgorithms],
+            content: structuredClone(env.profiles[p]),
+          })),
         })),
       ],
       tsa: env.tsa && {
@@ -98,8 +106,7 @@ export class CaTopology extends Construct {
     };
 
     const hsm = new HsmCluster(this, "hsm", { model, definition: env.hsm });
-    if (env.rootOfTrust.type === "offline")
-      this.offlineRoot = new OfflineRootEnclave(this, "offline-root", { model, env, root: env.rootOfTrust });
+    if (env.rootOfTrust.type === "offline") this.offlineRoot = new OfflineRootEnclave(this, "offline-root", { model, env, root: env.rootOfTrust });
 
     const primary = env.sites.find((s) => s.role === "primary")!;
     const backups = env.sites.filter((s) => s.role === "backup");
@@ -111,9 +118,7 @@ export class CaTopology extends Construct {
     const model = this.model;
     const stack = new SiteStack(this, env, site);
     this.stacks.push(stack);
-    const zones = Object.fromEntries(
-      ZONE_KINDS.map((z) => [z, new Zone(stack, `zone-${z}`, { zone: z, site: site.name, model })]),
-    ) as Record<ZoneKind, Zone>;
+    const zones = Object.fromEntries(ZONE_KINDS.map((z) => [z, new Zone(stack, `zone-${z}`, { zone: z, site: site.name, model })])) as Record<ZoneKind, Zone>;
     hsm.addSite(stack, zones.hsm, zones.issuing);
     const standby = site.role === "backup";
     const primaryDb = (cid: string, name: string, zone: Zone) =>

@@ -45,8 +45,17 @@ interface ResolveContext {
   registerPostProcessor(pp: { postProcess(x: unknown, c: ResolveContext): unknown }): void;
   resolve(x: unknown): unknown;
 }
-interface ResolveOptions { scope: unknown; preparing: boolean; resolver: unknown; prefix: string[]; previousContext?: ResolveContext }
-interface Resolvable { resolve(context: ResolveContext): unknown; creationStack?: string[] }
+interface ResolveOptions {
+  scope: unknown;
+  preparing: boolean;
+  resolver: unknown;
+  prefix: string[];
+  previousContext?: ResolveContext;
+}
+interface Resolvable {
+  resolve(context: ResolveContext): unknown;
+  creationStack?: string[];
+}
 
 /** cdktf's stack-level resolve (`cdktf/lib/_tokens.js`), kept for delegation and comparison. */
 let cdktfResolve: Resolve | undefined;
@@ -132,8 +141,7 @@ export function shareFragments<T>(stack: Construct, fn: () => T): T {
 function resolveWalk(scope: unknown, obj: unknown, preparing: boolean): unknown {
   const path: string[] = [];
   /** cdktf's resolver from here on, as cdktf would call it at this point of the walk. */
-  const delegate = (x: unknown, previousContext: ResolveContext | undefined) =>
-    inner!(x, { scope, preparing, resolver, prefix: path.slice(), previousContext });
+  const delegate = (x: unknown, previousContext: ResolveContext | undefined) => inner!(x, { scope, preparing, resolver, prefix: path.slice(), previousContext });
   const walk = (x: unknown, ctx: ResolveContext | undefined): unknown => {
     if (path.length > MAX_DEPTH) return delegate(x, ctx);
     switch (typeof x) {

@@ -15,7 +15,11 @@ import type { Environment, Site } from "../environments/schema.js";
  * checkouts give the same files.
  */
 export class SiteStack extends TerraformStack {
-  constructor(scope: Construct, readonly env: Environment, readonly site: Site) {
+  constructor(
+    scope: Construct,
+    readonly env: Environment,
+    readonly site: Site,
+  ) {
     super(scope, `${env.name}-${site.name}`);
     const stackDir = resolve(App.of(this).outdir, "stacks", this.node.id);
     new LocalBackend(this, { path: `${relative(stackDir, process.cwd()) || "."}/terraform.${this.node.id}.tfstate` });

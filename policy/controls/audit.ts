@@ -31,12 +31,25 @@ export const AUDIT_CONTROLS: Control[] = [
         if (f.to.type === "external" && f.to.kind === "audit-sink") forwarding.add(f.from.id);
       }
       for (const c of m.components.filter((c) => AUDITED_KINDS.has(c.kind))) {
-        if (!shipping.has(c.id)) out.push({ key: `component:${c.id}`, path: c.path, found: `${c.id} ships no log to an audit collector`, required: "a mTLS flow to the site's audit collector", fix: "ship the workload's log (ctx.audit.ship(workload))" });
+        if (!shipping.has(c.id))
+          out.push({
+            key: `component:${c.id}`,
+            path: c.path,
+            found: `${c.id} ships no log to an audit collector`,
+            required: "a mTLS flow to the site's audit collector",
+            fix: "ship the workload's log (ctx.audit.ship(workload))",
+          });
       }
       for (const [site, ids] of collectorsBySite)
         for (const id of ids)
           if (!forwarding.has(id))
-            out.push({ key: `collector:${id}`, path: comp.get(id)!.path, found: `audit collector ${id} (site ${site}) forwards to no audit sink`, required: "every collector forwards to the audit sink over mTLS", fix: "build the site's collector with the AuditLog construct, which forwards to auditLog.sink over TLS (a flow declared without the collector's forwarding configuration ships nothing)" });
+            out.push({
+              key: `collector:${id}`,
+              path: comp.get(id)!.path,
+              found: `audit collector ${id} (site ${site}) forwards to no audit sink`,
+              required: "every collector forwards to the audit sink over mTLS",
+              fix: "build the site's collector with the AuditLog construct, which forwards to auditLog.sink over TLS (a flow declared without the collector's forwarding configuration ships nothing)",
+            });
       for (const site of m.environment.sites)
         if (m.components.some((c) => c.site === site.name && AUDITED_KINDS.has(c.kind)) && !collectorsBySite.has(site.name))
           out.push({ key: `site:${site.name}`, path: m.environment.name, found: `site ${site.name} has no audit collector`, required: "an audit collector per site", fix: "add the AuditLog construct to the site" });
@@ -76,7 +89,13 @@ export const AUDIT_CONTROLS: Control[] = [
       const out: FindingInput[] = [];
       const max = CP_LIMITS.auditIntegrityMaxDays;
       if (m.environment.auditLog.integrityCheckIntervalDays > max)
-        out.push({ key: "interval", path: m.environment.name, found: `integrity check every ${m.environment.auditLog.integrityCheckIntervalDays} days`, required: `≤ ${max} days (NCSSR 3.1.2)`, fix: `set auditLog.integrityCheckIntervalDays ≤ ${max}` });
+        out.push({
+          key: "interval",
+          path: m.environment.name,
+          found: `integrity check every ${m.environment.auditLog.integrityCheckIntervalDays} days`,
+          required: `≤ ${max} days (NCSSR 3.1.2)`,
+          fix: `set auditLog.integrityCheckIntervalDays ≤ ${max}`,
+        });
       const s = m.schedules.filter((x) => x.kind === "audit-integrity");
       if (s.length === 0) out.push({ key: "schedule", path: m.environment.name, found: "no audit integrity schedule", required: "a scheduled integrity check", fix: "schedule the audit-integrity-check job" });
       for (const x of s) {

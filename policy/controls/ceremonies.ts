@@ -26,17 +26,47 @@ export const CEREMONY_CONTROLS: Control[] = [
       const c = m.environment.ceremonies;
       for (const ca of m.environment.cas.filter((x) => x.type === "issuing"))
         if (!SUB_KEYS.includes(ca.keyAlgorithm))
-          out.push({ key: `sub-key:${ca.name}`, path: m.environment.name, found: `issuing CA '${ca.name}' key ${ca.keyAlgorithm}`, required: `a subordinate CA key: ${SUB_KEYS.join(", ")} (CP/CPS 6.1.5)`, fix: `generate ${ca.name}'s key as one of ${SUB_KEYS.join(", ")} (issuingCas[].keyAlgorithm and its HSM key)` });
+          out.push({
+            key: `sub-key:${ca.name}`,
+            path: m.environment.name,
+            found: `issuing CA '${ca.name}' key ${ca.keyAlgorithm}`,
+            required: `a subordinate CA key: ${SUB_KEYS.join(", ")} (CP/CPS 6.1.5)`,
+            fix: `generate ${ca.name}'s key as one of ${SUB_KEYS.join(", ")} (issuingCas[].keyAlgorithm and its HSM key)`,
+          });
       if (!c) return out;
       if (!ROOT_KEYS.includes(c.rootKeyAlgorithm))
-        out.push({ key: "root-key", path, found: `root key ${c.rootKeyAlgorithm}`, required: `a root key: ${ROOT_KEYS.join(", ")} (CP/CPS 6.1.5)`, fix: `set rootOfTrust.keyAlgorithm to ${ROOT_KEYS.join(" or ")} before the root key ceremony` });
+        out.push({
+          key: "root-key",
+          path,
+          found: `root key ${c.rootKeyAlgorithm}`,
+          required: `a root key: ${ROOT_KEYS.join(", ")} (CP/CPS 6.1.5)`,
+          fix: `set rootOfTrust.keyAlgorithm to ${ROOT_KEYS.join(" or ")} before the root key ceremony`,
+        });
       for (const i of c.intermediates) {
         if (i.validityDays > CP_LIMITS.subordinateMaxValidityDays)
-          out.push({ key: `validity:${i.ca}`, path, found: `intermediate for ${i.ca} valid ${i.validityDays} days`, required: `≤ ${CP_LIMITS.subordinateMaxValidityDays} days (CP/CPS 6.3.2)`, fix: `set rootOfTrust.intermediateValidityDays ≤ ${CP_LIMITS.subordinateMaxValidityDays}` });
+          out.push({
+            key: `validity:${i.ca}`,
+            path,
+            found: `intermediate for ${i.ca} valid ${i.validityDays} days`,
+            required: `≤ ${CP_LIMITS.subordinateMaxValidityDays} days (CP/CPS 6.3.2)`,
+            fix: `set rootOfTrust.intermediateValidityDays ≤ ${CP_LIMITS.subordinateMaxValidityDays}`,
+          });
         if (i.validityDays >= c.rootValidityDays)
-          out.push({ key: `outlives-root:${i.ca}`, path, found: `intermediate for ${i.ca} valid ${i.validityDays} days, the root ${c.rootValidityDays} days: it would outlive its root`, required: "an intermediate valid shorter than its root (RFC 5280 6.1; the ceremony linter refuses a notAfter after the issuer's)", fix: `set rootOfTrust.intermediateValidityDays below ${c.rootValidityDays} (and below the root's remaining validity at each signing)` });
+          out.push({
+            key: `outlives-root:${i.ca}`,
+            path,
+            found: `intermediate for ${i.ca} valid ${i.validityDays} days, the root ${c.rootValidityDays} days: it would outlive its root`,
+            required: "an intermediate valid shorter than its root (RFC 5280 6.1; the ceremony linter refuses a notAfter after the issuer's)",
+            fix: `set rootOfTrust.intermediateValidityDays below ${c.rootValidityDays} (and below the root's remaining validity at each signing)`,
+          });
         if (i.pathLen !== CP_LIMITS.issuingCaPathLength)
-          out.push({ key: `pathlen:${i.ca}`, path, found: `intermediate for ${i.ca} has ${i.pathLen === undefined ? "no pathLenConstraint" : `pathLenConstraint ${i.pathLen}`}`, required: `pathLenConstraint ${CP_LIMITS.issuingCaPathLength}: an issuing CA certifies end entities only (CP/CPS 7.1.2, BR 7.1.2.10.4)`, fix: "render the intermediate with the OfflineRootEnclave (it sets pathLen 0)" });
+          out.push({
+            key: `pathlen:${i.ca}`,
+            path,
+            found: `intermediate for ${i.ca} has ${i.pathLen === undefined ? "no pathLenConstraint" : `pathLenConstraint ${i.pathLen}`}`,
+            required: `pathLenConstraint ${CP_LIMITS.issuingCaPathLength}: an issuing CA certifies end entities only (CP/CPS 7.1.2, BR 7.1.2.10.4)`,
+            fix: "render the intermediate with the OfflineRootEnclave (it sets pathLen 0)",
+          });
       }
       return out;
     },
@@ -60,14 +90,26 @@ export const CEREMONY_CONTROLS: Control[] = [
         const keys = m.keys.filter((k) => k.purpose === "ocsp-signing" && k.ca === ca.name);
         const hsmPath = m.hsms.find((h) => h.type !== "offline")?.path ?? m.environment.name;
         if (!profile) {
-          out.push({ key: `profile:${ca.name}`, path: m.environment.name, found: `CA '${ca.name}' answers OCSP but issues no ocsp-signing profile`, required: "the ocsp-signing profile among the CA's profiles", fix: `add 'ocsp-signing' to issuingCas[${ca.name}].profiles` });
+          out.push({
+            key: `profile:${ca.name}`,
+            path: m.environment.name,
+            found: `CA '${ca.name}' answers OCSP but issues no ocsp-signing profile`,
+            required: "the ocsp-signing profile among the CA's profiles",
+            fix: `add 'ocsp-signing' to issuingCas[${ca.name}].profiles`,
+          });
           continue;
         }
         const allowed = profile.allowedKeyAlgorithms;
         if (!allowed) continue;
         for (const k of keys)
           if (!allowed.includes(k.algorithm))
-            out.push({ key: `key:${k.label}`, path: hsmPath, found: `OCSP signing key '${k.label}' of '${ca.name}' is ${k.algorithm}; profile '${profile.name}' allows ${allowed.join(", ")}`, required: "the responder key of an algorithm its certificate profile allows", fix: `generate '${k.label}' as one of ${allowed.join(", ")} (hsm.partitions[].keys[].algorithm)` });
+            out.push({
+              key: `key:${k.label}`,
+              path: hsmPath,
+              found: `OCSP signing key '${k.label}' of '${ca.name}' is ${k.algorithm}; profile '${profile.name}' allows ${allowed.join(", ")}`,
+              required: "the responder key of an algorithm its certificate profile allows",
+              fix: `generate '${k.label}' as one of ${allowed.join(", ")} (hsm.partitions[].keys[].algorithm)`,
+            });
       }
       return out;
     },

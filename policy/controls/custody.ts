@@ -21,7 +21,13 @@ export const CUSTODY_CONTROLS: Control[] = [
       for (const ca of m.environment.cas.filter((c) => c.type === "root")) {
         const q = ca.custodians;
         if (!q || q.quorum < CP_LIMITS.custodianMinQuorum || q.total < q.quorum + 1)
-          out.push({ key: `ca:${ca.name}`, path, found: q ? `quorum ${q.quorum} of ${q.total} custodians` : "no custodians", required: `quorum M ≥ ${CP_LIMITS.custodianMinQuorum} of N ≥ M + 1 custodians`, fix: "raise rootOfTrust.custodians.quorum to ≥ 2 and list at least one more custodian than the quorum" });
+          out.push({
+            key: `ca:${ca.name}`,
+            path,
+            found: q ? `quorum ${q.quorum} of ${q.total} custodians` : "no custodians",
+            required: `quorum M ≥ ${CP_LIMITS.custodianMinQuorum} of N ≥ M + 1 custodians`,
+            fix: "raise rootOfTrust.custodians.quorum to ≥ 2 and list at least one more custodian than the quorum",
+          });
       }
       return out;
     },
@@ -43,12 +49,30 @@ export const CUSTODY_CONTROLS: Control[] = [
       const admin = m.roles.find((r) => r.role === "ca-system-administrator");
       const path = m.environment.name;
       if (!custodian || custodian.groups.length === 0)
-        out.push({ key: "role:key-custodian", path, found: "no key-custodian group", required: "both key-custodian and ca-system-administrator roles assigned", fix: "assign roles['key-custodian'] in environments/<env>.ts" });
+        out.push({
+          key: "role:key-custodian",
+          path,
+          found: "no key-custodian group",
+          required: "both key-custodian and ca-system-administrator roles assigned",
+          fix: "assign roles['key-custodian'] in environments/<env>.ts",
+        });
       if (!admin || admin.groups.length === 0)
-        out.push({ key: "role:ca-system-administrator", path, found: "no ca-system-administrator group", required: "both key-custodian and ca-system-administrator roles assigned", fix: "assign roles['ca-system-administrator'] in environments/<env>.ts" });
+        out.push({
+          key: "role:ca-system-administrator",
+          path,
+          found: "no ca-system-administrator group",
+          required: "both key-custodian and ca-system-administrator roles assigned",
+          fix: "assign roles['ca-system-administrator'] in environments/<env>.ts",
+        });
       if (custodian && admin)
         for (const g of custodian.groups.filter((g) => admin.groups.includes(g)))
-          out.push({ key: `group:${g}`, path, found: `group '${g}' is both key-custodian and ca-system-administrator`, required: "backup media and HSM PINs held by different groups (dual control)", fix: "give each role its own group" });
+          out.push({
+            key: `group:${g}`,
+            path,
+            found: `group '${g}' is both key-custodian and ca-system-administrator`,
+            required: "backup media and HSM PINs held by different groups (dual control)",
+            fix: "give each role its own group",
+          });
       return out;
     },
   },

@@ -31,7 +31,8 @@ export const DUTY_CONTROLS: Control[] = [
     references: ["NCSSR 2.1", "NCSSR 2.1.1", "BR 5.2.2"],
     severity: "error",
     tiers: ["dev", "staging", "production"],
-    rationale: "No group holds two roles the source documents keep apart (RA and IA operator, vetting officer/approver/manager, auditor and operators), and the audit log inspector holds no role that can change what it inspects (NCSSR 2.1 separation of duties).",
+    rationale:
+      "No group holds two roles the source documents keep apart (RA and IA operator, vetting officer/approver/manager, auditor and operators), and the audit log inspector holds no role that can change what it inspects (NCSSR 2.1 separation of duties).",
     basis: "must",
     owner: "ca-system-administrator",
     exceptions: { tiers: ["dev"], approvers: ["security-officer", "ca-chief-officer"] },
@@ -41,19 +42,38 @@ export const DUTY_CONTROLS: Control[] = [
       for (const [a, b, why] of INCOMPATIBLE_ROLES)
         for (const g of groupsOf.get(a) ?? [])
           if (groupsOf.get(b)?.has(g))
-            out.push({ key: `group:${g}:${a}+${b}`, path: m.environment.name, found: `group '${g}' holds both ${a} and ${b}`, required: `${a} and ${b} held by different people (${why})`, fix: `give ${a} and ${b} separate groups in environments/<env>.ts roles` });
+            out.push({
+              key: `group:${g}:${a}+${b}`,
+              path: m.environment.name,
+              found: `group '${g}' holds both ${a} and ${b}`,
+              required: `${a} and ${b} held by different people (${why})`,
+              fix: `give ${a} and ${b} separate groups in environments/<env>.ts roles`,
+            });
       // The inspector must not be able to write what it inspects: any role with a write verb.
       const inspector = groupsOf.get("audit-log-inspector") ?? new Set<string>();
       for (const r of m.roles) {
         const writes = r.bindings.some((b) => b.rules.some((rule) => rule.verbs.some((v) => !READ_ONLY.has(v))));
         if (r.role === "audit-log-inspector") {
-          if (writes) out.push({ key: "role:audit-log-inspector:writes", path: m.environment.name, found: "audit-log-inspector has write verbs", required: "the audit log inspector is read-only", fix: "restrict ROLE_POWERS['audit-log-inspector'] to get/list/watch" });
+          if (writes)
+            out.push({
+              key: "role:audit-log-inspector:writes",
+              path: m.environment.name,
+              found: "audit-log-inspector has write verbs",
+              required: "the audit log inspector is read-only",
+              fix: "restrict ROLE_POWERS['audit-log-inspector'] to get/list/watch",
+            });
           continue;
         }
         if (!writes) continue;
         for (const g of r.groups)
           if (inspector.has(g))
-            out.push({ key: `group:${g}:audit-log-inspector+${r.role}`, path: m.environment.name, found: `group '${g}' is audit-log-inspector and ${r.role}, which can write in the cluster`, required: "the audit log inspector cannot change what it inspects", fix: "give audit-log-inspector its own group" });
+            out.push({
+              key: `group:${g}:audit-log-inspector+${r.role}`,
+              path: m.environment.name,
+              found: `group '${g}' is audit-log-inspector and ${r.role}, which can write in the cluster`,
+              required: "the audit log inspector cannot change what it inspects",
+              fix: "give audit-log-inspector its own group",
+            });
       }
       return out;
     },
@@ -65,7 +85,8 @@ export const DUTY_CONTROLS: Control[] = [
     references: ["NCSSR 2.1", "BR 5.2.1", "BR 5.4.1"],
     severity: "error",
     tiers: ["staging", "production"],
-    rationale: "Each duty of the source documents is someone's (CP/CPS 5.2.1): a role without a group is a duty nobody performs — no audit log inspector means nobody reviews the IA and RA logs (BR 5.4.1, NCSSR 2.1), no vetting manager means nobody checks the approvals.",
+    rationale:
+      "Each duty of the source documents is someone's (CP/CPS 5.2.1): a role without a group is a duty nobody performs — no audit log inspector means nobody reviews the IA and RA logs (BR 5.4.1, NCSSR 2.1), no vetting manager means nobody checks the approvals.",
     basis: "must",
     owner: "ca-chief-officer",
     exceptions: { tiers: ["staging"], approvers: ["security-officer", "system-auditor"] },

@@ -91,25 +91,68 @@ export const EXPOSURE_CONTROLS: Control[] = [
       const repo = repositoryBaseUrl.replace(/\/$/, "");
       const published = (kind: string) =>
         m.components.some((c) => c.kind === kind && c.internetFacing && m.flows.some((f) => f.to.type === "component" && f.to.id === c.id && f.from.type === "external" && f.from.kind === "internet"));
-      for (const [what, url] of [["repository base URL", repositoryBaseUrl], ["OCSP URL", ocspUrl]] as const) {
+      for (const [what, url] of [
+        ["repository base URL", repositoryBaseUrl],
+        ["OCSP URL", ocspUrl],
+      ] as const) {
         const p = certificateUrlProblem(url);
-        if (p) out.push({ key: `publication:${what === "OCSP URL" ? "ocsp" : "repository"}`, path: m.environment.name, found: `${what}: ${p}`, required: "http:// and a public host name", fix: `set ${what === "OCSP URL" ? "va.url" : "repository.baseUrl"} to the public http:// name LANIC's DNS publishes` });
+        if (p)
+          out.push({
+            key: `publication:${what === "OCSP URL" ? "ocsp" : "repository"}`,
+            path: m.environment.name,
+            found: `${what}: ${p}`,
+            required: "http:// and a public host name",
+            fix: `set ${what === "OCSP URL" ? "va.url" : "repository.baseUrl"} to the public http:// name LANIC's DNS publishes`,
+          });
       }
-      if (!published("repository")) out.push({ key: "served:repository", path: m.environment.name, found: `no internet-facing repository serves ${repositoryBaseUrl}`, required: "the repository reachable from the internet (BR 4.10.2)", fix: "build the Repository construct at every site" });
+      if (!published("repository"))
+        out.push({
+          key: "served:repository",
+          path: m.environment.name,
+          found: `no internet-facing repository serves ${repositoryBaseUrl}`,
+          required: "the repository reachable from the internet (BR 4.10.2)",
+          fix: "build the Repository construct at every site",
+        });
       for (const ca of m.environment.cas) {
         if (!ca.urls) continue;
         const expect = { crl: `${repo}/crl/${ca.name}.crl`, caIssuers: `${repo}/certs/${ca.name}.der` };
         for (const [field, url] of Object.entries(ca.urls) as [keyof typeof ca.urls, string][]) {
           const p = certificateUrlProblem(url);
           if (p) {
-            out.push({ key: `ca:${ca.name}:${field}`, path: m.environment.name, found: `${field} URL of ${ca.name}: ${p}`, required: "plain http:// to a public host name", fix: `publish ${field === "ocsp" ? "va.url" : "repository.baseUrl"} under a public http:// name` });
+            out.push({
+              key: `ca:${ca.name}:${field}`,
+              path: m.environment.name,
+              found: `${field} URL of ${ca.name}: ${p}`,
+              required: "plain http:// to a public host name",
+              fix: `publish ${field === "ocsp" ? "va.url" : "repository.baseUrl"} under a public http:// name`,
+            });
             continue;
           }
           if (field === "ocsp") {
-            if (url !== ocspUrl) out.push({ key: `ca:${ca.name}:ocsp`, path: m.environment.name, found: `${ca.name} points OCSP at ${url}, not the VA's ${ocspUrl}`, required: "the AIA OCSP URL is the VA the topology publishes", fix: "derive the URL from va.url" });
-            else if (!published("ocsp-responder")) out.push({ key: `served:ocsp:${ca.name}`, path: m.environment.name, found: `${ca.name} points OCSP at ${url} but no internet-facing OCSP responder serves it`, required: "an OCSP responder reachable from the internet", fix: "build the ValidationAuthority at every site" });
+            if (url !== ocspUrl)
+              out.push({
+                key: `ca:${ca.name}:ocsp`,
+                path: m.environment.name,
+                found: `${ca.name} points OCSP at ${url}, not the VA's ${ocspUrl}`,
+                required: "the AIA OCSP URL is the VA the topology publishes",
+                fix: "derive the URL from va.url",
+              });
+            else if (!published("ocsp-responder"))
+              out.push({
+                key: `served:ocsp:${ca.name}`,
+                path: m.environment.name,
+                found: `${ca.name} points OCSP at ${url} but no internet-facing OCSP responder serves it`,
+                required: "an OCSP responder reachable from the internet",
+                fix: "build the ValidationAuthority at every site",
+              });
           } else if (url !== expect[field])
-            out.push({ key: `ca:${ca.name}:${field}`, path: m.environment.name, found: `${field} URL of ${ca.name} is ${url}; the repository publishes it at ${expect[field]}`, required: `under the repository base URL ${repositoryBaseUrl}`, fix: "derive the URL from repository.baseUrl (caUrls)" });
+            out.push({
+              key: `ca:${ca.name}:${field}`,
+              path: m.environment.name,
+              found: `${field} URL of ${ca.name} is ${url}; the repository publishes it at ${expect[field]}`,
+              required: `under the repository base URL ${repositoryBaseUrl}`,
+              fix: "derive the URL from repository.baseUrl (caUrls)",
+            });
         }
       }
       // What the running CAs will put in certificates: the URLs in each CA's synthesized config.
@@ -125,7 +168,13 @@ export const EXPOSURE_CONTROLS: Control[] = [
         const model = m.environment.cas.find((c) => c.name === config.name)?.urls as Record<string, string> | undefined;
         for (const [field, url] of Object.entries(config.urls ?? {}))
           if (model?.[field] !== url)
-            out.push({ key: `config:${r.stack}:${config.name}:${field}`, path: r.path, found: `the ${config.name} configuration (stack ${r.stack}) puts ${field} ${url} in certificates; the model says ${model?.[field] ?? "none"}`, required: "the URLs the topology publishes", fix: "generate the CA configuration from the environment (issuingCaServiceConfig)" });
+            out.push({
+              key: `config:${r.stack}:${config.name}:${field}`,
+              path: r.path,
+              found: `the ${config.name} configuration (stack ${r.stack}) puts ${field} ${url} in certificates; the model says ${model?.[field] ?? "none"}`,
+              required: "the URLs the topology publishes",
+              fix: "generate the CA configuration from the environment (issuingCaServiceConfig)",
+            });
       }
       return out;
     },

@@ -28,7 +28,13 @@ export const HSM_CONTROLS: Control[] = [
         const holds = m.keys.filter((k) => k.location.hsm === h.name);
         if (holds.length === 0 && h.type !== "offline") continue;
         if (!meetsBr627(h.certification))
-          out.push({ key: `hsm:${h.name}`, path: h.path, found: `HSM '${h.name}' (${h.vendor} ${h.model}) holding ${holds.map((k) => k.label).join(", ") || "the root key"}: ${describe(h.certification)}`, required: "FIPS 140-2 L3, FIPS 140-3 L3 or Common Criteria EAL4+ (BR 6.2.7)", fix: "use a certified HSM and record its certificate in environments/<env>.ts" });
+          out.push({
+            key: `hsm:${h.name}`,
+            path: h.path,
+            found: `HSM '${h.name}' (${h.vendor} ${h.model}) holding ${holds.map((k) => k.label).join(", ") || "the root key"}: ${describe(h.certification)}`,
+            required: "FIPS 140-2 L3, FIPS 140-3 L3 or Common Criteria EAL4+ (BR 6.2.7)",
+            fix: "use a certified HSM and record its certificate in environments/<env>.ts",
+          });
       }
       return out;
     },
@@ -47,7 +53,13 @@ export const HSM_CONTROLS: Control[] = [
     check(m) {
       return m.hsms
         .filter((h) => h.type === "softhsm" || h.certification.scheme === "none")
-        .map((h) => ({ key: `hsm:${h.name}`, path: h.path, found: `HSM '${h.name}' is ${h.type === "softhsm" ? "SoftHSM (software token)" : "uncertified"} in tier ${m.environment.tier}`, required: "network or offline HSM appliances outside dev", fix: "replace the software token with certified HSM appliances (hsm.type 'network', their members and their certification)" }));
+        .map((h) => ({
+          key: `hsm:${h.name}`,
+          path: h.path,
+          found: `HSM '${h.name}' is ${h.type === "softhsm" ? "SoftHSM (software token)" : "uncertified"} in tier ${m.environment.tier}`,
+          required: "network or offline HSM appliances outside dev",
+          fix: "replace the software token with certified HSM appliances (hsm.type 'network', their members and their certification)",
+        }));
     },
   },
   {
@@ -72,7 +84,13 @@ export const HSM_CONTROLS: Control[] = [
           if (caKeys.length === 0) continue;
           const cas = [...new Set(caKeys.map((k) => k.ca))];
           if (cas.length > 1)
-            out.push({ key: `partition:${p.name}:cas`, path: h.path, found: `partition '${p.name}' holds the CA keys of ${cas.join(" and ")}: each CA's signers get the PIN of the other's key`, required: "one partition (one PIN) per CA key", fix: `give each CA key its own partition and PIN Secret (hsm.partitions), e.g. move '${caKeys[1].label}' to a new partition` });
+            out.push({
+              key: `partition:${p.name}:cas`,
+              path: h.path,
+              found: `partition '${p.name}' holds the CA keys of ${cas.join(" and ")}: each CA's signers get the PIN of the other's key`,
+              required: "one partition (one PIN) per CA key",
+              fix: `give each CA key its own partition and PIN Secret (hsm.partitions), e.g. move '${caKeys[1].label}' to a new partition`,
+            });
           const grants = m.grants.filter((g) => g.kind === "hsm-sign" && g.resource === `partition/${p.name}`);
           for (const g of grants) {
             const c = comp.get(g.grantee);
@@ -90,9 +108,27 @@ export const HSM_CONTROLS: Control[] = [
         }
         const dup = <T>(xs: T[]) => xs.filter((x, i) => xs.indexOf(x) !== i);
         for (const secret of new Set(dup(h.partitions.map((p) => p.pinSecret).filter((x): x is string => !!x))))
-          out.push({ key: `pin-secret:${h.name}:${secret}`, path: h.path, found: `partitions ${h.partitions.filter((p) => p.pinSecret === secret).map((p) => `'${p.name}'`).join(", ")} of HSM '${h.name}' share the PIN Secret '${secret}'`, required: "one PIN Secret per partition", fix: "give each partition its own PIN (and its own pinSecret)" });
+          out.push({
+            key: `pin-secret:${h.name}:${secret}`,
+            path: h.path,
+            found: `partitions ${h.partitions
+              .filter((p) => p.pinSecret === secret)
+              .map((p) => `'${p.name}'`)
+              .join(", ")} of HSM '${h.name}' share the PIN Secret '${secret}'`,
+            required: "one PIN Secret per partition",
+            fix: "give each partition its own PIN (and its own pinSecret)",
+          });
         for (const label of new Set(dup(h.partitions.map((p) => p.tokenLabel))))
-          out.push({ key: `token:${h.name}:${label}`, path: h.path, found: `partitions ${h.partitions.filter((p) => p.tokenLabel === label).map((p) => `'${p.name}'`).join(", ")} of HSM '${h.name}' are the same token '${label}'`, required: "one token per partition", fix: "give each partition its own token (tokenLabel) on the HSM" });
+          out.push({
+            key: `token:${h.name}:${label}`,
+            path: h.path,
+            found: `partitions ${h.partitions
+              .filter((p) => p.tokenLabel === label)
+              .map((p) => `'${p.name}'`)
+              .join(", ")} of HSM '${h.name}' are the same token '${label}'`,
+            required: "one token per partition",
+            fix: "give each partition its own token (tokenLabel) on the HSM",
+          });
       }
       return out;
     },
@@ -116,7 +152,13 @@ export const HSM_CONTROLS: Control[] = [
         for (const g of m.grants.filter((g) => g.kind === "hsm-sign" && g.resource.startsWith("partition/") && h.partitions.some((p) => `partition/${p.name}` === g.resource))) {
           const site = comp.get(g.grantee)?.site ?? g.grantee.split("/")[0];
           if (!h.members.some((x) => x.site === site))
-            out.push({ key: `grant:${g.grantee}:${g.key}`, path: g.path, found: `${g.grantee} is granted '${g.key}' but HSM '${h.name}' has no member at site '${site}'`, required: "an HSM member at every site where a workload signs", fix: `add an hsm.members entry at site '${site}' (the appliance that holds the replicated partitions there)` });
+            out.push({
+              key: `grant:${g.grantee}:${g.key}`,
+              path: g.path,
+              found: `${g.grantee} is granted '${g.key}' but HSM '${h.name}' has no member at site '${site}'`,
+              required: "an HSM member at every site where a workload signs",
+              fix: `add an hsm.members entry at site '${site}' (the appliance that holds the replicated partitions there)`,
+            });
         }
       }
       return out;

@@ -13,9 +13,11 @@ const TEST_MARKER = /\b(dev|development|staging|stage|stg|test|testing|lab|rehea
 export function productionReasons(m: TopologyJson): string[] {
   const out: string[] = [];
   if (m.environment.rootOfTrust === "external") out.push("its issuing CAs chain to an external, already-trusted root");
-  for (const ca of m.environment.cas)
-    if (ca.subject && !TEST_MARKER.test(`${ca.subject.CN} ${ca.subject.O}`)) out.push(`CA '${ca.name}' is named '${ca.subject.CN}' (${ca.subject.O}), with nothing marking it a test CA`);
-  for (const [what, url] of [["repository", m.environment.publication.repositoryBaseUrl], ["OCSP", m.environment.publication.ocspUrl]] as const) {
+  for (const ca of m.environment.cas) if (ca.subject && !TEST_MARKER.test(`${ca.subject.CN} ${ca.subject.O}`)) out.push(`CA '${ca.name}' is named '${ca.subject.CN}' (${ca.subject.O}), with nothing marking it a test CA`);
+  for (const [what, url] of [
+    ["repository", m.environment.publication.repositoryBaseUrl],
+    ["OCSP", m.environment.publication.ocspUrl],
+  ] as const) {
     let host = url;
     try {
       host = new URL(url).hostname;
@@ -44,13 +46,15 @@ export const IDENTITY_CONTROLS: Control[] = [
       if (m.environment.tier === "production") return [];
       const reasons = productionReasons(m);
       if (reasons.length === 0) return [];
-      return [{
-        key: "tier",
-        path: m.environment.name,
-        found: `tier ${m.environment.tier}, but the environment is production: ${reasons.join("; ")}`,
-        required: "tier production for an environment that issues under a trusted root or the government's real CA names and URLs",
-        fix: `set tier: "production" in environments/${m.environment.name}.ts (and meet the production controls), or make it a test environment: test names for its CAs and test host names for its repository and OCSP`,
-      }];
+      return [
+        {
+          key: "tier",
+          path: m.environment.name,
+          found: `tier ${m.environment.tier}, but the environment is production: ${reasons.join("; ")}`,
+          required: "tier production for an environment that issues under a trusted root or the government's real CA names and URLs",
+          fix: `set tier: "production" in environments/${m.environment.name}.ts (and meet the production controls), or make it a test environment: test names for its CAs and test host names for its repository and OCSP`,
+        },
+      ];
     },
   },
   {
@@ -72,15 +76,34 @@ export const IDENTITY_CONTROLS: Control[] = [
       for (const s of env.sites) {
         if (!s.cluster) continue;
         if (env.tier !== "dev" && !s.cluster.server)
-          out.push({ key: `server:${s.name}`, path: env.name, found: `site '${s.name}' names kubeconfig context '${s.cluster.context}' but not its cluster's API server`, required: "sites.kubernetes.server recorded outside dev (the cluster's identity)", fix: `set sites[${s.name}].kubernetes.server to the cluster's API server URL (kubectl config view -o jsonpath='{.clusters[?(@.name=="…")].cluster.server}')` });
+          out.push({
+            key: `server:${s.name}`,
+            path: env.name,
+            found: `site '${s.name}' names kubeconfig context '${s.cluster.context}' but not its cluster's API server`,
+            required: "sites.kubernetes.server recorded outside dev (the cluster's identity)",
+            fix: `set sites[${s.name}].kubernetes.server to the cluster's API server URL (kubectl config view -o jsonpath='{.clusters[?(@.name=="…")].cluster.server}')`,
+          });
         for (const id of [`context ${s.cluster.configPath}#${s.cluster.context}`, ...(s.cluster.server ? [`server ${s.cluster.server}`] : [])]) {
           const other = seen.get(id);
-          if (other) out.push({ key: `shared:${other}:${s.name}`, path: env.name, found: `sites '${other}' and '${s.name}' are the same cluster (${id})`, required: "every site on its own cluster", fix: `give site '${s.name}' its own cluster (kubernetes.context and server)` });
+          if (other)
+            out.push({
+              key: `shared:${other}:${s.name}`,
+              path: env.name,
+              found: `sites '${other}' and '${s.name}' are the same cluster (${id})`,
+              required: "every site on its own cluster",
+              fix: `give site '${s.name}' its own cluster (kubernetes.context and server)`,
+            });
           else seen.set(id, s.name);
         }
         const provider = ((ctx.resources.stacks[`${env.name}-${s.name}`]?.provider ?? {}) as Record<string, { config_context?: string }[]>).kubernetes?.[0];
         if (provider && provider.config_context !== s.cluster.context)
-          out.push({ key: `provider:${s.name}`, path: `${env.name}-${s.name}`, found: `stack ${env.name}-${s.name} applies to context '${provider.config_context}', not the site's '${s.cluster.context}'`, required: "each stack applied to its own site's cluster", fix: "build the stack with SiteStack (it sets the provider from the site)" });
+          out.push({
+            key: `provider:${s.name}`,
+            path: `${env.name}-${s.name}`,
+            found: `stack ${env.name}-${s.name} applies to context '${provider.config_context}', not the site's '${s.cluster.context}'`,
+            required: "each stack applied to its own site's cluster",
+            fix: "build the stack with SiteStack (it sets the provider from the site)",
+          });
       }
       // Other shipped environments: a cluster shared across tiers.
       for (const [name, def] of Object.entries(DEFINITIONS)) {
@@ -91,7 +114,13 @@ export const IDENTITY_CONTROLS: Control[] = [
             const sameServer = !!s.cluster.server && s.cluster.server === o.kubernetes.server;
             const sameContext = s.cluster.context === o.kubernetes.context && s.cluster.configPath === (o.kubernetes.configPath ?? "~/.kube/config");
             if (sameServer || sameContext)
-              out.push({ key: `tier-shared:${s.name}:${name}/${o.name}`, path: env.name, found: `site '${s.name}' (${env.tier}) is on the cluster of ${name}/${o.name} (${def.tier as Tier}): ${sameServer ? `server ${s.cluster.server}` : `context ${s.cluster.context}`}`, required: "environments of different tiers on different clusters", fix: `give ${env.name}'s site '${s.name}' a cluster of its own tier` });
+              out.push({
+                key: `tier-shared:${s.name}:${name}/${o.name}`,
+                path: env.name,
+                found: `site '${s.name}' (${env.tier}) is on the cluster of ${name}/${o.name} (${def.tier as Tier}): ${sameServer ? `server ${s.cluster.server}` : `context ${s.cluster.context}`}`,
+                required: "environments of different tiers on different clusters",
+                fix: `give ${env.name}'s site '${s.name}' a cluster of its own tier`,
+              });
           }
       }
       return out;

@@ -18,7 +18,18 @@ export function keyAlgorithmProblem(algorithm: string): string | undefined {
 }
 
 /** Resource types that could carry or expose a key reference (not NetworkPolicies or RBAC). */
-const SCANNED = new Set(["kubernetes_service_v1", "kubernetes_secret_v1", "kubernetes_config_map_v1", "kubernetes_deployment_v1", "kubernetes_cron_job_v1", "kubernetes_endpoints_v1", "kubernetes_manifest", "kubernetes_stateful_set_v1", "kubernetes_job_v1", "kubernetes_pod_v1"]);
+const SCANNED = new Set([
+  "kubernetes_service_v1",
+  "kubernetes_secret_v1",
+  "kubernetes_config_map_v1",
+  "kubernetes_deployment_v1",
+  "kubernetes_cron_job_v1",
+  "kubernetes_endpoints_v1",
+  "kubernetes_manifest",
+  "kubernetes_stateful_set_v1",
+  "kubernetes_job_v1",
+  "kubernetes_pod_v1",
+]);
 
 const rootPath = (m: TopologyJson) => m.components.find((c) => c.kind === "offline-root")?.path ?? m.hsms.find((h) => h.type === "offline")?.path ?? m.environment.name;
 
@@ -31,8 +42,7 @@ export const KEY_CONTROLS: Control[] = [
     severity: "error",
     tiers: ["dev", "staging", "production"],
     rootOfTrust: ["offline"],
-    rationale:
-      "Root CA systems must be on networks physically separate from all other CA infrastructure (NCSSR 1.2.1): the root key is in the air-gapped enclave only, and nothing online can reach or name it.",
+    rationale: "Root CA systems must be on networks physically separate from all other CA infrastructure (NCSSR 1.2.1): the root key is in the air-gapped enclave only, and nothing online can reach or name it.",
     basis: "must",
     owner: "ca-system-administrator",
     exceptions: { tiers: ["dev"], approvers: ["security-officer", "ca-chief-officer"] },
@@ -52,18 +62,36 @@ export const KEY_CONTROLS: Control[] = [
             fix: "remove the root key from the online HSM partitions; generate it in the offline root ceremony",
           });
         for (const g of m.grants.filter((g) => g.key === k.label))
-          out.push({ key: `grant:${g.grantee}`, path: g.path, found: `${g.grantee} is granted use of root key '${k.label}'`, required: "no online workload holds a grant on a root key", fix: "remove the grant; sign intermediates at the offline ceremony" });
+          out.push({
+            key: `grant:${g.grantee}`,
+            path: g.path,
+            found: `${g.grantee} is granted use of root key '${k.label}'`,
+            required: "no online workload holds a grant on a root key",
+            fix: "remove the grant; sign intermediates at the offline ceremony",
+          });
       }
       // No online partition holds a key under the root key's label (a copy or an import).
       for (const h of m.hsms.filter((h) => h.type !== "offline"))
         for (const p of h.partitions)
           for (const l of p.keys.filter((l) => rootKeys.some((k) => k.label === l)))
-            out.push({ key: `partition:${h.name}:${p.name}:${l}`, path: h.path, found: `online HSM '${h.name}' partition '${p.name}' holds a key labelled '${l}', the root key's label`, required: "no online partition holds the root key", fix: "remove the key from the online partition" });
+            out.push({
+              key: `partition:${h.name}:${p.name}:${l}`,
+              path: h.path,
+              found: `online HSM '${h.name}' partition '${p.name}' holds a key labelled '${l}', the root key's label`,
+              required: "no online partition holds the root key",
+              fix: "remove the key from the online partition",
+            });
       // No flow reaches or leaves the enclave (NCSSR 1.2.1: physically separate network).
       if (root)
         for (const f of m.flows)
           if ((f.from.type === "component" && f.from.id === root.id) || (f.to.type === "component" && f.to.id === root.id))
-            out.push({ key: `flow:${f.site}:${f.port}:${f.from.type === "component" ? f.from.id : f.from.name}`, path: f.path, found: `a network flow (${f.purpose}, port ${f.port}) touches the offline root`, required: "no network flow to or from the offline root", fix: "remove the flow: the root enclave is air-gapped" });
+            out.push({
+              key: `flow:${f.site}:${f.port}:${f.from.type === "component" ? f.from.id : f.from.name}`,
+              path: f.path,
+              found: `a network flow (${f.purpose}, port ${f.port}) touches the offline root`,
+              required: "no network flow to or from the offline root",
+              fix: "remove the flow: the root enclave is air-gapped",
+            });
       // No synthesized Service, Secret, ConfigMap or workload names the root key or the offline HSM.
       const labels = rootKeys.map((k) => k.label);
       if (labels.length === 0) return out;
@@ -72,7 +100,13 @@ export const KEY_CONTROLS: Control[] = [
         const strings = ctx.resources.stringsOf(r);
         for (const l of labels)
           if (strings.some((x) => x === l || x.includes(`=${l}`) || x.includes(`"${l}"`)))
-            out.push({ key: `resource:${r.stack}:${r.type}:${r.name}`, path: r.path, found: `${r.type} in stack ${r.stack} refers to root key '${l}'`, required: "no online resource refers to the root key", fix: "remove the reference: the root key is used only at offline ceremonies" });
+            out.push({
+              key: `resource:${r.stack}:${r.type}:${r.name}`,
+              path: r.path,
+              found: `${r.type} in stack ${r.stack} refers to root key '${l}'`,
+              required: "no online resource refers to the root key",
+              fix: "remove the reference: the root key is used only at offline ceremonies",
+            });
       }
       return out;
     },
@@ -92,11 +126,25 @@ export const KEY_CONTROLS: Control[] = [
       const out: FindingInput[] = [];
       for (const k of m.keys) {
         const p = keyAlgorithmProblem(k.algorithm);
-        if (p) out.push({ key: `key:${k.label}`, path: m.hsms.find((h) => h.name === k.location.hsm)?.path ?? m.environment.name, found: `${k.purpose} key '${k.label}': ${p}`, required: "RSA ≥ 2048 bits, multiple of 8; or ECDSA P-256/P-384/P-521", fix: "generate the key with an allowed algorithm (environments/<env>.ts hsm.partitions[].keys[].algorithm)" });
+        if (p)
+          out.push({
+            key: `key:${k.label}`,
+            path: m.hsms.find((h) => h.name === k.location.hsm)?.path ?? m.environment.name,
+            found: `${k.purpose} key '${k.label}': ${p}`,
+            required: "RSA ≥ 2048 bits, multiple of 8; or ECDSA P-256/P-384/P-521",
+            fix: "generate the key with an allowed algorithm (environments/<env>.ts hsm.partitions[].keys[].algorithm)",
+          });
       }
       for (const ca of m.environment.cas) {
         const p = keyAlgorithmProblem(ca.keyAlgorithm);
-        if (p) out.push({ key: `ca:${ca.name}`, path: m.environment.name, found: `CA '${ca.name}': ${p}`, required: "RSA ≥ 2048 bits, multiple of 8; or ECDSA P-256/P-384/P-521", fix: "set the CA's keyAlgorithm to an allowed algorithm" });
+        if (p)
+          out.push({
+            key: `ca:${ca.name}`,
+            path: m.environment.name,
+            found: `CA '${ca.name}': ${p}`,
+            required: "RSA ≥ 2048 bits, multiple of 8; or ECDSA P-256/P-384/P-521",
+            fix: "set the CA's keyAlgorithm to an allowed algorithm",
+          });
       }
       return out;
     },
@@ -118,7 +166,13 @@ export const KEY_CONTROLS: Control[] = [
         if (k.purpose === "ocsp-signing") continue;
         const rsa = /^RSA_(\d+)$/.exec(k.algorithm);
         if (rsa && Number(rsa[1]) < CP_LIMITS.caRsaMinBits)
-          out.push({ key: `key:${k.label}`, path: m.hsms.find((h) => h.name === k.location.hsm)?.path ?? m.environment.name, found: `${k.purpose} key '${k.label}' of CA '${k.ca}' is ${k.algorithm}`, required: `RSA ≥ ${CP_LIMITS.caRsaMinBits} bits or ECDSA for CA keys (CP 6.1.5)`, fix: `use RSA_3072, RSA_4096 or ECDSA_P384 for '${k.ca}'` });
+          out.push({
+            key: `key:${k.label}`,
+            path: m.hsms.find((h) => h.name === k.location.hsm)?.path ?? m.environment.name,
+            found: `${k.purpose} key '${k.label}' of CA '${k.ca}' is ${k.algorithm}`,
+            required: `RSA ≥ ${CP_LIMITS.caRsaMinBits} bits or ECDSA for CA keys (CP 6.1.5)`,
+            fix: `use RSA_3072, RSA_4096 or ECDSA_P384 for '${k.ca}'`,
+          });
       }
       return out;
     },
@@ -140,7 +194,13 @@ export const KEY_CONTROLS: Control[] = [
       const { min, max } = CP_LIMITS.rootValidityDays;
       for (const ca of m.environment.cas.filter((c) => c.type === "root"))
         if (ca.validityDays === undefined || ca.validityDays < min || ca.validityDays > max)
-          out.push({ key: `ca:${ca.name}`, path: rootPath(m), found: `root '${ca.name}' validity ${ca.validityDays ?? "unset"} days`, required: `${min} ≤ validity ≤ ${max} days (BR 7.1.2.1.1)`, fix: "set rootOfTrust.validityDays within the limits (e.g. 5479, 15 years)" });
+          out.push({
+            key: `ca:${ca.name}`,
+            path: rootPath(m),
+            found: `root '${ca.name}' validity ${ca.validityDays ?? "unset"} days`,
+            required: `${min} ≤ validity ≤ ${max} days (BR 7.1.2.1.1)`,
+            fix: "set rootOfTrust.validityDays within the limits (e.g. 5479, 15 years)",
+          });
       return out;
     },
   },
@@ -164,25 +224,61 @@ export const KEY_CONTROLS: Control[] = [
       const online = m.hsms.filter((h) => h.type !== "offline");
       const rootPartition = root.partitions[0];
       if (root.attachment === "network")
-        out.push({ key: "attachment", path: root.path, found: `offline root HSM '${root.vendor} ${root.model}' is a network appliance${root.address ? ` at ${root.address}` : ""}`, required: "the root HSM attached to the air-gapped ceremony machine only (PCIe card or USB token)", fix: "use a PCIe or USB HSM in the enclave (rootOfTrust.hsm.attachment) and take it off every network" });
+        out.push({
+          key: "attachment",
+          path: root.path,
+          found: `offline root HSM '${root.vendor} ${root.model}' is a network appliance${root.address ? ` at ${root.address}` : ""}`,
+          required: "the root HSM attached to the air-gapped ceremony machine only (PCIe card or USB token)",
+          fix: "use a PCIe or USB HSM in the enclave (rootOfTrust.hsm.attachment) and take it off every network",
+        });
       if (root.address) {
         // Something online that may open a connection to an address range holding the root HSM.
         for (const f of m.flows)
           for (const e of [f.to])
             if (e.type === "external" && e.cidrs.some((c) => cidrContains(c, root.address!)))
-              out.push({ key: `reachable:${f.site}:${e.name}:${f.port}`, path: f.path, found: `the offline root HSM's address ${root.address} is inside ${e.cidrs.join(", ")} of the flow '${f.purpose}' (site ${f.site})`, required: "no flow reaches the root HSM", fix: "remove the root HSM from every network; it is reached only by the ceremony machine in the enclave" });
+              out.push({
+                key: `reachable:${f.site}:${e.name}:${f.port}`,
+                path: f.path,
+                found: `the offline root HSM's address ${root.address} is inside ${e.cidrs.join(", ")} of the flow '${f.purpose}' (site ${f.site})`,
+                required: "no flow reaches the root HSM",
+                fix: "remove the root HSM from every network; it is reached only by the ceremony machine in the enclave",
+              });
         for (const h of online)
           for (const mem of h.members.filter((x) => x.address === root.address))
-            out.push({ key: `member:${h.name}:${mem.name}`, path: h.path, found: `the offline root HSM's address ${root.address} is online HSM member '${mem.name}'`, required: "the root HSM is not an online HSM member", fix: "use a separate HSM in the enclave for the root" });
+            out.push({
+              key: `member:${h.name}:${mem.name}`,
+              path: h.path,
+              found: `the offline root HSM's address ${root.address} is online HSM member '${mem.name}'`,
+              required: "the root HSM is not an online HSM member",
+              fix: "use a separate HSM in the enclave for the root",
+            });
       }
       for (const h of online) {
         if (h.pkcs11Library === root.pkcs11Library)
-          out.push({ key: `library:${h.name}`, path: root.path, found: `the root ceremonies load ${root.pkcs11Library}, the PKCS#11 library the online HSM '${h.name}' is reached by`, required: "the root's library is the local card's, not the online HSM client's", fix: "set rootOfTrust.hsm.pkcs11Library to the enclave machine's library for the local HSM (configured for no network appliance)" });
+          out.push({
+            key: `library:${h.name}`,
+            path: root.path,
+            found: `the root ceremonies load ${root.pkcs11Library}, the PKCS#11 library the online HSM '${h.name}' is reached by`,
+            required: "the root's library is the local card's, not the online HSM client's",
+            fix: "set rootOfTrust.hsm.pkcs11Library to the enclave machine's library for the local HSM (configured for no network appliance)",
+          });
         for (const p of h.partitions) {
           if (rootPartition && p.tokenLabel === rootPartition.tokenLabel)
-            out.push({ key: `token:${h.name}:${p.name}`, path: root.path, found: `the root token label '${rootPartition.tokenLabel}' is also online partition '${p.name}' of HSM '${h.name}'`, required: "the root token is no online partition", fix: "give the root its own HSM and token; never point rootOfTrust.hsm at an online partition" });
+            out.push({
+              key: `token:${h.name}:${p.name}`,
+              path: root.path,
+              found: `the root token label '${rootPartition.tokenLabel}' is also online partition '${p.name}' of HSM '${h.name}'`,
+              required: "the root token is no online partition",
+              fix: "give the root its own HSM and token; never point rootOfTrust.hsm at an online partition",
+            });
           if (rootPartition?.serialNumber && p.serialNumber === rootPartition.serialNumber)
-            out.push({ key: `serial:${h.name}:${p.name}`, path: root.path, found: `the root token serial ${p.serialNumber} is online partition '${p.name}' of HSM '${h.name}'`, required: "the root token is no online partition", fix: "give the root its own HSM and token; record the serial number read from the enclave HSM at acceptance" });
+            out.push({
+              key: `serial:${h.name}:${p.name}`,
+              path: root.path,
+              found: `the root token serial ${p.serialNumber} is online partition '${p.name}' of HSM '${h.name}'`,
+              required: "the root token is no online partition",
+              fix: "give the root its own HSM and token; record the serial number read from the enclave HSM at acceptance",
+            });
         }
       }
       return out;

@@ -13,8 +13,7 @@ type Policy = { pod_selector?: { match_labels?: Record<string, string> }; policy
 type Rule = { ports?: { port?: string; protocol?: string }[]; from?: Peer[]; to?: Peer[] };
 type Peer = { ip_block?: { cidr?: string } };
 const spec = (r: TfResource) => (r.body.spec ?? {}) as Policy;
-const isDefaultDeny = (p: Policy) =>
-  Object.keys(p.pod_selector?.match_labels ?? {}).length === 0 && !p.ingress?.length && !p.egress?.length && ["Ingress", "Egress"].every((t) => p.policy_types?.includes(t));
+const isDefaultDeny = (p: Policy) => Object.keys(p.pod_selector?.match_labels ?? {}).length === 0 && !p.ingress?.length && !p.egress?.length && ["Ingress", "Egress"].every((t) => p.policy_types?.includes(t));
 
 export const NETWORK_CONTROLS: Control[] = [
   {
@@ -32,11 +31,22 @@ export const NETWORK_CONTROLS: Control[] = [
       const out: FindingInput[] = [];
       for (const z of m.zones)
         if (!z.defaultDeny) out.push({ key: `zone:${z.id}`, path: z.path, found: `zone ${z.id} is not default-deny`, required: "a default-deny NetworkPolicy in every zone", fix: "create zones with the Zone construct" });
-      const denyByStackNs = new Set(ctx.resources.ofType("kubernetes_network_policy_v1").filter((r) => isDefaultDeny(spec(r))).map((r) => `${r.stack} ${(r.body.metadata as { namespace?: string })?.namespace}`));
+      const denyByStackNs = new Set(
+        ctx.resources
+          .ofType("kubernetes_network_policy_v1")
+          .filter((r) => isDefaultDeny(spec(r)))
+          .map((r) => `${r.stack} ${(r.body.metadata as { namespace?: string })?.namespace}`),
+      );
       for (const ns of ctx.resources.ofType("kubernetes_namespace_v1")) {
         const name = (ns.body.metadata as { name?: string })?.name;
         if (!denyByStackNs.has(`${ns.stack} ${name}`))
-          out.push({ key: `namespace:${ns.stack}:${name}`, path: ns.path, found: `namespace '${name}' (stack ${ns.stack}) has no default-deny NetworkPolicy`, required: "policyTypes [Ingress, Egress] with an empty pod selector and no rules", fix: "create the namespace through the Zone construct" });
+          out.push({
+            key: `namespace:${ns.stack}:${name}`,
+            path: ns.path,
+            found: `namespace '${name}' (stack ${ns.stack}) has no default-deny NetworkPolicy`,
+            required: "policyTypes [Ingress, Egress] with an empty pod selector and no rules",
+            fix: "create the namespace through the Zone construct",
+          });
       }
       return out;
     },
@@ -102,7 +112,8 @@ export const NETWORK_CONTROLS: Control[] = [
     references: ["NCSSR 1.1.1", "NCSSR 1.2.2"],
     severity: "error",
     tiers: ["dev", "staging", "production"],
-    rationale: "Proven by reachability over the flow graph from the internet, the government network and the public and government zones: the only ways into the signing, time-stamping, HSM and database zones are the RA calling the issuing CA over mutually authenticated TLS and RFC 3161 requests to the TSA's HTTP port (the TSA, in a zone of its own, reaches only its HSM partition, its own store, its time sources and the audit log).",
+    rationale:
+      "Proven by reachability over the flow graph from the internet, the government network and the public and government zones: the only ways into the signing, time-stamping, HSM and database zones are the RA calling the issuing CA over mutually authenticated TLS and RFC 3161 requests to the TSA's HTTP port (the TSA, in a zone of its own, reaches only its HSM partition, its own store, its time sources and the audit log).",
     basis: "must",
     owner: "infrastructure-engineer",
     exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
@@ -118,9 +129,7 @@ export const NETWORK_CONTROLS: Control[] = [
           if (!isProtected(e.to)) continue;
           // The two doors: the RA into the issuing CA's mTLS API, and RFC 3161 requests into the
           // TSA's HTTP port (a fixed-format request carrying a hash; the TSA signs, nothing else).
-          const allowed =
-            (e.from.component?.kind === "ra" && e.to.component?.kind === "issuing-ca" && e.flow.mtls) ||
-            (e.to.component?.kind === "tsa" && e.flow.purpose.startsWith("time-stamp requests (RFC 3161"));
+          const allowed = (e.from.component?.kind === "ra" && e.to.component?.kind === "issuing-ca" && e.flow.mtls) || (e.to.component?.kind === "tsa" && e.flow.purpose.startsWith("time-stamp requests (RFC 3161"));
           if (allowed) continue;
           out.push({
             key: `edge:${e.from.key}->${e.to.key}:${e.flow.port}`,
@@ -153,11 +162,23 @@ export const NETWORK_CONTROLS: Control[] = [
         if (!toHsm) continue;
         const src = f.from.type === "component" ? comp.get(f.from.id) : undefined;
         if (!src?.signing)
-          out.push({ key: `flow:${f.site}:${f.from.type === "component" ? f.from.id : f.from.name}:${f.port}`, path: f.path, found: `${f.from.type === "component" ? f.from.id : f.from.name} (${src ? `${src.kind}, not signing` : "external"}) can reach the HSM on port ${f.port}`, required: "only signing workloads reach the HSM", fix: "remove the flow; grant HSM access only through partition.grantSign to a signing workload" });
+          out.push({
+            key: `flow:${f.site}:${f.from.type === "component" ? f.from.id : f.from.name}:${f.port}`,
+            path: f.path,
+            found: `${f.from.type === "component" ? f.from.id : f.from.name} (${src ? `${src.kind}, not signing` : "external"}) can reach the HSM on port ${f.port}`,
+            required: "only signing workloads reach the HSM",
+            fix: "remove the flow; grant HSM access only through partition.grantSign to a signing workload",
+          });
       }
       for (const gr of m.grants.filter((x) => x.kind === "hsm-sign"))
         if (!comp.get(gr.grantee)?.signing)
-          out.push({ key: `grant:${gr.grantee}:${gr.key}`, path: gr.path, found: `${gr.grantee} holds a signing grant on '${gr.key}' but is not a signing workload`, required: "HSM grants only to signing workloads", fix: "remove the grant" });
+          out.push({
+            key: `grant:${gr.grantee}:${gr.key}`,
+            path: gr.path,
+            found: `${gr.grantee} holds a signing grant on '${gr.key}' but is not a signing workload`,
+            required: "HSM grants only to signing workloads",
+            fix: "remove the grant",
+          });
       return out;
     },
   },
@@ -178,7 +199,13 @@ export const NETWORK_CONTROLS: Control[] = [
         const internal = f.from.type === "component" && (f.to.type === "component" || ["hsm", "audit-sink", "replication"].includes(f.to.kind));
         const replicationIn = f.from.type === "external" && f.from.kind === "replication";
         if ((internal || replicationIn) && !f.mtls)
-          out.push({ key: `flow:${f.site}:${f.from.type === "component" ? f.from.id : f.from.name}->${f.to.type === "component" ? f.to.id : f.to.name}:${f.port}`, path: f.path, found: `flow ${f.purpose} (port ${f.port}) is not mutual TLS`, required: "mTLS between CA components, to the HSM, audit sink and replica", fix: "give both ends certificates (the client's certificate, the server's TLS identity and client CA, mounted from Secrets: LCA-NET-07 checks them), then declare the flow with { mtls: true }" });
+          out.push({
+            key: `flow:${f.site}:${f.from.type === "component" ? f.from.id : f.from.name}->${f.to.type === "component" ? f.to.id : f.to.name}:${f.port}`,
+            path: f.path,
+            found: `flow ${f.purpose} (port ${f.port}) is not mutual TLS`,
+            required: "mTLS between CA components, to the HSM, audit sink and replica",
+            fix: "give both ends certificates (the client's certificate, the server's TLS identity and client CA, mounted from Secrets: LCA-NET-07 checks them), then declare the flow with { mtls: true }",
+          });
       }
       return out;
     },
@@ -234,7 +261,8 @@ export const NETWORK_CONTROLS: Control[] = [
           continue;
         }
         if (!f.mtls || f.from.type !== "component" || f.to.type !== "component") continue;
-        const client = comp.get(f.from.id), server = comp.get(f.to.id);
+        const client = comp.get(f.from.id),
+          server = comp.get(f.to.id);
         if (!client || !server) continue;
         const cw = workloadResource(ctx.resources, client);
         if (!cw) continue;

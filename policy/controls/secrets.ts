@@ -43,15 +43,33 @@ export const SECRET_CONTROLS: Control[] = [
           const b = r.body as Record<string, unknown>;
           for (const k of ["data", "binary_data", "string_data", "data_wo"])
             if (b[k] !== undefined && Object.keys(b[k] as object).length > 0)
-              out.push({ key: `secret:${r.stack}:${r.name}`, path: r.path, found: `${r.type} '${r.name}' carries ${k}`, required: "Secrets created out of band; the IaC only references them", fix: "remove the Secret resource; reference it by name" });
+              out.push({
+                key: `secret:${r.stack}:${r.name}`,
+                path: r.path,
+                found: `${r.type} '${r.name}' carries ${k}`,
+                required: "Secrets created out of band; the IaC only references them",
+                fix: "remove the Secret resource; reference it by name",
+              });
         }
         walk(r.body, (path, value) => {
           if (typeof value === "string" && value.length > 30 && value.includes("PRIVATE KEY") && PRIVATE_KEY.test(value))
-            out.push({ key: `pem:${r.stack}:${r.name}:${path.join(".")}`, path: r.path, found: `a private key in ${r.type}.${path.join(".")}`, required: "no key material in synthesized files", fix: "keep keys in the HSM or in Secrets created out of band" });
+            out.push({
+              key: `pem:${r.stack}:${r.name}:${path.join(".")}`,
+              path: r.path,
+              found: `a private key in ${r.type}.${path.join(".")}`,
+              required: "no key material in synthesized files",
+              fix: "keep keys in the HSM or in Secrets created out of band",
+            });
           if (path[path.length - 2] === "env" && value && typeof value === "object") {
             const e = value as { name?: string; value?: string; value_from?: unknown };
             if (e.name && SECRET_ENV.test(e.name) && e.value !== undefined && e.value_from === undefined)
-              out.push({ key: `env:${r.stack}:${r.name}:${e.name}`, path: r.path, found: `environment variable ${e.name} set to a literal value in ${r.type}`, required: "secret environment variables come from a Secret (valueFrom.secretKeyRef)", fix: `workload.addEnv('${e.name}', { secret, key })` });
+              out.push({
+                key: `env:${r.stack}:${r.name}:${e.name}`,
+                path: r.path,
+                found: `environment variable ${e.name} set to a literal value in ${r.type}`,
+                required: "secret environment variables come from a Secret (valueFrom.secretKeyRef)",
+                fix: `workload.addEnv('${e.name}', { secret, key })`,
+              });
           }
         });
       }
@@ -61,7 +79,13 @@ export const SECRET_CONTROLS: Control[] = [
           for (const p of Array.isArray(list) ? list : [list])
             for (const k of PROVIDER_SECRETS)
               if (p && (p as Record<string, unknown>)[k] !== undefined)
-                out.push({ key: `provider:${stack}:${name}:${k}`, path: stack, found: `provider ${name} in stack ${stack} sets ${k}`, required: "providers configured by kubeconfig path and context only", fix: `remove ${k}; use config_path and config_context` });
+                out.push({
+                  key: `provider:${stack}:${name}:${k}`,
+                  path: stack,
+                  found: `provider ${name} in stack ${stack} sets ${k}`,
+                  required: "providers configured by kubeconfig path and context only",
+                  fix: `remove ${k}; use config_path and config_context`,
+                });
       }
       return out;
     },

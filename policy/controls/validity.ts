@@ -18,10 +18,22 @@ export const VALIDITY_CONTROLS: Control[] = [
       const out: FindingInput[] = [];
       for (const ca of m.environment.cas.filter((c) => c.type === "issuing")) {
         if ((ca.maxValidityDays ?? 0) > CP_LIMITS.subscriberMaxValidityDays)
-          out.push({ key: `ca:${ca.name}`, path: m.environment.name, found: `CA '${ca.name}' maxValidityDays ${ca.maxValidityDays}`, required: `≤ ${CP_LIMITS.subscriberMaxValidityDays} days (CP 6.3.2)`, fix: `set issuingCas[${ca.name}].maxValidityDays ≤ 365` });
+          out.push({
+            key: `ca:${ca.name}`,
+            path: m.environment.name,
+            found: `CA '${ca.name}' maxValidityDays ${ca.maxValidityDays}`,
+            required: `≤ ${CP_LIMITS.subscriberMaxValidityDays} days (CP 6.3.2)`,
+            fix: `set issuingCas[${ca.name}].maxValidityDays ≤ 365`,
+          });
         for (const p of ca.profiles)
           if (p.maxValidityDays > CP_LIMITS.subscriberMaxValidityDays)
-            out.push({ key: `profile:${ca.name}:${p.name}`, path: m.environment.name, found: `profile '${p.name}' of CA '${ca.name}' allows ${p.maxValidityDays} days`, required: `≤ ${CP_LIMITS.subscriberMaxValidityDays} days (CP 6.3.2)`, fix: `set profiles['${p.name}'].maxValidityDays ≤ 365` });
+            out.push({
+              key: `profile:${ca.name}:${p.name}`,
+              path: m.environment.name,
+              found: `profile '${p.name}' of CA '${ca.name}' allows ${p.maxValidityDays} days`,
+              required: `≤ ${CP_LIMITS.subscriberMaxValidityDays} days (CP 6.3.2)`,
+              fix: `set profiles['${p.name}'].maxValidityDays ≤ 365`,
+            });
       }
       return out;
     },
@@ -44,7 +56,13 @@ export const VALIDITY_CONTROLS: Control[] = [
       for (const ca of m.environment.cas.filter((c) => c.type === "issuing"))
         for (const p of ca.profiles.filter((p) => p.kind === "tls-server"))
           if (p.maxValidityDays > limit)
-            out.push({ key: `profile:${ca.name}:${p.name}`, path: m.environment.name, found: `TLS profile '${p.name}' of CA '${ca.name}' allows ${p.maxValidityDays} days on ${today}`, required: `≤ ${limit} days for TLS certificates issued on ${today} (BR 6.3.2)`, fix: `set profiles['${p.name}'].maxValidityDays ≤ ${limit} (environments/cp.ts)` });
+            out.push({
+              key: `profile:${ca.name}:${p.name}`,
+              path: m.environment.name,
+              found: `TLS profile '${p.name}' of CA '${ca.name}' allows ${p.maxValidityDays} days on ${today}`,
+              required: `≤ ${limit} days for TLS certificates issued on ${today} (BR 6.3.2)`,
+              fix: `set profiles['${p.name}'].maxValidityDays ≤ ${limit} (environments/cp.ts)`,
+            });
       return out;
     },
   },
@@ -70,7 +88,13 @@ export const VALIDITY_CONTROLS: Control[] = [
       for (const ca of m.environment.cas.filter((c) => c.type === "issuing"))
         for (const p of ca.profiles.filter((p) => p.kind === "tls-server"))
           if (p.maxValidityDays > limit)
-            out.push({ key: `profile:${ca.name}:${p.name}`, path: m.environment.name, found: `TLS profile '${p.name}' of CA '${ca.name}' allows ${p.maxValidityDays} days; from ${next} (in ${days} days) BR 6.3.2 allows ${limit}`, required: `≤ ${limit} days before ${next} (BR 6.3.2)`, fix: `set profiles['${p.name}'].maxValidityDays ≤ ${limit} (environments/cp.ts) before ${next}` });
+            out.push({
+              key: `profile:${ca.name}:${p.name}`,
+              path: m.environment.name,
+              found: `TLS profile '${p.name}' of CA '${ca.name}' allows ${p.maxValidityDays} days; from ${next} (in ${days} days) BR 6.3.2 allows ${limit}`,
+              required: `≤ ${limit} days before ${next} (BR 6.3.2)`,
+              fix: `set profiles['${p.name}'].maxValidityDays ≤ ${limit} (environments/cp.ts) before ${next}`,
+            });
       return out;
     },
   },

@@ -57,7 +57,8 @@ export const WORKLOAD_CONTROLS: Control[] = [
     references: ["NCSSR 1.2.2", "NCSSR 1.2.3"],
     severity: "error",
     tiers: ["dev", "staging", "production"],
-    rationale: "Every workload (signing services, RA front end and back end, repository, OCSP responder, audit collector, scheduled checks) runs non-root, read-only root filesystem, no privilege escalation, all capabilities dropped, seccomp RuntimeDefault, no service-account token, with requests and limits, and no opt-out (minimized capabilities, NCSSR 1.2.2): any of them is a foothold next to the CA.",
+    rationale:
+      "Every workload (signing services, RA front end and back end, repository, OCSP responder, audit collector, scheduled checks) runs non-root, read-only root filesystem, no privilege escalation, all capabilities dropped, seccomp RuntimeDefault, no service-account token, with requests and limits, and no opt-out (minimized capabilities, NCSSR 1.2.2): any of them is a foothold next to the CA.",
     basis: "cp",
     owner: "infrastructure-engineer",
     exceptions: { tiers: ["dev", "staging"], approvers: ["security-officer", "ca-chief-officer"] },
@@ -81,7 +82,13 @@ export const WORKLOAD_CONTROLS: Control[] = [
         const synth = w ? podProblems(w.pod) : ["no synthesized Deployment or CronJob"];
         const problems = [...new Set([...fact, ...synth])];
         if (problems.length)
-          out.push({ key: `component:${c.id}`, path: w?.resource.path ?? c.path, found: `${c.id}: ${problems.join("; ")}`, required: "Pod Security restricted + read-only root FS, no SA token, requests/limits, no opt-out", fix: `run ${c.id} as a HardenedWorkload and remove the opt-out or the setting that breaks it (${problems[0]})` });
+          out.push({
+            key: `component:${c.id}`,
+            path: w?.resource.path ?? c.path,
+            found: `${c.id}: ${problems.join("; ")}`,
+            required: "Pod Security restricted + read-only root FS, no SA token, requests/limits, no opt-out",
+            fix: `run ${c.id} as a HardenedWorkload and remove the opt-out or the setting that breaks it (${problems[0]})`,
+          });
       }
       return out;
     },
@@ -103,7 +110,14 @@ export const WORKLOAD_CONTROLS: Control[] = [
         const w = workloadResource(ctx.resources, c);
         const images = [c.image!, ...(w?.pod.container ?? []).map((x) => x.image ?? "")];
         const bad = [...new Set(images.filter((i) => !DIGEST.test(i)))];
-        if (bad.length) out.push({ key: `component:${c.id}`, path: w?.resource.path ?? c.path, found: `${c.id} runs ${bad.join(", ")}`, required: "image@sha256:<64 hex>", fix: "pin the image by digest in environments/<env>.ts images" });
+        if (bad.length)
+          out.push({
+            key: `component:${c.id}`,
+            path: w?.resource.path ?? c.path,
+            found: `${c.id} runs ${bad.join(", ")}`,
+            required: "image@sha256:<64 hex>",
+            fix: "pin the image by digest in environments/<env>.ts images",
+          });
       }
       return out;
     },
@@ -131,7 +145,14 @@ export const WORKLOAD_CONTROLS: Control[] = [
           if (c.pdb && !ctx.resources.at(`${c.path}/pdb`)) problems.push("PodDisruptionBudget not synthesized");
           if (c.spread && !w?.pod.topology_spread_constraint?.length) problems.push("no topology spread constraint synthesized");
         }
-        if (problems.length) out.push({ key: `component:${c.id}`, path: c.path, found: `${c.id}: ${problems.join(", ")}`, required: "≥ 2 replicas, a PDB and a topology spread constraint", fix: "set workloads.<kind>.replicas ≥ 2 (database.instances ≥ 2) in environments/<env>.ts" });
+        if (problems.length)
+          out.push({
+            key: `component:${c.id}`,
+            path: c.path,
+            found: `${c.id}: ${problems.join(", ")}`,
+            required: "≥ 2 replicas, a PDB and a topology spread constraint",
+            fix: "set workloads.<kind>.replicas ≥ 2 (database.instances ≥ 2) in environments/<env>.ts",
+          });
       }
       return out;
     },
@@ -143,7 +164,8 @@ export const WORKLOAD_CONTROLS: Control[] = [
     references: ["NCSSR 1.2.2", "NCSSR 1.2.3"],
     severity: "error",
     tiers: ["dev", "staging", "production"],
-    rationale: "The cluster itself refuses a pod that breaks the restricted Pod Security Standard in any CA namespace (label pod-security.kubernetes.io/enforce=restricted), so a workload applied outside this code (kubectl, a Helm chart) cannot run privileged next to the CA (NCSSR 1.2.2).",
+    rationale:
+      "The cluster itself refuses a pod that breaks the restricted Pod Security Standard in any CA namespace (label pod-security.kubernetes.io/enforce=restricted), so a workload applied outside this code (kubectl, a Helm chart) cannot run privileged next to the CA (NCSSR 1.2.2).",
     basis: "cp",
     owner: "infrastructure-engineer",
     exceptions: { tiers: ["dev"], approvers: ["security-officer", "ca-chief-officer"] },
@@ -155,12 +177,24 @@ export const WORKLOAD_CONTROLS: Control[] = [
         const meta = ns.body.metadata as { name?: string; labels?: Record<string, string> };
         const enforce = meta?.labels?.["pod-security.kubernetes.io/enforce"];
         if (enforce !== "restricted")
-          out.push({ key: `namespace:${ns.stack}:${meta?.name}`, path: ns.path, found: `namespace '${meta?.name}' (stack ${ns.stack}) enforces ${enforce ? `Pod Security '${enforce}'` : "no Pod Security level"}`, required: "label pod-security.kubernetes.io/enforce: restricted", fix: "create the namespace through the Zone construct (it sets enforce: restricted) and make its workloads comply" });
+          out.push({
+            key: `namespace:${ns.stack}:${meta?.name}`,
+            path: ns.path,
+            found: `namespace '${meta?.name}' (stack ${ns.stack}) enforces ${enforce ? `Pod Security '${enforce}'` : "no Pod Security level"}`,
+            required: "label pod-security.kubernetes.io/enforce: restricted",
+            fix: "create the namespace through the Zone construct (it sets enforce: restricted) and make its workloads comply",
+          });
       }
       for (const z of m.zones) {
         const stack = ctx.resources.all.find((r) => r.path.startsWith(`${z.path}/`) || r.path === z.path)?.stack;
         if (stack && !byStackNs.has(`${stack} ${z.namespace}`))
-          out.push({ key: `zone:${z.id}`, path: z.path, found: `zone ${z.id} has no synthesized namespace '${z.namespace}'`, required: "every zone's namespace created with its Pod Security label", fix: "create the zone with the Zone construct" });
+          out.push({
+            key: `zone:${z.id}`,
+            path: z.path,
+            found: `zone ${z.id} has no synthesized namespace '${z.namespace}'`,
+            required: "every zone's namespace created with its Pod Security label",
+            fix: "create the zone with the Zone construct",
+          });
       }
       return out;
     },

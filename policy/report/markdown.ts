@@ -9,7 +9,9 @@ export function markdownReport(r: PolicyResult): string {
   const out: string[] = [];
   out.push(`## CP/CPS policy: \`${r.environment}\` (${r.tier}, ${r.rootOfTrust} root)`);
   out.push("");
-  out.push(`${n.errors ? "❌ **Refused**" : "✅ **Passes**"}: ${n.passed} passed, ${n.failed} failed, ${n.excepted} excepted, ${n.notApplicable} not applicable; ${n.errors} error(s), ${n.warnings} warning(s). Evaluated ${r.evaluatedAt.slice(0, 10)}.`);
+  out.push(
+    `${n.errors ? "❌ **Refused**" : "✅ **Passes**"}: ${n.passed} passed, ${n.failed} failed, ${n.excepted} excepted, ${n.notApplicable} not applicable; ${n.errors} error(s), ${n.warnings} warning(s). Evaluated ${r.evaluatedAt.slice(0, 10)}.`,
+  );
   out.push("");
   const open = r.results.flatMap((x) => x.findings.map((f) => ({ f, c: x.control })));
   if (open.length) {

@@ -19,8 +19,7 @@ export function terminalReport(results: PolicyResult[], color = true): string {
         lines.push(`    fix      ${f.fix}`);
         lines.push(`    id       ${c.dim(f.id)}`);
       }
-    for (const e of r.exceptions)
-      lines.push(`  ${c.cyan("exception")} ${e.control} ${e.finding} — ${e.reason} (approved by ${e.approvedBy}, ${e.ticket}, expires ${e.expires}; covers ${e.covers.length})`);
+    for (const e of r.exceptions) lines.push(`  ${c.cyan("exception")} ${e.control} ${e.finding} — ${e.reason} (approved by ${e.approvedBy}, ${e.ticket}, expires ${e.expires}; covers ${e.covers.length})`);
   }
   return `${lines.join("\n")}\n`;
 }

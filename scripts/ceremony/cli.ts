@@ -25,10 +25,7 @@ function fail(err: unknown): void {
 export function registerCeremonyCommands(program: Command): void {
   const ceremony = program
     .command("ceremony")
-    .description(
-      `run a key ceremony described by a YAML file (types: ${CEREMONY_TYPES.join(", ")}); ` +
-        "shares and PINs are typed at the prompt, never passed as arguments",
-    )
+    .description(`run a key ceremony described by a YAML file (types: ${CEREMONY_TYPES.join(", ")}); ` + "shares and PINs are typed at the prompt, never passed as arguments")
     .argument("<file>", "ceremony file (e.g. cdktf.out/ceremonies/production/02-root-key.yaml)")
     .option("--participant <role:name>", "someone present besides the custodians, recorded in the transcript (repeatable)", collect, [])
     .option("--json", "print the result (outputs, transcript, last hash) as JSON on stdout")
@@ -79,7 +76,10 @@ export function registerCeremonyCommands(program: Command): void {
         const days = opts.validityDays === undefined ? undefined : Number(opts.validityDays);
         if (days !== undefined && !(Number.isInteger(days) && days > 0)) throw new Error(`--validity-days '${opts.validityDays}': expected a positive whole number of days`);
         const f = renderCrossCertificateFile(loadEnvironment(opts.environment), {
-          subjectKind: opts.subjectKind, subjectCertificate: opts.subjectCertificate, name: opts.name, validityDays: days,
+          subjectKind: opts.subjectKind,
+          subjectCertificate: opts.subjectCertificate,
+          name: opts.name,
+          validityDays: days,
         });
         if (!opts.out) process.stdout.write(f.content);
         else {

@@ -46,7 +46,12 @@ export function readCertificateFile(path: string): CertInfo {
   const cert = AsnConvert.parse(der, Certificate);
   const skiExt = cert.tbsCertificate.extensions?.find((e) => e.extnID === "2.5.29.14");
   return {
-    der, tbs, subject: f.subject, issuer: f.issuer, spki: f.spki, cert,
+    der,
+    tbs,
+    subject: f.subject,
+    issuer: f.issuer,
+    spki: f.spki,
+    cert,
     notBefore: cert.tbsCertificate.validity.notBefore.getTime(),
     notAfter: cert.tbsCertificate.validity.notAfter.getTime(),
     subjectKeyId: skiExt ? Buffer.from(AsnConvert.parse(skiExt.extnValue, SubjectKeyIdentifier).buffer) : undefined,
@@ -55,10 +60,7 @@ export function readCertificateFile(path: string): CertInfo {
 
 /** The issuer as the linter sees it; refuses an HSM key that is not the certificate's. */
 export function issuerFacts(c: CertInfo, signer: Pkcs11Signer): IssuerFacts {
-  if (!signer.spki.equals(c.spki))
-    throw new CeremonyError(
-      `the HSM key "${signer.label}" (SPKI SHA-256 ${spkiSha256(signer.spki)}) is not the key of the issuer certificate (SPKI SHA-256 ${spkiSha256(c.spki)})`,
-    );
+  if (!signer.spki.equals(c.spki)) throw new CeremonyError(`the HSM key "${signer.label}" (SPKI SHA-256 ${spkiSha256(signer.spki)}) is not the key of the issuer certificate (SPKI SHA-256 ${spkiSha256(c.spki)})`);
   return { subject: c.subject, notAfter: c.notAfter, subjectKeyId: c.subjectKeyId ?? keyIdentifier(c.spki), signatureAlgorithm: signer.signatureAlgorithm };
 }
 

@@ -28,12 +28,23 @@ import { ACCESS_METHOD, ANY_EXTENDED_KEY_USAGE, ANY_POLICY, ATTRIBUTE_OIDS, EXT,
 import { EKU } from "./schema.js";
 
 const OID = {
-  ...EXT, crlDistributionPoints: EXT.cRLDistributionPoints, adOcsp: ACCESS_METHOD.ocsp, adCaIssuers: ACCESS_METHOD.caIssuers, anyPolicy: ANY_POLICY, anyExtendedKeyUsage: ANY_EXTENDED_KEY_USAGE,
-  C: ATTRIBUTE_OIDS.C, O: ATTRIBUTE_OIDS.O, OU: ATTRIBUTE_OIDS.OU, CN: ATTRIBUTE_OIDS.CN,
+  ...EXT,
+  crlDistributionPoints: EXT.cRLDistributionPoints,
+  adOcsp: ACCESS_METHOD.ocsp,
+  adCaIssuers: ACCESS_METHOD.caIssuers,
+  anyPolicy: ANY_POLICY,
+  anyExtendedKeyUsage: ANY_EXTENDED_KEY_USAGE,
+  C: ATTRIBUTE_OIDS.C,
+  O: ATTRIBUTE_OIDS.O,
+  OU: ATTRIBUTE_OIDS.OU,
+  CN: ATTRIBUTE_OIDS.CN,
 } as const;
 
 export class LintError extends Error {
-  constructor(readonly what: string, readonly problems: string[]) {
+  constructor(
+    readonly what: string,
+    readonly problems: string[],
+  ) {
     super(`lint refused the ${what} before signing (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "LintError";
   }
@@ -96,16 +107,14 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertLintContext): vo
   if (serial.length > 20 || (serial.length === 20 && serial[0] >= 0x80)) p.push("serialNumber must be less than 2^159 (BR 7.1.2.1)");
   if (serial.length < 9) p.push("serialNumber must contain at least 64 bits of CSPRNG output (BR 7.1.2.1)");
 
-  if (hex(AsnConvert.serialize(tbs.signature)) !== ctx.issuer.signatureAlgorithm.toString("hex"))
-    p.push("signature algorithm differs from the issuer key's (BR 7.1.3.2)");
+  if (hex(AsnConvert.serialize(tbs.signature)) !== ctx.issuer.signatureAlgorithm.toString("hex")) p.push("signature algorithm differs from the issuer key's (BR 7.1.3.2)");
   if (hex(AsnConvert.serialize(tbs.issuer)) !== ctx.issuer.subject.toString("hex"))
     p.push(ctx.kind === "root" ? "issuer must be byte-for-byte the subject (BR 7.1.2.1)" : "issuer must be byte-for-byte the issuer certificate's subject (RFC 5280 4.1.2.4)");
 
   const nb = tbs.validity.notBefore.getTime();
   const na = tbs.validity.notAfter.getTime();
   const t = ctx.signingTime.getTime();
-  if (nb.getTime() > t || nb.getTime() < t - DAY)
-    p.push(`notBefore ${nb.toISOString()} must be between one day before the signing time and the signing time ${ctx.signingTime.toISOString()} (BR 7.1.2.1.1, 7.1.2.10.1)`);
+  if (nb.getTime() > t || nb.getTime() < t - DAY) p.push(`notBefore ${nb.toISOString()} must be between one day before the signing time and the signing time ${ctx.signingTime.toISOString()} (BR 7.1.2.1.1, 7.1.2.10.1)`);
   if (na.getTime() <= nb.getTime()) p.push("notAfter must be after notBefore (RFC 5280 4.1.2.5)");
   const days = (na.getTime() - nb.getTime() + 1000) / DAY;
   if (ctx.kind === "root" && (days < 2922 || days > 9132)) p.push(`validity of ${days} days must be between 2922 and 9132 days for a root (BR 7.1.2.1.1)`);
@@ -113,7 +122,11 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertLintContext): vo
     p.push(`notAfter ${na.toISOString()} is after the issuer's notAfter ${ctx.issuer.notAfter.toISOString()}: a certificate must not outlive its issuer (CP/CPS 6.3.2)`);
 
   const subj = attrs(tbs.subject);
-  for (const [name, id] of [["countryName", OID.C], ["organizationName", OID.O], ["commonName", OID.CN]] as const)
+  for (const [name, id] of [
+    ["countryName", OID.C],
+    ["organizationName", OID.O],
+    ["commonName", OID.CN],
+  ] as const)
     if (!subj.includes(id)) p.push(`subject must contain ${name} (BR 7.1.2.10.2)`);
   if (ctx.kind === "root" && subj.includes(OID.OU)) p.push("subject of a root must not contain organizationalUnitName (BR 7.1.2.10.2)");
 
@@ -135,9 +148,7 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertLintContext): vo
     if (!bc.cA) p.push("basicConstraints cA must be TRUE (BR 7.1.2.10.4)");
     if (bc.pathLenConstraint !== ctx.pathLength)
       p.push(
-        ctx.pathLength === undefined
-          ? `pathLenConstraint ${bc.pathLenConstraint} must be absent (BR 7.1.2.1.4)`
-          : `pathLenConstraint must be ${ctx.pathLength}, found ${bc.pathLenConstraint ?? "none"} (CP/CPS 7.1.2)`,
+        ctx.pathLength === undefined ? `pathLenConstraint ${bc.pathLenConstraint} must be absent (BR 7.1.2.1.4)` : `pathLenConstraint must be ${ctx.pathLength}, found ${bc.pathLenConstraint ?? "none"} (CP/CPS 7.1.2)`,
       );
   }
 
@@ -146,8 +157,7 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertLintContext): vo
   else {
     const ku = AsnConvert.parse(kuExt.extnValue, KeyUsage).toNumber();
     if (!(ku & KeyUsageFlags.keyCertSign) || !(ku & KeyUsageFlags.cRLSign)) p.push("keyUsage must assert keyCertSign and cRLSign (BR 7.1.2.10.7)");
-    if (ku & ~(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature))
-      p.push("keyUsage of a CA may assert only digitalSignature, keyCertSign and cRLSign (BR 7.1.2.10.7)");
+    if (ku & ~(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature)) p.push("keyUsage of a CA may assert only digitalSignature, keyCertSign and cRLSign (BR 7.1.2.10.7)");
   }
 
   const ekuExt = ext(exts, OID.extKeyUsage);
@@ -201,10 +211,7 @@ export function lintTbsCertificate(tbsDer: Uint8Array, ctx: CertLintContext): vo
       if (!u?.startsWith("http://")) p.push("authorityInformationAccess locations must be http:// URLs (BR 7.1.2.10.3)");
     }
   }
-  const known = new Set<string>([
-    OID.basicConstraints, OID.keyUsage, OID.extKeyUsage, OID.subjectKeyIdentifier, OID.authorityKeyIdentifier,
-    OID.certificatePolicies, OID.crlDistributionPoints, OID.authorityInfoAccess,
-  ]);
+  const known = new Set<string>([OID.basicConstraints, OID.keyUsage, OID.extKeyUsage, OID.subjectKeyIdentifier, OID.authorityKeyIdentifier, OID.certificatePolicies, OID.crlDistributionPoints, OID.authorityInfoAccess]);
   for (const id of ids) if (!known.has(id)) p.push(`extension ${id} is not in our CA profiles (BR 7.1.2.11.5)`);
   if (p.length > 0) throw new LintError("certificate", p);
 }
@@ -232,8 +239,7 @@ export function lintTbsCrl(tbsDer: Uint8Array, ctx: CrlLintContext): void {
   else {
     const nu = tbs.nextUpdate.getTime().getTime();
     if (nu - tu > 365 * DAY) p.push(`nextUpdate is ${((nu - tu) / DAY).toFixed(1)} days after thisUpdate, more than 12 months (BR 4.9.7)`);
-    if (nu > ctx.issuer.notAfter.getTime())
-      p.push(`nextUpdate ${new Date(nu).toISOString()} is after the issuer's notAfter ${ctx.issuer.notAfter.toISOString()}: a CRL must not outlive its issuer (CP/CPS 4.9.7)`);
+    if (nu > ctx.issuer.notAfter.getTime()) p.push(`nextUpdate ${new Date(nu).toISOString()} is after the issuer's notAfter ${ctx.issuer.notAfter.toISOString()}: a CRL must not outlive its issuer (CP/CPS 4.9.7)`);
     if (nu <= tu) p.push("nextUpdate must be after thisUpdate (RFC 5280 5.1.2.5)");
   }
   const exts = tbs.crlExtensions ?? [];

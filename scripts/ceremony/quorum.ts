@@ -44,14 +44,15 @@ export function generateSecret(): Buffer {
 }
 
 export const secretToPin = (secret: Uint8Array): string => Buffer.from(secret).toString("hex");
-export const secretCommitment = (secret: Uint8Array): string =>
-  sha256Hex(Buffer.concat([Buffer.from("lanic-ca/activation-secret/v1\0"), Buffer.from(secret)]));
+export const secretCommitment = (secret: Uint8Array): string => sha256Hex(Buffer.concat([Buffer.from("lanic-ca/activation-secret/v1\0"), Buffer.from(secret)]));
 
-const check = (environment: string, custodian: string, share: Uint8Array) =>
-  sha256Hex(`${environment}/${custodian}:${Buffer.from(share).toString("hex")}`).slice(0, 8);
+const check = (environment: string, custodian: string, share: Uint8Array) => sha256Hex(`${environment}/${custodian}:${Buffer.from(share).toString("hex")}`).slice(0, 8);
 
 export function formatShare(environment: string, custodian: string, share: Uint8Array): string {
-  const groups = Buffer.from(share).toString("hex").match(/.{1,4}/g)!.join("-");
+  const groups = Buffer.from(share)
+    .toString("hex")
+    .match(/.{1,4}/g)!
+    .join("-");
   return `${environment}/${custodian}:${groups}:${check(environment, custodian, share)}`;
 }
 
@@ -81,15 +82,7 @@ export async function splitSecret(secret: Uint8Array, custodians: readonly Custo
   return shares.map((s) => Buffer.from(s));
 }
 
-export function makeRegister(
-  environment: string,
-  tokenLabel: string,
-  threshold: number,
-  custodians: readonly Custodian[],
-  shares: readonly Uint8Array[],
-  secret: Uint8Array,
-  now: Date,
-): ShareRegister {
+export function makeRegister(environment: string, tokenLabel: string, threshold: number, custodians: readonly Custodian[], shares: readonly Uint8Array[], secret: Uint8Array, now: Date): ShareRegister {
   return {
     format: REGISTER_FORMAT,
     environment,
@@ -110,17 +103,18 @@ export function loadRegister(path: string, expected: { environment: string; toke
     throw new QuorumError(`share register ${path}: cannot read: ${(err as Error).message}`);
   }
   if (reg?.format !== REGISTER_FORMAT) throw new QuorumError(`share register ${path}: not a ${REGISTER_FORMAT} document`);
-  if (reg.environment !== expected.environment)
-    throw new QuorumError(`share register ${path} is for environment '${reg.environment}', not '${expected.environment}'`);
-  if (reg.tokenLabel !== expected.tokenLabel)
-    throw new QuorumError(`share register ${path} is for token "${reg.tokenLabel}", not "${expected.tokenLabel}"`);
+  if (reg.environment !== expected.environment) throw new QuorumError(`share register ${path} is for environment '${reg.environment}', not '${expected.environment}'`);
+  if (reg.tokenLabel !== expected.tokenLabel) throw new QuorumError(`share register ${path} is for token "${reg.tokenLabel}", not "${expected.tokenLabel}"`);
   const q = expected.quorum;
   if (q) {
-    const ids = (xs: readonly { id: string }[]) => xs.map((c) => c.id).sort().join(", ");
+    const ids = (xs: readonly { id: string }[]) =>
+      xs
+        .map((c) => c.id)
+        .sort()
+        .join(", ");
     if (reg.threshold !== q.threshold || ids(reg.custodians) !== ids(q.custodians))
       throw new QuorumError(
-        `share register ${path} (${reg.threshold} of ${ids(reg.custodians)}) disagrees with the ceremony file's quorum ` +
-          `(${q.threshold} of ${ids(q.custodians)}): re-share, or fix the environment definition`,
+        `share register ${path} (${reg.threshold} of ${ids(reg.custodians)}) disagrees with the ceremony file's quorum ` + `(${q.threshold} of ${ids(q.custodians)}): re-share, or fix the environment definition`,
       );
   }
   return reg;
@@ -132,12 +126,7 @@ export function loadRegister(path: string, expected: { environment: string; toke
  * of another environment, an unknown or repeated custodian, a share that is not the registered
  * one, or shares that do not rebuild the registered secret.
  */
-export async function collectShares(
-  prompter: Prompter,
-  register: ShareRegister,
-  registerPath: string,
-  transcript?: Transcript,
-): Promise<{ secret: Buffer; custodians: Custodian[] }> {
+export async function collectShares(prompter: Prompter, register: ShareRegister, registerPath: string, transcript?: Transcript): Promise<{ secret: Buffer; custodians: Custodian[] }> {
   const m = register.threshold;
   const entered = new Map<string, Buffer>();
   const cite = "BR 5.2.2, 6.2.2";
@@ -145,10 +134,7 @@ export async function collectShares(
     const k = entered.size + 1;
     const text = await prompter.secret(`Share ${k} of ${m} (typing is hidden, Enter to finish): `);
     if (text === undefined || text.trim() === "") {
-      throw new QuorumError(
-        `quorum not met: ${entered.size} of ${m} required shares entered` +
-          `${entered.size ? ` (${[...entered.keys()].join(", ")})` : ""}; nothing was done on the HSM (${cite})`,
-      );
+      throw new QuorumError(`quorum not met: ${entered.size} of ${m} required shares entered` + `${entered.size ? ` (${[...entered.keys()].join(", ")})` : ""}; nothing was done on the HSM (${cite})`);
     }
     let s: ParsedShare;
     try {
@@ -156,15 +142,11 @@ export async function collectShares(
     } catch (err) {
       throw new QuorumError(`share ${k}: ${(err as Error).message}`);
     }
-    if (s.environment !== register.environment)
-      throw new QuorumError(`share ${k}: it is a share for environment '${s.environment}', not '${register.environment}'`);
+    if (s.environment !== register.environment) throw new QuorumError(`share ${k}: it is a share for environment '${s.environment}', not '${register.environment}'`);
     const who = register.custodians.find((c) => c.id === s.custodian);
-    if (!who)
-      throw new QuorumError(`share ${k}: '${s.custodian}' is not a custodian of this quorum (${register.custodians.map((c) => c.id).join(", ")})`);
-    if (entered.has(s.custodian))
-      throw new QuorumError(`share ${k}: custodian '${s.custodian}' has already entered a share; ${m} distinct custodians are required (${cite})`);
-    if (shareFingerprint(s.share) !== who.shareSha256)
-      throw new QuorumError(`share ${k}: the share entered for custodian '${s.custodian}' is not the one registered for them in ${registerPath}`);
+    if (!who) throw new QuorumError(`share ${k}: '${s.custodian}' is not a custodian of this quorum (${register.custodians.map((c) => c.id).join(", ")})`);
+    if (entered.has(s.custodian)) throw new QuorumError(`share ${k}: custodian '${s.custodian}' has already entered a share; ${m} distinct custodians are required (${cite})`);
+    if (shareFingerprint(s.share) !== who.shareSha256) throw new QuorumError(`share ${k}: the share entered for custodian '${s.custodian}' is not the one registered for them in ${registerPath}`);
     entered.set(s.custodian, s.share);
     transcript?.add("participant", `custodian ${s.custodian} (${who.name}) entered a valid share`, {
       role: "key-custodian",
@@ -175,7 +157,6 @@ export async function collectShares(
     prompter.say(`    accepted: ${s.custodian} (${who.name})`);
   }
   const secret = Buffer.from(await combine([...entered.values()].map((b) => new Uint8Array(b))));
-  if (secretCommitment(secret) !== register.secretSha256)
-    throw new QuorumError(`the ${m} shares do not rebuild the activation secret recorded in ${registerPath}; nothing was done on the HSM`);
+  if (secretCommitment(secret) !== register.secretSha256) throw new QuorumError(`the ${m} shares do not rebuild the activation secret recorded in ${registerPath}; nothing was done on the HSM`);
   return { secret, custodians: register.custodians.filter((c) => entered.has(c.id)).map(({ id, name }) => ({ id, name })) };
 }

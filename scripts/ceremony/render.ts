@@ -55,16 +55,25 @@ function offline(env: Environment, root: OfflineRoot): RenderedFile[] {
   const issuerUrl = `${env.repository.baseUrl}/certs/${root.name}.der`;
   const out: RenderedFile[] = [
     file(env, "01-quorum-split.yaml", "Quorum initialisation: the offline HSM's activation secret, split among the custodians", {
-      type: "quorum-split", ...base, description: `Split the activation secret of the ${root.name} offline HSM, ${quorum.threshold} of ${quorum.custodians.length}`,
-      mode: "initialise", outputs: { transcript: "01-quorum-split.transcript" },
+      type: "quorum-split",
+      ...base,
+      description: `Split the activation secret of the ${root.name} offline HSM, ${quorum.threshold} of ${quorum.custodians.length}`,
+      mode: "initialise",
+      outputs: { transcript: "01-quorum-split.transcript" },
     }),
     file(env, "02-root-key.yaml", "Root key generation", {
       // Generated for backup (ADR 0081): it leaves the HSM only wrapped, in the key-backup ceremony.
-      type: "root-key", ...base, description: `Generate the ${root.name} key pair in the offline HSM`, key: { ...rootKey, backup: true },
+      type: "root-key",
+      ...base,
+      description: `Generate the ${root.name} key pair in the offline HSM`,
+      key: { ...rootKey, backup: true },
       outputs: { publicKey: `${root.name}.pub.pem`, transcript: "02-root-key.transcript" },
     }),
     file(env, "03-root-certificate.yaml", "Self-signed root certificate", {
-      type: "root-certificate", ...base, description: `Self-sign the ${root.name} certificate`, key: rootKey,
+      type: "root-certificate",
+      ...base,
+      description: `Self-sign the ${root.name} certificate`,
+      key: rootKey,
       inputs: { publicKey: `${root.name}.pub.pem` },
       certificate: { subject: root.subject, notBefore: "signing-time", validityDays: root.validityDays },
       outputs: { certificate: rootCert, transcript: "03-root-certificate.transcript" },
@@ -77,26 +86,49 @@ function offline(env: Environment, root: OfflineRoot): RenderedFile[] {
     const content = caContent(env, ca);
     out.push(
       file(env, `${n}-${ca.name}-key.yaml`, `Issuing CA key and CSR in the online HSM (${ca.name})`, {
-        type: "issuing-ca-key", environment: env.name, description: `Generate the ${ca.name} key pair in HSM partition '${ca.partition}' and its CSR`,
-        hsm: { library: env.hsm.pkcs11Library, tokenLabel: part.tokenLabel }, key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm, generate: true, backup: true },
-        csr: { subject: ca.subject }, outputs: { publicKey: `${ca.name}.pub.pem`, csr: `${ca.name}.csr.pem`, transcript: `${n}-${ca.name}-key.transcript` },
+        type: "issuing-ca-key",
+        environment: env.name,
+        description: `Generate the ${ca.name} key pair in HSM partition '${ca.partition}' and its CSR`,
+        hsm: { library: env.hsm.pkcs11Library, tokenLabel: part.tokenLabel },
+        key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm, generate: true, backup: true },
+        csr: { subject: ca.subject },
+        outputs: { publicKey: `${ca.name}.pub.pem`, csr: `${ca.name}.csr.pem`, transcript: `${n}-${ca.name}-key.transcript` },
       }),
-      file(env, `${m}-${ca.name}-intermediate.yaml`, `Intermediate certificate for ${ca.name}, signed by ${root.name}`, {
-        type: "intermediate", ...base, description: `Sign the ${ca.name} certificate with the ${root.name} key`, issuerKey: rootKey,
-        inputs: { issuerCertificate: rootCert, csr: `${ca.name}.csr.pem` },
-        certificate: {
-          subject: ca.subject, keyAlgorithm: ca.keyAlgorithm, notBefore: "signing-time", validityDays: root.intermediateValidityDays,
-          pathLength: CP_LIMITS.issuingCaPathLength, extendedKeyUsage: content.extendedKeyUsage,
-          policies: content.policies, crlUrl, issuerUrl,
+      file(
+        env,
+        `${m}-${ca.name}-intermediate.yaml`,
+        `Intermediate certificate for ${ca.name}, signed by ${root.name}`,
+        {
+          type: "intermediate",
+          ...base,
+          description: `Sign the ${ca.name} certificate with the ${root.name} key`,
+          issuerKey: rootKey,
+          inputs: { issuerCertificate: rootCert, csr: `${ca.name}.csr.pem` },
+          certificate: {
+            subject: ca.subject,
+            keyAlgorithm: ca.keyAlgorithm,
+            notBefore: "signing-time",
+            validityDays: root.intermediateValidityDays,
+            pathLength: CP_LIMITS.issuingCaPathLength,
+            extendedKeyUsage: content.extendedKeyUsage,
+            policies: content.policies,
+            crlUrl,
+            issuerUrl,
+          },
+          outputs: { certificate: `${ca.name}.crt.pem`, transcript: `${m}-${ca.name}-intermediate.transcript` },
         },
-        outputs: { certificate: `${ca.name}.crt.pem`, transcript: `${m}-${ca.name}-intermediate.transcript` },
-      }, content.problems.map((p) => `# ${p.message}\n`).join("")),
+        content.problems.map((p) => `# ${p.message}\n`).join(""),
+      ),
     );
   });
   const k = String(4 + 2 * env.issuingCas.length).padStart(2, "0");
   out.push(
     file(env, `${k}-ca-crl.yaml`, `CRL of CA certificates issued by ${root.name}`, {
-      type: "ca-crl", ...base, description: `Sign CRL number 1 of ${root.name}`, issuerKey: rootKey, inputs: { issuerCertificate: rootCert },
+      type: "ca-crl",
+      ...base,
+      description: `Sign CRL number 1 of ${root.name}`,
+      issuerKey: rootKey,
+      inputs: { issuerCertificate: rootCert },
       crl: { number: 1, thisUpdate: "signing-time", nextUpdateDays: root.caCrlNextUpdateDays, revoked: [] },
       outputs: { crl: `${root.name}.crl.pem`, transcript: `${k}-ca-crl.transcript` },
     }),
@@ -119,15 +151,22 @@ function keyBackups(env: Environment, owners: { quorum: number; members: { id: s
   const copies = env.sites.map((s) => ({ id: `${s.name}-key-safe`, location: `${s.location.facility}, ${s.location.city}: custodians' key safe` }));
   const keys = [
     ...(root
-      ? [{
-          name: root.name, what: `the ${root.name} key in the offline HSM`, hsm: { library: root.hsm.pkcs11Library, tokenLabel: root.hsm.tokenLabel },
-          quorum: { threshold: root.custodians.quorum, custodians: root.custodians.members, register: "quorum-register.json" } as Quorum | undefined,
-          key: { label: root.keyLabel, algorithm: root.keyAlgorithm },
-        }]
+      ? [
+          {
+            name: root.name,
+            what: `the ${root.name} key in the offline HSM`,
+            hsm: { library: root.hsm.pkcs11Library, tokenLabel: root.hsm.tokenLabel },
+            quorum: { threshold: root.custodians.quorum, custodians: root.custodians.members, register: "quorum-register.json" } as Quorum | undefined,
+            key: { label: root.keyLabel, algorithm: root.keyAlgorithm },
+          },
+        ]
       : []),
     ...env.issuingCas.map((ca) => ({
-      name: ca.name, what: `the ${ca.name} key in HSM partition '${ca.partition}'`,
-      hsm: { library: env.hsm.pkcs11Library, tokenLabel: partitionOf(env, ca.partition).tokenLabel }, quorum: undefined, key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm },
+      name: ca.name,
+      what: `the ${ca.name} key in HSM partition '${ca.partition}'`,
+      hsm: { library: env.hsm.pkcs11Library, tokenLabel: partitionOf(env, ca.partition).tokenLabel },
+      quorum: undefined,
+      key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm },
     })),
   ];
   const out: RenderedFile[] = [];
@@ -135,8 +174,14 @@ function keyBackups(env: Environment, owners: { quorum: number; members: { id: s
     const n = String(first + i).padStart(2, "0");
     out.push(
       file(env, `${n}-${k.name}-key-backup.yaml`, `Key backup: ${k.what}, wrapped under a key split among the custodians`, {
-        type: "key-backup", environment: env.name, description: `Back up ${k.what} (${custodians.threshold} of ${custodians.members.length} custodians to restore)`,
-        hsm: k.hsm, ...(k.quorum ? { quorum: k.quorum } : {}), key: k.key, custodians, copies,
+        type: "key-backup",
+        environment: env.name,
+        description: `Back up ${k.what} (${custodians.threshold} of ${custodians.members.length} custodians to restore)`,
+        hsm: k.hsm,
+        ...(k.quorum ? { quorum: k.quorum } : {}),
+        key: k.key,
+        custodians,
+        copies,
         outputs: { media: `${k.name}.key-backup.json`, mediaRegister: `${k.name}.key-backup-register.json`, transcript: `${n}-${k.name}-key-backup.transcript` },
       }),
     );
@@ -144,8 +189,13 @@ function keyBackups(env: Environment, owners: { quorum: number; members: { id: s
   for (const k of keys)
     out.push(
       file(env, `restore-${k.name}-key.yaml`, `Key restore (after the loss of an HSM only): ${k.what}, from its backup media`, {
-        type: "key-restore", environment: env.name, description: `Restore ${k.what} from ${k.name}.key-backup.json into a token that does not hold it`,
-        hsm: k.hsm, ...(k.quorum ? { quorum: k.quorum } : {}), key: k.key, inputs: { media: `${k.name}.key-backup.json` },
+        type: "key-restore",
+        environment: env.name,
+        description: `Restore ${k.what} from ${k.name}.key-backup.json into a token that does not hold it`,
+        hsm: k.hsm,
+        ...(k.quorum ? { quorum: k.quorum } : {}),
+        key: k.key,
+        inputs: { media: `${k.name}.key-backup.json` },
         outputs: { publicKey: `${k.name}.restored.pub.pem`, transcript: `restore-${k.name}-key.transcript` },
       }),
     );
@@ -161,13 +211,21 @@ function external(env: Environment, root: ExternalRoot): RenderedFile[] {
     const m = String(2 + 2 * i).padStart(2, "0");
     out.push(
       file(env, `${n}-${ca.name}-external-csr.yaml`, `CSR of ${ca.name} for the external root (${root.operator})`, {
-        type: "external-csr", environment: env.name, description: `Generate the ${ca.name} key pair and the CSR sent to ${root.operator}`, hsm,
-        key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm, generate: true, ...(root.custodians ? { backup: true } : {}) }, csr: { subject: ca.subject },
+        type: "external-csr",
+        environment: env.name,
+        description: `Generate the ${ca.name} key pair and the CSR sent to ${root.operator}`,
+        hsm,
+        key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm, generate: true, ...(root.custodians ? { backup: true } : {}) },
+        csr: { subject: ca.subject },
         outputs: { publicKey: `${ca.name}.pub.pem`, csr: `${ca.name}.csr.pem`, transcript: `${n}-${ca.name}-external-csr.transcript` },
       }),
       file(env, `${m}-${ca.name}-external-import.yaml`, `Import of the certificate ${root.operator} returned for ${ca.name}`, {
-        type: "external-certificate-import", environment: env.name, description: `Check and import the ${ca.name} certificate issued by ${root.subject.CN}`, hsm,
-        key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm }, externalRoot: { subject: root.subject, certificateSha256: root.certificateSha256 },
+        type: "external-certificate-import",
+        environment: env.name,
+        description: `Check and import the ${ca.name} certificate issued by ${root.subject.CN}`,
+        hsm,
+        key: { label: ca.keyLabel, algorithm: ca.keyAlgorithm },
+        externalRoot: { subject: root.subject, certificateSha256: root.certificateSha256 },
         inputs: { certificate: `${ca.name}.returned.crt.pem`, issuerCertificate: `${root.name}.crt.pem` },
         expect: { subject: ca.subject, maxValidityDays: CP_LIMITS.subordinateMaxValidityDays, pathLength: CP_LIMITS.issuingCaPathLength, policies: caContent(env, ca).policies },
         outputs: { certificate: `${ca.name}.crt.pem`, transcript: `${m}-${ca.name}-external-import.transcript` },
@@ -193,7 +251,7 @@ function readme(env: Environment, files: RenderedFile[]): RenderedFile {
     ...(restores.length
       ? [
           "Copy each `*.key-backup.json` onto the media its `*.key-backup-register.json` names (docs/runbooks/key-ceremony.md,",
-          "\"Key backup and restore\"). Only after the loss of an HSM, with the media copied back here:",
+          '"Key backup and restore"). Only after the loss of an HSM, with the media copied back here:',
           ...restores.map((f) => `- \`lanic-ca ceremony ${f.path}\``),
           "",
         ]
@@ -202,7 +260,7 @@ function readme(env: Environment, files: RenderedFile[]): RenderedFile {
       ? [
           "Cross-certificates depend on an event (a root rollover, the switch from the external root) and are not",
           `rendered here: make the file when the event is decided with \`lanic-ca ceremony template cross-certificate --environment ${env.name} ...\``,
-          "(docs/runbooks/key-ceremony.md, \"Cross-certificate\").",
+          '(docs/runbooks/key-ceremony.md, "Cross-certificate").',
           "",
         ]
       : []),
@@ -233,23 +291,28 @@ export interface CrossCertificateOptions {
  */
 export function renderCrossCertificateFile(env: Environment, opts: CrossCertificateOptions): RenderedFile {
   const root = env.rootOfTrust;
-  if (root.type !== "offline")
-    throw new Error(`environment ${env.name}: a cross-certificate is signed by an offline root; this environment's root of trust is external (${root.operator})`);
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(opts.name) || opts.name.length > 40)
-    throw new Error(`name '${opts.name}': expected a lower-case DNS label (a-z, 0-9, '-'), at most 40 characters`);
+  if (root.type !== "offline") throw new Error(`environment ${env.name}: a cross-certificate is signed by an offline root; this environment's root of trust is external (${root.operator})`);
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(opts.name) || opts.name.length > 40) throw new Error(`name '${opts.name}': expected a lower-case DNS label (a-z, 0-9, '-'), at most 40 characters`);
   const hsm = { library: root.hsm.pkcs11Library, tokenLabel: root.hsm.tokenLabel };
   const quorum = { threshold: root.custodians.quorum, custodians: root.custodians.members, register: "quorum-register.json" };
   const path = `cross-${opts.name}.yaml`;
   const what = opts.subjectKind === "root" ? "another root (rollover)" : "an issuing CA (switch from the external root)";
   const c: CeremonyFile = {
-    type: "cross-certificate", environment: env.name, description: `Cross-certify ${opts.subjectCertificate}, ${what}, with the ${root.name} key`, hsm, quorum,
+    type: "cross-certificate",
+    environment: env.name,
+    description: `Cross-certify ${opts.subjectCertificate}, ${what}, with the ${root.name} key`,
+    hsm,
+    quorum,
     issuerKey: { label: root.keyLabel, algorithm: root.keyAlgorithm },
     inputs: { issuerCertificate: `${root.name}.crt.pem`, subjectCertificate: opts.subjectCertificate },
     certificate: {
-      notBefore: "signing-time", validityDays: opts.validityDays ?? root.intermediateValidityDays,
+      notBefore: "signing-time",
+      validityDays: opts.validityDays ?? root.intermediateValidityDays,
       ...(opts.subjectKind === "issuing-ca" ? { pathLength: CP_LIMITS.issuingCaPathLength } : {}),
-      extendedKeyUsage: [], policies: [env.cpCps.policyOid],
-      crlUrl: `${env.repository.baseUrl}/crl/${root.name}.crl`, issuerUrl: `${env.repository.baseUrl}/certs/${root.name}.der`,
+      extendedKeyUsage: [],
+      policies: [env.cpCps.policyOid],
+      crlUrl: `${env.repository.baseUrl}/crl/${root.name}.crl`,
+      issuerUrl: `${env.repository.baseUrl}/certs/${root.name}.der`,
     },
     outputs: { certificate: `cross-${opts.name}.crt.pem`, transcript: `cross-${opts.name}.transcript` },
   };

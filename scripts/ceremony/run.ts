@@ -79,10 +79,12 @@ function setAsideFailedAttempt(file: string, base: string, outputs: Record<strin
   const v = verifyTranscript(json, { markdownPath: existsSync(md) ? md : undefined });
   if (!v.ok || v.status !== "failed") return undefined;
   const doc = JSON.parse(readFileSync(json, "utf8")) as TranscriptDocument;
-  const at = doc.entries.at(-1)!.at.replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const at = doc.entries
+    .at(-1)!
+    .at.replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   const moved = { json: `${base}.failed-${at}.json`, md: `${base}.failed-${at}.md` };
-  for (const p of [moved.json, moved.md])
-    if (existsSync(p)) throw new CeremonyFileError(file, [{ path: "outputs.transcript", message: `${p} already exists; cannot set the failed attempt aside` }]);
+  for (const p of [moved.json, moved.md]) if (existsSync(p)) throw new CeremonyFileError(file, [{ path: "outputs.transcript", message: `${p} already exists; cannot set the failed attempt aside` }]);
   const written = new Map(doc.entries.filter((e) => e.kind === "output").map((e) => [String(e.data.path), String(e.data.sha256)]));
   for (const p of Object.values(outputs)) {
     if (existsSync(p) && written.get(p) === sha256Hex(readFileSync(p))) renameSync(p, p.replace(/(\.[^./]+)?$/, `.failed-${at}$1`));
@@ -100,8 +102,7 @@ export async function runCeremony(options: RunOptions): Promise<RunResult> {
 
   // 1. The file, strictly. Nothing else happens if it is wrong.
   const c = loadCeremonyFile(file);
-  if (options.expectType && c.type !== options.expectType)
-    throw new CeremonyFileError(file, [{ path: "type", message: `'${c.type}' cannot be run by this command; expected '${options.expectType}'` }]);
+  if (options.expectType && c.type !== options.expectType) throw new CeremonyFileError(file, [{ path: "type", message: `'${c.type}' cannot be run by this command; expected '${options.expectType}'` }]);
   const dir = dirname(resolve(file));
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(dir, p));
 
@@ -129,13 +130,18 @@ export async function runCeremony(options: RunOptions): Promise<RunResult> {
     ...Object.entries(outputs).map(([k, p]): [string, string, string] => [outputField[k], p, k === "register" ? (c as { quorum: { register: string } }).quorum.register : (c.outputs as Record<string, string>)[k]]),
     ["outputs.transcript", transcriptBase, c.outputs.transcript],
   ];
-  const outside = written.filter(([, p]) => { const r = relative(dir, p); return r === "" || r.startsWith("..") || isAbsolute(r); });
+  const outside = written.filter(([, p]) => {
+    const r = relative(dir, p);
+    return r === "" || r.startsWith("..") || isAbsolute(r);
+  });
   if (outside.length)
-    throw new CeremonyFileError(file, outside.map(([k, , v]) => ({ path: k, message: `'${v}' is outside the ceremony folder ${dir}; outputs and transcripts are written inside it (a relative path without '..')` })));
+    throw new CeremonyFileError(
+      file,
+      outside.map(([k, , v]) => ({ path: k, message: `'${v}' is outside the ceremony folder ${dir}; outputs and transcripts are written inside it (a relative path without '..')` })),
+    );
   const previousAttempt = setAsideFailedAttempt(file, transcriptBase, outputs);
   const claims = [...written.filter(([k]) => k !== "outputs.transcript").map(([k, p]) => [k, p]), ["outputs.transcript", `${transcriptBase}.json`], ["outputs.transcript", `${transcriptBase}.md`]];
-  for (const [k, p] of claims)
-    if (existsSync(p)) throw new CeremonyFileError(file, [{ path: k, message: `${p} already exists; a ceremony never overwrites a file (outputs are created with flag wx)` }]);
+  for (const [k, p] of claims) if (existsSync(p)) throw new CeremonyFileError(file, [{ path: k, message: `${p} already exists; a ceremony never overwrites a file (outputs are created with flag wx)` }]);
 
   // 3. The transcript.
   const t = new Transcript({ output, now });
@@ -145,8 +151,14 @@ export async function runCeremony(options: RunOptions): Promise<RunResult> {
   say(pc.bold(`\nCeremony ${c.type} — environment ${c.environment}`));
   say(pc.dim(c.description));
   t.add("begin", `${c.type} ceremony for ${c.environment}`, {
-    type: c.type, environment: c.environment, description: c.description, file: resolve(file), fileSha256: sha256Hex(readFileSync(file)), hsm: c.hsm,
-    tool: "lanic-ca ceremony", node: process.version,
+    type: c.type,
+    environment: c.environment,
+    description: c.description,
+    file: resolve(file),
+    fileSha256: sha256Hex(readFileSync(file)),
+    hsm: c.hsm,
+    tool: "lanic-ca ceremony",
+    node: process.version,
   });
   if (previousAttempt) t.add("input", `previous failed attempt, set aside: ${previousAttempt.json}`, { name: "previousAttempt", path: previousAttempt.json, sha256: sha256Hex(readFileSync(previousAttempt.json)) });
   for (const p of options.participants ?? []) t.add("participant", `${p.name} (${p.role})`, { role: p.role, name: p.name });
@@ -157,7 +169,16 @@ export async function runCeremony(options: RunOptions): Promise<RunResult> {
     say(pc.dim(r.stdout.trim().replace(/^/gm, "    ")));
   };
   const x: CeremonyContext = {
-    file: c, path: resolve(file), inputs, outputs, transcript: t, prompter, now, say, abs, pin: undefined,
+    file: c,
+    path: resolve(file),
+    inputs,
+    outputs,
+    transcript: t,
+    prompter,
+    now,
+    say,
+    abs,
+    pin: undefined,
     get signingTime() {
       return signingTime;
     },
@@ -189,8 +210,7 @@ export async function runCeremony(options: RunOptions): Promise<RunResult> {
             throw err;
           }
           const subject = Object.fromEntries(csr.subject.map((a) => [a.type ?? a.oid, a.value]));
-          if (expectedSubject && !sameSubjectValues(subject, expectedSubject))
-            throw new CeremonyError(`the CSR's subject ${JSON.stringify(subject)} differs from the ceremony file's ${JSON.stringify(expectedSubject)}`);
+          if (expectedSubject && !sameSubjectValues(subject, expectedSubject)) throw new CeremonyError(`the CSR's subject ${JSON.stringify(subject)} differs from the ceremony file's ${JSON.stringify(expectedSubject)}`);
           spki = csr.spki;
         } else spki = fromPem(readFileSync(abs(inp.publicKey!)), "PUBLIC KEY", abs(inp.publicKey!));
         const alg = keyAlgorithmOf(spki);

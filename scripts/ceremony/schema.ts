@@ -21,9 +21,15 @@ import { LineCounter, parseDocument } from "yaml";
 export const EKU_FORBIDDEN_WITH_SERVER_AUTH = ["codeSigning", "emailProtection", "timeStamping", "ocspSigning"] as const;
 
 // ---------------------------------------------------------------- building blocks
-const Name = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a lower-case DNS label (a-z, 0-9, '-')").max(40);
+const Name = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a lower-case DNS label (a-z, 0-9, '-')")
+  .max(40);
 /** A file path, relative to the ceremony file's directory. */
-const FilePath = z.string().min(1).regex(/^[^\0]+$/, "a file path");
+const FilePath = z
+  .string()
+  .min(1)
+  .regex(/^[^\0]+$/, "a file path");
 const HttpUrl = z.url().regex(/^http:\/\//, "an http:// URL (BR 7.1.2.10.3, RFC 5280 4.2.1.13: no TLS loop)");
 const Oid = z.string().regex(/^[0-2](\.(0|[1-9][0-9]*))+$/, "an OID in dotted form");
 const NotBefore = z.union([z.literal("signing-time"), z.iso.datetime()]);
@@ -271,19 +277,7 @@ export const KeyRestore = z.strictObject({
   outputs: z.strictObject({ publicKey: FilePath, ...transcript }),
 });
 
-export const CeremonyFile = z.discriminatedUnion("type", [
-  QuorumSplit,
-  RootKey,
-  RootCertificate,
-  Intermediate,
-  CrossCertificate,
-  CaCrl,
-  IssuingCaKey,
-  ExternalCsr,
-  ExternalCertificateImport,
-  KeyBackup,
-  KeyRestore,
-]);
+export const CeremonyFile = z.discriminatedUnion("type", [QuorumSplit, RootKey, RootCertificate, Intermediate, CrossCertificate, CaCrl, IssuingCaKey, ExternalCsr, ExternalCertificateImport, KeyBackup, KeyRestore]);
 export type CeremonyFile = z.infer<typeof CeremonyFile>;
 export type CeremonyType = CeremonyFile["type"];
 export type QuorumSplit = z.infer<typeof QuorumSplit>;
@@ -315,8 +309,7 @@ export function limitProblems(c: CeremonyFile): Problem[] {
     const q = c.quorum;
     if (q.threshold < CP_LIMITS.custodianMinQuorum)
       out.push({ path: ["quorum", "threshold"], message: `${q.threshold} is below ${CP_LIMITS.custodianMinQuorum}: the offline HSM needs multi-person control (BR 5.2.2, 6.2.2)` });
-    if (q.threshold > q.custodians.length)
-      out.push({ path: ["quorum", "threshold"], message: `${q.threshold} is more than the ${q.custodians.length} custodians` });
+    if (q.threshold > q.custodians.length) out.push({ path: ["quorum", "threshold"], message: `${q.threshold} is more than the ${q.custodians.length} custodians` });
     const ids = q.custodians.map((m) => m.id);
     ids.forEach((id, i) => {
       if (ids.indexOf(id) !== i) out.push({ path: ["quorum", "custodians", i, "id"], message: `custodian '${id}' is listed twice` });
@@ -325,10 +318,8 @@ export function limitProblems(c: CeremonyFile): Problem[] {
   const rootKeyCite = "CP/CPS 6.1.5, BR 6.1.5, MRSP 5.1";
   switch (c.type) {
     case "quorum-split":
-      if (c.mode === "reshare" && !c.previousRegister)
-        out.push({ path: ["previousRegister"], message: "required when mode is 'reshare' (the current share register)" });
-      if (c.mode === "initialise" && c.previousRegister)
-        out.push({ path: ["previousRegister"], message: "only allowed when mode is 'reshare'" });
+      if (c.mode === "reshare" && !c.previousRegister) out.push({ path: ["previousRegister"], message: "required when mode is 'reshare' (the current share register)" });
+      if (c.mode === "initialise" && c.previousRegister) out.push({ path: ["previousRegister"], message: "only allowed when mode is 'reshare'" });
       break;
     case "root-key":
       oneOf(["key", "algorithm"], c.key.algorithm, CP_LIMITS.rootKeyAlgorithms, "a root key", rootKeyCite);
@@ -384,8 +375,7 @@ export function limitProblems(c: CeremonyFile): Problem[] {
       if (copies.indexOf(id) !== i) out.push({ path: ["copies", i, "id"], message: `copy '${id}' is listed twice` });
     });
   }
-  if (c.type === "issuing-ca-key" || c.type === "external-csr")
-    oneOf(["key", "algorithm"], c.key.algorithm, CP_LIMITS.subordinateKeyAlgorithms, "a subordinate CA key", "CP/CPS 6.1.5, BR 6.1.5, MRSP 5.1");
+  if (c.type === "issuing-ca-key" || c.type === "external-csr") oneOf(["key", "algorithm"], c.key.algorithm, CP_LIMITS.subordinateKeyAlgorithms, "a subordinate CA key", "CP/CPS 6.1.5, BR 6.1.5, MRSP 5.1");
   return out;
 }
 
@@ -395,10 +385,7 @@ export class CeremonyFileError extends Error {
     readonly source: string,
     readonly problems: { path: string; message: string }[],
   ) {
-    super(
-      `${source}: invalid ceremony file (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-        problems.map((p) => `  - ${source}: ${p.path}: ${p.message}`).join("\n"),
-    );
+    super(`${source}: invalid ceremony file (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${source}: ${p.path}: ${p.message}`).join("\n"));
     this.name = "CeremonyFileError";
   }
 }
@@ -410,7 +397,11 @@ export function parseCeremony(raw: unknown, source: string): CeremonyFile {
     throw new CeremonyFileError(source, zodProblems(result.error, raw, `must be one of ${CEREMONY_TYPES.map((t) => JSON.stringify(t)).join(", ")}`));
   }
   const limits = limitProblems(result.data);
-  if (limits.length > 0) throw new CeremonyFileError(source, limits.map((p) => ({ path: formatPath(p.path), message: p.message })));
+  if (limits.length > 0)
+    throw new CeremonyFileError(
+      source,
+      limits.map((p) => ({ path: formatPath(p.path), message: p.message })),
+    );
   return result.data;
 }
 

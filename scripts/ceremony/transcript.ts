@@ -188,8 +188,7 @@ export function verifyTranscript(jsonPath: string, options: { markdownPath?: str
   });
   const last = doc.entries.at(-1);
   if (last?.kind !== "result") problems.push("the transcript does not end with a result entry (truncated?)");
-  if (options.head && last?.hash !== options.head)
-    problems.push(`the last entry hash ${last?.hash ?? "(none)"} differs from the recorded head ${options.head}`);
+  if (options.head && last?.hash !== options.head) problems.push(`the last entry hash ${last?.hash ?? "(none)"} differs from the recorded head ${options.head}`);
   if (options.markdownPath) {
     let md: string | undefined;
     try {
@@ -197,8 +196,7 @@ export function verifyTranscript(jsonPath: string, options: { markdownPath?: str
     } catch (err) {
       problems.push(`${options.markdownPath}: cannot read: ${(err as Error).message}`);
     }
-    if (md !== undefined && md !== renderMarkdown(doc))
-      problems.push(`${options.markdownPath}: the Markdown differs from the rendering of the JSON transcript (it was edited)`);
+    if (md !== undefined && md !== renderMarkdown(doc)) problems.push(`${options.markdownPath}: the Markdown differs from the rendering of the JSON transcript (it was edited)`);
   }
   return { ok: problems.length === 0, entries: doc.entries.length, head: last?.hash ?? null, status: (last?.data.status as string) ?? null, problems };
 }

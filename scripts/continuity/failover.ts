@@ -34,14 +34,22 @@ export function planFailover(file: string, text: string, env: EnvironmentInput, 
   const target = env.sites.find((s) => s.name === to);
   if (!target) throw new FailoverError(`${file}: no site '${to}' in environment '${env.name}'; sites: ${env.sites.map((s) => s.name).join(", ")}`);
   if (!primary || target.role !== "backup") throw new FailoverError(`${file}: site '${to}' is already the primary of '${env.name}'; nothing to fail over`);
-  if (!env.database.replicationAddresses?.[to])
-    throw new FailoverError(`${file}: database.replicationAddresses.${to} is missing: the '${primary.name}' clusters would have nothing to stream from after the failover`);
+  if (!env.database.replicationAddresses?.[to]) throw new FailoverError(`${file}: database.replicationAddresses.${to} is missing: the '${primary.name}' clusters would have nothing to stream from after the failover`);
   const roleOf = (name: string, role: string) => new RegExp(`(name:\\s*"${name}",\\s*role:\\s*)"${role}"`, "g");
-  const swaps: [RegExp, string][] = [[roleOf(primary.name, "primary"), "backup"], [roleOf(to, "backup"), "primary"]];
+  const swaps: [RegExp, string][] = [
+    [roleOf(primary.name, "primary"), "backup"],
+    [roleOf(to, "backup"), "primary"],
+  ];
   let out = text;
   for (const [re, role] of swaps) {
     const n = out.match(re)?.length ?? 0;
-    if (n !== 1) throw new FailoverError(`${file}: expected one site entry '${re.source.replace(/\\s\*|\\/g, " ").replace(/\s+/g, " ").trim()}', found ${n}; edit the sites' roles by hand`);
+    if (n !== 1)
+      throw new FailoverError(
+        `${file}: expected one site entry '${re.source
+          .replace(/\\s\*|\\/g, " ")
+          .replace(/\s+/g, " ")
+          .trim()}', found ${n}; edit the sites' roles by hand`,
+      );
     out = out.replace(re, `$1"${role}"`);
   }
   return { environment: env.name, from: primary.name, to, text: out };
@@ -50,7 +58,9 @@ export function planFailover(file: string, text: string, env: EnvironmentInput, 
 export function registerContinuityCommands(program: Command): void {
   program
     .command("failover")
-    .description("make a backup site the primary (replica promoted, standbys scaled up, CronJobs resumed) or, with the old primary, fail back: edits environments/<env>.ts; review with `lanic-ca diff` (docs/runbooks/failover.md)")
+    .description(
+      "make a backup site the primary (replica promoted, standbys scaled up, CronJobs resumed) or, with the old primary, fail back: edits environments/<env>.ts; review with `lanic-ca diff` (docs/runbooks/failover.md)",
+    )
     .argument("<env>", "environment")
     .requiredOption("--to <site>", "the site that becomes the primary")
     .option("--dir <dir>", "folder of the environment definitions", "environments")
@@ -68,6 +78,8 @@ export function registerContinuityCommands(program: Command): void {
       const plan = planFailover(file, text, env, opts.to);
       if (!opts.dryRun) writeFileSync(file, plan.text);
       console.log(`${opts.dryRun ? "would make" : "made"} '${plan.to}' the primary of '${plan.environment}' and '${plan.from}' its backup site (${file}).`);
-      console.log(`Next: npm run build && lanic-ca diff --base <ref before this change> ${plan.environment}   (class 'failover': two-person approval), then apply the '${plan.to}' stack first (docs/runbooks/failover.md).`);
+      console.log(
+        `Next: npm run build && lanic-ca diff --base <ref before this change> ${plan.environment}   (class 'failover': two-person approval), then apply the '${plan.to}' stack first (docs/runbooks/failover.md).`,
+      );
     });
 }

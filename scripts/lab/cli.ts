@@ -65,7 +65,11 @@ export function registerLabCommands(program: Command): void {
         if (opts.json) process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
         else if (!s.exists) process.stdout.write(`no lab in ${s.dir} (\`lanic-ca lab up\` makes one)\n`);
         else if (!s.services.length) process.stdout.write(`lab in ${s.dir}: stopped\n`);
-        else for (const v of s.services) process.stdout.write(`${v.running ? pc.green("running") : pc.red("stopped")}  ${v.name.padEnd(16)} pid ${String(v.pid).padEnd(8)} ${v.url ?? ""}${v.listening === false && v.running ? pc.yellow(" (port not answering)") : ""}\n`);
+        else
+          for (const v of s.services)
+            process.stdout.write(
+              `${v.running ? pc.green("running") : pc.red("stopped")}  ${v.name.padEnd(16)} pid ${String(v.pid).padEnd(8)} ${v.url ?? ""}${v.listening === false && v.running ? pc.yellow(" (port not answering)") : ""}\n`,
+            );
         const stopped = s.services.filter((v) => !v.running);
         if (stopped.length) throw new Error(`stopped: ${stopped.map((v) => `${v.name} (see ${v.log})`).join(", ")}`);
       } catch (err) {

@@ -34,7 +34,8 @@ async function main(dir: string): Promise<void> {
   const ca = await IssuingCa.start({ config, db, pin, caCertificate: readCertificate(state.files.issuingCaCert), poolSize: 4, configSource: source });
   const tlsDir = join(dir, "tls");
   const srv = await serveIssuingCa(ca, {
-    host: "127.0.0.1", port: state.ports.issuingCa,
+    host: "127.0.0.1",
+    port: state.ports.issuingCa,
     identity: { kind: "mtls", key: readFileSync(join(tlsDir, "server.key")), cert: readFileSync(join(tlsDir, "server.pem")), clientCa: readFileSync(join(tlsDir, "ca.pem")) },
   });
   log({ event: "listening", service: "issuing-ca", port: srv.port });
@@ -49,24 +50,36 @@ async function main(dir: string): Promise<void> {
   const ocspTls = clientTls(join(dir, "tls", `ocsp-signer-${config.name}`));
   const caCert = readCertificate(state.files.issuingCaCert);
   const crl = new CrlPublisher({
-    config, db, signer: hsmDigestSigner(caSigner), caCertificate: caCert, outDir: join(dir, "crl-out"),
+    config,
+    db,
+    signer: hsmDigestSigner(caSigner),
+    caCertificate: caCert,
+    outDir: join(dir, "crl-out"),
     publish: (file, name) => publishFile(config.publish!.repositoryUrl!, crlTls, `crl/${name}`, file),
   });
   const ocsp = new OcspSigner({
-    config, db, signer: hsmDigestSigner(ocspSigner), responderCertificate: readCertificate(responder.certificatePath), caCertificate: caCert,
+    config,
+    db,
+    signer: hsmDigestSigner(ocspSigner),
+    responderCertificate: readCertificate(responder.certificatePath),
+    caCertificate: caCert,
     push: (r) => pushOcspResponses(config.publish!.ocspResponderUrl!, ocspTls, r),
   });
   await ocsp.checkResponderCertificate();
   const ac = new AbortController();
   // A CRL within seconds of a revocation (ADR 0050), pre-signed OCSP responses (ADR 0013).
   const crlRun = crl.watch({
-    pollSeconds: 2, signal: ac.signal,
+    pollSeconds: 2,
+    signal: ac.signal,
     onPublished: (p) => log({ event: "crl.published", crlNumber: p.crlNumber.toString(), entries: p.entries }),
     onError: (e) => log({ event: "crl.publish.failed", error: e instanceof Error ? e.message : String(e) }),
   });
   const ocspRun = ocsp.run({
-    pollSeconds: 1, signal: ac.signal,
-    onPass: (r) => { if (r.signed) log({ event: "ocsp.signed", ...r }); },
+    pollSeconds: 1,
+    signal: ac.signal,
+    onPass: (r) => {
+      if (r.signed) log({ event: "ocsp.signed", ...r });
+    },
     onError: (e) => log({ event: "ocsp.sign.failed", error: e instanceof Error ? e.message : String(e) }),
   });
   log({ event: "started", services: ["issuing-ca", "crl-publisher", "ocsp-signer"] });

@@ -55,9 +55,7 @@ const pkiMain = (): string => fileURLToPath(import.meta.resolve("@lanic-ca/pki-s
 /** Beside this file in dist/scripts/lab/. */
 const ISSUING_ZONE = new URL("./lab-issuing-zone.js", import.meta.url);
 
-
-const openssl = (args: string[], cwd?: string): string =>
-  execFileSync("openssl", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
+const openssl = (args: string[], cwd?: string): string => execFileSync("openssl", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
 
 const secret = (): string => randomBytes(12).toString("base64url");
 
@@ -97,15 +95,15 @@ async function runCeremonies(dir: string, env: Environment, pins: { rootSo: stri
   const files = renderCeremonyFiles(env);
   for (const f of files) writeFileSync(join(cdir, f.path), f.content);
   let shares: string[] = [];
-  for (const f of files.filter((x) => x.path.endsWith(".yaml")).map((x) => x.path).sort()) {
+  for (const f of files
+    .filter((x) => x.path.endsWith(".yaml"))
+    .map((x) => x.path)
+    .sort()) {
     const type = /^type: (\S+)$/m.exec(readFileSync(join(cdir, f), "utf8"))?.[1];
     // Key backup and restore need the security officer at the HSM and a loss to restore from: the
     // lab does not run them (the continuity drill restores keys from a backup, ADR 0081).
     if (type === "key-backup" || type === "key-restore") continue;
-    const lines =
-      type === "quorum-split" ? [pins.rootSo, "", "", "", "", "", ""]
-      : type === "issuing-ca-key" ? [pins.online]
-      : shares.slice(0, 2);
+    const lines = type === "quorum-split" ? [pins.rootSo, "", "", "", "", "", ""] : type === "issuing-ca-key" ? [pins.online] : shares.slice(0, 2);
     let screen = "";
     const out = new PassThrough();
     out.on("data", (d: Buffer) => (screen += d.toString()));
@@ -136,8 +134,14 @@ async function makeCa(dir: string, say: Say): Promise<MadeCa> {
   for (const d of ["secrets", "softhsm", "logs", "db", "repository/certs", "repository/crl", "operators", "crl-out"]) mkdirSync(join(dir, d), { recursive: true, mode: d === "secrets" ? 0o700 : 0o755 });
   writeFileSync(join(dir, "README-LAB-ONLY-NOT-FOR-PRODUCTION.txt"), WARNING);
   const ports = {
-    repository: await freePort(), repositoryPublish: await freePort(), ocsp: await freePort(), ocspPublish: await freePort(), issuingCa: await freePort(),
-    raBackend: await freePort(), raApplicant: await freePort(), raConsole: await freePort(),
+    repository: await freePort(),
+    repositoryPublish: await freePort(),
+    ocsp: await freePort(),
+    ocspPublish: await freePort(),
+    issuingCa: await freePort(),
+    raBackend: await freePort(),
+    raApplicant: await freePort(),
+    raConsole: await freePort(),
   };
   const env = labEnvironment(ports);
   const issuing = env.issuingCas[0];
@@ -208,9 +212,14 @@ async function makeCa(dir: string, say: Say): Promise<MadeCa> {
   writeFileSync(caConfig, `${JSON.stringify(config, null, 2)}\n`);
   const caDatabase = join(dir, "db", "ca");
   const state: LabState = {
-    version: 1, environment: env.name, issuingCa: issuing.name, createdAt: new Date().toISOString(), ports,
+    version: 1,
+    environment: env.name,
+    issuingCa: issuing.name,
+    createdAt: new Date().toISOString(),
+    ports,
     files: { caConfig, caDatabase, rootCert, issuingCaCert, chain, raClientTls: join(dir, "tls", config.raClientSubject) },
-    operators: [], processes: [],
+    operators: [],
+    processes: [],
   };
   return { state, config, pin: pins.online, ocspCert, ocspKey: { label: issuing.ocsp.keyLabel, subject: `CN=${issuing.subject.CN} OCSP Responder,O=${issuing.subject.O},C=${issuing.subject.C}` } };
 }
@@ -223,10 +232,16 @@ async function issueLabCertificates(dir: string, made: MadeCa, say: Say): Promis
   say("Issuing CA: the delegated OCSP responder certificate and the operators' client certificates");
   const operators: LabOperator[] = [];
   const db = await openDatabase({ url: caDatabase });
-  const ca = await IssuingCa.start({ config, db, pin, caCertificate: pemBody(readFileSync(issuingCaCert, "utf8"), "CERTIFICATE"), poolSize: 2,
+  const ca = await IssuingCa.start({
+    config,
+    db,
+    pin,
+    caCertificate: pemBody(readFileSync(issuingCaCert, "utf8"), "CERTIFICATE"),
+    poolSize: 2,
     // Verify-after-sign on this thread: the pool's worker is unreferenced, and with no server
     // holding the event loop open here, awaiting it would let the process exit (code 13).
-    verifyThreads: 0 });
+    verifyThreads: 0,
+  });
   try {
     // The CA's own session pool: a second Pkcs11Token on the slot would close its sessions
     // when closed (C_CloseAllSessions is per slot and process).
@@ -241,7 +256,8 @@ async function issueLabCertificates(dir: string, made: MadeCa, say: Say): Promis
       const base = join(dir, "operators", `${String(i + 1).padStart(2, "0")}-${op.role}`);
       openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", `${base}.key`]);
       const csr = execFileSync("openssl", ["req", "-new", "-utf8", "-key", `${base}.key`, "-subj", `/C=LA/O=LANIC (development)/OU=${op.role}/CN=${op.name}`, "-sha256"], {
-        encoding: "utf8", env: { ...process.env, OPENSSL_CONF: "/dev/null" },
+        encoding: "utf8",
+        env: { ...process.env, OPENSSL_CONF: "/dev/null" },
       });
       const r = await ca.issue({ profile: "operator-client", csr }, config.raClientSubject);
       writeFileSync(`${base}.pem`, r.certificate);
@@ -336,22 +352,90 @@ export async function labUp(dirArg = DEFAULT_LAB_DIR, say: Say = () => undefined
   };
   try {
     // The public zone needs no CA database: it starts while the CA issues the lab's certificates.
-    add(startProcess(dir, "repository", [main, "repository", "--base-url", `http://127.0.0.1:${state.ports.repository}`, "--root", join(dir, "repository"),
-      "--listen", `127.0.0.1:${state.ports.repository}`, "--publish-listen", `127.0.0.1:${state.ports.repositoryPublish}`, ...tls], env, `http://127.0.0.1:${state.ports.repository}`), /"event":"listening"/);
-    add(startProcess(dir, "ocsp-responder", [main, "ocsp-responder", "--serve", "--listen", `127.0.0.1:${state.ports.ocsp}`, "--publish-listen", `127.0.0.1:${state.ports.ocspPublish}`,
-      "--cache-file", join(dir, "ocsp-cache.bin"), "--trust-dir", join(dir, "ca-certs"), ...tls], env, `http://127.0.0.1:${state.ports.ocsp}`), /"mode":"publish"/);
+    add(
+      startProcess(
+        dir,
+        "repository",
+        [
+          main,
+          "repository",
+          "--base-url",
+          `http://127.0.0.1:${state.ports.repository}`,
+          "--root",
+          join(dir, "repository"),
+          "--listen",
+          `127.0.0.1:${state.ports.repository}`,
+          "--publish-listen",
+          `127.0.0.1:${state.ports.repositoryPublish}`,
+          ...tls,
+        ],
+        env,
+        `http://127.0.0.1:${state.ports.repository}`,
+      ),
+      /"event":"listening"/,
+    );
+    add(
+      startProcess(
+        dir,
+        "ocsp-responder",
+        [
+          main,
+          "ocsp-responder",
+          "--serve",
+          "--listen",
+          `127.0.0.1:${state.ports.ocsp}`,
+          "--publish-listen",
+          `127.0.0.1:${state.ports.ocspPublish}`,
+          "--cache-file",
+          join(dir, "ocsp-cache.bin"),
+          "--trust-dir",
+          join(dir, "ca-certs"),
+          ...tls,
+        ],
+        env,
+        `http://127.0.0.1:${state.ports.ocsp}`,
+      ),
+      /"mode":"publish"/,
+    );
     if (made) state = await issueLabCertificates(dir, made, say);
     for (const [p, re] of ready.splice(0)) await waitReady(p, re);
     // The issuing zone pushes to both at once: started after them.
     add(startProcess(dir, "issuing-zone", [fileURLToPath(ISSUING_ZONE), dir], env, `https://127.0.0.1:${state.ports.issuingCa}`), /"event":"started"/);
     // The RA backend (its own PGlite store) and its two frontends, as `pki-services ra` runs them.
     const p = state.ports;
-    add(startProcess(dir, "ra-backend", [main, "ra", "--backend", "--config", join(dir, "ra-config.json"), "--db", join(dir, "db", "ra"), "--listen", `127.0.0.1:${p.raBackend}`], env,
-      `https://127.0.0.1:${p.raBackend}`), /"role":"ra"/);
+    add(
+      startProcess(dir, "ra-backend", [main, "ra", "--backend", "--config", join(dir, "ra-config.json"), "--db", join(dir, "db", "ra"), "--listen", `127.0.0.1:${p.raBackend}`], env, `https://127.0.0.1:${p.raBackend}`),
+      /"role":"ra"/,
+    );
     const frontend = (name: string, exposure: string, port: number) =>
-      add(startProcess(dir, name, [main, "ra", "--frontend", "--exposure", exposure, "--listen", `127.0.0.1:${port}`, "--backend-url", `https://127.0.0.1:${p.raBackend}`,
-        "--tls-dir", join(dir, "tls", "ra-frontend-server"), "--backend-tls-dir", join(dir, "tls", "ra-frontend"), "--chain-file", state.files.chain,
-        "--bulk-max-rows", String(loadEnvironment(state.environment).ra.bulkUploadMaxRows)], env, `https://127.0.0.1:${port}`), /"role":"ra-frontend"/);
+      add(
+        startProcess(
+          dir,
+          name,
+          [
+            main,
+            "ra",
+            "--frontend",
+            "--exposure",
+            exposure,
+            "--listen",
+            `127.0.0.1:${port}`,
+            "--backend-url",
+            `https://127.0.0.1:${p.raBackend}`,
+            "--tls-dir",
+            join(dir, "tls", "ra-frontend-server"),
+            "--backend-tls-dir",
+            join(dir, "tls", "ra-frontend"),
+            "--chain-file",
+            state.files.chain,
+            "--bulk-max-rows",
+            String(loadEnvironment(state.environment).ra.bulkUploadMaxRows),
+          ],
+          env,
+          `https://127.0.0.1:${port}`,
+        ),
+        /"role":"ra-frontend"/,
+      );
     frontend("ra-applicant", "applicant", p.raApplicant);
     frontend("ra-console", "operator", p.raConsole);
     for (const [proc, re] of ready.splice(0)) await waitReady(proc, re, 180_000);
@@ -391,9 +475,15 @@ export async function labDown(dirArg = DEFAULT_LAB_DIR, o: { purge?: boolean } =
 function portOpen(port: number): Promise<boolean> {
   return new Promise((res) => {
     const s = createConnection({ host: "127.0.0.1", port });
-    s.once("connect", () => { s.destroy(); res(true); });
+    s.once("connect", () => {
+      s.destroy();
+      res(true);
+    });
     s.once("error", () => res(false));
-    s.setTimeout(1000, () => { s.destroy(); res(false); });
+    s.setTimeout(1000, () => {
+      s.destroy();
+      res(false);
+    });
   });
 }
 
@@ -408,11 +498,13 @@ export async function labStatus(dirArg = DEFAULT_LAB_DIR): Promise<LabStatus> {
   const dir = resolve(dirArg);
   if (!existsSync(join(dir, LAB_STATE_FILE))) return { dir, exists: false, services: [] };
   const state = readLabState(dir);
-  const services = await Promise.all(state.processes.map(async (p) => {
-    const running = ours(p, dir);
-    const port = p.url ? Number(new URL(p.url).port) : undefined;
-    return { name: p.name, pid: p.pid, running, ...(p.url ? { url: p.url } : {}), ...(port ? { listening: running && (await portOpen(port)) } : {}), log: p.log };
-  }));
+  const services = await Promise.all(
+    state.processes.map(async (p) => {
+      const running = ours(p, dir);
+      const port = p.url ? Number(new URL(p.url).port) : undefined;
+      return { name: p.name, pid: p.pid, running, ...(p.url ? { url: p.url } : {}), ...(port ? { listening: running && (await portOpen(port)) } : {}), log: p.log };
+    }),
+  );
   return { dir, exists: true, services };
 }
 
@@ -437,12 +529,16 @@ export function nextSteps(r: LabUpResult): string {
     "",
     "Next:",
     ...(ra.length
-      ? [`  1. apply at https://127.0.0.1:${s.ports.raApplicant}/ (the lab TLS CA is ${join(r.dir, "tls", "ca.pem")}: accept it or import it);`,
-         `     vet at https://127.0.0.1:${s.ports.raConsole}/console with an operator .p12 imported into the browser;`,
-         `     the approver's page shows the enrollment code: enroll at https://127.0.0.1:${s.ports.raApplicant}/enroll`]
-      : ["  1. issue with the RA's client identity, e.g.",
-         `     curl --cacert ${join(r.dir, "tls", "ca.pem")} --cert ${join(s.files.raClientTls, "tls.crt")} --key ${join(s.files.raClientTls, "tls.key")} \\`,
-         `       -H 'content-type: application/json' -d '{"profile":"operator-client","csr":"<PEM with \\n>"}' https://127.0.0.1:${s.ports.issuingCa}/v1/certificates`]),
+      ? [
+          `  1. apply at https://127.0.0.1:${s.ports.raApplicant}/ (the lab TLS CA is ${join(r.dir, "tls", "ca.pem")}: accept it or import it);`,
+          `     vet at https://127.0.0.1:${s.ports.raConsole}/console with an operator .p12 imported into the browser;`,
+          `     the approver's page shows the enrollment code: enroll at https://127.0.0.1:${s.ports.raApplicant}/enroll`,
+        ]
+      : [
+          "  1. issue with the RA's client identity, e.g.",
+          `     curl --cacert ${join(r.dir, "tls", "ca.pem")} --cert ${join(s.files.raClientTls, "tls.crt")} --key ${join(s.files.raClientTls, "tls.key")} \\`,
+          `       -H 'content-type: application/json' -d '{"profile":"operator-client","csr":"<PEM with \\n>"}' https://127.0.0.1:${s.ports.issuingCa}/v1/certificates`,
+        ]),
     `  2. verify: openssl verify -CAfile ${rel(s.files.rootCert)} -untrusted ${rel(s.files.issuingCaCert)} cert.pem`,
     `  3. status: openssl ocsp -url http://127.0.0.1:${s.ports.ocsp} -issuer ${rel(s.files.issuingCaCert)} -CAfile ${rel(s.files.rootCert)} -cert cert.pem`,
     `  4. CRL:    curl -s http://127.0.0.1:${s.ports.repository}/crl/${s.issuingCa}.crl | openssl crl -inform DER -noout -text`,

@@ -44,7 +44,11 @@ const csv = `${[
   `${good[2].holderName},${good[2].position},${good[2].ministry},,${good[2].appointmentReference}`,
 ].join("\r\n")}\r\n`;
 
-interface ListedApplication { id: string; state: string; fields: Record<string, string> }
+interface ListedApplication {
+  id: string;
+  state: string;
+  fields: Record<string, string>;
+}
 
 async function batchApplications(batch: string): Promise<ListedApplication[]> {
   const r = await context.request.get(`${consoleUrl()}/api/v1/applications?batch=${batch}&limit=1000`);
@@ -108,10 +112,15 @@ describe("bulk CSV upload in the operator console (Chromium, lab up)", () => {
     expect(await page.locator("[data-rows]").textContent()).toBe("7");
     expect(await page.locator("[data-accepted]").textContent()).toBe("3");
     expect(await page.locator("[data-rejected]").textContent()).toBe("4");
-    const rows = await page.locator("table[data-problems] tbody tr").evaluateAll((trs) =>
-      trs.map((tr) => ({ row: tr.getAttribute("data-row"), column: tr.getAttribute("data-column"), cells: [...tr.querySelectorAll("td")].map((td) => td.textContent!.trim()) })),
-    );
-    expect(rows.map((r) => [r.row, r.column])).toEqual([["3", "email"], ["5", "holderName"], ["6", "position"], ["7", null]]);
+    const rows = await page
+      .locator("table[data-problems] tbody tr")
+      .evaluateAll((trs) => trs.map((tr) => ({ row: tr.getAttribute("data-row"), column: tr.getAttribute("data-column"), cells: [...tr.querySelectorAll("td")].map((td) => td.textContent!.trim()) })));
+    expect(rows.map((r) => [r.row, r.column])).toEqual([
+      ["3", "email"],
+      ["5", "holderName"],
+      ["6", "position"],
+      ["7", null],
+    ]);
     expect(rows[0].cells[1]).toBe("D · Official email");
     expect(rows[0].cells[2]).toContain("does not match the required form");
     expect(rows[1].cells[1]).toBe("A · Name of the position holder");

@@ -154,7 +154,10 @@ describe("the RA journey in Chromium (lab up)", () => {
   it("the holder enrolls: key and PKCS#12 made in the browser; openssl opens it and verifies the chain", async () => {
     const page = await context();
     const sent: string[] = [];
-    page.on("request", (r) => { const d = r.postData(); if (d) sent.push(d); });
+    page.on("request", (r) => {
+      const d = r.postData();
+      if (d) sent.push(d);
+    });
     await page.goto(`${applicant()}/enroll?lang=lo`);
     await page.fill("#code", enrollmentCode);
     await page.fill("#p12Password", "ລະຫັດ-ລັບ-2026");
@@ -173,7 +176,10 @@ describe("the RA journey in Chromium (lab up)", () => {
     openssl(["pkcs12", "-in", p12, "-passin", "pass:ລະຫັດ-ລັບ-2026", "-clcerts", "-nokeys", "-out", join(work, "leaf.pem")]);
     expect(openssl(["verify", "-CAfile", state.files.rootCert, "-untrusted", state.files.issuingCaCert, join(work, "leaf.pem")]).stdout.trim()).toBe(`${join(work, "leaf.pem")}: OK`);
     expect(openssl(["x509", "-in", join(work, "leaf.pem"), "-noout", "-subject", "-nameopt", "utf8,sep_comma_plus"]).stdout).toContain("CN=ທ້າວ ສົມຊາຍ ພົມມະວົງ");
-    serial = openssl(["x509", "-in", join(work, "leaf.pem"), "-noout", "-serial"]).stdout.trim().replace(/^serial=/, "").toLowerCase();
+    serial = openssl(["x509", "-in", join(work, "leaf.pem"), "-noout", "-serial"])
+      .stdout.trim()
+      .replace(/^serial=/, "")
+      .toLowerCase();
     // Only the CSR left the browser: never the key.
     const key = /-----BEGIN PRIVATE KEY-----([\s\S]*?)-----END/.exec(pem)![1].replace(/\s+/g, "");
     const form = (s: string) => decodeURIComponent(s.replace(/\+/g, " "));

@@ -24,8 +24,31 @@ const bodies: string[] = [];
 
 beforeAll(async () => {
   tmp = tempDir("chromium-pkcs");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Browser Test CA/O=MTC/C=LA",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"], { cwd: tmp.dir, env, stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.pem",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=Browser Test CA/O=MTC/C=LA",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign",
+    ],
+    { cwd: tmp.dir, env, stdio: "ignore" },
+  );
   server = http.createServer((req, res) => {
     let body = "";
     req.on("data", (d) => (body += d));
@@ -65,7 +88,9 @@ describe("enroll.js in Chromium", () => {
   it("makes the key and CSR with WebCrypto, builds a PKCS#12 openssl opens, and never sends the key", async () => {
     const page = await browser.newPage();
     const consoleErrors: string[] = [];
-    page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+    page.on("console", (m) => {
+      if (m.type() === "error") consoleErrors.push(m.text());
+    });
     await page.goto(`${origin}/`);
     // A string, not a function: vitest would rewrite a dynamic import() inside a function.
     const p12 = await page.evaluate<string>(`(async () => {
@@ -89,7 +114,10 @@ describe("enroll.js in Chromium", () => {
     // The key as PKCS#8 DER (base64) and as its raw private scalar: in none of the page's requests.
     const keyB64 = /-----BEGIN PRIVATE KEY-----([\s\S]*?)-----END/.exec(all)![1].replace(/\s+/g, "");
     const keyDer = Buffer.from(keyB64, "base64");
-    const scalar = keyDer.subarray(keyDer.length - 32 - 70, keyDer.length).toString("base64").slice(8, 40);
+    const scalar = keyDer
+      .subarray(keyDer.length - 32 - 70, keyDer.length)
+      .toString("base64")
+      .slice(8, 40);
     for (const b of bodies) {
       expect(b).not.toContain(keyB64.slice(20, 60));
       expect(b).not.toContain(scalar);

@@ -101,6 +101,10 @@ export class CeremonyWorkspace {
 
   /** SHA-256 of a PEM certificate's DER, computed by OpenSSL (a certificate fingerprint). */
   opensslSha256Der(path: string): string {
-    return this.openssl(["x509", "-in", path, "-noout", "-fingerprint", "-sha256"]).trim().replace(/^sha256 Fingerprint=/i, "").replace(/:/g, "").toLowerCase();
+    return this.openssl(["x509", "-in", path, "-noout", "-fingerprint", "-sha256"])
+      .trim()
+      .replace(/^sha256 Fingerprint=/i, "")
+      .replace(/:/g, "")
+      .toLowerCase();
   }
 }

@@ -13,7 +13,7 @@ import { combine } from "shamir-secret-sharing";
 import { openToken } from "../../scripts/ceremony/hsm.js";
 import { parseShare, secretToPin } from "../../scripts/ceremony/quorum.js";
 import { verifyTranscript } from "../../scripts/ceremony/transcript.js";
-import { CeremonyFileError, parseCeremonyText } from "../../scripts/ceremony/schema.js";
+import { type CeremonyFileError, parseCeremonyText } from "../../scripts/ceremony/schema.js";
 import { stringify } from "yaml";
 import { CeremonyWorkspace, sharesOnScreen } from "./helpers.js";
 
@@ -44,41 +44,72 @@ let wrapShares: string[] = [];
 const pinFrom = async (shares: string[]) => secretToPin(await combine(shares.map((s) => new Uint8Array(parseShare(s).share))));
 
 beforeAll(() => {
-  ws.setUp([{ label: OLD, pin: "transport-1", soPin: SO }, { label: FRESH, pin: "transport-2", soPin: SO }], "key-backup-");
+  ws.setUp(
+    [
+      { label: OLD, pin: "transport-1", soPin: SO },
+      { label: FRESH, pin: "transport-2", soPin: SO },
+    ],
+    "key-backup-",
+  );
 });
 afterAll(() => ws.tearDown());
 
 const restoreDoc = (name: string) => ({
-  type: "key-restore", hsm: hsm(FRESH), quorum: quorum("fresh-register.json"), key: rootKey,
-  inputs: { media: "root.key-backup.json" }, outputs: { publicKey: `${name}.pub.pem`, transcript: `${name}.transcript` },
+  type: "key-restore",
+  hsm: hsm(FRESH),
+  quorum: quorum("fresh-register.json"),
+  key: rootKey,
+  inputs: { media: "root.key-backup.json" },
+  outputs: { publicKey: `${name}.pub.pem`, transcript: `${name}.transcript` },
 });
 
 describe("key backup and restore against SoftHSM2", () => {
   it("sets up the old offline token: quorum, a root key generated for backup, its certificate, and a key not for backup", async () => {
     const { screen } = await ws.run("split-old.yaml", [SO, ...enters(3)], {
-      type: "quorum-split", hsm: hsm(OLD), quorum: quorum("old-register.json"), mode: "initialise", outputs: { transcript: "split-old.transcript" },
+      type: "quorum-split",
+      hsm: hsm(OLD),
+      quorum: quorum("old-register.json"),
+      mode: "initialise",
+      outputs: { transcript: "split-old.transcript" },
     });
     oldShares = sharesOnScreen(screen);
     expect(oldShares).toHaveLength(3);
     const { result } = await ws.run("root-key.yaml", [oldShares[0], oldShares[1]], {
-      type: "root-key", hsm: hsm(OLD), quorum: quorum("old-register.json"), key: { ...rootKey, backup: true }, outputs: { publicKey: "root.pub.pem", transcript: "root-key.transcript" },
+      type: "root-key",
+      hsm: hsm(OLD),
+      quorum: quorum("old-register.json"),
+      key: { ...rootKey, backup: true },
+      outputs: { publicKey: "root.pub.pem", transcript: "root-key.transcript" },
     });
     const attrs = JSON.parse(readFileSync(result.transcript.json, "utf8")).entries.find((e: { kind: string }) => e.kind === "key").data.attributes;
     expect(attrs).toMatchObject({ sensitive: true, extractable: true, wrapWithTrusted: true, token: true });
     await ws.run("root-cert.yaml", [oldShares[1], oldShares[2]], {
-      type: "root-certificate", hsm: hsm(OLD), quorum: quorum("old-register.json"), key: rootKey, inputs: { publicKey: "root.pub.pem" },
+      type: "root-certificate",
+      hsm: hsm(OLD),
+      quorum: quorum("old-register.json"),
+      key: rootKey,
+      inputs: { publicKey: "root.pub.pem" },
       certificate: { subject: { CN: "Backup Test Root CA", O: "LANIC (test)", C: "LA" }, notBefore: "signing-time", validityDays: 3653 },
       outputs: { certificate: "root.pem", transcript: "root-cert.transcript" },
     });
     expect(ws.openssl(["verify", "-x509_strict", "-CAfile", "root.pem", "root.pem"]).trim()).toBe("root.pem: OK");
     await ws.run("plain-key.yaml", [oldShares[0], oldShares[2]], {
-      type: "root-key", hsm: hsm(OLD), quorum: quorum("old-register.json"), key: plainKey, outputs: { publicKey: "plain.pub.pem", transcript: "plain-key.transcript" },
+      type: "root-key",
+      hsm: hsm(OLD),
+      quorum: quorum("old-register.json"),
+      key: plainKey,
+      outputs: { publicKey: "plain.pub.pem", transcript: "plain-key.transcript" },
     });
   });
 
   it("refuses to back up a key that is not marked for backup, before the security officer is asked", async () => {
     const msg = await ws.refusal("backup-plain.yaml", [oldShares[0], oldShares[1]], {
-      type: "key-backup", hsm: hsm(OLD), quorum: quorum("old-register.json"), key: plainKey, custodians: wrapping, copies,
+      type: "key-backup",
+      hsm: hsm(OLD),
+      quorum: quorum("old-register.json"),
+      key: plainKey,
+      custodians: wrapping,
+      copies,
       outputs: { media: "plain.key-backup.json", mediaRegister: "plain.key-backup-register.json", transcript: "backup-plain.transcript" },
     });
     expect(msg).toContain('key "kb-plain-key" in token "kb-old" is not marked for backup (CKA_EXTRACTABLE false, CKA_WRAP_WITH_TRUSTED false');
@@ -87,7 +118,12 @@ describe("key backup and restore against SoftHSM2", () => {
 
   it("backs up the root key: media, register of media, wrapping key shares to the custodians and nowhere else", async () => {
     const { result, screen } = await ws.run("backup.yaml", [oldShares[2], oldShares[0], SO, ...enters(3)], {
-      type: "key-backup", hsm: hsm(OLD), quorum: quorum("old-register.json"), key: rootKey, custodians: wrapping, copies,
+      type: "key-backup",
+      hsm: hsm(OLD),
+      quorum: quorum("old-register.json"),
+      key: rootKey,
+      custodians: wrapping,
+      copies,
       outputs: { media: "root.key-backup.json", mediaRegister: "root.key-backup-register.json", transcript: "backup.transcript" },
     });
     wrapShares = sharesOnScreen(screen);
@@ -122,7 +158,11 @@ describe("key backup and restore against SoftHSM2", () => {
 
   it("refuses a restore with fewer wrapping-key shares than the quorum; nothing is unwrapped", async () => {
     const { screen } = await ws.run("split-fresh.yaml", [SO, ...enters(3)], {
-      type: "quorum-split", hsm: hsm(FRESH), quorum: quorum("fresh-register.json"), mode: "initialise", outputs: { transcript: "split-fresh.transcript" },
+      type: "quorum-split",
+      hsm: hsm(FRESH),
+      quorum: quorum("fresh-register.json"),
+      mode: "initialise",
+      outputs: { transcript: "split-fresh.transcript" },
     });
     freshShares = sharesOnScreen(screen);
     const msg = await ws.refusal("restore-short.yaml", [freshShares[0], freshShares[1], wrapShares[0], ""], restoreDoc("restore-short"));
@@ -145,8 +185,13 @@ describe("key backup and restore against SoftHSM2", () => {
 
   it("a CRL signed with the restored key verifies under the OLD root certificate (OpenSSL)", async () => {
     await ws.run("crl.yaml", [freshShares[1], freshShares[2]], {
-      type: "ca-crl", hsm: hsm(FRESH), quorum: quorum("fresh-register.json"), issuerKey: rootKey, inputs: { issuerCertificate: "root.pem" },
-      crl: { number: 1, thisUpdate: "signing-time", nextUpdateDays: 30 }, outputs: { crl: "root.crl.pem", transcript: "crl.transcript" },
+      type: "ca-crl",
+      hsm: hsm(FRESH),
+      quorum: quorum("fresh-register.json"),
+      issuerKey: rootKey,
+      inputs: { issuerCertificate: "root.pem" },
+      crl: { number: 1, thisUpdate: "signing-time", nextUpdateDays: 30 },
+      outputs: { crl: "root.crl.pem", transcript: "crl.transcript" },
     });
     const r = ws.opensslStatus(["crl", "-in", "root.crl.pem", "-CAfile", "root.pem", "-noout"]);
     expect(r.status).toBe(0);
@@ -162,8 +207,15 @@ describe("key backup and restore against SoftHSM2", () => {
 describe("key-backup files are checked before any HSM is touched", () => {
   const doc = (patch: Record<string, unknown>) =>
     stringify({
-      type: "key-backup", environment: "dev", description: "test", hsm: { library: "/usr/lib/softhsm/libsofthsm2.so", tokenLabel: "t" }, key: rootKey,
-      custodians: wrapping, copies, outputs: { media: "m.json", mediaRegister: "r.json", transcript: "t" }, ...patch,
+      type: "key-backup",
+      environment: "dev",
+      description: "test",
+      hsm: { library: "/usr/lib/softhsm/libsofthsm2.so", tokenLabel: "t" },
+      key: rootKey,
+      custodians: wrapping,
+      copies,
+      outputs: { media: "m.json", mediaRegister: "r.json", transcript: "t" },
+      ...patch,
     });
   const problems = (text: string) => {
     try {

@@ -64,7 +64,11 @@ beforeAll(() => {
 });
 afterAll(() => ws.tearDown());
 
-const dn = (path: string, which: "subject" | "issuer", cwd: string) => ws.openssl(["x509", "-in", path, "-noout", `-${which}`], cwd).trim().replace(/^(subject|issuer)=/, "");
+const dn = (path: string, which: "subject" | "issuer", cwd: string) =>
+  ws
+    .openssl(["x509", "-in", path, "-noout", `-${which}`], cwd)
+    .trim()
+    .replace(/^(subject|issuer)=/, "");
 
 describe("the dev ceremony files, exactly as synth renders them, against SoftHSM", () => {
   it("runs every rendered file in the README's order; OpenSSL verifies the chain and the CA CRL", async () => {
@@ -74,11 +78,21 @@ describe("the dev ceremony files, exactly as synth renders them, against SoftHSM
     const order = [...readme.matchAll(/`lanic-ca ceremony (?:split )?(\S+\.yaml)`/g)].map((m) => m[1]);
     expect(order).toEqual(devFiles.filter((f) => f.path.endsWith(".yaml")).map((f) => f.path));
     expect(order).toEqual([
-      "01-quorum-split.yaml", "02-root-key.yaml", "03-root-certificate.yaml", "04-dev-ca-1-key.yaml", "05-dev-ca-1-intermediate.yaml",
-      "06-dev-tls-ca-1-key.yaml", "07-dev-tls-ca-1-intermediate.yaml", "08-ca-crl.yaml",
-      "09-dev-root-ca-key-backup.yaml", "10-dev-ca-1-key-backup.yaml", "11-dev-tls-ca-1-key-backup.yaml",
+      "01-quorum-split.yaml",
+      "02-root-key.yaml",
+      "03-root-certificate.yaml",
+      "04-dev-ca-1-key.yaml",
+      "05-dev-ca-1-intermediate.yaml",
+      "06-dev-tls-ca-1-key.yaml",
+      "07-dev-tls-ca-1-intermediate.yaml",
+      "08-ca-crl.yaml",
+      "09-dev-root-ca-key-backup.yaml",
+      "10-dev-ca-1-key-backup.yaml",
+      "11-dev-tls-ca-1-key-backup.yaml",
       // after the loss of an HSM only (test/ceremony/key-backup.test.ts runs a restore)
-      "restore-dev-root-ca-key.yaml", "restore-dev-ca-1-key.yaml", "restore-dev-tls-ca-1-key.yaml",
+      "restore-dev-root-ca-key.yaml",
+      "restore-dev-ca-1-key.yaml",
+      "restore-dev-tls-ca-1-key.yaml",
     ]);
     let k = 0;
     for (const path of order.filter((p) => !p.startsWith("restore-"))) {
@@ -117,7 +131,6 @@ describe("the dev ceremony files, exactly as synth renders them, against SoftHSM
     // The certified key is the one generated in the online token by 04.
     expect(ws.opensslSpkiSha256(join(devDir, "dev-ca-1.crt.pem"), "x509")).toBe(ws.opensslSpkiSha256(join(devDir, "dev-ca-1.pub.pem"), "pkey"));
   });
-
 });
 
 describe("an RSA_4096 root in SoftHSM: root key, root certificate, one intermediate; OpenSSL verifies the chain", () => {
@@ -133,25 +146,43 @@ describe("an RSA_4096 root in SoftHSM: root key, root certificate, one intermedi
   it("runs split, root-key (one RSA_4096 keygen), root-certificate and intermediate", async () => {
     mkdirSync(join(ws.dir, "rsa"));
     const { screen } = await ws.run("rsa/split.yaml", [RSA_SO_PIN, "", "", "", ""], {
-      type: "quorum-split", hsm: hsm(), quorum, mode: "initialise", outputs: { transcript: "split.transcript" },
+      type: "quorum-split",
+      hsm: hsm(),
+      quorum,
+      mode: "initialise",
+      outputs: { transcript: "split.transcript" },
     });
     const shares = sharesOnScreen(screen, "dev");
     expect(shares.map((x) => x.split(":")[0])).toEqual(["dev/r1", "dev/r2"]);
     const k = await ws.run("rsa/root-key.yaml", shares, { type: "root-key", hsm: hsm(), quorum, key, outputs: { publicKey: "root.pub.pem", transcript: "root-key.transcript" } });
     expect(ws.opensslSpkiSha256(join(ws.dir, "rsa/root.pub.pem"), "pkey")).toBe(k.result.spkiSha256);
     await ws.run("rsa/root-cert.yaml", [shares[1], shares[0]], {
-      type: "root-certificate", hsm: hsm(), quorum, key, inputs: { publicKey: "root.pub.pem" },
+      type: "root-certificate",
+      hsm: hsm(),
+      quorum,
+      key,
+      inputs: { publicKey: "root.pub.pem" },
       certificate: { subject: { CN: "Test RSA Root CA", O: "LANIC (test)", C: "LA" }, notBefore: "signing-time", validityDays: 3653 },
       outputs: { certificate: "root.pem", transcript: "root-cert.transcript" },
     });
     // The issuing CA's key: made by OpenSSL (the intermediate ceremony takes any CSR with a valid self-signature).
     o("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.csr.pem", "-subj", "/C=LA/O=LANIC (test)/CN=Test Issuing CA under RSA");
     await ws.run("rsa/intermediate.yaml", shares, {
-      type: "intermediate", hsm: hsm(), quorum, issuerKey: key, inputs: { issuerCertificate: "root.pem", csr: "ca.csr.pem" },
+      type: "intermediate",
+      hsm: hsm(),
+      quorum,
+      issuerKey: key,
+      inputs: { issuerCertificate: "root.pem", csr: "ca.csr.pem" },
       certificate: {
-        subject: { CN: "Test Issuing CA under RSA", O: "LANIC (test)", C: "LA" }, keyAlgorithm: "ECDSA_P256", notBefore: "signing-time", validityDays: 1826,
-        pathLength: 0, extendedKeyUsage: ["clientAuth"], policies: ["2.16.418.1.1.1"],
-        crlUrl: "http://repository.test/crl/rsa-root.crl", issuerUrl: "http://repository.test/certs/rsa-root.der",
+        subject: { CN: "Test Issuing CA under RSA", O: "LANIC (test)", C: "LA" },
+        keyAlgorithm: "ECDSA_P256",
+        notBefore: "signing-time",
+        validityDays: 1826,
+        pathLength: 0,
+        extendedKeyUsage: ["clientAuth"],
+        policies: ["2.16.418.1.1.1"],
+        crlUrl: "http://repository.test/crl/rsa-root.crl",
+        issuerUrl: "http://repository.test/certs/rsa-root.der",
       },
       outputs: { certificate: "ca.pem", transcript: "intermediate.transcript" },
     });
@@ -168,8 +199,7 @@ describe("an RSA_4096 root in SoftHSM: root key, root certificate, one intermedi
     o("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=leaf.test");
     o("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-days", "30", "-out", "leaf.pem");
     expect(o("verify", "-CAfile", "root.pem", "-untrusted", "ca.pem", "leaf.pem").trim()).toBe("leaf.pem: OK");
-    for (const n of ["split", "root-key", "root-cert", "intermediate"])
-      expect(verifyTranscript(join(ws.dir, `rsa/${n}.transcript.json`), { markdownPath: join(ws.dir, `rsa/${n}.transcript.md`) }).problems).toEqual([]);
+    for (const n of ["split", "root-key", "root-cert", "intermediate"]) expect(verifyTranscript(join(ws.dir, `rsa/${n}.transcript.json`), { markdownPath: join(ws.dir, `rsa/${n}.transcript.md`) }).problems).toEqual([]);
   });
 });
 
@@ -182,8 +212,11 @@ describe("the cross-certificate template (event-driven: not rendered by synth)",
     expect(f.path).toBe("cross-new-root.yaml");
     const c = parseCeremonyText(f.content, f.path);
     expect(c).toMatchObject({
-      type: "cross-certificate", environment: "dev", hsm: { library: "/usr/lib/softhsm/libsofthsm2.so", tokenLabel: "dev-root" },
-      issuerKey: { label: "dev-root-ca", algorithm: "ECDSA_P384" }, inputs: { issuerCertificate: "dev-root-ca.crt.pem", subjectCertificate: "new-root.crt.pem" },
+      type: "cross-certificate",
+      environment: "dev",
+      hsm: { library: "/usr/lib/softhsm/libsofthsm2.so", tokenLabel: "dev-root" },
+      issuerKey: { label: "dev-root-ca", algorithm: "ECDSA_P384" },
+      inputs: { issuerCertificate: "dev-root-ca.crt.pem", subjectCertificate: "new-root.crt.pem" },
       certificate: { validityDays: 1826, extendedKeyUsage: [], policies: ["2.16.418.1.1.1"], crlUrl: "http://repository.dev.ca.lanic.la/crl/dev-root-ca.crl" },
       outputs: { certificate: "cross-new-root.crt.pem", transcript: "cross-new-root.transcript" },
     });
@@ -196,9 +229,7 @@ describe("the cross-certificate template (event-driven: not rendered by synth)",
     expect(() => renderCrossCertificateFile(loadEnvironment("pilot"), { subjectKind: "root", subjectCertificate: "x.pem", name: "x" })).toThrow(
       "environment pilot: a cross-certificate is signed by an offline root; this environment's root of trust is external (Commercial CA selected by MTC for the pilot (fingerprint recorded at contract))",
     );
-    expect(() => renderCrossCertificateFile(dev, { subjectKind: "root", subjectCertificate: "x.pem", name: "../x" })).toThrow(
-      "name '../x': expected a lower-case DNS label (a-z, 0-9, '-'), at most 40 characters",
-    );
+    expect(() => renderCrossCertificateFile(dev, { subjectKind: "root", subjectCertificate: "x.pem", name: "../x" })).toThrow("name '../x': expected a lower-case DNS label (a-z, 0-9, '-'), at most 40 characters");
     expect(() => renderCrossCertificateFile(dev, { subjectKind: "root", subjectCertificate: "x.pem", name: "x", validityDays: 4000 })).toThrow(
       "cross-x.yaml: invalid ceremony file (1 problem):\n  - cross-x.yaml: certificate.validityDays: 4000 days is more than 3653, the maximum for a subordinate CA certificate (CP/CPS 6.3.2)",
     );
@@ -207,7 +238,8 @@ describe("the cross-certificate template (event-driven: not rendered by synth)",
   it("`lanic-ca ceremony template cross-certificate` writes the file (never overwriting); it runs against SoftHSM and OpenSSL builds both paths", async () => {
     devOk();
     expect(existsSync(main), "build first: npx tsc -b").toBe(true);
-    const cli = (args: string[]) => spawnSync(process.execPath, [main, "ceremony", "template", "cross-certificate", "--environment", "dev", ...args], { cwd: devDir, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, [main, "ceremony", "template", "cross-certificate", "--environment", "dev", ...args], { cwd: devDir, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
     const args = ["--subject-kind", "root", "--subject-certificate", "new-root.crt.pem", "--name", "new-root"];
     const printed = cli(args);
     expect(printed.status, printed.stderr).toBe(0);
@@ -221,8 +253,25 @@ describe("the cross-certificate template (event-driven: not rendered by synth)",
     expect(bad.stderr.trim()).toBe("error: --subject-kind 'intermediate': expected root or issuing-ca");
 
     const o = (...a: string[]) => ws.openssl(a, devDir);
-    o("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", "new-root.key", "-out", "new-root.crt.pem",
-      "-subj", "/C=LA/O=LANIC (development)/CN=LANIC CA Dev Root 2", "-days", "3653", "-addext", "keyUsage = critical, keyCertSign, cRLSign");
+    o(
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-384",
+      "-nodes",
+      "-keyout",
+      "new-root.key",
+      "-out",
+      "new-root.crt.pem",
+      "-subj",
+      "/C=LA/O=LANIC (development)/CN=LANIC CA Dev Root 2",
+      "-days",
+      "3653",
+      "-addext",
+      "keyUsage = critical, keyCertSign, cRLSign",
+    );
     const { result } = await ws.runFile(join(devDir, "cross-new-root.yaml"), [devShares[0], devShares[2]]);
     expect(result.outputs.certificate).toBe(join(devDir, "cross-new-root.crt.pem"));
     expect(o("verify", "-x509_strict", "-CAfile", "dev-root-ca.crt.pem", "cross-new-root.crt.pem").trim()).toBe("cross-new-root.crt.pem: OK");
@@ -311,11 +360,21 @@ describe("the pilot path: external CSR (RSA_3072 in the online token), an extern
     const root = rendered(devFiles, "03-root-certificate.yaml"); // its key: the root key reference, without key-generation options
     const subject = rendered(pilotFiles, CSR_FILE).csr.subject;
     await ws.run("dev/rsa-intermediate.yaml", [devShares[0], devShares[2]], {
-      type: "intermediate", hsm: root.hsm, quorum: root.quorum, issuerKey: root.key,
+      type: "intermediate",
+      hsm: root.hsm,
+      quorum: root.quorum,
+      issuerKey: root.key,
       inputs: { issuerCertificate: "dev-root-ca.crt.pem", csr: join(pilotDir, "lao-gov-pilot-ca-1.csr.pem") },
       certificate: {
-        subject, keyAlgorithm: "RSA_3072", notBefore: "signing-time", validityDays: 1826, pathLength: 0, extendedKeyUsage: ["serverAuth"],
-        policies: ["2.23.140.1.2.2", "2.16.418.1.1.1"], crlUrl: "http://repository.dev.ca.lanic.la/crl/dev-root-ca.crl", issuerUrl: "http://repository.dev.ca.lanic.la/certs/dev-root-ca.der",
+        subject,
+        keyAlgorithm: "RSA_3072",
+        notBefore: "signing-time",
+        validityDays: 1826,
+        pathLength: 0,
+        extendedKeyUsage: ["serverAuth"],
+        policies: ["2.23.140.1.2.2", "2.16.418.1.1.1"],
+        crlUrl: "http://repository.dev.ca.lanic.la/crl/dev-root-ca.crl",
+        issuerUrl: "http://repository.dev.ca.lanic.la/certs/dev-root-ca.der",
       },
       outputs: { certificate: "rsa-ca.crt.pem", transcript: "rsa-intermediate.transcript" },
     });
@@ -331,8 +390,24 @@ describe("the pilot path: external CSR (RSA_3072 in the online token), an extern
     const ext = rendered(pilotFiles, IMPORT_FILE).externalRoot.subject;
     for (const name of ["external-root", "impostor-root", "no-key-usage-root", "short-lived-root"]) {
       // Same subject for all: only the key (and the extensions) tell them apart.
-      o("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.crt.pem`,
-        "-subj", `/C=${ext.C}/O=${ext.O}/CN=${ext.CN}`, "-days", name === "short-lived-root" ? "100" : "7305", ...(name === "no-key-usage-root" ? [] : ["-addext", "keyUsage = critical, keyCertSign, cRLSign"]));
+      o(
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-384",
+        "-nodes",
+        "-keyout",
+        `${name}.key`,
+        "-out",
+        `${name}.crt.pem`,
+        "-subj",
+        `/C=${ext.C}/O=${ext.O}/CN=${ext.CN}`,
+        "-days",
+        name === "short-lived-root" ? "100" : "7305",
+        ...(name === "no-key-usage-root" ? [] : ["-addext", "keyUsage = critical, keyCertSign, cRLSign"]),
+      );
     }
     rootSha256 = ws.opensslSha256Der(join(pilotDir, "external-root.crt.pem"));
     sign("lao-gov-pilot-ca-1.csr.pem", "lao-gov-pilot-ca-1.returned.crt.pem");
@@ -351,9 +426,7 @@ describe("the pilot path: external CSR (RSA_3072 in the online token), an extern
     sign("other.csr", "other-key.crt.pem");
     const theirs = ws.opensslSpkiSha256(join(pilotDir, "other-key.crt.pem"), "x509");
     const ours = ws.opensslSpkiSha256(join(pilotDir, "lao-gov-pilot-ca-1.pub.pem"), "pkey");
-    expect(await importRefusal("refused-other-key", "other-key.crt.pem")).toBe(
-      `the returned certificate is refused:\n  - its public key (SPKI SHA-256 ${theirs}) is not our HSM key (SPKI SHA-256 ${ours})`,
-    );
+    expect(await importRefusal("refused-other-key", "other-key.crt.pem")).toBe(`the returned certificate is refused:\n  - its public key (SPKI SHA-256 ${theirs}) is not our HSM key (SPKI SHA-256 ${ours})`);
   });
 
   it("refuses a returned certificate whose extensions break our profile", async () => {
@@ -372,21 +445,15 @@ describe("the pilot path: external CSR (RSA_3072 in the online token), an extern
 
   it("refuses a returned certificate valid for longer than our limit, or than the external root (CP/CPS 6.3.2)", async () => {
     sign("lao-gov-pilot-ca-1.csr.pem", "too-long.crt.pem", { days: 4000 });
-    expect(await importRefusal("refused-validity", "too-long.crt.pem")).toBe(
-      "the returned certificate is refused:\n  - its validity of 4000 days is more than 3653 (CP/CPS 6.3.2)",
-    );
+    expect(await importRefusal("refused-validity", "too-long.crt.pem")).toBe("the returned certificate is refused:\n  - its validity of 4000 days is more than 3653 (CP/CPS 6.3.2)");
     sign("lao-gov-pilot-ca-1.csr.pem", "outlives.crt.pem", { ca: "short-lived-root", days: 365 });
     const declared = ws.opensslSha256Der(join(pilotDir, "short-lived-root.crt.pem"));
-    expect(await importRefusal("refused-outlives", "outlives.crt.pem", "short-lived-root.crt.pem", declared)).toBe(
-      "the returned certificate is refused:\n  - it outlives the external root (CP/CPS 6.3.2)",
-    );
+    expect(await importRefusal("refused-outlives", "outlives.crt.pem", "short-lived-root.crt.pem", declared)).toBe("the returned certificate is refused:\n  - it outlives the external root (CP/CPS 6.3.2)");
   });
 
   it("refuses a certificate signed with SHA-1 (BR 7.1.3.2)", async () => {
     sign("lao-gov-pilot-ca-1.csr.pem", "sha1.crt.pem", { hash: "sha1" });
-    expect(await importRefusal("refused-sha1", "sha1.crt.pem")).toBe(
-      "the returned certificate is refused:\n  - its signature algorithm (300906072a8648ce3d0401) is not one BR 7.1.3.2 allows",
-    );
+    expect(await importRefusal("refused-sha1", "sha1.crt.pem")).toBe("the returned certificate is refused:\n  - its signature algorithm (300906072a8648ce3d0401) is not one BR 7.1.3.2 allows");
   });
 
   it("refuses, with nothing written, a chain OpenSSL rejects: an external root without keyUsage (-x509_strict)", async () => {
@@ -404,11 +471,7 @@ describe("the pilot path: external CSR (RSA_3072 in the online token), an extern
   it("refuses a certificate not signed by the declared external root, and an issuer certificate that is not it", async () => {
     sign("lao-gov-pilot-ca-1.csr.pem", "impostor-signed.crt.pem", { ca: "impostor-root" });
     expect(await importRefusal("refused-impostor", "impostor-signed.crt.pem")).toBe(
-      [
-        "the returned certificate is refused:",
-        "  - it is not signed by the external root's key",
-        "  - its authorityKeyIdentifier is not the external root's subjectKeyIdentifier (RFC 5280 4.2.1.1)",
-      ].join("\n"),
+      ["the returned certificate is refused:", "  - it is not signed by the external root's key", "  - its authorityKeyIdentifier is not the external root's subjectKeyIdentifier (RFC 5280 4.2.1.1)"].join("\n"),
     );
     const impostorSha256 = ws.opensslSha256Der(join(pilotDir, "impostor-root.crt.pem"));
     expect(await importRefusal("refused-impostor-root", "impostor-signed.crt.pem", "impostor-root.crt.pem")).toBe(
@@ -458,8 +521,13 @@ describe("shares typed at the no-echo prompt of a real terminal (pseudo-terminal
     expect(existsSync(main), "build first: npx tsc -b").toBe(true);
     const root = rendered(devFiles, "03-root-certificate.yaml"); // its key: the root key reference, without key-generation options
     ws.write("dev/tty-crl.yaml", {
-      type: "ca-crl", hsm: root.hsm, quorum: root.quorum, issuerKey: root.key, inputs: { issuerCertificate: "dev-root-ca.crt.pem" },
-      crl: { number: 2, thisUpdate: "signing-time", nextUpdateDays: 30 }, outputs: { crl: "tty.crl.pem", transcript: "tty.transcript" },
+      type: "ca-crl",
+      hsm: root.hsm,
+      quorum: root.quorum,
+      issuerKey: root.key,
+      inputs: { issuerCertificate: "dev-root-ca.crt.pem" },
+      crl: { number: 2, thisUpdate: "signing-time", nextUpdateDays: 30 },
+      outputs: { crl: "tty.crl.pem", transcript: "tty.transcript" },
     });
     const typed = [devShares[2], devShares[0]];
     const { status, screen } = await underPty([process.execPath, main, "ceremony", "tty-crl.yaml"], devDir, [
@@ -481,18 +549,20 @@ describe("shares typed at the no-echo prompt of a real terminal (pseudo-terminal
     }
     expect(ws.openssl(["crl", "-in", "tty.crl.pem", "-CAfile", "dev-root-ca.crt.pem", "-noout"], devDir)).toBe("");
     const t = JSON.parse(readFileSync(join(devDir, "tty.transcript.json"), "utf8")) as { entries: { kind: string; summary: string }[] };
-    expect(t.entries.filter((e) => e.kind === "participant").map((e) => e.summary)).toEqual([
-      "custodian dev-3 (Developer 3) entered a valid share",
-      "custodian dev-1 (Developer 1) entered a valid share",
-    ]);
+    expect(t.entries.filter((e) => e.kind === "participant").map((e) => e.summary)).toEqual(["custodian dev-3 (Developer 3) entered a valid share", "custodian dev-1 (Developer 1) entered a valid share"]);
   });
 
   it("Ctrl-C at the share prompt stops the ceremony before the HSM, without showing the share already typed", async () => {
     devOk();
     const root = rendered(devFiles, "03-root-certificate.yaml"); // its key: the root key reference, without key-generation options
     ws.write("dev/tty-abort.yaml", {
-      type: "ca-crl", hsm: root.hsm, quorum: root.quorum, issuerKey: root.key, inputs: { issuerCertificate: "dev-root-ca.crt.pem" },
-      crl: { number: 3, thisUpdate: "signing-time", nextUpdateDays: 30 }, outputs: { crl: "tty-abort.crl.pem", transcript: "tty-abort.transcript" },
+      type: "ca-crl",
+      hsm: root.hsm,
+      quorum: root.quorum,
+      issuerKey: root.key,
+      inputs: { issuerCertificate: "dev-root-ca.crt.pem" },
+      crl: { number: 3, thisUpdate: "signing-time", nextUpdateDays: 30 },
+      outputs: { crl: "tty-abort.crl.pem", transcript: "tty-abort.transcript" },
     });
     const { status, screen } = await underPty([process.execPath, main, "ceremony", "tty-abort.yaml"], devDir, [
       { when: /Share 1 of 2 \(typing is hidden, Enter to finish\): $/, type: devShares[1] },

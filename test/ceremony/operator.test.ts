@@ -20,8 +20,7 @@ const STANDALONE = join(process.cwd(), "dist/scripts/ceremony/main.js");
 beforeAll(() => ws.setUp([{ label: "online", pin: PIN }], "ceremony-operator-"));
 afterAll(() => ws.tearDown());
 
-const cli = (main: string, args: string[], input = "") =>
-  spawnSync(process.execPath, [main, ...args], { cwd: ws.dir, input, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+const cli = (main: string, args: string[], input = "") => spawnSync(process.execPath, [main, ...args], { cwd: ws.dir, input, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
 
 const keyCsr = (label: string, outputs: Record<string, string>) => ({
   type: "issuing-ca-key",

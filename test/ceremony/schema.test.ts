@@ -50,7 +50,11 @@ describe("ceremony files are parsed strictly, before any HSM is touched", () => 
     ["a weak root key", ROOT_CERT.replace("algorithm: ECDSA_P384", "algorithm: RSA_2048"), "key.algorithm: RSA_2048 is not allowed for a root key; allowed: ECDSA_P384, RSA_4096 (CP/CPS 6.1.5, BR 6.1.5, MRSP 5.1)"],
     ["a quorum of one", ROOT_CERT.replace("threshold: 2", "threshold: 1"), "quorum.threshold: 1 is below 2: the offline HSM needs multi-person control (BR 5.2.2, 6.2.2)"],
     ["a quorum larger than the custodians", ROOT_CERT.replace("threshold: 2", "threshold: 4"), "quorum.threshold: 4 is more than the 3 custodians"],
-    ["an unknown ceremony type", ROOT_CERT.replace("type: root-certificate", "type: root-cert"), 'type: must be one of "quorum-split", "root-key", "root-certificate", "intermediate", "cross-certificate", "ca-crl", "issuing-ca-key", "external-csr", "external-certificate-import", "key-backup", "key-restore" (got "root-cert")'],
+    [
+      "an unknown ceremony type",
+      ROOT_CERT.replace("type: root-certificate", "type: root-cert"),
+      'type: must be one of "quorum-split", "root-key", "root-certificate", "intermediate", "cross-certificate", "ca-crl", "issuing-ca-key", "external-csr", "external-certificate-import", "key-backup", "key-restore" (got "root-cert")',
+    ],
     ["a bad country", ROOT_CERT.replace("C: LA", "C: Laos"), 'certificate.subject.C: an ISO 3166-1 alpha-2 code, e.g. LA (got "Laos")'],
   ])("refuses %s", (_what, text, message) => {
     expect(refused(text)).toEqual([message]);
@@ -92,11 +96,21 @@ describe("renderCeremonyFiles", () => {
     const env = loadEnvironment("production");
     const files = Object.fromEntries(renderCeremonyFiles(env).map((f) => [f.path, f.path.endsWith(".yaml") ? parse(f.content) : f.content]));
     expect(Object.keys(files)).toEqual([
-      "README.md", "01-quorum-split.yaml", "02-root-key.yaml", "03-root-certificate.yaml",
-      "04-lao-gov-signing-ca-1-key.yaml", "05-lao-gov-signing-ca-1-intermediate.yaml",
-      "06-lao-gov-tls-ca-1-key.yaml", "07-lao-gov-tls-ca-1-intermediate.yaml", "08-ca-crl.yaml",
-      "09-lao-gov-root-ca-key-backup.yaml", "10-lao-gov-signing-ca-1-key-backup.yaml", "11-lao-gov-tls-ca-1-key-backup.yaml",
-      "restore-lao-gov-root-ca-key.yaml", "restore-lao-gov-signing-ca-1-key.yaml", "restore-lao-gov-tls-ca-1-key.yaml",
+      "README.md",
+      "01-quorum-split.yaml",
+      "02-root-key.yaml",
+      "03-root-certificate.yaml",
+      "04-lao-gov-signing-ca-1-key.yaml",
+      "05-lao-gov-signing-ca-1-intermediate.yaml",
+      "06-lao-gov-tls-ca-1-key.yaml",
+      "07-lao-gov-tls-ca-1-intermediate.yaml",
+      "08-ca-crl.yaml",
+      "09-lao-gov-root-ca-key-backup.yaml",
+      "10-lao-gov-signing-ca-1-key-backup.yaml",
+      "11-lao-gov-tls-ca-1-key-backup.yaml",
+      "restore-lao-gov-root-ca-key.yaml",
+      "restore-lao-gov-signing-ca-1-key.yaml",
+      "restore-lao-gov-tls-ca-1-key.yaml",
     ]);
     // Every CA key generated for backup, backed up with a copy at each site (ADR 0082, BR 5.7.1.1 (11)).
     expect(files["02-root-key.yaml"].key.backup).toBe(true);
@@ -126,9 +140,12 @@ describe("renderCeremonyFiles", () => {
   it("renders the external-CSR ceremonies for the pilot", () => {
     const files = renderCeremonyFiles(loadEnvironment("pilot")).map((f) => f.path);
     expect(files).toEqual([
-      "README.md", "01-lao-gov-pilot-ca-1-external-csr.yaml", "02-lao-gov-pilot-ca-1-external-import.yaml",
+      "README.md",
+      "01-lao-gov-pilot-ca-1-external-csr.yaml",
+      "02-lao-gov-pilot-ca-1-external-import.yaml",
       // our CA key under the external root is backed up too, by the custodians the pilot declares (ADR 0082)
-      "03-lao-gov-pilot-ca-1-key-backup.yaml", "restore-lao-gov-pilot-ca-1-key.yaml",
+      "03-lao-gov-pilot-ca-1-key-backup.yaml",
+      "restore-lao-gov-pilot-ca-1-key.yaml",
     ]);
   });
 });

@@ -46,7 +46,11 @@ afterAll(() => ws.tearDown());
 describe("the full ceremony sequence against SoftHSM", () => {
   it("split: sets a random PIN on the offline token and gives each custodian a share", async () => {
     const { result, screen } = await run("split.yaml", ["so-pin-123", "", "", "", "", "", ""], {
-      type: "quorum-split", hsm: rootHsm(), quorum: quorum(), mode: "initialise", outputs: { transcript: "split.transcript" },
+      type: "quorum-split",
+      hsm: rootHsm(),
+      quorum: quorum(),
+      mode: "initialise",
+      outputs: { transcript: "split.transcript" },
     });
     shares = sharesOnScreen(screen);
     expect(shares.map((s) => s.split(":")[0])).toEqual(["dev/c1", "dev/c2", "dev/c3"]);
@@ -62,7 +66,11 @@ describe("the full ceremony sequence against SoftHSM", () => {
 
   it("root-key: generates the root key in the offline HSM and outputs its public key", async () => {
     const { result, screen } = await run("root-key.yaml", [shares[0], shares[2]], {
-      type: "root-key", hsm: rootHsm(), quorum: quorum(), key: rootKey, outputs: { publicKey: "root.pub.pem", transcript: "root-key.transcript" },
+      type: "root-key",
+      hsm: rootHsm(),
+      quorum: quorum(),
+      key: rootKey,
+      outputs: { publicKey: "root.pub.pem", transcript: "root-key.transcript" },
     });
     expect(result.spkiSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(screen).toContain(result.spkiSha256!);
@@ -78,7 +86,11 @@ describe("the full ceremony sequence against SoftHSM", () => {
 
   it("root-certificate: self-signed, verified by OpenSSL", async () => {
     await run("root-cert.yaml", [shares[1], shares[2]], {
-      type: "root-certificate", hsm: rootHsm(), quorum: quorum(), key: rootKey, inputs: { publicKey: "root.pub.pem" },
+      type: "root-certificate",
+      hsm: rootHsm(),
+      quorum: quorum(),
+      key: rootKey,
+      inputs: { publicKey: "root.pub.pem" },
       certificate: { subject: { CN: "Test Root CA", O: "LANIC (test)", C: "LA" }, notBefore: "signing-time", validityDays: 3653 },
       outputs: { certificate: "root.pem", transcript: "root-cert.transcript" },
     });
@@ -91,19 +103,32 @@ describe("the full ceremony sequence against SoftHSM", () => {
 
   it("issuing-ca-key: key and CSR in the second (online) token", async () => {
     await run("ca-key.yaml", ["online-pin"], {
-      type: "issuing-ca-key", hsm: { library, tokenLabel: ONLINE_TOKEN }, key: { label: "test-ca-1", algorithm: "ECDSA_P256", generate: true },
-      csr: { subject: { CN: "Test Issuing CA 1", O: "LANIC (test)", C: "LA" } }, outputs: { publicKey: "ca.pub.pem", csr: "ca.csr.pem", transcript: "ca-key.transcript" },
+      type: "issuing-ca-key",
+      hsm: { library, tokenLabel: ONLINE_TOKEN },
+      key: { label: "test-ca-1", algorithm: "ECDSA_P256", generate: true },
+      csr: { subject: { CN: "Test Issuing CA 1", O: "LANIC (test)", C: "LA" } },
+      outputs: { publicKey: "ca.pub.pem", csr: "ca.csr.pem", transcript: "ca-key.transcript" },
     });
     expect(openssl("req", "-in", "ca.csr.pem", "-noout", "-verify")).toBe("");
   });
 
   it("intermediate: the root signs the issuing CA's CSR; OpenSSL verifies the chain", async () => {
     await run("intermediate.yaml", [shares[0], shares[1]], {
-      type: "intermediate", hsm: rootHsm(), quorum: quorum(), issuerKey: rootKey, inputs: { issuerCertificate: "root.pem", csr: "ca.csr.pem" },
+      type: "intermediate",
+      hsm: rootHsm(),
+      quorum: quorum(),
+      issuerKey: rootKey,
+      inputs: { issuerCertificate: "root.pem", csr: "ca.csr.pem" },
       certificate: {
-        subject: { CN: "Test Issuing CA 1", O: "LANIC (test)", C: "LA" }, keyAlgorithm: "ECDSA_P256", notBefore: "signing-time", validityDays: 1826,
-        pathLength: 0, extendedKeyUsage: ["serverAuth", "clientAuth"], policies: ["2.23.140.1.2.2", "2.16.418.1.1.1"],
-        crlUrl: "http://repository.test/crl/root.crl", issuerUrl: "http://repository.test/certs/root.der",
+        subject: { CN: "Test Issuing CA 1", O: "LANIC (test)", C: "LA" },
+        keyAlgorithm: "ECDSA_P256",
+        notBefore: "signing-time",
+        validityDays: 1826,
+        pathLength: 0,
+        extendedKeyUsage: ["serverAuth", "clientAuth"],
+        policies: ["2.23.140.1.2.2", "2.16.418.1.1.1"],
+        crlUrl: "http://repository.test/crl/root.crl",
+        issuerUrl: "http://repository.test/certs/root.der",
       },
       outputs: { certificate: "ca.pem", transcript: "intermediate.transcript" },
     });
@@ -113,7 +138,11 @@ describe("the full ceremony sequence against SoftHSM", () => {
 
   it("ca-crl: the root's CRL of CA certificates, verified by OpenSSL", async () => {
     await run("crl.yaml", [shares[2], shares[0]], {
-      type: "ca-crl", hsm: rootHsm(), quorum: quorum(), issuerKey: rootKey, inputs: { issuerCertificate: "root.pem" },
+      type: "ca-crl",
+      hsm: rootHsm(),
+      quorum: quorum(),
+      issuerKey: rootKey,
+      inputs: { issuerCertificate: "root.pem" },
       crl: { number: 1, thisUpdate: "signing-time", nextUpdateDays: 365, revoked: [{ serial: "0a1b2c", revocationDate: "2026-01-01T00:00:00Z", reason: "cessationOfOperation" }] },
       outputs: { crl: "root.crl.pem", transcript: "crl.transcript" },
     });
@@ -122,12 +151,14 @@ describe("the full ceremony sequence against SoftHSM", () => {
   });
 
   it("cross-certificate: the Lao root cross-certifies another root (rollover / switch); OpenSSL builds both paths", async () => {
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", "new.key", "-out", "new-root.pem",
-      "-subj", "/C=LA/O=LANIC (test)/CN=Test Root CA 2", "-days", "3653");
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", "new.key", "-out", "new-root.pem", "-subj", "/C=LA/O=LANIC (test)/CN=Test Root CA 2", "-days", "3653");
     await run("cross.yaml", [shares[1], shares[0]], {
-      type: "cross-certificate", hsm: rootHsm(), quorum: quorum(), issuerKey: rootKey, inputs: { issuerCertificate: "root.pem", subjectCertificate: "new-root.pem" },
-      certificate: { notBefore: "signing-time", validityDays: 1826, extendedKeyUsage: [], policies: ["2.16.418.1.1.1"],
-        crlUrl: "http://repository.test/crl/root.crl", issuerUrl: "http://repository.test/certs/root.der" },
+      type: "cross-certificate",
+      hsm: rootHsm(),
+      quorum: quorum(),
+      issuerKey: rootKey,
+      inputs: { issuerCertificate: "root.pem", subjectCertificate: "new-root.pem" },
+      certificate: { notBefore: "signing-time", validityDays: 1826, extendedKeyUsage: [], policies: ["2.16.418.1.1.1"], crlUrl: "http://repository.test/crl/root.crl", issuerUrl: "http://repository.test/certs/root.der" },
       outputs: { certificate: "cross.pem", transcript: "cross.transcript" },
     });
     expect(openssl("verify", "-x509_strict", "-CAfile", "root.pem", "cross.pem").trim()).toBe("cross.pem: OK");
@@ -150,18 +181,14 @@ describe("the full ceremony sequence against SoftHSM", () => {
     const i = doc.entries.findIndex((e: { kind: string }) => e.kind === "certificate");
     doc.entries[i].data.serial = "01";
     writeFileSync(join(dir, "edited.json"), JSON.stringify(doc));
-    expect(verifyTranscript(join(dir, "edited.json")).problems).toEqual([
-      `entry ${i + 1} (certificate: ${doc.entries[i].summary}): hash mismatch, the entry was edited after it was written`,
-    ]);
+    expect(verifyTranscript(join(dir, "edited.json")).problems).toEqual([`entry ${i + 1} (certificate: ${doc.entries[i].summary}): hash mismatch, the entry was edited after it was written`]);
     const dropped = JSON.parse(readFileSync(json, "utf8"));
     dropped.entries.splice(2, 1);
     writeFileSync(join(dir, "dropped.json"), JSON.stringify(dropped));
     expect(verifyTranscript(join(dir, "dropped.json")).problems[0]).toBe("entry 3: sequence number is 4 (an entry was removed, added or moved)");
     const md = readFileSync(join(dir, "intermediate.transcript.md"), "utf8");
     writeFileSync(join(dir, "edited.md"), md.replace("ceremony succeeded", "ceremony succeeded (witnessed)"));
-    expect(verifyTranscript(json, { markdownPath: join(dir, "edited.md") }).problems).toEqual([
-      `${join(dir, "edited.md")}: the Markdown differs from the rendering of the JSON transcript (it was edited)`,
-    ]);
+    expect(verifyTranscript(json, { markdownPath: join(dir, "edited.md") }).problems).toEqual([`${join(dir, "edited.md")}: the Markdown differs from the rendering of the JSON transcript (it was edited)`]);
   });
 });
 
@@ -172,8 +199,13 @@ function ceremonyCli(main: string) {
   const crlCeremony = (name: string, number: number, typed: string[]) => {
     expect(existsSync(main), "build first: npm run build").toBe(true);
     write(`${name}-crl.yaml`, {
-      type: "ca-crl", hsm: rootHsm(), quorum: quorum(), issuerKey: rootKey, inputs: { issuerCertificate: "root.pem" },
-      crl: { number, thisUpdate: "signing-time", nextUpdateDays: 30 }, outputs: { crl: `${name}.crl.pem`, transcript: `${name}.transcript` },
+      type: "ca-crl",
+      hsm: rootHsm(),
+      quorum: quorum(),
+      issuerKey: rootKey,
+      inputs: { issuerCertificate: "root.pem" },
+      crl: { number, thisUpdate: "signing-time", nextUpdateDays: 30 },
+      outputs: { crl: `${name}.crl.pem`, transcript: `${name}.transcript` },
     });
     const r = cli(["ceremony", `${name}-crl.yaml`, "--json"], typed.map((t) => `${t}\n`).join(""));
     expect(r.stderr).toContain("Ceremony succeeded.");
@@ -207,8 +239,13 @@ describe("the lanic-ca ceremony commands (compiled, in a child process with pipe
 
 describe("refusals", () => {
   const crl = (name: string) => ({
-    type: "ca-crl", hsm: rootHsm(), quorum: quorum(), issuerKey: rootKey, inputs: { issuerCertificate: "root.pem" },
-    crl: { number: 2, thisUpdate: "signing-time", nextUpdateDays: 30 }, outputs: { crl: `${name}.crl.pem`, transcript: `${name}.transcript` },
+    type: "ca-crl",
+    hsm: rootHsm(),
+    quorum: quorum(),
+    issuerKey: rootKey,
+    inputs: { issuerCertificate: "root.pem" },
+    crl: { number: 2, thisUpdate: "signing-time", nextUpdateDays: 30 },
+    outputs: { crl: `${name}.crl.pem`, transcript: `${name}.transcript` },
   });
 
   it("refuses too few shares", async () => {
@@ -218,9 +255,7 @@ describe("refusals", () => {
   });
 
   it("refuses a repeated custodian", async () => {
-    expect(await refusal("repeat.yaml", [shares[1], shares[1]], crl("repeat"))).toBe(
-      "share 2: custodian 'c2' has already entered a share; 2 distinct custodians are required (BR 5.2.2, 6.2.2)",
-    );
+    expect(await refusal("repeat.yaml", [shares[1], shares[1]], crl("repeat"))).toBe("share 2: custodian 'c2' has already entered a share; 2 distinct custodians are required (BR 5.2.2, 6.2.2)");
   });
 
   it("refuses a wrong share (well-formed, but not the one registered for that custodian)", async () => {
@@ -256,10 +291,21 @@ describe("refusals", () => {
 
   it("refuses at lint an intermediate that would outlive the root (CP/CPS 6.3.2)", async () => {
     const msg = await refusal("outlive.yaml", [shares[0], shares[1]], {
-      type: "intermediate", hsm: rootHsm(), quorum: quorum(), issuerKey: rootKey, inputs: { issuerCertificate: "root.pem", publicKey: "ca.pub.pem" },
+      type: "intermediate",
+      hsm: rootHsm(),
+      quorum: quorum(),
+      issuerKey: rootKey,
+      inputs: { issuerCertificate: "root.pem", publicKey: "ca.pub.pem" },
       certificate: {
-        subject: { CN: "Test Issuing CA 1", O: "LANIC (test)", C: "LA" }, keyAlgorithm: "ECDSA_P256", notBefore: "signing-time", validityDays: 3653,
-        pathLength: 0, extendedKeyUsage: ["clientAuth"], policies: ["2.16.418.1.1.1"], crlUrl: "http://repository.test/crl/root.crl", issuerUrl: "http://repository.test/certs/root.der",
+        subject: { CN: "Test Issuing CA 1", O: "LANIC (test)", C: "LA" },
+        keyAlgorithm: "ECDSA_P256",
+        notBefore: "signing-time",
+        validityDays: 3653,
+        pathLength: 0,
+        extendedKeyUsage: ["clientAuth"],
+        policies: ["2.16.418.1.1.1"],
+        crlUrl: "http://repository.test/crl/root.crl",
+        issuerUrl: "http://repository.test/certs/root.der",
       },
       outputs: { certificate: "outlive.pem", transcript: "outlive.transcript" },
     });
@@ -269,34 +315,64 @@ describe("refusals", () => {
 
   it("refuses at lint a TLS intermediate without the CA/Browser Forum reserved policy (BR 7.1.2.10.5)", async () => {
     const msg = await refusal("tls-no-reserved.yaml", [shares[0], shares[1]], {
-      type: "intermediate", hsm: rootHsm(), quorum: quorum(), issuerKey: rootKey, inputs: { issuerCertificate: "root.pem", publicKey: "ca.pub.pem" },
+      type: "intermediate",
+      hsm: rootHsm(),
+      quorum: quorum(),
+      issuerKey: rootKey,
+      inputs: { issuerCertificate: "root.pem", publicKey: "ca.pub.pem" },
       certificate: {
-        subject: { CN: "Test TLS CA 1", O: "LANIC (test)", C: "LA" }, keyAlgorithm: "ECDSA_P256", notBefore: "signing-time", validityDays: 365,
-        pathLength: 0, extendedKeyUsage: ["serverAuth"], policies: ["2.16.418.1.1.1"], crlUrl: "http://repository.test/crl/root.crl", issuerUrl: "http://repository.test/certs/root.der",
+        subject: { CN: "Test TLS CA 1", O: "LANIC (test)", C: "LA" },
+        keyAlgorithm: "ECDSA_P256",
+        notBefore: "signing-time",
+        validityDays: 365,
+        pathLength: 0,
+        extendedKeyUsage: ["serverAuth"],
+        policies: ["2.16.418.1.1.1"],
+        crlUrl: "http://repository.test/crl/root.crl",
+        issuerUrl: "http://repository.test/certs/root.der",
       },
       outputs: { certificate: "tls-no-reserved.pem", transcript: "tls-no-reserved.transcript" },
     });
-    expect(msg).toBe("lint refused the certificate before signing (1 problem):\n  - a TLS subordinate CA certificate asserts exactly one CA/Browser Forum reserved policy identifier (2.23.140.1.2.x), found none (BR 7.1.2.10.5)");
+    expect(msg).toBe(
+      "lint refused the certificate before signing (1 problem):\n  - a TLS subordinate CA certificate asserts exactly one CA/Browser Forum reserved policy identifier (2.23.140.1.2.x), found none (BR 7.1.2.10.5)",
+    );
   });
 
   it("refuses at lint an intermediate without extKeyUsage: an issuing CA is restricted to its purpose (BR 7.1.2.10.6, MRSP 5.3)", async () => {
     const msg = await refusal("no-eku.yaml", [shares[0], shares[1]], {
-      type: "intermediate", hsm: rootHsm(), quorum: quorum(), issuerKey: rootKey, inputs: { issuerCertificate: "root.pem", publicKey: "ca.pub.pem" },
+      type: "intermediate",
+      hsm: rootHsm(),
+      quorum: quorum(),
+      issuerKey: rootKey,
+      inputs: { issuerCertificate: "root.pem", publicKey: "ca.pub.pem" },
       certificate: {
-        subject: { CN: "Test Issuing CA 1", O: "LANIC (test)", C: "LA" }, keyAlgorithm: "ECDSA_P256", notBefore: "signing-time", validityDays: 365,
-        pathLength: 0, extendedKeyUsage: [], policies: ["2.16.418.1.1.1"], crlUrl: "http://repository.test/crl/root.crl", issuerUrl: "http://repository.test/certs/root.der",
+        subject: { CN: "Test Issuing CA 1", O: "LANIC (test)", C: "LA" },
+        keyAlgorithm: "ECDSA_P256",
+        notBefore: "signing-time",
+        validityDays: 365,
+        pathLength: 0,
+        extendedKeyUsage: [],
+        policies: ["2.16.418.1.1.1"],
+        crlUrl: "http://repository.test/crl/root.crl",
+        issuerUrl: "http://repository.test/certs/root.der",
       },
       outputs: { certificate: "no-eku.pem", transcript: "no-eku.transcript" },
     });
-    expect(msg).toBe("lint refused the certificate before signing (1 problem):\n  - extKeyUsage must be present in a subordinate CA certificate: an issuing CA is restricted to its purpose (BR 7.1.2.10.6, MRSP 5.3, ADR 0070)");
+    expect(msg).toBe(
+      "lint refused the certificate before signing (1 problem):\n  - extKeyUsage must be present in a subordinate CA certificate: an issuing CA is restricted to its purpose (BR 7.1.2.10.6, MRSP 5.3, ADR 0070)",
+    );
     expect(existsSync(join(dir, "no-eku.pem"))).toBe(false);
   });
 
   it("reshare: new custodians get new shares of the same PIN; the root key is unchanged", async () => {
     const newCustodians = [custodians[0], custodians[2], { id: "c4", name: "Custodian Four" }];
     const { screen } = await run("reshare.yaml", [shares[0], shares[2], "", "", "", "", "", ""], {
-      type: "quorum-split", hsm: rootHsm(), quorum: { threshold: 2, custodians: newCustodians, register: "register-2.json" },
-      mode: "reshare", previousRegister: "register.json", outputs: { transcript: "reshare.transcript" },
+      type: "quorum-split",
+      hsm: rootHsm(),
+      quorum: { threshold: 2, custodians: newCustodians, register: "register-2.json" },
+      mode: "reshare",
+      previousRegister: "register.json",
+      outputs: { transcript: "reshare.transcript" },
     });
     const fresh = sharesOnScreen(screen);
     expect(fresh.map((s) => s.split(":")[0])).toEqual(["dev/c1", "dev/c3", "dev/c4"]);
@@ -305,8 +381,6 @@ describe("refusals", () => {
     await run("crl-after-reshare.yaml", [fresh[2], fresh[0]], { ...crl("after-reshare"), quorum: q2 });
     expect(openssl("crl", "-in", "after-reshare.crl.pem", "-CAfile", "root.pem", "-noout")).toBe("");
     // The departed custodian's share is refused with the new register.
-    expect(await refusal("departed.yaml", [shares[1]], { ...crl("departed"), quorum: q2 })).toBe(
-      "share 1: 'c2' is not a custodian of this quorum (c1, c3, c4)",
-    );
+    expect(await refusal("departed.yaml", [shares[1]], { ...crl("departed"), quorum: q2 })).toBe("share 1: 'c2' is not a custodian of this quorum (c1, c3, c4)");
   });
 });

@@ -23,9 +23,7 @@ import { writeCrl } from "@lanic-ca/pki-services/crl/encode";
 import { hsmDigestSigner } from "@lanic-ca/pki-services/crl/digest-signer";
 import { issuerHashes, ocspResponse, publicKeyBits, responseData } from "@lanic-ca/pki-services/ocsp/protocol";
 import { Pkcs11Token, type Pkcs11Signer } from "@lanic-ca/pki-services/pkcs11/index";
-import {
-  compileProfile, issuerCoverageProblems, issuerFromCertificate, issuerPublicKey, parseCsr, prepareCertificate, randomSerial, signCertificate, toPem,
-} from "@lanic-ca/pki-services/pki/index";
+import { compileProfile, issuerCoverageProblems, issuerFromCertificate, issuerPublicKey, parseCsr, prepareCertificate, randomSerial, signCertificate, toPem } from "@lanic-ca/pki-services/pki/index";
 import dev from "../../environments/dev.js";
 import { parseEnvironment, type EnvironmentInput } from "../../environments/index.js";
 import { renderCeremonyFiles } from "../../scripts/ceremony/render.js";
@@ -78,7 +76,10 @@ const SUBJECT: Record<string, [string, string[]]> = {
 const KEY_SPEC: Record<string, string> = { ECDSA_P256: "ec:P-256", ECDSA_P384: "ec:P-384", RSA_2048: "rsa:2048", RSA_3072: "rsa:3072", RSA_4096: "rsa:4096" };
 /** The subject keys tried per profile: one per family it allows (the smallest, for runtime). */
 const keysFor = (p: Profile): KeyAlgorithm[] =>
-  (["ECDSA_P256", "ECDSA_P384"] as const).filter((a) => p.allowedKeyAlgorithms.includes(a)).slice(0, 1).concat((["RSA_2048", "RSA_3072", "RSA_4096"] as const).filter((a) => p.allowedKeyAlgorithms.includes(a)).slice(0, 1));
+  (["ECDSA_P256", "ECDSA_P384"] as const)
+    .filter((a) => p.allowedKeyAlgorithms.includes(a))
+    .slice(0, 1)
+    .concat((["RSA_2048", "RSA_3072", "RSA_4096"] as const).filter((a) => p.allowedKeyAlgorithms.includes(a)).slice(0, 1));
 
 interface Hierarchy {
   dir: string;
@@ -88,7 +89,16 @@ interface Hierarchy {
   token: Pkcs11Token;
 }
 const hs: Partial<Record<H, Hierarchy>> = {};
-interface Leaf { h: H; ca: string; profile: string; key: KeyAlgorithm; file: string; chain: string; serial: Buffer; policy?: string }
+interface Leaf {
+  h: H;
+  ca: string;
+  profile: string;
+  key: KeyAlgorithm;
+  file: string;
+  chain: string;
+  serial: Buffer;
+  policy?: string;
+}
 const leaves: Leaf[] = [];
 
 const run = (cmd: string, args: string[], cwd?: string) => spawnSync(cmd, args, { cwd, encoding: "utf8", env: { ...process.env, OPENSSL_CONF: "/dev/null" } });
@@ -207,7 +217,13 @@ describe("the verification matrix: every profile × key family, per CA key famil
         if (!ok && /does not match the intended purpose/.test(r.stdout)) refused.push(`${l.h}/${l.key}`);
         continue;
       }
-      if (!ok) failed.push(`${l.h}/${l.ca}/${l.profile}/${l.key}: ${r.stdout.split("\n").filter((x) => /Verif|Not/.test(x)).join(" | ")}${r.stderr}`);
+      if (!ok)
+        failed.push(
+          `${l.h}/${l.ca}/${l.profile}/${l.key}: ${r.stdout
+            .split("\n")
+            .filter((x) => /Verif|Not/.test(x))
+            .join(" | ")}${r.stderr}`,
+        );
     }
     expect(failed).toEqual([]);
     expect(refused).toEqual(["ecdsa/ECDSA_P256", "ecdsa/RSA_3072", "rsa/ECDSA_P256", "rsa/RSA_3072"]);
@@ -238,8 +254,16 @@ describe("the verification matrix: every profile × key family, per CA key famil
         const rows = [{ serial: revoked.serial.toString("hex"), revokedAt: tbsNow.toISOString().replace(/[-:T]/g, "").slice(0, 14), reason: 1, invalidity: null }];
         const issuer = issuerFromCertificate(ca.der, HIERARCHIES[h].ca, { caIssuers: "http://x", crl: "http://x" });
         await writeCrl({
-          issuerDer: issuer.subjectDer, authorityKeyId: issuer.keyIdentifier, crlNumber: 1n, thisUpdate: tbsNow, nextUpdate: new Date(tbsNow.getTime() + 86_400_000),
-          signer: hsmDigestSigner(ca.signer), entries: (async function* () { yield rows; })(), out,
+          issuerDer: issuer.subjectDer,
+          authorityKeyId: issuer.keyIdentifier,
+          crlNumber: 1n,
+          thisUpdate: tbsNow,
+          nextUpdate: new Date(tbsNow.getTime() + 86_400_000),
+          signer: hsmDigestSigner(ca.signer),
+          entries: (async function* () {
+            yield rows;
+          })(),
+          out,
         });
         const crl = run("openssl", ["crl", "-inform", "DER", "-in", out, "-CAfile", join(hy.dir, `${ca.name}.chain.pem`), "-noout"]);
         expect(crl.stderr, `${h} ${ca.name}`).toContain("verify OK");
@@ -267,8 +291,14 @@ describe("the verification matrix: every profile × key family, per CA key famil
         const responderSpki = issuerFromCertificate(responderDer, "ECDSA_P256", { caIssuers: "http://x", crl: "http://x" }).spki;
         const now = new Date(Math.floor(Date.now() / 1000) * 1000);
         const tbs = responseData({
-          hash: "sha1", nameHash: hashes.nameHash, keyHash: hashes.keyHash, serial: leaf.serial, status: { status: "good" }, thisUpdate: now,
-          nextUpdate: new Date(now.getTime() + 8 * 3600_000), responderKeyHash: createHash("sha1").update(publicKeyBits(responderSpki)).digest(),
+          hash: "sha1",
+          nameHash: hashes.nameHash,
+          keyHash: hashes.keyHash,
+          serial: leaf.serial,
+          status: { status: "good" },
+          thisUpdate: now,
+          nextUpdate: new Date(now.getTime() + 8 * 3600_000),
+          responderKeyHash: createHash("sha1").update(publicKeyBits(responderSpki)).digest(),
         });
         // the responder's key is the openssl key the ocsp-signing leaf certified (ECDSA P-256)
         writeFileSync(join(hy.dir, "ocsp.tbs"), tbs);

@@ -16,7 +16,9 @@ const temp = (p: string) => {
   dirs.push(d);
   return d;
 };
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 describe("failover drill", () => {
   it("kills LANIC in the middle of issuing; the backup site takes over with restored keys and loses nothing", async () => {

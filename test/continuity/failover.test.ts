@@ -28,23 +28,60 @@ describe("lanic-ca failover", () => {
   it.each([
     ["an unknown site", production, "vientiane-2", "no site 'vientiane-2' in environment 'production'; sites: lanic, backup"],
     ["the primary itself", production, "lanic", "site 'lanic' is already the primary of 'production'; nothing to fail over"],
-    ["a target without replication addresses", { ...production, database: { ...production.database, replicationAddresses: { lanic: production.database.replicationAddresses.lanic } } }, "backup", "database.replicationAddresses.backup is missing: the 'lanic' clusters would have nothing to stream from after the failover"],
+    [
+      "a target without replication addresses",
+      { ...production, database: { ...production.database, replicationAddresses: { lanic: production.database.replicationAddresses.lanic } } },
+      "backup",
+      "database.replicationAddresses.backup is missing: the 'lanic' clusters would have nothing to stream from after the failover",
+    ],
     ["an environment without a backup site", staging, "lanic", "site 'lanic' is already the primary of 'staging'; nothing to fail over"],
   ])("refuses %s with the file and the reason", (_n, env, to, message) => {
     expect(() => planFailover(file, text, env as never, to)).toThrow(`${file}: ${message}`);
   });
 
   it("the failed-over production: backup site's clusters promoted, standbys up, CronJobs resumed, LANIC a replica; every control passes", () => {
-    const b = build("production", (d) => { for (const s of d.sites) s.role = s.role === "primary" ? "backup" : "primary"; });
+    const b = build("production", (d) => {
+      for (const s of d.sites) s.role = s.role === "primary" ? "backup" : "primary";
+    });
     const at = (site: string) => b.model.components.filter((c) => c.site === site);
-    expect(at("backup").filter((c) => c.kind === "database").map((c) => [c.id, c.standby])).toEqual([["backup/lanic-ca-db", false], ["backup/lanic-ca-ra-db", false], ["backup/lanic-ca-tsa-db", false]]);
-    expect(at("lanic").filter((c) => c.kind === "database").map((c) => [c.id, c.standby])).toEqual([["lanic/lanic-ca-db", true], ["lanic/lanic-ca-ra-db", true], ["lanic/lanic-ca-tsa-db", true]]);
-    expect(at("backup").filter((c) => c.signing && c.runsAs === "Deployment").every((c) => !c.standby && c.replicas === 2)).toBe(true);
-    expect(at("backup").filter((c) => c.runsAs === "CronJob" && c.kind === "crl-publisher").every((c) => !c.standby)).toBe(true);
-    expect(at("lanic").filter((c) => c.signing && c.runsAs !== "none").every((c) => c.standby && c.replicas === 0)).toBe(true);
+    expect(
+      at("backup")
+        .filter((c) => c.kind === "database")
+        .map((c) => [c.id, c.standby]),
+    ).toEqual([
+      ["backup/lanic-ca-db", false],
+      ["backup/lanic-ca-ra-db", false],
+      ["backup/lanic-ca-tsa-db", false],
+    ]);
+    expect(
+      at("lanic")
+        .filter((c) => c.kind === "database")
+        .map((c) => [c.id, c.standby]),
+    ).toEqual([
+      ["lanic/lanic-ca-db", true],
+      ["lanic/lanic-ca-ra-db", true],
+      ["lanic/lanic-ca-tsa-db", true],
+    ]);
+    expect(
+      at("backup")
+        .filter((c) => c.signing && c.runsAs === "Deployment")
+        .every((c) => !c.standby && c.replicas === 2),
+    ).toBe(true);
+    expect(
+      at("backup")
+        .filter((c) => c.runsAs === "CronJob" && c.kind === "crl-publisher")
+        .every((c) => !c.standby),
+    ).toBe(true);
+    expect(
+      at("lanic")
+        .filter((c) => c.signing && c.runsAs !== "none")
+        .every((c) => c.standby && c.replicas === 0),
+    ).toBe(true);
     // LANIC's replicas stream from the backup site's addresses
     expect(b.model.flows.some((f) => f.site === "lanic" && f.to.type === "external" && f.to.kind === "replication" && f.to.cidrs.includes("10.40.50.10/32"))).toBe(true);
-    const open = check(b).results.flatMap((x) => x.findings).filter((f) => f.severity === "error");
+    const open = check(b)
+      .results.flatMap((x) => x.findings)
+      .filter((f) => f.severity === "error");
     expect(open).toEqual([]);
   });
 });

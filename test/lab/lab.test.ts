@@ -15,8 +15,11 @@ const CLI = join(process.cwd(), "dist/bin/lanic-ca.js");
 let work: string;
 let dir: string;
 let state: {
-  ports: Record<string, number>; files: Record<string, string>; issuingCa: string;
-  operators: { role: string; name: string; p12: string }[]; processes: { name: string; pid: number }[];
+  ports: Record<string, number>;
+  files: Record<string, string>;
+  issuingCa: string;
+  operators: { role: string; name: string; p12: string }[];
+  processes: { name: string; pid: number }[];
 };
 
 const lab = (...args: string[]) => spawnSync(process.execPath, [CLI, "lab", ...args, "--dir", dir], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 590_000 });
@@ -25,13 +28,21 @@ const openssl = (args: string[]) => spawnSync("openssl", args, { encoding: "utf8
 function callCa(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const t = state.files.raClientTls;
   return new Promise((resolve, reject) => {
-    const req = https.request(`https://127.0.0.1:${state.ports.issuingCa}${path}`, {
-      method, key: readFileSync(join(t, "tls.key")), cert: readFileSync(join(t, "tls.crt")), ca: readFileSync(join(t, "ca.crt")), headers: { "content-type": "application/json" },
-    }, (res) => {
-      let s = "";
-      res.on("data", (d) => (s += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(s) as Record<string, unknown> }));
-    });
+    const req = https.request(
+      `https://127.0.0.1:${state.ports.issuingCa}${path}`,
+      {
+        method,
+        key: readFileSync(join(t, "tls.key")),
+        cert: readFileSync(join(t, "tls.crt")),
+        ca: readFileSync(join(t, "ca.crt")),
+        headers: { "content-type": "application/json" },
+      },
+      (res) => {
+        let s = "";
+        res.on("data", (d) => (s += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(s) as Record<string, unknown> }));
+      },
+    );
     req.on("error", reject);
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
@@ -79,7 +90,14 @@ describe("lanic-ca lab", () => {
     const s = lab("status", "--json");
     expect(s.status).toBe(0);
     const services = JSON.parse(s.stdout).services as { name: string; running: boolean; listening: boolean }[];
-    expect(services.map((v) => [v.name, v.running, v.listening])).toEqual([["repository", true, true], ["ocsp-responder", true, true], ["issuing-zone", true, true], ["ra-backend", true, true], ["ra-applicant", true, true], ["ra-console", true, true]]);
+    expect(services.map((v) => [v.name, v.running, v.listening])).toEqual([
+      ["repository", true, true],
+      ["ocsp-responder", true, true],
+      ["issuing-zone", true, true],
+      ["ra-backend", true, true],
+      ["ra-applicant", true, true],
+      ["ra-console", true, true],
+    ]);
     const again = lab("up");
     expect(again.status).toBe(1);
     expect(again.stderr).toContain(`lab: the lab in ${dir} is already running (repository pid ${state.processes[0].pid}`);

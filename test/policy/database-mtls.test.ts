@@ -43,10 +43,13 @@ beforeAll(async () => {
   cleanup();
   const clientDir = join(tmp.dir, "db-client");
   mkdirSync(clientDir);
-  for (const [from, to] of [["client.crt", "tls.crt"], ["client.key", "tls.key"], ["ca.crt", "ca.crt"]]) copyFileSync(join(tmp.dir, from), join(clientDir, to));
-  libpqEnv = (container.env as { name: string; value?: string }[])
-    .filter((e) => e.name.startsWith("PGSSL") && e.value !== undefined)
-    .map((e) => [e.name, e.value!.replace(DATABASE_CLIENT_TLS_DIR, clientDir)]);
+  for (const [from, to] of [
+    ["client.crt", "tls.crt"],
+    ["client.key", "tls.key"],
+    ["ca.crt", "ca.crt"],
+  ])
+    copyFileSync(join(tmp.dir, from), join(clientDir, to));
+  libpqEnv = (container.env as { name: string; value?: string }[]).filter((e) => e.name.startsWith("PGSSL") && e.value !== undefined).map((e) => [e.name, e.value!.replace(DATABASE_CLIENT_TLS_DIR, clientDir)]);
   expect(libpqEnv.map(([n]) => n).sort()).toEqual(["PGSSLCERT", "PGSSLKEY", "PGSSLMODE", "PGSSLROOTCERT"]);
 
   const read = (f: string) => readFileSync(join(tmp.dir, f), "utf8");

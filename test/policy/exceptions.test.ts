@@ -42,7 +42,9 @@ describe("exceptions", () => {
     expect(() => parseExceptions(yaml("production/production-lanic/repository/repository"), "p.yaml")).toThrow("exceptions.0.finding: a finding id of the exception's control: `<control>:<key>`");
   });
   it("violating: a MUST in production cannot be excepted (a FIPS level 2 HSM approved for 90 days)", () => {
-    const b = build("production", (d) => { d.hsm.certification = { scheme: "FIPS 140-2", level: 2, certificate: "#1234" }; });
+    const b = build("production", (d) => {
+      d.hsm.certification = { scheme: "FIPS 140-2", level: 2, certificate: "#1234" };
+    });
     const r = check(b, { exceptions: [{ ...base, control: "LCA-HSM-01", finding: "LCA-HSM-01:hsm:online", expires: "2027-02-20" }] });
     expect(findingsOf(r, "LCA-EXC-01").map((f) => [f.id, f.found])).toEqual([
       ["LCA-EXC-01:0:tier", "exception LCA-HSM-01 LCA-HSM-01:hsm:online: LCA-HSM-01 cannot be excepted in tier production (a MUST of BR 6.2.7, BR 6.2.11)"],
@@ -65,11 +67,17 @@ describe("exceptions", () => {
     expect(statusOf(r, "LCA-WKL-03")).toBe("fail");
   });
   it("violating: the approver is the one who benefits (its group also holds the control's owner role)", () => {
-    const b = build("production", (d) => { d.roles["security-officer"] = ["lanic-ca-production:platform-team"]; d.roles["infrastructure-engineer"] = ["lanic-ca-production:platform-team"]; });
+    const b = build("production", (d) => {
+      d.roles["security-officer"] = ["lanic-ca-production:platform-team"];
+      d.roles["infrastructure-engineer"] = ["lanic-ca-production:platform-team"];
+    });
     Object.assign(b.model.components.find((c) => c.id === "lanic/repository")!, { replicas: 1, pdb: false, spread: false });
     const r = check(b, { exceptions: [base] });
     expect(findingsOf(r, "LCA-EXC-01").map((f) => [f.id, f.found])).toEqual([
-      ["LCA-EXC-01:0:beneficiary", "exception LCA-WKL-03 LCA-WKL-03:component:lanic/repository approved by security-officer (group lanic-ca-production:platform-team also holds infrastructure-engineer), the role whose work LCA-WKL-03 checks"],
+      [
+        "LCA-EXC-01:0:beneficiary",
+        "exception LCA-WKL-03 LCA-WKL-03:component:lanic/repository approved by security-officer (group lanic-ca-production:platform-team also holds infrastructure-engineer), the role whose work LCA-WKL-03 checks",
+      ],
     ]);
     expect(statusOf(r, "LCA-WKL-03")).toBe("fail");
   });
@@ -81,13 +89,13 @@ describe("exceptions", () => {
     }
     const hsm = CATALOG.find((c) => c.id === "LCA-HSM-01")!;
     expect(exceptionRuleProblems({ ...hsm, exceptions: { tiers: ["staging", "production"], approvers: ["security-officer"] } })).toEqual(["LCA-HSM-01 enforces a MUST but is declared exceptable in production"]);
-    expect(exceptionRuleProblems({ ...hsm, exceptions: { tiers: ["staging"], approvers: ["ca-system-administrator"] } })).toEqual(["LCA-HSM-01: its owner ca-system-administrator would approve exceptions to its own work"]);
+    expect(exceptionRuleProblems({ ...hsm, exceptions: { tiers: ["staging"], approvers: ["ca-system-administrator"] } })).toEqual([
+      "LCA-HSM-01: its owner ca-system-administrator would approve exceptions to its own work",
+    ]);
   });
   it("violating: an expired exception is an error and does not cover its finding", () => {
     const r = check(violating, { exceptions: [{ ...base, expires: "2026-11-21" }] });
-    expect(findingsOf(r, "LCA-EXC-01").map((f) => [f.id, f.found])).toEqual([
-      ["LCA-EXC-01:0:expired", "exception LCA-WKL-03 LCA-WKL-03:component:lanic/repository expired on 2026-11-21 (today 2026-11-22)"],
-    ]);
+    expect(findingsOf(r, "LCA-EXC-01").map((f) => [f.id, f.found])).toEqual([["LCA-EXC-01:0:expired", "exception LCA-WKL-03 LCA-WKL-03:component:lanic/repository expired on 2026-11-21 (today 2026-11-22)"]]);
     expect(statusOf(r, "LCA-WKL-03")).toBe("fail");
   });
   it("violating: an exception more than 180 days ahead", () => {
@@ -113,7 +121,10 @@ describe("exceptions", () => {
     [{ extra: 1 }, "Unrecognized key"],
   ])("the file is parsed strictly: %o", (change, message) => {
     const e = { ...base, ...change };
-    const yaml = `exceptions:\n  - ${Object.entries(e).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join("\n    ")}\n`;
+    const yaml = `exceptions:\n  - ${Object.entries(e)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+      .join("\n    ")}\n`;
     expect(() => parseExceptions(yaml, "policy/exceptions/production.yaml")).toThrow(ExceptionsError);
     expect(() => parseExceptions(yaml, "policy/exceptions/production.yaml")).toThrow(message);
   });
@@ -121,7 +132,7 @@ describe("exceptions", () => {
     const yaml = `exceptions:\n  - control: LCA-WKL-03\n    finding: LCA-WKL-03:x\n    reason: "${base.reason}"\n    approvedBy: security-officer\n    ticket: #4\n    expires: 2027-01-31\n`;
     expect(() => parseExceptions(yaml, "f.yaml")).toThrow('f.yaml: exceptions.0.ticket: empty: an unquoted #42 is a YAML comment; write ticket: "#42"');
   });
-  it("the example in docs/policy.md parses (ticket formats LANIC-CA-42 and \"#4\")", () => {
+  it('the example in docs/policy.md parses (ticket formats LANIC-CA-42 and "#4")', () => {
     const doc = readFileSync(join(import.meta.dirname, "../../docs/policy.md"), "utf8");
     const example = /## Exceptions\n[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)![1];
     const parsed = parseExceptions(example, "docs/policy.md");

@@ -86,8 +86,7 @@ export function resourcesOf(b: Built, stack: string, type: string): Record<strin
 /** The resource whose construct path is `path`. */
 export function resourceAt(b: Built, path: string): Record<string, any> {
   for (const tf of Object.values(b.stacks))
-    for (const byName of Object.values(tf.resource ?? {}))
-      for (const body of Object.values(byName)) if ((body as any)["//"]?.metadata?.path === path) return body as Record<string, any>;
+    for (const byName of Object.values(tf.resource ?? {})) for (const body of Object.values(byName)) if ((body as any)["//"]?.metadata?.path === path) return body as Record<string, any>;
   throw new Error(`no resource at ${path}`);
 }
 
@@ -106,4 +105,3 @@ export interface Case {
   finding: string;
   found: string | RegExp;
 }
-

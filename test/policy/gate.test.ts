@@ -48,9 +48,22 @@ describe("synth gate", () => {
     const r = await synthesize(envs, { outdir: withGate, extensions: [policyExtension({ now: NOW, exceptionsDir: EXCEPTIONS, print: (t) => (printed += t) })] });
     await synthesize(envs, { outdir: without });
     expect(printed).toContain("✔ production (production, offline root)");
-    expect(r.environments.flatMap((e) => e.files).filter((f) => f.includes("/policy/")).map((f) => f.slice(f.indexOf("policy/"))).sort()).toEqual([
-      "policy/pilot.json", "policy/pilot.junit.xml", "policy/pilot.md", "policy/pilot.sarif",
-      "policy/production.json", "policy/production.junit.xml", "policy/production.md", "policy/production.sarif", "policy/traceability.md",
+    expect(
+      r.environments
+        .flatMap((e) => e.files)
+        .filter((f) => f.includes("/policy/"))
+        .map((f) => f.slice(f.indexOf("policy/")))
+        .sort(),
+    ).toEqual([
+      "policy/pilot.json",
+      "policy/pilot.junit.xml",
+      "policy/pilot.md",
+      "policy/pilot.sarif",
+      "policy/production.json",
+      "policy/production.junit.xml",
+      "policy/production.md",
+      "policy/production.sarif",
+      "policy/traceability.md",
     ]);
     for (const id of ["production-lanic", "production-backup", "pilot-lanic", "pilot-backup"])
       expect(readFileSync(join(withGate, "stacks", id, "cdk.tf.json"), "utf8")).toBe(readFileSync(join(without, "stacks", id, "cdk.tf.json"), "utf8"));
@@ -101,7 +114,7 @@ describe("lanic-ca check", () => {
     const dir = mkdtempSync(join(tmpdir(), "lanic-policy-exc-"));
     writeFileSync(
       join(dir, "dev.yaml"),
-      "exceptions:\n  - control: LCA-WKL-02\n    finding: \"LCA-WKL-02:component:lab/repository\"\n    reason: Dev images are built locally and tagged, not pinned by digest.\n    approvedBy: security-officer\n    ticket: \"#4\"\n    expires: 2027-05-01\n",
+      'exceptions:\n  - control: LCA-WKL-02\n    finding: "LCA-WKL-02:component:lab/repository"\n    reason: Dev images are built locally and tagged, not pinned by digest.\n    approvedBy: security-officer\n    ticket: "#4"\n    expires: 2027-05-01\n',
     );
     const r = await run(["check", "dev", "--now", "2027-05-02", "--exceptions", dir, "--format", "json"]);
     rmSync(dir, { recursive: true, force: true });

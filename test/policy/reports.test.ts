@@ -17,7 +17,7 @@ function sarifValidator() {
   delete schema.$schema;
   schema.$id = schema.id;
   delete schema.id;
-  const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false }) // the schema's language pattern is not valid with the u flag;
+  const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false }); // the schema's language pattern is not valid with the u flag;
   ajv.addFormat("uri", (s: string) => /^[a-z][a-z0-9+.-]*:/i.test(s));
   ajv.addFormat("uri-reference", (s: string) => !/\s/.test(s));
   ajv.addFormat("date-time", (s: string) => !Number.isNaN(Date.parse(s)) && /T/.test(s));
@@ -29,12 +29,23 @@ let failing: PolicyResult;
 let pilot: PolicyResult;
 beforeAll(() => {
   passing = check(build("production"), { shippedExceptions: true });
-  const b = build("production", (d) => { d.auditLog.retentionDays = 700; });
+  const b = build("production", (d) => {
+    d.auditLog.retentionDays = 700;
+  });
   Object.assign(b.model.components.find((c) => c.id === "lanic/repository")!, { replicas: 1, pdb: false, spread: false });
-  failing = check(
-    b,
-    { shippedExceptions: true, exceptions: [{ control: "LCA-WKL-03", finding: "LCA-WKL-03:component:lanic/repository", reason: "repository scaled down during the storage migration", approvedBy: "security-officer", ticket: "LANIC-CA-7", expires: "2027-01-31" }] },
-  );
+  failing = check(b, {
+    shippedExceptions: true,
+    exceptions: [
+      {
+        control: "LCA-WKL-03",
+        finding: "LCA-WKL-03:component:lanic/repository",
+        reason: "repository scaled down during the storage migration",
+        approvedBy: "security-officer",
+        ticket: "LANIC-CA-7",
+        expires: "2027-01-31",
+      },
+    ],
+  });
   pilot = check(build("pilot"), { shippedExceptions: true });
 });
 afterAll(cleanup);

@@ -16,8 +16,7 @@ type Env = Mutable<EnvironmentInput>;
 const SIGNING_CA = "lao-gov-signing-ca-1";
 const NEW_DIGEST = `registry.lanic.gov.la/lanic-ca/pki-services@sha256:${"ab".repeat(32)}`;
 
-const isFlow = (from: string, to: string, port: number) => (f: FlowFact) =>
-  f.site === "lanic" && f.from.type === "component" && f.from.id === from && f.to.type === "component" && f.to.id === to && f.port === port;
+const isFlow = (from: string, to: string, port: number) => (f: FlowFact) => f.site === "lanic" && f.from.type === "component" && f.from.id === from && f.to.type === "component" && f.to.id === to && f.port === port;
 
 interface Case {
   name: string;
@@ -31,7 +30,11 @@ interface Case {
 }
 
 /** The signing components that run the pki-services image, by id (both sites). */
-const signingWithImage = (m: TopologyJson) => m.components.filter((c) => c.signing && c.image).map((c) => c.id).sort();
+const signingWithImage = (m: TopologyJson) =>
+  m.components
+    .filter((c) => c.signing && c.image)
+    .map((c) => c.id)
+    .sort();
 
 const exceptions = (expires: string | null, controls?: { id: string; enabled: boolean; severity?: string }[]): PolicySnapshot => ({
   exceptions: expires ? [{ control: "NET-001", finding: "production/production-lanic/ra", expires, reason: "migration window for the RA", approvedBy: "security-officer", ticket: "SEC-42" }] : [],
@@ -42,19 +45,25 @@ const exceptions = (expires: string | null, controls?: { id: string; enabled: bo
 const CASES: Case[] = [
   {
     name: "TSA accuracy loosened from 1 s to 2 s",
-    env: (e) => { e.tsa!.accuracy = { seconds: 2 }; },
+    env: (e) => {
+      e.tsa!.accuracy = { seconds: 2 };
+    },
     expect: [{ class: "time-stamping", severity: "high", direction: "widening" }],
     approval: "two-person",
   },
   {
     name: "TSA time source moved abroad",
-    env: (e) => { e.tsa!.ntp.sources[0] = { ...e.tsa!.ntp.sources[0], country: "TH", facility: "a pool server abroad" }; },
+    env: (e) => {
+      e.tsa!.ntp.sources[0] = { ...e.tsa!.ntp.sources[0], country: "TH", facility: "a pool server abroad" };
+    },
     expect: [{ class: "time-stamping", severity: "high", direction: "change" }],
     approval: "two-person",
   },
   {
     name: "failover: the backup site becomes the primary (lanic-ca failover)",
-    env: (e) => { for (const s of e.sites) s.role = s.role === "primary" ? "backup" : "primary"; },
+    env: (e) => {
+      for (const s of e.sites) s.role = s.role === "primary" ? "backup" : "primary";
+    },
     expect: [{ class: "failover", severity: "high", direction: "change" }],
     approval: "two-person",
   },
@@ -72,20 +81,29 @@ const CASES: Case[] = [
   },
   {
     name: "mTLS turned off on RA → issuing CA (widened)",
-    model: (m) => { m.flows.find(isFlow("lanic/ra", `lanic/issuing-ca-${SIGNING_CA}`, 8443))!.mtls = false; },
+    model: (m) => {
+      m.flows.find(isFlow("lanic/ra", `lanic/issuing-ca-${SIGNING_CA}`, 8443))!.mtls = false;
+    },
     expect: [{ class: "flow-into-protected-zone", severity: "high", direction: "widening" }],
     approval: "two-person",
   },
   {
     name: "government networks widened (RA front end and TSA reachable from more addresses)",
-    env: (e) => { e.ra.governmentNetworks = ["10.0.0.0/8"]; },
+    env: (e) => {
+      e.ra.governmentNetworks = ["10.0.0.0/8"];
+    },
     // the TSA's zone is protected: more sources into it is high
-    expect: [{ class: "flow-widened", severity: "medium", direction: "widening" }, { class: "flow-into-protected-zone", severity: "high", direction: "widening" }],
+    expect: [
+      { class: "flow-widened", severity: "medium", direction: "widening" },
+      { class: "flow-into-protected-zone", severity: "high", direction: "widening" },
+    ],
     approval: "two-person",
   },
   {
     name: "RA front end opened to 0.0.0.0/0: an internet exposure of a component not meant to face it",
-    env: (e) => { e.ra.governmentNetworks = ["0.0.0.0/0"]; },
+    env: (e) => {
+      e.ra.governmentNetworks = ["0.0.0.0/0"];
+    },
     expect: [
       { class: "internet-exposure", severity: "high", direction: "widening" },
       { class: "flow-widened", severity: "medium", direction: "widening" },
@@ -103,31 +121,44 @@ const CASES: Case[] = [
   },
   {
     name: "tier downgraded (production → staging): two people",
-    model: (m) => { m.environment.tier = "staging"; },
+    model: (m) => {
+      m.environment.tier = "staging";
+    },
     expect: [{ class: "tier-change", severity: "high", direction: "widening" }],
     approval: "two-person",
   },
   {
     name: "government networks narrowed",
-    env: (e) => { e.ra.governmentNetworks = ["10.60.0.0/16"]; },
-    expect: [{ class: "flow-widened", severity: "low", direction: "narrowing" }, { class: "flow-into-protected-zone", severity: "low", direction: "narrowing" }],
+    env: (e) => {
+      e.ra.governmentNetworks = ["10.60.0.0/16"];
+    },
+    expect: [
+      { class: "flow-widened", severity: "low", direction: "narrowing" },
+      { class: "flow-into-protected-zone", severity: "low", direction: "narrowing" },
+    ],
     approval: "standard",
   },
   {
     name: "flow RA → issuing CA removed (narrowing)",
-    model: (m) => { m.flows = m.flows.filter((f) => !isFlow("lanic/ra", `lanic/issuing-ca-${SIGNING_CA}`, 8443)(f)); },
+    model: (m) => {
+      m.flows = m.flows.filter((f) => !isFlow("lanic/ra", `lanic/issuing-ca-${SIGNING_CA}`, 8443)(f));
+    },
     expect: [{ class: "flow-into-protected-zone", severity: "low", direction: "narrowing" }],
     approval: "standard",
   },
   {
     name: "new HSM signing grant",
-    model: (m) => { m.grants.push({ kind: "hsm-sign", resource: "partition/issuing", key: `${SIGNING_CA}-2026`, grantee: "lanic/repository", path: "production/production-lanic/repository" }); },
+    model: (m) => {
+      m.grants.push({ kind: "hsm-sign", resource: "partition/issuing", key: `${SIGNING_CA}-2026`, grantee: "lanic/repository", path: "production/production-lanic/repository" });
+    },
     expect: [{ class: "hsm-grant", severity: "high", direction: "widening" }],
     approval: "two-person",
   },
   {
     name: "HSM signing grant removed",
-    model: (m) => { m.grants = m.grants.filter((g) => !(g.kind === "hsm-sign" && g.grantee === `lanic/crl-publisher-${SIGNING_CA}`)); },
+    model: (m) => {
+      m.grants = m.grants.filter((g) => !(g.kind === "hsm-sign" && g.grantee === `lanic/crl-publisher-${SIGNING_CA}`));
+    },
     expect: [{ class: "hsm-grant", severity: "low", direction: "narrowing" }],
     approval: "standard",
   },
@@ -142,31 +173,42 @@ const CASES: Case[] = [
   },
   {
     name: "HSM FIPS level 3 → 2",
-    env: (e) => { (e.hsm.certification as { level: number }).level = 2; },
+    env: (e) => {
+      (e.hsm.certification as { level: number }).level = 2;
+    },
     expect: [{ class: "key-or-hsm", severity: "high", direction: "widening" }],
     approval: "two-person",
   },
   {
     name: "CA key moved to another partition",
-    model: (m) => { const k = m.keys.find((k) => k.purpose === "issuing-ca" && k.ca === SIGNING_CA)!; if (k.location.type === "hsm-partition") k.location.partition = "ocsp"; },
+    model: (m) => {
+      const k = m.keys.find((k) => k.purpose === "issuing-ca" && k.ca === SIGNING_CA)!;
+      if (k.location.type === "hsm-partition") k.location.partition = "ocsp";
+    },
     expect: [{ class: "key-or-hsm", severity: "high", direction: "change" }],
     approval: "two-person",
   },
   {
     name: "a second group bound to the RA operator role",
-    env: (e) => { e.roles["ra-operator"] = ["lanic-ca-production:ra-operator", "contractors"]; },
+    env: (e) => {
+      e.roles["ra-operator"] = ["lanic-ca-production:ra-operator", "contractors"];
+    },
     expect: [{ class: "trusted-role-binding", severity: "high", direction: "widening" }],
     approval: "two-person",
   },
   {
     name: "a group removed from a role (narrowing)",
-    env: (e) => { delete e.roles["va-operator"]; },
+    env: (e) => {
+      delete e.roles["va-operator"];
+    },
     expect: [{ class: "trusted-role-binding", severity: "low", direction: "narrowing" }],
     approval: "standard",
   },
   {
     name: "signing image digest changed",
-    env: (e) => { e.images.pkiServices = NEW_DIGEST; },
+    env: (e) => {
+      e.images.pkiServices = NEW_DIGEST;
+    },
     expect: [{ class: "signing-image", severity: "high", direction: "change" }],
     approval: "two-person",
   },
@@ -175,7 +217,9 @@ const CASES: Case[] = [
     // OCSP signer, CRL publisher and its watcher, per issuing CA, and the TSA, per site): ONE
     // entry naming all.
     name: "signing image digest changed on 18 signing components: one grouped entry",
-    env: (e) => { e.images.pkiServices = NEW_DIGEST; },
+    env: (e) => {
+      e.images.pkiServices = NEW_DIGEST;
+    },
     expect: [{ class: "signing-image", severity: "high", direction: "change" }],
     approval: "two-person",
     entries: (head) => {
@@ -186,8 +230,12 @@ const CASES: Case[] = [
   },
   {
     name: "different digests on the signing components are not grouped together",
-    env: (e) => { e.images.pkiServices = NEW_DIGEST; },
-    model: (m) => { m.components.find((c) => c.id === `backup/issuing-ca-${SIGNING_CA}`)!.image = NEW_DIGEST.replace(/ab/g, "ef"); },
+    env: (e) => {
+      e.images.pkiServices = NEW_DIGEST;
+    },
+    model: (m) => {
+      m.components.find((c) => c.id === `backup/issuing-ca-${SIGNING_CA}`)!.image = NEW_DIGEST.replace(/ab/g, "ef");
+    },
     expect: [{ class: "signing-image", severity: "high", direction: "change" }],
     approval: "two-person",
     entries: (head) => [
@@ -197,31 +245,41 @@ const CASES: Case[] = [
   },
   {
     name: "the same CRL schedule change on both issuing CAs: one grouped entry",
-    env: (e) => { for (const ca of e.issuingCas) ca.crl.intervalHours = 48; },
+    env: (e) => {
+      for (const ca of e.issuingCas) ca.crl.intervalHours = 48;
+    },
     expect: [{ class: "revocation-schedule", severity: "medium", direction: "widening" }],
     approval: "security-officer",
-    entries: () => [{
-      class: "revocation-schedule",
-      subject: "2 schedules at site lanic",
-      subjects: ["CRL schedule of lao-gov-signing-ca-1 (site lanic)", "CRL schedule of lao-gov-tls-ca-1 (site lanic)"],
-      sites: ["lanic"],
-    }],
+    entries: () => [
+      {
+        class: "revocation-schedule",
+        subject: "2 schedules at site lanic",
+        subjects: ["CRL schedule of lao-gov-signing-ca-1 (site lanic)", "CRL schedule of lao-gov-tls-ca-1 (site lanic)"],
+        sites: ["lanic"],
+      },
+    ],
   },
   {
     name: "fewer RA replicas",
-    env: (e) => { e.workloads.ra!.replicas = 1; },
+    env: (e) => {
+      e.workloads.ra!.replicas = 1;
+    },
     expect: [{ class: "availability", severity: "medium", direction: "widening" }],
     approval: "security-officer",
   },
   {
     name: "PDB removed from the OCSP responder",
-    model: (m) => { m.components.find((c) => c.id === "lanic/ocsp-responder")!.pdb = false; },
+    model: (m) => {
+      m.components.find((c) => c.id === "lanic/ocsp-responder")!.pdb = false;
+    },
     expect: [{ class: "availability", severity: "medium", direction: "widening" }],
     approval: "security-officer",
   },
   {
     name: "more replicas (narrowing)",
-    env: (e) => { e.workloads.repository!.replicas = 3; },
+    env: (e) => {
+      e.workloads.repository!.replicas = 3;
+    },
     expect: [{ class: "availability", severity: "low", direction: "narrowing" }],
     approval: "standard",
   },
@@ -237,31 +295,41 @@ const CASES: Case[] = [
   },
   {
     name: "audit log sink changed",
-    env: (e) => { e.auditLog.sink.address = "10.20.30.99"; },
+    env: (e) => {
+      e.auditLog.sink.address = "10.20.30.99";
+    },
     expect: [{ class: "audit-log", severity: "high", direction: "change" }],
     approval: "two-person",
   },
   {
     name: "audit retention shortened",
-    env: (e) => { e.auditLog.retentionDays = 730; },
+    env: (e) => {
+      e.auditLog.retentionDays = 730;
+    },
     expect: [{ class: "audit-log", severity: "high", direction: "widening" }],
     approval: "two-person",
   },
   {
     name: "audit retention lengthened (narrowing)",
-    env: (e) => { e.auditLog.retentionDays = 3650; },
+    env: (e) => {
+      e.auditLog.retentionDays = 3650;
+    },
     expect: [{ class: "audit-log", severity: "low", direction: "narrowing" }],
     approval: "standard",
   },
   {
     name: "CRL published less often",
-    env: (e) => { e.issuingCas[0].crl.intervalHours = 48; },
+    env: (e) => {
+      e.issuingCas[0].crl.intervalHours = 48;
+    },
     expect: [{ class: "revocation-schedule", severity: "medium", direction: "widening" }],
     approval: "security-officer",
   },
   {
     name: "OCSP responses refreshed more often (narrowing)",
-    env: (e) => { e.issuingCas[1].ocsp.refreshHours = 12; },
+    env: (e) => {
+      e.issuingCas[1].ocsp.refreshHours = 12;
+    },
     expect: [{ class: "revocation-schedule", severity: "low", direction: "narrowing" }],
     approval: "standard",
   },
@@ -321,7 +389,9 @@ describe("classification of changes to production", () => {
   });
 
   it("one grouped entry for one digest change: in the approval reasons, terminal, Markdown and JSON", () => {
-    const head = productionModel((e) => { e.images.pkiServices = NEW_DIGEST; });
+    const head = productionModel((e) => {
+      e.images.pkiServices = NEW_DIGEST;
+    });
     const report = buildReport("production", "changed", [{ base: snapshot(base), head: snapshot(head) }]);
     const ids = signingWithImage(head);
     const old = base.components.find((c) => c.id === ids[0])!.image!;
@@ -340,14 +410,31 @@ describe("classification of changes to production", () => {
     // Terminal: one HIGH line, the subjects listed below it (wrapped, none split).
     const term = renderTerminal(report, { color: false });
     expect(term.match(/HIGH/g)).toHaveLength(1);
-    const applies = term.split("\n").filter((l) => /^ {9}(applies to: | {2})/.test(l)).map((l) => l.trim().replace(/^applies to: /, "")).join(" ");
+    const applies = term
+      .split("\n")
+      .filter((l) => /^ {9}(applies to: | {2})/.test(l))
+      .map((l) => l.trim().replace(/^applies to: /, ""))
+      .join(" ");
     expect(applies.split(/,\s*/)).toEqual(ids);
     // Markdown: one table row after the header, naming every subject.
     const md = renderMarkdown(report);
     const rows = md.split("\n").filter((l) => l.startsWith("| 🔴"));
     expect(rows).toEqual([`| 🔴 high | signing-image | **18 signing components at sites lanic, backup**<br>${ids.join(", ")} | ${summary} |`]);
     // Deterministic: the same input gives the same bytes.
-    expect(stableStringify(buildReport("production", "changed", [{ base: snapshot(base), head: snapshot(productionModel((e) => { e.images.pkiServices = NEW_DIGEST; })) }]))).toBe(stableStringify(report));
+    expect(
+      stableStringify(
+        buildReport("production", "changed", [
+          {
+            base: snapshot(base),
+            head: snapshot(
+              productionModel((e) => {
+                e.images.pkiServices = NEW_DIGEST;
+              }),
+            ),
+          },
+        ]),
+      ),
+    ).toBe(stableStringify(report));
   });
 
   it("identical inputs give an empty diff", () => {
@@ -359,11 +446,15 @@ describe("classification of changes to production", () => {
   });
 
   it("puts non-security changes under their component with before → after", () => {
-    const head = productionModel(undefined, (m) => { m.components.find((c) => c.id === "lanic/repository")!.path = "production/production-lanic/repo-v2"; });
+    const head = productionModel(undefined, (m) => {
+      m.components.find((c) => c.id === "lanic/repository")!.path = "production/production-lanic/repo-v2";
+    });
     const report = buildReport("a", "b", [{ base: snapshot(base), head: snapshot(head) }]);
     const e = report.environments[0];
     expect(e.security).toEqual([]);
-    expect(e.other).toContainEqual(expect.objectContaining({ group: "lanic/repository", kind: "changed", fields: [{ path: "path", before: "production/production-lanic/repository/repository", after: "production/production-lanic/repo-v2" }] }));
+    expect(e.other).toContainEqual(
+      expect.objectContaining({ group: "lanic/repository", kind: "changed", fields: [{ path: "path", before: "production/production-lanic/repository/repository", after: "production/production-lanic/repo-v2" }] }),
+    );
   });
 });
 

@@ -9,7 +9,14 @@ import type { ComponentFact, FlowFact, TopologyJson } from "../../constructs/mod
 import { topologyDot, topologySvg } from "../../review/diagram.js";
 import { productionModel } from "./helpers.js";
 
-interface Arrow { from: string; to: string; label: string; color: string; ltail?: string; lhead?: string }
+interface Arrow {
+  from: string;
+  to: string;
+  label: string;
+  color: string;
+  ltail?: string;
+  lhead?: string;
+}
 
 /** The frames (cluster → node keys inside it, nested ones included) and arrows of our DOT. */
 function parseDot(dot: string): { frames: Map<string, Set<string>>; arrows: Arrow[] } {
@@ -96,17 +103,23 @@ describe("diagram arrows merged per zone or group", () => {
     const toDb = arrows.filter((a) => a.to === "c:lanic/lanic-ca-db" && members.some((c) => a.from === `c:${c.id}`));
     expect(toDb).toEqual([expect.objectContaining({ label: "5432 mTLS — all 8 in zone", ltail: "cluster_lanic_issuing" })]);
     // The audit arrows (grey, no port) and the HSM arrow too.
-    expect(arrows.filter((a) => a.ltail === "cluster_lanic_issuing").map((a) => `${a.to} ${a.label}`).sort()).toEqual([
-      "c:lanic/audit-collector all 8 in zone",
-      "c:lanic/lanic-ca-db 5432 mTLS — all 8 in zone",
-      "hsm:lanic:online 1792 mTLS — all 8 in zone",
-    ]);
+    expect(
+      arrows
+        .filter((a) => a.ltail === "cluster_lanic_issuing")
+        .map((a) => `${a.to} ${a.label}`)
+        .sort(),
+    ).toEqual(["c:lanic/audit-collector all 8 in zone", "c:lanic/lanic-ca-db 5432 mTLS — all 8 in zone", "hsm:lanic:online 1792 mTLS — all 8 in zone"]);
   });
 
   it("a flow only the components of one kind have is drawn from that group's frame, named", () => {
     const dot = topologyDot(prod);
     const { frames, arrows } = parseDot(dot);
-    expect([...frames.get("cluster_lanic_issuing_crl-publisher")!].sort()).toEqual(issuing(prod).filter((c) => c.kind === "crl-publisher").map((c) => `c:${c.id}`).sort());
+    expect([...frames.get("cluster_lanic_issuing_crl-publisher")!].sort()).toEqual(
+      issuing(prod)
+        .filter((c) => c.kind === "crl-publisher")
+        .map((c) => `c:${c.id}`)
+        .sort(),
+    );
     expect(dot).toContain('label="crl-publisher (4)"');
     expect(arrows).toContainEqual(expect.objectContaining({ to: "c:lanic/repository", label: "8443 mTLS — all 4 crl-publisher", ltail: "cluster_lanic_issuing_crl-publisher" }));
     expect(arrows).toContainEqual(expect.objectContaining({ from: "c:lanic/ra", label: "8443 mTLS — to both issuing-ca", lhead: "cluster_lanic_issuing_issuing-ca" }));
@@ -133,11 +146,12 @@ describe("diagram arrows merged per zone or group", () => {
 
   it("the backup site's databases replicate to their namesakes at the primary site, not across", () => {
     const { arrows } = parseDot(topologyDot(prod));
-    expect(arrows.filter((a) => a.color === "#6a3d9a").map((a) => `${a.from} -> ${a.to}`).sort()).toEqual([
-      "c:backup/lanic-ca-db -> c:lanic/lanic-ca-db",
-      "c:backup/lanic-ca-ra-db -> c:lanic/lanic-ca-ra-db",
-      "c:backup/lanic-ca-tsa-db -> c:lanic/lanic-ca-tsa-db",
-    ]);
+    expect(
+      arrows
+        .filter((a) => a.color === "#6a3d9a")
+        .map((a) => `${a.from} -> ${a.to}`)
+        .sort(),
+    ).toEqual(["c:backup/lanic-ca-db -> c:lanic/lanic-ca-db", "c:backup/lanic-ca-ra-db -> c:lanic/lanic-ca-ra-db", "c:backup/lanic-ca-tsa-db -> c:lanic/lanic-ca-tsa-db"]);
   });
 
   it("diff: an added member's arrows stay its own and green; the unchanged members' are not merged with it", () => {
@@ -146,11 +160,7 @@ describe("diagram arrows merged per zone or group", () => {
     const dot = topologyDot(head, prod);
     const { frames, arrows } = parseDot(dot);
     const mine = arrows.filter((a) => a.from === `c:lanic/${added}` && !a.ltail);
-    expect(mine.map((a) => `${a.to} ${a.label} ${a.color}`).sort()).toEqual([
-      "c:lanic/audit-collector 6514 mTLS #1a7f37",
-      "c:lanic/lanic-ca-db 5432 mTLS #1a7f37",
-      "hsm:lanic:online 1792 mTLS #1a7f37",
-    ]);
+    expect(mine.map((a) => `${a.to} ${a.label} ${a.color}`).sort()).toEqual(["c:lanic/audit-collector 6514 mTLS #1a7f37", "c:lanic/lanic-ca-db 5432 mTLS #1a7f37", "hsm:lanic:online 1792 mTLS #1a7f37"]);
     expect(arrows).toContainEqual(expect.objectContaining({ from: "c:lanic/ra", to: `c:lanic/${added}`, color: "#1a7f37" }));
     // No frame arrow covers the added member; frame arrows of unchanged members are grey.
     for (const a of arrows.filter((a) => a.ltail ?? a.lhead)) {
@@ -164,9 +174,7 @@ describe("diagram arrows merged per zone or group", () => {
     const base = structuredClone(prod);
     base.flows = base.flows.filter((f) => !issuing(prod).some((c) => dbFlow(f, c.id)));
     const { arrows } = parseDot(topologyDot(prod, base));
-    expect(arrows.filter((a) => a.to === "c:lanic/lanic-ca-db" && a.ltail === "cluster_lanic_issuing")).toEqual([
-      expect.objectContaining({ label: "5432 mTLS — all 8 in zone", color: "#1a7f37" }),
-    ]);
+    expect(arrows.filter((a) => a.to === "c:lanic/lanic-ca-db" && a.ltail === "cluster_lanic_issuing")).toEqual([expect.objectContaining({ label: "5432 mTLS — all 8 in zone", color: "#1a7f37" })]);
     expect(arrows.filter((a) => a.to === "c:lanic/lanic-ca-db" && a.from.startsWith("c:lanic/") && !a.ltail && issuing(prod).some((c) => a.from === `c:${c.id}`))).toEqual([]);
   });
 

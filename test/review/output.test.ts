@@ -138,7 +138,11 @@ describe("a review of two synthesized folders", () => {
     head.components = head.components.filter((c: { id: string }) => c.id !== "backup/ra-frontend");
     const digest = structuredClone(base);
     for (const c of digest.components) if (c.signing && c.image) c.image = c.image.replace(/sha256:.*/, `sha256:${"ab".repeat(32)}`);
-    const reversed = (t: typeof base) => { const r = structuredClone(t); r.environment.sites.reverse(); return r; };
+    const reversed = (t: typeof base) => {
+      const r = structuredClone(t);
+      r.environment.sites.reverse();
+      return r;
+    };
     expect(reversed(base).environment.sites[0].name).toBe("backup");
     for (const svg of [await topologySvg(head, base), await topologySvg(digest, base), await topologySvg(reversed(head), reversed(base)), await topologySvg(reversed(base))]) primaryOnTop(svg);
   });
@@ -160,7 +164,10 @@ describe("a review of two synthesized folders", () => {
 describe("a git ref as the base", () => {
   it("synthesizes HEAD in a temporary worktree and removes it", async () => {
     const repo = process.cwd();
-    const worktrees = () => execFileSync("git", ["worktree", "list", "--porcelain"], { cwd: repo, encoding: "utf8" }).split("\n").filter((l) => l.startsWith("worktree "));
+    const worktrees = () =>
+      execFileSync("git", ["worktree", "list", "--porcelain"], { cwd: repo, encoding: "utf8" })
+        .split("\n")
+        .filter((l) => l.startsWith("worktree "));
     const before = worktrees();
     const r = await runDiff({ base: "HEAD", head: join(tmp, "base"), envs: ["production"], repo });
     expect(r.base).toMatch(/^HEAD \([0-9a-f]{12}\)$/);

@@ -38,12 +38,16 @@ describe.each(ENVIRONMENT_NAMES)("CaTopology(%s)", (name) => {
       expect(pods.length).toBeGreaterThan(0);
       for (const { meta, pod, labels } of pods) {
         const selecting = policies.filter(
-          (p) => p.metadata.namespace === meta.namespace &&
-            (Object.keys(p.spec.pod_selector ?? {}).length === 0 ||
-              Object.entries(p.spec.pod_selector.match_labels ?? {}).every(([k, v]) => labels[k] === v)),
+          (p) => p.metadata.namespace === meta.namespace && (Object.keys(p.spec.pod_selector ?? {}).length === 0 || Object.entries(p.spec.pod_selector.match_labels ?? {}).every(([k, v]) => labels[k] === v)),
         );
-        expect(selecting.some((p) => p.metadata.name === "default-deny"), `${meta.namespace}/${meta.name} default-deny`).toBe(true);
-        expect(selecting.some((p) => p.spec.policy_types.includes("Egress") && p.metadata.name !== "default-deny"), `${meta.name} has an egress allow`).toBe(true);
+        expect(
+          selecting.some((p) => p.metadata.name === "default-deny"),
+          `${meta.namespace}/${meta.name} default-deny`,
+        ).toBe(true);
+        expect(
+          selecting.some((p) => p.spec.policy_types.includes("Egress") && p.metadata.name !== "default-deny"),
+          `${meta.name} has an egress allow`,
+        ).toBe(true);
         expect(pod.automount_service_account_token, meta.name).toBe(false);
         for (const c of pod.container) {
           expect(c.security_context, `${meta.name}`).toMatchObject({ allow_privilege_escalation: false, read_only_root_filesystem: true, run_as_non_root: true, capabilities: { drop: ["ALL"] } });
@@ -53,7 +57,10 @@ describe.each(ENVIRONMENT_NAMES)("CaTopology(%s)", (name) => {
       // Workloads that serve have an ingress allow too.
       for (const [, svc] of resources(s.tf, "kubernetes_service_v1").filter(([, r]) => r.spec.selector)) {
         const ns = svc.metadata.namespace;
-        expect(policies.some((p) => p.metadata.namespace === ns && p.spec.policy_types.includes("Ingress") && p.metadata.name !== "default-deny"), `${ns}/${svc.metadata.name} ingress`).toBe(true);
+        expect(
+          policies.some((p) => p.metadata.namespace === ns && p.spec.policy_types.includes("Ingress") && p.metadata.name !== "default-deny"),
+          `${ns}/${svc.metadata.name} ingress`,
+        ).toBe(true);
       }
     }
   });
@@ -139,7 +146,9 @@ describe("topology shape", () => {
     // GIVEN production's shape with three backup sites
     const env = parseEnvironment(generateEnvironment({ sites: 4, issuingCas: 1, name: "production" }), "generated");
     // WHEN the topology is built
-    const flows = topology(env).model.toJSON().flows.filter((f) => f.port === 5432 && (f.from.type === "external" || f.to.type === "external"));
+    const flows = topology(env)
+      .model.toJSON()
+      .flows.filter((f) => f.port === 5432 && (f.from.type === "external" || f.to.type === "external"));
     // THEN each replica's outgoing stream to the primary is matched by an ingress rule at the
     // primary's same database from that backup site's pod range
     const outgoing = flows.filter((f) => f.site !== "lanic" && f.to.type === "external" && f.to.kind === "replication");
@@ -147,10 +156,11 @@ describe("topology shape", () => {
     for (const f of outgoing) {
       const db = (f.from as { id: string }).id.split("/")[1];
       const podCidr = env.sites.find((s) => s.name === f.site)!.kubernetes.podCidr;
-      const accepted = flows.filter(
-        (g) => g.site === "lanic" && g.to.type === "component" && g.to.id === `lanic/${db}` && g.from.type === "external" && g.from.kind === "replication" && g.from.cidrs.includes(podCidr),
-      );
-      expect(accepted.map((g) => (g.from as { name: string }).name), `${f.site} ${db}`).toEqual([`${f.site}-${db}`]);
+      const accepted = flows.filter((g) => g.site === "lanic" && g.to.type === "component" && g.to.id === `lanic/${db}` && g.from.type === "external" && g.from.kind === "replication" && g.from.cidrs.includes(podCidr));
+      expect(
+        accepted.map((g) => (g.from as { name: string }).name),
+        `${f.site} ${db}`,
+      ).toEqual([`${f.site}-${db}`]);
     }
   });
 
@@ -208,7 +218,9 @@ describe("synth output", () => {
   });
 
   const files = (dir: string): string[] =>
-    readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)).map((x) => join(f, x)) : [f])).sort();
+    readdirSync(dir)
+      .flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)).map((x) => join(f, x)) : [f]))
+      .sort();
 
   it("is byte-identical across two synths of the same input", () => {
     const a = files(first);

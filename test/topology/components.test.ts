@@ -15,7 +15,10 @@ import { fixture, resources, synthStack, topology } from "./helpers.js";
 const prod = topology(loadEnvironment("production"));
 const model = prod.model.toJSON();
 const [lanic, backup] = prod.stacks.map((s) => synthStack(s).tf);
-const byName = (tf: typeof lanic, type: string, name: string) => resources(tf, type).map(([, r]) => r).find((r) => r.metadata.name === name);
+const byName = (tf: typeof lanic, type: string, name: string) =>
+  resources(tf, type)
+    .map(([, r]) => r)
+    .find((r) => r.metadata.name === name);
 const flowsInto = (id: string) => model.flows.filter((f) => f.to.type === "component" && f.to.id === id);
 const flowsFrom = (id: string) => model.flows.filter((f) => f.from.type === "component" && f.from.id === id);
 
@@ -23,8 +26,12 @@ describe("IssuingCa", () => {
   it("GIVEN an issuing CA THEN a service that signs in the HSM, reads the CA ConfigMap and is called only by the RA over mTLS", () => {
     const d = byName(lanic, DeploymentV1.tfResourceType, "issuing-ca-lao-gov-tls-ca-1");
     expect(d.spec.template.spec.container[0].args).toEqual([
-      "issuing-ca", "--config=/etc/lanic-ca/ca-config.json", "--listen=0.0.0.0:8443",
-      "--tls-key=/etc/lanic-ca/tls/tls.key", "--tls-cert=/etc/lanic-ca/tls/tls.crt", "--client-ca=/etc/lanic-ca/tls/ca.crt",
+      "issuing-ca",
+      "--config=/etc/lanic-ca/ca-config.json",
+      "--listen=0.0.0.0:8443",
+      "--tls-key=/etc/lanic-ca/tls/tls.key",
+      "--tls-cert=/etc/lanic-ca/tls/tls.crt",
+      "--client-ca=/etc/lanic-ca/tls/ca.crt",
     ]);
     expect(model.grants.filter((g) => g.grantee === "lanic/issuing-ca-lao-gov-tls-ca-1").map((g) => `${g.kind} ${g.resource} ${g.key ?? ""}`.trim())).toEqual([
       "database-read-write database/lanic-ca-db",
@@ -58,7 +65,12 @@ describe("CrlPublisher", () => {
   it("at the backup site the CronJob is suspended (warm standby)", () => {
     expect(byName(backup, CronJobV1.tfResourceType, "crl-publisher-lao-gov-signing-ca-1").spec.suspend).toBe(true);
   });
-  it.each([[0.5, "*/30 * * * *"], [6, "0 */6 * * *"], [24, "0 0 * * *"], [72, "0 0 */3 * *"]])("cronEvery(%s) = %s", (h, cron) => {
+  it.each([
+    [0.5, "*/30 * * * *"],
+    [6, "0 */6 * * *"],
+    [24, "0 0 * * *"],
+    [72, "0 0 */3 * *"],
+  ])("cronEvery(%s) = %s", (h, cron) => {
     expect(cronEvery(h)).toBe(cron);
   });
 });
@@ -69,9 +81,11 @@ describe("ValidationAuthority", () => {
     expect(responder).toMatchObject({ zone: "public", signing: false });
     expect(model.grants.some((g) => g.grantee === "lanic/ocsp-responder")).toBe(false);
     expect(flowsFrom("lanic/ocsp-responder").filter((f) => f.to.type === "component" && f.to.id !== "lanic/audit-collector")).toEqual([]);
-    expect(flowsInto("lanic/ocsp-responder").map((f) => (f.from.type === "component" ? f.from.id : f.from.name)).sort()).toEqual([
-      "internet", "lanic/ocsp-signer-lao-gov-signing-ca-1", "lanic/ocsp-signer-lao-gov-tls-ca-1",
-    ]);
+    expect(
+      flowsInto("lanic/ocsp-responder")
+        .map((f) => (f.from.type === "component" ? f.from.id : f.from.name))
+        .sort(),
+    ).toEqual(["internet", "lanic/ocsp-signer-lao-gov-signing-ca-1", "lanic/ocsp-signer-lao-gov-tls-ca-1"]);
     expect(model.grants.find((g) => g.grantee === "lanic/ocsp-signer-lao-gov-tls-ca-1" && g.kind === "hsm-sign")).toMatchObject({ resource: "partition/ocsp", key: "lao-gov-tls-ca-1-ocsp" });
   });
   it("a headless Service names every responder pod for the signers' push; the CA config says where and with which key", () => {
@@ -92,8 +106,15 @@ describe("ValidationAuthority", () => {
 describe("RegistrationAuthority", () => {
   it("GIVEN the government networks THEN only they reach the front end; the RA keeps its own store and reaches no CA database", () => {
     expect(flowsInto("lanic/ra-frontend").map((f) => (f.from.type === "external" ? f.from.cidrs : f.from.id))).toEqual([["10.60.0.0/14"]]);
-    expect(flowsFrom("lanic/ra-frontend").filter((f) => f.to.type === "component").map((f) => (f.to as { id: string }).id).sort()).toEqual(["lanic/audit-collector", "lanic/ra"]);
-    const raTargets = flowsFrom("lanic/ra").filter((f) => f.to.type === "component").map((f) => (f.to as { id: string }).id);
+    expect(
+      flowsFrom("lanic/ra-frontend")
+        .filter((f) => f.to.type === "component")
+        .map((f) => (f.to as { id: string }).id)
+        .sort(),
+    ).toEqual(["lanic/audit-collector", "lanic/ra"]);
+    const raTargets = flowsFrom("lanic/ra")
+      .filter((f) => f.to.type === "component")
+      .map((f) => (f.to as { id: string }).id);
     expect(raTargets).toContain("lanic/lanic-ca-ra-db");
     expect(raTargets).not.toContain("lanic/lanic-ca-db");
     expect(model.components.find((c) => c.id === "lanic/lanic-ca-ra-db")).toMatchObject({ zone: "ra", kind: "database" });
@@ -105,7 +126,11 @@ describe("Repository", () => {
     const into = flowsInto("lanic/repository");
     expect(into.filter((f) => f.from.type === "external").map((f) => [f.port, (f.from as { cidrs: string[] }).cidrs])).toEqual([[8080, ["0.0.0.0/0"]]]);
     expect(into.filter((f) => f.from.type === "component").every((f) => f.port === 8443 && f.mtls)).toBe(true);
-    expect(flowsFrom("lanic/repository").map((f) => (f.to.type === "component" ? f.to.id : f.to.kind)).sort()).toEqual(["cluster-dns", "cluster-dns", "lanic/audit-collector"]);
+    expect(
+      flowsFrom("lanic/repository")
+        .map((f) => (f.to.type === "component" ? f.to.id : f.to.kind))
+        .sort(),
+    ).toEqual(["cluster-dns", "cluster-dns", "lanic/audit-collector"]);
   });
 });
 
@@ -123,18 +148,32 @@ describe("OfflineRootEnclave", () => {
   it("GIVEN an offline root THEN no resource anywhere, the key in the offline HSM, and the ceremony inputs", () => {
     const json = JSON.stringify([lanic, backup]);
     expect(json).not.toContain("lao-gov-root-ca");
-    expect(model.hsms.find((h) => h.type === "offline")).toMatchObject({ members: [], attachment: "pcie", partitions: [{ name: "root", tokenLabel: "lao-gov-root", serialNumber: "1541027", pinSecret: null, keys: ["lao-gov-root-ca-2026"] }] });
+    expect(model.hsms.find((h) => h.type === "offline")).toMatchObject({
+      members: [],
+      attachment: "pcie",
+      partitions: [{ name: "root", tokenLabel: "lao-gov-root", serialNumber: "1541027", pinSecret: null, keys: ["lao-gov-root-ca-2026"] }],
+    });
     expect(prod.offlineRoot!.ceremonyInputs.root).toMatchObject({ keyAlgorithm: "ECDSA_P384", validityDays: 5479, crlUrl: "http://repository.ca.gov.la/crl/lao-gov-root-ca.crl" });
-    expect(prod.offlineRoot!.ceremonyInputs.intermediates.map((i) => [i.name, i.pathLen])).toEqual([["lao-gov-signing-ca-1", 0], ["lao-gov-tls-ca-1", 0]]);
+    expect(prod.offlineRoot!.ceremonyInputs.intermediates.map((i) => [i.name, i.pathLen])).toEqual([
+      ["lao-gov-signing-ca-1", 0],
+      ["lao-gov-tls-ca-1", 0],
+    ]);
   });
 });
 
 describe("BackupSite", () => {
   it("GIVEN a backup site THEN replica clusters of the three databases (CA, RA, TSA) streaming from the primary's addresses, and firewall rows both ways", () => {
     expect(model.components.filter((c) => c.site === "backup" && c.kind === "database").map((c) => [c.id, c.standby])).toEqual([
-      ["backup/lanic-ca-db", true], ["backup/lanic-ca-ra-db", true], ["backup/lanic-ca-tsa-db", true],
+      ["backup/lanic-ca-db", true],
+      ["backup/lanic-ca-ra-db", true],
+      ["backup/lanic-ca-tsa-db", true],
     ]);
-    expect(model.firewall.filter((r) => r.port === 5432).map((r) => `${r.site} ${r.direction} ${r.destination}`).sort()).toEqual([
+    expect(
+      model.firewall
+        .filter((r) => r.port === 5432)
+        .map((r) => `${r.site} ${r.direction} ${r.destination}`)
+        .sort(),
+    ).toEqual([
       "backup outbound 10.20.50.10/32 (lanic-lanic-ca-db)",
       "backup outbound 10.20.50.11/32 (lanic-lanic-ca-ra-db)",
       "backup outbound 10.20.50.12/32 (lanic-lanic-ca-tsa-db)",
@@ -149,7 +188,9 @@ describe("TrustedRoles", () => {
   it("GIVEN role groups THEN one ClusterRole per power set and a RoleBinding per zone to the role's groups", () => {
     const cr = byName(lanic, ClusterRoleV1.tfResourceType, "lanic-ca:ia-operator:1");
     expect(cr.rule[0]).toEqual({ api_groups: ["apps"], resources: ["deployments", "deployments/scale"], verbs: ["get", "list", "watch", "patch", "update"] });
-    const bindings = resources(lanic, RoleBindingV1.tfResourceType).map(([, r]) => r).filter((r) => r.metadata.name === "lanic-ca-ia-operator");
+    const bindings = resources(lanic, RoleBindingV1.tfResourceType)
+      .map(([, r]) => r)
+      .filter((r) => r.metadata.name === "lanic-ca-ia-operator");
     expect(bindings.map((b) => [b.metadata.namespace, b.role_ref.name]).sort()).toEqual([
       ["lanic-ca-database", "lanic-ca:ia-operator:2"],
       ["lanic-ca-issuing", "lanic-ca:ia-operator:1"],

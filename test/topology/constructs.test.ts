@@ -49,13 +49,17 @@ describe("Zone", () => {
     const { stack, model, zone } = setup();
     zone("issuing");
     const { json } = synthStack(stack);
-    expect(Testing.toHaveResourceWithProperties(json, NamespaceV1.tfResourceType, {
-      metadata: { name: "lanic-ca-issuing", labels: { "pod-security.kubernetes.io/enforce": "restricted", "lanic-ca.gov.la/zone": "issuing" } },
-    })).toBe(true);
-    expect(Testing.toHaveResourceWithProperties(json, NetworkPolicyV1.tfResourceType, {
-      metadata: { name: "default-deny", namespace: "lanic-ca-issuing" },
-      spec: { pod_selector: {}, policy_types: ["Ingress", "Egress"] },
-    })).toBe(true);
+    expect(
+      Testing.toHaveResourceWithProperties(json, NamespaceV1.tfResourceType, {
+        metadata: { name: "lanic-ca-issuing", labels: { "pod-security.kubernetes.io/enforce": "restricted", "lanic-ca.gov.la/zone": "issuing" } },
+      }),
+    ).toBe(true);
+    expect(
+      Testing.toHaveResourceWithProperties(json, NetworkPolicyV1.tfResourceType, {
+        metadata: { name: "default-deny", namespace: "lanic-ca-issuing" },
+        spec: { pod_selector: {}, policy_types: ["Ingress", "Egress"] },
+      }),
+    ).toBe(true);
     expect(model.zones).toEqual([expect.objectContaining({ id: "lanic/issuing", defaultDeny: true })]);
   });
 });
@@ -91,11 +95,11 @@ describe("Connections", () => {
     const a = workload(stack, model, zone("issuing"), { name: "issuing-ca" });
     a.connections.allowTo(new ExternalPeer("hsm", "hsm", ["10.20.10.11/32"]), 1792, { purpose: "PKCS#11", mtls: true });
     const { tf } = synthStack(stack);
-    const p = resources(tf, NetworkPolicyV1.tfResourceType).map(([, r]) => r).find((r) => r.metadata.name === "issuing-ca-allow");
+    const p = resources(tf, NetworkPolicyV1.tfResourceType)
+      .map(([, r]) => r)
+      .find((r) => r.metadata.name === "issuing-ca-allow");
     expect(p.spec.egress.find((r: any) => r.ports[0].port === "1792").to).toEqual([{ ip_block: { cidr: "10.20.10.11/32" } }]);
-    expect(model.firewall).toEqual([
-      { site: "lanic", direction: "outbound", source: "10.100.0.0/16 (lanic/issuing-ca)", destination: "10.20.10.11/32 (hsm)", port: 1792, protocol: "TCP", purpose: "PKCS#11" },
-    ]);
+    expect(model.firewall).toEqual([{ site: "lanic", direction: "outbound", source: "10.100.0.0/16 (lanic/issuing-ca)", destination: "10.20.10.11/32 (hsm)", port: 1792, protocol: "TCP", purpose: "PKCS#11" }]);
   });
 
   it("refuses a flow between sites and a flow declared twice", () => {
@@ -104,9 +108,7 @@ describe("Connections", () => {
     const z2 = new Zone(stack, "z2", { zone: "issuing", site: "backup", model });
     const a = workload(stack, model, z1, { name: "ra" });
     const b = workload(stack, model, z2, { name: "issuing-ca" });
-    expect(() => a.connections.allowTo(b, 8443, { purpose: "x" })).toThrow(
-      "test/ra: flow to backup/issuing-ca crosses sites (lanic → backup); declare it to an ExternalPeer (the other site's address)",
-    );
+    expect(() => a.connections.allowTo(b, 8443, { purpose: "x" })).toThrow("test/ra: flow to backup/issuing-ca crosses sites (lanic → backup); declare it to an ExternalPeer (the other site's address)");
     const peer = new ExternalPeer("sink", "audit-sink", ["10.1.1.1/32"]);
     a.connections.allowTo(peer, 6514, { purpose: "x" });
     expect(() => a.connections.allowTo(peer, 6514, { purpose: "x" })).toThrow("test/ra: flow lanic/ra → sink:6514 is declared twice");
@@ -147,9 +149,7 @@ describe("HardenedWorkload", () => {
   it("an opt-out is explicit, needs a reason, and is recorded", () => {
     const { stack, model, zone } = setup();
     const z = zone("ra");
-    expect(() => workload(stack, model, z, { name: "a", writableRootFilesystem: { reason: "because" } })).toThrow(
-      "test/a: opt-out 'writableRootFilesystem' needs a reason of at least 20 characters (got 'because')",
-    );
+    expect(() => workload(stack, model, z, { name: "a", writableRootFilesystem: { reason: "because" } })).toThrow("test/a: opt-out 'writableRootFilesystem' needs a reason of at least 20 characters (got 'because')");
     workload(stack, model, z, { name: "b", writableRootFilesystem: { reason: "vendor HSM client writes /opt/hsm/log" } });
     expect(model.component("lanic/b")?.hardening).toMatchObject({
       readOnlyRootFilesystem: false,
@@ -190,7 +190,10 @@ describe("HsmCluster grants", () => {
     expect((c.env ?? []).filter((e: { name: string }) => /PIN/.test(e.name))).toEqual([]);
     expect(c.volume_mount).toContainEqual({ name: "hsm-client-cert", mount_path: "/etc/hsm/client", read_only: true });
     expect(model.flows.find((f) => f.to.type === "external" && f.to.kind === "hsm")?.to).toEqual({
-      type: "external", name: "hsm", kind: "hsm", cidrs: ["10.20.10.11/32", "10.20.10.12/32"],
+      type: "external",
+      name: "hsm",
+      kind: "hsm",
+      cidrs: ["10.20.10.11/32", "10.20.10.12/32"],
     });
     expect(model.grants).toEqual([{ kind: "hsm-sign", resource: "partition/issuing", key: "lao-gov-signing-ca-1-2026", grantee: "lanic/issuing-ca", path: "test/issuing-ca" }]);
   });
@@ -200,9 +203,7 @@ describe("HsmCluster grants", () => {
     const { stack, model, zone } = setup();
     const hsm = new HsmCluster(stack, "hsm", { model, definition: env.hsm });
     const w = workload(stack, model, zone("issuing"));
-    expect(() => hsm.partition("issuing").grantSign(w, "lao-gov-root-ca-2026")).toThrow(
-      "test/w: partition 'issuing' holds no key 'lao-gov-root-ca-2026'; it holds: lao-gov-signing-ca-1-2026",
-    );
+    expect(() => hsm.partition("issuing").grantSign(w, "lao-gov-root-ca-2026")).toThrow("test/w: partition 'issuing' holds no key 'lao-gov-root-ca-2026'; it holds: lao-gov-signing-ca-1-2026");
     expect(() => hsm.partition("root")).toThrow("test/hsm: no partition 'root'; defined: issuing, tls-issuing, ocsp");
   });
 });

@@ -100,10 +100,19 @@ describe("fast token resolution", () => {
     const shared = (() => {
       const app = buildApp([env], "/nonexistent").app;
       const stacks = app.node.findAll().filter((c): c is TerraformStack => TerraformStack.isStack(c));
-      return Object.fromEntries(stacks.map((s) => [s.node.id, JSON.stringify(shareFragments(s, () => {
-        s.prepareStack();
-        return s.toTerraform();
-      }), null, 2)]));
+      return Object.fromEntries(
+        stacks.map((s) => [
+          s.node.id,
+          JSON.stringify(
+            shareFragments(s, () => {
+              s.prepareStack();
+              return s.toTerraform();
+            }),
+            null,
+            2,
+          ),
+        ]),
+      );
     })();
     useFastResolve(false);
     try {
@@ -123,14 +132,22 @@ describe("fast token resolution", () => {
     };
     const app = new App({ outdir: "/nonexistent", stackTraces: false });
     const [a, b] = build(app);
-    const first = JSON.stringify(shareFragments(a, () => {
-      a.prepareStack();
-      return a.toTerraform();
-    }), null, 2);
-    const bJson = JSON.stringify(shareFragments(b, () => {
-      b.prepareStack();
-      return b.toTerraform();
-    }), null, 2);
+    const first = JSON.stringify(
+      shareFragments(a, () => {
+        a.prepareStack();
+        return a.toTerraform();
+      }),
+      null,
+      2,
+    );
+    const bJson = JSON.stringify(
+      shareFragments(b, () => {
+        b.prepareStack();
+        return b.toTerraform();
+      }),
+      null,
+      2,
+    );
     // b's preparation added an output to a: a's JSON computed before is stale, computed again.
     const aJson = JSON.stringify(a.toTerraform(), null, 2);
     expect(aJson).not.toEqual(first);
@@ -194,8 +211,30 @@ describe("fast token resolution", () => {
   });
 
   it.each([
-    ["a Lazy value that throws", (s: Construct) => new ConfigMapV1(s, "cm", { metadata: { name: "cm" }, data: { x: Lazy.stringValue({ produce: () => { throw new Error("no value for x"); } }) } })],
-    ["a token object that throws", (s: Construct) => new ConfigMapV1(s, "cm", { metadata: { name: "cm" }, data: produced(() => { throw new Error("no data yet"); }) as never })],
+    [
+      "a Lazy value that throws",
+      (s: Construct) =>
+        new ConfigMapV1(s, "cm", {
+          metadata: { name: "cm" },
+          data: {
+            x: Lazy.stringValue({
+              produce: () => {
+                throw new Error("no value for x");
+              },
+            }),
+          },
+        }),
+    ],
+    [
+      "a token object that throws",
+      (s: Construct) =>
+        new ConfigMapV1(s, "cm", {
+          metadata: { name: "cm" },
+          data: produced(() => {
+            throw new Error("no data yet");
+          }) as never,
+        }),
+    ],
     ["a construct as a value", (s: Construct) => new ConfigMapV1(s, "cm", { metadata: { name: "cm" }, data: produced(() => ({ x: s })) as never })],
     ["a list token in a scalar string", (s: Construct) => new ConfigMapV1(s, "cm", { metadata: { name: "cm" }, data: { x: Token.asList(Lazy.anyValue({ produce: () => ["a"] }))[0] } })],
     [

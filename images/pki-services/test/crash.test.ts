@@ -57,18 +57,21 @@ function startService(): Promise<{ proc: ChildProcess; port: number; reconciled:
 
 function post(agent: http.Agent, port: number, body: string): Promise<{ status: number; json: { serial?: string; certificate?: string } }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path: "/v1/certificates", method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), "x-test-client-identity": "lanic-ra" } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => {
-        try {
-          resolve({ status: res.statusCode!, json: JSON.parse(Buffer.concat(chunks).toString()) });
-        } catch (e) {
-          reject(e);
-        }
-      });
-      res.on("error", reject);
-    });
+    const req = http.request(
+      { host: "127.0.0.1", port, path: "/v1/certificates", method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), "x-test-client-identity": "lanic-ra" } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => {
+          try {
+            resolve({ status: res.statusCode!, json: JSON.parse(Buffer.concat(chunks).toString()) });
+          } catch (e) {
+            reject(e);
+          }
+        });
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });

@@ -56,9 +56,7 @@ describe("CRL encoding", () => {
     expect(derLength(0x1234567).toString("hex")).toBe("8401234567");
     const b = Buffer.alloc(100);
     const n = putEntry(b, 0, { serial: "00ff", revokedAt: "20260102030405", reason: 1, invalidity: "20260101000000" });
-    expect(b.subarray(0, n).toString("hex")).toBe(
-      "303b" + "020200ff" + "170d3236303130323033303430355a" + "3026" + "300a0603551d1504030a0101" + "30180603551d180411180f32303236303130313030303030305a",
-    );
+    expect(b.subarray(0, n).toString("hex")).toBe("303b" + "020200ff" + "170d3236303130323033303430355a" + "3026" + "300a0603551d1504030a0101" + "30180603551d180411180f32303236303130313030303030305a");
     // unspecified (0) → no reasonCode (BR 7.2.2); year 2050 → GeneralizedTime (RFC 5280 5.1.2.6)
     const m = putEntry(b, 0, { serial: "01", revokedAt: "20500101000000", reason: 0, invalidity: null });
     expect(b.subarray(0, m).toString("hex")).toBe("3014020101" + "180f32303530303130313030303030305a");
@@ -101,7 +99,8 @@ describe("crl-publisher", () => {
     const api = await serveIssuingCa(issuing, { host: "127.0.0.1", port: 0, identity: { kind: "insecure-test-header" } });
     try {
       const res = await fetch(`http://127.0.0.1:${api.port}/v1/certificates/${revoked.serial}/revoke`, {
-        method: "POST", headers: { "content-type": "application/json", "x-test-client-identity": "lanic-ra" },
+        method: "POST",
+        headers: { "content-type": "application/json", "x-test-client-identity": "lanic-ra" },
         body: JSON.stringify({ reason: "keyCompromise", invalidityDate: notBefore.toISOString() }),
       });
       expect(res.status).toBe(200);
@@ -211,7 +210,12 @@ describe("crl-publisher when the HSM fails", () => {
     const before = read(join(tmp.dir, "issuing-ca-1.crl"));
     const failing = new CrlPublisher({
       ...pub.o,
-      signer: { ...hsmDigestSigner(ca.signer), signDigest: async () => { throw new Error("CKR_DEVICE_REMOVED"); } },
+      signer: {
+        ...hsmDigestSigner(ca.signer),
+        signDigest: async () => {
+          throw new Error("CKR_DEVICE_REMOVED");
+        },
+      },
     });
     const [{ n: last }] = await db.query<{ n: string }>(`SELECT last_number::text AS n FROM crl_state`);
     const issued = (await db.query(`SELECT 1 FROM audit_log WHERE event = 'crl.issue'`)).length;

@@ -26,7 +26,14 @@ const ECDSA_SHA256 = seq(oid("1.2.840.10045.4.3.2"));
 const EXT_REQ = "1.2.840.113549.1.9.14";
 const atv = (o: string, tag: number, v: Buffer | string) => seq(oid(o), tlv(tag, typeof v === "string" ? Buffer.from(v, tag === TAG.PrintableString ? "latin1" : "utf8") : v));
 const bmp = (s: string) => Buffer.from(s, "utf16le").swap16();
-const ucs4 = (s: string) => Buffer.concat([...s].map((ch) => { const b = Buffer.alloc(4); b.writeUInt32BE(ch.codePointAt(0)!); return b; }));
+const ucs4 = (s: string) =>
+  Buffer.concat(
+    [...s].map((ch) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(ch.codePointAt(0)!);
+      return b;
+    }),
+  );
 const name = (cn: Buffer = atv("2.5.4.3", TAG.UTF8String, "Somsak")) =>
   seq(set(atv("2.5.4.6", TAG.PrintableString, "LA")), set(atv("2.5.4.10", TAG.UTF8String, "MTC")), set(atv("2.5.4.12", TAG.UTF8String, "Director")), set(cn));
 /** A CSR signed by its own key, with the parts given replaced. */

@@ -32,11 +32,20 @@ beforeAll(async () => {
   const tls = PROFILES["tls-server"];
   const ca = (policies: string[]) =>
     createCaCertificate({
-      subject: "CN=LANIC Test Issuing CA 1,O=MTC,C=LA", subjectSigner: signer, issuer: { certificate: rootCert, signer: root }, notBefore: NB,
-      notAfter: new Date(Date.now() + 1000 * 86_400_000), pathLength: 0, policies, extendedKeyUsage: [EKU_OIDS.serverAuth],
+      subject: "CN=LANIC Test Issuing CA 1,O=MTC,C=LA",
+      subjectSigner: signer,
+      issuer: { certificate: rootCert, signer: root },
+      notBefore: NB,
+      notAfter: new Date(Date.now() + 1000 * 86_400_000),
+      pathLength: 0,
+      policies,
+      extendedKeyUsage: [EKU_OIDS.serverAuth],
     });
   // the defect: the CA asserts only the CP's own OID; the fixed CA asserts every policy of its profile
-  for (const [name, policies] of [["cp-only", [CP_OID]], ["covering", [...tls.policyOids]]] as const) {
+  for (const [name, policies] of [
+    ["cp-only", [CP_OID]],
+    ["covering", [...tls.policyOids]],
+  ] as const) {
     const c = await ca([...policies]);
     certs[name] = Buffer.from(c.rawData);
     writeFileSync(join(tmp.dir, `${name}.pem`), c.toString("pem"));
@@ -54,7 +63,11 @@ afterAll(() => {
 });
 
 const verify = (ca: string) =>
-  spawnSync("openssl", ["verify", "-x509_strict", "-policy_check", "-explicit_policy", "-policy", "2.23.140.1.2.2", "-CAfile", join(tmp.dir, "root.pem"), "-untrusted", join(tmp.dir, `${ca}.pem`), join(tmp.dir, `${ca}-leaf.pem`)], { encoding: "utf8" });
+  spawnSync(
+    "openssl",
+    ["verify", "-x509_strict", "-policy_check", "-explicit_policy", "-policy", "2.23.140.1.2.2", "-CAfile", join(tmp.dir, "root.pem"), "-untrusted", join(tmp.dir, `${ca}.pem`), join(tmp.dir, `${ca}-leaf.pem`)],
+    { encoding: "utf8" },
+  );
 
 describe("the issuing CA's certificate covers its profiles' policies (RFC 5280 6.1, BR 7.1.2.10.5)", () => {
   it("why: OpenSSL rejects a leaf whose CA does not assert its policy, and accepts it when the CA does", () => {

@@ -31,7 +31,12 @@ let issuing: IssuingCa;
 let srv: Awaited<ReturnType<typeof serveIssuingCa>>;
 let csr: string;
 
-function request(port: number, method: string, path: string, o: { body?: Buffer | string; contentType?: string; chunked?: Buffer[]; identity?: string } = {}): Promise<{ status: number; json: { error?: string; messages?: string[]; requestId?: string } }> {
+function request(
+  port: number,
+  method: string,
+  path: string,
+  o: { body?: Buffer | string; contentType?: string; chunked?: Buffer[]; identity?: string } = {},
+): Promise<{ status: number; json: { error?: string; messages?: string[]; requestId?: string } }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { "x-test-client-identity": o.identity ?? "lanic-ra" };
     if (o.contentType !== undefined) headers["content-type"] = o.contentType;
@@ -75,15 +80,71 @@ afterAll(async () => {
 
 describe("issuing CA HTTP: every refusal answered, typed and audited", () => {
   const cases: [string, () => Promise<ReturnType<typeof request>>, number, string, RegExp, string][] = [
-    ["text/plain body", () => request(srv.port, "POST", "/v1/certificates", { body: JSON.stringify({ profile: "ex-officio", csr }), contentType: "text/plain" }), 415, "unsupported_media_type", /^Content-Type must be application\/json, not "text\/plain"$/, "cert.request.rejected"],
-    ["no content type", () => request(srv.port, "POST", "/v1/certificates", { body: JSON.stringify({ profile: "ex-officio", csr }) }), 415, "unsupported_media_type", /^Content-Type must be application\/json, not absent$/, "cert.request.rejected"],
-    ["form body on revoke", () => request(srv.port, "POST", "/v1/certificates/01/revoke", { body: "reason=keyCompromise", contentType: "application/x-www-form-urlencoded" }), 415, "unsupported_media_type", /not "application\/x-www-form-urlencoded"/, "cert.revoke.rejected"],
-    ["a chunked body over 64 KiB", () => request(srv.port, "POST", "/v1/certificates", { contentType: "application/json", chunked: Array(40).fill(Buffer.alloc(4096, 0x20)) }), 413, "too_large", /^request body exceeds the limit of 65536 bytes$/, "cert.request.rejected"],
-    ["a declared body over 64 KiB", () => request(srv.port, "POST", "/v1/certificates", { contentType: "application/json", body: Buffer.alloc(70_000, 0x20) }), 413, "too_large", /^request body of 70000 bytes exceeds/, "cert.request.rejected"],
-    ["NUL in the profile name", () => request(srv.port, "POST", "/v1/certificates", json({ profile: "ex\u0000officio", csr })), 422, "unknown_profile", /^profile "ex\u0000officio" does not exist/, "cert.request.rejected"],
+    [
+      "text/plain body",
+      () => request(srv.port, "POST", "/v1/certificates", { body: JSON.stringify({ profile: "ex-officio", csr }), contentType: "text/plain" }),
+      415,
+      "unsupported_media_type",
+      /^Content-Type must be application\/json, not "text\/plain"$/,
+      "cert.request.rejected",
+    ],
+    [
+      "no content type",
+      () => request(srv.port, "POST", "/v1/certificates", { body: JSON.stringify({ profile: "ex-officio", csr }) }),
+      415,
+      "unsupported_media_type",
+      /^Content-Type must be application\/json, not absent$/,
+      "cert.request.rejected",
+    ],
+    [
+      "form body on revoke",
+      () => request(srv.port, "POST", "/v1/certificates/01/revoke", { body: "reason=keyCompromise", contentType: "application/x-www-form-urlencoded" }),
+      415,
+      "unsupported_media_type",
+      /not "application\/x-www-form-urlencoded"/,
+      "cert.revoke.rejected",
+    ],
+    [
+      "a chunked body over 64 KiB",
+      () => request(srv.port, "POST", "/v1/certificates", { contentType: "application/json", chunked: Array(40).fill(Buffer.alloc(4096, 0x20)) }),
+      413,
+      "too_large",
+      /^request body exceeds the limit of 65536 bytes$/,
+      "cert.request.rejected",
+    ],
+    [
+      "a declared body over 64 KiB",
+      () => request(srv.port, "POST", "/v1/certificates", { contentType: "application/json", body: Buffer.alloc(70_000, 0x20) }),
+      413,
+      "too_large",
+      /^request body of 70000 bytes exceeds/,
+      "cert.request.rejected",
+    ],
+    [
+      "NUL in the profile name",
+      () => request(srv.port, "POST", "/v1/certificates", json({ profile: "ex\u0000officio", csr })),
+      422,
+      "unknown_profile",
+      /^profile "ex\u0000officio" does not exist/,
+      "cert.request.rejected",
+    ],
     ["a lone surrogate in the profile name", () => request(srv.port, "POST", "/v1/certificates", json({ profile: "\ud800", csr })), 422, "unknown_profile", /^profile "\ud800" does not exist/, "cert.request.rejected"],
-    ["a lone surrogate in a revocation reason", () => request(srv.port, "POST", "/v1/certificates/0102/revoke", json({ reason: "key\udc00Compromise" })), 400, "bad_reason", /^reason "key\udc00Compromise" is not an RFC 5280 CRLReason/, "cert.revoke.rejected"],
-    ["NUL in an unknown field's name", () => request(srv.port, "POST", "/v1/certificates", json({ profile: "ex-officio", csr, "x\u0000": 1 })), 400, "bad_request", /^unknown field\(s\): x\u0000$/, "cert.request.rejected"],
+    [
+      "a lone surrogate in a revocation reason",
+      () => request(srv.port, "POST", "/v1/certificates/0102/revoke", json({ reason: "key\udc00Compromise" })),
+      400,
+      "bad_reason",
+      /^reason "key\udc00Compromise" is not an RFC 5280 CRLReason/,
+      "cert.revoke.rejected",
+    ],
+    [
+      "NUL in an unknown field's name",
+      () => request(srv.port, "POST", "/v1/certificates", json({ profile: "ex-officio", csr, "x\u0000": 1 })),
+      400,
+      "bad_request",
+      /^unknown field\(s\): x\u0000$/,
+      "cert.request.rejected",
+    ],
     ["a CSR that is NUL bytes", () => request(srv.port, "POST", "/v1/certificates", json({ profile: "ex-officio", csr: "\u0000".repeat(64) })), 400, "bad_csr", /./, "cert.request.rejected"],
   ];
   for (const [name, send, status, code, message, event] of cases) {
@@ -117,8 +178,10 @@ describe("the database dying under load: 503, no crash, recovery", () => {
     pg = await startPostgres();
     const cfg = join(tmp.dir, "ca-config.json");
     writeFileSync(cfg, JSON.stringify(ca.config));
-    proc = spawn(process.execPath, [MAIN, "issuing-ca", "--config", cfg, "--db", pg.url, "--listen", "127.0.0.1:0", "--insecure-test-identity-header", "--pool-size", "2"],
-      { env: { ...process.env, ...ca.hsm.env }, stdio: ["ignore", "pipe", "pipe"] });
+    proc = spawn(process.execPath, [MAIN, "issuing-ca", "--config", cfg, "--db", pg.url, "--listen", "127.0.0.1:0", "--insecure-test-identity-header", "--pool-size", "2"], {
+      env: { ...process.env, ...ca.hsm.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stderr = "";
     proc.stderr!.on("data", (d) => (stderr += d));
     port = await new Promise<number>((resolve, reject) => {
@@ -155,14 +218,23 @@ describe("the database dying under load: 503, no crash, recovery", () => {
 
 /** Runs dist/main.js; resolves with its exit code and output. */
 function cli(args: string[], env: NodeJS.ProcessEnv = { ...process.env, ...ca.hsm.env }): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => execFile(process.execPath, [MAIN, ...args], { env, encoding: "utf8", timeout: 200_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr })));
+  return new Promise((resolve) =>
+    execFile(process.execPath, [MAIN, ...args], { env, encoding: "utf8", timeout: 200_000 }, (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stdout, stderr })),
+  );
 }
 
 describe("start-up mistakes: named, exit 1, no stack trace", () => {
   // file names fixed when the cases are collected; the files are written before they run
   const cliDir = mkdtempSync(join(tmpdir(), "pki-ca-cli-"));
   const cfg = join(cliDir, "ca-config-cli.json");
-  const tlsFiles = { key: join(cliDir, "srv.key"), cert: join(cliDir, "srv.crt"), otherKey: join(cliDir, "other.key"), ca: join(cliDir, "client-ca.crt"), garbage: join(cliDir, "garbage.pem"), file: join(cliDir, "a-file") };
+  const tlsFiles = {
+    key: join(cliDir, "srv.key"),
+    cert: join(cliDir, "srv.crt"),
+    otherKey: join(cliDir, "other.key"),
+    ca: join(cliDir, "client-ca.crt"),
+    garbage: join(cliDir, "garbage.pem"),
+    file: join(cliDir, "a-file"),
+  };
   afterAll(() => rmSync(cliDir, { recursive: true, force: true }));
   beforeAll(() => {
     writeFileSync(cfg, JSON.stringify(ca.config));
@@ -183,15 +255,45 @@ describe("start-up mistakes: named, exit 1, no stack trace", () => {
     ["a bad pool size", () => [...base(), "--pool-size", "0"], undefined, /^pki-services: --pool-size must be a positive integer, not '0'\n$/],
     ["a CA certificate file that is not one", () => [...base(), "--ca-cert", tlsFiles.garbage], undefined, new RegExp(`^pki-services: the --ca-cert file ${tlsFiles.garbage} is not a certificate \\(PEM or DER\\)`)],
     ["a missing CA certificate file", () => [...base(), "--ca-cert", "/nonexistent/ca.pem"], undefined, /^pki-services: the --ca-cert file \/nonexistent\/ca\.pem cannot be read: ENOENT\n$/],
-    ["a TLS key that does not match its certificate", () => ["issuing-ca", "--config", cfg, "--listen", "127.0.0.1:0", "--tls-key", tlsFiles.otherKey, "--tls-cert", tlsFiles.cert, "--client-ca", tlsFiles.ca], undefined,
-      new RegExp(`^pki-services: the TLS key ${tlsFiles.otherKey} does not match the certificate ${tlsFiles.cert} \\(CN=localhost\\)\n$`)],
-    ["a PGlite path that is a file", () => [...base(), "--db", tlsFiles.file], undefined, new RegExp(`^pki-services: the database path ${tlsFiles.file} is a file, not a PGlite data directory \\(nor a postgres:// URL\\)\n$`)],
-    ["the SoftHSM configuration missing", () => base(), () => ({ ...process.env, SOFTHSM2_CONF: "/nonexistent/softhsm2.conf" }),
-      /^pki-services: the PKCS#11 library \S+ failed to initialise: CKR_GENERAL_ERROR.*; SoftHSM's configuration \/nonexistent\/softhsm2\.conf does not exist \(SOFTHSM2_CONF names it\)\n$/],
-    ["the PIN file missing", () => { const c = join(tmp.dir, "nopin.json"); writeFileSync(c, JSON.stringify({ ...ca.config, hsm: { ...ca.config.hsm, pinFile: "/nonexistent/pin" } })); return ["issuing-ca", "--config", c, "--insecure-test-identity-header", "--listen", "127.0.0.1:0"]; }, undefined,
-      /^pki-services: the PIN of token "lanic-issuing" is read from \/nonexistent\/pin \(hsm\.pinFile, the mounted Secret\), which cannot be read: ENOENT\n$/],
-    ["a config with the old pinEnv", () => { const c = join(tmp.dir, "pinenv.json"); const { pinFile: _, ...hsm } = ca.config.hsm; writeFileSync(c, JSON.stringify({ ...ca.config, hsm: { ...hsm, pinEnv: "X" } })); return ["issuing-ca", "--config", c, "--insecure-test-identity-header"]; }, undefined,
-      /^pki-services: \S+pinenv\.json: hsm\.pinFile: .*; hsm: Unrecognized key: "pinEnv"\n$/],
+    [
+      "a TLS key that does not match its certificate",
+      () => ["issuing-ca", "--config", cfg, "--listen", "127.0.0.1:0", "--tls-key", tlsFiles.otherKey, "--tls-cert", tlsFiles.cert, "--client-ca", tlsFiles.ca],
+      undefined,
+      new RegExp(`^pki-services: the TLS key ${tlsFiles.otherKey} does not match the certificate ${tlsFiles.cert} \\(CN=localhost\\)\n$`),
+    ],
+    [
+      "a PGlite path that is a file",
+      () => [...base(), "--db", tlsFiles.file],
+      undefined,
+      new RegExp(`^pki-services: the database path ${tlsFiles.file} is a file, not a PGlite data directory \\(nor a postgres:// URL\\)\n$`),
+    ],
+    [
+      "the SoftHSM configuration missing",
+      () => base(),
+      () => ({ ...process.env, SOFTHSM2_CONF: "/nonexistent/softhsm2.conf" }),
+      /^pki-services: the PKCS#11 library \S+ failed to initialise: CKR_GENERAL_ERROR.*; SoftHSM's configuration \/nonexistent\/softhsm2\.conf does not exist \(SOFTHSM2_CONF names it\)\n$/,
+    ],
+    [
+      "the PIN file missing",
+      () => {
+        const c = join(tmp.dir, "nopin.json");
+        writeFileSync(c, JSON.stringify({ ...ca.config, hsm: { ...ca.config.hsm, pinFile: "/nonexistent/pin" } }));
+        return ["issuing-ca", "--config", c, "--insecure-test-identity-header", "--listen", "127.0.0.1:0"];
+      },
+      undefined,
+      /^pki-services: the PIN of token "lanic-issuing" is read from \/nonexistent\/pin \(hsm\.pinFile, the mounted Secret\), which cannot be read: ENOENT\n$/,
+    ],
+    [
+      "a config with the old pinEnv",
+      () => {
+        const c = join(tmp.dir, "pinenv.json");
+        const { pinFile: _, ...hsm } = ca.config.hsm;
+        writeFileSync(c, JSON.stringify({ ...ca.config, hsm: { ...hsm, pinEnv: "X" } }));
+        return ["issuing-ca", "--config", c, "--insecure-test-identity-header"];
+      },
+      undefined,
+      /^pki-services: \S+pinenv\.json: hsm\.pinFile: .*; hsm: Unrecognized key: "pinEnv"\n$/,
+    ],
   ];
   for (const [name, args, env, message] of cases) {
     it(name, { timeout: 240_000 }, async () => {
@@ -245,8 +347,24 @@ describe("start-up mistakes: named, exit 1, no stack trace", () => {
 describe("pki-services audit verify refuses what is not an audit log", () => {
   it.each([
     ["a mistyped path", () => "/nonexistent/audit-db", /^pki-services: no database at \/nonexistent\/audit-db: not a PostgreSQL URL, and no PGlite data directory there\n$/],
-    ["an empty folder", () => { const d = join(tmp.dir, "empty-dir"); mkdirSync(d, { recursive: true }); return d; }, /is not a PGlite data directory \(no PG_VERSION in it\)\n$/],
-    ["a file", () => { const f = join(tmp.dir, "not-a-db"); writeFileSync(f, "x"); return f; }, /is a file, not a PGlite data directory/],
+    [
+      "an empty folder",
+      () => {
+        const d = join(tmp.dir, "empty-dir");
+        mkdirSync(d, { recursive: true });
+        return d;
+      },
+      /is not a PGlite data directory \(no PG_VERSION in it\)\n$/,
+    ],
+    [
+      "a file",
+      () => {
+        const f = join(tmp.dir, "not-a-db");
+        writeFileSync(f, "x");
+        return f;
+      },
+      /is a file, not a PGlite data directory/,
+    ],
   ])("%s: exit 1, nothing created", async (_n, path, message) => {
     const p = path();
     const r = await cli(["audit", "verify", "--db", p]);
@@ -267,12 +385,33 @@ describe("pki-services audit verify refuses what is not an audit log", () => {
 
 describe("the other roles name their start-up mistakes too", () => {
   it.each([
-    ["repository --base-url without a scheme", ["repository", "--base-url", "repository.ca.gov.la", "--no-publish", "--listen", "127.0.0.1:0"],
-      /^pki-services: --base-url 'repository\.ca\.gov\.la' is not an http:\/\/ or https:\/\/ URL \(the public URL the AIA and CDP point at, e.g\. http:\/\/repository\.ca\.gov\.la\)\n$/],
+    [
+      "repository --base-url without a scheme",
+      ["repository", "--base-url", "repository.ca.gov.la", "--no-publish", "--listen", "127.0.0.1:0"],
+      /^pki-services: --base-url 'repository\.ca\.gov\.la' is not an http:\/\/ or https:\/\/ URL \(the public URL the AIA and CDP point at, e.g\. http:\/\/repository\.ca\.gov\.la\)\n$/,
+    ],
     ["repository --listen abc", ["repository", "--base-url", "http://repository.ca.gov.la", "--no-publish", "--listen", "abc"], /^pki-services: --listen 'abc' is not HOST:PORT/],
     ["ocsp-responder --serve --listen :x", ["ocsp-responder", "--serve", "--listen", "127.0.0.1:x"], /^pki-services: --listen '127\.0\.0\.1:x' is not HOST:PORT/],
-    ["ocsp-responder --serve without CA certificates to verify pushes", () => ["ocsp-responder", "--serve", "--listen", "127.0.0.1:0", "--publish-listen", "127.0.0.1:0", "--tls-key", join(tmp.dir, "srv.key"), "--tls-cert", join(tmp.dir, "srv.crt"), "--client-ca", join(tmp.dir, "client-ca.crt"), "--trust-dir", "/nonexistent/ca-certs"],
-      /^pki-services: the CA certificates folder \/nonexistent\/ca-certs cannot be read: ENOENT\n$/],
+    [
+      "ocsp-responder --serve without CA certificates to verify pushes",
+      () => [
+        "ocsp-responder",
+        "--serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--publish-listen",
+        "127.0.0.1:0",
+        "--tls-key",
+        join(tmp.dir, "srv.key"),
+        "--tls-cert",
+        join(tmp.dir, "srv.crt"),
+        "--client-ca",
+        join(tmp.dir, "client-ca.crt"),
+        "--trust-dir",
+        "/nonexistent/ca-certs",
+      ],
+      /^pki-services: the CA certificates folder \/nonexistent\/ca-certs cannot be read: ENOENT\n$/,
+    ],
   ] as [string, string[] | (() => string[]), RegExp][])("%s", { timeout: 240_000 }, async (_n, args, message) => {
     if (typeof args === "function") {
       const t = createLabTls(join(tmp.dir, "tls-roles"));

@@ -45,11 +45,7 @@ function makeCert(name: string, subj: string, ext: string[], issuer?: { cert: st
   const key = join(tmp.dir, `${name}.key`);
   const cert = join(tmp.dir, `${name}.crt`);
   openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]);
-  openssl([
-    "req", "-new", "-x509", "-key", key, "-subj", subj, "-days", "2", "-sha256", "-out", cert,
-    ...(issuer ? ["-CA", issuer.cert, "-CAkey", issuer.key] : []),
-    ...ext.flatMap((e) => ["-addext", e]),
-  ]);
+  openssl(["req", "-new", "-x509", "-key", key, "-subj", subj, "-days", "2", "-sha256", "-out", cert, ...(issuer ? ["-CA", issuer.cert, "-CAkey", issuer.key] : []), ...ext.flatMap((e) => ["-addext", e])]);
   return { key, cert };
 }
 
@@ -87,7 +83,13 @@ function call(port: number, who: Identity | undefined, method: string, path: str
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
-        host: "127.0.0.1", port, method, path, agent: false, ca: pki.caCert, ...(who ? { key: who.key, cert: who.cert } : {}),
+        host: "127.0.0.1",
+        port,
+        method,
+        path,
+        agent: false,
+        ca: pki.caCert,
+        ...(who ? { key: who.key, cert: who.cert } : {}),
         headers: { ...(data ? { "content-type": "application/json", "content-length": Buffer.byteLength(data) } : {}), ...headers },
       },
       (res) => {
@@ -200,20 +202,29 @@ describe("issuing-ca over mTLS (in process)", () => {
     const [seq, n] = [await auditSeq(), await count()];
     // The probe can tell: the RA and the other client are accepted (TLS 1.3 and 1.2).
     const outcomes = {
-      ra13: await handshake(port, pki.ra), other12: await handshake(port, pki.other, "TLSv1.2"),
-      none13: await handshake(port, undefined), rogue13: await handshake(port, pki.rogueRa), serverOnly13: await handshake(port, pki.serverAsClient),
-      none12: await handshake(port, undefined, "TLSv1.2"), rogue12: await handshake(port, pki.rogueRa, "TLSv1.2"), serverOnly12: await handshake(port, pki.serverAsClient, "TLSv1.2"),
+      ra13: await handshake(port, pki.ra),
+      other12: await handshake(port, pki.other, "TLSv1.2"),
+      none13: await handshake(port, undefined),
+      rogue13: await handshake(port, pki.rogueRa),
+      serverOnly13: await handshake(port, pki.serverAsClient),
+      none12: await handshake(port, undefined, "TLSv1.2"),
+      rogue12: await handshake(port, pki.rogueRa, "TLSv1.2"),
+      serverOnly12: await handshake(port, pki.serverAsClient, "TLSv1.2"),
     };
     expect(outcomes).toEqual({
-      ra13: "accepted", other12: "accepted",
+      ra13: "accepted",
+      other12: "accepted",
       // No certificate: OpenSSL itself refuses (SSL_VERIFY_FAIL_IF_NO_PEER_CERT) with an alert.
-      none13: "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED", none12: "ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE",
+      none13: "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
+      none12: "ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE",
       // A certificate that fails verification (unknown CA; EKU without clientAuth, OpenSSL's
       // ssl_client purpose): node's verify callback lets OpenSSL finish and its JS side then
       // destroys the socket without an alert — a reset inside the TLS 1.2 handshake, a close
       // right after the client's TLS 1.3 Finished (before any session ticket).
-      rogue13: "closed without an alert", serverOnly13: "closed without an alert",
-      rogue12: "ECONNRESET", serverOnly12: "ECONNRESET",
+      rogue13: "closed without an alert",
+      serverOnly13: "closed without an alert",
+      rogue12: "ECONNRESET",
+      serverOnly12: "ECONNRESET",
     });
     // So no request of any kind gets through, /healthz included.
     await expect(call(port, undefined, "GET", "/healthz")).rejects.toThrow();
@@ -240,10 +251,28 @@ describe("`pki-services issuing-ca` over mTLS (the CLI)", () => {
     const configFile = w("ca-config.json", Buffer.from(JSON.stringify(ca.config, null, 2)));
     const dbDir = join(tmp.dir, "cli-db");
     ca.token.close(); // the child process is the token's user from here on (SoftHSM: one writer)
-    proc = spawn(process.execPath, [
-      MAIN, "issuing-ca", "--config", configFile, "--db", dbDir, "--listen", "127.0.0.1:0", "--pool-size", "2",
-      "--tls-key", w("srv.key", pki.server.key), "--tls-cert", w("srv.crt", pki.server.cert), "--client-ca", w("cli-ca.crt", pki.caCert),
-    ], { env: { ...process.env, ...ca.hsm.env, TEST_HSM_PIN: ca.hsm.pin }, stdio: ["ignore", "pipe", "pipe"] });
+    proc = spawn(
+      process.execPath,
+      [
+        MAIN,
+        "issuing-ca",
+        "--config",
+        configFile,
+        "--db",
+        dbDir,
+        "--listen",
+        "127.0.0.1:0",
+        "--pool-size",
+        "2",
+        "--tls-key",
+        w("srv.key", pki.server.key),
+        "--tls-cert",
+        w("srv.crt", pki.server.cert),
+        "--client-ca",
+        w("cli-ca.crt", pki.caCert),
+      ],
+      { env: { ...process.env, ...ca.hsm.env, TEST_HSM_PIN: ca.hsm.pin }, stdio: ["ignore", "pipe", "pipe"] },
+    );
     let stderr = "";
     proc.stderr!.on("data", (d) => (stderr += d));
     const port = await new Promise<number>((resolve, reject) => {
@@ -264,12 +293,19 @@ describe("`pki-services issuing-ca` over mTLS (the CLI)", () => {
       const rows = await db.query<{ event: string; actor: string; details: Record<string, unknown> }>("SELECT event, actor, details FROM audit_log ORDER BY seq");
       expect(rows.map((x) => x.event)).toEqual(["config.loaded", "service.start", "hsm.login", "cert.intent", "cert.issue", "access.denied", "service.stop"]);
       expect(rows[0]).toEqual({
-        event: "config.loaded", actor: "system",
+        event: "config.loaded",
+        actor: "system",
         details: {
-          role: "issuing-ca", ca: "issuing-ca-1", environment: "test", source: configFile,
+          role: "issuing-ca",
+          ca: "issuing-ca-1",
+          environment: "test",
+          source: configFile,
           sha256: createHash("sha256").update(readFileSync(configFile)).digest("hex"),
           profiles: ["ex-officio", "organisation", "tls-server", "smime", "operator", "ocsp"],
-          keyAlgorithm: "ECDSA_P256", key: "issuing-ca-1", token: "lanic-issuing", raClientSubject: "lanic-ra",
+          keyAlgorithm: "ECDSA_P256",
+          key: "issuing-ca-1",
+          token: "lanic-issuing",
+          raClientSubject: "lanic-ra",
         },
       });
       expect(rows[4].details).toMatchObject({ serial: r.body.serial, key: "issuing-ca-1", token: "lanic-issuing", purpose: "certificate" });

@@ -60,7 +60,8 @@ describe("issuing-ca HTTP API", () => {
     expect((await call("GET", `/v1/certificates/${serial}`)).body).toMatchObject({ status: "revoked", revocationReason: 1 });
     expect(await call("POST", `/v1/certificates/${serial}/revoke`, { reason: "keyCompromise" })).toMatchObject({ status: 409, body: { messages: [`certificate ${serial} is already revoked`] } });
     expect(await call("POST", `/v1/certificates/${serial}/revoke`, { reason: "becauseISaidSo" })).toMatchObject({
-      status: 400, body: { error: "bad_reason" },
+      status: 400,
+      body: { error: "bad_reason" },
     });
     expect((await call("GET", "/healthz")).body).toMatchObject({ ok: true, hsm: { ok: true }, db: { ok: true } });
   });
@@ -70,7 +71,12 @@ describe("issuing-ca HTTP API", () => {
     const serial = r.body.serial as string;
     expect(await call("POST", `/v1/certificates/${serial}/revoke`, { reason })).toMatchObject({
       status: 400,
-      body: { error: "bad_reason", messages: [`reason "${reason}" must never be published for a subscriber certificate (BR 7.2.2, 4.9.13; RFC 5280 5.3.1); allowed: unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn`] },
+      body: {
+        error: "bad_reason",
+        messages: [
+          `reason "${reason}" must never be published for a subscriber certificate (BR 7.2.2, 4.9.13; RFC 5280 5.3.1); allowed: unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn`,
+        ],
+      },
     });
     expect((await lastAudit()).event).toBe("cert.revoke.rejected");
     expect((await call("GET", `/v1/certificates/${serial}`)).body).toMatchObject({ status: "issued" });
@@ -85,11 +91,35 @@ describe("issuing-ca HTTP API", () => {
     return `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString("base64")}\n-----END CERTIFICATE REQUEST-----\n`;
   };
   const cases: [string, () => unknown, number, string, string[] | RegExp, string?][] = [
-    ["malformed CSR", () => ({ profile: "operator", csr: "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----" }), 400, "bad_csr", ["CSR is not valid DER: CertificationRequest: expected tag 0x30, found 0x0"]],
+    [
+      "malformed CSR",
+      () => ({ profile: "operator", csr: "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----" }),
+      400,
+      "bad_csr",
+      ["CSR is not valid DER: CertificationRequest: expected tag 0x30, found 0x0"],
+    ],
     ["bad CSR signature", () => ({ profile: "operator", csr: badSig() }), 400, "bad_csr", ["CSR signature does not verify with its public key (RFC 2986: proof of possession)"]],
-    ["RSA-1024", () => ({ profile: "organisation", csr: opensslCsr(tmp.dir, "rsa:1024", "/C=LA/O=X/organizationIdentifier=L-1/CN=X") }), 422, "lint_failed", [`key RSA 1024 is not allowed by profile "organisation" (allowed: ECDSA_P256, RSA_2048, RSA_3072) (BR 6.1.5)`]],
-    ["curve not allowed", () => ({ profile: "operator", csr: opensslCsr(tmp.dir, "ec:secp256k1", "/C=LA/O=X/CN=X") }), 422, "lint_failed", [`key EC secp256k1 (1.3.132.0.10) is not allowed by profile "operator" (allowed: ECDSA_P256, ECDSA_P384) (BR 6.1.5)`]],
-    ["name the profile forbids", () => ({ profile: "operator", csr: opensslCsr(tmp.dir, "ec:P-256", "/C=LA/O=X/L=Vientiane/CN=X") }), 422, "lint_failed", [`subject attribute L is not allowed by profile "operator" (allowed: CN, O, C, OU)`]],
+    [
+      "RSA-1024",
+      () => ({ profile: "organisation", csr: opensslCsr(tmp.dir, "rsa:1024", "/C=LA/O=X/organizationIdentifier=L-1/CN=X") }),
+      422,
+      "lint_failed",
+      [`key RSA 1024 is not allowed by profile "organisation" (allowed: ECDSA_P256, RSA_2048, RSA_3072) (BR 6.1.5)`],
+    ],
+    [
+      "curve not allowed",
+      () => ({ profile: "operator", csr: opensslCsr(tmp.dir, "ec:secp256k1", "/C=LA/O=X/CN=X") }),
+      422,
+      "lint_failed",
+      [`key EC secp256k1 (1.3.132.0.10) is not allowed by profile "operator" (allowed: ECDSA_P256, ECDSA_P384) (BR 6.1.5)`],
+    ],
+    [
+      "name the profile forbids",
+      () => ({ profile: "operator", csr: opensslCsr(tmp.dir, "ec:P-256", "/C=LA/O=X/L=Vientiane/CN=X") }),
+      422,
+      "lint_failed",
+      [`subject attribute L is not allowed by profile "operator" (allowed: CN, O, C, OU)`],
+    ],
     ["profile that does not exist", () => ({ profile: "root-ca", csr: good() }), 422, "unknown_profile", [`profile "root-ca" does not exist (known: ex-officio, organisation, tls-server, smime, operator, ocsp)`]],
     ["oversized request", () => JSON.stringify({ profile: "operator", csr: "A".repeat(70_000) }), 413, "too_large", ["request body of 70031 bytes exceeds the limit of 65536 bytes"]],
     ["not JSON", () => "{nope", 400, "bad_json", ["request body must be a JSON object"]],
@@ -166,20 +196,49 @@ describe("revoke with an invalidity date (RFC 5280 5.3.2)", () => {
 
   type Case = [string, (c: { serial: string; notBefore: Date }) => Record<string, unknown>, number, string, (c: { serial: string; notBefore: Date }) => string];
   const cases: Case[] = [
-    ["one second before notBefore", (c) => ({ reason: "keyCompromise", invalidityDate: iso(new Date(c.notBefore.getTime() - 1000)) }), 422, "bad_invalidity_date",
-      (c) => `invalidityDate ${iso(new Date(c.notBefore.getTime() - 1000))} is before the certificate's notBefore ${iso(c.notBefore)}`],
-    ["in the future", () => ({ reason: "keyCompromise", invalidityDate: "2099-01-01T00:00:00Z" }), 422, "bad_invalidity_date",
-      () => "invalidityDate 2099-01-01T00:00:00Z is in the future: it may not be later than the revocation (RFC 5280 5.3.2)"],
-    ["a minute in the future, as an offset", () => ({ reason: "keyCompromise", invalidityDate: new Date(Math.ceil(Date.now() / 1000) * 1000 + 60_000).toISOString().replace(".000Z", "+00:00") }), 422, "bad_invalidity_date",
-      () => /^invalidityDate \S+ is in the future/.source],
-    ["without a time zone", () => ({ reason: "keyCompromise", invalidityDate: "2026-01-02T03:04:05" }), 400, "bad_invalidity_date",
-      () => `"invalidityDate" must be an RFC 3339 date-time with a time zone, e.g. "2026-01-02T03:04:05Z" (got "2026-01-02T03:04:05")`],
-    ["an impossible calendar date", () => ({ reason: "keyCompromise", invalidityDate: "2026-02-30T00:00:00Z" }), 400, "bad_invalidity_date",
-      () => `"invalidityDate" must be an RFC 3339 date-time with a time zone, e.g. "2026-01-02T03:04:05Z" (got "2026-02-30T00:00:00Z")`],
-    ["a number", () => ({ reason: "keyCompromise", invalidityDate: 1767323045 }), 400, "bad_invalidity_date",
-      () => `"invalidityDate" must be an RFC 3339 date-time with a time zone, e.g. "2026-01-02T03:04:05Z" (got 1767323045)`],
-    ["a misspelt field", () => ({ reason: "keyCompromise", invalidity_date: "2026-01-02T03:04:05Z" }), 400, "bad_request",
-      () => "unknown field(s): invalidity_date (known: reason, invalidityDate)"],
+    [
+      "one second before notBefore",
+      (c) => ({ reason: "keyCompromise", invalidityDate: iso(new Date(c.notBefore.getTime() - 1000)) }),
+      422,
+      "bad_invalidity_date",
+      (c) => `invalidityDate ${iso(new Date(c.notBefore.getTime() - 1000))} is before the certificate's notBefore ${iso(c.notBefore)}`,
+    ],
+    [
+      "in the future",
+      () => ({ reason: "keyCompromise", invalidityDate: "2099-01-01T00:00:00Z" }),
+      422,
+      "bad_invalidity_date",
+      () => "invalidityDate 2099-01-01T00:00:00Z is in the future: it may not be later than the revocation (RFC 5280 5.3.2)",
+    ],
+    [
+      "a minute in the future, as an offset",
+      () => ({ reason: "keyCompromise", invalidityDate: new Date(Math.ceil(Date.now() / 1000) * 1000 + 60_000).toISOString().replace(".000Z", "+00:00") }),
+      422,
+      "bad_invalidity_date",
+      () => /^invalidityDate \S+ is in the future/.source,
+    ],
+    [
+      "without a time zone",
+      () => ({ reason: "keyCompromise", invalidityDate: "2026-01-02T03:04:05" }),
+      400,
+      "bad_invalidity_date",
+      () => `"invalidityDate" must be an RFC 3339 date-time with a time zone, e.g. "2026-01-02T03:04:05Z" (got "2026-01-02T03:04:05")`,
+    ],
+    [
+      "an impossible calendar date",
+      () => ({ reason: "keyCompromise", invalidityDate: "2026-02-30T00:00:00Z" }),
+      400,
+      "bad_invalidity_date",
+      () => `"invalidityDate" must be an RFC 3339 date-time with a time zone, e.g. "2026-01-02T03:04:05Z" (got "2026-02-30T00:00:00Z")`,
+    ],
+    [
+      "a number",
+      () => ({ reason: "keyCompromise", invalidityDate: 1767323045 }),
+      400,
+      "bad_invalidity_date",
+      () => `"invalidityDate" must be an RFC 3339 date-time with a time zone, e.g. "2026-01-02T03:04:05Z" (got 1767323045)`,
+    ],
+    ["a misspelt field", () => ({ reason: "keyCompromise", invalidity_date: "2026-01-02T03:04:05Z" }), 400, "bad_request", () => "unknown field(s): invalidity_date (known: reason, invalidityDate)"],
   ];
   it.each(cases)("refuses an invalidityDate %s with a precise 4xx, audits it, revokes nothing", async (name, body, status, code, message) => {
     const c = await issueOne(`inv-${name.replace(/\W+/g, "-")}`);
@@ -198,7 +257,8 @@ describe("revoke with an invalidity date (RFC 5280 5.3.2)", () => {
 
   it("a date on an unknown or already revoked serial: 404 / 409, audited", async () => {
     expect(await call("POST", "/v1/certificates/abcdef/revoke", { reason: "keyCompromise", invalidityDate: "2026-01-02T03:04:05Z" })).toMatchObject({
-      status: 404, body: { messages: ["no issued certificate with serial abcdef"] },
+      status: 404,
+      body: { messages: ["no issued certificate with serial abcdef"] },
     });
     expect(await lastAudit()).toMatchObject({ event: "cert.revoke.rejected", details: { serial: "abcdef", code: "not_found", invalidityDate: "2026-01-02T03:04:05Z" } });
   });
@@ -212,12 +272,22 @@ describe("issuing-ca audit events", () => {
     const [loaded, start] = await events(0);
     expect(start.event).toBe("service.start");
     expect(loaded).toEqual({
-      seq: loaded.seq, event: "config.loaded", actor: "system",
+      seq: loaded.seq,
+      event: "config.loaded",
+      actor: "system",
       details: {
-        role: "issuing-ca", ca: "issuing-ca-1", environment: "test", source: "(in-process object; SHA-256 of its canonical JSON)",
-        sha256: createHash("sha256").update(canonicalJson(IssuingCaServiceConfig.parse(ca.config))).digest("hex"),
+        role: "issuing-ca",
+        ca: "issuing-ca-1",
+        environment: "test",
+        source: "(in-process object; SHA-256 of its canonical JSON)",
+        sha256: createHash("sha256")
+          .update(canonicalJson(IssuingCaServiceConfig.parse(ca.config)))
+          .digest("hex"),
         profiles: ["ex-officio", "organisation", "tls-server", "smime", "operator", "ocsp"],
-        keyAlgorithm: "ECDSA_P256", key: "issuing-ca-1", token: "lanic-issuing", raClientSubject: "lanic-ra",
+        keyAlgorithm: "ECDSA_P256",
+        key: "issuing-ca-1",
+        token: "lanic-issuing",
+        raClientSubject: "lanic-ra",
       },
     });
     expect(loaded.details.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -231,8 +301,14 @@ describe("issuing-ca audit events", () => {
     expect(recs.map((e) => e.event)).toEqual(["cert.intent", "cert.issue"]);
     expect(recs[1].actor).toBe("lanic-ra");
     expect(recs[1].details).toEqual({
-      ca: "issuing-ca-1", serial: r.body.serial, profile: "operator", requestId: recs[0].details.requestId,
-      key: "issuing-ca-1", token: "lanic-issuing", keyAlgorithm: "ECDSA_P256", purpose: "certificate",
+      ca: "issuing-ca-1",
+      serial: r.body.serial,
+      profile: "operator",
+      requestId: recs[0].details.requestId,
+      key: "issuing-ca-1",
+      token: "lanic-issuing",
+      keyAlgorithm: "ECDSA_P256",
+      purpose: "certificate",
     });
   });
 
@@ -240,7 +316,7 @@ describe("issuing-ca audit events", () => {
     const from = await head();
     const before = await count();
     // The HSM returns a well-formed ECDSA signature that is not over this TBS.
-    const spy = vi.spyOn(service.signer, "sign").mockImplementationOnce(async () => (await service.signer.sign(Buffer.from("something else"))));
+    const spy = vi.spyOn(service.signer, "sign").mockImplementationOnce(async () => await service.signer.sign(Buffer.from("something else")));
     let r: Awaited<ReturnType<typeof call>>;
     try {
       r = await call("POST", "/v1/certificates", { profile: "operator", csr: opensslCsr(tmp.dir, "ec:P-256", "/C=LA/O=LANIC/CN=op-discarded") });
@@ -254,7 +330,15 @@ describe("issuing-ca audit events", () => {
     const serial = recs[0].details.serial as string;
     expect(recs[2]).toMatchObject({
       actor: "lanic-ra",
-      details: { key: "issuing-ca-1", token: "lanic-issuing", keyAlgorithm: "ECDSA_P256", purpose: "certificate", serial, outcome: "discarded", reason: "the HSM signature does not verify with the CA public key; certificate discarded" },
+      details: {
+        key: "issuing-ca-1",
+        token: "lanic-issuing",
+        keyAlgorithm: "ECDSA_P256",
+        purpose: "certificate",
+        serial,
+        outcome: "discarded",
+        reason: "the HSM signature does not verify with the CA public key; certificate discarded",
+      },
     });
     expect(await count()).toBe(before + 1);
     expect((await service.store.get(serial))?.status).toBe("failed");
@@ -270,7 +354,12 @@ describe("verify-after-sign in worker threads (VerifyPool)", () => {
     broken[broken.length - 1] ^= 1;
     const pool = new VerifyPool(service.signer.spki, 1);
     try {
-      expect(await Promise.all([pool.verify("sha256", tbs, sig), pool.verify("sha256", Buffer.from("another TBS"), sig), pool.verify("sha256", tbs, broken), pool.verify("sha384", tbs, sig)])).toEqual([true, false, false, false]);
+      expect(await Promise.all([pool.verify("sha256", tbs, sig), pool.verify("sha256", Buffer.from("another TBS"), sig), pool.verify("sha256", tbs, broken), pool.verify("sha384", tbs, sig)])).toEqual([
+        true,
+        false,
+        false,
+        false,
+      ]);
       expect(pool.threads).toBe(1);
       await (pool as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0].terminate();
       await new Promise((r) => setTimeout(r, 50));

@@ -49,9 +49,7 @@ const CN = (v: string, tag: number = TAG.UTF8String) => atv("2.5.4.3", tag, v);
 
 /** A CSR (DER) over `subject` and `spki`, signed by `keyPem` with `sigOid` (its hash: SHA-256). */
 function craftCsr(subject: Buffer, spki: Buffer, keyPem: string, sigOid: string, san?: Buffer): Buffer {
-  const attrs = san
-    ? Buffer.concat([Buffer.from([0xa0]), lenOf(seq(oid(OID_EXT_REQ), set(seq(seq(oid("2.5.29.17"), octets(san))))))])
-    : Buffer.from([0xa0, 0x00]);
+  const attrs = san ? Buffer.concat([Buffer.from([0xa0]), lenOf(seq(oid(OID_EXT_REQ), set(seq(seq(oid("2.5.29.17"), octets(san))))))]) : Buffer.from([0xa0, 0x00]);
   const cri = seq(smallInt(0), subject, spki, attrs);
   const algId = sigOid === SIG.rsaSha256 ? seq(oid(sigOid), Buffer.from([5, 0])) : seq(oid(sigOid));
   const signature = sign("sha256", cri, createPrivateKey(keyPem));
@@ -113,9 +111,7 @@ describe("keys (BR 6.1.6, 7.1.3.1; RFC 5480, RFC 2986)", () => {
     const keyFile = opensslKey(tmp.dir, "rsa:2048");
     // An RSA PKCS#1 signature labelled ecdsa-with-SHA256: a verifier that trusts the key type verifies it.
     const der = craftCsr(seq(C(), O("X"), atv("2.5.4.97", TAG.UTF8String, "L-1"), CN("X")), spkiOf(keyFile), readFileSync(keyFile, "utf8"), SIG.ecdsaSha256);
-    expect(problems(ca.profiles.organisation, parseCsr(der))).toEqual([
-      "CSR signature algorithm 1.2.840.10045.4.3.2 is ECDSA, but the key is RSA (RFC 2986 4.2: the request is signed with the subject key)",
-    ]);
+    expect(problems(ca.profiles.organisation, parseCsr(der))).toEqual(["CSR signature algorithm 1.2.840.10045.4.3.2 is ECDSA, but the key is RSA (RFC 2986 4.2: the request is signed with the subject key)"]);
   });
 });
 
@@ -191,7 +187,9 @@ describe("names (RFC 5280 4.1.2.4, BR 7.1.4, 7.1.2.7.12)", () => {
     // openssl req itself refuses 65 characters: the CSR is made byte by byte.
     const keyFile = opensslKey(tmp.dir, "ec:P-256");
     const csr65 = parseCsr(craftCsr(seq(C(), O(`${lao64}ກ`), CN("op-lao")), spkiOf(keyFile), readFileSync(keyFile, "utf8"), SIG.ecdsaSha256));
-    expect(problems(ca.profiles.operator, csr65)).toEqual(["subject attribute O has 65 characters (195 UTF-8 octets), more than 64 characters (RFC 5280 Appendix A ub-organization-name); the bound counts characters, and some verifiers count UTF-8 octets instead, so a Lao name near the bound may be refused by them (docs/adr/0071-name-bounds-in-characters.md)"]);
+    expect(problems(ca.profiles.operator, csr65)).toEqual([
+      "subject attribute O has 65 characters (195 UTF-8 octets), more than 64 characters (RFC 5280 Appendix A ub-organization-name); the bound counts characters, and some verifiers count UTF-8 octets instead, so a Lao name near the bound may be refused by them (docs/adr/0071-name-bounds-in-characters.md)",
+    ]);
   });
 });
 
@@ -229,7 +227,10 @@ describe("a 25-character Lao name is 69 UTF-8 octets: within ub-common-name 64, 
 
 describe("profile content re-checked in the TBS (RFC 8813 3, BR 7.1.2.7.4, 7.1.2.8)", () => {
   it("gives an ECDSA key no keyEncipherment and an RSA key both bits under the same S/MIME profile", async () => {
-    for (const [key, ku] of [["ec:P-256", "Digital Signature\n"], ["rsa:2048", "Digital Signature, Key Encipherment\n"]] as const) {
+    for (const [key, ku] of [
+      ["ec:P-256", "Digital Signature\n"],
+      ["rsa:2048", "Digital Signature, Key Encipherment\n"],
+    ] as const) {
       const csr = parseCsr(opensslCsr(tmp.dir, key, "/CN=Somphone V.", ["subjectAltName=email:somphone@mtc.gov.la"]));
       const prepared = prepareCertificate(ca.profiles.smime, csr, { serial: randomSerial(), now: new Date() });
       const der = await signCertificate(ca.profiles.smime, prepared, ca.signer, issuerPublicKey(ca.signer.spki));
@@ -245,7 +246,7 @@ describe("profile content re-checked in the TBS (RFC 8813 3, BR 7.1.2.7.4, 7.1.2
   });
 
   it("refuses an organization-validated TLS certificate without locality or state, at the request and in the TBS", () => {
-    const loose = { ...PROFILES["tls-server"], subject: { required: ["O", "C"], optional: ["CN", "ST", "L"], countries: ["LA"] } } as typeof PROFILES["tls-server"];
+    const loose = { ...PROFILES["tls-server"], subject: { required: ["O", "C"], optional: ["CN", "ST", "L"], countries: ["LA"] } } as (typeof PROFILES)["tls-server"];
     const p = compileProfile("tls-loose", loose, ca.profiles["tls-server"].issuer);
     const csr = parseCsr(opensslCsr(tmp.dir, "ec:P-256", "/C=LA/O=MTC/CN=www.mtc.gov.la", ["subjectAltName=DNS:www.mtc.gov.la"]));
     expect(problems(p, csr)).toEqual(["subject localityName (L) or stateOrProvinceName (ST) is required in an organization-validated TLS certificate (BR 7.1.2.7.4)"]);
@@ -285,7 +286,11 @@ describe("the service refuses a configuration above the CP's limits (whatever th
     ["a javascript: AIA URL", (c: any) => (c.urls.caIssuers = "javascript:alert(1)"), "urls.caIssuers: AIA caIssuers 'javascript:alert(1)' must be an http:// URL, not javascript: (BR 7.1.2.7.7)"],
     ["an https OCSP URL", (c: any) => (c.urls.ocsp = "https://ocsp.ca.gov.la"), "urls.ocsp: AIA OCSP 'https://ocsp.ca.gov.la' must be an http:// URL, not https: (BR 7.1.2.7.7, RFC 6960 A.1)"],
     ["an OCSP profile without nocheck", (c: any) => (c.profiles.ocsp.ocspNoCheck = false), "profiles.ocsp.ocspNoCheck: an OCSP signing profile must add id-pkix-ocsp-nocheck (BR 7.1.2.8.6, RFC 6960 4.2.2.2.1)"],
-    ["a TLS profile allowing e-mail SANs", (c: any) => (c.profiles["tls-server"].subjectAltNames.email = true), "profiles.tls-server.subjectAltNames.email: a TLS profile must not allow rfc822Name subjectAltNames (BR 7.1.2.7.12)"],
+    [
+      "a TLS profile allowing e-mail SANs",
+      (c: any) => (c.profiles["tls-server"].subjectAltNames.email = true),
+      "profiles.tls-server.subjectAltNames.email: a TLS profile must not allow rfc822Name subjectAltNames (BR 7.1.2.7.12)",
+    ],
   ])("refuses %s", (_n, edit, message) => {
     const c = good();
     edit(c);

@@ -33,11 +33,21 @@ export async function createOcspTestBed(dir: string): Promise<OcspTestBed> {
   const r = await issuing.issue({ profile: "ocsp", csr: await responderCsr(responderSigner, "CN=LANIC OCSP issuing-ca-1,O=MTC,C=LA"), validityDays: 30 }, "lanic-ra");
   const responderDer = Buffer.from(r.certificate.replace(/-----[^-]+-----|\s/g, ""), "base64");
   return {
-    ca, db, issuing, responderSigner, responderPem: r.certificate, responderDer,
-    signer: (publishUrl, client) => new OcspSigner({
-      config: ca.config, db, signer: hsmDigestSigner(responderSigner), responderCertificate: responderDer, caCertificate: Buffer.from(ca.caCert.rawData),
-      push: (resps) => pushOcspResponses(publishUrl, client, resps),
-    }),
+    ca,
+    db,
+    issuing,
+    responderSigner,
+    responderPem: r.certificate,
+    responderDer,
+    signer: (publishUrl, client) =>
+      new OcspSigner({
+        config: ca.config,
+        db,
+        signer: hsmDigestSigner(responderSigner),
+        responderCertificate: responderDer,
+        caCertificate: Buffer.from(ca.caCert.rawData),
+        push: (resps) => pushOcspResponses(publishUrl, client, resps),
+      }),
   };
 }
 

@@ -33,9 +33,12 @@ let serveArgs: string[];
 let url: string;
 const certs: Record<string, { serial: string; file: string; request: Buffer }> = {};
 
-
 /** The responder process and the JSON lines it logged (its workers log to the same stdout). */
-interface Responder { proc: ChildProcess; lines: Record<string, unknown>[]; waitFor(pred: (l: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>> }
+interface Responder {
+  proc: ChildProcess;
+  lines: Record<string, unknown>[];
+  waitFor(pred: (l: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
+}
 function startResponder(args: string[]): Promise<Responder> {
   const proc = spawn(process.execPath, [MAIN, ...args], { env: process.env, stdio: ["ignore", "pipe", "pipe"] });
   const lines: Record<string, unknown>[] = [];
@@ -51,17 +54,24 @@ function startResponder(args: string[]): Promise<Responder> {
     for (const w of waiters.splice(0)) w();
   });
   const r: Responder = {
-    proc, lines,
-    waitFor: (pred, ms = 20_000) => new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`responder did not log it in ${ms} ms; stderr: ${err}; lines: ${JSON.stringify(lines)}`)), ms);
-      const check = () => {
-        const l = lines.find(pred);
-        if (l) { clearTimeout(timer); resolve(l); } else waiters.push(check);
-      };
-      check();
-    }),
+    proc,
+    lines,
+    waitFor: (pred, ms = 20_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`responder did not log it in ${ms} ms; stderr: ${err}; lines: ${JSON.stringify(lines)}`)), ms);
+        const check = () => {
+          const l = lines.find(pred);
+          if (l) {
+            clearTimeout(timer);
+            resolve(l);
+          } else waiters.push(check);
+        };
+        check();
+      }),
   };
-  proc.once("exit", (code) => { if (code) err += `\n(exited ${code})`; });
+  proc.once("exit", (code) => {
+    if (code) err += `\n(exited ${code})`;
+  });
   return r.waitFor((l) => l.event === "listening" && l.mode === "serve").then(() => r);
 }
 const stopped = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once("exit", () => r())));
@@ -131,8 +141,22 @@ beforeAll(async () => {
   writeFileSync(join(trustDir, "issuing-ca-1.pem"), ca.caPem);
   const [port, pubPort] = [await freePort(), await freePort()];
   url = `http://127.0.0.1:${port}`;
-  serveArgs = ["ocsp-responder", "--serve", "--workers", String(WORKERS), "--listen", `127.0.0.1:${port}`, "--publish-listen", `127.0.0.1:${pubPort}`,
-    "--cache-file", join(tmp.dir, "cache.bin"), "--publish-tls-dir", serverDir, "--trust-dir", trustDir];
+  serveArgs = [
+    "ocsp-responder",
+    "--serve",
+    "--workers",
+    String(WORKERS),
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--publish-listen",
+    `127.0.0.1:${pubPort}`,
+    "--cache-file",
+    join(tmp.dir, "cache.bin"),
+    "--publish-tls-dir",
+    serverDir,
+    "--trust-dir",
+    trustDir,
+  ];
   responder = await startResponder(serveArgs);
   await responder.waitFor((l) => l.event === "listening" && l.mode === "publish");
   signer = bed.signer(`https://127.0.0.1:${pubPort}`, tls.client("ocsp-signer-issuing-ca-1"));
@@ -148,14 +172,18 @@ afterAll(async () => {
   tmp?.cleanup();
 });
 
-describeOpensslChecks(`openssl ocsp against --workers ${WORKERS} (each check once per worker)`, () => ({
-  ocsp: (args) => run("openssl", ["ocsp", "-timeout", "10", "-url", url, "-issuer", ca.caFile, "-CAfile", ca.rootFile, "-verify_other", ca.caFile, ...args]),
-  certs: certs as unknown as OcspCheckContext["certs"],
-  revokeLater: async () => {
-    expect(await issuing.store.revoke(certs.later.serial, "superseded", "lanic-ra")).toBe("revoked");
-    await signer.syncOnce();
-  },
-}), 2 * WORKERS);
+describeOpensslChecks(
+  `openssl ocsp against --workers ${WORKERS} (each check once per worker)`,
+  () => ({
+    ocsp: (args) => run("openssl", ["ocsp", "-timeout", "10", "-url", url, "-issuer", ca.caFile, "-CAfile", ca.rootFile, "-verify_other", ca.caFile, ...args]),
+    certs: certs as unknown as OcspCheckContext["certs"],
+    revokeLater: async () => {
+      expect(await issuing.store.revoke(certs.later.serial, "superseded", "lanic-ra")).toBe("revoked");
+      await signer.syncOnce();
+    },
+  }),
+  2 * WORKERS,
+);
 
 describe(`ocsp-responder --serve --workers ${WORKERS}`, () => {
   it("every worker answers from the full set pushed once", async () => {
@@ -187,7 +215,13 @@ describe(`ocsp-responder --serve --workers ${WORKERS}`, () => {
     expect(liveWorkers()).toHaveLength(WORKERS);
     expect(liveWorkers()).toContain(id);
     expect(liveWorkers()).not.toContain(victim);
-    for (const [name, status] of [["good", "good"], ["revoked", "revoked"], ["later", "revoked"], ["stale", "revoked"], ["hung", "good"]] as const) {
+    for (const [name, status] of [
+      ["good", "good"],
+      ["revoked", "revoked"],
+      ["later", "revoked"],
+      ["stale", "revoked"],
+      ["hung", "good"],
+    ] as const) {
       const by = await askMany(certs[name].request);
       expect([...by.keys()].sort(), name).toEqual(liveWorkers());
       for (const s of by.values()) expect([...s], name).toEqual([status]);
@@ -219,7 +253,11 @@ describe(`ocsp-responder --serve --workers ${WORKERS}`, () => {
       expect([...by.keys()].sort()).toEqual(liveWorkers());
       for (const s of by.values()) expect([...s]).toEqual(["revoked"]);
     } finally {
-      try { process.kill(pid, "SIGCONT"); } catch { /* killed */ }
+      try {
+        process.kill(pid, "SIGCONT");
+      } catch {
+        /* killed */
+      }
     }
   }, 60_000);
 
@@ -233,11 +271,16 @@ describe(`ocsp-responder --serve --workers ${WORKERS}`, () => {
     // the journal appends every push (old and new responses); the set it rebuilds holds the newest of each
     expect(Number(responder.lines.find((l) => l.event === "ocsp.cache.loaded")!.loaded)).toBeGreaterThanOrEqual(12);
     expect(responder.lines.filter((l) => l.event === "worker.listening").map((l) => l.responses)).toEqual(Array(WORKERS).fill(12));
-    for (const [name, status] of [["good", "good"], ["revoked", "revoked"], ["later", "revoked"], ["stale", "revoked"], ["hung", "revoked"]] as const) {
+    for (const [name, status] of [
+      ["good", "good"],
+      ["revoked", "revoked"],
+      ["later", "revoked"],
+      ["stale", "revoked"],
+      ["hung", "revoked"],
+    ] as const) {
       const by = await askMany(certs[name].request);
       expect([...by.keys()].sort(), name).toEqual(liveWorkers());
       for (const s of by.values()) expect([...s], name).toEqual([status]);
     }
   }, 30_000);
 });
-

@@ -44,8 +44,14 @@ async function make(over: Partial<ResponseDataInput> = {}, o: { certs?: Buffer[]
   const issuer = issuerFromCertificate(Buffer.from(bed.ca.caCert.rawData), "ECDSA_P256", URLS);
   const now = new Date(Math.floor(Date.now() / 1000) * 1000);
   const tbs = responseData({
-    hash: "sha256", ...issuerHashes("sha256", issuer.subjectDer, issuer.spki), serial: goodSerial, status: { status: "good" },
-    thisUpdate: now, nextUpdate: new Date(now.getTime() + 24 * H), responderKeyHash: createHash("sha1").update(publicKeyBits(s.spki)).digest(), ...over,
+    hash: "sha256",
+    ...issuerHashes("sha256", issuer.subjectDer, issuer.spki),
+    serial: goodSerial,
+    status: { status: "good" },
+    thisUpdate: now,
+    nextUpdate: new Date(now.getTime() + 24 * H),
+    responderKeyHash: createHash("sha1").update(publicKeyBits(s.spki)).digest(),
+    ...over,
   });
   const signature = o.signature ?? (await s.signDigest(createHash(s.hash).update(tbs).digest()));
   return ocspResponse(tbs, s.signatureAlgorithm, signature, o.certs ?? [bed.responderDer]);
@@ -101,10 +107,18 @@ beforeAll(async () => {
   const noEku = await bed.issuing.issue({ profile: "operator", csr: await responderCsr(bed.responderSigner, "CN=rogue,O=MTC,C=LA") }, "lanic-ra");
   noEkuCert = Buffer.from(noEku.certificate.replace(/-----[^-]+-----|\s/g, ""), "base64");
   const rootSigner = await bed.ca.token.signer("root", "ECDSA_P384");
-  rootIssuedCert = Buffer.from((await createCaCertificate({
-    subject: "CN=LANIC OCSP issuing-ca-1,O=MTC,C=LA", subjectSigner: bed.responderSigner, issuer: { certificate: bed.ca.rootCert, signer: rootSigner },
-    notBefore: new Date("2025-01-01T00:00:00Z"), notAfter: new Date("2035-01-01T00:00:00Z"), pathLength: 0,
-  })).rawData);
+  rootIssuedCert = Buffer.from(
+    (
+      await createCaCertificate({
+        subject: "CN=LANIC OCSP issuing-ca-1,O=MTC,C=LA",
+        subjectSigner: bed.responderSigner,
+        issuer: { certificate: bed.ca.rootCert, signer: rootSigner },
+        notBefore: new Date("2025-01-01T00:00:00Z"),
+        notAfter: new Date("2035-01-01T00:00:00Z"),
+        pathLength: 0,
+      })
+    ).rawData,
+  );
 
   tls = createLabTls(join(tmp.dir, "tls"));
   cache = new ResponseCache();
@@ -140,7 +154,11 @@ describe("the publish port verifies every pushed response", () => {
 
   const cases: [string, () => Promise<Buffer>, RegExp, string?][] = [
     // the genuine response's signature carried over to a revoked claim
-    ["forged: a revoked claim under a good response's signature", async () => make({ status: { status: "revoked", revokedAt: new Date(Date.now() - H), reason: 1 } }, { signature: await signatureOf(await make()) }), /its signature does not verify/],
+    [
+      "forged: a revoked claim under a good response's signature",
+      async () => make({ status: { status: "revoked", revokedAt: new Date(Date.now() - H), reason: 1 } }, { signature: await signatureOf(await make()) }),
+      /its signature does not verify/,
+    ],
     ["unsigned: an error response", async () => ERROR_RESPONSE.unauthorized, /responseStatus 6 is not successful/],
     ["another CA's CertID", () => make({ nameHash: Buffer.alloc(32, 1), keyHash: Buffer.alloc(32, 2) }), /CertID names no CA this responder serves/],
     ["serial 0", () => make({ serial: Buffer.from([0]) }), /serialNumber 0 is never issued/],
@@ -234,7 +252,10 @@ describe("poll loops leave no abort listener behind", () => {
       let polls = 0;
       const watching = crl.watch({ pollSeconds: 0.001, signal: ac.signal, onError: () => polls++, onPublished: () => polls++ });
       const origRevoked = crl.revokedSinceLast.bind(crl);
-      crl.revokedSinceLast = async () => { polls++; return origRevoked(); };
+      crl.revokedSinceLast = async () => {
+        polls++;
+        return origRevoked();
+      };
       while (passes < 30 || polls < 30) await new Promise((r) => setTimeout(r, 20));
       expect(getEventListeners(ac.signal, "abort").length).toBeLessThanOrEqual(2);
       ac.abort();

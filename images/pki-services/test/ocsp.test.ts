@@ -57,7 +57,15 @@ beforeAll(async () => {
   // the public responder (serve) with its publish port, and the signer pushing over mTLS
   const tls = createLabTls(tmp.dir);
   cache = new ResponseCache();
-  pub = await serveOcspPublish(cache, { host: "127.0.0.1", port: 0, key: tls.server.key, cert: tls.server.cert, clientCa: tls.ca, allowedClients: ["ocsp-signer-issuing-ca-1"], trust: new OcspPushTrust({ "issuing-ca-1": Buffer.from(ca.caCert.rawData) }) });
+  pub = await serveOcspPublish(cache, {
+    host: "127.0.0.1",
+    port: 0,
+    key: tls.server.key,
+    cert: tls.server.cert,
+    clientCa: tls.ca,
+    allowedClients: ["ocsp-signer-issuing-ca-1"],
+    trust: new OcspPushTrust({ "issuing-ca-1": Buffer.from(ca.caCert.rawData) }),
+  });
   srv = await serveOcsp(cache, { host: "127.0.0.1", port: 0 });
   url = `http://127.0.0.1:${srv.port}`;
   signer = bed.signer(`https://127.0.0.1:${pub.port}`, tls.client("ocsp-signer-issuing-ca-1"));
@@ -76,7 +84,8 @@ afterAll(async () => {
 });
 
 describeOpensslChecks("ocsp-responder with openssl ocsp", () => ({
-  ocsp, certs: certs as OcspCheckContext["certs"],
+  ocsp,
+  certs: certs as OcspCheckContext["certs"],
   revokeLater: async () => {
     expect(await issuing.store.revoke(certs.later.serial, "superseded", "lanic-ra")).toBe("revoked");
     await signer.syncOnce();
@@ -86,8 +95,10 @@ describeOpensslChecks("ocsp-responder with openssl ocsp", () => ({
 /** The database with a trace: the row count of each certificates query, in order with the pushes. */
 function traced(d: Database, events: string[]): Database {
   return {
-    kind: d.kind, transaction: (fn) => d.transaction(fn), close: () => d.close(),
-    query: async <T,>(sql: string, p?: unknown[]) => {
+    kind: d.kind,
+    transaction: (fn) => d.transaction(fn),
+    close: () => d.close(),
+    query: async <T>(sql: string, p?: unknown[]) => {
       const r = await d.query<T>(sql, p);
       if (/FROM certificates/.test(sql)) events.push(`rows ${r.length}`);
       return r;
@@ -100,8 +111,14 @@ async function firstLoad(d: Database, batchSize?: number) {
   const events: string[] = [];
   const c = new ResponseCache();
   const s = new OcspSigner({
-    ...signer.o, db: traced(d, events), batchSize,
-    push: async (r) => { events.push(`push ${r.length}`); for (const x of r) c.put(x); return { instance: c.instance }; },
+    ...signer.o,
+    db: traced(d, events),
+    batchSize,
+    push: async (r) => {
+      events.push(`push ${r.length}`);
+      for (const x of r) c.put(x);
+      return { instance: c.instance };
+    },
   });
   const pass = await s.syncOnce();
   return { s, events, pass, content: [...c.map.entries()].map(([k, v]) => `${k} ${summarizeResponse(v.der).status}`).sort() };
@@ -149,11 +166,12 @@ describe("OCSP signer on PostgreSQL 15: pages on the first load and on later pas
   it("loads 25 live certificates in pages of 4 (expired and another CA's left out), then picks up a revocation", async () => {
     pg = await startPostgres();
     pgDb = await openDatabase({ url: pg.url });
-    const rows = (prefix: string, ca: string, n: number, notAfter: string) => pgDb.query(
-      `INSERT INTO certificates (serial, ca_name, profile, status, subject, tbs, der, not_before, not_after, issued_at)
+    const rows = (prefix: string, ca: string, n: number, notAfter: string) =>
+      pgDb.query(
+        `INSERT INTO certificates (serial, ca_name, profile, status, subject, tbs, der, not_before, not_after, issued_at)
        SELECT '${prefix}' || lpad(to_hex(g), 31, '0'), '${ca}', 'ex-officio', 'issued', 'CN=x', '\\x00', '\\x00', now() - interval '1 day', now() + interval '${notAfter}', now() - interval '1 day'
        FROM generate_series(1, ${n}) g`,
-    );
+      );
     await rows("6", "issuing-ca-1", 25, "300 days");
     await rows("7", "issuing-ca-1", 3, "-1 hour"); // expired
     await rows("8", "another-ca", 5, "300 days");

@@ -11,7 +11,6 @@ import { freePort } from "./helpers.js";
 
 export const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
 
-
 export interface PgServer {
   readonly url: string;
   /** The same database as the superuser through the Unix socket (pg_hba `local`). */
@@ -47,8 +46,7 @@ export async function startPostgres(options: PgServerOptions = {}): Promise<PgSe
     chownSync(dir, uid, gid);
     chownSync(sock, uid, gid);
   }
-  const run = (bin: string, args: string[]) =>
-    root ? execFileSync("runuser", ["-u", "postgres", "--", join(PG_BIN, bin), ...args], { stdio: "pipe" }) : execFileSync(join(PG_BIN, bin), args, { stdio: "pipe" });
+  const run = (bin: string, args: string[]) => (root ? execFileSync("runuser", ["-u", "postgres", "--", join(PG_BIN, bin), ...args], { stdio: "pipe" }) : execFileSync(join(PG_BIN, bin), args, { stdio: "pipe" }));
   run("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
   const files = { ...options.files, ...(options.hba ? { "pg_hba.conf": ["local all all trust", ...options.hba, ""].join("\n") } : {}) };
   for (const [name, text] of Object.entries(files)) {

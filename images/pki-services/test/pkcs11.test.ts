@@ -34,9 +34,7 @@ describe("Pkcs11Token on SoftHSM2", () => {
   });
 
   it("refuses a token label that is not present", async () => {
-    await expect(Pkcs11Token.open({ library: hsm.library, tokenLabel: "nope", pin: hsm.pin })).rejects.toThrow(
-      'no token labelled "nope" is present',
-    );
+    await expect(Pkcs11Token.open({ library: hsm.library, tokenLabel: "nope", pin: hsm.pin })).rejects.toThrow('no token labelled "nope" is present');
   });
 
   it.each(["ECDSA_P256", "ECDSA_P384", "RSA_3072"] as const)("generates a %s key inside the token that can never leave it", async (alg) => {

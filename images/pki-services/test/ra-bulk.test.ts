@@ -11,8 +11,7 @@ let tmp: ReturnType<typeof tempDir>;
 let pki: RaPki;
 let ra: RunningRa;
 const op = (who: keyof RaPki): Speaker => ({ as: "operator", who: pki[who] as never });
-const upload = (csv: string | Buffer, q = "kind=organisation-signing&filename=mtc.csv", who: Speaker = op("raOperator")) =>
-  raCall(pki, ra.port, who, "POST", `/api/v1/batches?${q}`, csv, { "content-type": "text/csv" });
+const upload = (csv: string | Buffer, q = "kind=organisation-signing&filename=mtc.csv", who: Speaker = op("raOperator")) => raCall(pki, ra.port, who, "POST", `/api/v1/batches?${q}`, csv, { "content-type": "text/csv" });
 const count = async (t = "ra_applications") => Number((await ra.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`))[0].n);
 
 const HEADER = "companyName,legalName,licenceNumber,licenceIssuer,province,contactEmail";
@@ -83,15 +82,27 @@ describe("bulk CSV", () => {
   });
 
   const refusals: [string, string | Buffer, number, string][] = [
-    ["a wrong column", `companyName,legalName,licenceNo,licenceIssuer,contactEmail\r\nA,B,C,D,e@f.la\r\n`, 422,
-      `row 1, column C "licenceNo": unknown column for kind "organisation-signing" (allowed: companyName, legalName, licenceNumber, licenceIssuer, province, city, contactEmail, country)`],
+    [
+      "a wrong column",
+      `companyName,legalName,licenceNo,licenceIssuer,contactEmail\r\nA,B,C,D,e@f.la\r\n`,
+      422,
+      `row 1, column C "licenceNo": unknown column for kind "organisation-signing" (allowed: companyName, legalName, licenceNumber, licenceIssuer, province, city, contactEmail, country)`,
+    ],
     ["a missing required column", `companyName,legalName,licenceIssuer,contactEmail\r\nA,B,D,e@f.la\r\n`, 422, `row 1: the required column "licenceNumber" is missing`],
-    ["a file that is not UTF-8 (Windows-1252)", Buffer.concat([Buffer.from(`${HEADER}\r\nSoci`), Buffer.from([0xe9]), Buffer.from(`t\u00e9,L,MTC-1,MTC,,a@b.la\r\n`, "latin1")]), 400,
-      `the file is not UTF-8: invalid byte sequence at byte offset ${HEADER.length + 2 + 4} (save it as "CSV UTF-8")`],
+    [
+      "a file that is not UTF-8 (Windows-1252)",
+      Buffer.concat([Buffer.from(`${HEADER}\r\nSoci`), Buffer.from([0xe9]), Buffer.from(`t\u00e9,L,MTC-1,MTC,,a@b.la\r\n`, "latin1")]),
+      400,
+      `the file is not UTF-8: invalid byte sequence at byte offset ${HEADER.length + 2 + 4} (save it as "CSV UTF-8")`,
+    ],
     ["an unclosed quote", `${HEADER}\r\n"Open,B,C,D,,e@f.la\r\n`, 400, "Quote Not Closed"],
     ["a quote inside an unquoted field", `${HEADER}\r\nA,B,C,D,,e@f.la\r\n=HYPERLINK("x"),B,C,D,,e@f.la\r\n`, 400, "row 3 (line 3): Invalid Opening Quote"],
-    ["more rows than ra.bulkUploadMaxRows", `${HEADER}\r\n${Array.from({ length: 51 }, (_, i) => `C${i},L${i},MTC-${i},MTC,,a${i}@b.la`).join("\r\n")}\r\n`, 413,
-      "the file has more than 50 rows (ra.bulkUploadMaxRows); split it"],
+    [
+      "more rows than ra.bulkUploadMaxRows",
+      `${HEADER}\r\n${Array.from({ length: 51 }, (_, i) => `C${i},L${i},MTC-${i},MTC,,a${i}@b.la`).join("\r\n")}\r\n`,
+      413,
+      "the file has more than 50 rows (ra.bulkUploadMaxRows); split it",
+    ],
     ["a file over the size limit", `${HEADER}\r\n${"x".repeat(70 * 1024)}\r\n`, 413, "the file exceeds the limit of 65536 bytes"],
     ["an empty file", "", 422, "the file has no header row"],
   ];
@@ -120,7 +131,10 @@ describe("bulk CSV", () => {
     const r = await act("approver", "approve", "?format=csv");
     expect(r.status, r.text).toBe(200);
     expect(r.headers["content-type"]).toBe("text/csv; charset=utf-8");
-    const lines = r.text.replace(/^\ufeff/, "").trimEnd().split("\r\n");
+    const lines = r.text
+      .replace(/^\ufeff/, "")
+      .trimEnd()
+      .split("\r\n");
     expect(lines[0]).toBe("row,application,companyName,legalName,licenceNumber,licenceIssuer,province,city,contactEmail,country,enrollmentCode,expiresAt");
     expect(lines).toHaveLength(5);
     expect(lines[3]).toMatch(/^4,[0-9a-f-]{36},"'=HYPERLINK\(""http:\/\/evil\.example""\)",Evil Co\.,MTC-0003,MTC,,,a@evil\.la,LA,[A-Z2-9]{4}(-[A-Z2-9]{4}){4},\d{4}-/);

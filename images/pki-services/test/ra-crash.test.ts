@@ -43,7 +43,14 @@ beforeAll(async () => {
   const ca = await createTestCa(tmp.dir);
   const cp = Object.fromEntries(Object.entries(CP_PROFILES).map(([n, p]) => [n, Profile.parse(p)]));
   caDb = await openDatabase({ url: pgs.url });
-  issuing = await IssuingCa.start({ config: IssuingCaServiceConfig.parse({ ...ca.config, profiles: cp }), db: caDb, pin: ca.hsm.pin, caCertificate: Buffer.from(ca.caCert.rawData), poolSize: 4, reconcileGraceSeconds: 0 });
+  issuing = await IssuingCa.start({
+    config: IssuingCaServiceConfig.parse({ ...ca.config, profiles: cp }),
+    db: caDb,
+    pin: ca.hsm.pin,
+    caCertificate: Buffer.from(ca.caCert.rawData),
+    poolSize: 4,
+    reconcileGraceSeconds: 0,
+  });
   caSrv = await serveIssuingCa(issuing, { host: "127.0.0.1", port: 0, identity: { kind: "mtls", key: pki.caServer.key, cert: pki.caServer.cert, clientCa: pki.caPem } });
   const config = raConfig(pki, tmp.dir, `https://127.0.0.1:${caSrv.port}`, { issuanceConcurrency: 4 });
   writeFileSync(join(tmp.dir, "ra-config.json"), JSON.stringify(config));
@@ -70,7 +77,9 @@ afterAll(async () => {
 
 async function startRaProcess(): Promise<ChildProcess> {
   const port = await freePort();
-  const c = spawn(process.execPath, [MAIN, "ra", "--backend", "--config", join(tmp.dir, "ra-config.json"), "--db", pgs.url.replace(/\/postgres$/, "/ra"), "--listen", `127.0.0.1:${port}`, "--sweep-seconds", "1"], { stdio: ["ignore", "pipe", "pipe"] });
+  const c = spawn(process.execPath, [MAIN, "ra", "--backend", "--config", join(tmp.dir, "ra-config.json"), "--db", pgs.url.replace(/\/postgres$/, "/ra"), "--listen", `127.0.0.1:${port}`, "--sweep-seconds", "1"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let err = "";
   c.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   c.once("exit", (code, sig) => {

@@ -165,7 +165,10 @@ describe("apply → review → approve → enroll → issue → revoke → CRL a
     const opr = await call(op("raOperator"), "POST", `/api/v1/applications/${enrolled.id}/revoke`, { reason: "keyCompromise" });
     expect(opr.body).toMatchObject({ state: "revoked", revocationReason: "keyCompromise" });
     const recs = (await auditRecords(ra.db)).filter((x) => x.event === "ra.revoke");
-    expect(recs.map((x) => [x.actor, x.details.reason])).toEqual([[`subscriber:${withCsr.id}`, "superseded"], ["C=LA,O=MTC,CN=Noy Keomany", "keyCompromise"]]);
+    expect(recs.map((x) => [x.actor, x.details.reason])).toEqual([
+      [`subscriber:${withCsr.id}`, "superseded"],
+      ["C=LA,O=MTC,CN=Noy Keomany", "keyCompromise"],
+    ]);
   });
 
   it("the CRL lists both with their reasons (openssl crl, openssl verify -crl_check)", async () => {
@@ -188,8 +191,12 @@ describe("apply → review → approve → enroll → issue → revoke → CRL a
     const r = await issuing.issue({ profile: "ocsp", csr: await responderCsr(responderSigner, "CN=LANIC OCSP e2e,O=MTC,C=LA"), validityDays: 30 }, "lanic-ra");
     const cache = new ResponseCache();
     const signer = new OcspSigner({
-      config: issuing.config, db: caDb, signer: hsmDigestSigner(responderSigner), responderCertificate: Buffer.from(r.certificate.replace(/-----[^-]+-----|\s/g, ""), "base64"),
-      caCertificate: Buffer.from(ca.caCert.rawData), push: async (resps) => {
+      config: issuing.config,
+      db: caDb,
+      signer: hsmDigestSigner(responderSigner),
+      responderCertificate: Buffer.from(r.certificate.replace(/-----[^-]+-----|\s/g, ""), "base64"),
+      caCertificate: Buffer.from(ca.caCert.rawData),
+      push: async (resps) => {
         for (const x of resps) cache.put(x);
         return { instance: cache.instance };
       },

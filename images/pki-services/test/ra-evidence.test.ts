@@ -74,7 +74,14 @@ describe("evidence", () => {
     ["a JPEG named .png", JPEG, "application/octet-stream", "type=business-licence&filename=photo.png", 415, "the file photo.png is named .png but its content is a JPEG image (.jpg or .jpeg)"],
     ["an HTML page named .pdf", Buffer.from("<html><script>alert(1)</script></html>"), "application/pdf", "type=business-licence&filename=x.pdf", 415, "the file x.pdf is not a PDF, JPEG or PNG file (by its content)"],
     ["a file over the size limit", Buffer.concat([PDF, Buffer.alloc(5000)]), "application/pdf", "type=business-licence&filename=big.pdf", 413, "request body exceeds the limit of 4096 bytes"],
-    ["an evidence type the kind does not take", PDF, "application/pdf", "type=appointment-letter&filename=a.pdf", 422, `evidence type "appointment-letter" is not one kind "organisation-signing" takes (allowed: business-licence)`],
+    [
+      "an evidence type the kind does not take",
+      PDF,
+      "application/pdf",
+      "type=appointment-letter&filename=a.pdf",
+      422,
+      `evidence type "appointment-letter" is not one kind "organisation-signing" takes (allowed: business-licence)`,
+    ],
     ["a path in the filename", PDF, "application/pdf", "type=business-licence&filename=../../etc/passwd.pdf", 400, "must be 1-200 characters without path separators or control characters"],
     ["an unaccepted content type", PDF, "text/html", "type=business-licence&filename=a.pdf", 415, `content type "text/html" is not accepted here`],
   ];
@@ -116,8 +123,10 @@ describe("the RA frontend", () => {
   let fePort: number;
   beforeAll(async () => {
     fe = await buildRaFrontend({
-      tls: { key: pki.frontend.key, cert: pki.frontend.cert, ca: pki.caPem }, backendUrl: `https://127.0.0.1:${ra.port}`,
-      backendTls: { key: pki.frontend.key, cert: pki.frontend.cert, ca: pki.caPem }, bulkMaxRows: 10_000,
+      tls: { key: pki.frontend.key, cert: pki.frontend.cert, ca: pki.caPem },
+      backendUrl: `https://127.0.0.1:${ra.port}`,
+      backendTls: { key: pki.frontend.key, cert: pki.frontend.cert, ca: pki.caPem },
+      bulkMaxRows: 10_000,
     });
     await fe.listen({ host: "127.0.0.1", port: 0 });
     fePort = (fe.server.address() as { port: number }).port;
@@ -127,11 +136,13 @@ describe("the RA frontend", () => {
   const viaFrontend = (who: keyof RaPki | undefined, path: string, headers: Record<string, string> = {}) =>
     new Promise<{ status: number; body: any }>((resolve, reject) => {
       const id = who ? (pki[who] as { key: Buffer; cert: Buffer }) : undefined;
-      https.get({ host: "127.0.0.1", port: fePort, path, ca: pki.caPem, key: id?.key, cert: id?.cert, headers, agent: false }, (res) => {
-        let t = "";
-        res.on("data", (c) => (t += c));
-        res.on("end", () => resolve({ status: res.statusCode!, body: JSON.parse(t) }));
-      }).on("error", reject);
+      https
+        .get({ host: "127.0.0.1", port: fePort, path, ca: pki.caPem, key: id?.key, cert: id?.cert, headers, agent: false }, (res) => {
+          let t = "";
+          res.on("data", (c) => (t += c));
+          res.on("end", () => resolve({ status: res.statusCode!, body: JSON.parse(t) }));
+        })
+        .on("error", reject);
     });
 
   it("forwards the operator's own client certificate: the backend sees the officer", async () => {

@@ -55,7 +55,19 @@ function makeCert(dir: string, name: string, subj: string, ext: string[], issuer
   const certFile = join(dir, `${name}.crt`);
   openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", keyFile]);
   openssl([
-    "req", "-new", "-x509", "-utf8", "-key", keyFile, "-subj", subj, "-days", "2", "-sha256", "-out", certFile,
+    "req",
+    "-new",
+    "-x509",
+    "-utf8",
+    "-key",
+    keyFile,
+    "-subj",
+    subj,
+    "-days",
+    "2",
+    "-sha256",
+    "-out",
+    certFile,
     ...(issuer ? ["-CA", issuer.certFile, "-CAkey", issuer.keyFile] : []),
     ...ext.flatMap((e) => ["-addext", e]),
   ]);
@@ -123,7 +135,10 @@ export async function startRa(config: RaServiceConfig, dbUrl = "memory://"): Pro
   await app.listen({ host: "127.0.0.1", port: 0 });
   const port = (app.server.address() as { port: number }).port;
   return {
-    service, app, db, port,
+    service,
+    app,
+    db,
+    port,
     close: async () => {
       await app.close();
       ca.close();
@@ -157,23 +172,20 @@ export function raCall<T = Record<string, any>>(pki: RaPki, port: number, speake
   }
   if (data) headers["content-length"] = String(data.length);
   return new Promise((resolve, reject) => {
-    const req = https.request(
-      { host: "127.0.0.1", port, method, path, headers, ca: pki.caPem, key: client?.key, cert: client?.cert, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let json: unknown = {};
-          try {
-            json = JSON.parse(text);
-          } catch {
-            /* text */
-          }
-          resolve({ status: res.statusCode ?? 0, body: json as T, text, headers: res.headers });
-        });
-      },
-    );
+    const req = https.request({ host: "127.0.0.1", port, method, path, headers, ca: pki.caPem, key: client?.key, cert: client?.cert, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        let json: unknown = {};
+        try {
+          json = JSON.parse(text);
+        } catch {
+          /* text */
+        }
+        resolve({ status: res.statusCode ?? 0, body: json as T, text, headers: res.headers });
+      });
+    });
     req.on("error", reject);
     req.end(data);
   });

@@ -73,7 +73,10 @@ it("the frontend on an address in use: named, exit 1, and service.start.failed i
   const message = `cannot listen on 127.0.0.1:${port}: the address is already in use (EADDRINUSE)`;
   expect(r.stderr).toBe(`pki-services: ${message}\n`);
   expect(r.code).toBe(1);
-  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(lines).toContainEqual(expect.objectContaining({ event: "service.start.failed", role: "ra-frontend", reason: message }));
   expect(lines.some((l) => l.event === "listening")).toBe(false);
 });

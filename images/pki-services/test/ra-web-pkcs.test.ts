@@ -17,8 +17,31 @@ const openssl = (args: string[], input?: string) => spawnSync("openssl", args, {
 
 beforeAll(() => {
   tmp = tempDir("ra-web-pkcs");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Test CA/O=MTC/C=LA",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"], { cwd: tmp.dir, env, stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.pem",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=Test CA/O=MTC/C=LA",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign",
+    ],
+    { cwd: tmp.dir, env, stdio: "ignore" },
+  );
 });
 afterAll(() => tmp?.cleanup());
 
@@ -33,8 +56,12 @@ describe("browser key, CSR and PKCS#12 (checked by openssl)", () => {
       expect(v.stdout).toContain("CN=ສົມຊາຍ applicant");
       expect(openssl(["x509", "-req", "-in", "req.pem", "-CA", "ca.pem", "-CAkey", "ca.key", "-days", "1", "-out", "leaf.pem"]).status).toBe(0);
       const p12 = await buildPkcs12({
-        privateKey: keys.privateKey, certificate: openssl(["x509", "-in", "leaf.pem"]).stdout, chain: openssl(["x509", "-in", "ca.pem"]).stdout,
-        password: "correct horse ພາສາລາວ", friendlyName: "ສົມຊາຍ (test)", iterations: 10_000,
+        privateKey: keys.privateKey,
+        certificate: openssl(["x509", "-in", "leaf.pem"]).stdout,
+        chain: openssl(["x509", "-in", "ca.pem"]).stdout,
+        password: "correct horse ພາສາລາວ",
+        friendlyName: "ສົມຊາຍ (test)",
+        iterations: 10_000,
       });
       writeFileSync(join(tmp.dir, "out.p12"), p12);
       const info = openssl(["pkcs12", "-in", "out.p12", "-passin", "pass:correct horse ພາສາລາວ", "-info", "-nodes", "-out", "all.pem"]);

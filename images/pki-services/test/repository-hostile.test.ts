@@ -73,12 +73,26 @@ describe("the publish port verifies what is published", () => {
   };
   const cases: [string, string, string, () => Buffer, number, RegExp][] = [
     ["a truncated CRL", "crl-publisher-issuing-ca-1", "/crl/issuing-ca-1.crl", () => crlDer.subarray(0, crlDer.length - 10), 422, /^not a valid CRL: .*(truncated|past the end)/],
-    ["a CRL with bytes appended", "crl-publisher-issuing-ca-1", "/crl/issuing-ca-1.crl", () => Buffer.concat([crlDer, Buffer.alloc(4)]), 422, /^not a valid CRL: the CertificateList is \d+ bytes but the file has \d+: truncated or padded$/],
+    [
+      "a CRL with bytes appended",
+      "crl-publisher-issuing-ca-1",
+      "/crl/issuing-ca-1.crl",
+      () => Buffer.concat([crlDer, Buffer.alloc(4)]),
+      422,
+      /^not a valid CRL: the CertificateList is \d+ bytes but the file has \d+: truncated or padded$/,
+    ],
     ["a CRL whose TBS was changed", "crl-publisher-issuing-ca-1", "/crl/issuing-ca-1.crl", () => flip(crlDer, 40), 422, /^not a valid CRL: /],
     ["a CRL published under another CA's name", "repository-operator", "/crl/root.crl", () => crlDer, 422, /^not a valid CRL: its issuer is not "CN=LANIC Test Root CA, O=MTC, C=LA" \(RFC 5280 5\.1\.2\.3\)$/],
     ["a CRL for a CA whose certificate is not published", "repository-operator", "/crl/nobody.crl", () => crlDer, 409, /^no \/certs\/nobody\.der is published/],
     ["a garbage certificate", "repository-operator", "/certs/garbage.der", () => Buffer.from("3003020101", "hex"), 422, /^not a DER X\.509 certificate/],
-    ["a certificate with a byte appended", "repository-operator", "/certs/pad.der", () => Buffer.concat([Buffer.from(ca.caCert.rawData), Buffer.from([0])]), 422, /^not a DER X\.509 certificate: not exactly one DER certificate$/],
+    [
+      "a certificate with a byte appended",
+      "repository-operator",
+      "/certs/pad.der",
+      () => Buffer.concat([Buffer.from(ca.caCert.rawData), Buffer.from([0])]),
+      422,
+      /^not a DER X\.509 certificate: not exactly one DER certificate$/,
+    ],
     ["a subscriber (non-CA) certificate", "repository-operator", "/certs/leaf.der", () => leafDer, 422, /is not a CA certificate \(basicConstraints cA\)/],
     ["a PDF that is not one", "repository-operator", "/docs/cps.pdf", () => Buffer.from("<html>"), 422, /^not a PDF document/],
     ["text with a NUL", "repository-operator", "/docs/cps.txt", () => Buffer.from("CPS\u0000"), 422, /^a NUL character at offset 3/],
@@ -105,11 +119,18 @@ describe("the publish port verifies what is published", () => {
     expect(await put("repository-operator", "/docs/a.txt", Buffer.from("x"), "text/html")).toEqual({ status: 415, body: { error: `content-type must be application/octet-stream or text/plain, not "text/html"` } });
     const big = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const c = clientOf("repository-operator");
-      const req = https.request(`https://127.0.0.1:${pub.port}/certs/big.der`, { method: "PUT", key: c.key, cert: c.cert, ca: c.ca, agent: false, headers: { "content-type": "application/pkix-cert", "content-length": (1 << 20) + 1 } }, (res) => {
-        let b = "";
-        res.on("data", (d) => (b += d));
-        res.on("end", () => { resolve({ status: res.statusCode!, body: b }); req.destroy(); });
-      });
+      const req = https.request(
+        `https://127.0.0.1:${pub.port}/certs/big.der`,
+        { method: "PUT", key: c.key, cert: c.cert, ca: c.ca, agent: false, headers: { "content-type": "application/pkix-cert", "content-length": (1 << 20) + 1 } },
+        (res) => {
+          let b = "";
+          res.on("data", (d) => (b += d));
+          res.on("end", () => {
+            resolve({ status: res.statusCode!, body: b });
+            req.destroy();
+          });
+        },
+      );
       req.on("error", reject);
       req.write(Buffer.alloc(16));
     });

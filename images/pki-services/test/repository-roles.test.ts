@@ -38,7 +38,9 @@ function start(args: string[]): Promise<ChildProcess> {
   let err = "";
   p.stderr!.on("data", (d) => (err += d));
   return new Promise((resolve, reject) => {
-    p.stdout!.on("data", (d: Buffer) => { if (d.toString().includes('"event":"listening"') || d.toString().includes('"event":"started"')) resolve(p); });
+    p.stdout!.on("data", (d: Buffer) => {
+      if (d.toString().includes('"event":"listening"') || d.toString().includes('"event":"started"')) resolve(p);
+    });
     p.once("exit", (code) => reject(new Error(`${args[0]} exited ${code}: ${err}`)));
   });
 }
@@ -82,7 +84,19 @@ beforeAll(async () => {
   mkdirSync(join(tmp.dir, "ca-certs"));
   writeFileSync(join(tmp.dir, "ca-certs", "issuing-ca-1.pem"), ca.caPem);
   await start(["repository", "--base-url=http://crl.ca.gov.la", "--root", join(tmp.dir, "repo"), "--listen", `127.0.0.1:${ports.repo}`, "--publish-listen", `127.0.0.1:${ports.repoPub}`, ...mtls]);
-  serveArgs = ["ocsp-responder", "--serve", "--listen", `127.0.0.1:${ports.ocsp}`, "--publish-listen", `127.0.0.1:${ports.ocspPub}`, "--cache-file", join(tmp.dir, "ocsp-cache.bin"), "--trust-dir", join(tmp.dir, "ca-certs"), ...mtls];
+  serveArgs = [
+    "ocsp-responder",
+    "--serve",
+    "--listen",
+    `127.0.0.1:${ports.ocsp}`,
+    "--publish-listen",
+    `127.0.0.1:${ports.ocspPub}`,
+    "--cache-file",
+    join(tmp.dir, "ocsp-cache.bin"),
+    "--trust-dir",
+    join(tmp.dir, "ca-certs"),
+    ...mtls,
+  ];
   serveProc = await start(serveArgs);
 }, 120_000);
 let serveArgs: string[];

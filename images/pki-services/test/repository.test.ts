@@ -54,7 +54,11 @@ beforeAll(async () => {
   const out = join(tmp.dir, "out");
   mkdirSync(out);
   const publisher = new CrlPublisher({
-    config: ca.config, db, signer: hsmDigestSigner(ca.signer), caCertificate: Buffer.from(ca.caCert.rawData), outDir: out,
+    config: ca.config,
+    db,
+    signer: hsmDigestSigner(ca.signer),
+    caCertificate: Buffer.from(ca.caCert.rawData),
+    outDir: out,
     publish: (file, name) => publishFile(publishUrl, client, `crl/${name}`, file),
   });
   crl = await publisher.publishOnce();

@@ -42,7 +42,13 @@ async function startChrony(dir: string, opts: { synchronised: boolean; shiftSeco
   const p = opts.shiftSeconds ? spawn("faketime", ["-f", `+${opts.shiftSeconds}s`, "chronyd", ...args], { stdio: "ignore" }) : spawn("chronyd", args, { stdio: "ignore" });
   // ready when it answers (a synchronised server) or after a moment (one that never answers)
   for (let i = 0; i < 60; i++) {
-    if (await queryNtp({ host: "127.0.0.1", port }, 500).then(() => true, () => false)) break;
+    if (
+      await queryNtp({ host: "127.0.0.1", port }, 500).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
     if (!opts.synchronised && i >= 2) break;
   }
   return { port, stop: () => p.kill("SIGKILL") };
@@ -58,14 +64,21 @@ interface RunningTsa {
 async function startTsa(name: string, ntpPort: number, extra: Record<string, unknown> = {}): Promise<RunningTsa> {
   const port = await freePort();
   const config = join(tmp.dir, `${name}.json`);
-  writeFileSync(config, JSON.stringify({
-    name, environment: "test", keyAlgorithm: "RSA_3072",
-    hsm: { library: ca.hsm.library, tokenLabel: ca.hsm.tokenLabel, keyLabel: "tsa-1", pinFile: ca.config.hsm.pinFile },
-    certificatePath: join(tmp.dir, "tsa.pem"), chainPaths: [ca.caFile],
-    policyOid: TSA_POLICY, accuracy: { seconds: 1 },
-    ntp: { sources: [{ host: "127.0.0.1", port: ntpPort }], intervalSeconds: 2 },
-    ...extra,
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      name,
+      environment: "test",
+      keyAlgorithm: "RSA_3072",
+      hsm: { library: ca.hsm.library, tokenLabel: ca.hsm.tokenLabel, keyLabel: "tsa-1", pinFile: ca.config.hsm.pinFile },
+      certificatePath: join(tmp.dir, "tsa.pem"),
+      chainPaths: [ca.caFile],
+      policyOid: TSA_POLICY,
+      accuracy: { seconds: 1 },
+      ntp: { sources: [{ host: "127.0.0.1", port: ntpPort }], intervalSeconds: 2 },
+      ...extra,
+    }),
+  );
   const proc = spawn(process.execPath, [MAIN, "tsa", "--config", config, "--db", join(tmp.dir, "tsa-db"), "--listen", `127.0.0.1:${port}`], {
     env: { ...process.env, SOFTHSM2_CONF: ca.hsm.conf },
   });
@@ -87,12 +100,15 @@ async function startTsa(name: string, ntpPort: number, extra: Record<string, unk
     });
   });
   return {
-    url: `http://127.0.0.1:${port}/`, proc, out,
-    stop: () => new Promise((r) => {
-      proc.removeAllListeners("exit");
-      proc.once("exit", () => r());
-      proc.kill("SIGTERM");
-    }),
+    url: `http://127.0.0.1:${port}/`,
+    proc,
+    out,
+    stop: () =>
+      new Promise((r) => {
+        proc.removeAllListeners("exit");
+        proc.once("exit", () => r());
+        proc.kill("SIGTERM");
+      }),
   };
 }
 
@@ -109,13 +125,21 @@ beforeAll(async () => {
   chmodSync(tmp.dir, 0o755);
   ca = await createTestCa(tmp.dir);
   db = await openDatabase({ url: "memory://" });
-  const profiles = { ...ca.config.profiles, tsa: {
-    kind: "time-stamping" as const, description: "Time-stamping authority", maxValidityDays: 365,
-    allowedKeyAlgorithms: ["RSA_3072" as const, "ECDSA_P256" as const], keyUsage: ["digitalSignature" as const, "nonRepudiation" as const],
-    extendedKeyUsage: ["timeStamping" as const], policyOids: [CP_OID],
-    subject: { required: ["CN" as const, "O" as const, "C" as const], optional: [], countries: ["LA"] },
-    subjectAltNames: { dns: false, email: false, required: false }, ocspNoCheck: false,
-  } };
+  const profiles = {
+    ...ca.config.profiles,
+    tsa: {
+      kind: "time-stamping" as const,
+      description: "Time-stamping authority",
+      maxValidityDays: 365,
+      allowedKeyAlgorithms: ["RSA_3072" as const, "ECDSA_P256" as const],
+      keyUsage: ["digitalSignature" as const, "nonRepudiation" as const],
+      extendedKeyUsage: ["timeStamping" as const],
+      policyOids: [CP_OID],
+      subject: { required: ["CN" as const, "O" as const, "C" as const], optional: [], countries: ["LA"] },
+      subjectAltNames: { dns: false, email: false, required: false },
+      ocspNoCheck: false,
+    },
+  };
   issuing = await IssuingCa.start({ config: { ...ca.config, profiles }, db, pin: ca.hsm.pin, caCertificate: Buffer.from(ca.caCert.rawData), poolSize: 2 });
   await ca.token.generateKeyPair("tsa-1", "RSA_3072");
   const r = await issuing.issue({ profile: "tsa", csr: await responderCsr(await ca.token.signer("tsa-1", "RSA_3072"), "CN=LANIC Test TSA 1,O=MTC,C=LA"), validityDays: 365 }, "lanic-ra");
@@ -240,25 +264,37 @@ describe("pki-services tsa (RFC 3161) checked with openssl ts", () => {
   it("refuses what it must with the right PKIFailureInfo, audited, never a crash", async () => {
     const imprint = createHash("sha256").update("x").digest();
     const cases: [string, Buffer, string][] = [
-      ["SHA-1 imprint", (() => {
-        const q = join(tmp.dir, "sha1.tsq");
-        openssl(["ts", "-query", "-digest", createHash("sha1").update("x").digest("hex"), "-sha1", "-out", q]);
-        return readFileSync(q);
-      })(), "badAlg"],
+      [
+        "SHA-1 imprint",
+        (() => {
+          const q = join(tmp.dir, "sha1.tsq");
+          openssl(["ts", "-query", "-digest", createHash("sha1").update("x").digest("hex"), "-sha1", "-out", q]);
+          return readFileSync(q);
+        })(),
+        "badAlg",
+      ],
       ["an unknown policy", timeStampRequest({ hash: "sha256", hashedMessage: imprint, policy: "1.2.3.4" }), "unacceptedPolicy"],
       ["garbage", Buffer.from("not DER at all"), "badDataFormat"],
       ["a truncated request", timeStampRequest({ hash: "sha256", hashedMessage: imprint }).subarray(0, 20), "badDataFormat"],
       ["an imprint of the wrong length", timeStampRequest({ hash: "sha384", hashedMessage: imprint }), "badDataFormat"],
-      ["version 2", (() => {
-        const q = Buffer.from(timeStampRequest({ hash: "sha256", hashedMessage: imprint }));
-        q[4] = 2; // 30 LL 02 01 <version>
-        return q;
-      })(), "badRequest"],
-      ["request extensions", (() => {
-        const q = timeStampRequest({ hash: "sha256", hashedMessage: imprint });
-        const body = q.subarray(readTlv(q, 0).contentStart);
-        return seq(body, tlv(0xa0, seq(oid("1.2.3.4"), Buffer.from([0x04, 0x00]))));
-      })(), "unacceptedExtension"],
+      [
+        "version 2",
+        (() => {
+          const q = Buffer.from(timeStampRequest({ hash: "sha256", hashedMessage: imprint }));
+          q[4] = 2; // 30 LL 02 01 <version>
+          return q;
+        })(),
+        "badRequest",
+      ],
+      [
+        "request extensions",
+        (() => {
+          const q = timeStampRequest({ hash: "sha256", hashedMessage: imprint });
+          const body = q.subarray(readTlv(q, 0).contentStart);
+          return seq(body, tlv(0xa0, seq(oid("1.2.3.4"), Buffer.from([0x04, 0x00]))));
+        })(),
+        "unacceptedExtension",
+      ],
     ];
     for (const [what, body, failure] of cases) {
       const r = await post(tsa.url, body);
@@ -279,9 +315,7 @@ describe("pki-services tsa (RFC 3161) checked with openssl ts", () => {
   });
 
   it("gives every token a unique serial, records it and audits it (100 concurrent requests)", async () => {
-    const replies = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => post(tsa.url, timeStampRequest({ hash: "sha256", hashedMessage: createHash("sha256").update(`doc ${i}`).digest(), nonce: randomBytes(8) }))),
-    );
+    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => post(tsa.url, timeStampRequest({ hash: "sha256", hashedMessage: createHash("sha256").update(`doc ${i}`).digest(), nonce: randomBytes(8) }))));
     const serials = replies.map((r) => {
       const s = summarizeResponse(r.body);
       expect(s.status, s.text).toBe(0);
@@ -394,16 +428,22 @@ describe("the TSA's clock (RFC 3161 2.1, ETSI EN 319 421 7.7.2)", () => {
 
   it("refuses to start with a certificate that is not a TSA certificate (RFC 3161 2.3)", async () => {
     const config = join(tmp.dir, "bad-cert.json");
-    writeFileSync(config, JSON.stringify({
-      name: "tsa-bad", environment: "test", keyAlgorithm: "ECDSA_P256",
-      hsm: { library: ca.hsm.library, tokenLabel: ca.hsm.tokenLabel, keyLabel: "issuing-ca-1", pinFile: ca.config.hsm.pinFile },
-      certificatePath: ca.caFile, policyOid: TSA_POLICY, accuracy: { seconds: 1 }, ntp: { sources: [{ host: "127.0.0.1", port: ntp.port }] },
-    }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        name: "tsa-bad",
+        environment: "test",
+        keyAlgorithm: "ECDSA_P256",
+        hsm: { library: ca.hsm.library, tokenLabel: ca.hsm.tokenLabel, keyLabel: "issuing-ca-1", pinFile: ca.config.hsm.pinFile },
+        certificatePath: ca.caFile,
+        policyOid: TSA_POLICY,
+        accuracy: { seconds: 1 },
+        ntp: { sources: [{ host: "127.0.0.1", port: ntp.port }] },
+      }),
+    );
     const r = spawnSync(process.execPath, [MAIN, "tsa", "--config", config, "--db", "memory://", "--listen", "127.0.0.1:0"], { encoding: "utf8", env: { ...process.env, SOFTHSM2_CONF: ca.hsm.conf }, timeout: 20_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/has no extendedKeyUsage \(RFC 3161 2\.3/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   }, 300_000);
 });
-
-

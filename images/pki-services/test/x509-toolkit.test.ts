@@ -11,9 +11,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ALGORITHMS } from "../src/pkcs11/algorithms.js";
 import { uint } from "../src/pki/der.js";
-import {
-  buildTbsCertificate, caExtensions, encodeDn, fromPem, keyIdentifier, randomSerial, SERIAL_BYTES, signAndVerify, SignatureCheckError, signatureHash, toPem,
-} from "../src/pki/index.js";
+import { buildTbsCertificate, caExtensions, encodeDn, fromPem, keyIdentifier, randomSerial, SERIAL_BYTES, signAndVerify, SignatureCheckError, signatureHash, toPem } from "../src/pki/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "x509-toolkit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,8 +62,13 @@ describe("the certificate builder and sign → verify", () => {
   const algorithm = ALGORITHMS.ECDSA_P256.signatureAlgorithmDer;
   const name = encodeDn({ C: "LA", O: "LANIC", CN: "Toolkit Test Root" });
   const tbs = buildTbsCertificate({
-    serial: randomSerial(), signatureAlgorithm: algorithm, issuer: name, subject: name, spki,
-    notBefore: new Date("2026-01-01T00:00:00Z"), notAfter: new Date("2035-12-31T23:59:59Z"),
+    serial: randomSerial(),
+    signatureAlgorithm: algorithm,
+    issuer: name,
+    subject: name,
+    spki,
+    notBefore: new Date("2026-01-01T00:00:00Z"),
+    notAfter: new Date("2035-12-31T23:59:59Z"),
     extensions: caExtensions({ ca: {}, keyUsage: ["keyCertSign", "cRLSign"], subjectKeyId: keyIdentifier(spki), authorityKeyId: keyIdentifier(spki) }),
   });
 

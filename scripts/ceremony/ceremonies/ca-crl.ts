@@ -12,15 +12,24 @@ export async function caCrl(x: CeremonyContext<CaCrl>): Promise<void> {
   const facts = issuerFacts(issuerCert, signer);
   const thisUpdate = x.notBeforeOf(c.crl.thisUpdate);
   const tbs = buildTbsCrl({
-    signatureAlgorithm: signer.signatureAlgorithm, issuer: issuerCert.subject, thisUpdate, nextUpdate: new Date(thisUpdate.getTime() + c.crl.nextUpdateDays * DAY),
-    number: BigInt(c.crl.number), authorityKeyId: facts.subjectKeyId,
+    signatureAlgorithm: signer.signatureAlgorithm,
+    issuer: issuerCert.subject,
+    thisUpdate,
+    nextUpdate: new Date(thisUpdate.getTime() + c.crl.nextUpdateDays * DAY),
+    number: BigInt(c.crl.number),
+    authorityKeyId: facts.subjectKeyId,
     revoked: c.crl.revoked.map((r) => ({ serial: Buffer.from(r.serial.length % 2 ? `0${r.serial}` : r.serial, "hex"), date: new Date(r.revocationDate), reason: r.reason })),
   });
   const der = await x.sign({
-    what: "CRL", tbs, signer, verifyWith: issuerCert.spki, pemLabel: "X509 CRL",
+    what: "CRL",
+    tbs,
+    signer,
+    verifyWith: issuerCert.spki,
+    pemLabel: "X509 CRL",
     lint: () => lintTbsCrl(tbs, { signingTime: x.signingTime, issuer: facts }),
     record: () => ({
-      kind: "crl", summary: `CRL number ${c.crl.number}, ${c.crl.revoked.length} revoked`,
+      kind: "crl",
+      summary: `CRL number ${c.crl.number}, ${c.crl.revoked.length} revoked`,
       data: { number: c.crl.number, thisUpdate: thisUpdate.toISOString(), nextUpdateDays: c.crl.nextUpdateDays, revoked: c.crl.revoked },
     }),
   });

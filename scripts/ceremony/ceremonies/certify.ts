@@ -13,19 +13,24 @@ export interface CertificateRequest extends CaExtensionsInput {
   readonly notAfter: Date;
 }
 
-export function certify(
-  x: CeremonyContext,
-  r: CertificateRequest,
-  signer: Pkcs11Signer,
-  lint: { kind: CertKind; issuer: IssuerFacts; pathLength: number | undefined; allowedKeys: readonly string[] },
-): Promise<Buffer> {
+export function certify(x: CeremonyContext, r: CertificateRequest, signer: Pkcs11Signer, lint: { kind: CertKind; issuer: IssuerFacts; pathLength: number | undefined; allowedKeys: readonly string[] }): Promise<Buffer> {
   const serial = randomSerial();
   const tbs = buildTbsCertificate({
-    serial, signatureAlgorithm: signer.signatureAlgorithm, issuer: r.issuer, subject: r.subject, notBefore: r.notBefore, notAfter: r.notAfter, spki: r.spki,
+    serial,
+    signatureAlgorithm: signer.signatureAlgorithm,
+    issuer: r.issuer,
+    subject: r.subject,
+    notBefore: r.notBefore,
+    notAfter: r.notAfter,
+    spki: r.spki,
     extensions: caExtensions(r),
   });
   return x.sign({
-    what: "certificate", tbs, signer, verifyWith: signer.spki, pemLabel: "CERTIFICATE",
+    what: "certificate",
+    tbs,
+    signer,
+    verifyWith: signer.spki,
+    pemLabel: "CERTIFICATE",
     lint: () => lintTbsCertificate(tbs, { ...lint, signingTime: x.signingTime }),
     record: () => {
       const f = readTbsCertificate(tbs);
@@ -37,4 +42,3 @@ export function certify(
     },
   });
 }
-

@@ -24,7 +24,13 @@ export async function externalCertificateImport(x: CeremonyContext<ExternalCerti
     const p = importProblems(cert, issuerCert, signer.spki, c.expect, x.now());
     if (p.length > 0) throw new CeremonyError(`the returned certificate is refused:\n${p.map((m) => `  - ${m}`).join("\n")}`);
   });
-  t.add("certificate", `imported certificate ${nameValues(cert.subject).CN}`, { subject: nameValues(cert.subject), issuer: nameValues(cert.issuer), spkiSha256: spkiSha256(cert.spki), sha256: sha256Hex(cert.der), pem: toPem(cert.der, "CERTIFICATE") });
+  t.add("certificate", `imported certificate ${nameValues(cert.subject).CN}`, {
+    subject: nameValues(cert.subject),
+    issuer: nameValues(cert.issuer),
+    spkiSha256: spkiSha256(cert.spki),
+    sha256: sha256Hex(cert.der),
+    pem: toPem(cert.der, "CERTIFICATE"),
+  });
   // OpenSSL checks the returned certificate (and the external root, -x509_strict) before it
   // is written as ours: a refused import leaves no certificate behind.
   await x.opensslVerify(x.inputs["inputs.issuerCertificate"], x.inputs["inputs.certificate"]);
@@ -32,13 +38,7 @@ export async function externalCertificateImport(x: CeremonyContext<ExternalCerti
 }
 
 /** Checks of a certificate returned by an external CA for our issuing CA (pilot). */
-export function importProblems(
-  cert: CertInfo,
-  issuer: CertInfo,
-  hsmSpki: Buffer,
-  expect: { subject: Subject; maxValidityDays: number; pathLength: number; policies: string[] },
-  at: Date,
-): string[] {
+export function importProblems(cert: CertInfo, issuer: CertInfo, hsmSpki: Buffer, expect: { subject: Subject; maxValidityDays: number; pathLength: number; policies: string[] }, at: Date): string[] {
   const p: string[] = [];
   const { tbs, signatureAlgorithm, signature } = splitSigned(cert.der);
   if (!cert.issuer.equals(issuer.subject)) p.push("its issuer is not the external root's subject (RFC 5280 4.1.2.4)");

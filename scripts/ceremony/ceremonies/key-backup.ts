@@ -81,8 +81,7 @@ export async function keyBackup(x: CeremonyContext<KeyBackup>): Promise<void> {
     const shares = await t.step(`Splitting the wrapping key: ${w.threshold} of ${w.members.length} (Shamir, shamir-secret-sharing)`, async () => {
       const s = await splitSecret(wrappingKey, w.members, w.threshold);
       // Any M shares rebuild the key (checked on the first M before anyone walks away with them).
-      if (!Buffer.from(await combine(s.slice(0, w.threshold).map((b) => new Uint8Array(b)))).equals(wrappingKey))
-        throw new CeremonyError("the wrapping key's shares do not rebuild it");
+      if (!Buffer.from(await combine(s.slice(0, w.threshold).map((b) => new Uint8Array(b)))).equals(wrappingKey)) throw new CeremonyError("the wrapping key's shares do not rebuild it");
       return s;
     });
     const register = makeRegister(c.environment, `${c.hsm.tokenLabel}/${k.label}`, w.threshold, w.members, shares, wrappingKey, x.now());
@@ -92,21 +91,34 @@ export async function keyBackup(x: CeremonyContext<KeyBackup>): Promise<void> {
       await prompter.ask("Copy it onto a key-backup share card (not your activation card), check it, then press Enter to clear the screen ");
       prompter.clearScreen();
       t.add("participant", `custodian ${cu.id} (${cu.name}) received a share of the wrapping key of ${k.label}`, {
-        role: "key-custodian", custodian: cu.id, name: cu.name, shareSha256: shareFingerprint(shares[i]), wrappingKeyOf: k.label,
+        role: "key-custodian",
+        custodian: cu.id,
+        name: cu.name,
+        shareSha256: shareFingerprint(shares[i]),
+        wrappingKeyOf: k.label,
       });
       shares[i].fill(0);
     }
 
     // 4. The media and the register of backup media.
     const media: BackupMedia = {
-      format: MEDIA_FORMAT, environment: c.environment, label: k.label, algorithm: k.algorithm,
-      spki: spki.toString("base64"), spkiSha256: spkiSha256(spki), mechanism: "CKM_AES_KEY_WRAP_PAD", wrapped: wrapped.toString("base64"),
-      sourceToken: c.hsm.tokenLabel, wrappingKey: register, createdAt: x.now().toISOString(),
+      format: MEDIA_FORMAT,
+      environment: c.environment,
+      label: k.label,
+      algorithm: k.algorithm,
+      spki: spki.toString("base64"),
+      spkiSha256: spkiSha256(spki),
+      mechanism: "CKM_AES_KEY_WRAP_PAD",
+      wrapped: wrapped.toString("base64"),
+      sourceToken: c.hsm.tokenLabel,
+      wrappingKey: register,
+      createdAt: x.now().toISOString(),
     };
     await x.writeOut("media", `${JSON.stringify(media, null, 2)}\n`);
     const mediaSha256 = sha256Hex(readFileSync(x.outputs.media));
     const entry = {
-      format: MEDIA_REGISTER_FORMAT, environment: c.environment,
+      format: MEDIA_REGISTER_FORMAT,
+      environment: c.environment,
       what: { label: k.label, algorithm: k.algorithm, spkiSha256: media.spkiSha256, sourceToken: c.hsm.tokenLabel, media: basename(x.outputs.media), mediaSha256 },
       where: c.copies,
       custodians: { threshold: w.threshold, members: register.custodians, wrappingKeySha256: register.secretSha256 },

@@ -16,7 +16,11 @@ export async function keyCsr(x: CeremonyContext<IssuingCaKey | ExternalCsr>): Pr
   }
   const signer = await x.signerFor(tok, c.key.label, c.key.algorithm);
   const der = await x.sign({
-    what: "CSR", tbs: buildCsrInfo(encodeDn(c.csr.subject), signer.spki), signer, verifyWith: signer.spki, pemLabel: "CERTIFICATE REQUEST",
+    what: "CSR",
+    tbs: buildCsrInfo(encodeDn(c.csr.subject), signer.spki),
+    signer,
+    verifyWith: signer.spki,
+    pemLabel: "CERTIFICATE REQUEST",
     record: () => ({ kind: "csr", summary: `CSR for ${c.csr.subject.CN}`, data: { subject: c.csr.subject, spkiSha256: spkiSha256(signer.spki) } }),
   });
   await x.writeOut("publicKey", toPem(signer.spki, "PUBLIC KEY"));

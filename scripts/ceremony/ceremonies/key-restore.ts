@@ -23,13 +23,10 @@ export async function keyRestore(x: CeremonyContext<KeyRestore>): Promise<void> 
   t.add("key", `backed-up key ${m.label}: SPKI SHA-256 ${m.spkiSha256}`, { label: m.label, algorithm: m.algorithm, spkiSha256: m.spkiSha256, sourceToken: m.sourceToken, backedUpAt: m.createdAt });
   const tok = await x.openHsm();
   await t.step(`Checking that token "${c.hsm.tokenLabel}" does not hold "${m.label}"`, async () => {
-    if (await tok.hasKey(m.label))
-      throw new CeremonyError(`token "${c.hsm.tokenLabel}" already holds an object labelled "${m.label}"; a restore never replaces a key (restore into a fresh token); nothing was unwrapped`);
+    if (await tok.hasKey(m.label)) throw new CeremonyError(`token "${c.hsm.tokenLabel}" already holds an object labelled "${m.label}"; a restore never replaces a key (restore into a fresh token); nothing was unwrapped`);
   });
   const w = m.wrappingKey;
-  const { secret: wrappingKey } = await t.step(`Collecting ${w.threshold} custodians' shares of the wrapping key of "${m.label}"`, () =>
-    collectShares(prompter, w, mediaPath, t),
-  );
+  const { secret: wrappingKey } = await t.step(`Collecting ${w.threshold} custodians' shares of the wrapping key of "${m.label}"`, () => collectShares(prompter, w, mediaPath, t));
   const spki = Buffer.from(m.spki, "base64");
   try {
     await t.step(`Unwrapping "${m.label}" into token "${c.hsm.tokenLabel}" (C_UnwrapKey, ${m.mechanism}) and recreating its public key from the SPKI`, () =>

@@ -24,9 +24,7 @@ export async function quorumSplit(x: CeremonyContext<QuorumSplit>): Promise<void
   x.pin = secretToPin(secret);
   await x.openHsm();
   x.closeHsm();
-  const shares = await t.step(`Splitting the secret: ${c.quorum.threshold} of ${c.quorum.custodians.length} (Shamir, shamir-secret-sharing)`, () =>
-    splitSecret(secret, c.quorum.custodians, c.quorum.threshold),
-  );
+  const shares = await t.step(`Splitting the secret: ${c.quorum.threshold} of ${c.quorum.custodians.length} (Shamir, shamir-secret-sharing)`, () => splitSecret(secret, c.quorum.custodians, c.quorum.threshold));
   const register = makeRegister(c.environment, c.hsm.tokenLabel, c.quorum.threshold, c.quorum.custodians, shares, secret, x.now());
   secret.fill(0);
   for (const [i, cu] of c.quorum.custodians.entries()) {

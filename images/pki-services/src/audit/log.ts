@@ -7,11 +7,32 @@ import { createHash } from "node:crypto";
 import type { Database, Queryable } from "../storage/db.js";
 
 export type AuditEvent =
-  | "service.start" | "service.start.failed" | "service.stop" | "config.loaded" | "hsm.login" | "hsm.unavailable" | "hsm.recovered"
-  | "key.use" | "cert.intent" | "cert.issue" | "cert.issue.failed" | "cert.request.rejected" | "cert.revoke" | "cert.revoke.rejected"
-  | "cert.reconciled" | "access.denied"
-  | "crl.issue" | "crl.publish.failed" | "ocsp.responder.start" | "ocsp.sign" | "ocsp.sign.failed" | "repository.publish"
-  | "tsa.stamp" | "tsa.stamp.rejected" | "tsa.clock.synchronised" | "tsa.clock.unsynchronised" // time-stamping (RFC 3161)
+  | "service.start"
+  | "service.start.failed"
+  | "service.stop"
+  | "config.loaded"
+  | "hsm.login"
+  | "hsm.unavailable"
+  | "hsm.recovered"
+  | "key.use"
+  | "cert.intent"
+  | "cert.issue"
+  | "cert.issue.failed"
+  | "cert.request.rejected"
+  | "cert.revoke"
+  | "cert.revoke.rejected"
+  | "cert.reconciled"
+  | "access.denied"
+  | "crl.issue"
+  | "crl.publish.failed"
+  | "ocsp.responder.start"
+  | "ocsp.sign"
+  | "ocsp.sign.failed"
+  | "repository.publish"
+  | "tsa.stamp"
+  | "tsa.stamp.rejected"
+  | "tsa.clock.synchronised"
+  | "tsa.clock.unsynchronised" // time-stamping (RFC 3161)
   | `ra.${string}`; // the RA's transitions and refusals (ra/service.ts)
 
 export interface AuditRecord {
@@ -31,7 +52,11 @@ export function canonicalJson(v: unknown): string {
   if (v === null || typeof v !== "object") return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
   const o = v as Record<string, unknown>;
-  return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(",")}}`;
+  return `{${Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+    .join(",")}}`;
 }
 
 export function recordHash(r: Omit<AuditRecord, "hash">): string {

@@ -87,12 +87,15 @@ export function profileProblems(profile: Profile, now: Date = new Date()): RuleP
     // BR 7.1.2.7.9, 7.1.6.1: exactly one reserved policy identifier.
     const reserved = profile.policyOids.filter(isCabfTlsPolicy);
     if (reserved.length === 0)
-      add("tls-policy", "policyOids", `a TLS profile must assert one CA/Browser Forum reserved policy identifier (${Object.keys(CABF_TLS_POLICIES).join(", ")}); found ${profile.policyOids.join(", ") || "none"} (BR 7.1.2.7.9, 7.1.6.1)`);
+      add(
+        "tls-policy",
+        "policyOids",
+        `a TLS profile must assert one CA/Browser Forum reserved policy identifier (${Object.keys(CABF_TLS_POLICIES).join(", ")}); found ${profile.policyOids.join(", ") || "none"} (BR 7.1.2.7.9, 7.1.6.1)`,
+      );
     else if (reserved.length > 1) add("tls-policy", "policyOids", `a TLS profile must assert exactly one CA/Browser Forum reserved policy identifier, found ${reserved.join(", ")} (BR 7.1.2.7.9)`);
     if (reserved.includes(BR_OV_POLICY)) {
       // BR 7.1.2.7.4: organizationName and countryName MUST; localityName or stateOrProvinceName MUST.
-      for (const a of ["O", "C"] as const)
-        if (!profile.subject.required.includes(a)) add("tls-policy", "subject.required", `an organization-validated TLS profile (${BR_OV_POLICY}) must require ${a} (BR 7.1.2.7.4)`);
+      for (const a of ["O", "C"] as const) if (!profile.subject.required.includes(a)) add("tls-policy", "subject.required", `an organization-validated TLS profile (${BR_OV_POLICY}) must require ${a} (BR 7.1.2.7.4)`);
       if (!profile.subject.required.includes("L") && !profile.subject.required.includes("ST"))
         add("tls-policy", "subject.required", `an organization-validated TLS profile (${BR_OV_POLICY}) must require localityName (L) or stateOrProvinceName (ST) (BR 7.1.2.7.4)`);
     }
@@ -102,11 +105,9 @@ export function profileProblems(profile: Profile, now: Date = new Date()): RuleP
     // BR 7.1.2.7.12: dNSName required, rfc822Name not permitted.
     if (profile.subjectAltNames.email) add("tls-content", "subjectAltNames.email", "a TLS profile must not allow rfc822Name subjectAltNames (BR 7.1.2.7.12)");
     if (!profile.subjectAltNames.dns || !profile.subjectAltNames.required) add("tls-content", "subjectAltNames", "a TLS profile must require a dNSName subjectAltName (BR 7.1.2.7.12)");
-    for (const e of profile.extendedKeyUsage)
-      if (!TLS_EKUS.includes(e)) add("tls-content", "extendedKeyUsage", `a TLS profile must not assert ${e}; allowed: serverAuth, clientAuth (BR 7.1.2.7.10)`);
+    for (const e of profile.extendedKeyUsage) if (!TLS_EKUS.includes(e)) add("tls-content", "extendedKeyUsage", `a TLS profile must not assert ${e}; allowed: serverAuth, clientAuth (BR 7.1.2.7.10)`);
     if (!profile.extendedKeyUsage.includes("serverAuth")) add("tls-content", "extendedKeyUsage", "a TLS profile must assert serverAuth (BR 7.1.2.7.10)");
-    for (const k of profile.keyUsage)
-      if (!TLS_KEY_USAGES.includes(k)) add("tls-content", "keyUsage", `a TLS profile must not assert ${k} (BR 7.1.2.7.11)`);
+    for (const k of profile.keyUsage) if (!TLS_KEY_USAGES.includes(k)) add("tls-content", "keyUsage", `a TLS profile must not assert ${k} (BR 7.1.2.7.11)`);
     if (ecAllowed && !profile.keyUsage.includes("digitalSignature")) add("tls-content", "keyUsage", "a TLS profile allowing ECDSA keys must assert digitalSignature (BR 7.1.2.7.11)");
   }
 
@@ -171,12 +172,20 @@ export function caCertificateContent(profiles: readonly { readonly name: string;
   if (tls) {
     for (const { name, profile } of profiles) {
       if (profile.kind !== "tls-server" && profile.kind !== "ocsp-signing")
-        problems.push({ rule: "ca-purpose", field: "profiles", message: `a CA issuing TLS certificates is restricted to them (EKU serverAuth, BR 7.1.2.6.1, 7.1.2.10.6; MRSP 5.3): it must not also issue '${name}' (${profile.kind}); give that profile its own issuing CA` });
+        problems.push({
+          rule: "ca-purpose",
+          field: "profiles",
+          message: `a CA issuing TLS certificates is restricted to them (EKU serverAuth, BR 7.1.2.6.1, 7.1.2.10.6; MRSP 5.3): it must not also issue '${name}' (${profile.kind}); give that profile its own issuing CA`,
+        });
       if (profile.kind === "tls-server") for (const e of profile.extendedKeyUsage) if (e === "serverAuth" || e === "clientAuth") ekus.add(e);
     }
     const reserved = [...new Set(policies.filter(isCabfTlsPolicy))];
     if (reserved.length !== 1)
-      problems.push({ rule: "ca-purpose", field: "profiles", message: `a TLS subordinate CA certificate asserts exactly one CA/Browser Forum reserved policy identifier; its TLS profiles assert ${reserved.join(", ") || "none"} (BR 7.1.2.10.5)` });
+      problems.push({
+        rule: "ca-purpose",
+        field: "profiles",
+        message: `a TLS subordinate CA certificate asserts exactly one CA/Browser Forum reserved policy identifier; its TLS profiles assert ${reserved.join(", ") || "none"} (BR 7.1.2.10.5)`,
+      });
     // BR 7.1.2.10.5 RECOMMENDS the reserved identifier first.
     policies.sort((a, b) => Number(isCabfTlsPolicy(b)) - Number(isCabfTlsPolicy(a)));
   } else {
@@ -215,7 +224,6 @@ export function serviceConfigProblems(
   url("caIssuers", "AIA caIssuers", "BR 7.1.2.7.7");
   url("crl", "CRL distribution point", "BR 7.1.2.11.2");
   url("ocsp", "AIA OCSP", "BR 7.1.2.7.7, RFC 6960 A.1");
-  for (const [name, profile] of Object.entries(config.profiles))
-    for (const p of profileProblems(profile, now)) out.push({ path: ["profiles", name, ...p.field.split(".")], message: p.message });
+  for (const [name, profile] of Object.entries(config.profiles)) for (const p of profileProblems(profile, now)) out.push({ path: ["profiles", name, ...p.field.split(".")], message: p.message });
   return out;
 }

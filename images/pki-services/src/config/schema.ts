@@ -9,14 +9,7 @@ import { serviceConfigProblems } from "./cp-rules.js";
 
 /** Key algorithms allowed anywhere in this CA (BR 6.1.5: RSA ≥ 2048 and a multiple of 8;
  *  ECDSA on P-256, P-384 or P-521 only). CA keys are further limited by policy (RSA ≥ 3072). */
-export const KEY_ALGORITHMS = [
-  "RSA_2048",
-  "RSA_3072",
-  "RSA_4096",
-  "ECDSA_P256",
-  "ECDSA_P384",
-  "ECDSA_P521",
-] as const;
+export const KEY_ALGORITHMS = ["RSA_2048", "RSA_3072", "RSA_4096", "ECDSA_P256", "ECDSA_P384", "ECDSA_P521"] as const;
 export const KeyAlgorithm = z.enum(KEY_ALGORITHMS);
 export type KeyAlgorithm = z.infer<typeof KeyAlgorithm>;
 
@@ -52,9 +45,7 @@ export const EKU_OIDS = {
   documentSigning: "1.3.6.1.4.1.311.10.3.12", // Microsoft Document Signing (e-Office clients)
   timeStamping: "1.3.6.1.5.5.7.3.8", // RFC 3161 2.3: the only EKU of a TSA certificate, critical
 } as const;
-export const ExtendedKeyUsage = z.enum(
-  Object.keys(EKU_OIDS) as [keyof typeof EKU_OIDS, ...(keyof typeof EKU_OIDS)[]],
-);
+export const ExtendedKeyUsage = z.enum(Object.keys(EKU_OIDS) as [keyof typeof EKU_OIDS, ...(keyof typeof EKU_OIDS)[]]);
 export type ExtendedKeyUsage = z.infer<typeof ExtendedKeyUsage>;
 
 /** Subject attributes a profile may allow, by short name. */
@@ -144,55 +135,56 @@ export const OcspSchedule = z.strictObject({
 
 /** The runtime configuration of one issuing CA, written by synth into a ConfigMap
  *  (`ca-config.json`) and read by `pki-services issuing-ca|crl-publisher|ocsp-responder`. */
-export const IssuingCaServiceConfig = z.strictObject({
-  /** The issuing CA's name in the environment, e.g. "lao-gov-issuing-ca-1". */
-  name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/),
-  environment: z.string().min(1),
-  keyAlgorithm: KeyAlgorithm,
-  hsm: HsmBinding,
-  /** Public URLs placed in issued certificates (RFC 5280 4.2.2.1, 4.2.1.13). */
-  urls: z.strictObject({
-    caIssuers: z.url(),
-    crl: z.url(),
-    ocsp: z.url().optional(),
-  }),
-  crl: CrlSchedule,
-  ocsp: OcspSchedule.extend({
-    /** The delegated responder (RFC 6960 4.2.2.2): its key in the HSM (own partition and PIN
-     *  variable when the environment puts OCSP keys apart) and its certificate (PEM), issued by
-     *  this CA under its ocsp-signing profile. Required by `ocsp-responder --sign-only`. */
-    responder: z
+export const IssuingCaServiceConfig = z
+  .strictObject({
+    /** The issuing CA's name in the environment, e.g. "lao-gov-issuing-ca-1". */
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/),
+    environment: z.string().min(1),
+    keyAlgorithm: KeyAlgorithm,
+    hsm: HsmBinding,
+    /** Public URLs placed in issued certificates (RFC 5280 4.2.2.1, 4.2.1.13). */
+    urls: z.strictObject({
+      caIssuers: z.url(),
+      crl: z.url(),
+      ocsp: z.url().optional(),
+    }),
+    crl: CrlSchedule,
+    ocsp: OcspSchedule.extend({
+      /** The delegated responder (RFC 6960 4.2.2.2): its key in the HSM (own partition and PIN
+       *  variable when the environment puts OCSP keys apart) and its certificate (PEM), issued by
+       *  this CA under its ocsp-signing profile. Required by `ocsp-responder --sign-only`. */
+      responder: z
+        .strictObject({
+          hsm: HsmBinding,
+          certificatePath: z.string().min(1),
+          /** The responder key's algorithm (it is its own key, often not the CA's algorithm).
+           *  @default the CA's keyAlgorithm */
+          keyAlgorithm: KeyAlgorithm.optional(),
+        })
+        .optional(),
+    }),
+    /** Where the signers push what they sign (publish port 8443, mTLS). Optional: without it the
+     *  CRL publisher only writes files. */
+    publish: z
       .strictObject({
-        hsm: HsmBinding,
-        certificatePath: z.string().min(1),
-        /** The responder key's algorithm (it is its own key, often not the CA's algorithm).
-         *  @default the CA's keyAlgorithm */
-        keyAlgorithm: KeyAlgorithm.optional(),
+        /** e.g. https://repository.lanic-public.svc:8443 */
+        repositoryUrl: z.url().optional(),
+        /** e.g. https://ocsp.lanic-public.svc:8443 */
+        ocspResponderUrl: z.url().optional(),
+        /** Directory of the mounted client identity: tls.key, tls.crt and ca.crt (server CA). */
+        clientTlsDir: z.string().min(1),
       })
       .optional(),
-  }),
-  /** Where the signers push what they sign (publish port 8443, mTLS). Optional: without it the
-   *  CRL publisher only writes files. */
-  publish: z
-    .strictObject({
-      /** e.g. https://repository.lanic-public.svc:8443 */
-      repositoryUrl: z.url().optional(),
-      /** e.g. https://ocsp.lanic-public.svc:8443 */
-      ocspResponderUrl: z.url().optional(),
-      /** Directory of the mounted client identity: tls.key, tls.crt and ca.crt (server CA). */
-      clientTlsDir: z.string().min(1),
-    })
-    .optional(),
-  /** Profiles this CA issues under, by name. */
-  profiles: z.record(z.string().regex(/^[a-z0-9-]+$/), Profile),
-  /** Subject CN of the RA's mTLS client certificate: the only caller allowed to issue/revoke. */
-  raClientSubject: z.string().min(1),
-  /** Path of the issuing CA's own certificate (PEM), mounted from the ceremony's output: the
-   *  issuer name and authorityKeyIdentifier of every certificate come from it (RFC 5280
-   *  4.1.2.4, 4.2.1.1). Optional in the contract; `pki-services issuing-ca` requires it (or
-   *  `--ca-cert`). Added by the pki-services issue. */
-  caCertificatePath: z.string().min(1).optional(),
-})
+    /** Profiles this CA issues under, by name. */
+    profiles: z.record(z.string().regex(/^[a-z0-9-]+$/), Profile),
+    /** Subject CN of the RA's mTLS client certificate: the only caller allowed to issue/revoke. */
+    raClientSubject: z.string().min(1),
+    /** Path of the issuing CA's own certificate (PEM), mounted from the ceremony's output: the
+     *  issuer name and authorityKeyIdentifier of every certificate come from it (RFC 5280
+     *  4.1.2.4, 4.2.1.1). Optional in the contract; `pki-services issuing-ca` requires it (or
+     *  `--ca-cert`). Added by the pki-services issue. */
+    caCertificatePath: z.string().min(1).optional(),
+  })
   // A hand-edited ConfigMap cannot widen the CP: the service refuses to start with a profile or
   // a URL the CP/CPS does not allow (config/cp-rules.ts), whatever the file says.
   .superRefine((config, ctx) => {

@@ -115,9 +115,23 @@ export class CrlPublisher {
     const sha256 = h.digest("hex");
     await db.transaction(async (tx) => {
       await tx.query(`INSERT INTO crls (ca_name, crl_number, this_update, next_update, entries, sha256, size) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
-        this.name, crlNumber.toString(), thisUpdate.toISOString(), nextUpdate.toISOString(), result.entries, sha256, result.size,
+        this.name,
+        crlNumber.toString(),
+        thisUpdate.toISOString(),
+        nextUpdate.toISOString(),
+        result.entries,
+        sha256,
+        result.size,
       ]);
-      await appendAudit(tx, "crl.issue", actor, { ca: this.name, crlNumber: crlNumber.toString(), thisUpdate: thisUpdate.toISOString(), nextUpdate: nextUpdate.toISOString(), entries: result.entries, sha256, key: config.hsm.keyLabel });
+      await appendAudit(tx, "crl.issue", actor, {
+        ca: this.name,
+        crlNumber: crlNumber.toString(),
+        thisUpdate: thisUpdate.toISOString(),
+        nextUpdate: nextUpdate.toISOString(),
+        entries: result.entries,
+        sha256,
+        key: config.hsm.keyLabel,
+      });
     });
     if (this.o.publish) await this.o.publish(derPath, `${this.name}.crl`);
     this.lastRevocationSeen = watermark;

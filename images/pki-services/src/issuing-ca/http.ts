@@ -73,8 +73,13 @@ const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x)
 function isVettedSubject(v: unknown): v is VettedSubject {
   if (!v || typeof v !== "object") return false;
   const o = v as Record<string, unknown>;
-  return Object.keys(o).every((k) => ["attributes", "dns", "email"].includes(k)) && isStrings(o.dns) && isStrings(o.email) && Array.isArray(o.attributes) &&
-    o.attributes.every((a) => a && typeof a === "object" && typeof (a as Record<string, unknown>).type === "string" && typeof (a as Record<string, unknown>).value === "string" && Object.keys(a).length === 2);
+  return (
+    Object.keys(o).every((k) => ["attributes", "dns", "email"].includes(k)) &&
+    isStrings(o.dns) &&
+    isStrings(o.email) &&
+    Array.isArray(o.attributes) &&
+    o.attributes.every((a) => a && typeof a === "object" && typeof (a as Record<string, unknown>).type === "string" && typeof (a as Record<string, unknown>).value === "string" && Object.keys(a).length === 2)
+  );
 }
 
 function parseJson(body: Buffer): Record<string, unknown> {
@@ -135,7 +140,11 @@ export async function serveIssuingCa(ca: IssuingCa, o: ServeOptions): Promise<{ 
           }
           throw err;
         }
-        const r = await ca.issue({ profile: body.profile as string, csr: body.csr as string, validityDays: body.validityDays as number | undefined, subject: body.subject as VettedSubject | undefined, idempotencyKey }, actor, requestId);
+        const r = await ca.issue(
+          { profile: body.profile as string, csr: body.csr as string, validityDays: body.validityDays as number | undefined, subject: body.subject as VettedSubject | undefined, idempotencyKey },
+          actor,
+          requestId,
+        );
         return send(res, r.replayed ? 200 : 201, r);
       }
       if (req.method === "POST" && (m = /^\/v1\/certificates\/([^/]+)\/revoke$/.exec(url.pathname))) {
@@ -159,9 +168,17 @@ export async function serveIssuingCa(ca: IssuingCa, o: ServeOptions): Promise<{ 
         const rec = await ca.store.get(m[1]);
         if (!rec || rec.status === "intent" || rec.status === "failed") throw new ApiError(404, "not_found", [`no certificate with serial ${m[1]}`]);
         return send(res, 200, {
-          serial: rec.serial, status: rec.status, profile: rec.profile, subject: rec.subject, notBefore: rec.notBefore, notAfter: rec.notAfter,
-          certificate: rec.der ? toPem(rec.der) : null, revokedAt: rec.revokedAt, revocationReason: rec.revocationReason,
-          invalidityDate: rec.invalidityDate ? isoSeconds(rec.invalidityDate) : null, reconciled: rec.reconciled,
+          serial: rec.serial,
+          status: rec.status,
+          profile: rec.profile,
+          subject: rec.subject,
+          notBefore: rec.notBefore,
+          notAfter: rec.notAfter,
+          certificate: rec.der ? toPem(rec.der) : null,
+          revokedAt: rec.revokedAt,
+          revocationReason: rec.revocationReason,
+          invalidityDate: rec.invalidityDate ? isoSeconds(rec.invalidityDate) : null,
+          reconciled: rec.reconciled,
         });
       }
       throw new ApiError(404, "not_found", [`no route ${req.method} ${url.pathname}`]);
@@ -185,10 +202,7 @@ export async function serveIssuingCa(ca: IssuingCa, o: ServeOptions): Promise<{ 
 
   let server: http.Server;
   if (o.identity.kind === "mtls") {
-    server = https.createServer(
-      { key: o.identity.key, cert: o.identity.cert, ca: o.identity.clientCa, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.2" },
-      (req, res) => void handler(req, res),
-    );
+    server = https.createServer({ key: o.identity.key, cert: o.identity.cert, ca: o.identity.clientCa, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.2" }, (req, res) => void handler(req, res));
   } else {
     if (!["127.0.0.1", "::1", "localhost"].includes(o.host)) {
       throw new Error(`the insecure test identity mode listens on loopback only, not on ${o.host}`);

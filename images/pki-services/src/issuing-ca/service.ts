@@ -10,9 +10,32 @@ import type { ConfigSource } from "../config/load.js";
 import { IssuingCaServiceConfig, SUBJECT_ATTRIBUTES } from "../config/schema.js";
 import { HsmUnavailableError, Pkcs11Token, type Pkcs11Signer } from "../pkcs11/index.js";
 import { VerifyPool } from "../pki/verify-pool.js";
-import { compileProfile, CsrError, issuerCoverageProblems, issuerFromCertificate, issuerPublicKey, LintError, parseCsr, prepareCertificate, randomSerial, SignatureCheckError, signCertificate, toPem, type CompiledProfile } from "../pki/index.js";
+import {
+  compileProfile,
+  CsrError,
+  issuerCoverageProblems,
+  issuerFromCertificate,
+  issuerPublicKey,
+  LintError,
+  parseCsr,
+  prepareCertificate,
+  randomSerial,
+  SignatureCheckError,
+  signCertificate,
+  toPem,
+  type CompiledProfile,
+} from "../pki/index.js";
 import type { Database } from "../storage/db.js";
-import { CertificateStore, IdempotencyConflictError, InvalidityDateError, isSubscriberRevocationReason, REVOCATION_REASONS, SerialCollisionError, SUBSCRIBER_REVOCATION_REASONS, type RevocationReason } from "../storage/store.js";
+import {
+  CertificateStore,
+  IdempotencyConflictError,
+  InvalidityDateError,
+  isSubscriberRevocationReason,
+  REVOCATION_REASONS,
+  SerialCollisionError,
+  SUBSCRIBER_REVOCATION_REASONS,
+  type RevocationReason,
+} from "../storage/store.js";
 import { ATTRIBUTE_OIDS } from "../pki/names.js";
 import { TAG } from "../pki/der.js";
 import type { ParsedCsr } from "../pki/csr.js";
@@ -39,7 +62,11 @@ export function parseInvalidityDate(v: unknown): Date | undefined {
 export const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, readonly problems: readonly string[]) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly problems: readonly string[],
+  ) {
     super(problems.join("; "));
   }
 }
@@ -119,10 +146,16 @@ export class IssuingCa {
       const ca = new IssuingCa(config, o.db, token, signer, profiles, issuerPublicKey(issuer.spki), audit, verifyPool);
       // Configuration change (BR 5.4.1, NCSSR 3): which configuration this run enforces.
       await audit.append("config.loaded", "system", {
-        role: "issuing-ca", ca: config.name, environment: config.environment,
+        role: "issuing-ca",
+        ca: config.name,
+        environment: config.environment,
         source: o.configSource?.path ?? "(in-process object; SHA-256 of its canonical JSON)",
         sha256: o.configSource?.sha256 ?? createHash("sha256").update(canonicalJson(config)).digest("hex"),
-        profiles: [...profiles.keys()], keyAlgorithm: config.keyAlgorithm, key: config.hsm.keyLabel, token: config.hsm.tokenLabel, raClientSubject: config.raClientSubject,
+        profiles: [...profiles.keys()],
+        keyAlgorithm: config.keyAlgorithm,
+        key: config.hsm.keyLabel,
+        token: config.hsm.tokenLabel,
+        raClientSubject: config.raClientSubject,
       });
       await audit.append("service.start", "system", { role: "issuing-ca", ca: config.name, environment: config.environment, profiles: [...profiles.keys()] });
       started = true;
@@ -184,11 +217,19 @@ export class IssuingCa {
     }
     let idem: { key: string; requestSha256: string } | undefined;
     if (req.idempotencyKey !== undefined) {
-      idem = { key: req.idempotencyKey, requestSha256: createHash("sha256").update(canonicalJson({ profile: req.profile, csr: req.csr.trim(), validityDays: req.validityDays ?? null, subject: req.subject ?? null })).digest("hex") };
+      idem = {
+        key: req.idempotencyKey,
+        requestSha256: createHash("sha256")
+          .update(canonicalJson({ profile: req.profile, csr: req.csr.trim(), validityDays: req.validityDays ?? null, subject: req.subject ?? null }))
+          .digest("hex"),
+      };
       const live = await this.store.byIdempotencyKey(idem.key);
       if (live) {
         if (live.requestSha256 !== idem.requestSha256) {
-          return this.reject(actor, requestId, new ApiError(422, "idempotency_key_reused", [`idempotency key ${idem.key} was used for another request (certificate ${live.serial})`]), { profile: req.profile, idempotencyKey: idem.key });
+          return this.reject(actor, requestId, new ApiError(422, "idempotency_key_reused", [`idempotency key ${idem.key} was used for another request (certificate ${live.serial})`]), {
+            profile: req.profile,
+            idempotencyKey: idem.key,
+          });
         }
         if (live.status === "intent") throw new ApiError(409, "in_progress", [`the request with idempotency key ${idem.key} is in progress (serial ${live.serial}); retry later`]);
         return { serial: live.serial, certificate: toPem(live.der!), replayed: true };
@@ -257,17 +298,25 @@ export class IssuingCa {
     this.authorize(actor, "revoke");
     const refuse = async (err: ApiError): Promise<never> => {
       await this.audit.append("cert.revoke.rejected", actor, {
-        ca: this.config.name, serial, reason, ...(invalidityDate !== undefined ? { invalidityDate } : {}), status: err.status, code: err.code, problems: err.problems,
+        ca: this.config.name,
+        serial,
+        reason,
+        ...(invalidityDate !== undefined ? { invalidityDate } : {}),
+        status: err.status,
+        code: err.code,
+        problems: err.problems,
       });
       throw err;
     };
     if (!isSubscriberRevocationReason(reason)) {
       const allowed = `allowed: ${SUBSCRIBER_REVOCATION_REASONS.join(", ")}`;
-      return refuse(new ApiError(400, "bad_reason", [
-        Object.hasOwn(REVOCATION_REASONS, reason)
-          ? `reason "${reason}" must never be published for a subscriber certificate (BR 7.2.2, 4.9.13; RFC 5280 5.3.1); ${allowed}`
-          : `reason "${reason}" is not an RFC 5280 CRLReason; ${allowed} (BR 7.2.2)`,
-      ]));
+      return refuse(
+        new ApiError(400, "bad_reason", [
+          Object.hasOwn(REVOCATION_REASONS, reason)
+            ? `reason "${reason}" must never be published for a subscriber certificate (BR 7.2.2, 4.9.13; RFC 5280 5.3.1); ${allowed}`
+            : `reason "${reason}" is not an RFC 5280 CRLReason; ${allowed} (BR 7.2.2)`,
+        ]),
+      );
     }
     if (!/^[0-9a-f]{2,40}$/.test(serial)) return refuse(new ApiError(400, "bad_serial", [`serial "${serial}" is not lower-case hex`]));
     let inv: Date | undefined;

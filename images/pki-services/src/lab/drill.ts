@@ -38,7 +38,12 @@ const MAIN = join(import.meta.dirname, "../main.js");
 const PIN = "1234";
 const SO_PIN = "12345678";
 const URLS = { caIssuers: "http://repository.lab/certs/drill-ca.der", crl: "http://repository.lab/crl/drill-ca.crl", ocsp: "http://ocsp.lab" };
-const base = () => ({ allowedKeyAlgorithms: ["ECDSA_P256" as const], policyOids: ["1.3.6.1.4.1.99999.1.1"], subject: { required: ["CN" as const, "O" as const, "C" as const], optional: [], countries: ["LA"] }, subjectAltNames: { dns: false, email: false, required: false } });
+const base = () => ({
+  allowedKeyAlgorithms: ["ECDSA_P256" as const],
+  policyOids: ["1.3.6.1.4.1.99999.1.1"],
+  subject: { required: ["CN" as const, "O" as const, "C" as const], optional: [], countries: ["LA"] },
+  subjectAltNames: { dns: false, email: false, required: false },
+});
 const PROFILES: Record<string, Profile> = {
   operator: { ...base(), kind: "operator-client", description: "drill", maxValidityDays: 365, keyUsage: ["digitalSignature"], extendedKeyUsage: ["clientAuth"], ocspNoCheck: false },
   // BR 7.1.2.8.8 / our CP: an OCSP responder certificate carries no certificatePolicies
@@ -186,13 +191,23 @@ export async function runFailoverDrill(o: DrillOptions): Promise<DrillReport> {
     const caSigner = await lanic.signer("drill-ca", "ECDSA_P256");
     const nb = new Date(Date.now() - 86_400_000);
     const rootCert = await createCaCertificate({ subject: "CN=Drill Root CA,O=MTC,C=LA", subjectSigner: rootSigner, notBefore: nb, notAfter: new Date(Date.now() + 3650 * 86_400_000), pathLength: 1 });
-    const caCert = await createCaCertificate({ subject: "CN=Drill Issuing CA,O=MTC,C=LA", subjectSigner: caSigner, issuer: { certificate: rootCert, signer: rootSigner }, notBefore: nb, notAfter: new Date(Date.now() + 1825 * 86_400_000), pathLength: 0 });
+    const caCert = await createCaCertificate({
+      subject: "CN=Drill Issuing CA,O=MTC,C=LA",
+      subjectSigner: caSigner,
+      issuer: { certificate: rootCert, signer: rootSigner },
+      notBefore: nb,
+      notAfter: new Date(Date.now() + 1825 * 86_400_000),
+      pathLength: 0,
+    });
     const caFile = join(dir, "drill-ca.pem");
     const chainFile = join(dir, "chain.pem");
     writeFileSync(caFile, `${caCert.toString("pem")}\n`);
     writeFileSync(chainFile, `${caCert.toString("pem")}\n${rootCert.toString("pem")}\n`);
     const media = [];
-    for (const k of [{ label: "drill-ca", spki: caKey.spki }, { label: "drill-ca-ocsp", spki: ocspKey.spki }])
+    for (const k of [
+      { label: "drill-ca", spki: caKey.spki },
+      { label: "drill-ca-ocsp", spki: ocspKey.spki },
+    ])
       media.push({ label: k.label, algorithm: "ECDSA_P256" as const, spki: k.spki.toString("base64"), wrapped: (await lanic.wrapKey(k.label, "custodian-wrapping-key")).toString("base64") });
     await lanic.destroyWrappingKey("custodian-wrapping-key");
     writeFileSync(join(dir, "key-backup-media.json"), JSON.stringify(media, null, 2));
@@ -213,11 +228,21 @@ export async function runFailoverDrill(o: DrillOptions): Promise<DrillReport> {
     writeFileSync(pinFile, `${PIN}\n`, { mode: 0o400 });
     const config = (token: string, responderToken: string) =>
       IssuingCaServiceConfig.parse({
-        name: "drill-ca", environment: o.environment, keyAlgorithm: "ECDSA_P256",
+        name: "drill-ca",
+        environment: o.environment,
+        keyAlgorithm: "ECDSA_P256",
         hsm: { library: lanicHsm.library, tokenLabel: token, keyLabel: "drill-ca", pinFile },
-        urls: URLS, crl: { intervalHours: 24, nextUpdateHours: 168 },
-        ocsp: { enabled: true, responseValidityHours: 24, refreshHours: 8, responder: { hsm: { library: lanicHsm.library, tokenLabel: responderToken, keyLabel: "drill-ca-ocsp", pinFile }, certificatePath: join(dir, "responder.pem"), keyAlgorithm: "ECDSA_P256" } },
-        profiles: PROFILES, raClientSubject: "lanic-ra", caCertificatePath: caFile,
+        urls: URLS,
+        crl: { intervalHours: 24, nextUpdateHours: 168 },
+        ocsp: {
+          enabled: true,
+          responseValidityHours: 24,
+          refreshHours: 8,
+          responder: { hsm: { library: lanicHsm.library, tokenLabel: responderToken, keyLabel: "drill-ca-ocsp", pinFile }, certificatePath: join(dir, "responder.pem"), keyAlgorithm: "ECDSA_P256" },
+        },
+        profiles: PROFILES,
+        raClientSubject: "lanic-ra",
+        caCertificatePath: caFile,
       });
     const lanicConfig = join(dir, "lanic-ca.json");
     const backupConfig = join(dir, "backup-ca.json");
@@ -243,7 +268,17 @@ export async function runFailoverDrill(o: DrillOptions): Promise<DrillReport> {
     const served = await serveOcsp(cache, { host: "127.0.0.1", port: 0 });
     responder = served;
     const ocspAt = (db: Database, signer: Awaited<ReturnType<Pkcs11Token["signer"]>>) =>
-      new OcspSigner({ config: config("x", "x"), db, signer: hsmDigestSigner(signer), responderCertificate: responderDer, caCertificate: caDer, push: async (r) => { for (const d of r) cache.put(d); return { instance: cache.instance }; } });
+      new OcspSigner({
+        config: config("x", "x"),
+        db,
+        signer: hsmDigestSigner(signer),
+        responderCertificate: responderDer,
+        caCertificate: caDer,
+        push: async (r) => {
+          for (const d of r) cache.put(d);
+          return { instance: cache.instance };
+        },
+      });
     await ocspAt(primaryDb, ocspSignerKey).syncOnce();
     const certFile = join(dir, "first.pem");
     writeFileSync(certFile, first.certificate);
@@ -273,7 +308,10 @@ export async function runFailoverDrill(o: DrillOptions): Promise<DrillReport> {
     step("LANIC in service: issuing CA, CRL published, OCSP answering", `CRL number ${crl1.crlNumber}`);
 
     // --- issuing; the site is lost in the middle of it -----------------------------------------
-    const acknowledged = new Map<string, string>([[first.serial, first.certificate], [responderCert.serial, responderCert.certificate]]);
+    const acknowledged = new Map<string, string>([
+      [first.serial, first.certificate],
+      [responderCert.serial, responderCert.certificate],
+    ]);
     let cutOff = 0;
     let killedAt = 0;
     let lastAckBeforeKill = 0;
@@ -317,12 +355,14 @@ export async function runFailoverDrill(o: DrillOptions): Promise<DrillReport> {
     afterSerials.set(firstAfter.serial, firstAfter.certificate);
     const recoveredAt = Date.now();
     step("backup site: first certificate issued (service recovered)");
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      while (afterSerials.size < after) {
-        const r = await issue(agent2, site2.port, "operator", request);
-        afterSerials.set(r.serial, r.certificate);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (afterSerials.size < after) {
+          const r = await issue(agent2, site2.port, "operator", request);
+          afterSerials.set(r.serial, r.certificate);
+        }
+      }),
+    );
     agent2.destroy();
     const backupDb = await openDatabase({ url: replica.url, poolSize: 4 });
     dbs.push(backupDb);
@@ -348,11 +388,19 @@ export async function runFailoverDrill(o: DrillOptions): Promise<DrillReport> {
     const rtoSeconds = (recoveredAt - killedAt) / 1000;
     const rpoSeconds = lost.length ? (killedAt - lastAckBeforeKill) / 1000 : 0;
     const checks = [
-      { check: "no serial reused", ok: bySerial.size === rows.length && reused.length === 0, detail: `${rows.length} rows, ${bySerial.size} distinct serials; ${reused.length} serials of the backup site were issued before` },
+      {
+        check: "no serial reused",
+        ok: bySerial.size === rows.length && reused.length === 0,
+        detail: `${rows.length} rows, ${bySerial.size} distinct serials; ${reused.length} serials of the backup site were issued before`,
+      },
       { check: "no acknowledged issuance lost", ok: lost.length === 0, detail: `${acknowledged.size} acknowledged at LANIC, ${lost.length} missing or different in the promoted database` },
       { check: "issuance continues at the backup site", ok: afterSerials.size >= after && [...afterSerials.keys()].every((s) => bySerial.get(s)?.status === "issued"), detail: `${afterSerials.size} issued and recorded` },
       { check: "CRLNumber strictly increasing across the switch", ok: n2 > n1 && crl2.crlNumber > crl1.crlNumber, detail: `LANIC ${n1}, backup site ${n2}` },
-      { check: "CRL of the backup site verifies under the old CA certificate (restored key)", ok: crlVerify.status === 0 && /verify OK/.test(crlVerify.stderr), detail: `openssl crl -CAfile chain: ${crlVerify.stderr.trim()}` },
+      {
+        check: "CRL of the backup site verifies under the old CA certificate (restored key)",
+        ok: crlVerify.status === 0 && /verify OK/.test(crlVerify.stderr),
+        detail: `openssl crl -CAfile chain: ${crlVerify.stderr.trim()}`,
+      },
       { check: "audit chain verifies across both sites", ok: audit.ok, detail: `${auditCount} records${audit.ok ? "" : `: ${JSON.stringify(audit).slice(0, 200)}`}` },
       { check: "OCSP answered throughout from its cache", ok: ocspFailures === 0 && ocspQueries > 0, detail: `${ocspQueries} queries, ${ocspFailures} failures` },
       { check: `RPO within the target (${o.targets.rpoMinutes} min)`, ok: rpoSeconds <= o.targets.rpoMinutes * 60, detail: `${rpoSeconds} s` },
@@ -455,11 +503,24 @@ export async function runPitr(o: PitrOptions): Promise<PitrReport> {
     try {
       await token.generateKeyPair("ca", "ECDSA_P256");
       const signer = await token.signer("ca", "ECDSA_P256");
-      const caCert = await createCaCertificate({ subject: "CN=PITR CA,O=MTC,C=LA", subjectSigner: signer, notBefore: new Date(Date.now() - 86_400_000), notAfter: new Date(Date.now() + 3650 * 86_400_000), pathLength: 0 });
+      const caCert = await createCaCertificate({
+        subject: "CN=PITR CA,O=MTC,C=LA",
+        subjectSigner: signer,
+        notBefore: new Date(Date.now() - 86_400_000),
+        notAfter: new Date(Date.now() + 3650 * 86_400_000),
+        pathLength: 0,
+      });
       const { IssuingCa } = await import("../issuing-ca/service.js");
       const config = IssuingCaServiceConfig.parse({
-        name: "pitr-ca", environment: "lab", keyAlgorithm: "ECDSA_P256", hsm: { library: hsm.library, tokenLabel: "pitr", keyLabel: "ca", pinFile: "/nonexistent/unused-pin" },
-        urls: URLS, crl: { intervalHours: 24, nextUpdateHours: 168 }, ocsp: { enabled: false, responseValidityHours: 24, refreshHours: 8 }, profiles: PROFILES, raClientSubject: "lanic-ra",
+        name: "pitr-ca",
+        environment: "lab",
+        keyAlgorithm: "ECDSA_P256",
+        hsm: { library: hsm.library, tokenLabel: "pitr", keyLabel: "ca", pinFile: "/nonexistent/unused-pin" },
+        urls: URLS,
+        crl: { intervalHours: 24, nextUpdateHours: 168 },
+        ocsp: { enabled: false, responseValidityHours: 24, refreshHours: 8 },
+        profiles: PROFILES,
+        raClientSubject: "lanic-ra",
       });
       const ca = await IssuingCa.start({ config, db, pin: PIN, caCertificate: Buffer.from(caCert.rawData), poolSize: 2 });
       await ca.issue({ profile: "operator", csr: csr(dir, "pitr") }, "lanic-ra");
@@ -474,7 +535,12 @@ export async function runPitr(o: PitrOptions): Promise<PitrReport> {
     await db.query("DELETE FROM certificates");
     const rowsAfterBadChange = await count(db);
     primary.sql("SELECT pg_switch_wal()");
-    await primary.waitUntil(() => primary.sql("SELECT last_failed_wal IS NULL AND archived_count > 0 AND last_archived_wal >= pg_walfile_name(pg_current_wal_lsn()) FROM pg_stat_archiver").trim() === "t" || primary.sql("SELECT count(*) FROM pg_ls_dir('pg_wal/archive_status') f WHERE f LIKE '%.ready'").trim() === "0", 60_000);
+    await primary.waitUntil(
+      () =>
+        primary.sql("SELECT last_failed_wal IS NULL AND archived_count > 0 AND last_archived_wal >= pg_walfile_name(pg_current_wal_lsn()) FROM pg_stat_archiver").trim() === "t" ||
+        primary.sql("SELECT count(*) FROM pg_ls_dir('pg_wal/archive_status') f WHERE f LIKE '%.ready'").trim() === "0",
+      60_000,
+    );
     await db.close();
     dbs.splice(0);
     primary.stop();

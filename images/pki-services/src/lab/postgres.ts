@@ -27,13 +27,17 @@ export function pgFolder(path: string): string {
 
 function pg(bin: string, args: string[]): string {
   if (!existsSync(join(PG_BIN, bin))) throw new Error(`PostgreSQL 15 binaries not found in ${PG_BIN}: apt-get install -y postgresql-15 (or set PG_BIN)`);
-  const cmd = root ? ["runuser", ["-u", "postgres", "--", join(PG_BIN, bin), ...args]] as const : [join(PG_BIN, bin), args] as const;
+  const cmd = root ? (["runuser", ["-u", "postgres", "--", join(PG_BIN, bin), ...args]] as const) : ([join(PG_BIN, bin), args] as const);
   return execFileSync(cmd[0], cmd[1], { stdio: ["ignore", "pipe", "pipe"] }).toString();
 }
 
-
 export class PgNode {
-  private constructor(readonly name: string, readonly data: string, readonly port: number, private readonly log: string) {}
+  private constructor(
+    readonly name: string,
+    readonly data: string,
+    readonly port: number,
+    private readonly log: string,
+  ) {}
 
   get url(): string {
     return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
@@ -45,11 +49,20 @@ export class PgNode {
     const data = join(base, "data");
     pg("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
     const node = new PgNode(name, data, await freePort(), join(base, "log"));
-    appendFileSync(join(data, "postgresql.conf"), [
-      "wal_level = replica", "archive_mode = on", `archive_command = 'test ! -f ${o.archive}/%f && cp %p ${o.archive}/%f'`, "archive_timeout = 60",
-      "max_wal_senders = 5", "fsync = off", "full_page_writes = on", "max_connections = 60",
-      "",
-    ].join("\n"));
+    appendFileSync(
+      join(data, "postgresql.conf"),
+      [
+        "wal_level = replica",
+        "archive_mode = on",
+        `archive_command = 'test ! -f ${o.archive}/%f && cp %p ${o.archive}/%f'`,
+        "archive_timeout = 60",
+        "max_wal_senders = 5",
+        "fsync = off",
+        "full_page_writes = on",
+        "max_connections = 60",
+        "",
+      ].join("\n"),
+    );
     node.start();
     return node;
   }
@@ -81,10 +94,10 @@ export class PgNode {
     chmodSync(data, 0o700);
     if (owner) execFileSync("chown", ["-R", `${owner.uid}:${owner.gid}`, data]);
     const node = new PgNode(name, data, await freePort(), join(base, "log"));
-    appendFileSync(join(data, "postgresql.auto.conf"), [
-      `restore_command = 'cp ${o.archive}/%f %p'`, `recovery_target_name = '${o.targetName}'`, "recovery_target_action = 'promote'",
-      "archive_mode = off", "synchronous_standby_names = ''", "",
-    ].join("\n"));
+    appendFileSync(
+      join(data, "postgresql.auto.conf"),
+      [`restore_command = 'cp ${o.archive}/%f %p'`, `recovery_target_name = '${o.targetName}'`, "recovery_target_action = 'promote'", "archive_mode = off", "synchronous_standby_names = ''", ""].join("\n"),
+    );
     writeFileSync(join(data, "recovery.signal"), "");
     if (owner) chownSync(join(data, "recovery.signal"), owner.uid, owner.gid);
     node.start();

@@ -20,10 +20,7 @@ export const SOFTHSM_LIBRARY_CANDIDATES = [
 export function findSoftHsmLibrary(): string {
   const found = (process.env.SOFTHSM2_LIBRARY ? [process.env.SOFTHSM2_LIBRARY] : []).concat(SOFTHSM_LIBRARY_CANDIDATES).find((p) => existsSync(p));
   if (!found) {
-    throw new Error(
-      "SoftHSM2 is not installed: run `apt-get install -y softhsm2` as root (Debian/Ubuntu), " +
-        "or set SOFTHSM2_LIBRARY to the path of libsofthsm2.so",
-    );
+    throw new Error("SoftHSM2 is not installed: run `apt-get install -y softhsm2` as root (Debian/Ubuntu), " + "or set SOFTHSM2_LIBRARY to the path of libsofthsm2.so");
   }
   return found;
 }

@@ -35,12 +35,20 @@ export async function createCaCertificate(o: CreateCaOptions): Promise<x509.X509
   const signer = o.issuer?.signer ?? o.subjectSigner;
   const issuerName = o.issuer ? readTbsCertificate(splitSigned(Buffer.from(o.issuer.certificate.rawData)).tbs).subject : subject;
   const tbs = buildTbsCertificate({
-    serial: randomSerial(), signatureAlgorithm: signer.signatureAlgorithm, issuer: issuerName, subject, notBefore: o.notBefore, notAfter: o.notAfter,
+    serial: randomSerial(),
+    signatureAlgorithm: signer.signatureAlgorithm,
+    issuer: issuerName,
+    subject,
+    notBefore: o.notBefore,
+    notAfter: o.notAfter,
     spki: o.subjectSigner.spki,
     extensions: caExtensions({
-      ca: { pathLength: o.pathLength }, keyUsage: ["digitalSignature", "keyCertSign", "cRLSign"],
-      subjectKeyId: keyIdentifier(o.subjectSigner.spki), authorityKeyId: o.issuer ? keyIdentifier(signer.spki) : undefined,
-      policies: o.policies, extendedKeyUsage: o.extendedKeyUsage,
+      ca: { pathLength: o.pathLength },
+      keyUsage: ["digitalSignature", "keyCertSign", "cRLSign"],
+      subjectKeyId: keyIdentifier(o.subjectSigner.spki),
+      authorityKeyId: o.issuer ? keyIdentifier(signer.spki) : undefined,
+      policies: o.policies,
+      extendedKeyUsage: o.extendedKeyUsage,
     }),
   });
   return new x509.X509Certificate(await signAndVerify("certificate", tbs, signer, signer.spki));

@@ -18,8 +18,27 @@ export function createLabTls(dir: string): LabTls {
   const env = { ...process.env, OPENSSL_CONF: "/dev/null" };
   const run = (args: string[]) => execFileSync("openssl", args, { env, stdio: "pipe" });
   const f = (n: string) => join(dir, n);
-  run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f("publish-ca.key"), "-out", f("publish-ca.pem"), "-days", "2", "-subj", "/CN=lab publish CA",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
+  run([
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    f("publish-ca.key"),
+    "-out",
+    f("publish-ca.pem"),
+    "-days",
+    "2",
+    "-subj",
+    "/CN=lab publish CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign",
+  ]);
   const leaf = (name: string, cn: string, ext: string) => {
     run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f(`${name}.key`), "-out", f(`${name}.csr`), "-subj", `/CN=${cn}`]);
     execFileSync("sh", ["-c", 'printf "%s\\n" "$1" > "$2"', "sh", ext, f(`${name}.ext`)]);
@@ -29,7 +48,8 @@ export function createLabTls(dir: string): LabTls {
   const server = leaf("publish-server", "localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth");
   const ca = readFileSync(f("publish-ca.pem"));
   return {
-    ca, server,
+    ca,
+    server,
     client: (cn) => ({ ...leaf(`client-${cn}`, cn, "extendedKeyUsage=clientAuth"), ca }),
   };
 }

@@ -107,18 +107,28 @@ export async function startServingCluster(o: ClusterOptions): Promise<ServingClu
     }
     restartDelay = lived < 5_000 ? Math.min(Math.max(2 * restartDelay, 250), 10_000) : 0;
     o.log({ event: "worker.exited", role: "ocsp-responder", worker: w.id, pid: w.process.pid, code, signal, restartInMs: restartDelay });
-    setTimeout(() => { if (!stopping) fork(); }, restartDelay);
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, restartDelay);
   });
 
   const stopAll = async (): Promise<void> => {
     stopping = true;
     clearInterval(sweep);
     const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && !w.isDead());
-    await Promise.all(alive.map((w) => new Promise<void>((resolve) => {
-      const kill = setTimeout(() => w.process.kill("SIGKILL"), 5_000);
-      w.once("exit", () => { clearTimeout(kill); resolve(); });
-      w.process.kill("SIGTERM");
-    })));
+    await Promise.all(
+      alive.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const kill = setTimeout(() => w.process.kill("SIGKILL"), 5_000);
+            w.once("exit", () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            w.process.kill("SIGTERM");
+          }),
+      ),
+    );
   };
 
   try {
@@ -139,14 +149,22 @@ export async function startServingCluster(o: ClusterOptions): Promise<ServingClu
     },
     async fanOut(body: Buffer): Promise<void> {
       const n = ++seq;
-      await Promise.all([...ready].map((w) => new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          o.log({ event: "worker.unresponsive", role: "ocsp-responder", worker: w.id, pid: w.process.pid, ackTimeoutMs });
-          w.process.kill("SIGKILL"); // its exit resolves this push; the replacement gets the full set
-        }, ackTimeoutMs);
-        pending.get(w)?.set(n, () => { clearTimeout(timer); resolve(); });
-        w.send({ t: "push", seq: n, body } satisfies ToWorker);
-      })));
+      await Promise.all(
+        [...ready].map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              const timer = setTimeout(() => {
+                o.log({ event: "worker.unresponsive", role: "ocsp-responder", worker: w.id, pid: w.process.pid, ackTimeoutMs });
+                w.process.kill("SIGKILL"); // its exit resolves this push; the replacement gets the full set
+              }, ackTimeoutMs);
+              pending.get(w)?.set(n, () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              w.send({ t: "push", seq: n, body } satisfies ToWorker);
+            }),
+        ),
+      );
     },
     close: stopAll,
   };

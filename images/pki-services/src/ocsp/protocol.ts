@@ -158,8 +158,7 @@ export function parseRequest(der: Buffer): ParsedRequest {
   }
 }
 
-export const cacheKey = (hash: CertIdHash, nameHash: Buffer, keyHash: Buffer, serialHex: string): string =>
-  `${hash}:${nameHash.toString("hex")}:${keyHash.toString("hex")}:${serialHex}`;
+export const cacheKey = (hash: CertIdHash, nameHash: Buffer, keyHash: Buffer, serialHex: string): string => `${hash}:${nameHash.toString("hex")}:${keyHash.toString("hex")}:${serialHex}`;
 
 /** The subjectPublicKey BIT STRING value of a DER SubjectPublicKeyInfo (RFC 6960 4.1.1 issuerKeyHash). */
 export function publicKeyBits(spki: Buffer): Buffer {
@@ -255,8 +254,9 @@ export function summarizeResponse(der: Buffer): ResponseSummary {
   if (!nextT) throw new DerError("nextUpdate missing");
   return {
     key: cacheKey(hash, content(basic, certId[1]), content(basic, certId[2]), serial),
-    serial, status, thisUpdate: parseGt(basic, single[2]), nextUpdate: parseGt(basic, children(basic, nextT)[0]),
+    serial,
+    status,
+    thisUpdate: parseGt(basic, single[2]),
+    nextUpdate: parseGt(basic, children(basic, nextT)[0]),
   };
 }
-
-

@@ -66,7 +66,10 @@ function subjectDer(der: Buffer): Buffer {
   return raw(der, tbs[tbs[0].tag === 0xa0 ? 5 : 4]);
 }
 
-const spkiKeyHash = (k: KeyObject): Buffer => createHash("sha1").update(publicKeyBits(k.export({ type: "spki", format: "der" }))).digest();
+const spkiKeyHash = (k: KeyObject): Buffer =>
+  createHash("sha1")
+    .update(publicKeyBits(k.export({ type: "spki", format: "der" })))
+    .digest();
 
 export class OcspPushTrust {
   private readonly cas = new Map<string, Ca>();
@@ -78,7 +81,10 @@ export class OcspPushTrust {
    * @param cas the CA certificates (DER or PEM) this responder serves, by CA name.
    * @param bindings client CN → the CA names it may sign for. @default `ocsp-signer-<ca>` → [`<ca>`]
    */
-  constructor(cas: Readonly<Record<string, Buffer>>, private readonly bindings: ReadonlyMap<string, readonly string[]> = new Map(Object.keys(cas).map((n) => [`ocsp-signer-${n}`, [n]]))) {
+  constructor(
+    cas: Readonly<Record<string, Buffer>>,
+    private readonly bindings: ReadonlyMap<string, readonly string[]> = new Map(Object.keys(cas).map((n) => [`ocsp-signer-${n}`, [n]])),
+  ) {
     for (const [name, bytes] of Object.entries(cas)) {
       let cert: X509Certificate;
       try {
@@ -91,11 +97,16 @@ export class OcspPushTrust {
       const subject = subjectDer(der);
       const spki = cert.publicKey.export({ type: "spki", format: "der" });
       const ca: Ca = {
-        name, cert, subjectDer: subject, keyHash: spkiKeyHash(cert.publicKey),
-        hashes: Object.fromEntries((["sha1", "sha256"] as const).map((h) => {
-          const x = issuerHashes(h, subject, spki);
-          return [h, { nameHash: x.nameHash.toString("hex"), keyHash: x.keyHash.toString("hex") }];
-        })) as Ca["hashes"],
+        name,
+        cert,
+        subjectDer: subject,
+        keyHash: spkiKeyHash(cert.publicKey),
+        hashes: Object.fromEntries(
+          (["sha1", "sha256"] as const).map((h) => {
+            const x = issuerHashes(h, subject, spki);
+            return [h, { nameHash: x.nameHash.toString("hex"), keyHash: x.keyHash.toString("hex") }];
+          }),
+        ) as Ca["hashes"],
       };
       this.cas.set(name, ca);
       for (const h of ["sha1", "sha256"] as const) this.byCertId.set(`${h}:${ca.hashes[h].nameHash}:${ca.hashes[h].keyHash}`, ca);

@@ -53,9 +53,12 @@ export class ResponseCache {
     const old = this.map.get(s.key);
     if (old && old.thisUpdate > s.thisUpdate) return false;
     this.map.set(s.key, {
-      der, thisUpdate: s.thisUpdate, nextUpdate: s.nextUpdate,
+      der,
+      thisUpdate: s.thisUpdate,
+      nextUpdate: s.nextUpdate,
       etag: `"${createHash("sha256").update(der).digest("base64url").slice(0, 27)}"`,
-      lastModified: new Date(s.thisUpdate).toUTCString(), expires: new Date(s.nextUpdate).toUTCString(),
+      lastModified: new Date(s.thisUpdate).toUTCString(),
+      expires: new Date(s.nextUpdate).toUTCString(),
     });
     return true;
   }
@@ -187,8 +190,13 @@ function answer(cache: ResponseCache, der: Buffer, req: http.IncomingMessage, re
     return;
   }
   res.writeHead(200, {
-    "content-type": OCSP_TYPE, "content-length": c.der.length, etag: c.etag, "last-modified": c.lastModified, expires: c.expires,
-    "cache-control": `max-age=${maxAge}, public, no-transform, must-revalidate`, ...extra,
+    "content-type": OCSP_TYPE,
+    "content-length": c.der.length,
+    etag: c.etag,
+    "last-modified": c.lastModified,
+    expires: c.expires,
+    "cache-control": `max-age=${maxAge}, public, no-transform, must-revalidate`,
+    ...extra,
   });
   res.end(c.der);
 }
@@ -257,8 +265,13 @@ export function listen(server: http.Server, host: string, port: number): Promise
     server.listen(port, host, () => {
       server.off("error", reject);
       resolve({
-        server, port: (server.address() as AddressInfo).port,
-        close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections?.(); }),
+        server,
+        port: (server.address() as AddressInfo).port,
+        close: () =>
+          new Promise<void>((r) => {
+            server.close(() => r());
+            server.closeAllConnections?.();
+          }),
       });
     });
   });

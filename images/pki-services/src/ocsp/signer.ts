@@ -58,7 +58,9 @@ export function checkOcspTimes(c: IssuingCaServiceConfig["ocsp"]): void {
   if (v < 8 || v > 240) throw new Error(`'ocsp.responseValidityHours' (${v}) must be between 8 and 240 (BR 4.9.9: 8 hours to 10 days)`);
   const max = v < 16 ? v / 2 : Math.min(v - 8, 96);
   if (c.refreshHours > max) {
-    throw new Error(`'ocsp.refreshHours' (${c.refreshHours}) must be at most ${max} for ${v}-hour responses (BR 4.9.9: ${v < 16 ? "before half the validity" : "8 hours before nextUpdate and within 4 days of thisUpdate"})`);
+    throw new Error(
+      `'ocsp.refreshHours' (${c.refreshHours}) must be at most ${max} for ${v}-hour responses (BR 4.9.9: ${v < 16 ? "before half the validity" : "8 hours before nextUpdate and within 4 days of thisUpdate"})`,
+    );
   }
 }
 
@@ -175,20 +177,29 @@ export class OcspSigner {
       }
     };
     const cols = "serial, status, revoked_at, revocation_reason, not_after";
-    const where = this.watermark === null
-      ? `ca_name = $1 AND status IN ('issued', 'revoked') AND not_after > now()`
-      : `ca_name = $1 AND status IN ('issued', 'revoked') AND (issued_at > $4::timestamptz - interval '60 seconds' OR revoked_at > $4::timestamptz - interval '60 seconds')`;
+    const where =
+      this.watermark === null
+        ? `ca_name = $1 AND status IN ('issued', 'revoked') AND not_after > now()`
+        : `ca_name = $1 AND status IN ('issued', 'revoked') AND (issued_at > $4::timestamptz - interval '60 seconds' OR revoked_at > $4::timestamptz - interval '60 seconds')`;
     const sql = `SELECT ${cols} FROM certificates WHERE ${where} AND serial > $2 ORDER BY serial LIMIT $3`;
     let audited = false;
     const auditPass = async () => {
       if (audited || !attempted) return;
       audited = true;
-      await this.audit.append(failed ? "ocsp.sign.failed" : "ocsp.sign", "system", { ca: this.name, signed: attempted - failed, failed, hashes: [...this.hashes], thisUpdate: thisUpdate.toISOString(), nextUpdate: nextUpdate.toISOString() });
+      await this.audit.append(failed ? "ocsp.sign.failed" : "ocsp.sign", "system", {
+        ca: this.name,
+        signed: attempted - failed,
+        failed,
+        hashes: [...this.hashes],
+        thisUpdate: thisUpdate.toISOString(),
+        nextUpdate: nextUpdate.toISOString(),
+      });
     };
     try {
-      for (let after = "";;) {
+      for (let after = ""; ; ) {
         const rows = await this.o.db.query<{ serial: string; status: "issued" | "revoked"; revoked_at: Date | string | null; revocation_reason: number | null; not_after: Date | string }>(
-          sql, this.watermark === null ? [this.name, after, batch] : [this.name, after, batch, this.watermark],
+          sql,
+          this.watermark === null ? [this.name, after, batch] : [this.name, after, batch, this.watermark],
         );
         if (!rows.length) break;
         batches++;

@@ -36,15 +36,27 @@ const SIG_ALG_DER = {
 
 export const ALGORITHMS: Record<KeyAlgorithm, AlgorithmSpec> = {
   ECDSA_P256: {
-    family: "EC", bits: 256, curveOid: "1.2.840.10045.3.1.7", namedCurve: "P-256", hash: "sha256",
+    family: "EC",
+    bits: 256,
+    curveOid: "1.2.840.10045.3.1.7",
+    namedCurve: "P-256",
+    hash: "sha256",
     signatureAlgorithmDer: Buffer.from(SIG_ALG_DER.ecdsaSha256, "hex"),
   },
   ECDSA_P384: {
-    family: "EC", bits: 384, curveOid: "1.3.132.0.34", namedCurve: "P-384", hash: "sha384",
+    family: "EC",
+    bits: 384,
+    curveOid: "1.3.132.0.34",
+    namedCurve: "P-384",
+    hash: "sha384",
     signatureAlgorithmDer: Buffer.from(SIG_ALG_DER.ecdsaSha384, "hex"),
   },
   ECDSA_P521: {
-    family: "EC", bits: 521, curveOid: "1.3.132.0.35", namedCurve: "P-521", hash: "sha512",
+    family: "EC",
+    bits: 521,
+    curveOid: "1.3.132.0.35",
+    namedCurve: "P-521",
+    hash: "sha512",
     signatureAlgorithmDer: Buffer.from(SIG_ALG_DER.ecdsaSha512, "hex"),
   },
   RSA_2048: { family: "RSA", bits: 2048, hash: "sha256", signatureAlgorithmDer: Buffer.from(SIG_ALG_DER.rsaSha256, "hex") },

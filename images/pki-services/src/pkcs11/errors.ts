@@ -3,7 +3,10 @@ import pkcs11js from "pkcs11js";
 /** The HSM cannot serve the request now (token absent, device error, sessions lost). The
  *  issuing CA answers 503 with {@link HsmUnavailableError.message} and reports unhealthy. */
 export class HsmUnavailableError extends Error {
-  constructor(message: string, readonly pkcs11Code?: number) {
+  constructor(
+    message: string,
+    readonly pkcs11Code?: number,
+  ) {
     super(message);
     this.name = "HsmUnavailableError";
   }

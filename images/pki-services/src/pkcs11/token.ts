@@ -358,9 +358,7 @@ export class Pkcs11Token {
         { type: pkcs11js.CKA_LABEL, value: label },
       ]);
       if (priv.length !== 1 || pub.length !== 1) {
-        throw new KeyNotFoundError(
-          `token "${this.tokenLabel}" holds ${priv.length} private and ${pub.length} public keys labelled "${label}"; exactly one of each is required`,
-        );
+        throw new KeyNotFoundError(`token "${this.tokenLabel}" holds ${priv.length} private and ${pub.length} public keys labelled "${label}"; exactly one of each is required`);
       }
       const handles = { priv: priv[0], pub: pub[0] };
       this.keyCache.set(label, handles);
@@ -370,9 +368,7 @@ export class Pkcs11Token {
 
   /** Whether a private or public key labelled `label` exists. */
   async hasKey(label: string): Promise<boolean> {
-    return this.withSession((s) =>
-      this.findObjects(s, [{ type: pkcs11js.CKA_LABEL, value: label }]).length > 0,
-    );
+    return this.withSession((s) => this.findObjects(s, [{ type: pkcs11js.CKA_LABEL, value: label }]).length > 0);
   }
 
   /**
@@ -465,7 +461,10 @@ export class Pkcs11Token {
   async wrapKey(label: string, wrappingLabel: string): Promise<Buffer> {
     const { priv } = await this.findKey(label);
     return this.withSession((s, p11) => {
-      const wk = this.findObjects(s, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY }, { type: pkcs11js.CKA_LABEL, value: wrappingLabel }]);
+      const wk = this.findObjects(s, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+        { type: pkcs11js.CKA_LABEL, value: wrappingLabel },
+      ]);
       if (wk.length !== 1) throw new KeyNotFoundError(`token "${this.tokenLabel}" holds ${wk.length} secret keys labelled "${wrappingLabel}"; exactly one is required`);
       const attrs = p11.C_GetAttributeValue(s, priv, [{ type: pkcs11js.CKA_WRAP_WITH_TRUSTED }, { type: pkcs11js.CKA_EXTRACTABLE }]);
       if ((attrs[0].value as Buffer)[0] !== 1 || (attrs[1].value as Buffer)[0] !== 1)
@@ -484,18 +483,29 @@ export class Pkcs11Token {
     const id = randomBytes(20);
     await this.withSession((s, p11) => {
       const wk = p11.C_CreateObject(s, [
-        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY }, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-        { type: pkcs11js.CKA_TOKEN, value: false }, { type: pkcs11js.CKA_VALUE, value: wrappingKey }, { type: pkcs11js.CKA_UNWRAP, value: true },
-        { type: pkcs11js.CKA_SENSITIVE, value: true }, { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+        { type: pkcs11js.CKA_TOKEN, value: false },
+        { type: pkcs11js.CKA_VALUE, value: wrappingKey },
+        { type: pkcs11js.CKA_UNWRAP, value: true },
+        { type: pkcs11js.CKA_SENSITIVE, value: true },
+        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
       ]);
       try {
         p11.C_UnwrapKey(s, { mechanism: pkcs11js.CKM_AES_KEY_WRAP_PAD }, wk, wrapped, [
           { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
           { type: pkcs11js.CKA_KEY_TYPE, value: spec.family === "EC" ? pkcs11js.CKK_EC : pkcs11js.CKK_RSA },
-          { type: pkcs11js.CKA_TOKEN, value: true }, { type: pkcs11js.CKA_LABEL, value: label }, { type: pkcs11js.CKA_ID, value: id },
-          { type: pkcs11js.CKA_PRIVATE, value: true }, { type: pkcs11js.CKA_SENSITIVE, value: true }, { type: pkcs11js.CKA_SIGN, value: true },
-          { type: pkcs11js.CKA_DECRYPT, value: false }, { type: pkcs11js.CKA_UNWRAP, value: false }, { type: pkcs11js.CKA_DERIVE, value: false },
-          { type: pkcs11js.CKA_EXTRACTABLE, value: true }, { type: pkcs11js.CKA_WRAP_WITH_TRUSTED, value: true },
+          { type: pkcs11js.CKA_TOKEN, value: true },
+          { type: pkcs11js.CKA_LABEL, value: label },
+          { type: pkcs11js.CKA_ID, value: id },
+          { type: pkcs11js.CKA_PRIVATE, value: true },
+          { type: pkcs11js.CKA_SENSITIVE, value: true },
+          { type: pkcs11js.CKA_SIGN, value: true },
+          { type: pkcs11js.CKA_DECRYPT, value: false },
+          { type: pkcs11js.CKA_UNWRAP, value: false },
+          { type: pkcs11js.CKA_DERIVE, value: false },
+          { type: pkcs11js.CKA_EXTRACTABLE, value: true },
+          { type: pkcs11js.CKA_WRAP_WITH_TRUSTED, value: true },
         ]);
       } finally {
         p11.C_DestroyObject(s, wk);
@@ -503,8 +513,12 @@ export class Pkcs11Token {
       const pub = createPublicKey({ key: publicSpki, format: "der", type: "spki" });
       const jwk = pub.export({ format: "jwk" });
       const common = [
-        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY }, { type: pkcs11js.CKA_TOKEN, value: true }, { type: pkcs11js.CKA_LABEL, value: label },
-        { type: pkcs11js.CKA_ID, value: id }, { type: pkcs11js.CKA_VERIFY, value: true }, { type: pkcs11js.CKA_PRIVATE, value: false },
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
+        { type: pkcs11js.CKA_TOKEN, value: true },
+        { type: pkcs11js.CKA_LABEL, value: label },
+        { type: pkcs11js.CKA_ID, value: id },
+        { type: pkcs11js.CKA_VERIFY, value: true },
+        { type: pkcs11js.CKA_PRIVATE, value: false },
       ];
       const b64 = (x: string | undefined) => Buffer.from(x!, "base64url");
       if (spec.family === "EC") {
@@ -522,7 +536,11 @@ export class Pkcs11Token {
   /** Destroys the secret key `label` (the wrapping key, once the backup is written). */
   async destroyWrappingKey(label: string): Promise<void> {
     await this.withSession((s, p11) => {
-      for (const h of this.findObjects(s, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY }, { type: pkcs11js.CKA_LABEL, value: label }])) p11.C_DestroyObject(s, h);
+      for (const h of this.findObjects(s, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+        { type: pkcs11js.CKA_LABEL, value: label },
+      ]))
+        p11.C_DestroyObject(s, h);
     });
   }
 
@@ -530,12 +548,7 @@ export class Pkcs11Token {
   async keyAttributes(label: string): Promise<{ sensitive: boolean; extractable: boolean; token: boolean; private: boolean }> {
     const { priv } = await this.findKey(label);
     return this.withSession((s, p11) => {
-      const attrs = p11.C_GetAttributeValue(s, priv, [
-        { type: pkcs11js.CKA_SENSITIVE },
-        { type: pkcs11js.CKA_EXTRACTABLE },
-        { type: pkcs11js.CKA_TOKEN },
-        { type: pkcs11js.CKA_PRIVATE },
-      ]);
+      const attrs = p11.C_GetAttributeValue(s, priv, [{ type: pkcs11js.CKA_SENSITIVE }, { type: pkcs11js.CKA_EXTRACTABLE }, { type: pkcs11js.CKA_TOKEN }, { type: pkcs11js.CKA_PRIVATE }]);
       const b = (i: number) => (attrs[i].value as Buffer)[0] === 1;
       return { sensitive: b(0), extractable: b(1), token: b(2), private: b(3) };
     });
@@ -563,9 +576,7 @@ export class Pkcs11Token {
       { type: pkcs11js.CKA_LABEL, value: label },
     ]);
     if (priv.length !== 1 || pub.length !== 1) {
-      throw new KeyNotFoundError(
-        `token "${this.tokenLabel}" holds ${priv.length} private and ${pub.length} public keys labelled "${label}"; exactly one of each is required`,
-      );
+      throw new KeyNotFoundError(`token "${this.tokenLabel}" holds ${priv.length} private and ${pub.length} public keys labelled "${label}"; exactly one of each is required`);
     }
     const h = { priv: priv[0], pub: pub[0] };
     this.keyCache.set(label, h);
@@ -633,13 +644,21 @@ export function installTrustedWrappingKey(o: { library: string; tokenLabel: stri
       p11.C_Login(s, pkcs11js.CKU_SO, o.soPin);
       try {
         p11.C_CreateObject(s, [
-          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY }, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+          { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
           // A token object (the SO's session ends before the user wraps), public so the SO can
           // create it, never readable (sensitive, not extractable), for wrapping only.
-          { type: pkcs11js.CKA_TOKEN, value: true }, { type: pkcs11js.CKA_PRIVATE, value: false }, { type: pkcs11js.CKA_LABEL, value: o.label },
-          { type: pkcs11js.CKA_VALUE, value: o.key }, { type: pkcs11js.CKA_WRAP, value: true }, { type: pkcs11js.CKA_UNWRAP, value: false },
-          { type: pkcs11js.CKA_ENCRYPT, value: false }, { type: pkcs11js.CKA_DECRYPT, value: false },
-          { type: pkcs11js.CKA_SENSITIVE, value: true }, { type: pkcs11js.CKA_EXTRACTABLE, value: false }, { type: pkcs11js.CKA_TRUSTED, value: true },
+          { type: pkcs11js.CKA_TOKEN, value: true },
+          { type: pkcs11js.CKA_PRIVATE, value: false },
+          { type: pkcs11js.CKA_LABEL, value: o.label },
+          { type: pkcs11js.CKA_VALUE, value: o.key },
+          { type: pkcs11js.CKA_WRAP, value: true },
+          { type: pkcs11js.CKA_UNWRAP, value: false },
+          { type: pkcs11js.CKA_ENCRYPT, value: false },
+          { type: pkcs11js.CKA_DECRYPT, value: false },
+          { type: pkcs11js.CKA_SENSITIVE, value: true },
+          { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+          { type: pkcs11js.CKA_TRUSTED, value: true },
         ]);
       } finally {
         p11.C_Logout(s);

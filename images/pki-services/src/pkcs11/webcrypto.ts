@@ -35,8 +35,7 @@ export interface HsmWebCrypto {
 export async function hsmWebCrypto(signer: Pkcs11Signer): Promise<HsmWebCrypto> {
   const spec = ALGORITHMS[signer.keyAlgorithm];
   const hash = { sha256: "SHA-256", sha384: "SHA-384", sha512: "SHA-512" }[spec.hash];
-  const importAlg =
-    spec.family === "EC" ? { name: "ECDSA", namedCurve: spec.namedCurve! } : { name: "RSASSA-PKCS1-v1_5", hash };
+  const importAlg = spec.family === "EC" ? { name: "ECDSA", namedCurve: spec.namedCurve! } : { name: "RSASSA-PKCS1-v1_5", hash };
   const publicKey = await webcrypto.subtle.importKey("spki", signer.spki, importAlg, true, ["verify"]);
   const algorithm = spec.family === "EC" ? { name: "ECDSA", namedCurve: spec.namedCurve! } : { name: "RSASSA-PKCS1-v1_5", hash: { name: hash }, modulusLength: spec.bits, publicExponent: new Uint8Array([1, 0, 1]) };
   const privateKey = Object.create((globalThis as { CryptoKey?: { prototype: object } }).CryptoKey?.prototype ?? Object.prototype, {

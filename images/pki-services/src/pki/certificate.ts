@@ -28,7 +28,13 @@ export const ANY_EXTENDED_KEY_USAGE = "2.5.29.37.0";
 
 /** KeyUsage bit numbers (RFC 5280 4.2.1.3). */
 export const KEY_USAGE_BITS = {
-  digitalSignature: 0, nonRepudiation: 1, keyEncipherment: 2, dataEncipherment: 3, keyAgreement: 4, keyCertSign: 5, cRLSign: 6,
+  digitalSignature: 0,
+  nonRepudiation: 1,
+  keyEncipherment: 2,
+  dataEncipherment: 3,
+  keyAgreement: 4,
+  keyCertSign: 5,
+  cRLSign: 6,
 } as const;
 export type KeyUsageName = keyof typeof KEY_USAGE_BITS;
 
@@ -41,8 +47,7 @@ export function extension(id: string, critical: boolean, value: Uint8Array): Buf
 export const ext = {
   /** RFC 5280 4.2.1.9, BR 7.1.2.10.4 / 7.1.2.7.8: critical. `false`: an end entity (empty
    *  SEQUENCE); a CA with an optional pathLenConstraint otherwise. */
-  basicConstraints: (ca: false | { readonly pathLength?: number }): Buffer =>
-    extension(EXT.basicConstraints, true, !ca ? seq() : ca.pathLength === undefined ? seq(bool(true)) : seq(bool(true), smallInt(ca.pathLength))),
+  basicConstraints: (ca: false | { readonly pathLength?: number }): Buffer => extension(EXT.basicConstraints, true, !ca ? seq() : ca.pathLength === undefined ? seq(bool(true)) : seq(bool(true), smallInt(ca.pathLength))),
   /** RFC 5280 4.2.1.3, BR 7.1.2.10.7: critical. */
   keyUsage: (names: readonly KeyUsageName[]): Buffer => extension(EXT.keyUsage, true, namedBits(names.map((k) => KEY_USAGE_BITS[k]))),
   /** RFC 5280 4.2.1.12, BR 7.1.2.7.10 / 7.1.2.10.6: not critical; a TSA's is (RFC 3161 2.3). */
@@ -54,8 +59,7 @@ export const ext = {
   /** RFC 5280 4.2.1.4, BR 7.1.2.7.9 / 7.1.2.10.5: policy identifiers without qualifiers. */
   certificatePolicies: (oids: readonly string[]): Buffer => extension(EXT.certificatePolicies, false, seq(...oids.map((p) => seq(oid(p))))),
   /** RFC 5280 4.2.1.13, BR 7.1.2.11.2: one DistributionPoint with a fullName URI. */
-  crlDistributionPoint: (url: string): Buffer =>
-    extension(EXT.cRLDistributionPoints, false, seq(seq(ctxCons(0, ctxCons(0, ctxPrim(6, Buffer.from(url, "latin1"))))))),
+  crlDistributionPoint: (url: string): Buffer => extension(EXT.cRLDistributionPoints, false, seq(seq(ctxCons(0, ctxCons(0, ctxPrim(6, Buffer.from(url, "latin1"))))))),
   /** RFC 5280 4.2.2.1, BR 7.1.2.7.7: OCSP first, then caIssuers. */
   authorityInfoAccess: (urls: { readonly ocsp?: string; readonly caIssuers?: string }): Buffer => {
     const ad: Buffer[] = [];
@@ -92,16 +96,7 @@ const VERSION_3 = ctxCons(0, smallInt(2));
 
 /** TBSCertificate (RFC 5280 4.1), version 3. */
 export function buildTbsCertificate(t: TbsCertificateInput): Buffer {
-  return seq(
-    VERSION_3,
-    uint(t.serial),
-    Buffer.from(t.signatureAlgorithm),
-    Buffer.from(t.issuer),
-    seq(time(t.notBefore), time(t.notAfter)),
-    Buffer.from(t.subject),
-    Buffer.from(t.spki),
-    ctxCons(3, seq(...t.extensions)),
-  );
+  return seq(VERSION_3, uint(t.serial), Buffer.from(t.signatureAlgorithm), Buffer.from(t.issuer), seq(time(t.notBefore), time(t.notAfter)), Buffer.from(t.subject), Buffer.from(t.spki), ctxCons(3, seq(...t.extensions)));
 }
 
 /** What a CA or OCSP responder certificate carries (the ceremonies and the lab). */

@@ -39,9 +39,7 @@ export function buildTbsCrl(t: TbsCrlInput): Buffer {
     parts.push(
       seq(
         ...t.revoked.map((r) =>
-          r.reason === undefined
-            ? seq(uint(r.serial), time(r.date))
-            : seq(uint(r.serial), time(r.date), seq(extension(EXT.reasonCode, false, tlv(0x0a, Buffer.from([CA_CRL_REASONS[r.reason]]))))),
+          r.reason === undefined ? seq(uint(r.serial), time(r.date)) : seq(uint(r.serial), time(r.date), seq(extension(EXT.reasonCode, false, tlv(0x0a, Buffer.from([CA_CRL_REASONS[r.reason]]))))),
         ),
       ),
     );

@@ -54,8 +54,12 @@ const CURVES: Record<string, { alg: KeyAlgorithm; name: string }> = {
 };
 const CURVE_NAMES: Record<string, string> = { "1.3.132.0.10": "secp256k1", "1.2.840.10045.3.1.1": "P-192", "1.3.132.0.33": "P-224", "1.3.36.3.3.2.8.1.1.7": "brainpoolP256r1" };
 const SIG_ALGS: Record<string, string> = {
-  "1.2.840.10045.4.3.2": "sha256", "1.2.840.10045.4.3.3": "sha384", "1.2.840.10045.4.3.4": "sha512",
-  "1.2.840.113549.1.1.11": "sha256", "1.2.840.113549.1.1.12": "sha384", "1.2.840.113549.1.1.13": "sha512",
+  "1.2.840.10045.4.3.2": "sha256",
+  "1.2.840.10045.4.3.3": "sha384",
+  "1.2.840.10045.4.3.4": "sha512",
+  "1.2.840.113549.1.1.11": "sha256",
+  "1.2.840.113549.1.1.12": "sha384",
+  "1.2.840.113549.1.1.13": "sha512",
 };
 const OID_EXTENSION_REQUEST = "1.2.840.113549.1.9.14"; // PKCS#9
 const OID_SAN = "2.5.29.17";
@@ -85,7 +89,8 @@ function decodeString(buf: Buffer, t: Tlv): string {
       }
       return s;
     }
-    default: return c.toString("latin1");
+    default:
+      return c.toString("latin1");
   }
 }
 

@@ -190,5 +190,4 @@ export function expectTag(t: Tlv | undefined, tag: number, what: string): Tlv {
 }
 
 export const raw = (buf: Uint8Array, t: Tlv): Buffer => Buffer.from(buf.buffer, buf.byteOffset + t.start, t.end - t.start);
-export const content = (buf: Uint8Array, t: Tlv): Buffer =>
-  Buffer.from(buf.buffer, buf.byteOffset + t.contentStart, t.end - t.contentStart);
+export const content = (buf: Uint8Array, t: Tlv): Buffer => Buffer.from(buf.buffer, buf.byteOffset + t.contentStart, t.end - t.contentStart);

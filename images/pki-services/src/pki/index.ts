@@ -15,8 +15,21 @@ export { toPem, fromPem, type PemLabel } from "./pem.js";
 export { keyIdentifier, keyIdentifierOfBits, spkiPublicKeyBits, spkiSha256, sha256Hex } from "./key-id.js";
 export { signatureHash, verifySignature, publicKeyObject, assembleSigned, splitSigned, signAndVerify, SignatureCheckError, type SignatureHash, type SignedParts } from "./signature.js";
 export {
-  buildTbsCertificate, buildCsrInfo, caExtensions, ext, extension, readTbsCertificate, EXT, ACCESS_METHOD, ANY_POLICY, ANY_EXTENDED_KEY_USAGE, KEY_USAGE_BITS,
-  type TbsCertificateInput, type CaExtensionsInput, type KeyUsageName, type TbsFields,
+  buildTbsCertificate,
+  buildCsrInfo,
+  caExtensions,
+  ext,
+  extension,
+  readTbsCertificate,
+  EXT,
+  ACCESS_METHOD,
+  ANY_POLICY,
+  ANY_EXTENDED_KEY_USAGE,
+  KEY_USAGE_BITS,
+  type TbsCertificateInput,
+  type CaExtensionsInput,
+  type KeyUsageName,
+  type TbsFields,
 } from "./certificate.js";
 export { buildTbsCrl, CA_CRL_REASONS, type CaCrlReason, type TbsCrlInput } from "./crl.js";
 export { VerifyPool, type SignatureVerifier } from "./verify-pool.js";

@@ -78,8 +78,14 @@ export function buildTbs(p: CompiledProfile, i: TbsInput): Buffer {
   if (p.includeSubjectKeyIdentifier) exts.push(ext.subjectKeyIdentifier(keyIdentifierOfBits(i.publicKeyBits)));
   if (i.dns.length || i.email.length) exts.push(ext.subjectAltName(i.dns, i.email, i.subjectDer.length === 2));
   return buildTbsCertificate({
-    serial: i.serial, signatureAlgorithm: p.signatureAlgorithm, issuer: p.issuer.subjectDer, notBefore: i.notBefore, notAfter: i.notAfter,
-    subject: i.subjectDer, spki: i.spki, extensions: exts,
+    serial: i.serial,
+    signatureAlgorithm: p.signatureAlgorithm,
+    issuer: p.issuer.subjectDer,
+    notBefore: i.notBefore,
+    notAfter: i.notAfter,
+    subject: i.subjectDer,
+    spki: i.spki,
+    extensions: exts,
   });
 }
 

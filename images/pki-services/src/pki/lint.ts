@@ -34,8 +34,12 @@ const SPKI_ALGORITHMS: Record<string, string> = {
 const EC_POINT_LENGTH: Record<string, number> = { "EC P-256": 65, "EC P-384": 97, "EC P-521": 133 };
 /** Signature algorithm OIDs by the key family that can make them (RFC 2986 4.2; RFC 5758 3.2, RFC 4055 5). */
 const SIGNATURE_FAMILY: Record<string, "RSA" | "EC"> = {
-  "1.2.840.10045.4.3.2": "EC", "1.2.840.10045.4.3.3": "EC", "1.2.840.10045.4.3.4": "EC",
-  "1.2.840.113549.1.1.11": "RSA", "1.2.840.113549.1.1.12": "RSA", "1.2.840.113549.1.1.13": "RSA",
+  "1.2.840.10045.4.3.2": "EC",
+  "1.2.840.10045.4.3.3": "EC",
+  "1.2.840.10045.4.3.4": "EC",
+  "1.2.840.113549.1.1.11": "RSA",
+  "1.2.840.113549.1.1.12": "RSA",
+  "1.2.840.113549.1.1.13": "RSA",
 };
 const F4 = 65537n;
 const MAX_EXPONENT = (1n << 256n) - 1n;
@@ -85,7 +89,10 @@ export function lintPublicKey(spki: Buffer, signatureAlgorithmOid?: string): str
   }
   if (signatureAlgorithmOid && family) {
     const sigFamily = SIGNATURE_FAMILY[signatureAlgorithmOid];
-    if (sigFamily && sigFamily !== family) problems.push(`CSR signature algorithm ${signatureAlgorithmOid} is ${sigFamily === "EC" ? "ECDSA" : "RSA"}, but the key is ${family === "EC" ? "ECDSA" : "RSA"} (RFC 2986 4.2: the request is signed with the subject key)`);
+    if (sigFamily && sigFamily !== family)
+      problems.push(
+        `CSR signature algorithm ${signatureAlgorithmOid} is ${sigFamily === "EC" ? "ECDSA" : "RSA"}, but the key is ${family === "EC" ? "ECDSA" : "RSA"} (RFC 2986 4.2: the request is signed with the subject key)`,
+      );
   }
   return problems;
 }
@@ -118,16 +125,30 @@ export function forbiddenCharacter(value: string): string | undefined {
  *  resolvable in the public DNS; RFC 6761, RFC 6762 Appendix G, RFC 8375, RFC 9476,
  *  ICANN's .internal), and the reverse zones BR 7.1.2.7.12 forbids from 2026-03-15. */
 const INTERNAL_SUFFIXES = [
-  "local", "localhost", "internal", "test", "example", "invalid", "onion", "alt", "home.arpa",
-  "lan", "home", "corp", "intranet", "private", "localdomain",
-  "example.com", "example.net", "example.org",
+  "local",
+  "localhost",
+  "internal",
+  "test",
+  "example",
+  "invalid",
+  "onion",
+  "alt",
+  "home.arpa",
+  "lan",
+  "home",
+  "corp",
+  "intranet",
+  "private",
+  "localdomain",
+  "example.com",
+  "example.net",
+  "example.org",
 ];
 
 /** Why `name` (lower-case, already in preferred syntax) is not a public FQDN, if it is not. */
 export function internalNameProblem(name: string): string | undefined {
   const labels = name.split(".");
-  if (labels.every((l) => /^[0-9]+$/.test(l)) || /^[0-9]+$/.test(labels[labels.length - 1]))
-    return "is an IP address literal or ends in a numeric label; put an IP address in iPAddress, not dNSName (BR 7.1.2.7.12)";
+  if (labels.every((l) => /^[0-9]+$/.test(l)) || /^[0-9]+$/.test(labels[labels.length - 1])) return "is an IP address literal or ends in a numeric label; put an IP address in iPAddress, not dNSName (BR 7.1.2.7.12)";
   const reverse = ["in-addr.arpa", "ip6.arpa"].find((s) => name === s || name.endsWith(`.${s}`));
   if (reverse) return `ends in an IP Address Reverse Zone Suffix (.${reverse}) (BR 7.1.2.7.12)`;
   const suffix = INTERNAL_SUFFIXES.find((s) => name === s || name.endsWith(`.${s}`));
@@ -137,8 +158,16 @@ export function internalNameProblem(name: string): string | undefined {
 
 /** RFC 5280 Appendix A / X.520 names of the upper bounds, for the messages. */
 const UB_NAMES: Record<SubjectAttribute, string> = {
-  CN: "common-name", O: "organization-name", OU: "organizational-unit-name", C: "country-name (2)", L: "locality-name", ST: "state-name",
-  serialNumber: "serial-number", title: "title", organizationIdentifier: "organization-identifier", E: "emailaddress-length",
+  CN: "common-name",
+  O: "organization-name",
+  OU: "organizational-unit-name",
+  C: "country-name (2)",
+  L: "locality-name",
+  ST: "state-name",
+  serialNumber: "serial-number",
+  title: "title",
+  organizationIdentifier: "organization-identifier",
+  E: "emailaddress-length",
 };
 
 const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
@@ -258,9 +287,13 @@ export function lintRequest(p: CompiledProfile, input: RequestLintInput): Linted
   }
   // BR 7.1.2.7.4: an organization-validated TLS certificate names O, C, and L or ST; never OU.
   if (profile.policyOids.includes(BR_OV_POLICY)) {
-    for (const [a, what] of [["O", "organizationName"], ["C", "countryName"]] as const)
+    for (const [a, what] of [
+      ["O", "organizationName"],
+      ["C", "countryName"],
+    ] as const)
       if (!seen.has(a) && profile.subject.required.includes(a) === false) problems.push(`subject ${what} (${a}) is required in an organization-validated TLS certificate (BR 7.1.2.7.4)`);
-    if (!seen.has("L") && !seen.has("ST") && !profile.subject.required.some((a) => a === "L" || a === "ST")) problems.push("subject localityName (L) or stateOrProvinceName (ST) is required in an organization-validated TLS certificate (BR 7.1.2.7.4)");
+    if (!seen.has("L") && !seen.has("ST") && !profile.subject.required.some((a) => a === "L" || a === "ST"))
+      problems.push("subject localityName (L) or stateOrProvinceName (ST) is required in an organization-validated TLS certificate (BR 7.1.2.7.4)");
     if (seen.has("OU")) problems.push("subject organizationalUnitName (OU) must not be in a TLS certificate (BR 7.1.2.7.4)");
   }
 
@@ -425,7 +458,10 @@ function lintTbsContent(p: CompiledProfile, subject: Buffer, spki: Buffer, exts:
   const caPolicies = p.issuer.policies;
   if (caPolicies) {
     const missing = policies.filter((o) => !caPolicies.includes(o));
-    if (missing.length) problems.push(`certificatePolicies ${missing.join(", ")} not asserted by the issuing CA's certificate (it asserts ${caPolicies.join(", ") || "none"}): RFC 5280 6.1.3 would leave an empty policy tree (BR 7.1.2.10.5)`);
+    if (missing.length)
+      problems.push(
+        `certificatePolicies ${missing.join(", ")} not asserted by the issuing CA's certificate (it asserts ${caPolicies.join(", ") || "none"}): RFC 5280 6.1.3 would leave an empty policy tree (BR 7.1.2.10.5)`,
+      );
   }
   return problems;
 }
@@ -438,4 +474,3 @@ const CRL_DP_KEY = oidKey(EXT.cRLDistributionPoints);
 const AIA_KEY = oidKey(EXT.authorityInfoAccess);
 const OCSP_NOCHECK_KEY = oidKey(EXT.ocspNoCheck);
 export { oidKey };
-

@@ -14,13 +14,20 @@ export const ATTRIBUTE_OIDS: Record<SubjectAttribute, string> = {
   organizationIdentifier: "2.5.4.97",
   E: "1.2.840.113549.1.9.1",
 };
-export const ATTRIBUTE_BY_OID: ReadonlyMap<string, SubjectAttribute> = new Map(
-  Object.entries(ATTRIBUTE_OIDS).map(([k, v]) => [v, k as SubjectAttribute]),
-);
+export const ATTRIBUTE_BY_OID: ReadonlyMap<string, SubjectAttribute> = new Map(Object.entries(ATTRIBUTE_OIDS).map(([k, v]) => [v, k as SubjectAttribute]));
 
 /** Upper bounds in characters (RFC 5280 Appendix A: ub-common-name 64, ub-locality-name 128, ...). */
 export const ATTRIBUTE_MAX_LENGTH: Record<SubjectAttribute, number> = {
-  CN: 64, O: 64, OU: 64, C: 2, L: 128, ST: 128, serialNumber: 64, title: 64, organizationIdentifier: 64, E: 255,
+  CN: 64,
+  O: 64,
+  OU: 64,
+  C: 2,
+  L: 128,
+  ST: 128,
+  serialNumber: 64,
+  title: 64,
+  organizationIdentifier: 64,
+  E: 255,
 };
 
 /** Canonical order of attributes in the subject we encode (most significant first). */
@@ -56,8 +63,7 @@ export function encodeRdns(values: readonly SubjectValue[]): Buffer {
 
 /** A Name from attribute → value (e.g. a ceremony file's `{ C, O, OU, CN }`), encoded as
  *  `encodeName` does; undefined values are left out. */
-export const encodeDn = (dn: Partial<Record<SubjectAttribute, string>>): Buffer =>
-  encodeName(Object.entries(dn).flatMap(([type, value]) => (value === undefined ? [] : [{ type: type as SubjectAttribute, value }])));
+export const encodeDn = (dn: Partial<Record<SubjectAttribute, string>>): Buffer => encodeName(Object.entries(dn).flatMap(([type, value]) => (value === undefined ? [] : [{ type: type as SubjectAttribute, value }])));
 
 /** "CN=x,O=y,C=LA" → the attributes in that order (no escapes, no multi-valued RDNs). */
 export function parseSimpleDn(s: string): SubjectValue[] {

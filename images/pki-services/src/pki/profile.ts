@@ -29,11 +29,7 @@ export interface IssuerInfo {
 }
 
 /** Reads subject, SPKI and SKI from the CA certificate (DER). */
-export function issuerFromCertificate(
-  der: Buffer,
-  keyAlgorithm: KeyAlgorithm,
-  urls: IssuerInfo["urls"],
-): IssuerInfo {
+export function issuerFromCertificate(der: Buffer, keyAlgorithm: KeyAlgorithm, urls: IssuerInfo["urls"]): IssuerInfo {
   const cert = expectTag(readTlv(der, 0), TAG.SEQUENCE, "Certificate");
   const [tbsT] = children(der, cert);
   const f = children(der, tbsT);
@@ -82,7 +78,9 @@ export function issuerCoverageProblems(name: string, profile: Profile, issuer: I
   if (issuer.policies && !ocspResponder) {
     const missing = profile.policyOids.filter((o) => !issuer.policies!.includes(o));
     if (missing.length)
-      out.push(`profile "${name}" asserts ${missing.join(", ")}, which the issuing CA's certificate does not assert (it asserts ${issuer.policies.join(", ") || "none"}): RFC 5280 6.1.3 would leave an empty policy tree and relying parties requiring that policy reject every certificate; certify the CA with every policy its profiles assert (BR 7.1.2.10.5)`);
+      out.push(
+        `profile "${name}" asserts ${missing.join(", ")}, which the issuing CA's certificate does not assert (it asserts ${issuer.policies.join(", ") || "none"}): RFC 5280 6.1.3 would leave an empty policy tree and relying parties requiring that policy reject every certificate; certify the CA with every policy its profiles assert (BR 7.1.2.10.5)`,
+      );
   }
   if (issuer.extendedKeyUsage) {
     const ca = issuer.extendedKeyUsage;
@@ -147,7 +145,13 @@ export function compileProfile(name: string, profile: Profile, issuer: IssuerInf
   allowed.add(EXT.keyUsage);
   const keyUsageExt = (family: KeyFamily) => ext.keyUsage(keyUsageFor(profile, family));
   // RFC 5280 4.2.1.12 / BR 7.1.2.7.10: not critical; a TSA's is critical (RFC 3161 2.3).
-  add(EXT.extKeyUsage, ext.extKeyUsage(profile.extendedKeyUsage.map((e) => EKU_OIDS[e]), profile.kind === "time-stamping"));
+  add(
+    EXT.extKeyUsage,
+    ext.extKeyUsage(
+      profile.extendedKeyUsage.map((e) => EKU_OIDS[e]),
+      profile.kind === "time-stamping",
+    ),
+  );
   // RFC 5280 4.2.1.4, BR 7.1.2.7.9. None on an OCSP responder (BR 7.1.2.8.8: SHOULD NOT).
   if (profile.policyOids.length && !ocspResponder) add(EXT.certificatePolicies, ext.certificatePolicies(profile.policyOids));
   if (!ocspResponder) {
@@ -179,4 +183,3 @@ export function compileProfile(name: string, profile: Profile, issuer: IssuerInf
     includeSubjectKeyIdentifier: includeSki,
   };
 }
-

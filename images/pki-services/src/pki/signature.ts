@@ -43,8 +43,7 @@ export function verifySignature(tbs: Uint8Array, algorithmDer: Uint8Array, signa
 }
 
 /** Certificate / CertificateList / CertificationRequest: SEQUENCE { tbs, algorithm, BIT STRING }. */
-export const assembleSigned = (tbs: Uint8Array, signatureAlgorithm: Uint8Array, signature: Uint8Array): Buffer =>
-  seq(Buffer.from(tbs), Buffer.from(signatureAlgorithm), bitString(signature));
+export const assembleSigned = (tbs: Uint8Array, signatureAlgorithm: Uint8Array, signature: Uint8Array): Buffer => seq(Buffer.from(tbs), Buffer.from(signatureAlgorithm), bitString(signature));
 
 export interface SignedParts {
   readonly tbs: Buffer;
@@ -79,13 +78,7 @@ export class SignatureCheckError extends Error {
  * that the signature verifies with `issuerKey` (or through `verifier`, e.g. a VerifyPool). Throws
  * SignatureCheckError, naming `what` ("certificate", "CRL", "CSR"); the signature is discarded.
  */
-export async function signAndVerify(
-  what: string,
-  tbs: Buffer,
-  signer: Pick<Signer, "sign" | "signatureAlgorithm">,
-  issuerKey: Uint8Array | KeyObject,
-  verifier?: SignatureVerifier,
-): Promise<Buffer> {
+export async function signAndVerify(what: string, tbs: Buffer, signer: Pick<Signer, "sign" | "signatureAlgorithm">, issuerKey: Uint8Array | KeyObject, verifier?: SignatureVerifier): Promise<Buffer> {
   const signature = await signer.sign(tbs);
   const der = assembleSigned(tbs, signer.signatureAlgorithm, signature);
   const [tbsT, algT] = children(der, readTlv(der, 0));

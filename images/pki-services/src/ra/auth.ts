@@ -30,16 +30,33 @@ export const applicantActor = (via?: string): Actor => ({ id: APPLICANT_ID, kind
 export const SYSTEM_ACTOR: Actor = { id: "system:ra", kind: "system", roles: new Set() };
 
 export class AuthError extends Error {
-  constructor(readonly status: 401 | 403, message: string) {
+  constructor(
+    readonly status: 401 | 403,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 const EKU_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
-const RDN_SHORT: Record<string, string> = { "2.5.4.3": "CN", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.5": "serialNumber", "2.5.4.12": "title", "1.2.840.113549.1.9.1": "E" };
+const RDN_SHORT: Record<string, string> = {
+  "2.5.4.3": "CN",
+  "2.5.4.10": "O",
+  "2.5.4.11": "OU",
+  "2.5.4.6": "C",
+  "2.5.4.7": "L",
+  "2.5.4.8": "ST",
+  "2.5.4.5": "serialNumber",
+  "2.5.4.12": "title",
+  "1.2.840.113549.1.9.1": "E",
+};
 
 /** RFC 4514 escaping of one attribute value. */
-const escapeDn = (v: string): string => v.replace(/[\\,+"<>;=]/g, "\\$&").replace(/^[ #]/, "\\$&").replace(/ $/, "\\ ");
+const escapeDn = (v: string): string =>
+  v
+    .replace(/[\\,+"<>;=]/g, "\\$&")
+    .replace(/^[ #]/, "\\$&")
+    .replace(/ $/, "\\ ");
 
 /** Splits PEM text holding one or more certificates into DER. */
 export function pemCertificates(pem: string): Buffer[] {

@@ -14,7 +14,11 @@ export interface VettedSubject {
 }
 
 export class CaCallError extends Error {
-  constructor(readonly status: number, readonly code: string, readonly messages: readonly string[]) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly messages: readonly string[],
+  ) {
     super(`issuing CA answered ${status} ${code}: ${messages.join("; ")}`);
   }
   /** 4xx other than 409/429: the request itself is refused, retrying cannot help. */
@@ -25,7 +29,11 @@ export class CaCallError extends Error {
 
 export class CaClient {
   private readonly agent: https.Agent;
-  constructor(readonly baseUrl: string, tls: { key: Buffer; cert: Buffer; ca: Buffer }, maxSockets = 16) {
+  constructor(
+    readonly baseUrl: string,
+    tls: { key: Buffer; cert: Buffer; ca: Buffer },
+    maxSockets = 16,
+  ) {
     this.agent = new https.Agent({ key: tls.key, cert: tls.cert, ca: tls.ca, keepAlive: true, maxSockets, minVersion: "TLSv1.2" });
   }
 
@@ -49,26 +57,22 @@ export class CaClient {
     const data = Buffer.from(JSON.stringify(body));
     const url = new URL(path, this.baseUrl);
     return new Promise((resolve, reject) => {
-      const req = https.request(
-        url,
-        { method, agent: this.agent, headers: { "content-type": "application/json", "content-length": data.length, ...headers }, timeout: 30_000 },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            let json: Record<string, unknown> = {};
-            try {
-              json = JSON.parse(text) as Record<string, unknown>;
-            } catch {
-              /* below */
-            }
-            if (res.statusCode && res.statusCode < 300) resolve(json);
-            else reject(new CaCallError(res.statusCode ?? 0, String(json.error ?? "error"), (json.messages as string[]) ?? [text.slice(0, 200)]));
-          });
-          res.on("error", reject);
-        },
-      );
+      const req = https.request(url, { method, agent: this.agent, headers: { "content-type": "application/json", "content-length": data.length, ...headers }, timeout: 30_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let json: Record<string, unknown> = {};
+          try {
+            json = JSON.parse(text) as Record<string, unknown>;
+          } catch {
+            /* below */
+          }
+          if (res.statusCode && res.statusCode < 300) resolve(json);
+          else reject(new CaCallError(res.statusCode ?? 0, String(json.error ?? "error"), (json.messages as string[]) ?? [text.slice(0, 200)]));
+        });
+        res.on("error", reject);
+      });
       req.on("timeout", () => req.destroy(new Error(`issuing CA did not answer ${method} ${path} within 30 s`)));
       req.on("error", reject);
       req.end(data);

@@ -59,19 +59,29 @@ export const RaServiceConfig = z.strictObject({
   frontendClients: z.array(z.string().min(1)).min(1),
   /** certificatePolicies OID of the operator-client profile: an operator certificate without it
    *  gives no role. */
-  operatorPolicyOid: z.string().regex(/^[0-2](\.(0|[1-9][0-9]*))+$/).optional(),
+  operatorPolicyOid: z
+    .string()
+    .regex(/^[0-2](\.(0|[1-9][0-9]*))+$/)
+    .optional(),
   kinds: z.record(z.string().regex(/^[a-z0-9-]+$/), RaKind),
   /** Maximum rows in one bulk CSV upload (10,000 in production). */
   bulkUploadMaxRows: z.number().int().positive(),
   /** Largest bulk CSV upload in bytes. @default 10 MiB */
-  bulkUploadMaxBytes: z.number().int().positive().default(10 * 1024 * 1024),
-  evidence: z
-    .strictObject({
-      /** Largest evidence file in bytes. @default 5 MiB */
-      maxBytes: z.number().int().positive().default(5 * 1024 * 1024),
-      /** Retention of evidence and application records (CP/CPS 5.5.2). No default: the CP decides. */
-      retentionDays: z.number().int().positive(),
-    }),
+  bulkUploadMaxBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(10 * 1024 * 1024),
+  evidence: z.strictObject({
+    /** Largest evidence file in bytes. @default 5 MiB */
+    maxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(5 * 1024 * 1024),
+    /** Retention of evidence and application records (CP/CPS 5.5.2). No default: the CP decides. */
+    retentionDays: z.number().int().positive(),
+  }),
   /** Lifetime of an enrollment code in hours. @default 72 */
   enrollmentCodeHours: z.number().positive().default(72),
   /** Parallel issuance requests to the issuing CA. @default 8 */

@@ -111,7 +111,9 @@ export async function uploadBatch(service: RaService, actor: Actor, o: { kind: s
         header = record.map((h) => h.trim());
         const unknown = header.filter((h) => !columnsAllowed.includes(h));
         const dup = header.filter((h, i) => header!.indexOf(h) !== i);
-        const missing = Object.entries(kind.fields).filter(([n, f]) => f.required && f.fixed === undefined && !header!.includes(n)).map(([n]) => n);
+        const missing = Object.entries(kind.fields)
+          .filter(([n, f]) => f.required && f.fixed === undefined && !header!.includes(n))
+          .map(([n]) => n);
         const hp: string[] = [
           ...unknown.map((h) => `row 1, column ${letter(header!.indexOf(h))} "${h}": unknown column for kind "${o.kind}" (allowed: ${columnsAllowed.join(", ")})`),
           ...dup.map((h) => `row 1: column "${h}" appears more than once`),
@@ -196,8 +198,16 @@ class DuplicateBatch extends Error {
 export function batchRow(p: Record<string, unknown>): BatchReport {
   const problems = (typeof p.problems === "string" ? JSON.parse(p.problems) : p.problems) as RowProblem[];
   return {
-    batchId: p.id as string, kind: p.kind as string, filename: p.filename as string, sha256: p.sha256 as string, dryRun: false, duplicate: false,
-    rows: Number(p.rows), accepted: Number(p.accepted), rejected: Number(p.rows) - Number(p.accepted), problems,
+    batchId: p.id as string,
+    kind: p.kind as string,
+    filename: p.filename as string,
+    sha256: p.sha256 as string,
+    dryRun: false,
+    duplicate: false,
+    rows: Number(p.rows),
+    accepted: Number(p.accepted),
+    rejected: Number(p.rows) - Number(p.accepted),
+    problems,
   };
 }
 

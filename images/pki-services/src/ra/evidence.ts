@@ -37,8 +37,16 @@ export interface EvidenceRecord {
 }
 
 const toRecord = (r: Record<string, unknown>): EvidenceRecord => ({
-  id: r.id as string, applicationId: r.application_id as string, type: r.type as string, mediaType: r.media_type as EvidenceMediaType, filename: r.filename as string,
-  size: Number(r.size), sha256: r.sha256 as string, uploadedBy: r.uploaded_by as string, uploadedAt: new Date(r.uploaded_at as string).toISOString(), retainUntil: new Date(r.retain_until as string).toISOString(),
+  id: r.id as string,
+  applicationId: r.application_id as string,
+  type: r.type as string,
+  mediaType: r.media_type as EvidenceMediaType,
+  filename: r.filename as string,
+  size: Number(r.size),
+  sha256: r.sha256 as string,
+  uploadedBy: r.uploaded_by as string,
+  uploadedAt: new Date(r.uploaded_at as string).toISOString(),
+  retainUntil: new Date(r.retain_until as string).toISOString(),
 });
 const COLUMNS = "id, application_id, type, media_type, filename, size, sha256, uploaded_by, uploaded_at, retain_until";
 
@@ -69,7 +77,12 @@ export async function addEvidence(service: RaService, actor: Actor, app: Applica
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + make_interval(days => $10)) RETURNING ${COLUMNS}`,
         [id, app.id, o.type, actual, o.filename, content.length, sha256, content, actor.id, service.config.evidence.retentionDays],
       );
-      await appendAudit(tx, "ra.evidence.add", actor.id, auditSafe({ application: app.id, evidence: id, type: o.type, mediaType: actual, filename: o.filename, size: content.length, sha256, ...service.actorDetails(actor) }));
+      await appendAudit(
+        tx,
+        "ra.evidence.add",
+        actor.id,
+        auditSafe({ application: app.id, evidence: id, type: o.type, mediaType: actual, filename: o.filename, size: content.length, sha256, ...service.actorDetails(actor) }),
+      );
       return toRecord(row);
     });
   } catch (err) {

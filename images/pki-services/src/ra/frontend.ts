@@ -60,7 +60,10 @@ export async function buildRaFrontend(o: RaFrontendOptions): Promise<FastifyInst
       const up = https.request(url, { method: req.method, headers, agent, timeout: 120_000 }, (res) => {
         const h: Record<string, string | string[]> = {};
         for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) h[k] = v;
-        reply.code(res.statusCode ?? 502).headers(h).send(res);
+        reply
+          .code(res.statusCode ?? 502)
+          .headers(h)
+          .send(res);
         res.on("end", resolve);
         res.on("error", reject);
       });

@@ -58,7 +58,12 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
   await app.register(swagger, {
     openapi: {
       openapi: "3.1.0",
-      info: { title: "lanic-ca RA backend", version: "1", description: "Applications, vetting (four-eyes), enrollment, issuance, revocation. mTLS: RA frontends forward the operator certificate in the RFC 9440 Client-Cert header; applicants are authorised per application by `Authorization: Bearer <access token>` or their enrollment code. ADR 0060." },
+      info: {
+        title: "lanic-ca RA backend",
+        version: "1",
+        description:
+          "Applications, vetting (four-eyes), enrollment, issuance, revocation. mTLS: RA frontends forward the operator certificate in the RFC 9440 Client-Cert header; applicants are authorised per application by `Authorization: Bearer <access token>` or their enrollment code. ADR 0060.",
+      },
       components: { securitySchemes: { accessToken: { type: "http", scheme: "bearer" } } },
     },
   });
@@ -120,7 +125,11 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
     }
     const actor = req.actor;
     await service.audit
-      .append(status === 403 || status === 401 ? "ra.access.denied" : "ra.request.rejected", actor?.id ?? "anonymous", auditSafe({ method: req.method, path: req.url.split("?")[0], status, code, problems: messages, ...(actor ? service.actorDetails(actor) : {}) }))
+      .append(
+        status === 403 || status === 401 ? "ra.access.denied" : "ra.request.rejected",
+        actor?.id ?? "anonymous",
+        auditSafe({ method: req.method, path: req.url.split("?")[0], status, code, problems: messages, ...(actor ? service.actorDetails(actor) : {}) }),
+      )
       .catch(() => undefined);
     return reply.code(status).send({ error: code, messages, requestId: req.id });
   });
@@ -146,7 +155,9 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
         summary: "Submit an application (one at a time). Returns its id and the applicant's access token (shown once).",
         tags: ["applications"],
         body: {
-          type: "object", additionalProperties: false, required: ["kind", "fields"],
+          type: "object",
+          additionalProperties: false,
+          required: ["kind", "fields"],
           properties: {
             kind: { type: "string" },
             fields: { type: "object", additionalProperties: { type: "string" } },
@@ -166,9 +177,11 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
     "/api/v1/applications",
     {
       schema: {
-        summary: "List applications (operators)", tags: ["vetting"],
+        summary: "List applications (operators)",
+        tags: ["vetting"],
         querystring: {
-          type: "object", additionalProperties: false,
+          type: "object",
+          additionalProperties: false,
           properties: { state: { type: "string", enum: [...STATES] }, kind: { type: "string" }, batch: { type: "string" }, limit: { type: "integer", minimum: 1, maximum: 1000 }, offset: { type: "integer", minimum: 0 } },
         },
       },
@@ -179,20 +192,18 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
     },
   );
 
-  app.get<{ Params: { id: string } }>(
-    "/api/v1/applications/:id",
-    { schema: { summary: "One application (operators; the applicant with its access token)", tags: ["applications"], params: idParams } },
-    async (req) => {
-      if (req.actor.kind === "operator") return service.mustGet(req.actor, req.params.id, "read");
-      return service.checkAccess(req.actor, req.params.id, bearer(req), "read");
-    },
-  );
+  app.get<{ Params: { id: string } }>("/api/v1/applications/:id", { schema: { summary: "One application (operators; the applicant with its access token)", tags: ["applications"], params: idParams } }, async (req) => {
+    if (req.actor.kind === "operator") return service.mustGet(req.actor, req.params.id, "read");
+    return service.checkAccess(req.actor, req.params.id, bearer(req), "read");
+  });
 
   app.put<{ Params: { id: string }; Body: { fields: Record<string, string>; csr?: string } }>(
     "/api/v1/applications/:id",
     {
       schema: {
-        summary: "Correct a returned application (applicant, access token): back to submitted", tags: ["applications"], params: idParams,
+        summary: "Correct a returned application (applicant, access token): back to submitted",
+        tags: ["applications"],
+        params: idParams,
         body: { type: "object", additionalProperties: false, required: ["fields"], properties: { fields: { type: "object", additionalProperties: { type: "string" } }, csr: { type: "string" } } },
       },
     },
@@ -206,7 +217,8 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
       {
         schema: {
           summary: `${spec.description} (${spec.from.join(" | ")} → ${spec.to}; role: ${spec.roles.join(" or ")}${action === "withdraw" ? "; or the applicant with its access token" : ""})`,
-          tags: ["vetting"], params: idParams,
+          tags: ["vetting"],
+          params: idParams,
           body: { type: "object", additionalProperties: false, properties: { reason: { type: "string", maxLength: 1000 } }, ...(spec.reason ? { required: ["reason"] } : {}) },
         },
       },
@@ -230,7 +242,8 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
     "/api/v1/enroll",
     {
       schema: {
-        summary: "Enroll with a one-time code and a CSR: the certificate (subject from the vetted data) and the revocation secret", tags: ["applications"],
+        summary: "Enroll with a one-time code and a CSR: the certificate (subject from the vetted data) and the revocation secret",
+        tags: ["applications"],
         body: { type: "object", additionalProperties: false, required: ["code", "csr"], properties: { code: { type: "string", maxLength: 64 }, csr: { type: "string", maxLength: 16384 } } },
       },
     },
@@ -244,7 +257,9 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
     "/api/v1/applications/:id/revoke",
     {
       schema: {
-        summary: "Revoke the application's certificate: an ra-operator, or the subscriber with its revocation secret (BR 7.2.2 reasons)", tags: ["revocation"], params: idParams,
+        summary: "Revoke the application's certificate: an ra-operator, or the subscriber with its revocation secret (BR 7.2.2 reasons)",
+        tags: ["revocation"],
+        params: idParams,
         body: { type: "object", additionalProperties: false, required: ["reason"], properties: { reason: { type: "string" }, revocationSecret: { type: "string" } } },
       },
     },
@@ -255,7 +270,9 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
     "/api/v1/applications/:id/renew",
     {
       schema: {
-        summary: "Renewal: a new application pre-filled from this one (ra-operator, or the applicant with its access token)", tags: ["applications"], params: idParams,
+        summary: "Renewal: a new application pre-filled from this one (ra-operator, or the applicant with its access token)",
+        tags: ["applications"],
+        params: idParams,
         body: { type: "object", additionalProperties: false, properties: { csr: { type: "string" } } },
       },
     },
@@ -267,7 +284,13 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
 
   app.get<{ Querystring: { days: number } }>(
     "/api/v1/certificates/expiring",
-    { schema: { summary: "Certificates expiring within N days (ra-operator)", tags: ["revocation"], querystring: { type: "object", additionalProperties: false, required: ["days"], properties: { days: { type: "integer", minimum: 1, maximum: 3650 } } } } },
+    {
+      schema: {
+        summary: "Certificates expiring within N days (ra-operator)",
+        tags: ["revocation"],
+        querystring: { type: "object", additionalProperties: false, required: ["days"], properties: { days: { type: "integer", minimum: 1, maximum: 3650 } } },
+      },
+    },
     async (req) => {
       if (req.actor.kind !== "operator" || !req.actor.roles.has("ra-operator")) throw new AuthError(req.actor.kind === "operator" ? 403 : 401, "the expiring list needs the ra-operator role");
       return { applications: await service.expiring(req.query.days) };
@@ -278,7 +301,8 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
     "/api/v1/reports/approvals",
     {
       schema: {
-        summary: "The vetting manager's periodic report of approvals in [from, to), with rule violations (vetting-manager)", tags: ["vetting"],
+        summary: "The vetting manager's periodic report of approvals in [from, to), with rule violations (vetting-manager)",
+        tags: ["vetting"],
         querystring: { type: "object", additionalProperties: false, required: ["from", "to"], properties: { from: { type: "string", format: "date-time" }, to: { type: "string", format: "date-time" } } },
       },
     },
@@ -296,7 +320,8 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
       bodyLimit: service.config.evidence.maxBytes,
       schema: {
         summary: `Add supporting evidence (PDF, JPEG or PNG, checked by content; at most ${service.config.evidence.maxBytes} bytes) to a submitted, in-review or returned application (applicant with its token, or an operator)`,
-        tags: ["applications"], params: idParams,
+        tags: ["applications"],
+        params: idParams,
         querystring: { type: "object", additionalProperties: false, required: ["type", "filename"], properties: { type: { type: "string" }, filename: { type: "string", maxLength: 200 } } },
       },
     },
@@ -336,7 +361,8 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
     "/api/v1/batches",
     {
       schema: {
-        summary: "Upload a bulk CSV (ra-operator): text/csv, UTF-8 with or without BOM, header = the kind's field names. dryRun=true reports every problem by row and column and stores nothing; otherwise good rows are stored and bad ones reported. The same file again creates nothing (duplicate: true).",
+        summary:
+          "Upload a bulk CSV (ra-operator): text/csv, UTF-8 with or without BOM, header = the kind's field names. dryRun=true reports every problem by row and column and stores nothing; otherwise good rows are stored and bad ones reported. The same file again creates nothing (duplicate: true).",
         tags: ["bulk"],
         querystring: { type: "object", additionalProperties: false, required: ["kind"], properties: { kind: { type: "string" }, filename: { type: "string", maxLength: 255 }, dryRun: { type: "boolean" } } },
       },
@@ -349,16 +375,12 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
     },
   );
 
-  app.get<{ Params: { id: string } }>(
-    "/api/v1/batches/:id",
-    { schema: { summary: "A batch's upload report (operators)", tags: ["bulk"], params: idParams } },
-    async (req) => {
-      if (req.actor.kind !== "operator") throw new AuthError(401, "batches need an operator client certificate");
-      const [b] = await service.db.query<Record<string, unknown>>(`SELECT * FROM ra_batches WHERE id = $1`, [req.params.id]);
-      if (!b) throw new RaError(404, "not_found", [`no batch ${req.params.id}`]);
-      return batchRow(b);
-    },
-  );
+  app.get<{ Params: { id: string } }>("/api/v1/batches/:id", { schema: { summary: "A batch's upload report (operators)", tags: ["bulk"], params: idParams } }, async (req) => {
+    if (req.actor.kind !== "operator") throw new AuthError(401, "batches need an operator client certificate");
+    const [b] = await service.db.query<Record<string, unknown>>(`SELECT * FROM ra_batches WHERE id = $1`, [req.params.id]);
+    if (!b) throw new RaError(404, "not_found", [`no batch ${req.params.id}`]);
+    return batchRow(b);
+  });
 
   for (const action of Object.keys(VETTING_ACTIONS).filter((a) => a !== "withdraw") as VettingActionName[]) {
     const spec = VETTING_ACTIONS[action];
@@ -367,7 +389,8 @@ export async function buildRaBackend(service: RaService, tls: RaBackendTls, o: {
       {
         schema: {
           summary: `${spec.description}, for every application of the batch that is ${spec.from.join(" or ")} (role: ${spec.roles.join(" or ")}).${action === "approve" ? " Returns one enrollment code per row, once (format=csv: a CSV with formula cells neutralised)." : ""}`,
-          tags: ["bulk"], params: idParams,
+          tags: ["bulk"],
+          params: idParams,
           querystring: { type: "object", additionalProperties: false, properties: { format: { type: "string", enum: ["json", "csv"] } } },
           body: { type: "object", additionalProperties: false, properties: { reason: { type: "string", maxLength: 1000 } }, ...(spec.reason ? { required: ["reason"] } : {}) },
         },

@@ -14,7 +14,11 @@ import type { RaKind, RaServiceConfig } from "./config.js";
 import { FINAL_STATES, VETTING_ACTIONS, type State, type VettingActionName } from "./states.js";
 
 export class RaError extends Error {
-  constructor(readonly status: number, readonly code: string, readonly problems: readonly string[]) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly problems: readonly string[],
+  ) {
     super(problems.join("; "));
   }
 }
@@ -54,13 +58,28 @@ const iso = (v: unknown): string | null => (v == null ? null : new Date(v as str
 
 export function rowToApplication(r: Record<string, unknown>): Application {
   return {
-    id: r.id as string, kind: r.kind as string, state: r.state as State,
+    id: r.id as string,
+    kind: r.kind as string,
+    state: r.state as State,
     fields: (typeof r.fields === "string" ? JSON.parse(r.fields) : r.fields) as Record<string, string>,
-    csr: (r.csr as string | null) ?? null, submittedBy: r.submitted_by as string, officer: (r.officer as string | null) ?? null, approver: (r.approver as string | null) ?? null,
-    reason: (r.reason as string | null) ?? null, batchId: (r.batch_id as string | null) ?? null, batchRow: r.batch_row == null ? null : Number(r.batch_row),
-    renewalOf: (r.renewal_of as string | null) ?? null, serial: (r.serial as string | null) ?? null, certificate: (r.certificate as string | null) ?? null,
-    notAfter: iso(r.not_after), revocationReason: (r.revocation_reason as string | null) ?? null, issueError: (r.issue_error as string | null) ?? null,
-    enrollmentExpiresAt: iso(r.enrollment_expires_at), createdAt: iso(r.created_at)!, updatedAt: iso(r.updated_at)!, approvedAt: iso(r.approved_at), issuedAt: iso(r.issued_at),
+    csr: (r.csr as string | null) ?? null,
+    submittedBy: r.submitted_by as string,
+    officer: (r.officer as string | null) ?? null,
+    approver: (r.approver as string | null) ?? null,
+    reason: (r.reason as string | null) ?? null,
+    batchId: (r.batch_id as string | null) ?? null,
+    batchRow: r.batch_row == null ? null : Number(r.batch_row),
+    renewalOf: (r.renewal_of as string | null) ?? null,
+    serial: (r.serial as string | null) ?? null,
+    certificate: (r.certificate as string | null) ?? null,
+    notAfter: iso(r.not_after),
+    revocationReason: (r.revocation_reason as string | null) ?? null,
+    issueError: (r.issue_error as string | null) ?? null,
+    enrollmentExpiresAt: iso(r.enrollment_expires_at),
+    createdAt: iso(r.created_at)!,
+    updatedAt: iso(r.updated_at)!,
+    approvedAt: iso(r.approved_at),
+    issuedAt: iso(r.issued_at),
   };
 }
 
@@ -79,7 +98,11 @@ function newEnrollmentCode(): string {
   }
   return out;
 }
-const normaliseCode = (c: string): string => c.toUpperCase().replace(/[^A-Z0-9]/g, "").replace(/(.{4})(?=.)/g, "$1-");
+const normaliseCode = (c: string): string =>
+  c
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, "")
+    .replace(/(.{4})(?=.)/g, "$1-");
 
 /** Characters refused in any field: C0/C1 controls, and markup that a page or a mail could run
  *  (the pages escape too; the RA keeps no value that needs it). */
@@ -87,7 +110,11 @@ const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f<>]/;
 
 /** Escapes what PostgreSQL refuses in jsonb (NUL, lone surrogates) before a hostile value is audited. */
 export function auditSafe<T>(v: T): T {
-  return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === "string" ? x.replace(/\u0000/g, "\\u0000").replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`) : x))) as T;
+  return JSON.parse(
+    JSON.stringify(v, (_k, x) =>
+      typeof x === "string" ? x.replace(/\u0000/g, "\\u0000").replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`) : x,
+    ),
+  ) as T;
 }
 
 export interface FieldProblem {
@@ -121,7 +148,10 @@ export function validateFields(kindName: string, kind: RaKind, input: Record<str
     const v = raw.normalize("NFC");
     if (FORBIDDEN.test(v)) {
       const c = FORBIDDEN.exec(v)![0];
-      problems.push({ field: name, message: `contains a character that is not allowed (U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")} at position ${v.indexOf(c) + 1}): control characters and < > are refused` });
+      problems.push({
+        field: name,
+        message: `contains a character that is not allowed (U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")} at position ${v.indexOf(c) + 1}): control characters and < > are refused`,
+      });
       continue;
     }
     if (v.trim() !== v) {
@@ -150,7 +180,13 @@ export function vettedSubject(kind: RaKind, fields: Record<string, string>): Vet
   for (const [name, f] of Object.entries(kind.fields)) {
     const v = fields[name];
     if (!f.maps || v === undefined) continue;
-    if (f.maps === "san.dns") dns.push(...v.split(/[\s,]+/).filter(Boolean).map((d) => d.toLowerCase()));
+    if (f.maps === "san.dns")
+      dns.push(
+        ...v
+          .split(/[\s,]+/)
+          .filter(Boolean)
+          .map((d) => d.toLowerCase()),
+      );
     else if (f.maps === "san.email") email.push(...v.split(/[\s,]+/).filter(Boolean));
     else attributes.push({ type: f.maps, value: v });
   }
@@ -214,7 +250,12 @@ export class RaService {
     try {
       const kind = this.kind(input.kind);
       const { fields, problems } = validateFields(input.kind, kind, input.fields);
-      if (problems.length) throw new RaError(422, "invalid_fields", problems.map((p) => `fields.${p.field}: ${p.message}`));
+      if (problems.length)
+        throw new RaError(
+          422,
+          "invalid_fields",
+          problems.map((p) => `fields.${p.field}: ${p.message}`),
+        );
       const csr = input.csr ? this.checkCsr(input.kind, input.csr) : null;
       const accessToken = newSecret();
       const id = randomUUID();
@@ -300,7 +341,12 @@ export class RaService {
         }
         if (reason) sets.push(`reason = $${params.push(reason)}`);
         const [row] = await tx.query<Record<string, unknown>>(`UPDATE ra_applications SET ${sets.join(", ")} WHERE id = $1 RETURNING *`, params);
-        await appendAudit(tx, `ra.${action}`, actor.id, auditSafe({ application: id, from: app.state, to: spec.to, ...(reason ? { reason } : {}), ...(code ? { enrollmentCode: "issued" } : {}), ...this.actorDetails(actor) }));
+        await appendAudit(
+          tx,
+          `ra.${action}`,
+          actor.id,
+          auditSafe({ application: id, from: app.state, to: spec.to, ...(reason ? { reason } : {}), ...(code ? { enrollmentCode: "issued" } : {}), ...this.actorDetails(actor) }),
+        );
         return { application: rowToApplication(row), enrollmentCode: code };
       });
       if (action === "approve" && r.application.csr) r.application = await this.issue(id).catch(() => r.application);
@@ -317,13 +363,19 @@ export class RaService {
     try {
       if (app.state !== "returned") throw new RaError(409, "bad_transition", [`cannot correct application ${id}: it is ${app.state} (only a returned application can be corrected)`]);
       const { fields, problems } = validateFields(app.kind, this.kind(app.kind), input.fields);
-      if (problems.length) throw new RaError(422, "invalid_fields", problems.map((p) => `fields.${p.field}: ${p.message}`));
+      if (problems.length)
+        throw new RaError(
+          422,
+          "invalid_fields",
+          problems.map((p) => `fields.${p.field}: ${p.message}`),
+        );
       const csr = input.csr ? this.checkCsr(app.kind, input.csr) : app.csr;
       return await this.db.transaction(async (tx) => {
-        const [row] = await tx.query<Record<string, unknown>>(
-          `UPDATE ra_applications SET state = 'submitted', fields = $2, csr = $3, reason = NULL, updated_at = now() WHERE id = $1 AND state = 'returned' RETURNING *`,
-          [id, JSON.stringify(fields), csr],
-        );
+        const [row] = await tx.query<Record<string, unknown>>(`UPDATE ra_applications SET state = 'submitted', fields = $2, csr = $3, reason = NULL, updated_at = now() WHERE id = $1 AND state = 'returned' RETURNING *`, [
+          id,
+          JSON.stringify(fields),
+          csr,
+        ]);
         if (!row) throw new RaError(409, "bad_transition", [`application ${id} changed state meanwhile`]);
         await appendAudit(tx, "ra.resubmit", actor.id, { application: id, from: "returned", to: "submitted", ...this.actorDetails(actor) });
         return rowToApplication(row);
@@ -395,7 +447,11 @@ export class RaService {
       let next = 0;
       let failed = 0;
       const recordings: Promise<void>[] = [];
-      const count = (p: Promise<Application>) => p.then((a) => void (a.state === "issued" && done++), () => void failed++);
+      const count = (p: Promise<Application>) =>
+        p.then(
+          (a) => void (a.state === "issued" && done++),
+          () => void failed++,
+        );
       const worker = async () => {
         while (next < rows.length) {
           const app = rowToApplication(rows[next++]);
@@ -441,7 +497,12 @@ export class RaService {
       });
       if (!used) throw new RaError(409, "enrollment_code_used", ["enrollment code already used"]);
       const issued = await this.issue(id).catch((err: unknown) => {
-        if (err instanceof CaCallError && err.permanent) throw new RaError(422, "issuance_refused", err.messages.map((m) => `issuing CA: ${m}`));
+        if (err instanceof CaCallError && err.permanent)
+          throw new RaError(
+            422,
+            "issuance_refused",
+            err.messages.map((m) => `issuing CA: ${m}`),
+          );
         throw err;
       });
       if (issued.state !== "issued") throw new RaError(503, "issuance_pending", [`application ${id} is approved; issuance will be retried`]);
@@ -467,10 +528,10 @@ export class RaService {
   private async deliverRow(actor: Actor, app: Application): Promise<{ application: Application; revocationSecret: string }> {
     const secret = newSecret();
     return this.db.transaction(async (tx) => {
-      const [row] = await tx.query<Record<string, unknown>>(
-        `UPDATE ra_applications SET state = 'delivered', revocation_hash = $2, updated_at = now() WHERE id = $1 AND state = 'issued' RETURNING *`,
-        [app.id, sha256hex(secret)],
-      );
+      const [row] = await tx.query<Record<string, unknown>>(`UPDATE ra_applications SET state = 'delivered', revocation_hash = $2, updated_at = now() WHERE id = $1 AND state = 'issued' RETURNING *`, [
+        app.id,
+        sha256hex(secret),
+      ]);
       if (!row) throw new RaError(409, "bad_transition", [`application ${app.id} was delivered already`]);
       await appendAudit(tx, "ra.deliver", actor.id, { application: app.id, serial: app.serial, ...this.actorDetails(actor) });
       return { application: rowToApplication(row), revocationSecret: secret };
@@ -499,16 +560,21 @@ export class RaService {
       } catch (err) {
         // Revoked at the CA already (a retry after a crash): record it here too.
         if (!(err instanceof CaCallError && err.code === "already_revoked")) {
-          if (err instanceof CaCallError && err.permanent) throw new RaError(422, "revocation_refused", err.messages.map((m) => `issuing CA: ${m}`));
+          if (err instanceof CaCallError && err.permanent)
+            throw new RaError(
+              422,
+              "revocation_refused",
+              err.messages.map((m) => `issuing CA: ${m}`),
+            );
           throw err;
         }
       }
       const who = subscriber ? `subscriber:${id}` : actor.id;
       return await this.db.transaction(async (tx) => {
-        const [row] = await tx.query<Record<string, unknown>>(
-          `UPDATE ra_applications SET state = 'revoked', revocation_reason = $2, updated_at = now() WHERE id = $1 AND state IN ('issued', 'delivered') RETURNING *`,
-          [id, reason],
-        );
+        const [row] = await tx.query<Record<string, unknown>>(`UPDATE ra_applications SET state = 'revoked', revocation_reason = $2, updated_at = now() WHERE id = $1 AND state IN ('issued', 'delivered') RETURNING *`, [
+          id,
+          reason,
+        ]);
         if (!row) throw new RaError(409, "bad_transition", [`application ${id} changed state meanwhile`]);
         await appendAudit(tx, "ra.revoke", who, { application: id, serial: app.serial, reason, from: app.state, by: subscriber ? "subscriber" : "ra-operator", ...this.actorDetails(actor) });
         return rowToApplication(row);
@@ -531,10 +597,7 @@ export class RaService {
 
   /** Certificates expiring within `days` (reminders). */
   async expiring(days: number): Promise<Application[]> {
-    const rows = await this.db.query<Record<string, unknown>>(
-      `SELECT * FROM ra_applications WHERE state IN ('issued', 'delivered') AND not_after <= now() + make_interval(days => $1) ORDER BY not_after, id`,
-      [days],
-    );
+    const rows = await this.db.query<Record<string, unknown>>(`SELECT * FROM ra_applications WHERE state IN ('issued', 'delivered') AND not_after <= now() + make_interval(days => $1) ORDER BY not_after, id`, [days]);
     return rows.map(rowToApplication);
   }
 
@@ -574,7 +637,12 @@ export class RaService {
    * officer; all of them refused is 403. Approval makes one enrollment code per row, returned
    * once. One transaction, one audit record listing every application changed.
    */
-  async batchAct(actor: Actor, batchId: string, action: VettingActionName, reason?: string): Promise<{ batchId: string; action: string; changed: number; skippedFourEyes: number; codes: { row: number; application: string; fields: Record<string, string>; code: string }[]; expiresAt?: string }> {
+  async batchAct(
+    actor: Actor,
+    batchId: string,
+    action: VettingActionName,
+    reason?: string,
+  ): Promise<{ batchId: string; action: string; changed: number; skippedFourEyes: number; codes: { row: number; application: string; fields: Record<string, string>; code: string }[]; expiresAt?: string }> {
     const spec = VETTING_ACTIONS[action];
     requireRole(actor, spec.roles, `${action} a batch`);
     try {
@@ -598,7 +666,13 @@ export class RaService {
           const sets = [`state = '${spec.to}'`, "updated_at = now()"];
           if (reason) sets.push(`reason = $${params.push(reason)}::text`);
           if (action === "accept") sets.push(`officer = $${params.push(actor.id)}::text`);
-          if (action === "approve") sets.push(`approver = $${params.push(actor.id)}::text`, "approved_at = now()", "enrollment_hash = v.h", `enrollment_expires_at = CASE WHEN v.h IS NULL THEN NULL ELSE now() + make_interval(secs => ${Number(secs)}) END`);
+          if (action === "approve")
+            sets.push(
+              `approver = $${params.push(actor.id)}::text`,
+              "approved_at = now()",
+              "enrollment_hash = v.h",
+              `enrollment_expires_at = CASE WHEN v.h IS NULL THEN NULL ELSE now() + make_interval(secs => ${Number(secs)}) END`,
+            );
           const values = part.map((r) => {
             const code = action === "approve" && !r.csr ? newEnrollmentCode() : null;
             if (code) codes.push({ row: Number(r.batch_row), application: r.id, fields: (typeof r.fields === "string" ? JSON.parse(r.fields) : r.fields) as Record<string, string>, code });
@@ -607,7 +681,12 @@ export class RaService {
           await tx.query(`UPDATE ra_applications a SET ${sets.join(", ")} FROM (VALUES ${values.join(", ")}) AS v(id, h) WHERE a.id = v.id`, params);
         }
         const [{ exp }] = await tx.query<{ exp: unknown }>(`SELECT now() + make_interval(secs => $1) AS exp`, [secs]);
-        await appendAudit(tx, `ra.batch.${action}`, actor.id, auditSafe({ batch: batchId, from: spec.from, to: spec.to, count: eligible.length, skippedFourEyes, applications: eligible.map((r) => r.id), ...(reason ? { reason } : {}), ...this.actorDetails(actor) }));
+        await appendAudit(
+          tx,
+          `ra.batch.${action}`,
+          actor.id,
+          auditSafe({ batch: batchId, from: spec.from, to: spec.to, count: eligible.length, skippedFourEyes, applications: eligible.map((r) => r.id), ...(reason ? { reason } : {}), ...this.actorDetails(actor) }),
+        );
         return { batchId, action, changed: eligible.length, skippedFourEyes, codes, ...(codes.length ? { expiresAt: iso(exp)! } : {}) };
       });
     } catch (err) {
@@ -620,9 +699,13 @@ export class RaService {
   async applicantWithdraw(actor: Actor, id: string, token: string | undefined, reason: string): Promise<Application> {
     const app = await this.checkAccess(actor, id, token, "withdraw");
     try {
-      if (app.state !== "submitted" && app.state !== "returned") throw new RaError(409, "bad_transition", [`cannot withdraw application ${id}: it is ${app.state} (an applicant withdraws a submitted or returned application; ask the RA otherwise)`]);
+      if (app.state !== "submitted" && app.state !== "returned")
+        throw new RaError(409, "bad_transition", [`cannot withdraw application ${id}: it is ${app.state} (an applicant withdraws a submitted or returned application; ask the RA otherwise)`]);
       return await this.db.transaction(async (tx) => {
-        const [row] = await tx.query<Record<string, unknown>>(`UPDATE ra_applications SET state = 'withdrawn', reason = $2, updated_at = now() WHERE id = $1 AND state IN ('submitted', 'returned') RETURNING *`, [id, reason || "withdrawn by the applicant"]);
+        const [row] = await tx.query<Record<string, unknown>>(`UPDATE ra_applications SET state = 'withdrawn', reason = $2, updated_at = now() WHERE id = $1 AND state IN ('submitted', 'returned') RETURNING *`, [
+          id,
+          reason || "withdrawn by the applicant",
+        ]);
         if (!row) throw new RaError(409, "bad_transition", [`application ${id} changed state meanwhile`]);
         await appendAudit(tx, "ra.withdraw", actor.id, auditSafe({ application: id, from: app.state, to: "withdrawn", reason, by: "applicant" }));
         return rowToApplication(row);

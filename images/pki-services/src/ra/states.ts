@@ -27,7 +27,13 @@ export const VETTING_ACTIONS = {
   accept: { from: ["in_review"], to: "accepted", roles: ["vetting-officer"], reason: false, description: "the vetting officer accepts it for approval (recorded as its officer)" },
   return: { from: ["in_review"], to: "returned", roles: ["vetting-officer"], reason: true, description: "the vetting officer returns it to the applicant for correction" },
   reject: { from: ["in_review", "accepted"], to: "rejected", roles: ["vetting-officer", "vetting-approver"], reason: true, description: "refused, with the reason" },
-  approve: { from: ["accepted"], to: "approved", roles: ["vetting-approver"], reason: false, description: "a vetting approver other than its officer approves it; with a CSR it is issued, without one an enrollment code is made" },
+  approve: {
+    from: ["accepted"],
+    to: "approved",
+    roles: ["vetting-approver"],
+    reason: false,
+    description: "a vetting approver other than its officer approves it; with a CSR it is issued, without one an enrollment code is made",
+  },
   withdraw: { from: ["submitted", "in_review", "returned", "accepted"], to: "withdrawn", roles: ["ra-operator"], reason: true, description: "withdrawn at the applicant's request" },
 } as const satisfies Record<string, VettingAction>;
 export type VettingActionName = keyof typeof VETTING_ACTIONS;

@@ -57,12 +57,19 @@ function readTime(buf: Buffer, p: number, limit: number): { t: number; end: numb
 
 /** Hash of each signature algorithm a CA of this project signs with (RFC 5758 3.2, RFC 4055 5). */
 const SIGNATURE_HASH: Record<string, string> = {
-  "1.2.840.10045.4.3.2": "sha256", "1.2.840.10045.4.3.3": "sha384", "1.2.840.10045.4.3.4": "sha512",
-  "1.2.840.113549.1.1.11": "sha256", "1.2.840.113549.1.1.12": "sha384", "1.2.840.113549.1.1.13": "sha512",
+  "1.2.840.10045.4.3.2": "sha256",
+  "1.2.840.10045.4.3.3": "sha384",
+  "1.2.840.10045.4.3.4": "sha512",
+  "1.2.840.113549.1.1.11": "sha256",
+  "1.2.840.113549.1.1.12": "sha384",
+  "1.2.840.113549.1.1.13": "sha512",
 };
 
 export class PublishRejected extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
     this.name = "PublishRejected";
   }
@@ -344,7 +351,10 @@ export function repositoryHandler(store: RepositoryStore): http.RequestListener 
     const now = Date.now();
     // sandbox: a published document never runs script in the repository's origin
     const headers: Record<string, string | number> = {
-      "content-type": e.type, etag: e.etag, "last-modified": e.lastModified, "x-content-type-options": "nosniff",
+      "content-type": e.type,
+      etag: e.etag,
+      "last-modified": e.lastModified,
+      "x-content-type-options": "nosniff",
       "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; sandbox",
     };
     if (e.expires !== undefined) {
@@ -370,7 +380,9 @@ export function repositoryHandler(store: RepositoryStore): http.RequestListener 
           await fh.close();
           return res.end();
         }
-        fh.createReadStream().on("error", () => res.destroy()).pipe(res);
+        fh.createReadStream()
+          .on("error", () => res.destroy())
+          .pipe(res);
       },
       () => notFound(),
     );

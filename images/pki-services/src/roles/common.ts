@@ -126,7 +126,12 @@ export function listenError(err: NodeJS.ErrnoException, host: string, port: numb
 /** A start that fails once the audit log is open is recorded as `service.start.failed` with the
  *  reason, never left as a `service.start` without a stop (BR 5.4.1: start-up and shutdown of
  *  the logging functions). The audit write itself failing must not hide the start's error. */
-export async function auditFailedStart(audit: { append(event: "service.start.failed", actor: string, details: Record<string, unknown>): Promise<unknown> }, actor: string, details: Record<string, unknown>, err: unknown): Promise<void> {
+export async function auditFailedStart(
+  audit: { append(event: "service.start.failed", actor: string, details: Record<string, unknown>): Promise<unknown> },
+  actor: string,
+  details: Record<string, unknown>,
+  err: unknown,
+): Promise<void> {
   const reason = ((err as Error)?.message ?? String(err)).slice(0, 500);
   await audit.append("service.start.failed", actor, { ...details, reason }).catch(() => undefined);
 }

@@ -16,8 +16,12 @@ export async function crlPublisherMain(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      config: { type: "string" }, "ca-cert": { type: "string" }, db: { type: "string" }, once: { type: "boolean", default: false },
-      out: { type: "string", default: "/var/lib/pki-services/crl" }, "poll-seconds": { type: "string", default: "15" },
+      config: { type: "string" },
+      "ca-cert": { type: "string" },
+      db: { type: "string" },
+      once: { type: "boolean", default: false },
+      out: { type: "string", default: "/var/lib/pki-services/crl" },
+      "poll-seconds": { type: "string", default: "15" },
     },
     strict: true,
   });
@@ -32,7 +36,11 @@ export async function crlPublisherMain(args: string[]): Promise<number> {
   const repo = config.publish?.repositoryUrl;
   const tls = repo ? clientTls(config.publish!.clientTlsDir) : undefined;
   const publisher = new CrlPublisher({
-    config, db, signer: hsmDigestSigner(signer), caCertificate: readCertificate(caCertPath), outDir: values.out!,
+    config,
+    db,
+    signer: hsmDigestSigner(signer),
+    caCertificate: readCertificate(caCertPath),
+    outDir: values.out!,
     publish: repo ? (file, name) => publishFile(repo, tls!, `crl/${name}`, file) : undefined,
   });
   const close = async () => {
@@ -52,7 +60,8 @@ export async function crlPublisherMain(args: string[]): Promise<number> {
   onStop(async () => ac.abort());
   log({ event: "crl.watch", ca: config.name, pollSeconds });
   await publisher.watch({
-    pollSeconds, signal: ac.signal,
+    pollSeconds,
+    signal: ac.signal,
     onPublished: (p) => log({ event: "crl.published", ca: config.name, crlNumber: p.crlNumber.toString(), entries: p.entries, size: p.size }),
     onError: (e) => log({ event: "crl.publish.failed", ca: config.name, error: e instanceof Error ? e.message : String(e) }),
   });

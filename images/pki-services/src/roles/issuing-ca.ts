@@ -14,9 +14,15 @@ export async function issuingCaMain(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      config: { type: "string" }, "ca-cert": { type: "string" }, db: { type: "string" }, listen: { type: "string", default: "0.0.0.0:8443" },
-      "tls-key": { type: "string" }, "tls-cert": { type: "string" }, "client-ca": { type: "string" },
-      "insecure-test-identity-header": { type: "boolean", default: false }, "pool-size": { type: "string" },
+      config: { type: "string" },
+      "ca-cert": { type: "string" },
+      db: { type: "string" },
+      listen: { type: "string", default: "0.0.0.0:8443" },
+      "tls-key": { type: "string" },
+      "tls-cert": { type: "string" },
+      "client-ca": { type: "string" },
+      "insecure-test-identity-header": { type: "boolean", default: false },
+      "pool-size": { type: "string" },
       "reconcile-grace-seconds": { type: "string", default: "120" },
     },
     strict: true,

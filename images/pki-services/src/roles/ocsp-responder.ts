@@ -35,13 +35,23 @@ export async function ocspResponderMain(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      "sign-only": { type: "boolean", default: false }, serve: { type: "boolean", default: false },
-      config: { type: "string" }, "ca-cert": { type: "string" }, db: { type: "string" }, "poll-seconds": { type: "string", default: "10" },
-      listen: { type: "string", default: "0.0.0.0:8080" }, "publish-listen": { type: "string", default: "0.0.0.0:8443" },
-      "tls-key": { type: "string" }, "tls-cert": { type: "string" }, "client-ca": { type: "string" }, "allowed-clients": { type: "string" },
-      "cache-file": { type: "string" }, "publish-tls-dir": { type: "string", default: "/etc/lanic-ca/publish-tls" },
+      "sign-only": { type: "boolean", default: false },
+      serve: { type: "boolean", default: false },
+      config: { type: "string" },
+      "ca-cert": { type: "string" },
+      db: { type: "string" },
+      "poll-seconds": { type: "string", default: "10" },
+      listen: { type: "string", default: "0.0.0.0:8080" },
+      "publish-listen": { type: "string", default: "0.0.0.0:8443" },
+      "tls-key": { type: "string" },
+      "tls-cert": { type: "string" },
+      "client-ca": { type: "string" },
+      "allowed-clients": { type: "string" },
+      "cache-file": { type: "string" },
+      "publish-tls-dir": { type: "string", default: "/etc/lanic-ca/publish-tls" },
       workers: { type: "string", default: "1" },
-      "trust-dir": { type: "string", default: "/etc/lanic-ca/ca-certs" }, signer: { type: "string", multiple: true },
+      "trust-dir": { type: "string", default: "/etc/lanic-ca/ca-certs" },
+      signer: { type: "string", multiple: true },
     },
     strict: true,
   });
@@ -93,14 +103,26 @@ export async function ocspResponderMain(args: string[]): Promise<number> {
     if (values["sign-only"] && !url) throw new Error(`--sign-only needs 'publish.ocspResponderUrl' in ${values.config}`);
     const tls = url ? clientTls(config.publish!.clientTlsDir) : undefined;
     const s = new OcspSigner({
-      config, db, signer: hsmDigestSigner(signer), responderCertificate: readCertificate(responder.certificatePath), caCertificate: readCertificate(caCertPath),
-      push: url ? (r) => pushOcspResponses(url, tls!, r) : async (r) => { for (const d of r) cache.put(d); return { instance: cache.instance }; },
+      config,
+      db,
+      signer: hsmDigestSigner(signer),
+      responderCertificate: readCertificate(responder.certificatePath),
+      caCertificate: readCertificate(caCertPath),
+      push: url
+        ? (r) => pushOcspResponses(url, tls!, r)
+        : async (r) => {
+            for (const d of r) cache.put(d);
+            return { instance: cache.instance };
+          },
     });
     await s.checkResponderCertificate();
     const ac = new AbortController();
     const running = s.run({
-      pollSeconds: seconds("--poll-seconds", values["poll-seconds"], 0.001), signal: ac.signal,
-      onPass: (r) => { if (r.signed) log({ event: "ocsp.signed", ca: config.name, ...r }); },
+      pollSeconds: seconds("--poll-seconds", values["poll-seconds"], 0.001),
+      signal: ac.signal,
+      onPass: (r) => {
+        if (r.signed) log({ event: "ocsp.signed", ca: config.name, ...r });
+      },
       onError: (e) => log({ event: "ocsp.sign.failed", ca: config.name, error: e instanceof Error ? e.message : String(e) }),
     });
     stops.push(async () => {
@@ -111,6 +133,8 @@ export async function ocspResponderMain(args: string[]): Promise<number> {
     });
     log({ event: "started", role: "ocsp-responder", mode: "sign", ca: config.name, push: url ?? "in-process" });
   }
-  onStop(async () => { for (const s of stops) await s(); });
+  onStop(async () => {
+    for (const s of stops) await s();
+  });
   return -1;
 }

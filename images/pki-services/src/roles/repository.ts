@@ -10,10 +10,16 @@ export async function repositoryMain(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      "base-url": { type: "string" }, root: { type: "string", default: "/var/lib/pki-services/repository" },
-      listen: { type: "string", default: "0.0.0.0:8080" }, "publish-listen": { type: "string", default: "0.0.0.0:8443" },
-      "tls-key": { type: "string" }, "tls-cert": { type: "string" }, "client-ca": { type: "string" }, "allowed-clients": { type: "string" },
-      "no-publish": { type: "boolean", default: false }, "publish-tls-dir": { type: "string", default: "/etc/lanic-ca/publish-tls" },
+      "base-url": { type: "string" },
+      root: { type: "string", default: "/var/lib/pki-services/repository" },
+      listen: { type: "string", default: "0.0.0.0:8080" },
+      "publish-listen": { type: "string", default: "0.0.0.0:8443" },
+      "tls-key": { type: "string" },
+      "tls-cert": { type: "string" },
+      "client-ca": { type: "string" },
+      "allowed-clients": { type: "string" },
+      "no-publish": { type: "boolean", default: false },
+      "publish-tls-dir": { type: "string", default: "/etc/lanic-ca/publish-tls" },
     },
     strict: true,
   });
@@ -38,6 +44,8 @@ export async function repositoryMain(args: string[]): Promise<number> {
     }
   }
   log({ event: "listening", role: "repository", baseUrl: base.href, port: pub.port, files: loaded });
-  onStop(async () => { for (const s of stops) await s(); });
+  onStop(async () => {
+    for (const s of stops) await s();
+  });
   return -1;
 }

@@ -94,7 +94,12 @@ export function isConnectionError(err: unknown): boolean {
   return /Connection terminated|Client has encountered a connection error|connection timeout|timeout exceeded when trying to connect|Client was closed|Cannot use a pool after calling end/i.test(e?.message ?? "");
 }
 
-const LIBPQ_TLS = [["sslmode", "PGSSLMODE"], ["sslcert", "PGSSLCERT"], ["sslkey", "PGSSLKEY"], ["sslrootcert", "PGSSLROOTCERT"]] as const;
+const LIBPQ_TLS = [
+  ["sslmode", "PGSSLMODE"],
+  ["sslcert", "PGSSLCERT"],
+  ["sslkey", "PGSSLKEY"],
+  ["sslrootcert", "PGSSLROOTCERT"],
+] as const;
 /** libpq's TLS environment (`PGSSLMODE`, `PGSSLCERT`, `PGSSLKEY`, `PGSSLROOTCERT`, as the
  *  deployment sets them: ADR 0036) added to a URL that names none of these parameters;
  *  node-postgres itself reads only PGSSLMODE, and a URL's own parameters win over the environment. */
@@ -144,7 +149,11 @@ export async function migrate(db: Database, migrations: readonly Migration[] = M
       if (db.kind === "postgres") await tx.query("SELECT pg_advisory_xact_lock(4242001)");
       const done = await tx.query(`SELECT 1 FROM schema_migrations WHERE version = $1`, [m.version]);
       if (done.length) return;
-      for (const stmt of m.sql.split(/;\s*\n/).map((s) => s.trim()).filter(Boolean)) await tx.query(stmt);
+      for (const stmt of m.sql
+        .split(/;\s*\n/)
+        .map((s) => s.trim())
+        .filter(Boolean))
+        await tx.query(stmt);
       await tx.query(`INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
       applied.push(m.version);
     });

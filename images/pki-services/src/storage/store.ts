@@ -12,8 +12,16 @@ import { toBuffer, type Database } from "./db.js";
 
 /** RFC 5280 5.3.1 CRLReason (7 is unused). */
 export const REVOCATION_REASONS = {
-  unspecified: 0, keyCompromise: 1, cACompromise: 2, affiliationChanged: 3, superseded: 4,
-  cessationOfOperation: 5, certificateHold: 6, removeFromCRL: 8, privilegeWithdrawn: 9, aACompromise: 10,
+  unspecified: 0,
+  keyCompromise: 1,
+  cACompromise: 2,
+  affiliationChanged: 3,
+  superseded: 4,
+  cessationOfOperation: 5,
+  certificateHold: 6,
+  removeFromCRL: 8,
+  privilegeWithdrawn: 9,
+  aACompromise: 10,
 } as const;
 export type RevocationReason = keyof typeof REVOCATION_REASONS;
 
@@ -21,8 +29,7 @@ export type RevocationReason = keyof typeof REVOCATION_REASONS;
  *  is published without a reasonCode; cACompromise and aACompromise are for CA and attribute
  *  certificates, certificateHold and removeFromCRL are forbidden (BR 4.9.13: no suspension). */
 export const SUBSCRIBER_REVOCATION_REASONS = ["unspecified", "keyCompromise", "affiliationChanged", "superseded", "cessationOfOperation", "privilegeWithdrawn"] as const satisfies readonly RevocationReason[];
-export const isSubscriberRevocationReason = (r: string): r is (typeof SUBSCRIBER_REVOCATION_REASONS)[number] =>
-  (SUBSCRIBER_REVOCATION_REASONS as readonly string[]).includes(r);
+export const isSubscriberRevocationReason = (r: string): r is (typeof SUBSCRIBER_REVOCATION_REASONS)[number] => (SUBSCRIBER_REVOCATION_REASONS as readonly string[]).includes(r);
 
 export interface CertificateRecord {
   readonly serial: string;
@@ -50,7 +57,10 @@ export class IdempotencyConflictError extends Error {}
 export class InvalidityDateError extends Error {}
 
 export class CertificateStore {
-  constructor(readonly db: Database, readonly caName: string) {}
+  constructor(
+    readonly db: Database,
+    readonly caName: string,
+  ) {}
 
   /** Step 1: stores serial + intent + audit record in one transaction. With an idempotency
    *  key, a second live record for the same key is refused ({@link IdempotencyConflictError}). */
@@ -59,10 +69,17 @@ export class CertificateStore {
     const subject = p.subject.map((s) => `${s.type}=${s.value}`).join(", ");
     try {
       await this.db.transaction(async (tx) => {
-        await tx.query(
-          `INSERT INTO certificates (serial, ca_name, profile, status, subject, tbs, not_before, not_after, idempotency_key, request_sha256) VALUES ($1, $2, $3, 'intent', $4, $5, $6, $7, $8, $9)`,
-          [serial, this.caName, p.profile, subject, p.tbs, p.notBefore.toISOString(), p.notAfter.toISOString(), idem?.key ?? null, idem?.requestSha256 ?? null],
-        );
+        await tx.query(`INSERT INTO certificates (serial, ca_name, profile, status, subject, tbs, not_before, not_after, idempotency_key, request_sha256) VALUES ($1, $2, $3, 'intent', $4, $5, $6, $7, $8, $9)`, [
+          serial,
+          this.caName,
+          p.profile,
+          subject,
+          p.tbs,
+          p.notBefore.toISOString(),
+          p.notAfter.toISOString(),
+          idem?.key ?? null,
+          idem?.requestSha256 ?? null,
+        ]);
         await appendAudit(tx, "cert.intent", actor, { ca: this.caName, serial, profile: p.profile, subject, requestId, ...(idem ? { idempotencyKey: idem.key } : {}) });
       });
     } catch (err) {
@@ -110,9 +127,10 @@ export class CertificateStore {
    */
   async revoke(serial: string, reason: RevocationReason, actor: string, opts: { invalidityDate?: Date } = {}): Promise<"revoked" | "not-found" | "already-revoked"> {
     return this.db.transaction(async (tx) => {
-      const [row] = await tx.query<{ status: string; not_before: Date | string; now: Date | string }>(
-        `SELECT status, not_before, now() AS now FROM certificates WHERE serial = $1 AND ca_name = $2 FOR UPDATE`, [serial, this.caName],
-      );
+      const [row] = await tx.query<{ status: string; not_before: Date | string; now: Date | string }>(`SELECT status, not_before, now() AS now FROM certificates WHERE serial = $1 AND ca_name = $2 FOR UPDATE`, [
+        serial,
+        this.caName,
+      ]);
       if (!row || row.status === "intent" || row.status === "failed") return "not-found";
       if (row.status === "revoked") return "already-revoked";
       const inv = opts.invalidityDate;
@@ -127,7 +145,9 @@ export class CertificateStore {
         }
       }
       await tx.query(`UPDATE certificates SET status = 'revoked', revoked_at = now(), revocation_reason = $2, invalidity_date = $3 WHERE serial = $1`, [
-        serial, REVOCATION_REASONS[reason], inv ? inv.toISOString() : null,
+        serial,
+        REVOCATION_REASONS[reason],
+        inv ? inv.toISOString() : null,
       ]);
       await appendAudit(tx, "cert.revoke", actor, { ca: this.caName, serial, reason, ...(inv ? { invalidityDate: inv.toISOString() } : {}) });
       return "revoked";
@@ -157,10 +177,18 @@ export class CertificateStore {
     const [r] = await this.db.query<Record<string, unknown>>(`SELECT * FROM certificates WHERE serial = $1 AND ca_name = $2`, [serial, this.caName]);
     if (!r) return undefined;
     return {
-      serial: r.serial as string, caName: r.ca_name as string, profile: r.profile as string, status: r.status as CertificateRecord["status"],
-      subject: r.subject as string, notBefore: new Date(r.not_before as string), notAfter: new Date(r.not_after as string),
-      der: r.der == null ? null : toBuffer(r.der), tbs: toBuffer(r.tbs), revokedAt: r.revoked_at ? new Date(r.revoked_at as string) : null,
-      revocationReason: (r.revocation_reason as number | null) ?? null, invalidityDate: r.invalidity_date ? new Date(r.invalidity_date as string) : null,
+      serial: r.serial as string,
+      caName: r.ca_name as string,
+      profile: r.profile as string,
+      status: r.status as CertificateRecord["status"],
+      subject: r.subject as string,
+      notBefore: new Date(r.not_before as string),
+      notAfter: new Date(r.not_after as string),
+      der: r.der == null ? null : toBuffer(r.der),
+      tbs: toBuffer(r.tbs),
+      revokedAt: r.revoked_at ? new Date(r.revoked_at as string) : null,
+      revocationReason: (r.revocation_reason as number | null) ?? null,
+      invalidityDate: r.invalidity_date ? new Date(r.invalidity_date as string) : null,
       reconciled: r.reconciled as boolean,
     };
   }

@@ -116,7 +116,10 @@ export function judge(m: NtpMeasurement | undefined, accuracyMicros: number, age
   if (!m) return { synchronised: false, reason: "no NTP source has answered yet" };
   if (ageSeconds > maxAgeSeconds) return { synchronised: false, reason: `the last good NTP measurement is ${Math.round(ageSeconds)} s old (limit ${maxAgeSeconds} s)` };
   if (m.errorBoundMicros > accuracyMicros)
-    return { synchronised: false, reason: `clock error bound ${(m.errorBoundMicros / 1000).toFixed(3)} ms (offset ${(m.offsetMicros / 1000).toFixed(3)} ms from ${m.source}) exceeds the declared accuracy of ${(accuracyMicros / 1000).toFixed(3)} ms` };
+    return {
+      synchronised: false,
+      reason: `clock error bound ${(m.errorBoundMicros / 1000).toFixed(3)} ms (offset ${(m.offsetMicros / 1000).toFixed(3)} ms from ${m.source}) exceeds the declared accuracy of ${(accuracyMicros / 1000).toFixed(3)} ms`,
+    };
   return { synchronised: true };
 }
 

@@ -90,8 +90,7 @@ export function parseTimeStampRequest(der: Buffer): TimeStampRequest {
     const hash = HASH_BY_OID[algOid];
     if (!hash) throw new TsaRequestError("badAlg", `message imprint hash ${algOid} is not accepted; accepted: SHA-256, SHA-384, SHA-512`);
     const hashedMessage = content(der, expectTag(imprint[1], TAG.OCTET_STRING, "hashedMessage"));
-    if (hashedMessage.length !== IMPRINT_LENGTH[hash])
-      throw new TsaRequestError("badDataFormat", `hashedMessage of ${hashedMessage.length} octets does not match ${hash.toUpperCase()} (${IMPRINT_LENGTH[hash]} octets)`);
+    if (hashedMessage.length !== IMPRINT_LENGTH[hash]) throw new TsaRequestError("badDataFormat", `hashedMessage of ${hashedMessage.length} octets does not match ${hash.toUpperCase()} (${IMPRINT_LENGTH[hash]} octets)`);
     let policy: string | undefined;
     if (f[i]?.tag === TAG.OID) policy = oidToString(content(der, f[i++]));
     let nonce: Buffer | undefined;
@@ -267,11 +266,7 @@ export function timeStampToken(p: TokenParts): Buffer {
 }
 
 function statusInfo(status: number, text?: string, failure?: FailureInfo): Buffer {
-  return seq(
-    smallInt(status),
-    ...(text ? [seq(tlv(TAG.UTF8String, Buffer.from(text, "utf8")))] : []),
-    ...(failure !== undefined ? [namedBits([FAILURE[failure]])] : []),
-  );
+  return seq(smallInt(status), ...(text ? [seq(tlv(TAG.UTF8String, Buffer.from(text, "utf8")))] : []), ...(failure !== undefined ? [namedBits([FAILURE[failure]])] : []));
 }
 
 /** TimeStampResp granted, with its token (RFC 3161 2.4.2). */
@@ -295,7 +290,10 @@ export function summarizeResponse(der: Buffer): ResponseSummary {
   let text: string | undefined;
   let failure: FailureInfo | undefined;
   for (const t of si.slice(1)) {
-    if (t.tag === TAG.SEQUENCE) text = children(der, t).map((s: Tlv) => content(der, s).toString("utf8")).join(" ");
+    if (t.tag === TAG.SEQUENCE)
+      text = children(der, t)
+        .map((s: Tlv) => content(der, s).toString("utf8"))
+        .join(" ");
     if (t.tag === TAG.BIT_STRING) {
       const bits = content(der, t).subarray(1);
       const set_ = Object.entries(FAILURE).find(([, n]) => bits.length > n >> 3 && (bits[n >> 3] & (0x80 >> (n & 7))) !== 0);

@@ -56,7 +56,12 @@ export class TokenRecorder {
           const params = batch.flatMap(({ row: r }) => [r.serial, r.tsaName, r.policy, r.genTime, r.hash, r.imprint, r.nonce, r.token]);
           const values = batch.map((_, i) => `(${Array.from({ length: 8 }, (_, j) => `$${i * 8 + j + 1}`).join(", ")})`).join(", ");
           await tx.query(`INSERT INTO tsa_tokens (serial, tsa_name, policy, gen_time, hash_algorithm, imprint, nonce, token) VALUES ${values}`, params);
-          await appendAuditBatch(tx, "tsa.stamp", this.actor, batch.map((p) => p.row.audit));
+          await appendAuditBatch(
+            tx,
+            "tsa.stamp",
+            this.actor,
+            batch.map((p) => p.row.audit),
+          );
         });
         for (const p of batch) p.resolve();
       } catch (err) {

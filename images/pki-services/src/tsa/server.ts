@@ -81,16 +81,15 @@ export function serveTsa(tsa: TimeStampAuthority, o: TsaServerOptions): Promise<
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
   return new Promise((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) =>
-      reject(err.code === "EADDRINUSE" ? new Error(`cannot listen on ${o.host}:${o.port}: the address is already in use`) : err),
-    );
+    server.once("error", (err: NodeJS.ErrnoException) => reject(err.code === "EADDRINUSE" ? new Error(`cannot listen on ${o.host}:${o.port}: the address is already in use`) : err));
     server.listen(o.port, o.host, () =>
       resolve({
         port: (server.address() as AddressInfo).port,
-        close: () => new Promise<void>((r) => {
-          server.closeAllConnections();
-          server.close(() => r());
-        }),
+        close: () =>
+          new Promise<void>((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
       }),
     );
   });

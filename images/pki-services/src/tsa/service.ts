@@ -81,8 +81,7 @@ export class TimeStampAuthority {
     let request: TimeStampRequest;
     try {
       request = parseTimeStampRequest(requestDer);
-      if (request.policy && !this.accepted.has(request.policy))
-        throw new TsaRequestError("unacceptedPolicy", `policy ${request.policy} is not accepted; accepted: ${[...this.accepted].join(", ")}`);
+      if (request.policy && !this.accepted.has(request.policy)) throw new TsaRequestError("unacceptedPolicy", `policy ${request.policy} is not accepted; accepted: ${[...this.accepted].join(", ")}`);
       const clock = this.o.clock.status();
       if (!clock.synchronised) throw new TsaRequestError("timeNotAvailable", `the TSA's clock is not synchronised: ${clock.reason}`);
     } catch (err) {
@@ -100,14 +99,24 @@ export class TimeStampAuthority {
     // Verify after sign (as the issuing CA does): a faulty HSM signature is never handed out.
     if (!verify(digest, signedAttrs, this.publicKey, signature)) throw new Error("the HSM returned a signature that does not verify with the TSA's public key");
     const token = timeStampToken({
-      tst, digest, signedAttrs, signature, cert: this.cert,
+      tst,
+      digest,
+      signedAttrs,
+      signature,
+      cert: this.cert,
       signatureAlgorithm: this.o.signer.signatureAlgorithm,
       certificates: request.certReq ? [this.cert.der, ...(this.o.chain ?? [])] : [],
     });
     const hex = serialHex(serial);
     await this.recorder.record({
-      serial: hex, tsaName: this.o.name, policy: this.o.policyOid, genTime: genTime.toISOString(), hash: request.hash,
-      imprint: request.hashedMessage.toString("hex"), nonce: request.nonce?.toString("hex") ?? null, token,
+      serial: hex,
+      tsaName: this.o.name,
+      policy: this.o.policyOid,
+      genTime: genTime.toISOString(),
+      hash: request.hash,
+      imprint: request.hashedMessage.toString("hex"),
+      nonce: request.nonce?.toString("hex") ?? null,
+      token,
       audit: { client: safe(client), serial: hex, genTime: genTime.toISOString(), hash: request.hash, imprint: request.hashedMessage.toString("hex") },
     });
     return { body: grantedResponse(token), granted: true, serial: hex };

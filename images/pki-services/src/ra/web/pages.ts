@@ -150,8 +150,15 @@ export async function registerRaPages(app: FastifyInstance, o: RaPagesOptions): 
 
   const fieldsFor = (k: RaKind, lang: Lang, values: Form, errors: Record<string, string>) =>
     Object.entries(k.fields).map(([name, f]) => ({
-      name, label: f.label[lang], required: f.required, maxLength: f.maxLength, pattern: f.pattern, fixed: f.fixed,
-      type: /email/i.test(name) ? "email" : "text", value: values[name] ?? "", error: errors[name],
+      name,
+      label: f.label[lang],
+      required: f.required,
+      maxLength: f.maxLength,
+      pattern: f.pattern,
+      fixed: f.fixed,
+      type: /email/i.test(name) ? "email" : "text",
+      value: values[name] ?? "",
+      error: errors[name],
       hint: f.fixed ? `${T[lang].fixed}: ${f.fixed}` : `${f.required ? `${T[lang].required} · ` : ""}${T[lang].maxChars.replace("{n}", String(f.maxLength))}`,
     }));
 
@@ -159,7 +166,11 @@ export async function registerRaPages(app: FastifyInstance, o: RaPagesOptions): 
     app.get("/", async (req, reply) => {
       const lang = langOf(req, reply);
       const ks = await kinds();
-      return render(reply, lang, "home", T[lang].home, { kinds: Object.entries(ks).filter(([n]) => n !== "operator-client").map(([name, k]) => ({ name, label: k.label[lang] })) });
+      return render(reply, lang, "home", T[lang].home, {
+        kinds: Object.entries(ks)
+          .filter(([n]) => n !== "operator-client")
+          .map(([name, k]) => ({ name, label: k.label[lang] })),
+      });
     });
 
     app.get<{ Params: { kind: string } }>("/apply/:kind", async (req, reply) => {
@@ -200,7 +211,9 @@ export async function registerRaPages(app: FastifyInstance, o: RaPagesOptions): 
       const a = r.body as { id: string; kind: string; state: string; fields: Record<string, string> };
       const k = (await kinds())[a.kind];
       return render(reply, lang, "status", T[lang].statusTitle, {
-        app: a, kindLabel: k?.label[lang] ?? a.kind, stateName: STATE_NAMES[lang][a.state] ?? a.state,
+        app: a,
+        kindLabel: k?.label[lang] ?? a.kind,
+        stateName: STATE_NAMES[lang][a.state] ?? a.state,
         fields: Object.entries(a.fields).map(([n, v]) => ({ label: k?.fields[n]?.label[lang] ?? n, value: v })),
       });
     });
@@ -225,7 +238,10 @@ export async function registerRaPages(app: FastifyInstance, o: RaPagesOptions): 
       const name = Object.values(a.fields)[0] ?? "certificate";
       if (!wantsJson) {
         return render(reply, lang, "message", T[lang].enrollTitle, {
-          message: T[lang].done2, detail: `${T[lang].revocationSecret}: ${String(r.body.revocationSecret)}`, certificate: `${String(r.body.certificate)}${o.chainPem}`, back: "/",
+          message: T[lang].done2,
+          detail: `${T[lang].revocationSecret}: ${String(r.body.revocationSecret)}`,
+          certificate: `${String(r.body.certificate)}${o.chainPem}`,
+          back: "/",
         });
       }
       return reply.code(200).send({ certificate: r.body.certificate, chain: o.chainPem, name, revocationSecret: r.body.revocationSecret });
@@ -266,9 +282,17 @@ export async function registerRaPages(app: FastifyInstance, o: RaPagesOptions): 
       if (r.status !== 200) return render(reply, lang, "message", T[lang].console, { message: T[lang].refused, detail: messages(r).join(" "), bad: true, back: "/console" }, r.status, peerSummary(req));
       apps.push(...(r.body.applications as typeof apps));
     }
-    return render(reply, lang, "console", T[lang].console, {
-      apps: apps.map((a) => ({ ...a, kindLabel: ks[a.kind]?.label[lang] ?? a.kind, stateName: STATE_NAMES[lang][a.state] ?? a.state })),
-    }, 200, peerSummary(req));
+    return render(
+      reply,
+      lang,
+      "console",
+      T[lang].console,
+      {
+        apps: apps.map((a) => ({ ...a, kindLabel: ks[a.kind]?.label[lang] ?? a.kind, stateName: STATE_NAMES[lang][a.state] ?? a.state })),
+      },
+      200,
+      peerSummary(req),
+    );
   });
 
   const actionsFor = (state: string, lang: Lang) => {
@@ -288,11 +312,24 @@ export async function registerRaPages(app: FastifyInstance, o: RaPagesOptions): 
     if (r.status !== 200) return render(reply, lang, "message", T[lang].console, { message: T[lang].notFound, detail: messages(r).join(" "), bad: true, back: "/console" }, r.status, peerSummary(req));
     const a = r.body as { id: string; kind: string; state: string; fields: Record<string, string> };
     const k = (await kinds())[a.kind];
-    return render(reply, lang, "application", `${T[lang].applicationId} ${a.id.slice(0, 8)}`, {
-      app: a, kindLabel: k?.label[lang] ?? a.kind, stateName: STATE_NAMES[lang][a.state] ?? a.state, csrf: reply.generateCsrf(),
-      fields: Object.entries(a.fields).map(([n, v]) => ({ label: k?.fields[n]?.label[lang] ?? n, value: v })),
-      actions: actionsFor(a.state, lang), flash: extra.flash, enrollmentCode: extra.enrollmentCode,
-    }, extra.status ?? 200, peerSummary(req));
+    return render(
+      reply,
+      lang,
+      "application",
+      `${T[lang].applicationId} ${a.id.slice(0, 8)}`,
+      {
+        app: a,
+        kindLabel: k?.label[lang] ?? a.kind,
+        stateName: STATE_NAMES[lang][a.state] ?? a.state,
+        csrf: reply.generateCsrf(),
+        fields: Object.entries(a.fields).map(([n, v]) => ({ label: k?.fields[n]?.label[lang] ?? n, value: v })),
+        actions: actionsFor(a.state, lang),
+        flash: extra.flash,
+        enrollmentCode: extra.enrollmentCode,
+      },
+      extra.status ?? 200,
+      peerSummary(req),
+    );
   };
 
   app.get<{ Params: { id: string } }>("/console/applications/:id", async (req, reply) => showApplication(req, reply, req.params.id));
@@ -340,8 +377,7 @@ export async function registerRaPages(app: FastifyInstance, o: RaPagesOptions): 
       const lang = langOf(req, reply);
       const t = T[lang];
       const form = (req as { multipart?: FormData }).multipart;
-      const page = async (status: number, data: Record<string, unknown>) =>
-        render(reply, lang, "bulk", t.bulk, { csrf: reply.generateCsrf(), kinds: await bulkKinds(lang), kind: "", ...data }, status, peerSummary(req));
+      const page = async (status: number, data: Record<string, unknown>) => render(reply, lang, "bulk", t.bulk, { csrf: reply.generateCsrf(), kinds: await bulkKinds(lang), kind: "", ...data }, status, peerSummary(req));
       if (!form) return page(400, { error: `${t.refused}: multipart/form-data with a CSV file is expected` });
       const kind = String(form.get("kind") ?? "");
       const k = (await kinds())[kind];
