@@ -126,6 +126,8 @@ async function makeHierarchy(h: H): Promise<Hierarchy> {
     const path = join(dir, f.path);
     writeFileSync(path, f.content);
     const type = (parse(f.content) as { type: string }).type;
+    // Key backup needs the security officer at the HSM; test/ceremony/key-backup.test.ts runs it.
+    if (type === "key-backup" || type === "key-restore") continue;
     const lines = type === "quorum-split" ? [SO, ...Array(6).fill("")] : type === "issuing-ca-key" ? [PIN] : [shares[k % 3], shares[++k % 3]];
     const { result, screen } = await ws.runFile(path, lines);
     if (type === "quorum-split") shares = sharesOnScreen(screen, "dev");
