@@ -93,18 +93,29 @@ export function oid(dotted: string): Buffer {
   return b;
 }
 
+/** Dotted form of OBJECT IDENTIFIER contents (X.690 8.19). Arcs are Numbers while they stay
+ *  exact (below 2^53), BigInts beyond (a UUID arc under 2.25 is 128 bits). */
 export function oidToString(contents: Uint8Array): string {
-  const arcs: bigint[] = [];
-  let v = 0n;
-  for (const byte of contents) {
-    v = (v << 7n) | BigInt(byte & 0x7f);
-    if (!(byte & 0x80)) {
-      arcs.push(v);
-      v = 0n;
-    }
+  if (contents.length === 0) throw new DerError("OBJECT IDENTIFIER with no arcs (X.690 8.19.2)");
+  let out = "";
+  let v = 0;
+  let big: bigint | undefined;
+  for (let i = 0; i < contents.length; i++) {
+    const byte = contents[i];
+    if (big !== undefined) big = (big << 7n) | BigInt(byte & 0x7f);
+    else if (v >= 2 ** 46) big = (BigInt(v) << 7n) | BigInt(byte & 0x7f);
+    else v = v * 128 + (byte & 0x7f);
+    if (byte & 0x80) continue;
+    if (out === "") {
+      // X.690 8.19.4: the first subidentifier is 40 * first arc + second arc; the first arc is 0, 1 or 2.
+      if (big !== undefined) out = `2.${big - 80n}`;
+      else out = v < 80 ? `${Math.floor(v / 40)}.${v % 40}` : `2.${v - 80}`;
+    } else out += `.${big ?? v}`;
+    v = 0;
+    big = undefined;
   }
-  const first = arcs[0] < 80n ? arcs[0] / 40n : 2n;
-  return [first, arcs[0] - first * 40n, ...arcs.slice(1)].join(".");
+  if (out === "") throw new DerError("OBJECT IDENTIFIER ends inside its first subidentifier (X.690 8.19.2)");
+  return out;
 }
 
 /** BIT STRING with no unused bits. */
