@@ -5,12 +5,12 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash, generateKeyPairSync, sign } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ALGORITHMS } from "../src/pkcs11/algorithms.js";
-import { uint } from "../src/pki/der.js";
+import { DerError, oidToString, uint } from "../src/pki/der.js";
 import { buildTbsCertificate, caExtensions, encodeDn, fromPem, keyIdentifier, randomSerial, SERIAL_BYTES, signAndVerify, SignatureCheckError, signatureHash, toPem } from "../src/pki/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "x509-toolkit-"));
@@ -27,6 +27,27 @@ describe("serial numbers (BR 7.1: ≥ 64 bits of CSPRNG output, positive, ≤ 20
       seen.add(s.toString("hex"));
     }
     expect(seen.size).toBe(20_000);
+  });
+});
+
+describe("OBJECT IDENTIFIER contents (X.690 8.19)", () => {
+  const der = (oid: string) => {
+    const dir = mkdtempSync(join(tmpdir(), "oid-"));
+    try {
+      execFileSync("openssl", ["asn1parse", "-genstr", `OID:${oid}`, "-out", join(dir, "oid.der"), "-noout"]);
+      return readFileSync(join(dir, "oid.der")).subarray(2); // tag and one-octet length
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  };
+  it("decodes what OpenSSL encodes, including arcs past 2^53 (a 2.25 UUID)", () => {
+    for (const oid of ["2.5.29.32.0", "1.3.6.1.5.5.7.3.1", "2.16.418.1.1.2.3", "2.23.140.1.2.2", "2.999.4", "2.25.329800735698586629295641978511506172918"])
+      expect(oidToString(der(oid))).toBe(oid);
+  });
+  it("refuses contents with no arcs or ending inside a subidentifier", () => {
+    expect(() => oidToString(Buffer.alloc(0))).toThrow(DerError);
+    expect(() => oidToString(Buffer.from([0x86]))).toThrow(/ends inside a subidentifier/);
+    expect(() => oidToString(Buffer.from([0x2a, 0x86]))).toThrow(/ends inside a subidentifier/);
   });
 });
 

@@ -114,7 +114,7 @@ export function oidToString(contents: Uint8Array): string {
     v = 0;
     big = undefined;
   }
-  if (out === "") throw new DerError("OBJECT IDENTIFIER ends inside its first subidentifier (X.690 8.19.2)");
+  if (contents[contents.length - 1] & 0x80) throw new DerError("OBJECT IDENTIFIER ends inside a subidentifier (X.690 8.19.2)");
   return out;
 }
 
