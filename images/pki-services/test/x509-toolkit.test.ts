@@ -41,8 +41,7 @@ describe("OBJECT IDENTIFIER contents (X.690 8.19)", () => {
     }
   };
   it("decodes what OpenSSL encodes, including arcs past 2^53 (a 2.25 UUID)", () => {
-    for (const oid of ["2.5.29.32.0", "1.3.6.1.5.5.7.3.1", "2.16.418.1.1.2.3", "2.23.140.1.2.2", "2.999.4", "2.25.329800735698586629295641978511506172918"])
-      expect(oidToString(der(oid))).toBe(oid);
+    for (const oid of ["2.5.29.32.0", "1.3.6.1.5.5.7.3.1", "2.16.418.1.1.2.3", "2.23.140.1.2.2", "2.999.4", "2.25.329800735698586629295641978511506172918"]) expect(oidToString(der(oid))).toBe(oid);
   });
   it("refuses contents with no arcs or ending inside a subidentifier", () => {
     expect(() => oidToString(Buffer.alloc(0))).toThrow(DerError);
