@@ -6,10 +6,12 @@
  * backup, fewer shares than the quorum, a token already holding the label.
  */
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { combine } from "shamir-secret-sharing";
+import { installTrustedWrappingKey } from "@lanic-ca/pki-services/pkcs11/index";
 import { openToken } from "../../scripts/ceremony/hsm.js";
 import { parseShare, secretToPin } from "../../scripts/ceremony/quorum.js";
 import { verifyTranscript } from "../../scripts/ceremony/transcript.js";
@@ -117,6 +119,8 @@ describe("key backup and restore against SoftHSM2", () => {
   });
 
   it("backs up the root key: media, register of media, wrapping key shares to the custodians and nowhere else", async () => {
+    // A wrapping key left by an interrupted backup does not block this one (it is destroyed, and recorded).
+    expect(installTrustedWrappingKey({ library: ws.library, tokenLabel: OLD, soPin: SO, label: "key-backup-wrapping-key", key: randomBytes(32) })).toEqual({ leftoversDestroyed: 0 });
     const { result, screen } = await ws.run("backup.yaml", [oldShares[2], oldShares[0], SO, ...enters(3)], {
       type: "key-backup",
       hsm: hsm(OLD),
@@ -140,6 +144,7 @@ describe("key backup and restore against SoftHSM2", () => {
     for (const f of [result.transcript.json, result.transcript.md, join(ws.dir, "root.key-backup.json"), join(ws.dir, "root.key-backup-register.json")])
       for (const s of wrapShares) expect(readFileSync(f, "utf8")).not.toContain(s.split(":")[1]);
     expect(verifyTranscript(result.transcript.json, { markdownPath: result.transcript.md }).ok).toBe(true);
+    expect(readFileSync(result.transcript.json, "utf8")).toContain("destroyed 1 wrapping key(s) left in the token by an interrupted backup");
     const tok = await openToken(hsm(OLD), await pinFrom(oldShares.slice(0, 2)));
     try {
       expect(await tok.hasKey("key-backup-wrapping-key")).toBe(false);

@@ -65,9 +65,11 @@ export async function keyBackup(x: CeremonyContext<KeyBackup>): Promise<void> {
   const wrappingKey = randomBytes(32);
   let wrapped: Buffer;
   try {
-    await t.step("Installing a fresh AES-256 wrapping key as CKA_TRUSTED (security officer login)", () =>
+    const installed = await t.step("Installing a fresh AES-256 wrapping key as CKA_TRUSTED (security officer login)", () =>
       installTrustedWrappingKey({ library: c.hsm.library, tokenLabel: c.hsm.tokenLabel, soPin, label: WRAPPING_LABEL, key: wrappingKey }),
     );
+    if (installed.leftoversDestroyed > 0)
+      t.add("check", `destroyed ${installed.leftoversDestroyed} wrapping key(s) left in the token by an interrupted backup`, { label: WRAPPING_LABEL, destroyed: installed.leftoversDestroyed });
     tok = await x.openHsm();
     try {
       wrapped = await t.step(`Wrapping key "${k.label}" (C_WrapKey, CKM_AES_KEY_WRAP_PAD)`, () => tok.wrapKey(k.label, WRAPPING_LABEL));

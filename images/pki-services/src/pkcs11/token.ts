@@ -633,7 +633,7 @@ export class Pkcs11Signer implements Signer {
  * from the token by the caller after the backup (`destroyWrappingKey`). Run it before any user
  * session of this process is logged in to the token (one login state per application).
  */
-export function installTrustedWrappingKey(o: { library: string; tokenLabel: string; soPin: string; label: string; key: Buffer }): void {
+export function installTrustedWrappingKey(o: { library: string; tokenLabel: string; soPin: string; label: string; key: Buffer }): { leftoversDestroyed: number } {
   const lib = loadLibrary(o.library);
   const p11 = lib.module;
   try {
@@ -643,6 +643,15 @@ export function installTrustedWrappingKey(o: { library: string; tokenLabel: stri
     try {
       p11.C_Login(s, pkcs11js.CKU_SO, o.soPin);
       try {
+        // A wrapping key of this label left by an interrupted backup is useless (its value was
+        // never kept outside the token) and would make the label ambiguous: destroyed first.
+        p11.C_FindObjectsInit(s, [
+          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+          { type: pkcs11js.CKA_LABEL, value: o.label },
+        ]);
+        const leftovers = p11.C_FindObjects(s, 16);
+        p11.C_FindObjectsFinal(s);
+        for (const h of leftovers) p11.C_DestroyObject(s, h);
         p11.C_CreateObject(s, [
           { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
           { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
@@ -660,6 +669,7 @@ export function installTrustedWrappingKey(o: { library: string; tokenLabel: stri
           { type: pkcs11js.CKA_EXTRACTABLE, value: false },
           { type: pkcs11js.CKA_TRUSTED, value: true },
         ]);
+        return { leftoversDestroyed: leftovers.length };
       } finally {
         p11.C_Logout(s);
       }
