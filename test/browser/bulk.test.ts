@@ -1,29 +1,16 @@
-/**
- * The operator console's bulk CSV upload in Debian's Chromium against `lanic-ca lab up` (the real
- * executable; build first), ADR 0062: a file with bad rows (Lao script, a quoted comma, a bad
- * mailbox, a missing required cell, a cell over its limit, a row with too many cells) — the dry
- * run shows each bad row with its row, column and what is wrong, and stores nothing; committing
- * keeps exactly the good rows (checked through the API); the same file again creates nothing.
- * Screenshots: test-artifacts/browser/bulk-*.png.
- */
-import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium, screenshot } from "./chromium.js";
+import { type LabState, type LabUnderTest, launchChromium, screenshot, startLab } from "./chromium.js";
 
-const CLI = join(process.cwd(), "dist/bin/lanic-ca.js");
+let lab: LabUnderTest | undefined;
 let work: string;
-let dir: string;
-let state: { ports: Record<string, number>; operators: { role: string; name: string; p12: string }[] };
+let state: LabState;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-let reuse: string | undefined;
-const lab = (...args: string[]) => spawnSync(process.execPath, [CLI, "lab", ...args, "--dir", dir], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 590_000 });
 const consoleUrl = () => `https://127.0.0.1:${state.ports.raConsole}`;
 
 // One marker per run, so a reused lab never sees this file before (the RA recognises files by SHA-256).
@@ -64,17 +51,9 @@ async function runApplications(): Promise<ListedApplication[]> {
 }
 
 beforeAll(async () => {
-  expect(existsSync(CLI), "build first: npm run build").toBe(true);
-  work = mkdtempSync(join(tmpdir(), "bulk-"));
-  reuse = process.env.JOURNEY_LAB_DIR;
-  dir = reuse ?? join(work, "lab");
-  if (reuse) state = JSON.parse(readFileSync(join(reuse, "lab.json"), "utf8"));
-  else {
-    const up = lab("up", "--json");
-    expect(up.status, up.stderr).toBe(0);
-    state = JSON.parse(up.stdout);
-  }
-  const password = readFileSync(join(dir, "secrets", "operator-p12-password"), "utf8").trim();
+  lab = startLab("bulk-");
+  ({ work, state } = lab);
+  const password = lab.password;
   const op = state.operators.find((o) => o.role === "ra-operator");
   expect(op, "the lab makes an ra-operator certificate").toBeDefined();
   browser = await launchChromium();
@@ -90,8 +69,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await context?.close().catch(() => undefined);
   await browser?.close();
-  if (!reuse && dir && existsSync(join(dir, "lab.json"))) lab("down");
-  if (work) rmSync(work, { recursive: true, force: true });
+  lab?.stop();
 });
 
 async function dryRun(lang: "en" | "lo"): Promise<void> {

@@ -8,22 +8,18 @@
  * certificate. Screenshots of each step: test-artifacts/browser/journey-*.png.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launchChromium, screenshot } from "./chromium.js";
+import { type LabState, type LabUnderTest, launchChromium, screenshot, startLab } from "./chromium.js";
 
-const CLI = join(process.cwd(), "dist/bin/lanic-ca.js");
+let lab: LabUnderTest | undefined;
 let work: string;
-let dir: string;
-let state: { ports: Record<string, number>; files: Record<string, string>; operators: { role: string; name: string; p12: string }[] };
+let state: LabState;
 let browser: Browser;
 let password: string;
-let reuse: string | undefined;
 const contexts: BrowserContext[] = [];
-const lab = (...args: string[]) => spawnSync(process.execPath, [CLI, "lab", ...args, "--dir", dir], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 590_000 });
 const openssl = (args: string[]) => spawnSync("openssl", args, { encoding: "utf8", cwd: work });
 const applicant = () => `https://127.0.0.1:${state.ports.raApplicant}`;
 const consoleUrl = () => `https://127.0.0.1:${state.ports.raConsole}`;
@@ -50,26 +46,15 @@ let enrollmentCode = "";
 let serial = "";
 
 beforeAll(async () => {
-  expect(existsSync(CLI), "build first: npm run build").toBe(true);
-  work = mkdtempSync(join(tmpdir(), "journey-"));
-  // JOURNEY_LAB_DIR: a lab already up (left running); otherwise one of its own, stopped after.
-  reuse = process.env.JOURNEY_LAB_DIR;
-  dir = reuse ?? join(work, "lab");
-  if (reuse) state = JSON.parse(readFileSync(join(reuse, "lab.json"), "utf8"));
-  else {
-    const up = lab("up", "--json");
-    expect(up.status, up.stderr).toBe(0);
-    state = JSON.parse(up.stdout);
-  }
-  password = readFileSync(join(dir, "secrets", "operator-p12-password"), "utf8").trim();
+  lab = startLab("journey-");
+  ({ work, state, password } = lab);
   browser = await launchChromium();
 }, 600_000);
 
 afterAll(async () => {
   for (const c of contexts) await c.close().catch(() => undefined);
   await browser?.close();
-  if (!reuse && dir && existsSync(join(dir, "lab.json"))) lab("down");
-  if (work) rmSync(work, { recursive: true, force: true });
+  lab?.stop();
 });
 
 describe("the RA journey in Chromium (lab up)", () => {
