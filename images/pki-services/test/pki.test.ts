@@ -1,10 +1,11 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { execFileSync, spawnSync } from "node:child_process";
+import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { issuerPublicKey, LintError, parseCsr, CsrError, prepareCertificate, randomSerial, signCertificate, toPem } from "../src/pki/index.js";
+import { issuerPublicKey, LintError, parseCsr, CsrError, prepareCertificate, randomSerial, signCertificate, subjectPublicKey, toPem } from "../src/pki/index.js";
 import { createTestCa, opensslCsr, type TestCa } from "./fixtures.js";
 import { tempDir } from "./helpers.js";
 
@@ -183,5 +184,27 @@ describe("pre-issuance lint (deny by default), exact messages", () => {
     const der = Buffer.from(parseCsr(opensslCsr(tmp.dir, "ec:P-256", "/C=LA/O=X/CN=X")).der);
     der[30] ^= 0x01; // inside the subject: the signature no longer covers these bytes
     expect(() => parseCsr(der)).toThrow("CSR signature does not verify with its public key (RFC 2986: proof of possession)");
+  });
+
+  // csr.ts builds canonical keys from their components instead of OpenSSL's DER decoder (ADR 0083):
+  // the key must be the one the decoder gives, and a point off the curve is refused as it refuses it.
+  it.each([
+    ["P-256", { namedCurve: "P-256" }],
+    ["P-384", { namedCurve: "P-384" }],
+    ["P-521", { namedCurve: "P-521" }],
+    ["RSA-2048", { modulusLength: 2048 }],
+    ["RSA-3072 with exponent 3", { modulusLength: 3072, publicExponent: 3 }],
+  ] as const)("imports a %s SubjectPublicKeyInfo as OpenSSL's DER decoder does", (_n, options) => {
+    const spki = generateKeyPairSync("namedCurve" in options ? "ec" : "rsa", options as never).publicKey.export({ type: "spki", format: "der" });
+    const key = subjectPublicKey(spki);
+    expect(key.export({ type: "spki", format: "der" }).equals(spki)).toBe(true);
+    expect(key.equals(createPublicKey({ key: spki, format: "der", type: "spki" }))).toBe(true);
+  });
+
+  it("refuses a P-256 point that is not on the curve, like the DER decoder", () => {
+    const spki = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "der" });
+    spki[spki.length - 1] ^= 0x01; // the last octet of y
+    expect(() => createPublicKey({ key: spki, format: "der", type: "spki" })).toThrow();
+    expect(() => subjectPublicKey(spki)).toThrow();
   });
 });

@@ -107,13 +107,19 @@ const EC_ALG_IDS: { der: Buffer; crv: string; octets: number }[] = [
  * The CSR's public key as a KeyObject. OpenSSL 3 decodes a DER SubjectPublicKeyInfo through its
  * generic decoder framework (about 180 µs here, more than the P-256 signature check itself); the
  * same key given as its JWK components (RFC 7518 6.2, 6.3) is built directly (RSA ~10 µs; EC ~75
- * µs, which includes the on-curve check). Only the canonical encodings take that way: an
+ * µs, which includes OpenSSL's full public key check). Only the canonical encodings take that way: an
  * uncompressed point of the curve's size, an RSAPublicKey of exactly two positive INTEGERs;
- * anything else goes through the DER decoder as before, so what is accepted does not change.
+ * anything else goes through the DER decoder, so what is accepted does not change. Every new CSR
+ * pays this import: bench/issuance.ts measures it as part of the proof of possession (ADR 0083).
  */
-function csrPublicKey(spki: Buffer, algId: Buffer, bits: Buffer, unusedBits: number): KeyObject {
+export function subjectPublicKey(spki: Buffer): KeyObject {
   const b64u = (b: Buffer) => b.toString("base64url");
   try {
+    const [algT, keyT] = children(spki, readTlv(spki, 0));
+    const algId = raw(spki, algT);
+    const bitString = content(spki, keyT);
+    const unusedBits = keyT.tag === TAG.BIT_STRING ? bitString[0] : undefined;
+    const bits = bitString.subarray(1);
     if (unusedBits === 0 && algId.equals(RSA_ALG_ID)) {
       const seqT = readTlv(bits, 0);
       const ints = seqT.tag === TAG.SEQUENCE && seqT.end === bits.length ? children(bits, seqT) : [];
@@ -190,7 +196,7 @@ function parse(der: Buffer): ParsedCsr {
   const publicKeyBits = keyBitString.subarray(1);
   // Imported once, for the size and the proof of possession.
   let keyObject: KeyObject | undefined;
-  const publicKey = (): KeyObject => (keyObject ??= csrPublicKey(spki, raw(der, algT), publicKeyBits, keyBitString[0] ?? 0xff));
+  const publicKey = (): KeyObject => (keyObject ??= subjectPublicKey(spki));
   let keyAlgorithm: KeyAlgorithm | undefined;
   let keyDescription: string;
   if (keyOid === "1.2.840.113549.1.1.1") {

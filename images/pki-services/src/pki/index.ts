@@ -5,7 +5,7 @@
  * identifiers (key-id.ts), the certificate builder and extension encoders (certificate.ts),
  * CA CRLs (crl.ts). CP limits: policy/cp-limits.ts at the repository root.
  */
-export { parseCsr, csrToDer, CsrError, type ParsedCsr, type CsrAttribute, type CsrExtension } from "./csr.js";
+export { parseCsr, csrToDer, subjectPublicKey, CsrError, type ParsedCsr, type CsrAttribute, type CsrExtension } from "./csr.js";
 export { compileProfile, issuerCoverageProblems, issuerFromCertificate, type CompiledProfile, type IssuerInfo } from "./profile.js";
 export { lintRequest, lintTbs, LintError, type LintedRequest, type RequestLintInput } from "./lint.js";
 export { prepareCertificate, buildTbs, signCertificate, issuerPublicKey, type PreparedCertificate, type PrepareOptions, type TbsInput } from "./issue.js";
