@@ -20,7 +20,7 @@
  *            (docs/adr/0083-csr-issuance-ceiling.md)
  *
  * Usage: node dist/bench/issuance.js [--seconds 3] [--workers N] [--concurrency 16]
- *        [--algs ECDSA_P256,RSA_3072] [--modes raw,issue,issue/vt,+csr,sign+enc,verify,pop,parse]
+ *        [--algs ECDSA_P256,RSA_3072] [--modes raw,issue,issue/vt,+csr,sign+enc,verify,pop,parse,floor,floor/fresh]
  * (--algs: the issuing CA's key; the subscribers' CSRs are P-256)
  * (seconds per mode, split in 3 interleaved rounds)
  */
