@@ -54,6 +54,8 @@ it("does not give a port that a server holds, and says so when every port in its
       const got = await freePort({ low: port, high: port + 2 });
       expect(got).toBe(port + 1);
     }
+    // a host whose ephemeral range starts below 10000 leaves no range: named, not a RangeError
+    await expect(freePort({ low: 10000, high: 5000 })).rejects.toThrow("no loopback port range 10000-4999: it must lie within 1025-65535");
     await expect(freePort({ low: port, high: port + 1 })).rejects.toThrow(`no free loopback port in ${port}-${port} after 200 tries`);
   } finally {
     await new Promise<void>((r) => held.close(() => r()));

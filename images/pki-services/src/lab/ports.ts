@@ -32,6 +32,8 @@ function tryListen(port: number): Promise<boolean> {
  *  beside other tests). */
 export async function freePort(range: { low: number; high: number } = { low: LOWEST, high: ephemeralLow() }): Promise<number> {
   const { low, high } = range;
+  if (!(Number.isInteger(low) && Number.isInteger(high) && low > 1024 && low < high && high <= 65536))
+    throw new Error(`no loopback port range ${low}-${high - 1}: it must lie within 1025-65535 (the ephemeral range starts at ${ephemeralLow()})`);
   for (let i = 0; i < 200; i++) {
     const port = randomInt(low, high);
     if (await tryListen(port)) return port;
